@@ -1,0 +1,300 @@
+/**
+ * The chat-completions wire shape (OpenAI's), which every part of the engine speaks.
+ * Provider adapters translate to and from it; nothing else knows a provider's format.
+ * Requests keep fields this schema does not name, so new OpenAI parameters pass through.
+ */
+import { Schema } from "effect"
+
+const Passthrough = [Schema.Record(Schema.String, Schema.Unknown)] as const
+
+export const TextPart = Schema.Struct({
+  type: Schema.Literal("text"),
+  text: Schema.String
+})
+export type TextPart = typeof TextPart.Type
+
+export const ImagePart = Schema.Struct({
+  type: Schema.Literal("image_url"),
+  image_url: Schema.Struct({
+    url: Schema.String,
+    detail: Schema.optionalKey(Schema.Literals(["auto", "low", "high"]))
+  })
+})
+export type ImagePart = typeof ImagePart.Type
+
+/** Parts other than text and images (audio, files, refusals) are carried as they came. */
+export const OtherPart = Schema.StructWithRest(Schema.Struct({ type: Schema.String }), Passthrough)
+
+export const ContentPart = Schema.Union([TextPart, ImagePart, OtherPart])
+export type ContentPart = typeof ContentPart.Type
+
+export const Content = Schema.Union([Schema.String, Schema.Array(ContentPart)])
+export type Content = typeof Content.Type
+
+export const ToolCall = Schema.Struct({
+  id: Schema.String,
+  type: Schema.Literal("function"),
+  function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
+})
+export type ToolCall = typeof ToolCall.Type
+
+export const SystemMessage = Schema.Struct({
+  role: Schema.Literals(["system", "developer"]),
+  content: Content,
+  name: Schema.optionalKey(Schema.String)
+})
+export const UserMessage = Schema.Struct({
+  role: Schema.Literal("user"),
+  content: Content,
+  name: Schema.optionalKey(Schema.String)
+})
+export const AssistantMessage = Schema.Struct({
+  role: Schema.Literal("assistant"),
+  content: Schema.optionalKey(Schema.NullOr(Content)),
+  name: Schema.optionalKey(Schema.String),
+  refusal: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  tool_calls: Schema.optionalKey(Schema.Array(ToolCall))
+})
+export const ToolMessage = Schema.Struct({
+  role: Schema.Literal("tool"),
+  content: Content,
+  tool_call_id: Schema.String
+})
+export const Message = Schema.Union([SystemMessage, UserMessage, AssistantMessage, ToolMessage])
+export type Message = typeof Message.Type
+
+export const FunctionTool = Schema.Struct({
+  type: Schema.Literal("function"),
+  function: Schema.Struct({
+    name: Schema.String,
+    description: Schema.optionalKey(Schema.String),
+    parameters: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+    strict: Schema.optionalKey(Schema.NullOr(Schema.Boolean))
+  })
+})
+export type FunctionTool = typeof FunctionTool.Type
+
+export const ToolChoice = Schema.Union([
+  Schema.Literals(["none", "auto", "required"]),
+  Schema.Struct({ type: Schema.Literal("function"), function: Schema.Struct({ name: Schema.String }) })
+])
+export type ToolChoice = typeof ToolChoice.Type
+
+export const ResponseFormat = Schema.Union([
+  Schema.Struct({ type: Schema.Literals(["text", "json_object"]) }),
+  Schema.Struct({
+    type: Schema.Literal("json_schema"),
+    json_schema: Schema.Struct({
+      name: Schema.String,
+      description: Schema.optionalKey(Schema.String),
+      schema: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+      strict: Schema.optionalKey(Schema.NullOr(Schema.Boolean))
+    })
+  })
+])
+export type ResponseFormat = typeof ResponseFormat.Type
+
+const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+export const ChatRequest = Schema.StructWithRest(
+  Schema.Struct({
+    model: Schema.String,
+    messages: Schema.Array(Message).check(Schema.isMinLength(1)),
+    stream: Schema.optionalKey(Schema.NullOr(Schema.Boolean)),
+    stream_options: Schema.optionalKey(Schema.NullOr(Schema.Struct({ include_usage: Schema.optionalKey(Schema.Boolean) }))),
+    max_tokens: Schema.optionalKey(Schema.NullOr(Count)),
+    max_completion_tokens: Schema.optionalKey(Schema.NullOr(Count)),
+    temperature: Schema.optionalKey(Schema.NullOr(Schema.Finite)),
+    top_p: Schema.optionalKey(Schema.NullOr(Schema.Finite)),
+    n: Schema.optionalKey(Schema.NullOr(Count)),
+    stop: Schema.optionalKey(Schema.NullOr(Schema.Union([Schema.String, Schema.Array(Schema.String)]))),
+    tools: Schema.optionalKey(Schema.Array(FunctionTool)),
+    tool_choice: Schema.optionalKey(ToolChoice),
+    parallel_tool_calls: Schema.optionalKey(Schema.Boolean),
+    response_format: Schema.optionalKey(ResponseFormat),
+    user: Schema.optionalKey(Schema.String),
+    /** LiteLLM's routing metadata: `tags` select deployments by their `tags`. */
+    metadata: Schema.optionalKey(
+      Schema.StructWithRest(Schema.Struct({ tags: Schema.optionalKey(Schema.Array(Schema.String)) }), Passthrough)
+    )
+  }),
+  Passthrough
+)
+export type ChatRequest = typeof ChatRequest.Type
+
+export const Usage = Schema.StructWithRest(
+  Schema.Struct({
+    prompt_tokens: Count,
+    completion_tokens: Count,
+    total_tokens: Count,
+    prompt_tokens_details: Schema.optionalKey(Schema.NullOr(Schema.StructWithRest(
+      Schema.Struct({
+        cached_tokens: Schema.optionalKey(Count),
+        /** Tokens written to a prompt cache (Anthropic's cache_creation_input_tokens). */
+        cache_write_tokens: Schema.optionalKey(Count)
+      }),
+      Passthrough
+    ))),
+    completion_tokens_details: Schema.optionalKey(Schema.NullOr(Schema.StructWithRest(
+      Schema.Struct({ reasoning_tokens: Schema.optionalKey(Count) }),
+      Passthrough
+    )))
+  }),
+  Passthrough
+)
+export type Usage = typeof Usage.Type
+
+export const FinishReason = Schema.Literals(["stop", "length", "tool_calls", "content_filter", "function_call"])
+export type FinishReason = typeof FinishReason.Type
+
+export const ResponseMessage = Schema.StructWithRest(
+  Schema.Struct({
+    role: Schema.Literal("assistant"),
+    content: Schema.NullOr(Schema.String),
+    refusal: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    tool_calls: Schema.optionalKey(Schema.Array(ToolCall))
+  }),
+  Passthrough
+)
+export type ResponseMessage = typeof ResponseMessage.Type
+
+export const Choice = Schema.StructWithRest(
+  Schema.Struct({
+    index: Count,
+    message: ResponseMessage,
+    finish_reason: Schema.NullOr(FinishReason)
+  }),
+  Passthrough
+)
+export type Choice = typeof Choice.Type
+
+export const ChatResponse = Schema.StructWithRest(
+  Schema.Struct({
+    id: Schema.String,
+    object: Schema.Literal("chat.completion"),
+    created: Count,
+    model: Schema.String,
+    choices: Schema.Array(Choice),
+    usage: Schema.optionalKey(Schema.NullOr(Usage))
+  }),
+  Passthrough
+)
+export type ChatResponse = typeof ChatResponse.Type
+
+export const ToolCallDelta = Schema.Struct({
+  index: Count,
+  id: Schema.optionalKey(Schema.String),
+  type: Schema.optionalKey(Schema.Literal("function")),
+  function: Schema.optionalKey(Schema.Struct({
+    name: Schema.optionalKey(Schema.String),
+    arguments: Schema.optionalKey(Schema.String)
+  }))
+})
+export type ToolCallDelta = typeof ToolCallDelta.Type
+
+export const Delta = Schema.StructWithRest(
+  Schema.Struct({
+    role: Schema.optionalKey(Schema.Literal("assistant")),
+    content: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    refusal: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    tool_calls: Schema.optionalKey(Schema.Array(ToolCallDelta))
+  }),
+  Passthrough
+)
+export type Delta = typeof Delta.Type
+
+export const ChunkChoice = Schema.StructWithRest(
+  Schema.Struct({
+    index: Count,
+    delta: Delta,
+    finish_reason: Schema.optionalKey(Schema.NullOr(FinishReason))
+  }),
+  Passthrough
+)
+export type ChunkChoice = typeof ChunkChoice.Type
+
+export const ChatChunk = Schema.StructWithRest(
+  Schema.Struct({
+    id: Schema.String,
+    object: Schema.Literal("chat.completion.chunk"),
+    created: Count,
+    model: Schema.String,
+    choices: Schema.Array(ChunkChoice),
+    usage: Schema.optionalKey(Schema.NullOr(Usage))
+  }),
+  Passthrough
+)
+export type ChatChunk = typeof ChatChunk.Type
+
+/**
+ * Whether a chunk promises anything to the caller. Role-only and empty preamble chunks
+ * do not, so a router may still switch deployments before the first chunk that does.
+ */
+export const chunkHasContent = (chunk: ChatChunk): boolean =>
+  chunk.choices.some((choice) => {
+    const delta = choice.delta
+    return (typeof delta.content === "string" && delta.content.length > 0) ||
+      (typeof delta.refusal === "string" && delta.refusal.length > 0) ||
+      (delta.tool_calls !== undefined && delta.tool_calls.length > 0) ||
+      (choice.finish_reason !== undefined && choice.finish_reason !== null)
+  })
+
+/** The text a request sends, for token estimates and routing heuristics. */
+export const requestText = (request: ChatRequest): string => {
+  let text = ""
+  for (const message of request.messages) {
+    const content = message.content
+    if (typeof content === "string") text += content + "\n"
+    else if (content) {
+      for (const part of content) if (part.type === "text" && typeof part.text === "string") text += part.text + "\n"
+    }
+  }
+  return text
+}
+
+/** Joins a stream's chunks into the response a non-streamed call would have returned. */
+export const collectChunks = (chunks: ReadonlyArray<ChatChunk>): ChatResponse => {
+  const first = chunks[0]
+  const byIndex = new Map<number, { content: string; finish: FinishReason | null; tools: Map<number, { id: string; name: string; arguments: string }> }>()
+  let usage: Usage | null = null
+  for (const chunk of chunks) {
+    if (chunk.usage) usage = chunk.usage
+    for (const choice of chunk.choices) {
+      let acc = byIndex.get(choice.index)
+      if (!acc) byIndex.set(choice.index, acc = { content: "", finish: null, tools: new Map() })
+      if (typeof choice.delta.content === "string") acc.content += choice.delta.content
+      if (choice.finish_reason) acc.finish = choice.finish_reason
+      for (const call of choice.delta.tool_calls ?? []) {
+        let tool = acc.tools.get(call.index)
+        if (!tool) acc.tools.set(call.index, tool = { id: "", name: "", arguments: "" })
+        if (call.id) tool.id = call.id
+        if (call.function?.name) tool.name += call.function.name
+        if (call.function?.arguments) tool.arguments += call.function.arguments
+      }
+    }
+  }
+  const choices: Array<Choice> = [...byIndex.entries()].sort(([a], [b]) => a - b).map(([index, acc]) => {
+    const toolCalls = [...acc.tools.entries()].sort(([a], [b]) => a - b).map(([, t]): ToolCall => ({
+      id: t.id,
+      type: "function",
+      function: { name: t.name, arguments: t.arguments }
+    }))
+    return {
+      index,
+      message: {
+        role: "assistant",
+        content: acc.content.length > 0 || toolCalls.length === 0 ? acc.content : null,
+        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
+      },
+      finish_reason: acc.finish
+    }
+  })
+  return {
+    id: first?.id ?? "",
+    object: "chat.completion",
+    created: first?.created ?? 0,
+    model: first?.model ?? "",
+    choices,
+    ...(usage ? { usage } : {})
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * A deployment: one model at one provider with one set of credentials, as LiteLLM's
+ * `model_list` entry describes it. Many deployments share a `model_name` (a model group);
+ * the router spreads a group's traffic over its deployments and fails over between them.
+ */
+import type { Redacted } from "effect"
+
+export interface Deployment {
+  /** Stable across replicas that load the same config: `model_info.id`, else derived from the entry. */
+  readonly id: string
+  /** The model group (LiteLLM's `model_name`). */
+  readonly group: string
+  /** Provider prefix of `litellm_params.model` (`openai` when there is none). */
+  readonly provider: string
+  /** The provider's own model name. */
+  readonly model: string
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+  readonly apiBase?: string | undefined
+  readonly apiVersion?: string | undefined
+  readonly weight?: number | undefined
+  readonly order?: number | undefined
+  readonly rpm?: number | undefined
+  readonly tpm?: number | undefined
+  readonly timeoutMs?: number | undefined
+  readonly streamTimeoutMs?: number | undefined
+  readonly cooldownMs?: number | undefined
+  readonly tags: ReadonlyArray<string>
+  /** Context window (input tokens); from `model_info`, else the model catalog. */
+  readonly maxInputTokens?: number | undefined
+  readonly inputCostPerToken?: number | undefined
+  readonly outputCostPerToken?: number | undefined
+  /** The remaining `litellm_params`, for the provider adapter (e.g. `extra_headers`). */
+  readonly params: Readonly<Record<string, unknown>>
+}
+
+/** Splits LiteLLM's `provider/model`; a bare name is OpenAI's, as in LiteLLM. */
+export const parseModel = (model: string): { readonly provider: string; readonly model: string } => {
+  const slash = model.indexOf("/")
+  return slash <= 0 ? { provider: "openai", model } : { provider: model.slice(0, slash), model: model.slice(slash + 1) }
+}

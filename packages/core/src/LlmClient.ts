@@ -1,0 +1,39 @@
+/**
+ * The one service an application codes against: send a chat request, get a completion or
+ * a stream. Provider adapters, simulated providers and the router are all values of it,
+ * so routers nest and tests swap a simulated provider in for a real one.
+ */
+import { Context, Effect, Layer, Result, Stream } from "effect"
+import type { ChatChunk, ChatRequest, ChatResponse } from "./Chat.ts"
+import type { LlmError } from "./LlmError.ts"
+import type { RouteInfo } from "./RouteInfo.ts"
+
+export interface Completion {
+  readonly response: ChatResponse
+  readonly route: RouteInfo
+}
+
+/**
+ * What a stream yields. `Start` comes once, before the first chunk, naming the deployment
+ * that will answer (the gateway turns it into response headers). `Restarted` tells the caller
+ * that the chunks so far are void and the answer starts again on another deployment.
+ * `Done` comes last with the final route: usage, cost, latency, time to first chunk.
+ */
+export type StreamPart =
+  | { readonly _tag: "Start"; readonly route: RouteInfo }
+  | { readonly _tag: "Chunk"; readonly chunk: ChatChunk }
+  | { readonly _tag: "Restarted"; readonly route: RouteInfo; readonly reason: LlmError }
+  | { readonly _tag: "Done"; readonly route: RouteInfo }
+
+export interface Service {
+  readonly chat: (request: ChatRequest) => Effect.Effect<Completion, LlmError>
+  readonly stream: (request: ChatRequest) => Stream.Stream<StreamPart, LlmError>
+}
+
+export class LlmClient extends Context.Service<LlmClient, Service>()("@llm-router/core/LlmClient") {}
+
+export const layer = (service: Service): Layer.Layer<LlmClient> => Layer.succeed(LlmClient, LlmClient.of(service))
+
+/** The chunks of a stream, without the route parts. */
+export const chunks = <E, R>(parts: Stream.Stream<StreamPart, E, R>): Stream.Stream<ChatChunk, E, R> =>
+  Stream.filterMap(parts, (part) => (part._tag === "Chunk" ? Result.succeed(part.chunk) : Result.failVoid))

@@ -1,0 +1,493 @@
+/**
+ * The router: many deployments, one `LlmClient`. For each request it resolves the model
+ * group, picks a healthy deployment (strategy over a state snapshot), calls it under a
+ * timeout, retries on another deployment or after a backoff, cools failing deployments
+ * down, and walks the configured fallback chains when a group gives up. Streams fail over
+ * transparently until their first content chunk.
+ *
+ * What to do about an error is decided by `LlmError.policy`; what is remembered between
+ * requests lives in `RouterState`. This module holds the control flow only.
+ */
+import { Cause, Clock, Duration, Effect, Exit, Layer, Pull, Random, Schedule, Scope, Stream } from "effect"
+import type { ChatChunk, ChatRequest, Usage } from "./Chat.ts"
+import { chunkHasContent } from "./Chat.ts"
+import * as Cost from "./Cost.ts"
+import type { Deployment } from "./Deployment.ts"
+import * as LlmClient from "./LlmClient.ts"
+import * as LlmError from "./LlmError.ts"
+import type { RouteInfo } from "./RouteInfo.ts"
+import type { RouterConfig, Settings } from "./RouterConfig.ts"
+import * as RouterMetrics from "./RouterMetrics.ts"
+import { RouterState } from "./RouterState.ts"
+import * as Strategy from "./Strategy.ts"
+import * as TokenEstimate from "./TokenEstimate.ts"
+
+/** Gives each deployment the client that calls it (a provider adapter, a simulated provider…). */
+export type ClientFor<E = never, R = never> = (deployment: Deployment) => Effect.Effect<LlmClient.Service, E, R>
+
+/** The router's view of one request, across its retries and fallbacks. */
+interface Run {
+  readonly request: ChatRequest
+  readonly group: string
+  readonly streaming: boolean
+  readonly startedAt: number
+  attempts: number
+  readonly fallbacks: Array<string>
+  readonly visited: Set<string>
+  /** Deployments that must not be called again for this request (the error cannot succeed there). */
+  readonly excluded: Set<string>
+  /** Deployments that failed once for this request: others are preferred. */
+  readonly failed: Set<string>
+  estimatedTokens: number | undefined
+}
+
+interface Served<A> {
+  readonly value: A
+  readonly deployment: Deployment
+  readonly group: string
+}
+
+const ROUTER = "llm-router"
+
+export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clientFor: ClientFor<E, R>) {
+  const state = yield* RouterState
+  const { settings } = config
+  const strategy = Strategy.byName[settings.routingStrategy]
+  const groups = new Map<string, Array<Deployment>>()
+  const clients = new Map<string, LlmClient.Service>()
+  for (const deployment of config.deployments) {
+    const members = groups.get(deployment.group)
+    if (members) members.push(deployment)
+    else groups.set(deployment.group, [deployment])
+    clients.set(deployment.id, yield* clientFor(deployment))
+  }
+  const groupIds = new Map([...groups].map(([group, members]) => [group, members.map((d) => d.id)]))
+
+  const resolveGroup = (model: string): string | undefined => {
+    if (groups.has(model)) return model
+    const alias = settings.aliases.get(model)
+    return alias && groups.has(alias.group) ? alias.group : undefined
+  }
+
+  const requestTimeoutMs = (d: Deployment) => d.timeoutMs ?? settings.timeoutMs
+  const firstChunkTimeoutMs = (d: Deployment) => d.streamTimeoutMs ?? settings.streamTimeoutMs ?? requestTimeoutMs(d)
+  const idleTimeoutMs = (d: Deployment) => settings.streamIdleTimeoutMs ?? firstChunkTimeoutMs(d)
+
+  const estimatedTokens = (run: Run) => (run.estimatedTokens ??= TokenEstimate.ofRequest(run.request))
+
+  /**
+   * The pre-call check: deployments whose context window cannot hold the request, or whose
+   * tags do not match the request's `metadata.tags`, are not candidates. When nothing is
+   * left, the error says why (a context-window error selects `context_window_fallbacks`).
+   */
+  const eligible = (run: Run, group: string): Effect.Effect<ReadonlyArray<Deployment>, LlmError.LlmError> => {
+    let members: ReadonlyArray<Deployment> = groups.get(group) ?? []
+    const tags = run.request.metadata?.tags
+    if (tags && tags.length > 0) {
+      members = members.filter((d) => d.tags.some((t) => tags.includes(t)))
+      if (members.length === 0) {
+        return Effect.fail(
+          new LlmError.NoDeploymentAvailable({
+            provider: ROUTER,
+            group,
+            message: `No deployment of model group "${group}" has any of the tags ${JSON.stringify(tags)}`
+          })
+        )
+      }
+    } else if (members.some((d) => d.tags.includes("default"))) {
+      members = members.filter((d) => d.tags.includes("default"))
+    }
+    if (settings.enablePreCallChecks) {
+      const fitting = members.filter((d) => d.maxInputTokens === undefined || estimatedTokens(run) <= d.maxInputTokens)
+      if (fitting.length === 0) {
+        return Effect.fail(
+          new LlmError.ContextWindowExceeded({
+            provider: ROUTER,
+            message: `The request (about ${estimatedTokens(run)} tokens) exceeds the context window of every deployment of "${group}"`
+          })
+        )
+      }
+      members = fitting
+    }
+    return Effect.succeed(members)
+  }
+
+  /** Records a failed call and says whether its deployment is now cooling down. */
+  const recordFailure = (d: Deployment, group: string, error: LlmError.LlmError) => {
+    const policy = LlmError.policy(error)
+    const retryAfter = LlmError.retryAfterMillis(error) ?? 0
+    return state.onFailure(d.id, {
+      reason: error._tag,
+      countsTowardCooldown: policy.countsTowardCooldown && !settings.disableCooldowns,
+      coolsImmediately: policy.coolsImmediately,
+      allowedFails: settings.allowedFailsByTag[error._tag] ?? settings.allowedFails,
+      cooldownMs: Math.max(d.cooldownMs ?? settings.cooldownMs, retryAfter)
+    }).pipe(
+      Effect.tap((cooldown) => RouterMetrics.recordFailure(group, d, error, cooldown !== undefined))
+    )
+  }
+
+  /**
+   * One model group: choose, call, and on failure retry, preferring another healthy
+   * deployment (no wait) over the same one (after a backoff), within `num_retries`.
+   * `ignoreCooldown` is the last resort, when every deployment of every chain is cooling.
+   */
+  const runGroup = <A>(
+    run: Run,
+    group: string,
+    call: (d: Deployment, client: LlmClient.Service) => Effect.Effect<A, LlmError.LlmError>,
+    ignoreCooldown: boolean
+  ): Effect.Effect<Served<A>, LlmError.LlmError> =>
+    Effect.gen(function*() {
+      const candidates = yield* eligible(run, group)
+      const ids = groupIds.get(group) ?? []
+      const backoff = yield* Schedule.toStep(settings.retrySchedule)
+      let lastError: LlmError.LlmError | undefined
+      for (let attempt = 0; attempt <= settings.numRetries; attempt++) {
+        const snapshot = yield* state.snapshot(ids)
+        const callable = candidates.filter((d) => !run.excluded.has(d.id))
+        const healthy = callable.filter((d) => (snapshot.stats.get(d.id)?.cooldownUntil ?? 0) === 0)
+        let pool: ReadonlyArray<Deployment>
+        if (healthy.length > 0) {
+          const fresh = healthy.filter((d) => !run.failed.has(d.id))
+          pool = Strategy.lowestOrder(fresh.length > 0 ? fresh : healthy)
+        } else if (ignoreCooldown && callable.length > 0) {
+          // Every deployment is cooling: try the one that recovers first rather than fail without a call.
+          const soonest = callable.reduce((a, b) =>
+            (snapshot.stats.get(a.id)?.cooldownUntil ?? 0) <= (snapshot.stats.get(b.id)?.cooldownUntil ?? 0) ? a : b
+          )
+          pool = [soonest]
+        } else {
+          if (lastError) return yield* lastError
+          const until = Math.min(...callable.map((d) => snapshot.stats.get(d.id)?.cooldownUntil ?? snapshot.now))
+          return yield* new LlmError.NoDeploymentAvailable({
+            provider: ROUTER,
+            group,
+            message: callable.length === 0
+              ? `Every deployment of model group "${group}" failed with an error it cannot recover from`
+              : `No deployments available for model group "${group}": all ${callable.length} are cooling down`,
+            ...(callable.length > 0 && Number.isFinite(until) ? { retryAfter: Duration.millis(Math.max(0, until - snapshot.now)) } : {})
+          })
+        }
+        const random = pool.length > 1 ? yield* Random.next : 0
+        const d = strategy(pool, { snapshot, streaming: run.streaming, random })
+        run.attempts++
+        yield* state.onStart(d.id)
+        const exit = yield* Effect.exit(call(d, clients.get(d.id)!))
+        if (Exit.isSuccess(exit)) return { value: exit.value, deployment: d, group }
+        const error = Cause.findErrorOption(exit.cause)
+        if (error._tag === "None") return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
+        lastError = error.value
+        const policy = LlmError.policy(lastError)
+        run.failed.add(d.id)
+        if (!policy.retrySameDeployment) run.excluded.add(d.id)
+        const cooled = yield* recordFailure(d, group, lastError)
+        if (!policy.tryOtherDeployments || attempt === settings.numRetries) break
+        // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
+        const othersReady = healthy.some((o) => o.id !== d.id && !run.excluded.has(o.id))
+        const selfReady = policy.retrySameDeployment && cooled === undefined
+        if (!othersReady && !selfReady && !ignoreCooldown) continue
+        if (!othersReady) {
+          const retryAfter = LlmError.retryAfterMillis(lastError) ?? 0
+          // A provider asking for a longer wait than we allow: give up here and let fallbacks answer.
+          if (retryAfter > settings.maxRetryAfterMs) break
+          const now = yield* Clock.currentTimeMillis
+          const step = yield* Pull.catchDone(
+            Effect.map(backoff(now, lastError), ([, delay]) => Duration.toMillis(delay)),
+            () => Effect.succeed(undefined)
+          )
+          if (step === undefined) break
+          const delay = Math.max(step, retryAfter, settings.minRetryDelayMs)
+          if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
+        }
+        yield* RouterMetrics.recordRetry(group)
+      }
+      return yield* lastError!
+    })
+
+  /** Which groups a failure of `group` falls back to, per the error's chain. */
+  const chainFor = (error: LlmError.LlmError, group: string): ReadonlyArray<string> => {
+    const chain = LlmError.policy(error).fallback
+    if (chain === "none") return []
+    if (chain === "context-window" && settings.contextWindowFallbacks.size > 0) {
+      return settings.contextWindowFallbacks.get(group) ?? settings.contextWindowFallbacks.get("*") ?? []
+    }
+    if (chain === "content-policy" && settings.contentPolicyFallbacks.size > 0) {
+      return settings.contentPolicyFallbacks.get(group) ?? settings.contentPolicyFallbacks.get("*") ?? []
+    }
+    return settings.fallbacks.get(group) ?? settings.defaultFallbacks
+  }
+
+  /** A group, then its fallback chain in configured order; each fallback gets its own retries and chain. */
+  const runWithFallbacks = <A>(
+    run: Run,
+    group: string,
+    call: (d: Deployment, client: LlmClient.Service) => Effect.Effect<A, LlmError.LlmError>,
+    ignoreCooldown: boolean
+  ): Effect.Effect<Served<A>, LlmError.LlmError> =>
+    runGroup(run, group, call, ignoreCooldown).pipe(
+      Effect.catch((error) =>
+        Effect.gen(function*() {
+          let last = error
+          for (const next of chainFor(error, group)) {
+            if (run.visited.has(next)) continue
+            if (run.fallbacks.length >= settings.maxFallbacks) break
+            run.visited.add(next)
+            run.fallbacks.push(next)
+            yield* RouterMetrics.recordFallback(group, next)
+            const result = yield* Effect.result(runWithFallbacks(run, next, call, ignoreCooldown))
+            if (result._tag === "Success") return result.success
+            last = result.failure
+          }
+          return yield* last
+        })
+      )
+    )
+
+  /**
+   * The whole request. When it would fail without a single call because everything is
+   * cooling down, it makes one more pass that ignores cooldowns (see README, "Cooldown").
+   */
+  const routeRequest = <A>(
+    run: Run,
+    call: (d: Deployment, client: LlmClient.Service) => Effect.Effect<A, LlmError.LlmError>
+  ): Effect.Effect<Served<A>, LlmError.LlmError> =>
+    runWithFallbacks(run, run.group, call, false).pipe(
+      Effect.catchTag("NoDeploymentAvailable", (error) => {
+        if (run.attempts > 0) return Effect.fail(error)
+        run.visited.clear()
+        run.visited.add(run.group)
+        run.fallbacks.length = 0
+        return runWithFallbacks(run, run.group, call, true)
+      })
+    )
+
+  const start = (request: ChatRequest, streaming: boolean): Effect.Effect<Run, LlmError.LlmError> => {
+    const group = resolveGroup(request.model)
+    if (group === undefined) {
+      return Effect.fail(
+        new LlmError.ModelNotFound({
+          provider: ROUTER,
+          status: 404,
+          message: `Unknown model group "${request.model}". Known: ${[...groups.keys(), ...settings.aliases.keys()].join(", ")}`
+        })
+      )
+    }
+    return Effect.map(Clock.currentTimeMillis, (startedAt): Run => ({
+      request,
+      group,
+      streaming,
+      startedAt,
+      attempts: 0,
+      fallbacks: [],
+      visited: new Set([group]),
+      excluded: new Set(),
+      failed: new Set(),
+      estimatedTokens: undefined
+    }))
+  }
+
+  const routeInfo = (
+    run: Run,
+    served: { readonly deployment: Deployment; readonly group: string },
+    now: number,
+    usage: Usage | null | undefined,
+    extra: Partial<RouteInfo> = {}
+  ): RouteInfo => ({
+    group: run.group,
+    servedBy: served.group,
+    deployment: served.deployment.id,
+    provider: served.deployment.provider,
+    model: served.deployment.model,
+    attempts: run.attempts,
+    fallbacks: [...run.fallbacks],
+    latencyMs: now - run.startedAt,
+    usage: usage ?? undefined,
+    costUsd: Cost.ofUsage(served.deployment, usage),
+    ...extra
+  })
+
+  /** A 200 whose choice was cut by a content filter is a policy violation, when a chain exists to act on it. */
+  const contentFilterSelectsFallback = (group: string) =>
+    settings.contentPolicyFallbacks.has(group) || settings.contentPolicyFallbacks.has("*") || settings.defaultFallbacks.length > 0
+
+  const chat = (request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
+    chatRouted(request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(request.model, error, false)))
+
+  const chatRouted = (request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
+    Effect.gen(function*() {
+      const run = yield* start(request, false)
+      const served = yield* routeRequest(run, (d, client) =>
+        Effect.gen(function*() {
+          const began = yield* Clock.currentTimeMillis
+          const completion = yield* client.chat(request).pipe(
+            Effect.timeoutOrElse({
+              duration: Duration.millis(requestTimeoutMs(d)),
+              orElse: () =>
+                Effect.fail(
+                  new LlmError.Timeout({
+                    provider: d.provider,
+                    deployment: d.id,
+                    phase: "request",
+                    message: `No response from ${d.id} within ${requestTimeoutMs(d)} ms`
+                  })
+                )
+            })
+          )
+          if (
+            completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
+            contentFilterSelectsFallback(d.group)
+          ) {
+            return yield* new LlmError.ContentPolicyViolation({
+              provider: d.provider,
+              deployment: d.id,
+              status: 200,
+              message: `${d.id} answered with finish_reason "content_filter"`
+            })
+          }
+          const now = yield* Clock.currentTimeMillis
+          yield* state.onSuccess(d.id, { latencyMs: now - began, tokens: completion.response.usage?.total_tokens ?? 0 })
+          return completion
+        }))
+      const now = yield* Clock.currentTimeMillis
+      const route = routeInfo(run, served, now, served.value.response.usage)
+      yield* RouterMetrics.recordSuccess(route, false)
+      return { response: served.value.response, route }
+    })
+
+  /**
+   * Opens a stream on one deployment and reads it up to its first content chunk, holding
+   * back the role-only preamble so that a failure until then can still fail over. The
+   * attempt's scope is closed (aborting the upstream call) when the attempt fails.
+   */
+  const openStream = (run: Run, parent: Scope.Scope) => (d: Deployment, client: LlmClient.Service) =>
+    Effect.gen(function*() {
+      const began = yield* Clock.currentTimeMillis
+      const scope = yield* Scope.fork(parent)
+      const opened = yield* Effect.gen(function*() {
+        const pull = yield* Stream.toPull(client.stream(run.request)).pipe(Scope.provide(scope))
+        const held: Array<ChatChunk> = []
+        let ended = false
+        while (!ended && !held.some(chunkHasContent)) {
+          const parts = yield* Pull.catchDone(pull, () => Effect.succeed(undefined))
+          if (parts === undefined) ended = true
+          else for (const part of parts) if (part._tag === "Chunk") held.push(part.chunk)
+        }
+        return { pull, held, ended }
+      }).pipe(
+        Effect.timeoutOrElse({
+          duration: Duration.millis(firstChunkTimeoutMs(d)),
+          orElse: () =>
+            Effect.fail(
+              new LlmError.Timeout({
+                provider: d.provider,
+                deployment: d.id,
+                phase: "first-chunk",
+                message: `No content from ${d.id} within ${firstChunkTimeoutMs(d)} ms`
+              })
+            )
+        }),
+        Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void))
+      )
+      const now = yield* Clock.currentTimeMillis
+      return { ...opened, scope, began, firstChunkAt: now }
+    })
+
+  const stream = (request: ChatRequest): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> =>
+    Stream.unwrap(
+      Effect.gen(function*() {
+        const run = yield* start(request, true)
+        const parent = yield* Scope.Scope
+        type Open = Served<Effect.Success<ReturnType<ReturnType<typeof openStream>>>>
+        let current: Open | undefined
+        let usage: Usage | undefined
+        let restarts = 0
+        let done = false
+
+        const finalRoute = (open: Open, now: number) =>
+          routeInfo(run, open, now, usage, {
+            timeToFirstChunkMs: open.value.firstChunkAt - run.startedAt,
+            ...(restarts > 0 ? { restarts } : {})
+          })
+        const emitChunks = (chunks: ReadonlyArray<ChatChunk>): Array<LlmClient.StreamPart> =>
+          chunks.map((chunk) => {
+            if (chunk.usage) usage = chunk.usage
+            return { _tag: "Chunk", chunk }
+          })
+        const openNext = Effect.gen(function*() {
+          current = yield* routeRequest(run, openStream(run, parent))
+          const now = yield* Clock.currentTimeMillis
+          const startPart: LlmClient.StreamPart = { _tag: "Start", route: routeInfo(run, current, now, undefined) }
+          return [startPart, ...emitChunks(current.value.held)]
+        })
+        const finish = (open: Open) =>
+          Effect.gen(function*() {
+            done = true
+            const now = yield* Clock.currentTimeMillis
+            yield* state.onSuccess(open.deployment.id, {
+              latencyMs: now - open.value.began,
+              timeToFirstChunkMs: open.value.firstChunkAt - open.value.began,
+              tokens: usage?.total_tokens ?? 0
+            })
+            const route = finalRoute(open, now)
+            yield* RouterMetrics.recordSuccess(route, true)
+            return [{ _tag: "Done", route } as const]
+          })
+        /** After content was sent: end with the error, or restart on another deployment when the policy says so. */
+        const failAfterContent = (open: Open, error: LlmError.LlmError) =>
+          Effect.gen(function*() {
+            yield* Scope.close(open.value.scope, Exit.fail(error))
+            run.failed.add(open.deployment.id)
+            run.excluded.add(open.deployment.id)
+            yield* recordFailure(open.deployment, open.group, error)
+            if (settings.streamFailurePolicy !== "restart" || restarts >= settings.numRetries) return yield* error
+            restarts++
+            usage = undefined
+            const now = yield* Clock.currentTimeMillis
+            const restarted: LlmClient.StreamPart = { _tag: "Restarted", route: finalRoute(open, now), reason: error }
+            const next = yield* openNext
+            return [restarted, ...next]
+          })
+
+        const pull: Pull.Pull<ReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError> = Effect.gen(function*() {
+          if (done) return yield* Cause.done()
+          if (current === undefined) return yield* openNext
+          const active = current
+          if (active.value.ended) return yield* finish(active)
+          const parts = yield* Pull.catchDone(active.value.pull, () => Effect.succeed(undefined)).pipe(
+            Effect.timeoutOrElse({
+              duration: Duration.millis(idleTimeoutMs(active.deployment)),
+              orElse: () =>
+                Effect.fail(
+                  new LlmError.Timeout({
+                    provider: active.deployment.provider,
+                    deployment: active.deployment.id,
+                    phase: "idle",
+                    message: `${active.deployment.id} sent nothing for ${idleTimeoutMs(active.deployment)} ms mid-stream`
+                  })
+                )
+            }),
+            Effect.catch((error) => failAfterContent(active, error).pipe(Effect.map((parts) => ({ restarted: parts }))))
+          )
+          if (parts === undefined) return yield* finish(active)
+          if ("restarted" in parts) return parts.restarted
+          return emitChunks(parts.flatMap((part) => (part._tag === "Chunk" ? [part.chunk] : [])))
+        })
+        // The source may hand back batches without chunks (its own Start/Done): skip them.
+        const nonEmpty: Pull.Pull<readonly [LlmClient.StreamPart, ...Array<LlmClient.StreamPart>], LlmError.LlmError> =
+          Effect.flatMap(pull, (parts) =>
+            parts.length > 0 ? Effect.succeed(parts as [LlmClient.StreamPart, ...Array<LlmClient.StreamPart>]) : nonEmpty)
+        return Stream.fromPull(Effect.succeed(nonEmpty))
+      })
+    ).pipe(Stream.tapError((error) => RouterMetrics.recordRequestFailure(request.model, error, true)))
+
+  return LlmClient.LlmClient.of({ chat, stream })
+})
+
+/** The router as the application's `LlmClient`. */
+export const layer = <E, R>(
+  config: RouterConfig,
+  clientFor: ClientFor<E, R>
+): Layer.Layer<LlmClient.LlmClient, E, RouterState | R> => Layer.effect(LlmClient.LlmClient, make(config, clientFor))
+
+export type { Settings }

@@ -1,0 +1,333 @@
+/**
+ * The router's configuration, in LiteLLM's names so a LiteLLM user's `model_list` and
+ * router settings work as written. `decode` checks the shape (every problem with its
+ * field path) and the cross-references (fallbacks to groups that exist), and produces
+ * the resolved `RouterConfig` the router runs on: deployments plus settings in milliseconds.
+ */
+import { Effect, Redacted, Schedule, Schema, SchemaIssue } from "effect"
+import type { Deployment } from "./Deployment.ts"
+import { parseModel } from "./Deployment.ts"
+import type { LlmError, Tag } from "./LlmError.ts"
+import * as ModelCatalog from "./ModelCatalog.ts"
+
+const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
+const between = (min: number, max: number) =>
+  Schema.Finite.check(Schema.isGreaterThanOrEqualTo(min), Schema.isLessThanOrEqualTo(max))
+const intBetween = (min: number, max: number) =>
+  Schema.Int.check(Schema.isGreaterThanOrEqualTo(min), Schema.isLessThanOrEqualTo(max))
+const DAY_SECONDS = 86_400
+/** Seconds, as LiteLLM takes them; zero and beyond a day are refused as mistakes. */
+const Seconds = Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(DAY_SECONDS))
+const NonEmpty = Schema.String.check(Schema.isMinLength(1))
+
+export const LitellmParams = Schema.StructWithRest(
+  Schema.Struct({
+    model: NonEmpty,
+    api_key: Schema.optionalKey(Schema.String),
+    api_base: Schema.optionalKey(Schema.String),
+    api_version: Schema.optionalKey(Schema.String),
+    weight: Schema.optionalKey(between(0, 1e6)),
+    order: Schema.optionalKey(intBetween(0, 1000)),
+    rpm: Schema.optionalKey(intBetween(0, 1e9)),
+    tpm: Schema.optionalKey(intBetween(0, 1e12)),
+    timeout: Schema.optionalKey(Seconds),
+    stream_timeout: Schema.optionalKey(Seconds),
+    cooldown_time: Schema.optionalKey(between(0, DAY_SECONDS)),
+    tags: Schema.optionalKey(Schema.Array(Schema.String)),
+    max_input_tokens: Schema.optionalKey(intBetween(1, 1e9)),
+    input_cost_per_token: Schema.optionalKey(between(0, 1)),
+    output_cost_per_token: Schema.optionalKey(between(0, 1))
+  }),
+  Rest
+)
+
+export const DeploymentEntry = Schema.Struct({
+  model_name: NonEmpty,
+  litellm_params: LitellmParams,
+  model_info: Schema.optionalKey(Schema.StructWithRest(
+    Schema.Struct({
+      id: Schema.optionalKey(NonEmpty),
+      max_input_tokens: Schema.optionalKey(intBetween(1, 1e9)),
+      input_cost_per_token: Schema.optionalKey(between(0, 1)),
+      output_cost_per_token: Schema.optionalKey(between(0, 1))
+    }),
+    Rest
+  )),
+  /** LiteLLM copies top-level rpm/tpm into litellm_params. */
+  rpm: Schema.optionalKey(intBetween(0, 1e9)),
+  tpm: Schema.optionalKey(intBetween(0, 1e12))
+})
+export type DeploymentEntry = typeof DeploymentEntry.Type
+
+/** `[{ "gpt-4o": ["claude-sonnet"] }, …]`, LiteLLM's list of single-key maps. */
+const FallbackList = Schema.Array(Schema.Record(Schema.String, Schema.Array(Schema.String)))
+
+export const RoutingStrategy = Schema.Literals([
+  "simple-shuffle",
+  "least-busy",
+  "latency-based-routing",
+  "cost-based-routing"
+])
+export type RoutingStrategy = typeof RoutingStrategy.Type
+
+/** LiteLLM's `allowed_fails_policy` keys, and the error tags each one governs. */
+const allowedFailsKeys: Readonly<Record<string, ReadonlyArray<Tag>>> = {
+  BadRequestErrorAllowedFails: ["BadRequest", "ContextWindowExceeded"],
+  AuthenticationErrorAllowedFails: ["AuthenticationFailed", "PermissionDenied"],
+  TimeoutErrorAllowedFails: ["Timeout"],
+  RateLimitErrorAllowedFails: ["RateLimited"],
+  ContentPolicyViolationErrorAllowedFails: ["ContentPolicyViolation"],
+  InternalServerErrorAllowedFails: ["InternalServerError", "ConnectionFailed"],
+  ServiceUnavailableErrorAllowedFails: ["ServiceUnavailable"],
+  BadGatewayErrorAllowedFails: ["InternalServerError"],
+  NotFoundErrorAllowedFails: ["ModelNotFound"]
+}
+
+export const StreamFailurePolicy = Schema.Literals(["fail", "restart"])
+export type StreamFailurePolicy = typeof StreamFailurePolicy.Type
+
+/** What LiteLLM's `Router(...)` takes, by the same names. */
+export const RouterConfigInput = Schema.Struct({
+  model_list: Schema.Array(DeploymentEntry).check(Schema.isMinLength(1)),
+  routing_strategy: Schema.optionalKey(RoutingStrategy),
+  num_retries: Schema.optionalKey(intBetween(0, 20)),
+  allowed_fails: Schema.optionalKey(intBetween(0, 10_000)),
+  allowed_fails_policy: Schema.optionalKey(Schema.Record(Schema.Literals(Object.keys(allowedFailsKeys)), intBetween(0, 10_000))),
+  cooldown_time: Schema.optionalKey(between(0, DAY_SECONDS)),
+  disable_cooldowns: Schema.optionalKey(Schema.Boolean),
+  retry_after: Schema.optionalKey(between(0, 3600)),
+  fallbacks: Schema.optionalKey(FallbackList),
+  context_window_fallbacks: Schema.optionalKey(FallbackList),
+  content_policy_fallbacks: Schema.optionalKey(FallbackList),
+  default_fallbacks: Schema.optionalKey(Schema.Array(Schema.String)),
+  max_fallbacks: Schema.optionalKey(intBetween(0, 50)),
+  timeout: Schema.optionalKey(Seconds),
+  stream_timeout: Schema.optionalKey(Seconds),
+  enable_pre_call_checks: Schema.optionalKey(Schema.Boolean),
+  model_group_alias: Schema.optionalKey(Schema.Record(
+    Schema.String,
+    Schema.Union([Schema.String, Schema.Struct({ model: Schema.String, hidden: Schema.optionalKey(Schema.Boolean) })])
+  )),
+  /** Ours: what a stream does when its deployment fails after content was sent. */
+  stream_failure_policy: Schema.optionalKey(StreamFailurePolicy),
+  /** Ours: longest silence between two chunks of a stream, in seconds. */
+  stream_idle_timeout: Schema.optionalKey(Seconds),
+  /** Ours: the longest provider `Retry-After` the router will wait for before a retry, in seconds. */
+  max_retry_after: Schema.optionalKey(between(0, 3600))
+})
+export type RouterConfigInput = typeof RouterConfigInput.Type
+
+export interface Settings {
+  readonly routingStrategy: RoutingStrategy
+  readonly numRetries: number
+  readonly allowedFails: number
+  /** Per error tag, overriding `allowedFails`. */
+  readonly allowedFailsByTag: Readonly<Partial<Record<Tag, number>>>
+  readonly cooldownMs: number
+  readonly disableCooldowns: boolean
+  /** Floor for a retry's wait (LiteLLM's `retry_after`). */
+  readonly minRetryDelayMs: number
+  /** Cap on how long a provider's `retryAfter` may hold a retry. */
+  readonly maxRetryAfterMs: number
+  readonly fallbacks: ReadonlyMap<string, ReadonlyArray<string>>
+  readonly contextWindowFallbacks: ReadonlyMap<string, ReadonlyArray<string>>
+  readonly contentPolicyFallbacks: ReadonlyMap<string, ReadonlyArray<string>>
+  readonly defaultFallbacks: ReadonlyArray<string>
+  readonly maxFallbacks: number
+  readonly timeoutMs: number
+  readonly streamTimeoutMs?: number | undefined
+  readonly streamIdleTimeoutMs?: number | undefined
+  readonly enablePreCallChecks: boolean
+  readonly aliases: ReadonlyMap<string, { readonly group: string; readonly hidden: boolean }>
+  readonly streamFailurePolicy: StreamFailurePolicy
+  /** Backoff between retries when no other deployment is healthy; fed the error that caused it. */
+  readonly retrySchedule: Schedule.Schedule<unknown, LlmError>
+}
+
+export interface RouterConfig {
+  readonly deployments: ReadonlyArray<Deployment>
+  readonly settings: Settings
+}
+
+export const defaultRetrySchedule: Schedule.Schedule<unknown, LlmError> = Schedule.exponential("500 millis").pipe(
+  Schedule.jittered,
+  Schedule.setInputType<LlmError>()
+)
+
+export const defaults = {
+  routingStrategy: "simple-shuffle",
+  numRetries: 2,
+  allowedFails: 3,
+  cooldownSeconds: 5,
+  maxFallbacks: 5,
+  timeoutSeconds: 600,
+  maxRetryAfterSeconds: 60
+} as const
+
+export interface ConfigIssue {
+  readonly path: string
+  readonly message: string
+}
+
+export class RouterConfigError extends Schema.TaggedError<RouterConfigError>()("RouterConfigError", {
+  message: Schema.String,
+  issues: Schema.Array(Schema.Struct({ path: Schema.String, message: Schema.String }))
+}) {
+  static fromIssues(issues: ReadonlyArray<ConfigIssue>): RouterConfigError {
+    return new RouterConfigError({
+      message: `Invalid router config:\n${issues.map((i) => `  - ${i.path || "(root)"}: ${i.message}`).join("\n")}`,
+      issues
+    })
+  }
+}
+
+const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`)).join("")
+
+const schemaIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** Turns a schema failure into issues that each name the field path and what was wrong. */
+export const issuesOf = (issue: SchemaIssue.Issue, prefix = ""): ReadonlyArray<ConfigIssue> =>
+  schemaIssues(issue).issues.map((i) => {
+    const path = formatPath((i.path ?? []).map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p)))
+    return { path: prefix && path ? `${prefix}.${path}` : prefix || path, message: i.message }
+  })
+
+const toMap = (list: ReadonlyArray<Readonly<Record<string, ReadonlyArray<string>>>> | undefined) => {
+  const map = new Map<string, ReadonlyArray<string>>()
+  for (const entry of list ?? []) for (const [group, targets] of Object.entries(entry)) map.set(group, targets)
+  return map
+}
+
+/**
+ * Resolves decoded input into deployments and settings, reporting every cross-reference
+ * problem. `resolveSecret` turns an `api_key` value (e.g. `os.environ/NAME`) into a secret.
+ */
+export const resolve = (
+  input: RouterConfigInput,
+  options: { readonly resolveSecret?: (value: string, path: string) => Redacted.Redacted<string> } = {}
+): Effect.Effect<RouterConfig, RouterConfigError> =>
+  Effect.suspend(() => {
+    const issues: Array<ConfigIssue> = []
+    const ids = new Map<string, number>()
+    const deployments = input.model_list.map((entry, index): Deployment => {
+      const params = entry.litellm_params
+      const { provider, model } = parseModel(params.model)
+      const {
+        model: _model, api_key, api_base, api_version, weight, order, rpm, tpm, timeout, stream_timeout,
+        cooldown_time, tags, max_input_tokens, input_cost_per_token, output_cost_per_token, ...rest
+      } = params
+      let id = entry.model_info?.id ?? `${entry.model_name}/${params.model}`
+      if (entry.model_info?.id === undefined) {
+        const seen = ids.get(id) ?? 0
+        ids.set(id, seen + 1)
+        if (seen > 0) id = `${id}#${seen + 1}`
+      } else if (ids.has(id)) {
+        issues.push({ path: `model_list[${index}].model_info.id`, message: `duplicate deployment id "${id}"` })
+      } else ids.set(id, 1)
+      const maxInputTokens = entry.model_info?.max_input_tokens ?? max_input_tokens ??
+        ModelCatalog.lookup(params.model)?.contextWindow
+      const secretPath = `model_list[${index}].litellm_params.api_key`
+      return {
+        id,
+        group: entry.model_name,
+        provider,
+        model,
+        apiKey: api_key === undefined ? undefined : options.resolveSecret?.(api_key, secretPath) ?? Redacted.make(api_key),
+        apiBase: api_base,
+        apiVersion: api_version,
+        weight,
+        order,
+        rpm: rpm ?? entry.rpm,
+        tpm: tpm ?? entry.tpm,
+        timeoutMs: timeout !== undefined ? timeout * 1000 : undefined,
+        streamTimeoutMs: stream_timeout !== undefined ? stream_timeout * 1000 : undefined,
+        cooldownMs: cooldown_time !== undefined ? cooldown_time * 1000 : undefined,
+        tags: tags ?? [],
+        maxInputTokens,
+        inputCostPerToken: entry.model_info?.input_cost_per_token ?? input_cost_per_token,
+        outputCostPerToken: entry.model_info?.output_cost_per_token ?? output_cost_per_token,
+        params: rest
+      }
+    })
+
+    const groups = new Set(deployments.map((d) => d.group))
+    const aliases = new Map<string, { group: string; hidden: boolean }>()
+    for (const [alias, target] of Object.entries(input.model_group_alias ?? {})) {
+      const group = typeof target === "string" ? target : target.model
+      const hidden = typeof target === "string" ? false : target.hidden ?? false
+      if (!groups.has(group)) {
+        issues.push({ path: `model_group_alias.${alias}`, message: `alias points to unknown model group "${group}"` })
+      }
+      aliases.set(alias, { group, hidden })
+    }
+    const known = (name: string) => groups.has(name) || aliases.has(name)
+    const knownList = () => [...groups].join(", ")
+    const checkChains = (field: string, list: RouterConfigInput["fallbacks"]) =>
+      (list ?? []).forEach((entry, i) => {
+        const keys = Object.keys(entry)
+        if (keys.length !== 1) {
+          issues.push({ path: `${field}[${i}]`, message: `each entry maps one model group to its fallbacks; got ${keys.length} keys` })
+        }
+        for (const [group, targets] of Object.entries(entry)) {
+          if (group !== "*" && !known(group)) {
+            issues.push({ path: `${field}[${i}].${group}`, message: `unknown model group "${group}" (known: ${knownList()})` })
+          }
+          targets.forEach((target, j) => {
+            if (!known(target)) {
+              issues.push({ path: `${field}[${i}].${group}[${j}]`, message: `fallback to unknown model group "${target}" (known: ${knownList()})` })
+            } else if (target === group) {
+              issues.push({ path: `${field}[${i}].${group}[${j}]`, message: `a group cannot fall back to itself` })
+            }
+          })
+        }
+      })
+    checkChains("fallbacks", input.fallbacks)
+    checkChains("context_window_fallbacks", input.context_window_fallbacks)
+    checkChains("content_policy_fallbacks", input.content_policy_fallbacks)
+    ;(input.default_fallbacks ?? []).forEach((target, i) => {
+      if (!known(target)) {
+        issues.push({ path: `default_fallbacks[${i}]`, message: `fallback to unknown model group "${target}" (known: ${knownList()})` })
+      }
+    })
+    if (issues.length > 0) return Effect.fail(RouterConfigError.fromIssues(issues))
+
+    const allowedFailsByTag: Partial<Record<Tag, number>> = {}
+    for (const [key, limit] of Object.entries(input.allowed_fails_policy ?? {})) {
+      for (const tag of allowedFailsKeys[key] ?? []) allowedFailsByTag[tag] = limit
+    }
+    const fallbacks = toMap(input.fallbacks)
+    const settings: Settings = {
+      routingStrategy: input.routing_strategy ?? defaults.routingStrategy,
+      numRetries: input.num_retries ?? defaults.numRetries,
+      allowedFails: input.allowed_fails ?? defaults.allowedFails,
+      allowedFailsByTag,
+      cooldownMs: (input.cooldown_time ?? defaults.cooldownSeconds) * 1000,
+      disableCooldowns: input.disable_cooldowns ?? false,
+      minRetryDelayMs: (input.retry_after ?? 0) * 1000,
+      maxRetryAfterMs: (input.max_retry_after ?? defaults.maxRetryAfterSeconds) * 1000,
+      fallbacks,
+      contextWindowFallbacks: toMap(input.context_window_fallbacks),
+      contentPolicyFallbacks: toMap(input.content_policy_fallbacks),
+      defaultFallbacks: input.default_fallbacks ?? fallbacks.get("*") ?? [],
+      maxFallbacks: input.max_fallbacks ?? defaults.maxFallbacks,
+      timeoutMs: (input.timeout ?? defaults.timeoutSeconds) * 1000,
+      streamTimeoutMs: input.stream_timeout !== undefined ? input.stream_timeout * 1000 : undefined,
+      streamIdleTimeoutMs: input.stream_idle_timeout !== undefined ? input.stream_idle_timeout * 1000 : undefined,
+      enablePreCallChecks: input.enable_pre_call_checks ?? true,
+      aliases,
+      streamFailurePolicy: input.stream_failure_policy ?? "fail",
+      retrySchedule: defaultRetrySchedule
+    }
+    return Effect.succeed({ deployments, settings })
+  })
+
+/** Decodes and resolves an untrusted config value (parsed YAML or JSON). */
+export const decode = (
+  input: unknown,
+  options?: Parameters<typeof resolve>[1]
+): Effect.Effect<RouterConfig, RouterConfigError> =>
+  Schema.decodeUnknownEffect(RouterConfigInput)(input, { errors: "all" }).pipe(
+    Effect.mapError((error) => RouterConfigError.fromIssues(issuesOf(error.issue))),
+    Effect.flatMap((decoded) => resolve(decoded, options))
+  )

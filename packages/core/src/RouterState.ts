@@ -1,0 +1,180 @@
+/**
+ * What the router remembers about each deployment between requests: cooldowns, recent
+ * failures, latency samples, in-flight calls and this minute's usage. Routing reads it
+ * through one snapshot per decision and reports outcomes back; it never keeps its own
+ * copy. The interface is small and every value in it is plain data, so a shared store
+ * (Redis, for many gateway replicas) can implement it as well as the memory Layer here.
+ */
+import { Clock, Context, Effect, Layer, Ref } from "effect"
+
+export interface DeploymentStats {
+  /** Epoch milliseconds until which the deployment is out of rotation; 0 when it is not. */
+  readonly cooldownUntil: number
+  readonly inFlight: number
+  /** Mean of recent successful call latencies, when there are any. */
+  readonly latencyMs?: number | undefined
+  /** Mean of recent times to first chunk of streams. */
+  readonly timeToFirstChunkMs?: number | undefined
+  readonly requestsThisMinute: number
+  readonly tokensThisMinute: number
+  /** Failures inside the current one-minute window. */
+  readonly recentFailures: number
+}
+
+export interface Snapshot {
+  readonly now: number
+  readonly stats: ReadonlyMap<string, DeploymentStats>
+}
+
+export interface Success {
+  readonly latencyMs: number
+  readonly timeToFirstChunkMs?: number | undefined
+  readonly tokens: number
+}
+
+export interface Failure {
+  /** The error tag, kept with the cooldown so operators can see why. */
+  readonly reason: string
+  /** When false the failure only ends the in-flight call (the request was at fault). */
+  readonly countsTowardCooldown: boolean
+  /** Cool down on this failure alone (a 429, a broken key). */
+  readonly coolsImmediately: boolean
+  /** Failures allowed within the window before the deployment cools down. */
+  readonly allowedFails: number
+  readonly cooldownMs: number
+}
+
+export interface Cooldown {
+  readonly deployment: string
+  readonly until: number
+  readonly reason: string
+}
+
+export interface Service {
+  readonly snapshot: (deployments: ReadonlyArray<string>) => Effect.Effect<Snapshot>
+  readonly onStart: (deployment: string) => Effect.Effect<void>
+  readonly onSuccess: (deployment: string, success: Success) => Effect.Effect<void>
+  /** Records a failed call; returns the cooldown it started, if it started one. */
+  readonly onFailure: (deployment: string, failure: Failure) => Effect.Effect<Cooldown | undefined>
+  /** Deployments out of rotation right now. */
+  readonly cooldowns: Effect.Effect<ReadonlyArray<Cooldown>>
+}
+
+export class RouterState extends Context.Service<RouterState, Service>()("@llm-router/core/RouterState") {}
+
+/** The failure window: `allowed_fails` counts failures within this long. */
+export const FAILURE_WINDOW_MS = 60_000
+/** Latency samples kept per deployment (LiteLLM keeps 10). */
+export const LATENCY_SAMPLES = 10
+
+export interface Entry {
+  readonly cooldownUntil: number
+  readonly cooldownReason: string
+  readonly failures: ReadonlyArray<number>
+  readonly inFlight: number
+  readonly latencies: ReadonlyArray<number>
+  readonly ttfcs: ReadonlyArray<number>
+  readonly minute: number
+  readonly requests: number
+  readonly tokens: number
+}
+
+export const emptyEntry: Entry = {
+  cooldownUntil: 0,
+  cooldownReason: "",
+  failures: [],
+  inFlight: 0,
+  latencies: [],
+  ttfcs: [],
+  minute: 0,
+  requests: 0,
+  tokens: 0
+}
+
+const mean = (xs: ReadonlyArray<number>) => (xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length)
+const pushSample = (xs: ReadonlyArray<number>, x: number) =>
+  xs.length >= LATENCY_SAMPLES ? [...xs.slice(xs.length - LATENCY_SAMPLES + 1), x] : [...xs, x]
+const minuteOf = (now: number) => Math.floor(now / 60_000)
+/** Rolls the per-minute counters over when a new minute has begun. */
+const inMinute = (entry: Entry, now: number): Entry =>
+  entry.minute === minuteOf(now) ? entry : { ...entry, minute: minuteOf(now), requests: 0, tokens: 0 }
+
+const statsOf = (entry: Entry, now: number): DeploymentStats => {
+  const current = inMinute(entry, now)
+  return {
+    cooldownUntil: entry.cooldownUntil > now ? entry.cooldownUntil : 0,
+    inFlight: entry.inFlight,
+    latencyMs: mean(entry.latencies),
+    timeToFirstChunkMs: mean(entry.ttfcs),
+    requestsThisMinute: current.requests,
+    tokensThisMinute: current.tokens,
+    recentFailures: entry.failures.filter((t) => t > now - FAILURE_WINDOW_MS).length
+  }
+}
+
+/** Applies a failure to an entry: the pure rule behind every store's `onFailure`. */
+export const applyFailure = (entry: Entry, failure: Failure, now: number): Entry => {
+  const inFlight = Math.max(0, entry.inFlight - 1)
+  if (!failure.countsTowardCooldown) return { ...entry, inFlight }
+  const failures = [...entry.failures.filter((t) => t > now - FAILURE_WINDOW_MS), now]
+  const trips = failure.coolsImmediately || failures.length > failure.allowedFails
+  if (!trips || failure.cooldownMs <= 0) return { ...entry, inFlight, failures }
+  // A new cooldown never shortens one already running (LiteLLM's re-cooling complaint, #40130).
+  const until = Math.max(entry.cooldownUntil, now + failure.cooldownMs)
+  return { ...entry, inFlight, failures: [], cooldownUntil: until, cooldownReason: failure.reason }
+}
+
+/** The in-process store: one `Ref` of immutable entries. The default; no server needed. */
+export const makeMemory: Effect.Effect<Service> = Effect.gen(function*() {
+  const ref = yield* Ref.make<ReadonlyMap<string, Entry>>(new Map())
+  const update = (id: string, f: (entry: Entry, now: number) => Entry) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Ref.modify(ref, (map) => {
+        const next = f(map.get(id) ?? emptyEntry, now)
+        return [next, new Map(map).set(id, next)] as const
+      }))
+  return RouterState.of({
+    snapshot: (ids) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.map(Ref.get(ref), (map) => {
+          const stats = new Map<string, DeploymentStats>()
+          for (const id of ids) stats.set(id, statsOf(map.get(id) ?? emptyEntry, now))
+          return { now, stats }
+        })),
+    onStart: (id) =>
+      Effect.asVoid(update(id, (entry, now) => {
+        const current = inMinute(entry, now)
+        return { ...current, inFlight: current.inFlight + 1, requests: current.requests + 1 }
+      })),
+    onSuccess: (id, success) =>
+      Effect.asVoid(update(id, (entry, now) => {
+        const current = inMinute(entry, now)
+        return {
+          ...current,
+          inFlight: Math.max(0, current.inFlight - 1),
+          // A success shows the deployment works: its earlier failures no longer count.
+          failures: [],
+          latencies: pushSample(current.latencies, success.latencyMs),
+          ttfcs: success.timeToFirstChunkMs === undefined ? current.ttfcs : pushSample(current.ttfcs, success.timeToFirstChunkMs),
+          tokens: current.tokens + success.tokens
+        }
+      })),
+    onFailure: (id, failure) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Ref.modify(ref, (map) => {
+          const before = map.get(id) ?? emptyEntry
+          const after = applyFailure(before, failure, now)
+          const started: Cooldown | undefined = after.cooldownUntil > before.cooldownUntil
+            ? { deployment: id, until: after.cooldownUntil, reason: after.cooldownReason }
+            : undefined
+          return [started, new Map(map).set(id, after)] as const
+        })),
+    cooldowns: Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.map(Ref.get(ref), (map) =>
+        [...map.entries()]
+          .filter(([, e]) => e.cooldownUntil > now)
+          .map(([deployment, e]) => ({ deployment, until: e.cooldownUntil, reason: e.cooldownReason }))))
+  })
+})
+
+export const layerMemory: Layer.Layer<RouterState> = Layer.effect(RouterState, makeMemory)
