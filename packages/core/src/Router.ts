@@ -141,7 +141,8 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     Effect.gen(function*() {
       const candidates = yield* eligible(run, group)
       const ids = groupIds.get(group) ?? []
-      const backoff = yield* Schedule.toStep(settings.retrySchedule)
+      // The backoff schedule is only stepped when a retry has to wait: most requests never need it.
+      let backoff: ((now: number, input: LlmError.LlmError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>) | undefined
       let lastError: LlmError.LlmError | undefined
       for (let attempt = 0; attempt <= settings.numRetries; attempt++) {
         const snapshot = yield* state.snapshot(ids)
@@ -192,6 +193,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
           // A provider asking for a longer wait than we allow: give up here and let fallbacks answer.
           if (retryAfter > settings.maxRetryAfterMs) break
           const now = yield* Clock.currentTimeMillis
+          backoff ??= yield* Schedule.toStep(settings.retrySchedule)
           const step = yield* Pull.catchDone(
             Effect.map(backoff(now, lastError), ([, delay]) => Duration.toMillis(delay)),
             () => Effect.succeed(undefined)

@@ -40,10 +40,12 @@ export const timeToFirstChunk = Metric.histogram("llm_router_time_to_first_chunk
 export const tokens = Metric.counter("llm_router_tokens_total", { description: "Tokens used, by kind", incremental: true })
 export const cost = Metric.counter("llm_router_cost_usd_total", { description: "Cost in USD of answered requests", incremental: true })
 
-// Metrics bound to their labels are cached: the label sets are few (groups × deployments).
+// Metrics bound to their labels are cached: the label sets are few (groups × deployments),
+// and binding one costs more than the update itself.
 const bound = new Map<string, Metric.Metric<number, unknown>>()
 const labelled = <State>(metric: Metric.Metric<number, State>, attributes: Record<string, string>) => {
-  const key = metric.id + JSON.stringify(attributes)
+  let key = metric.id
+  for (const name in attributes) key += "\u0000" + attributes[name]
   let found = bound.get(key)
   if (!found) bound.set(key, found = Metric.withAttributes(metric, attributes) as Metric.Metric<number, unknown>)
   return found
