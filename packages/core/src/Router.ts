@@ -239,7 +239,8 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             yield* RouterMetrics.recordFallback(group, next)
             const result = yield* Effect.result(runWithFallbacks(run, next, call, ignoreCooldown))
             if (result._tag === "Success") return result.success
-            last = result.failure
+            // A provider's real error says more than a fallback's "everything is cooling down".
+            if (result.failure._tag !== "NoDeploymentAvailable" || last._tag === "NoDeploymentAvailable") last = result.failure
           }
           return yield* last
         })
