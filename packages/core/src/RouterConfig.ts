@@ -226,7 +226,7 @@ export const resolve = (
         issues.push({ path: `model_list[${index}].model_info.id`, message: `duplicate deployment id "${id}"` })
       } else ids.set(id, 1)
       const maxInputTokens = entry.model_info?.max_input_tokens ?? max_input_tokens ??
-        ModelCatalog.lookup(params.model)?.contextWindow
+        ModelCatalog.lookup(model, provider)?.contextWindow
       const secretPath = `model_list[${index}].litellm_params.api_key`
       return {
         id,

@@ -72,7 +72,7 @@ export const lowestLatency: Strategy = (candidates, context) =>
 /** Lowest price per token (input plus output); a deployment with no known price goes last. */
 export const lowestCost: Strategy = (candidates, context) =>
   pickLowest(candidates, (d) => {
-    const known = ModelCatalog.lookup(d.model)
+    const known = ModelCatalog.lookup(d.model, d.provider)
     const input = d.inputCostPerToken ?? known?.inputPerToken
     const output = d.outputCostPerToken ?? known?.outputPerToken
     return input === undefined || output === undefined ? Number.POSITIVE_INFINITY : input + output
