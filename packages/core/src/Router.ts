@@ -112,6 +112,16 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     return Effect.succeed(members)
   }
 
+  /** Ends an in-flight call that neither succeeded nor failed (the caller went away). */
+  const release = (d: Deployment) =>
+    Effect.asVoid(state.onFailure(d.id, {
+      reason: "Interrupted",
+      countsTowardCooldown: false,
+      coolsImmediately: false,
+      allowedFails: 0,
+      cooldownMs: 0
+    }))
+
   /** Records a failed call and says whether its deployment is now cooling down. */
   const recordFailure = (d: Deployment, group: string, error: LlmError.LlmError) => {
     const policy = LlmError.policy(error)
@@ -174,7 +184,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         const d = strategy(pool, { snapshot, streaming: run.streaming, random })
         run.attempts++
         yield* state.onStart(d.id)
-        const exit = yield* Effect.exit(call(d, clients.get(d.id)!))
+        const exit = yield* Effect.exit(call(d, clients.get(d.id)!).pipe(Effect.onInterrupt(() => release(d))))
         if (Exit.isSuccess(exit)) return { value: exit.value, deployment: d, group }
         const error = Cause.findErrorOption(exit.cause)
         if (error._tag === "None") return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
@@ -406,6 +416,10 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         let usage: Usage | undefined
         let restarts = 0
         let done = false
+        /** Whether the current deployment's call has been recorded as finished (success or failure). */
+        let settled = true
+        // A consumer that stops reading mid-stream still ends the deployment's in-flight call.
+        yield* Effect.addFinalizer(() => (current !== undefined && !settled ? release(current.deployment) : Effect.void))
 
         const finalRoute = (open: Open, now: number) =>
           routeInfo(run, open, now, usage, {
@@ -419,6 +433,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
           })
         const openNext = Effect.gen(function*() {
           current = yield* routeRequest(run, openStream(run, parent))
+          settled = false
           const now = yield* Clock.currentTimeMillis
           const startPart: LlmClient.StreamPart = { _tag: "Start", route: routeInfo(run, current, now, undefined) }
           return [startPart, ...emitChunks(current.value.held)]
@@ -426,6 +441,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         const finish = (open: Open) =>
           Effect.gen(function*() {
             done = true
+            settled = true
             const now = yield* Clock.currentTimeMillis
             yield* state.onSuccess(open.deployment.id, {
               latencyMs: now - open.value.began,
@@ -442,6 +458,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             yield* Scope.close(open.value.scope, Exit.fail(error))
             run.failed.add(open.deployment.id)
             run.excluded.add(open.deployment.id)
+            settled = true
             yield* recordFailure(open.deployment, open.group, error)
             if (settings.streamFailurePolicy !== "restart" || restarts >= settings.numRetries) return yield* error
             restarts++
