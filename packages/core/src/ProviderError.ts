@@ -50,7 +50,13 @@ const contentPolicyPatterns = [
   /content filtering policy/i,
   /response was blocked/i
 ]
-const quotaPatterns = [/insufficient_quota/i, /credit_balance/i, /spend limit/i, /exceeded your current quota/i, /billing/i]
+/**
+ * Quota or billing exhausted: waiting will not help. Matched on the error's type and code,
+ * plus a few unambiguous messages. Not on "exceeded your current quota… billing": Gemini
+ * words its ordinary per-minute 429s that way.
+ */
+const quotaCodes = [/insufficient_quota/i, /credit_balance/i, /spend_limit/i, /billing_hard_limit/i]
+const quotaMessages = [/credit balance is too low/i, /spend limit/i, /request too large/i]
 const rateLimitPatterns = [/rate.?limit/i, /RESOURCE_EXHAUSTED/, /quota exceeded/i, /ThrottlingException/, /too many requests/i]
 const authPatterns = [/API_KEY_INVALID/, /API key not valid/i, /invalid.api.key/i, /invalid x-api-key/i]
 
@@ -78,7 +84,7 @@ export const classify = (failure: Failure): LlmError.LlmError => {
   if (status === 404) return new LlmError.ModelNotFound(base)
   if (status === 408) return new LlmError.Timeout({ ...base, phase: "request" })
   if (status === 429 || matches(rateLimitPatterns, type, code)) {
-    const quotaExhausted = matches(quotaPatterns, ...texts) || /request too large/i.test(failure.message ?? "")
+    const quotaExhausted = matches(quotaCodes, type, code) || matches(quotaMessages, failure.message)
     return new LlmError.RateLimited({ ...base, ...retryAfter, ...(quotaExhausted ? { quotaExhausted } : {}) })
   }
   if (status >= 400 && status < 500) {
