@@ -7,19 +7,20 @@ import { Schema } from "effect"
 
 const Passthrough = [Schema.Record(Schema.String, Schema.Unknown)] as const
 
-export const TextPart = Schema.Struct({
+// Parts and messages keep fields this schema does not name (Anthropic's `cache_control`, …).
+export const TextPart = Schema.StructWithRest(Schema.Struct({
   type: Schema.Literal("text"),
   text: Schema.String
-})
+}), Passthrough)
 export type TextPart = typeof TextPart.Type
 
-export const ImagePart = Schema.Struct({
+export const ImagePart = Schema.StructWithRest(Schema.Struct({
   type: Schema.Literal("image_url"),
   image_url: Schema.Struct({
     url: Schema.String,
     detail: Schema.optionalKey(Schema.Literals(["auto", "low", "high"]))
   })
-})
+}), Passthrough)
 export type ImagePart = typeof ImagePart.Type
 
 /** Parts other than text and images (audio, files, refusals) are carried as they came. */
@@ -38,28 +39,28 @@ export const ToolCall = Schema.Struct({
 })
 export type ToolCall = typeof ToolCall.Type
 
-export const SystemMessage = Schema.Struct({
+export const SystemMessage = Schema.StructWithRest(Schema.Struct({
   role: Schema.Literals(["system", "developer"]),
   content: Content,
   name: Schema.optionalKey(Schema.String)
-})
-export const UserMessage = Schema.Struct({
+}), Passthrough)
+export const UserMessage = Schema.StructWithRest(Schema.Struct({
   role: Schema.Literal("user"),
   content: Content,
   name: Schema.optionalKey(Schema.String)
-})
-export const AssistantMessage = Schema.Struct({
+}), Passthrough)
+export const AssistantMessage = Schema.StructWithRest(Schema.Struct({
   role: Schema.Literal("assistant"),
   content: Schema.optionalKey(Schema.NullOr(Content)),
   name: Schema.optionalKey(Schema.String),
   refusal: Schema.optionalKey(Schema.NullOr(Schema.String)),
   tool_calls: Schema.optionalKey(Schema.Array(ToolCall))
-})
-export const ToolMessage = Schema.Struct({
+}), Passthrough)
+export const ToolMessage = Schema.StructWithRest(Schema.Struct({
   role: Schema.Literal("tool"),
   content: Content,
   tool_call_id: Schema.String
-})
+}), Passthrough)
 export const Message = Schema.Union([SystemMessage, UserMessage, AssistantMessage, ToolMessage])
 export type Message = typeof Message.Type
 

@@ -37,7 +37,8 @@ const contextWindowPatterns = [
   /exceed_context_size_error/i,
   /too many input tokens/i,
   /input is too long/i,
-  /context window/i
+  /context window/i,
+  /exceed context limit/i
 ]
 const contentPolicyPatterns = [
   /content_policy_violation/i,
@@ -55,8 +56,8 @@ const contentPolicyPatterns = [
  * plus a few unambiguous messages. Not on "exceeded your current quota… billing": Gemini
  * words its ordinary per-minute 429s that way.
  */
-const quotaCodes = [/insufficient_quota/i, /credit_balance/i, /spend_limit/i, /billing_hard_limit/i]
-const quotaMessages = [/credit balance is too low/i, /spend limit/i, /request too large/i]
+const quotaCodes = [/insufficient_quota/i, /credit_balance/i, /spend.?limit/i, /billing_hard_limit/i, /billing_error/i]
+const quotaMessages = [/credit balance is too low/i, /spend limit/i, /request too large/i, /reached your specified API usage limits/i]
 const rateLimitPatterns = [/rate.?limit/i, /RESOURCE_EXHAUSTED/, /quota exceeded/i, /ThrottlingException/, /too many requests/i]
 const authPatterns = [/API_KEY_INVALID/, /API key not valid/i, /invalid.api.key/i, /invalid x-api-key/i]
 
@@ -83,9 +84,10 @@ export const classify = (failure: Failure): LlmError.LlmError => {
   if (status === 403) return new LlmError.PermissionDenied(base)
   if (status === 404) return new LlmError.ModelNotFound(base)
   if (status === 408) return new LlmError.Timeout({ ...base, phase: "request" })
-  if (status === 429 || matches(rateLimitPatterns, type, code)) {
-    const quotaExhausted = matches(quotaCodes, type, code) || matches(quotaMessages, failure.message)
-    return new LlmError.RateLimited({ ...base, ...retryAfter, ...(quotaExhausted ? { quotaExhausted } : {}) })
+  const quotaExhausted = matches(quotaCodes, type, code) || matches(quotaMessages, failure.message)
+  // Anthropic reports an empty balance as a 400 and billing as a 402: still a quota, not a bad request.
+  if (status === 429 || status === 402 || quotaExhausted || matches(rateLimitPatterns, type, code)) {
+    return new LlmError.RateLimited({ ...base, ...retryAfter, ...(quotaExhausted || status === 402 ? { quotaExhausted: true } : {}) })
   }
   if (status >= 400 && status < 500) {
     if (isContextWindow) return new LlmError.ContextWindowExceeded(base)

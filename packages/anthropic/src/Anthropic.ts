@@ -1,0 +1,187 @@
+/**
+ * The Anthropic provider: an `LlmClient` for one deployment that speaks the Messages API
+ * (`POST {base}/v1/messages`, `anthropic-version: 2023-06-01`) over `effect/http`, translating
+ * OpenAI-shape requests, answers and streams both ways. It never retries on its own (the router
+ * decides), and interrupting a call aborts the upstream HTTP request.
+ */
+import { type Chat, Cost, type Deployment, LlmClient, LlmError, ProviderError, type RouteInfo } from "@llm-router/core"
+import { Clock, Effect, Layer, Redacted, Result, Schema, Stream } from "effect"
+import { HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import * as AnthropicError from "./AnthropicError.ts"
+import * as AnthropicRequest from "./AnthropicRequest.ts"
+import * as AnthropicResponse from "./AnthropicResponse.ts"
+import * as AnthropicStream from "./AnthropicStream.ts"
+
+/** LiteLLM model prefixes served here (`anthropic/claude-…`). */
+export const providers: ReadonlyArray<string> = ["anthropic"]
+
+/** The default base, as the Anthropic SDK's `baseURL` takes it (no `/v1`). */
+export const DEFAULT_API_BASE = "https://api.anthropic.com"
+export const API_VERSION = "2023-06-01"
+
+/** `{base}/v1/messages`; a base that already ends in `/v1` (or in `/v1/messages`) works too. */
+export const messagesUrl = (apiBase: string | undefined): string => {
+  const base = (apiBase ?? DEFAULT_API_BASE).trim().replace(/\/+$/, "")
+  if (/\/v1\/messages$/.test(base)) return base
+  return /\/v1$/.test(base) ? `${base}/messages` : `${base}/v1/messages`
+}
+
+/** LiteLLM's `extra_headers` (e.g. `anthropic-beta`), string values only. */
+const extraHeaders = (params: Readonly<Record<string, unknown>>): Record<string, string> => {
+  const extra = params["extra_headers"]
+  if (typeof extra !== "object" || extra === null) return {}
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(extra)) if (typeof value === "string") headers[name.toLowerCase()] = value
+  return headers
+}
+
+const decodeMessage = Schema.decodeUnknownResult(AnthropicResponse.Message)
+
+export const make = (
+  deployment: Deployment.Deployment
+): Effect.Effect<LlmClient.Service, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const http = yield* HttpClient.HttpClient
+    // Streams tie the request to the stream's scope, so ending or interrupting it aborts the call.
+    const scopedHttp = HttpClient.withScope(http)
+    const url = messagesUrl(deployment.apiBase)
+    const headers: Record<string, string> = {
+      ...extraHeaders(deployment.params),
+      "anthropic-version": API_VERSION,
+      ...(deployment.apiKey !== undefined ? { "x-api-key": Redacted.value(deployment.apiKey) } : {})
+    }
+    const { provider, id } = deployment
+
+    const route = (latencyMs: number, usage: Chat.Usage | null | undefined): RouteInfo.RouteInfo => ({
+      group: deployment.group,
+      servedBy: deployment.group,
+      deployment: id,
+      provider,
+      model: deployment.model,
+      attempts: 1,
+      fallbacks: [],
+      latencyMs,
+      usage: usage ?? undefined,
+      costUsd: Cost.ofUsage(deployment, usage)
+    })
+
+    const transportError = (error: HttpClientError.HttpClientError): LlmError.LlmError => {
+      const reason = error.reason
+      const cause = "cause" in reason && reason.cause instanceof Error ? `: ${reason.cause.message}` : ""
+      return ProviderError.connectionFailed(provider, id, `${reason._tag}${cause}`)
+    }
+    /** The body could not be read to its end (a reset connection): the status was already in. */
+    const bodyReadError = (status: number) => (error: HttpClientError.HttpClientError): LlmError.LlmError => {
+      const cause = "cause" in error.reason && error.reason.cause instanceof Error ? `: ${error.reason.cause.message}` : ""
+      return new LlmError.ConnectionFailed({
+        provider,
+        deployment: id,
+        status,
+        message: `The connection to ${provider} (${id}) was lost while reading the response${cause}`
+      })
+    }
+
+    const buildRequest = (request: Chat.ChatRequest, stream: boolean) =>
+      Effect.gen(function*() {
+        const body = AnthropicRequest.fromChat(request, deployment, stream)
+        if (Result.isFailure(body)) return yield* body.failure
+        let json: string
+        try {
+          json = JSON.stringify(body.success)
+        } catch (cause) {
+          return yield* new LlmError.BadRequest({
+            provider,
+            deployment: id,
+            message: `The request cannot be encoded as JSON: ${cause instanceof Error ? cause.message : String(cause)}`
+          })
+        }
+        return HttpClientRequest.post(url).pipe(
+          HttpClientRequest.setHeaders(headers),
+          HttpClientRequest.bodyText(json, "application/json")
+        )
+      })
+
+    /** Sends; a non-2xx answer becomes the classified `LlmError`. */
+    const send = <R>(
+      client: HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>,
+      request: HttpClientRequest.HttpClientRequest
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, LlmError.LlmError, R> =>
+      client.execute(request).pipe(
+        Effect.mapError(transportError),
+        Effect.flatMap((response): Effect.Effect<HttpClientResponse.HttpClientResponse, LlmError.LlmError> =>
+          response.status >= 200 && response.status < 300 ? Effect.succeed(response) : failed(response)
+        )
+      )
+
+    const failed = (response: HttpClientResponse.HttpClientResponse) =>
+      Effect.gen(function*() {
+        const body = yield* response.text.pipe(Effect.catch(() => Effect.succeed("")))
+        const now = yield* Clock.currentTimeMillis
+        return yield* AnthropicError.classify({
+          deployment,
+          status: response.status,
+          body,
+          retryAfter: ProviderError.retryAfterFromHeaders(response.headers, now)
+        })
+      })
+
+    const chat = (request: Chat.ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
+      Effect.gen(function*() {
+        const began = yield* Clock.currentTimeMillis
+        const httpRequest = yield* buildRequest(request, false)
+        const response = yield* send(http, httpRequest)
+        const text = yield* response.text.pipe(Effect.mapError(bodyReadError(response.status)))
+        let json: unknown
+        try {
+          json = JSON.parse(text)
+        } catch {
+          return yield* ProviderError.malformedResponse(provider, id, response.status, "the body is not JSON", text)
+        }
+        const message = decodeMessage(json)
+        if (Result.isFailure(message)) {
+          return yield* ProviderError.malformedResponse(
+            provider,
+            id,
+            response.status,
+            `the body is not an Anthropic Message (${message.failure.message})`,
+            text
+          )
+        }
+        const chatResponse = AnthropicResponse.toChatResponse(message.success, {
+          created: Math.floor(began / 1000),
+          json: AnthropicRequest.wantsJson(request)
+        })
+        const now = yield* Clock.currentTimeMillis
+        return { response: chatResponse, route: route(now - began, chatResponse.usage) }
+      })
+
+    const stream = (request: Chat.ChatRequest): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> =>
+      Stream.unwrap(
+        Effect.gen(function*() {
+          const began = yield* Clock.currentTimeMillis
+          const httpRequest = yield* buildRequest(request, true)
+          const response = yield* send(scopedHttp, httpRequest)
+          const answered = yield* Clock.currentTimeMillis
+          let usage: Chat.Usage | undefined
+          const start: LlmClient.StreamPart = { _tag: "Start", route: route(answered - began, undefined) }
+          const chunks = AnthropicStream.translate(response.stream, {
+            deployment,
+            created: Math.floor(began / 1000),
+            onBodyError: bodyReadError(response.status)
+          }).pipe(Stream.map((chunk): LlmClient.StreamPart => {
+            if (chunk.usage) usage = chunk.usage
+            return { _tag: "Chunk", chunk }
+          }))
+          const done = Stream.fromEffect(
+            Effect.map(Clock.currentTimeMillis, (now): LlmClient.StreamPart => ({ _tag: "Done", route: route(now - began, usage) }))
+          )
+          return Stream.concat(Stream.prepend(chunks, [start]), done)
+        })
+      )
+
+    return { chat, stream }
+  })
+
+/** The client as a layer, for an app that talks to one Anthropic deployment directly. */
+export const layer = (deployment: Deployment.Deployment): Layer.Layer<LlmClient.LlmClient, never, HttpClient.HttpClient> =>
+  Layer.effect(LlmClient.LlmClient, Effect.map(make(deployment), (service) => LlmClient.LlmClient.of(service)))

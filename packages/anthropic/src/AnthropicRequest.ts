@@ -1,0 +1,367 @@
+/**
+ * Translates an OpenAI-shape `ChatRequest` into the body of Anthropic's `POST /v1/messages`
+ * (API version 2023-06-01): system messages move to the top-level `system`, turns are merged
+ * until user and assistant alternate, tool calls and results become `tool_use`/`tool_result`
+ * blocks, images become `image` blocks. Only fields Anthropic knows are sent, because it
+ * rejects unknown ones. Pure: a request it cannot translate is a typed `BadRequest`.
+ */
+import { type Deployment, LlmError, ModelCatalog, type Chat } from "@llm-router/core"
+import { Result } from "effect"
+
+export interface TextBlock {
+  readonly type: "text"
+  readonly text: string
+}
+export interface ImageBlock {
+  readonly type: "image"
+  readonly source:
+    | { readonly type: "base64"; readonly media_type: string; readonly data: string }
+    | { readonly type: "url"; readonly url: string }
+}
+export interface DocumentBlock {
+  readonly type: "document"
+  readonly source:
+    | { readonly type: "base64"; readonly media_type: "application/pdf"; readonly data: string }
+    | { readonly type: "url"; readonly url: string }
+}
+export interface ToolUseBlock {
+  readonly type: "tool_use"
+  readonly id: string
+  readonly name: string
+  readonly input: Readonly<Record<string, unknown>>
+}
+export interface ToolResultBlock {
+  readonly type: "tool_result"
+  readonly tool_use_id: string
+  readonly content?: string | ReadonlyArray<TextBlock | ImageBlock>
+}
+export type ContentBlock = TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock
+
+export interface MessageParam {
+  readonly role: "user" | "assistant"
+  readonly content: string | ReadonlyArray<ContentBlock>
+}
+
+export interface Tool {
+  readonly name: string
+  readonly description?: string
+  readonly input_schema: Readonly<Record<string, unknown>>
+}
+
+export type ToolChoice =
+  | { readonly type: "auto" | "any"; readonly disable_parallel_tool_use?: boolean }
+  | { readonly type: "tool"; readonly name: string; readonly disable_parallel_tool_use?: boolean }
+  | { readonly type: "none" }
+
+/** The body of `POST /v1/messages`, limited to what this adapter sends. */
+export interface MessagesRequest {
+  readonly model: string
+  readonly max_tokens: number
+  readonly messages: ReadonlyArray<MessageParam>
+  readonly system?: string
+  readonly stop_sequences?: ReadonlyArray<string>
+  readonly temperature?: number
+  readonly top_p?: number
+  readonly tools?: ReadonlyArray<Tool>
+  readonly tool_choice?: ToolChoice
+  readonly metadata?: { readonly user_id: string }
+  readonly stream?: boolean
+}
+
+/**
+ * `max_tokens` when the caller gave none. Anthropic requires it; OpenAI clients often omit it.
+ * The model's own maximum (from the catalog) would let a long answer finish, but Anthropic
+ * reserves output-token rate limit (OTPM) up front from `max_tokens`, and a non-streamed call
+ * allowed 64k tokens can run past the ten minutes the official SDK accepts for one. So:
+ * `litellm_params.max_tokens` when configured, else the model's maximum capped at 8192, else 4096
+ * (which every Claude model supports).
+ */
+export const DEFAULT_MAX_TOKENS = 4096
+export const DEFAULT_MAX_TOKENS_CAP = 8192
+
+export const defaultMaxTokens = (deployment: Deployment.Deployment): number => {
+  const configured = deployment.params["max_tokens"]
+  if (typeof configured === "number" && Number.isInteger(configured) && configured > 0) return configured
+  const known = ModelCatalog.lookup(deployment.model)?.maxOutputTokens
+  return known !== undefined ? Math.min(known, DEFAULT_MAX_TOKENS_CAP) : DEFAULT_MAX_TOKENS
+}
+
+/**
+ * Anthropic (2023-06-01) has no JSON mode: `response_format` becomes an instruction appended to
+ * the system prompt. The non-streamed answer is also stripped of a Markdown fence (see
+ * `AnthropicResponse`).
+ */
+export const jsonInstruction = (format: Chat.ResponseFormat): string | undefined => {
+  switch (format.type) {
+    case "text":
+      return undefined
+    case "json_object":
+      return "Respond with one valid JSON object and nothing else: no prose, no Markdown code fences."
+    case "json_schema": {
+      const schema = format.json_schema.schema !== undefined ? `\n${JSON.stringify(format.json_schema.schema)}` : ""
+      return `Respond with one valid JSON object and nothing else (no prose, no Markdown code fences) that conforms to the JSON Schema "${format.json_schema.name}".${schema}`
+    }
+  }
+}
+
+export const wantsJson = (request: Chat.ChatRequest): boolean =>
+  request.response_format !== undefined && request.response_format.type !== "text"
+
+/** Thrown inside the translation and caught by `fromChat`, so helpers stay plain functions. */
+class Invalid {
+  readonly message: string
+  readonly param: string | undefined
+  constructor(message: string, param?: string) {
+    this.message = message
+    this.param = param
+  }
+}
+
+const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"])
+
+const parseDataUri = (uri: string): { readonly mediaType: string; readonly data: string } | undefined => {
+  const match = /^data:([^;,]+)((?:;[^;,]*)*),(.*)$/s.exec(uri)
+  if (match === null || !/;base64$/i.test(match[2] ?? "")) return undefined
+  return { mediaType: (match[1] ?? "").toLowerCase(), data: match[3] ?? "" }
+}
+
+const imageBlock = (url: string, param: string): ImageBlock => {
+  if (url.startsWith("data:")) {
+    const parsed = parseDataUri(url)
+    if (parsed === undefined) throw new Invalid("image data URIs must be base64-encoded", param)
+    if (!IMAGE_TYPES.has(parsed.mediaType)) {
+      throw new Invalid(`image type ${parsed.mediaType} is not supported by Anthropic (jpeg, png, gif, webp)`, param)
+    }
+    return { type: "image", source: { type: "base64", media_type: parsed.mediaType, data: parsed.data } }
+  }
+  if (/^https?:\/\//i.test(url)) return { type: "image", source: { type: "url", url } }
+  throw new Invalid("image_url must be an http(s) URL or a base64 data URI", param)
+}
+
+/** OpenAI's `file` part carrying a PDF as a data URI becomes a `document` block. */
+const documentBlock = (part: { readonly [key: string]: unknown }, param: string): DocumentBlock => {
+  const file = part["file"]
+  const data = typeof file === "object" && file !== null ? (file as Record<string, unknown>)["file_data"] : undefined
+  const parsed = typeof data === "string" ? parseDataUri(data) : undefined
+  if (parsed === undefined || parsed.mediaType !== "application/pdf") {
+    throw new Invalid("only PDF files given inline as base64 data URIs can be sent to Anthropic", param)
+  }
+  return { type: "document", source: { type: "base64", media_type: "application/pdf", data: parsed.data } }
+}
+
+/** Content parts of a user (or tool) message; empty text parts are dropped (Anthropic rejects them). */
+const userBlocks = (content: Chat.Content, param: string): Array<TextBlock | ImageBlock | DocumentBlock> => {
+  if (typeof content === "string") return content.length > 0 ? [{ type: "text", text: content }] : []
+  const blocks: Array<TextBlock | ImageBlock | DocumentBlock> = []
+  content.forEach((part, j) => {
+    const at = `${param}[${j}]`
+    if (part.type === "text") {
+      const text = (part as Chat.TextPart).text
+      if (text.length > 0) blocks.push({ type: "text", text })
+    } else if (part.type === "image_url") {
+      blocks.push(imageBlock((part as Chat.ImagePart).image_url.url, at))
+    } else if (part.type === "file") {
+      blocks.push(documentBlock(part as { readonly [key: string]: unknown }, at))
+    } else {
+      throw new Invalid(`content part type "${part.type}" is not supported by Anthropic`, at)
+    }
+  })
+  return blocks
+}
+
+/** Text of an assistant message: text parts only (refusal parts are the model's own, not resent). */
+const assistantText = (content: Chat.Content | null | undefined): Array<TextBlock> => {
+  if (content === null || content === undefined) return []
+  if (typeof content === "string") return content.length > 0 ? [{ type: "text", text: content }] : []
+  const blocks: Array<TextBlock> = []
+  for (const part of content) {
+    if (part.type === "text" && typeof part.text === "string" && part.text.length > 0) blocks.push({ type: "text", text: part.text })
+  }
+  return blocks
+}
+
+/** Anthropic tool ids must match `^[a-zA-Z0-9_-]+$`; both sides of a call are mapped the same way. */
+export const toolUseId = (id: string): string => {
+  const safe = id.replace(/[^a-zA-Z0-9_-]/g, "_")
+  return safe.length > 0 ? safe : "toolu_empty"
+}
+
+const parseArguments = (raw: string, param: string): Readonly<Record<string, unknown>> => {
+  if (raw.trim() === "") return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(raw)
+  } catch {
+    throw new Invalid("tool call arguments are not valid JSON", param)
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new Invalid("tool call arguments must be a JSON object", param)
+  }
+  return parsed as Readonly<Record<string, unknown>>
+}
+
+const systemText = (content: Chat.Content, param: string): string => {
+  if (typeof content === "string") return content
+  return content.map((part, j) => {
+    if (part.type !== "text") throw new Invalid("system messages may only contain text", `${param}[${j}]`)
+    return (part as Chat.TextPart).text
+  }).join("\n")
+}
+
+interface Turn {
+  role: "user" | "assistant"
+  blocks: Array<ContentBlock>
+}
+
+const translateMessages = (
+  messages: ReadonlyArray<Chat.Message>
+): { readonly system: Array<string>; readonly turns: Array<Turn> } => {
+  const system: Array<string> = []
+  const turns: Array<Turn> = []
+  const push = (role: "user" | "assistant", blocks: Array<ContentBlock>) => {
+    if (blocks.length === 0) return
+    const last = turns[turns.length - 1]
+    // Anthropic needs strict alternation: consecutive same-role messages become one turn.
+    if (last !== undefined && last.role === role) last.blocks.push(...blocks)
+    else turns.push({ role, blocks })
+  }
+  messages.forEach((message, i) => {
+    const param = `messages[${i}].content`
+    switch (message.role) {
+      case "system":
+      case "developer": {
+        const text = systemText(message.content, param)
+        if (text.length > 0) system.push(text)
+        return
+      }
+      case "user":
+        return push("user", userBlocks(message.content, param))
+      case "assistant": {
+        const blocks: Array<ContentBlock> = assistantText(message.content)
+        message.tool_calls?.forEach((call, j) => {
+          blocks.push({
+            type: "tool_use",
+            id: toolUseId(call.id),
+            name: call.function.name,
+            input: parseArguments(call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`)
+          })
+        })
+        return push("assistant", blocks)
+      }
+      case "tool": {
+        const parts = userBlocks(message.content, param).map((block) => {
+          if (block.type === "document") throw new Invalid("tool results may only contain text and images", param)
+          return block
+        })
+        const content = parts.length === 1 && parts[0]?.type === "text" ? parts[0].text : parts
+        return push("user", [{
+          type: "tool_result",
+          tool_use_id: toolUseId(message.tool_call_id),
+          ...(content.length > 0 ? { content } : {})
+        }])
+      }
+    }
+  })
+  return { system, turns }
+}
+
+const finishTurns = (turns: Array<Turn>): Array<MessageParam> => {
+  // Conversations that open with the assistant (a greeting) are common with OpenAI clients;
+  // Anthropic wants a user turn first, so a minimal one is put in front.
+  if (turns[0]?.role === "assistant") turns.unshift({ role: "user", blocks: [{ type: "text", text: "." }] })
+  // A final (prefill) assistant turn may not end in whitespace.
+  const last = turns[turns.length - 1]
+  if (last !== undefined && last.role === "assistant") {
+    const tail = last.blocks[last.blocks.length - 1]
+    if (tail?.type === "text") {
+      const trimmed = tail.text.trimEnd()
+      if (trimmed.length > 0) last.blocks[last.blocks.length - 1] = { type: "text", text: trimmed }
+      else last.blocks.pop()
+      if (last.blocks.length === 0) turns.pop()
+    }
+  }
+  return turns.map((turn) => {
+    // In a user turn, tool results must come before any other block.
+    const blocks = turn.role === "user"
+      ? [...turn.blocks.filter((b) => b.type === "tool_result"), ...turn.blocks.filter((b) => b.type !== "tool_result")]
+      : turn.blocks
+    const only = blocks[0]
+    return { role: turn.role, content: blocks.length === 1 && only?.type === "text" ? only.text : blocks }
+  })
+}
+
+const inputSchema = (parameters: Readonly<Record<string, unknown>> | undefined): Readonly<Record<string, unknown>> =>
+  parameters === undefined
+    ? { type: "object", properties: {} }
+    : parameters["type"] === undefined
+    ? { type: "object", ...parameters }
+    : parameters
+
+const toolChoice = (request: Chat.ChatRequest): ToolChoice | undefined => {
+  const noParallel = request.parallel_tool_calls === false ? { disable_parallel_tool_use: true } : {}
+  const choice = request.tool_choice
+  if (choice === undefined) return request.parallel_tool_calls === false ? { type: "auto", ...noParallel } : undefined
+  if (choice === "none") return { type: "none" }
+  if (choice === "auto") return { type: "auto", ...noParallel }
+  if (choice === "required") return { type: "any", ...noParallel }
+  return { type: "tool", name: choice.function.name, ...noParallel }
+}
+
+/** The Messages API body for `request` on `deployment`; `stream` selects SSE. */
+export const fromChat = (
+  request: Chat.ChatRequest,
+  deployment: Deployment.Deployment,
+  stream: boolean
+): Result.Result<MessagesRequest, LlmError.BadRequest> => {
+  try {
+    if (request.n !== undefined && request.n !== null && request.n > 1) {
+      throw new Invalid("Anthropic returns one choice per request: n > 1 is not supported", "n")
+    }
+    const { system, turns } = translateMessages(request.messages)
+    const messages = finishTurns(turns)
+    if (messages.length === 0) throw new Invalid("Anthropic needs at least one non-empty user or assistant message", "messages")
+    const json = request.response_format !== undefined ? jsonInstruction(request.response_format) : undefined
+    if (json !== undefined) system.push(json)
+    const tools = request.tools !== undefined && request.tools.length > 0
+      ? request.tools.map((tool): Tool => ({
+        name: tool.function.name,
+        ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
+        input_schema: inputSchema(tool.function.parameters)
+      }))
+      : undefined
+    const choice = tools !== undefined ? toolChoice(request) : undefined
+    const stop = request.stop === undefined || request.stop === null
+      ? []
+      : (typeof request.stop === "string" ? [request.stop] : request.stop).filter((s) => s.trim().length > 0)
+    const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? defaultMaxTokens(deployment)
+    const body: MessagesRequest = {
+      model: deployment.model,
+      max_tokens: maxTokens,
+      messages,
+      ...(system.length > 0 ? { system: system.join("\n\n") } : {}),
+      ...(stop.length > 0 ? { stop_sequences: stop } : {}),
+      // OpenAI's range is 0–2, Anthropic's 0–1.
+      ...(request.temperature !== undefined && request.temperature !== null
+        ? { temperature: Math.min(1, Math.max(0, request.temperature)) }
+        : {}),
+      ...(request.top_p !== undefined && request.top_p !== null ? { top_p: request.top_p } : {}),
+      ...(tools !== undefined ? { tools } : {}),
+      ...(choice !== undefined ? { tool_choice: choice } : {}),
+      ...(request.user !== undefined && request.user.length > 0 ? { metadata: { user_id: request.user } } : {}),
+      ...(stream ? { stream: true } : {})
+    }
+    return Result.succeed(body)
+  } catch (error) {
+    if (error instanceof Invalid) {
+      return Result.fail(
+        new LlmError.BadRequest({
+          provider: deployment.provider,
+          deployment: deployment.id,
+          message: `Cannot translate the request for Anthropic: ${error.message}`,
+          ...(error.param !== undefined ? { param: error.param } : {})
+        })
+      )
+    }
+    throw error
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The request translation on its own: what reaches Anthropic for the awkward parts of OpenAI's
+ * shape, which requests are refused before sending, and that every translated body passes the
+ * mock's copy of Anthropic's validation.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import type { Chat } from "@llm-router/core"
+import { Redacted, Result } from "effect"
+import * as AnthropicUpstream from "../../testing/src/upstream/AnthropicUpstream.ts"
+import * as AnthropicRequest from "../src/AnthropicRequest.ts"
+import { deployment, request } from "./support.ts"
+
+const d = deployment("http://127.0.0.1:1", { apiKey: Redacted.make("k") })
+
+const translate = (req: Partial<Chat.ChatRequest>, stream = false) => {
+  const result = AnthropicRequest.fromChat(request(req), d, stream)
+  if (Result.isFailure(result)) throw new Error(`unexpected failure: ${result.failure.message}`)
+  // Everything the adapter sends must be something Anthropic accepts.
+  assert.isUndefined(AnthropicUpstream.validate(JSON.parse(JSON.stringify(result.success))))
+  return result.success
+}
+
+const refused = (req: Partial<Chat.ChatRequest>) => {
+  const result = AnthropicRequest.fromChat(request(req), d, false)
+  if (Result.isSuccess(result)) throw new Error("expected a BadRequest")
+  assert.strictEqual(result.failure._tag, "BadRequest")
+  assert.strictEqual(result.failure.provider, "anthropic")
+  return result.failure
+}
+
+const tool: Chat.FunctionTool = { type: "function", function: { name: "lookup", parameters: { properties: { q: { type: "string" } } } } }
+
+describe("AnthropicRequest.fromChat", () => {
+  it("drops OpenAI-only fields and clamps temperature to Anthropic's range", () => {
+    const body = translate({
+      temperature: 1.7,
+      stop: ["  ", "STOP"],
+      frequency_penalty: 0.5,
+      presence_penalty: 0.1,
+      logit_bias: { "1": 2 },
+      seed: 1,
+      stream_options: { include_usage: true },
+      n: 1
+    })
+    assert.strictEqual(body.temperature, 1)
+    assert.deepStrictEqual(body.stop_sequences, ["STOP"])
+    assert.deepStrictEqual(Object.keys(body).sort(), ["max_tokens", "messages", "model", "stop_sequences", "temperature"])
+  })
+
+  it("puts a user turn before a conversation that opens with the assistant", () => {
+    const body = translate({
+      messages: [
+        { role: "system", content: "Be nice." },
+        { role: "assistant", content: "Hi! How can I help?" },
+        { role: "user", content: "Tell me a joke." }
+      ]
+    })
+    assert.deepStrictEqual(body.messages.map((m) => m.role), ["user", "assistant", "user"])
+    assert.strictEqual(body.system, "Be nice.")
+  })
+
+  it("merges consecutive assistant messages and trims a final prefill", () => {
+    const body = translate({
+      messages: [
+        { role: "user", content: "Start" },
+        { role: "assistant", content: "Part one." },
+        { role: "assistant", content: [{ type: "text", text: "Part two. " }] }
+      ]
+    })
+    assert.deepStrictEqual(body.messages[1], {
+      role: "assistant",
+      content: [{ type: "text", text: "Part one." }, { type: "text", text: "Part two." }]
+    })
+  })
+
+  it("skips empty assistant text next to tool calls and adds a JSON-object schema type", () => {
+    const body = translate({
+      tools: [tool],
+      messages: [
+        { role: "user", content: "Find it" },
+        { role: "assistant", content: "", tool_calls: [{ id: "c1", type: "function", function: { name: "lookup", arguments: "" } }] },
+        { role: "tool", tool_call_id: "c1", content: "" }
+      ]
+    })
+    assert.deepStrictEqual(body.messages[1]?.content, [{ type: "tool_use", id: "c1", name: "lookup", input: {} }])
+    assert.deepStrictEqual(body.messages[2]?.content, [{ type: "tool_result", tool_use_id: "c1" }])
+    assert.deepStrictEqual(body.tools?.[0]?.input_schema, { type: "object", properties: { q: { type: "string" } } })
+  })
+
+  it("maps parallel_tool_calls: false without a tool_choice, and drops tool_choice without tools", () => {
+    assert.deepStrictEqual(translate({ tools: [tool], parallel_tool_calls: false }).tool_choice, {
+      type: "auto",
+      disable_parallel_tool_use: true
+    })
+    const noTools = translate({ tool_choice: "required" })
+    assert.isUndefined(noTools.tool_choice)
+    assert.isUndefined(noTools.tools)
+  })
+
+  it("sends PDFs as documents and JSON schemas as a system instruction", () => {
+    const body = translate({
+      messages: [{
+        role: "user",
+        content: [{ type: "file", file: { file_data: "data:application/pdf;base64,JVBERi0=", filename: "a.pdf" } }, {
+          type: "text",
+          text: "Summarise"
+        }]
+      }],
+      response_format: { type: "json_schema", json_schema: { name: "summary", schema: { type: "object", required: ["s"] } } }
+    })
+    assert.deepStrictEqual(body.messages[0]?.content, [
+      { type: "document", source: { type: "base64", media_type: "application/pdf", data: "JVBERi0=" } },
+      { type: "text", text: "Summarise" }
+    ])
+    assert.include(body.system ?? "", "\"summary\"")
+    assert.include(body.system ?? "", "{\"type\":\"object\",\"required\":[\"s\"]}")
+  })
+
+  it("sets stream only for streams", () => {
+    assert.isUndefined(translate({}).stream)
+    assert.strictEqual(translate({}, true).stream, true)
+  })
+
+  it("refuses what Anthropic cannot take, naming the field", () => {
+    assert.strictEqual(refused({ n: 3 }).param, "n")
+    assert.strictEqual(refused({ messages: [{ role: "system", content: "Only a system prompt" }] }).param, "messages")
+    const image = (url: string) => refused({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url } }] }] })
+    assert.strictEqual(image("data:image/png,rawbytes").param, "messages[0].content[0]")
+    assert.match(image("data:image/bmp;base64,Qk0=").message, /image\/bmp/)
+    assert.match(image("ftp://example.com/a.png").message, /http\(s\) URL or a base64 data URI/)
+    const audio = refused({
+      messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "x", format: "wav" } }] }]
+    })
+    assert.match(audio.message, /input_audio/)
+    const notObject = refused({
+      tools: [tool],
+      messages: [
+        { role: "user", content: "x" },
+        { role: "assistant", tool_calls: [{ id: "c", type: "function", function: { name: "lookup", arguments: "[1,2]" } }] }
+      ]
+    })
+    assert.match(notObject.message, /JSON object/)
+  })
+
+  it("passes the mock's validation for a spread of conversations", () => {
+    const conversations: ReadonlyArray<ReadonlyArray<Chat.Message>> = [
+      [{ role: "user", content: "a" }],
+      [{ role: "developer", content: "d" }, { role: "user", content: "a" }, { role: "user", content: "b" }],
+      [{ role: "user", content: "a" }, { role: "assistant", content: "b" }, { role: "assistant", content: null }, {
+        role: "user",
+        content: "c"
+      }],
+      [
+        { role: "user", content: "q" },
+        { role: "assistant", tool_calls: [{ id: "call:1", type: "function", function: { name: "lookup", arguments: "{}" } }] },
+        { role: "tool", tool_call_id: "call:1", content: "r" },
+        { role: "system", content: "late system prompt" },
+        { role: "assistant", content: "done" }
+      ],
+      [{ role: "assistant", content: "hello" }, { role: "assistant", content: "again" }, { role: "user", content: "hi" }]
+    ]
+    for (const messages of conversations) translate({ messages, tools: [tool] })
+  })
+})
+
+describe("AnthropicRequest.defaultMaxTokens", () => {
+  it("caps the catalog's maximum output, and falls back for unknown models", () => {
+    assert.strictEqual(AnthropicRequest.defaultMaxTokens(deployment("x", { model: "claude-sonnet-4-5" })), 8192)
+    assert.strictEqual(AnthropicRequest.defaultMaxTokens(deployment("x", { model: "not-a-model" })), 4096)
+    assert.strictEqual(AnthropicRequest.defaultMaxTokens(deployment("x", { params: { max_tokens: 300 } })), 300)
+  })
+})

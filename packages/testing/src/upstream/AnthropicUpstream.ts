@@ -1,0 +1,636 @@
+/**
+ * A mock of Anthropic's Messages API (`POST /v1/messages`, API version 2023-06-01) on
+ * 127.0.0.1, for provider, gateway and chaos tests and the no-keys demo. It answers in
+ * Anthropic's real wire format, plain and streamed (every event kind, `ping` included), calls a
+ * tool when the request offers tools, and produces every fault of the `MockUpstream` contract
+ * with Anthropic's real error bodies and headers. It validates requests the way Anthropic does
+ * where that is cheap (missing `max_tokens`, a `system` role in `messages`, turns that do not
+ * alternate, unknown top-level fields, tool results without their tool use, ...) and answers
+ * 400 `invalid_request_error`, so translation bugs surface in tests.
+ *
+ * Faults: a base URL of `${baseUrl}/fault/<name>` or `setFault(name)`. What each one sends:
+ * - `rate-limit`: 429 `rate_limit_error`, `retry-after: <retryAfterSeconds>` (default 1)
+ * - `quota`: 429 `rate_limit_error` with `details.error_code: "enforced_spend_limit_reached"`
+ * - `auth`: 401 `authentication_error` "invalid x-api-key"; `permission`: 403 `permission_error`
+ * - `not-found`: 404 `not_found_error` "model: <model>"; `bad-request`: 400 `invalid_request_error`
+ * - `context-window`: 400 "prompt is too long: N tokens > 200000 maximum"
+ * - `content-policy`: 400 "Output blocked by content filtering policy"
+ * - `overloaded`: 529 `overloaded_error` (`x-should-retry: true`); `server-error`: 500 `api_error`
+ * - `malformed-json`: 200 whose JSON is cut off (streamed: an event whose data is cut off)
+ * - `wrong-shape`: 200 JSON that is not a Message (streamed: a `message_start` without one)
+ * - `reset-mid-body`: headers and half the body (streamed: a few events), then the socket is destroyed
+ * - `error-after-200`: streamed: some deltas, then `event: error` `overloaded_error`, then the end;
+ *   not streamed: the 529 Anthropic would send instead
+ * - `slow-headers`: nothing for `slowMs` (default 5000), then the normal answer
+ * - `connection-refused`: the socket is destroyed at once
+ */
+import type {
+  ContentBlock,
+  Message,
+  MessageDeltaUsage,
+  RawMessageStreamEvent,
+  StopReason,
+  Usage
+} from "@anthropic-ai/sdk/resources/messages"
+import type { ErrorResponse } from "@anthropic-ai/sdk/resources/shared"
+import { Effect, type Scope } from "effect"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { type Fault, faults, type MockUpstream, type Options as BaseOptions, type RecordedRequest } from "./MockUpstream.ts"
+
+export interface Options extends BaseOptions {
+  /** When set, requests with another `x-api-key` get 401 `authentication_error`. */
+  readonly apiKey?: string | undefined
+  /** Delay between streamed events, in ms (default 0: the whole answer at once). */
+  readonly chunkDelayMs?: number | undefined
+  /** `retry-after` seconds sent with the `rate-limit` fault (default 1). */
+  readonly retryAfterSeconds?: number | undefined
+  /** Overrides of the usage reported (defaults: input ≈ request chars / 4, output = pieces of text, no cache). */
+  readonly usage?: {
+    readonly input_tokens?: number
+    readonly output_tokens?: number
+    readonly cache_read_input_tokens?: number
+    readonly cache_creation_input_tokens?: number
+  } | undefined
+  /** `stop_reason` of a text answer (default `end_turn`, or `max_tokens`/`stop_sequence` when they apply). */
+  readonly stopReason?: StopReason | undefined
+  /** `input` of the tool call the mock makes (default: a sample value for each required property). */
+  readonly toolInput?: Record<string, unknown> | undefined
+}
+
+export interface AnthropicUpstream extends MockUpstream {
+  /** Requests whose client went away (socket closed) before the mock had finished answering. */
+  readonly disconnects: number
+}
+
+const DEFAULT_TEXT = "Hello from the mock."
+
+// ---------------------------------------------------------------------------------------------
+// Request validation (the cheap part of what Anthropic checks)
+// ---------------------------------------------------------------------------------------------
+
+const TOP_LEVEL_FIELDS = new Set([
+  "model", "messages", "max_tokens", "system", "stop_sequences", "temperature", "top_p", "top_k", "stream",
+  "tools", "tool_choice", "metadata", "thinking", "service_tier", "container", "mcp_servers", "output_config",
+  "context_management", "inference_geo"
+])
+const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"])
+
+type Json = Record<string, unknown>
+const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const validateBlock = (block: unknown, role: string, at: string): string | undefined => {
+  if (!isObject(block) || typeof block["type"] !== "string") return `${at}.type: Field required`
+  switch (block["type"]) {
+    case "text":
+      if (typeof block["text"] !== "string") return `${at}.text: Field required`
+      if (block["text"].length === 0) return "messages: text content blocks must be non-empty"
+      return undefined
+    case "image": {
+      const source = block["source"]
+      if (role !== "user") return `${at}: image blocks are only allowed in user messages`
+      if (!isObject(source)) return `${at}.source: Field required`
+      if (source["type"] === "base64") {
+        if (!IMAGE_TYPES.has(String(source["media_type"]))) return `${at}.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'`
+        if (typeof source["data"] !== "string" || source["data"].length === 0) return `${at}.source.base64.data: Field required`
+        return undefined
+      }
+      if (source["type"] === "url") return typeof source["url"] === "string" ? undefined : `${at}.source.url.url: Field required`
+      return `${at}.source: Input tag '${String(source["type"])}' found using 'type' does not match any of the expected tags: 'base64', 'url', 'file'`
+    }
+    case "document":
+      return role === "user" ? undefined : `${at}: document blocks are only allowed in user messages`
+    case "tool_use":
+      if (role !== "assistant") return `${at}: tool_use blocks are only allowed in assistant messages`
+      if (typeof block["id"] !== "string" || !/^[a-zA-Z0-9_-]+$/.test(block["id"])) return `${at}.id: String should match pattern '^[a-zA-Z0-9_-]+$'`
+      if (typeof block["name"] !== "string") return `${at}.name: Field required`
+      if (!isObject(block["input"])) return `${at}.input: Input should be a valid dictionary`
+      return undefined
+    case "tool_result":
+      if (role !== "user") return `${at}: tool_result blocks are only allowed in user messages`
+      if (typeof block["tool_use_id"] !== "string") return `${at}.tool_use_id: Field required`
+      return undefined
+    case "thinking":
+    case "redacted_thinking":
+      return undefined
+    default:
+      return `${at}: Input tag '${block["type"]}' found using 'type' does not match any of the expected tags`
+  }
+}
+
+/** Anthropic's 400 message for an invalid request, or `undefined` when the mock accepts it. */
+export const validate = (body: unknown): string | undefined => {
+  if (!isObject(body)) return "Request body must be a JSON object"
+  for (const key of Object.keys(body)) if (!TOP_LEVEL_FIELDS.has(key)) return `${key}: Extra inputs are not permitted`
+  if (typeof body["model"] !== "string" || body["model"].length === 0) return "model: Field required"
+  const maxTokens = body["max_tokens"]
+  if (maxTokens === undefined) return "max_tokens: Field required"
+  if (typeof maxTokens !== "number" || !Number.isInteger(maxTokens) || maxTokens < 0) return "max_tokens: Input should be a valid integer"
+  const temperature = body["temperature"]
+  if (temperature !== undefined && (typeof temperature !== "number" || temperature < 0 || temperature > 1)) {
+    return "temperature: Input should be less than or equal to 1"
+  }
+  const system = body["system"]
+  if (system !== undefined && typeof system !== "string") {
+    if (!Array.isArray(system)) return "system: Input should be a valid string or list of text blocks"
+    for (const [i, block] of system.entries()) {
+      if (!isObject(block) || block["type"] !== "text" || typeof block["text"] !== "string") return `system.${i}: Input should be a text block`
+    }
+  }
+  const stops = body["stop_sequences"]
+  if (stops !== undefined && (!Array.isArray(stops) || stops.some((s) => typeof s !== "string" || s.trim().length === 0))) {
+    return "stop_sequences: each stop sequence must contain non-whitespace"
+  }
+  const metadata = body["metadata"]
+  if (metadata !== undefined) {
+    if (!isObject(metadata)) return "metadata: Input should be a valid dictionary"
+    for (const key of Object.keys(metadata)) if (key !== "user_id") return `metadata.${key}: Extra inputs are not permitted`
+  }
+  const tools = body["tools"]
+  const toolNames = new Set<string>()
+  if (tools !== undefined) {
+    if (!Array.isArray(tools)) return "tools: Input should be a valid list"
+    for (const [i, tool] of tools.entries()) {
+      if (!isObject(tool) || typeof tool["name"] !== "string" || !/^[a-zA-Z0-9_-]{1,128}$/.test(tool["name"])) {
+        return `tools.${i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`
+      }
+      const schema = tool["input_schema"]
+      if (!isObject(schema) || schema["type"] !== "object") return `tools.${i}.custom.input_schema.type: Field required`
+      for (const key of Object.keys(tool)) {
+        if (!["name", "description", "input_schema", "cache_control", "type", "strict"].includes(key)) {
+          return `tools.${i}.custom.${key}: Extra inputs are not permitted`
+        }
+      }
+      toolNames.add(tool["name"])
+    }
+  }
+  const choice = body["tool_choice"]
+  if (choice !== undefined) {
+    if (!isObject(choice) || !["auto", "any", "tool", "none"].includes(String(choice["type"]))) {
+      return "tool_choice: Input tag does not match any of the expected tags: 'auto', 'any', 'tool', 'none'"
+    }
+    if (choice["type"] === "tool" && (typeof choice["name"] !== "string" || !toolNames.has(choice["name"]))) {
+      return "tool_choice.tool.name: Tool not found in tools"
+    }
+  }
+  const messages = body["messages"]
+  if (!Array.isArray(messages)) return "messages: Field required"
+  if (messages.length === 0) return "messages: at least one message is required"
+  let previousRole: string | undefined
+  let pendingToolUses: Array<string> = []
+  for (const [i, message] of messages.entries()) {
+    if (!isObject(message)) return `messages.${i}: Input should be a valid dictionary`
+    const role = message["role"]
+    if (role === "system") {
+      return `messages.${i}.role: Unexpected role "system". The Messages API accepts a top-level \`system\` parameter, not "system" as an input message role.`
+    }
+    if (role !== "user" && role !== "assistant") return `messages.${i}.role: Input should be 'user' or 'assistant'`
+    if (i === 0 && role !== "user") return "messages: first message must use the \"user\" role"
+    if (role === previousRole) {
+      return `messages: roles must alternate between "user" and "assistant", but found multiple "${role}" roles in a row`
+    }
+    const content = message["content"]
+    const blocks: Array<unknown> = typeof content === "string" ? [{ type: "text", text: content }] : Array.isArray(content) ? content : []
+    if (typeof content !== "string" && !Array.isArray(content)) return `messages.${i}.content: Field required`
+    if (blocks.length === 0 && !(role === "assistant" && i === messages.length - 1)) {
+      return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`
+    }
+    for (const [j, block] of blocks.entries()) {
+      const error = validateBlock(block, role, `messages.${i}.content.${j}`)
+      if (error !== undefined) return error
+    }
+    const typed = blocks as Array<Json>
+    if (role === "user") {
+      const results = typed.filter((b) => b["type"] === "tool_result").map((b) => String(b["tool_use_id"]))
+      const firstOther = typed.findIndex((b) => b["type"] !== "tool_result")
+      if (results.length > 0 && firstOther !== -1 && typed.slice(firstOther).some((b) => b["type"] === "tool_result")) {
+        return `messages.${i}: tool_result blocks must come first in the content of a user message`
+      }
+      for (const id of results) {
+        if (!pendingToolUses.includes(id)) {
+          return `messages.${i}.content: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`
+        }
+      }
+      const missing = pendingToolUses.filter((id) => !results.includes(id))
+      if (missing.length > 0) {
+        return `messages.${i}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(", ")}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`
+      }
+      pendingToolUses = []
+    } else {
+      pendingToolUses = typed.filter((b) => b["type"] === "tool_use").map((b) => String(b["id"]))
+      if (pendingToolUses.length > 0 && tools === undefined) {
+        return "Requests which include `tool_use` or `tool_result` blocks must define tools."
+      }
+    }
+    if (typeof content === "string" && role === "assistant" && i === messages.length - 1 && /\s$/.test(content)) {
+      return "messages: final assistant content cannot end with trailing whitespace"
+    }
+    previousRole = role
+  }
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers
+// ---------------------------------------------------------------------------------------------
+
+type ErrorBody = ErrorResponse & { readonly error: { readonly details?: { readonly error_code: string } } }
+
+const errorBody = (type: ErrorResponse["error"]["type"], message: string, requestId: string, errorCode?: string): ErrorBody => ({
+  type: "error",
+  error: { type, message, ...(errorCode !== undefined ? { details: { error_code: errorCode } } : {}) } as ErrorBody["error"],
+  request_id: requestId
+})
+
+/** Splits `text` into `count` pieces (default: one per word, spaces kept). */
+const pieces = (text: string, count: number | undefined): Array<string> => {
+  if (text.length === 0) return []
+  if (count === undefined) return text.match(/\S+\s*|\s+/g) ?? [text]
+  const n = Math.max(1, Math.min(count, text.length))
+  const size = Math.ceil(text.length / n)
+  const out: Array<string> = []
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size))
+  return out
+}
+
+const sampleValue = (schema: unknown, name: string): unknown => {
+  const type = isObject(schema) ? schema["type"] : undefined
+  if (isObject(schema) && Array.isArray(schema["enum"]) && schema["enum"].length > 0) return schema["enum"][0]
+  switch (type) {
+    case "number":
+    case "integer":
+      return 1
+    case "boolean":
+      return true
+    case "array":
+      return []
+    case "object":
+      return {}
+    default:
+      return `${name}-value`
+  }
+}
+
+const sampleInput = (schema: unknown): Record<string, unknown> => {
+  if (!isObject(schema) || !isObject(schema["properties"])) return {}
+  const properties = schema["properties"]
+  const required = Array.isArray(schema["required"]) ? schema["required"].map(String) : Object.keys(properties)
+  const input: Record<string, unknown> = {}
+  for (const name of required) input[name] = sampleValue(properties[name], name)
+  return input
+}
+
+interface Answer {
+  readonly message: Message
+  /** The text block's pieces, in stream order. */
+  readonly textPieces: ReadonlyArray<string>
+}
+
+/** The Message the mock answers `body` (already validated) with. */
+const answer = (body: Json, options: Options, serial: number): Answer => {
+  const model = String(body["model"])
+  const messages = body["messages"] as Array<Json>
+  const last = messages[messages.length - 1]
+  const lastBlocks = Array.isArray(last?.["content"]) ? (last["content"] as Array<Json>) : []
+  const answersToolResult = last?.["role"] === "user" && lastBlocks.some((b) => b["type"] === "tool_result")
+  const tools = Array.isArray(body["tools"]) ? (body["tools"] as Array<Json>) : []
+  const choice = isObject(body["tool_choice"]) ? body["tool_choice"] : { type: "auto" }
+  const callsTool = tools.length > 0 && choice["type"] !== "none" && (!answersToolResult || choice["type"] !== "auto")
+  const inputTokens = options.usage?.input_tokens ??
+    Math.max(1, Math.ceil((JSON.stringify(body["messages"]).length + JSON.stringify(body["system"] ?? "").length) / 4))
+
+  let text = options.text ?? DEFAULT_TEXT
+  let stopReason: StopReason = options.stopReason ?? "end_turn"
+  let stopSequence: string | null = null
+  const stops = Array.isArray(body["stop_sequences"]) ? (body["stop_sequences"] as Array<string>) : []
+  for (const stop of stops) {
+    const at = text.indexOf(stop)
+    if (at !== -1) {
+      text = text.slice(0, at)
+      stopReason = "stop_sequence"
+      stopSequence = stop
+    }
+  }
+  let textPieces = pieces(text, options.streamChunks)
+  const maxTokens = Number(body["max_tokens"])
+  if (textPieces.length > maxTokens) {
+    textPieces = textPieces.slice(0, maxTokens)
+    text = textPieces.join("")
+    stopReason = "max_tokens"
+  }
+
+  const content: Array<ContentBlock> = []
+  if (callsTool) {
+    const tool = choice["type"] === "tool" ? tools.find((t) => t["name"] === choice["name"]) ?? tools[0]! : tools[0]!
+    // With `any`/`tool` Anthropic prefills the tool call, so no text comes before it.
+    if (choice["type"] === "auto" && textPieces.length > 0) content.push({ type: "text", text, citations: null })
+    else textPieces = []
+    content.push({
+      type: "tool_use",
+      id: `toolu_mock_${serial}`,
+      name: String(tool["name"]),
+      input: options.toolInput ?? sampleInput(tool["input_schema"]),
+      caller: { type: "direct" }
+    })
+    stopReason = "tool_use"
+    stopSequence = null
+  } else if (textPieces.length > 0) {
+    content.push({ type: "text", text, citations: null })
+  }
+
+  const usage: Usage = {
+    input_tokens: inputTokens,
+    output_tokens: options.usage?.output_tokens ?? Math.max(1, textPieces.length + (callsTool ? 10 : 0)),
+    cache_creation_input_tokens: options.usage?.cache_creation_input_tokens ?? 0,
+    cache_read_input_tokens: options.usage?.cache_read_input_tokens ?? 0,
+    cache_creation: null,
+    inference_geo: null,
+    output_tokens_details: null,
+    server_tool_use: null,
+    service_tier: "standard",
+    speed: null
+  }
+  return {
+    message: {
+      id: `msg_mock_${serial}`,
+      type: "message",
+      role: "assistant",
+      model,
+      content,
+      stop_reason: stopReason,
+      stop_sequence: stopSequence,
+      stop_details: null,
+      container: null,
+      diagnostics: null,
+      usage
+    },
+    textPieces
+  }
+}
+
+/** The SSE events Anthropic streams for `answer`, in order. */
+const streamEvents = ({ message, textPieces }: Answer): Array<RawMessageStreamEvent | { readonly type: "ping" }> => {
+  const events: Array<RawMessageStreamEvent | { readonly type: "ping" }> = [{
+    type: "message_start",
+    message: {
+      ...message,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { ...message.usage, output_tokens: 1 }
+    }
+  }]
+  message.content.forEach((block, index) => {
+    if (block.type === "text") {
+      events.push({ type: "content_block_start", index, content_block: { type: "text", text: "", citations: null } })
+      if (index === 0) events.push({ type: "ping" })
+      for (const text of textPieces) events.push({ type: "content_block_delta", index, delta: { type: "text_delta", text } })
+    } else if (block.type === "tool_use") {
+      events.push({ type: "content_block_start", index, content_block: { ...block, input: {} } })
+      if (index === 0) events.push({ type: "ping" })
+      // Anthropic opens with an empty fragment, then sends the JSON in pieces.
+      const json = JSON.stringify(block.input)
+      events.push({ type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: "" } })
+      for (const part of pieces(json, 3)) {
+        events.push({ type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: part } })
+      }
+    }
+    events.push({ type: "content_block_stop", index })
+  })
+  const usage: MessageDeltaUsage = {
+    input_tokens: message.usage.input_tokens,
+    output_tokens: message.usage.output_tokens,
+    cache_creation_input_tokens: message.usage.cache_creation_input_tokens,
+    cache_read_input_tokens: message.usage.cache_read_input_tokens,
+    output_tokens_details: null,
+    server_tool_use: null
+  }
+  events.push({
+    type: "message_delta",
+    delta: { stop_reason: message.stop_reason, stop_sequence: message.stop_sequence, stop_details: null, container: null },
+    usage
+  })
+  events.push({ type: "message_stop" })
+  return events
+}
+
+const sse = (event: { readonly type: string }): string => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
+
+/** Waits `ms`, or less when the client goes away (so a closed mock leaves no timers behind). */
+const pause = (ms: number, res: ServerResponse) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      res.off("close", done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    res.on("close", done)
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Server
+// ---------------------------------------------------------------------------------------------
+
+const readBody = (req: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    req.on("data", (chunk: Buffer) => chunks.push(chunk))
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
+    req.on("error", reject)
+  })
+
+const headersOf = (req: IncomingMessage): Record<string, string | undefined> => {
+  const out: Record<string, string | undefined> = {}
+  for (const [name, value] of Object.entries(req.headers)) out[name] = Array.isArray(value) ? value.join(", ") : value
+  return out
+}
+
+/** Starts the mock; it is closed (all connections dropped) when the scope closes. */
+export const make = (options: Options = {}): Effect.Effect<AnthropicUpstream, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const requests: Array<RecordedRequest> = []
+    let currentFault: Fault | undefined
+    let disconnects = 0
+    let serial = 0
+
+    const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      const id = ++serial
+      const requestId = `req_mock_${id}`
+      let destroyedByMock = false
+      res.on("close", () => {
+        if (!res.writableFinished && !destroyedByMock) disconnects++
+      })
+      const destroy = () => {
+        destroyedByMock = true
+        req.socket.destroy()
+      }
+      const raw = await readBody(req)
+      let body: unknown
+      try {
+        body = raw.length > 0 ? JSON.parse(raw) : undefined
+      } catch {
+        body = undefined
+      }
+      let path = (req.url ?? "/").split("?")[0] ?? "/"
+      requests.push({ method: req.method ?? "GET", path, headers: headersOf(req), body })
+
+      let fault = currentFault
+      const prefix = /^\/fault\/([a-z0-9-]+)(\/.*)?$/.exec(path)
+      if (prefix !== null) {
+        fault = (faults as ReadonlyArray<string>).includes(prefix[1]!) ? (prefix[1] as Fault) : fault
+        path = prefix[2] ?? "/"
+      }
+      const common = { "request-id": requestId, "anthropic-organization-id": "org_mock" }
+      const sendJson = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+        if (res.destroyed) return
+        const text = JSON.stringify(payload)
+        res.writeHead(status, { ...common, "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers })
+        res.end(text)
+      }
+      const fail = (status: number, type: ErrorResponse["error"]["type"], message: string, headers?: Record<string, string>, code?: string) =>
+        sendJson(status, errorBody(type, message, requestId, code), headers)
+
+      if (fault === "connection-refused") return destroy()
+      if (fault === "slow-headers") {
+        await pause(options.slowMs ?? 5000, res)
+        if (res.destroyed) return
+      }
+      if (req.method !== "POST" || path !== "/v1/messages") {
+        return fail(404, "not_found_error", `${req.method} ${path}: not found`)
+      }
+      const key = req.headers["x-api-key"]
+      if (typeof key !== "string" || key.length === 0) return fail(401, "authentication_error", "x-api-key header is required")
+      if (options.apiKey !== undefined && key !== options.apiKey) return fail(401, "authentication_error", "invalid x-api-key")
+      if (req.headers["anthropic-version"] === undefined) {
+        return fail(400, "invalid_request_error", "anthropic-version: header is required")
+      }
+      const model = isObject(body) && typeof body["model"] === "string" ? body["model"] : "unknown"
+      const streamed = isObject(body) && body["stream"] === true
+
+      switch (fault) {
+        case "rate-limit":
+          return fail(429, "rate_limit_error",
+            "This request would exceed the rate limit for your organization of 50 requests per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.",
+            {
+              "retry-after": String(options.retryAfterSeconds ?? 1),
+              "anthropic-ratelimit-requests-limit": "50",
+              "anthropic-ratelimit-requests-remaining": "0",
+              "anthropic-ratelimit-requests-reset": new Date(Date.now() + 1000 * (options.retryAfterSeconds ?? 1)).toISOString(),
+              "x-should-retry": "true"
+            })
+        case "quota":
+          return fail(429, "rate_limit_error",
+            "You have reached your specified workspace API usage limits. You will regain access on 2026-12-01 at 00:00 UTC.",
+            { "x-should-retry": "false" }, "enforced_spend_limit_reached")
+        case "auth":
+          return fail(401, "authentication_error", "invalid x-api-key")
+        case "permission":
+          return fail(403, "permission_error", "Your API key does not have permission to use the specified resource.")
+        case "not-found":
+          return fail(404, "not_found_error", `model: ${model}`)
+        case "bad-request":
+          return fail(400, "invalid_request_error", "messages.0.content.0.text: Input should be a valid string")
+        case "context-window":
+          return fail(400, "invalid_request_error", "prompt is too long: 208656 tokens > 200000 maximum")
+        case "content-policy":
+          return fail(400, "invalid_request_error", "Output blocked by content filtering policy")
+        case "overloaded":
+          return fail(529, "overloaded_error", "Overloaded", { "x-should-retry": "true" })
+        case "server-error":
+          return fail(500, "api_error", "Internal server error", { "x-should-retry": "true" })
+        case "error-after-200":
+          if (!streamed) return fail(529, "overloaded_error", "Overloaded", { "x-should-retry": "true" })
+          break
+      }
+
+      const invalid = validate(body)
+      if (invalid !== undefined) return fail(400, "invalid_request_error", invalid)
+      const result = answer(body as Json, options, id)
+
+      if (!streamed) {
+        const text = JSON.stringify(result.message)
+        if (fault === "malformed-json") {
+          res.writeHead(200, { ...common, "content-type": "application/json" })
+          return void res.end(text.slice(0, Math.floor(text.length / 2)))
+        }
+        if (fault === "wrong-shape") {
+          return sendJson(200, { type: "message", id: result.message.id, role: "assistant", model, content: "not a list of blocks" })
+        }
+        if (fault === "reset-mid-body") {
+          res.writeHead(200, { ...common, "content-type": "application/json", "content-length": Buffer.byteLength(text) })
+          res.write(text.slice(0, Math.floor(text.length / 2)))
+          return void setTimeout(destroy, 10)
+        }
+        return sendJson(200, result.message, {
+          "anthropic-ratelimit-requests-limit": "50",
+          "anthropic-ratelimit-requests-remaining": "49"
+        })
+      }
+
+      res.writeHead(200, { ...common, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" })
+      const frames = streamEvents(result).map(sse)
+      const write = async (frame: string) => {
+        if (res.destroyed) return false
+        res.write(frame)
+        if (options.chunkDelayMs !== undefined && options.chunkDelayMs > 0) await pause(options.chunkDelayMs, res)
+        return !res.destroyed
+      }
+      // How many frames go out before a mid-stream fault: message_start, the first block's start, some deltas.
+      const cut = Math.min(frames.length - 2, 4)
+      switch (fault) {
+        case "malformed-json": {
+          await write(frames[0]!)
+          res.write(`event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_del\n\n`)
+          return void res.end()
+        }
+        case "wrong-shape":
+          res.write(sse({ type: "message_start", message: { id: 42 } } as never))
+          res.write(sse({ type: "message_stop" }))
+          return void res.end()
+        case "reset-mid-body":
+          for (const frame of frames.slice(0, cut)) if (!(await write(frame))) return
+          return void setTimeout(destroy, 10)
+        case "error-after-200":
+          for (const frame of frames.slice(0, cut)) if (!(await write(frame))) return
+          res.write(`event: error\ndata: ${JSON.stringify(errorBody("overloaded_error", "Overloaded", requestId))}\n\n`)
+          return void res.end()
+      }
+      for (const frame of frames) if (!(await write(frame))) return
+      res.end()
+    }
+
+    const server = createServer((req, res) => {
+      handle(req, res).catch(() => {
+        if (!res.headersSent && !res.destroyed) {
+          res.writeHead(500, { "content-type": "application/json" })
+          res.end(JSON.stringify(errorBody("api_error", "mock failure", "req_mock_error")))
+        } else res.destroy()
+      })
+    })
+    const port = yield* Effect.acquireRelease(
+      Effect.callback<number>((resume) => {
+        server.listen(options.port ?? 0, "127.0.0.1", () => resume(Effect.succeed((server.address() as AddressInfo).port)))
+      }),
+      () =>
+        Effect.callback<void>((resume) => {
+          server.closeAllConnections()
+          server.close(() => resume(Effect.void))
+        })
+    )
+    const baseUrl = `http://127.0.0.1:${port}`
+    return {
+      baseUrl,
+      port,
+      faultUrl: (fault: Fault) => `${baseUrl}/fault/${fault}`,
+      setFault: (fault: Fault | undefined) => {
+        currentFault = fault
+      },
+      get requests() {
+        return requests
+      },
+      get disconnects() {
+        return disconnects
+      }
+    }
+  })
