@@ -1,0 +1,311 @@
+// The gateway benchmark: one instant OpenAI mock, called directly, through our
+// gateway (`llm-router serve`) and through Portkey's open-source gateway, with
+// the same load in interleaved rounds, printed side by side against the issue's
+// targets. Portkey listens on every interface and phones home, so this refuses
+// to run outside a loopback-only network namespace: start it with
+// `bench/gateway/sealed.sh` (options: --quick, --rounds=N, --json=FILE,
+// --gateway-bin=FILE).
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as Load from "./Load.ts"
+import * as Processes from "./Processes.ts"
+
+const root = Path.resolve(import.meta.dirname, "../..")
+const portkeyDir = Path.join(root, "bench/node_modules/@portkey-ai/gateway")
+
+// ---------------------------------------------------------------- options
+
+const args = process.argv.slice(2)
+const flag = (name: string): string | undefined => {
+  const hit = args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))
+  return hit === undefined ? undefined : hit.includes("=") ? hit.slice(hit.indexOf("=") + 1) : ""
+}
+if (flag("help") !== undefined) {
+  process.stdout.write("usage: bench/gateway/sealed.sh [--quick] [--rounds=N] [--json=FILE] [--gateway-bin=FILE]\n")
+  process.exit(0)
+}
+const quick = flag("quick") !== undefined
+const rounds = Number(flag("rounds") ?? (quick ? 2 : 6))
+const jsonFile = flag("json")
+// --gateway-bin=FILE benchmarks another build of the gateway CLI (same `serve --config --port --host` contract).
+const gatewayBin = Path.resolve(root, flag("gateway-bin") ?? "packages/server/src/bin.ts")
+
+interface Scenario {
+  readonly key: "c1" | "c1s" | "c32"
+  readonly label: string
+  readonly shape: Load.Shape
+}
+// Counts sized so a full run takes about 1–2 minutes on 2 cores; Portkey's
+// ~30 ms streamed first byte is what bounds the streamed block.
+const scenarios: ReadonlyArray<Scenario> = [
+  { key: "c1", label: "c=1 plain", shape: { stream: false, concurrency: 1, count: quick ? 100 : 1_000, maxMs: 5_000 } },
+  { key: "c1s", label: "c=1 streamed", shape: { stream: true, concurrency: 1, count: quick ? 30 : 100, maxMs: 5_000 } },
+  { key: "c32", label: "c=32 plain", shape: { stream: false, concurrency: 32, count: quick ? 500 : 3_000, maxMs: 5_000 } }
+]
+const warmup: ReadonlyArray<Load.Shape> = [
+  { stream: false, concurrency: 1, count: quick ? 100 : 300, maxMs: 5_000 },
+  { stream: true, concurrency: 1, count: quick ? 20 : 60, maxMs: 5_000 },
+  { stream: false, concurrency: 32, count: quick ? 300 : 1_500, maxMs: 5_000 }
+]
+
+// ---------------------------------------------------------------- sealing
+
+const sealed = Object.values(Os.networkInterfaces()).every((addrs) => (addrs ?? []).every((a) => a.internal))
+if (!sealed) {
+  process.stderr.write(
+    "bench/gateway/run.ts: refusing to run with a non-loopback network interface present.\n" +
+      "Portkey listens on every interface and reaches out to the internet; run the benchmark sealed:\n" +
+      "  bench/gateway/sealed.sh\n"
+  )
+  process.exit(2)
+}
+
+// ---------------------------------------------------------------- start
+
+const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-router-bench-gateway-"))
+const loadStart = Os.loadavg()
+
+const fail = async (message: string): Promise<never> => {
+  process.stderr.write(`bench/gateway: ${message}\n`)
+  await Processes.stopAll()
+  process.exit(1)
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => void Processes.stopAll().then(() => process.exit(130)))
+}
+
+interface Unavailable {
+  readonly key: string
+  readonly label: string
+  readonly reason: string
+}
+const unavailable: Array<Unavailable> = []
+
+const mockPort = await Processes.freePort()
+const mock = Processes.start("mock", [Path.join(import.meta.dirname, "mock.ts"), `--port=${mockPort}`], logDir, root)
+const mockUp = await Processes.waitReady(mock, mockPort, "/health", 10_000)
+if (mockUp !== undefined) await fail(mockUp)
+const mockBase = `http://127.0.0.1:${mockPort}/v1`
+
+const targets: Array<Load.Target> = [
+  Load.makeTarget({ key: "direct", label: "direct mock", port: mockPort, path: "/v1/chat/completions", headers: {}, model: "bench-model" })
+]
+
+const gatewayLabel = "llm-router"
+const startGateway = async (): Promise<Load.Target | string> => {
+  if (!Fs.existsSync(gatewayBin)) return `${Path.relative(root, gatewayBin)} does not exist yet`
+  const port = await Processes.freePort()
+  const config = Path.join(logDir, "gateway.yaml")
+  Fs.writeFileSync(config, [
+    "model_list:",
+    "  - model_name: bench",
+    "    litellm_params:",
+    "      model: openai/bench-model",
+    `      api_base: ${mockBase}`,
+    "      api_key: x",
+    ""
+  ].join("\n"))
+  const child = Processes.start("llm-router", [gatewayBin, "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"], logDir, root)
+  const up = await Processes.waitReady(child, port, "/health/liveness", 30_000)
+  if (up !== undefined) return `${up}\n${Processes.logTail(child)}`
+  return Load.makeTarget({ key: "gateway", label: gatewayLabel, port, path: "/v1/chat/completions", headers: {}, model: "bench" })
+}
+
+const portkeyVersion = (JSON.parse(Fs.readFileSync(Path.join(portkeyDir, "package.json"), "utf8")) as { version: string }).version
+const portkeyLabel = `Portkey ${portkeyVersion}`
+const startPortkey = async (): Promise<Load.Target | string> => {
+  const port = await Processes.freePort()
+  const child = Processes.start("portkey", [Path.join(portkeyDir, "build/start-server.js"), `--port=${port}`, "--headless"], logDir, root)
+  const up = await Processes.waitReady(child, port, "/", 30_000)
+  if (up !== undefined) return `${up}\n${Processes.logTail(child)}`
+  return Load.makeTarget({
+    key: "portkey",
+    label: portkeyLabel,
+    port,
+    path: "/v1/chat/completions",
+    headers: { "x-portkey-config": JSON.stringify({ provider: "openai", api_key: "x", custom_host: mockBase }) },
+    model: "bench-model"
+  })
+}
+
+for (const [key, label, starting] of [["gateway", gatewayLabel, startGateway()], ["portkey", portkeyLabel, startPortkey()]] as const) {
+  const started = await starting
+  if (typeof started === "string") {
+    unavailable.push({ key, label, reason: started })
+    continue
+  }
+  // One plain and one streamed call must come back as the mock's answer before any timing counts.
+  const plain = await Load.once(started, false)
+  const streamed = plain.ok ? await Load.once(started, true) : plain
+  if (!plain.ok || !streamed.ok) {
+    unavailable.push({ key, label, reason: `sanity request failed: ${plain.error ?? streamed.error}` })
+    continue
+  }
+  targets.push(started)
+}
+const direct = await Load.once(targets[0]!, false)
+if (!direct.ok) await fail(`the mock does not answer: ${direct.error}`)
+
+// ---------------------------------------------------------------- measure
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`)
+log(`bench/gateway: targets ${targets.map((t) => t.label).join(", ")}; logs in ${logDir}`)
+for (const u of unavailable) log(`bench/gateway: ${u.label} unavailable: ${u.reason.split("\n")[0]}`)
+
+const began = Date.now()
+for (const target of targets) {
+  for (const shape of warmup) await Load.block(target, shape)
+}
+log(`bench/gateway: warm-up done in ${((Date.now() - began) / 1000).toFixed(1)} s`)
+
+// results[scenario][target] = one block per round
+const results = new Map<string, Map<string, Array<Load.Block>>>()
+for (const s of scenarios) results.set(s.key, new Map(targets.map((t) => [t.key, []])))
+
+for (let round = 0; round < rounds; round++) {
+  for (const s of scenarios) {
+    // Rotate the order every round so drift and bursts of machine noise land on every target alike.
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]!)
+    for (const target of order) {
+      results.get(s.key)!.get(target.key)!.push(await Load.block(target, s.shape))
+    }
+  }
+  log(`bench/gateway: round ${round + 1}/${rounds} done (${((Date.now() - began) / 1000).toFixed(1)} s)`)
+}
+const loadEnd = Os.loadavg()
+await Processes.stopAll()
+
+// ---------------------------------------------------------------- summarize
+
+const blocks = (scenario: string, target: string): ReadonlyArray<Load.Block> => results.get(scenario)?.get(target) ?? []
+const pooled = (scenario: string, target: string, field: "latency" | "ttfb"): Array<number> =>
+  blocks(scenario, target).flatMap((b) => b[field])
+const stat = (scenario: string, target: string, field: "latency" | "ttfb", q: number): number =>
+  Load.percentile(pooled(scenario, target, field), q)
+/** Added latency: per round, this target's percentile minus the direct mock's in the same round; the median over rounds. */
+const added = (scenario: string, target: string, field: "latency" | "ttfb", q: number): number => {
+  const mine = blocks(scenario, target)
+  const base = blocks(scenario, "direct")
+  return Load.median(mine.map((b, i) => Load.percentile(b[field], q) - Load.percentile(base[i]?.[field] ?? [], q)))
+}
+const rpsRounds = (target: string): Array<number> => blocks("c32", target).map((b) => b.completed / (b.elapsedMs / 1000))
+const rps = (target: string): number => Load.median(rpsRounds(target))
+const rpsRatio = (target: string, versus: string): number => {
+  const mine = rpsRounds(target)
+  const theirs = rpsRounds(versus)
+  return Load.median(mine.map((r, i) => r / (theirs[i] ?? Number.NaN)))
+}
+const errors = (target: string): { count: number; first: string | undefined } => {
+  const all = scenarios.flatMap((s) => blocks(s.key, target))
+  return { count: all.reduce((n, b) => n + b.errors, 0), first: all.find((b) => b.firstError !== undefined)?.firstError }
+}
+
+// ---------------------------------------------------------------- report
+
+const fmt = (ms: number): string =>
+  !Number.isFinite(ms) ? "-" : Math.abs(ms) < 1 ? ms.toFixed(3) : Math.abs(ms) < 10 ? ms.toFixed(2) : ms.toFixed(1)
+const pair = (a: number, b: number): string => `${fmt(a)} / ${fmt(b)}`
+
+const columns = [
+  { key: "direct", label: "direct mock" },
+  { key: "gateway", label: gatewayLabel },
+  { key: "portkey", label: portkeyLabel }
+]
+const present = new Set(targets.map((t) => t.key))
+const cell = (key: string, value: () => string): string => (present.has(key) ? value() : "n/a")
+const rows: Array<[string, (key: string) => string]> = [
+  ["c=1 plain latency p50 / p99 (ms)", (k) => pair(stat("c1", k, "latency", 0.5), stat("c1", k, "latency", 0.99))],
+  ["c=1 plain added p50 / p99 (ms)", (k) => (k === "direct" ? "-" : pair(added("c1", k, "latency", 0.5), added("c1", k, "latency", 0.99)))],
+  ["c=1 plain first byte p50 (ms)", (k) => fmt(stat("c1", k, "ttfb", 0.5))],
+  ["c=1 plain first byte added p50 (ms)", (k) => (k === "direct" ? "-" : fmt(added("c1", k, "ttfb", 0.5)))],
+  ["c=1 streamed first byte p50 / p99 (ms)", (k) => pair(stat("c1s", k, "ttfb", 0.5), stat("c1s", k, "ttfb", 0.99))],
+  ["c=1 streamed first byte added p50 / p99", (k) => (k === "direct" ? "-" : pair(added("c1s", k, "ttfb", 0.5), added("c1s", k, "ttfb", 0.99)))],
+  ["c=1 streamed full stream p50 (ms)", (k) => fmt(stat("c1s", k, "latency", 0.5))],
+  ["c=32 plain latency p50 / p99 (ms)", (k) => pair(stat("c32", k, "latency", 0.5), stat("c32", k, "latency", 0.99))],
+  ["c=32 plain added p50 / p99 (ms)", (k) => (k === "direct" ? "-" : pair(added("c32", k, "latency", 0.5), added("c32", k, "latency", 0.99)))],
+  ["c=32 requests/s", (k) => rps(k).toFixed(0)],
+  ["failed requests", (k) => String(errors(k).count)]
+]
+
+const labelWidth = Math.max(...rows.map(([l]) => l.length)) + 2
+const colWidth = 20
+const line = (label: string, cells: ReadonlyArray<string>): string =>
+  label.padEnd(labelWidth) + cells.map((c) => c.padStart(colWidth)).join("")
+
+const cpus = Os.cpus()
+const out: Array<string> = []
+out.push("Gateway benchmark: instant OpenAI mock, direct vs llm-router vs Portkey (sealed: loopback-only network namespace)")
+out.push(`machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}), ${(Os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${Os.platform()} ${Os.release()}; node ${process.version}`)
+out.push(`load average: ${loadStart.map((l) => l.toFixed(2)).join(" ")} at start, ${loadEnd.map((l) => l.toFixed(2)).join(" ")} at end (above ~0.5 per core, expect noise)`)
+out.push(`llm-router: node ${Path.relative(root, gatewayBin)} serve (one deployment, openai/bench-model at the mock); Portkey: x-portkey-config with custom_host at the mock`)
+out.push(`rounds: ${rounds}, interleaved (target order rotated each round); per round ${scenarios.map((s) => `${s.label} ×${s.shape.count}`).join(", ")}; warm-up first`)
+out.push("")
+out.push(line("", columns.map((c) => c.label)))
+for (const [label, value] of rows) out.push(line(label, columns.map((c) => cell(c.key, () => value(c.key)))))
+out.push("")
+
+interface Verdict {
+  readonly target: string
+  readonly value: string
+  readonly portkey: string
+  readonly pass: boolean | undefined
+}
+const hasGateway = present.has("gateway")
+const hasPortkey = present.has("portkey")
+const gw = (f: () => number): number => (hasGateway ? f() : Number.NaN)
+const pk = (f: () => number): number => (hasPortkey ? f() : Number.NaN)
+const addedC1 = gw(() => added("c1", "gateway", "latency", 0.5))
+const addedTtfb = gw(() => added("c1s", "gateway", "ttfb", 0.5))
+const ratio = hasGateway && hasPortkey ? rpsRatio("gateway", "portkey") : Number.NaN
+const verdicts: ReadonlyArray<Verdict> = [
+  {
+    target: "added p50 at c=1 < 0.3 ms",
+    value: `${fmt(addedC1)} ms`,
+    portkey: `${fmt(pk(() => added("c1", "portkey", "latency", 0.5)))} ms`,
+    pass: Number.isFinite(addedC1) ? addedC1 < 0.3 : undefined
+  },
+  {
+    target: "streamed first-byte overhead (p50) < 1 ms",
+    value: `${fmt(addedTtfb)} ms`,
+    portkey: `${fmt(pk(() => added("c1s", "portkey", "ttfb", 0.5)))} ms`,
+    pass: Number.isFinite(addedTtfb) ? addedTtfb < 1 : undefined
+  },
+  {
+    target: "requests/s at c=32 >= 3x Portkey",
+    value: Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : "-",
+    portkey: "1x",
+    pass: Number.isFinite(ratio) ? ratio >= 3 : undefined
+  }
+]
+out.push(line("target (for llm-router)", ["llm-router", portkeyLabel, "verdict"]))
+for (const v of verdicts) {
+  out.push(line(v.target, [v.value, v.portkey, v.pass === undefined ? "n/a" : v.pass ? "PASS" : "MISS"]))
+}
+for (const u of unavailable) out.push(`\n${u.label} unavailable: ${u.reason}`)
+for (const t of targets) {
+  const e = errors(t.key)
+  if (e.count > 0) out.push(`\n${t.label}: ${e.count} failed requests, first: ${e.first}`)
+}
+process.stdout.write(out.join("\n") + "\n")
+
+if (jsonFile !== undefined && jsonFile !== "") {
+  const summary = {
+    machine: { cores: cpus.length, cpu: cpus[0]?.model.trim(), node: process.version, loadStart, loadEnd },
+    rounds,
+    scenarios: scenarios.map((s) => ({ key: s.key, label: s.label, ...s.shape })),
+    targets: Object.fromEntries(targets.map((t) => [t.key, {
+      label: t.label,
+      c1: { p50: stat("c1", t.key, "latency", 0.5), p99: stat("c1", t.key, "latency", 0.99), ttfbP50: stat("c1", t.key, "ttfb", 0.5), addedP50: added("c1", t.key, "latency", 0.5), addedP99: added("c1", t.key, "latency", 0.99) },
+      c1Streamed: { ttfbP50: stat("c1s", t.key, "ttfb", 0.5), ttfbP99: stat("c1s", t.key, "ttfb", 0.99), addedTtfbP50: added("c1s", t.key, "ttfb", 0.5), addedTtfbP99: added("c1s", t.key, "ttfb", 0.99) },
+      c32: { p50: stat("c32", t.key, "latency", 0.5), p99: stat("c32", t.key, "latency", 0.99), addedP50: added("c32", t.key, "latency", 0.5), addedP99: added("c32", t.key, "latency", 0.99), rps: rps(t.key) },
+      errors: errors(t.key).count
+    }])),
+    unavailable,
+    verdicts
+  }
+  Fs.writeFileSync(jsonFile, JSON.stringify(summary, null, 2) + "\n")
+}
+
+const failed = unavailable.length > 0 || targets.some((t) => errors(t.key).count > 0)
+process.exit(failed ? 1 : 0)
