@@ -196,13 +196,19 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         if (!policy.tryOtherDeployments || attempt === settings.numRetries) break
         // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
         const othersReady = healthy.some((o) => o.id !== d.id && !run.excluded.has(o.id))
-        const selfReady = policy.retrySameDeployment && cooled === undefined
+        const now = yield* Clock.currentTimeMillis
+        const hinted = LlmError.retryAfterMillis(lastError)
+        // A provider that names its wait (a 429's Retry-After) is retried after it, within max_retry_after,
+        // even though this failure cooled it down: the retry then waits until that cooldown is over.
+        const waitOut = cooled !== undefined && hinted !== undefined && cooled.until - now <= settings.maxRetryAfterMs
+          ? cooled.until - now
+          : undefined
+        const selfReady = policy.retrySameDeployment && (cooled === undefined || waitOut !== undefined)
         if (!othersReady && !selfReady && !ignoreCooldown) continue
         if (!othersReady) {
-          const retryAfter = LlmError.retryAfterMillis(lastError) ?? 0
+          const retryAfter = Math.max(hinted ?? 0, waitOut ?? 0)
           // A provider asking for a longer wait than we allow: give up here and let fallbacks answer.
           if (retryAfter > settings.maxRetryAfterMs) break
-          const now = yield* Clock.currentTimeMillis
           backoff ??= yield* Schedule.toStep(settings.retrySchedule)
           const step = yield* Pull.catchDone(
             Effect.map(backoff(now, lastError), ([, delay]) => Duration.toMillis(delay)),
@@ -320,9 +326,15 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     ...extra
   })
 
-  /** A 200 whose choice was cut by a content filter is a policy violation, when a chain exists to act on it. */
+  /**
+   * A 200 whose choice was cut by a content filter is a policy violation, when a chain exists to act on it.
+   * As in `chainFor`: once content-policy chains are configured only they apply, so a filtered answer is
+   * never turned into an error that has nowhere to go.
+   */
   const contentFilterSelectsFallback = (group: string) =>
-    settings.contentPolicyFallbacks.has(group) || settings.contentPolicyFallbacks.has("*") || settings.defaultFallbacks.length > 0
+    settings.contentPolicyFallbacks.size > 0
+      ? settings.contentPolicyFallbacks.has(group) || settings.contentPolicyFallbacks.has("*")
+      : settings.defaultFallbacks.length > 0
 
   const chat = (request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
     chatRouted(request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(request.model, error, false)))
@@ -465,7 +477,12 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             usage = undefined
             const now = yield* Clock.currentTimeMillis
             const restarted: LlmClient.StreamPart = { _tag: "Restarted", route: finalRoute(open, now), reason: error }
-            const next = yield* openNext
+            // The restart is a new routing pass: the groups entered before may still hold other deployments.
+            run.visited.clear()
+            run.visited.add(run.group)
+            run.fallbacks.length = 0
+            // Nothing left to restart on: the caller gets the error that broke the stream, not "no deployments".
+            const next = yield* openNext.pipe(Effect.catchTag("NoDeploymentAvailable", () => Effect.fail(error)))
             return [restarted, ...next]
           })
 

@@ -92,7 +92,8 @@ export const RouterConfigInput = Schema.Struct({
   routing_strategy: Schema.optionalKey(RoutingStrategy),
   num_retries: Schema.optionalKey(intBetween(0, 20)),
   allowed_fails: Schema.optionalKey(intBetween(0, 10_000)),
-  allowed_fails_policy: Schema.optionalKey(Schema.Record(Schema.Literals(Object.keys(allowedFailsKeys)), intBetween(0, 10_000))),
+  // Any subset of LiteLLM's keys (a Record over literal keys would demand all of them); unknown keys are reported by `resolve`.
+  allowed_fails_policy: Schema.optionalKey(Schema.Record(Schema.String, intBetween(0, 10_000))),
   cooldown_time: Schema.optionalKey(between(0, DAY_SECONDS)),
   disable_cooldowns: Schema.optionalKey(Schema.Boolean),
   retry_after: Schema.optionalKey(between(0, 3600)),
@@ -193,9 +194,15 @@ export const issuesOf = (issue: SchemaIssue.Issue, prefix = ""): ReadonlyArray<C
     return { path: prefix && path ? `${prefix}.${path}` : prefix || path, message: i.message }
   })
 
-const toMap = (list: ReadonlyArray<Readonly<Record<string, ReadonlyArray<string>>>> | undefined) => {
+/** `group` resolves aliases, so the router's chains name groups only (a chain may name an alias on either side). */
+const toMap = (
+  list: ReadonlyArray<Readonly<Record<string, ReadonlyArray<string>>>> | undefined,
+  group: (name: string) => string = (name) => name
+) => {
   const map = new Map<string, ReadonlyArray<string>>()
-  for (const entry of list ?? []) for (const [group, targets] of Object.entries(entry)) map.set(group, targets)
+  for (const entry of list ?? []) {
+    for (const [from, targets] of Object.entries(entry)) map.set(from === "*" ? from : group(from), targets.map(group))
+  }
   return map
 }
 
@@ -290,13 +297,19 @@ export const resolve = (
         issues.push({ path: `default_fallbacks[${i}]`, message: `fallback to unknown model group "${target}" (known: ${knownList()})` })
       }
     })
+    for (const key of Object.keys(input.allowed_fails_policy ?? {})) {
+      if (!(key in allowedFailsKeys)) {
+        issues.push({ path: `allowed_fails_policy.${key}`, message: `unknown key (known: ${Object.keys(allowedFailsKeys).join(", ")})` })
+      }
+    }
     if (issues.length > 0) return Effect.fail(RouterConfigError.fromIssues(issues))
 
     const allowedFailsByTag: Partial<Record<Tag, number>> = {}
     for (const [key, limit] of Object.entries(input.allowed_fails_policy ?? {})) {
       for (const tag of allowedFailsKeys[key] ?? []) allowedFailsByTag[tag] = limit
     }
-    const fallbacks = toMap(input.fallbacks)
+    const groupOf = (name: string) => aliases.get(name)?.group ?? name
+    const fallbacks = toMap(input.fallbacks, groupOf)
     const settings: Settings = {
       routingStrategy: input.routing_strategy ?? defaults.routingStrategy,
       numRetries: input.num_retries ?? defaults.numRetries,
@@ -307,9 +320,9 @@ export const resolve = (
       minRetryDelayMs: (input.retry_after ?? 0) * 1000,
       maxRetryAfterMs: (input.max_retry_after ?? defaults.maxRetryAfterSeconds) * 1000,
       fallbacks,
-      contextWindowFallbacks: toMap(input.context_window_fallbacks),
-      contentPolicyFallbacks: toMap(input.content_policy_fallbacks),
-      defaultFallbacks: input.default_fallbacks ?? fallbacks.get("*") ?? [],
+      contextWindowFallbacks: toMap(input.context_window_fallbacks, groupOf),
+      contentPolicyFallbacks: toMap(input.content_policy_fallbacks, groupOf),
+      defaultFallbacks: input.default_fallbacks?.map(groupOf) ?? fallbacks.get("*") ?? [],
       maxFallbacks: input.max_fallbacks ?? defaults.maxFallbacks,
       timeoutMs: (input.timeout ?? defaults.timeoutSeconds) * 1000,
       streamTimeoutMs: input.stream_timeout !== undefined ? input.stream_timeout * 1000 : undefined,

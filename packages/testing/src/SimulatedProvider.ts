@@ -270,12 +270,14 @@ export const make = (options: Options): Effect.Effect<SimulatedProvider> =>
     }
   })
 
-/** Splits text into `n` pieces at word boundaries where it can. */
+/** Splits text into `n` pieces at word boundaries where it can (fewer when there are fewer words). */
 const splitInto = (text: string, n: number): ReadonlyArray<string> => {
   const words = text.split(/(?<= )/)
   if (words.length <= n) return words
-  const size = Math.ceil(words.length / n)
+  // Spread the words evenly: fixed-size slices would give fewer than `n` pieces (5 words in 4 → 3).
   const pieces: Array<string> = []
-  for (let i = 0; i < words.length; i += size) pieces.push(words.slice(i, i + size).join(""))
+  for (let i = 0; i < n; i++) {
+    pieces.push(words.slice(Math.floor((i * words.length) / n), Math.floor(((i + 1) * words.length) / n)).join(""))
+  }
   return pieces
 }

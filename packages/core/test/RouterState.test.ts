@@ -1,0 +1,176 @@
+/**
+ * The cooldown rule (`applyFailure`), the in-memory store on TestClock, and the error policy
+ * table that tells the router what each failure means.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { LlmError, RouterState } from "@llm-router/core"
+import { Duration, Effect } from "effect"
+import { TestClock } from "effect/testing"
+
+const failure = (fields: Partial<RouterState.Failure> = {}): RouterState.Failure => ({
+  reason: "InternalServerError",
+  countsTowardCooldown: true,
+  coolsImmediately: false,
+  allowedFails: 2,
+  cooldownMs: 5000,
+  ...fields
+})
+
+const apply = (failures: ReadonlyArray<readonly [number, RouterState.Failure]>, start = RouterState.emptyEntry) =>
+  failures.reduce((entry, [now, f]) => RouterState.applyFailure(entry, f, now), start)
+
+describe("applyFailure", () => {
+  it("cools down on more than allowedFails failures within the window, and starts counting afresh", () => {
+    const two = apply([[1000, failure()], [2000, failure()]])
+    assert.strictEqual(two.cooldownUntil, 0)
+    const three = RouterState.applyFailure(two, failure(), 3000)
+    assert.strictEqual(three.cooldownUntil, 8000)
+    assert.strictEqual(three.cooldownReason, "InternalServerError")
+    assert.strictEqual(three.failures.length, 0)
+  })
+
+  it("forgets failures older than a minute", () => {
+    const entry = apply([[0, failure()], [30_000, failure()], [61_000, failure()]])
+    assert.strictEqual(entry.cooldownUntil, 0)
+    assert.deepStrictEqual(entry.failures, [30_000, 61_000])
+    assert.strictEqual(RouterState.applyFailure(entry, failure(), 62_000).cooldownUntil, 67_000)
+  })
+
+  it("cools at once when the failure says so, whatever allowedFails is", () => {
+    const entry = apply([[500, failure({ coolsImmediately: true, allowedFails: 100, cooldownMs: 30_000 })]])
+    assert.strictEqual(entry.cooldownUntil, 30_500)
+  })
+
+  it("failures the request caused only end the in-flight call", () => {
+    const start = { ...RouterState.emptyEntry, inFlight: 2 }
+    const entry = apply([[0, failure({ countsTowardCooldown: false, coolsImmediately: true, allowedFails: 0 })]], start)
+    assert.strictEqual(entry.cooldownUntil, 0)
+    assert.strictEqual(entry.failures.length, 0)
+    assert.strictEqual(entry.inFlight, 1)
+  })
+
+  it("a new cooldown never shortens one already running", () => {
+    const cooling = apply([[0, failure({ coolsImmediately: true, cooldownMs: 60_000 })]])
+    const again = RouterState.applyFailure(cooling, failure({ coolsImmediately: true, cooldownMs: 1000 }), 10_000)
+    assert.strictEqual(again.cooldownUntil, 60_000)
+    const longer = RouterState.applyFailure(cooling, failure({ coolsImmediately: true, cooldownMs: 90_000 }), 10_000)
+    assert.strictEqual(longer.cooldownUntil, 100_000)
+  })
+
+  it("a zero cooldown time never takes a deployment out of rotation", () => {
+    const entry = apply([[0, failure({ coolsImmediately: true, cooldownMs: 0 })]])
+    assert.strictEqual(entry.cooldownUntil, 0)
+  })
+})
+
+describe("memory store", () => {
+  it.effect("reports cooldowns on TestClock and lets them expire", () =>
+    Effect.gen(function*() {
+      const state = yield* RouterState.makeMemory
+      yield* state.onStart("a")
+      const started = yield* state.onFailure("a", failure({ coolsImmediately: true, cooldownMs: 5000, reason: "RateLimited" }))
+      assert.deepStrictEqual(started, { deployment: "a", until: 5000, reason: "RateLimited" })
+      const snap = yield* state.snapshot(["a", "b"])
+      assert.strictEqual(snap.stats.get("a")?.cooldownUntil, 5000)
+      assert.strictEqual(snap.stats.get("a")?.inFlight, 0)
+      assert.strictEqual(snap.stats.get("b")?.cooldownUntil, 0)
+      assert.deepStrictEqual((yield* state.cooldowns).map((c) => c.deployment), ["a"])
+      // A failure that does not extend the cooldown reports no new cooldown.
+      assert.isUndefined(yield* state.onFailure("a", failure({ coolsImmediately: true, cooldownMs: 1000 })))
+      yield* TestClock.adjust("4999 millis")
+      assert.strictEqual((yield* state.snapshot(["a"])).stats.get("a")?.cooldownUntil, 5000)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual((yield* state.snapshot(["a"])).stats.get("a")?.cooldownUntil, 0)
+      assert.deepStrictEqual(yield* state.cooldowns, [])
+    }))
+
+  it.effect("a success clears the failure count at once", () =>
+    Effect.gen(function*() {
+      const state = yield* RouterState.makeMemory
+      const fail = Effect.andThen(state.onStart("a"), state.onFailure("a", failure({ allowedFails: 2 })))
+      yield* fail
+      yield* fail
+      assert.strictEqual((yield* state.snapshot(["a"])).stats.get("a")?.recentFailures, 2)
+      yield* state.onStart("a")
+      yield* state.onSuccess("a", { latencyMs: 10, tokens: 5 })
+      assert.strictEqual((yield* state.snapshot(["a"])).stats.get("a")?.recentFailures, 0)
+      // Two more failures are within allowedFails again: no cooldown.
+      assert.isUndefined(yield* fail)
+      assert.isUndefined(yield* fail)
+      assert.isDefined(yield* fail)
+    }))
+
+  it.effect("tracks calls in flight, latency over the last ten samples and per-minute usage", () =>
+    Effect.gen(function*() {
+      const state = yield* RouterState.makeMemory
+      yield* state.onStart("a")
+      yield* state.onStart("a")
+      assert.strictEqual((yield* state.snapshot(["a"])).stats.get("a")?.inFlight, 2)
+      yield* state.onSuccess("a", { latencyMs: 1000, timeToFirstChunkMs: 100, tokens: 7 })
+      for (let i = 0; i < 10; i++) {
+        yield* state.onStart("a")
+        yield* state.onSuccess("a", { latencyMs: 100, tokens: 1 })
+      }
+      const stats = (yield* state.snapshot(["a"])).stats.get("a")!
+      assert.strictEqual(stats.inFlight, 1)
+      assert.strictEqual(stats.latencyMs, 100, "the 1000 ms sample fell out of the last ten")
+      assert.strictEqual(stats.timeToFirstChunkMs, 100)
+      assert.strictEqual(stats.requestsThisMinute, 12)
+      assert.strictEqual(stats.tokensThisMinute, 17)
+      yield* TestClock.adjust(Duration.minutes(1))
+      const next = (yield* state.snapshot(["a"])).stats.get("a")!
+      assert.strictEqual(next.requestsThisMinute, 0)
+      assert.strictEqual(next.tokensThisMinute, 0)
+    }))
+})
+
+describe("error policy", () => {
+  const origin = { provider: "p", message: "m" }
+  const errors: ReadonlyArray<LlmError.LlmError> = [
+    new LlmError.RateLimited(origin),
+    new LlmError.RateLimited({ ...origin, quotaExhausted: true }),
+    new LlmError.AuthenticationFailed(origin),
+    new LlmError.PermissionDenied(origin),
+    new LlmError.ModelNotFound(origin),
+    new LlmError.BadRequest(origin),
+    new LlmError.ContextWindowExceeded(origin),
+    new LlmError.ContentPolicyViolation(origin),
+    new LlmError.Timeout({ ...origin, phase: "request" }),
+    new LlmError.ConnectionFailed(origin),
+    new LlmError.ServiceUnavailable(origin),
+    new LlmError.InternalServerError(origin)
+  ]
+  const cannotSucceedThere = new Set(["AuthenticationFailed", "PermissionDenied", "ModelNotFound", "BadRequest", "ContextWindowExceeded", "ContentPolicyViolation"])
+
+  it("never retries the same deployment on errors that cannot succeed there", () => {
+    for (const error of errors) {
+      const quota = error._tag === "RateLimited" && error.quotaExhausted === true
+      const expected = !(cannotSucceedThere.has(error._tag) || quota)
+      assert.strictEqual(LlmError.policy(error).retrySameDeployment, expected, `${error._tag}${quota ? " (quota)" : ""}`)
+    }
+  })
+
+  it("rate limits, broken keys, permissions, unknown models and exhausted quotas cool at once", () => {
+    const immediate = errors.filter((e) => LlmError.policy(e).coolsImmediately).map((e) => e._tag)
+    assert.deepStrictEqual(immediate, ["RateLimited", "RateLimited", "AuthenticationFailed", "PermissionDenied", "ModelNotFound"])
+  })
+
+  it("errors the request caused do not count toward cooldown and select their own chain", () => {
+    assert.strictEqual(LlmError.policy(new LlmError.BadRequest(origin)).fallback, "none")
+    assert.strictEqual(LlmError.policy(new LlmError.ContextWindowExceeded(origin)).fallback, "context-window")
+    assert.strictEqual(LlmError.policy(new LlmError.ContentPolicyViolation(origin)).fallback, "content-policy")
+    for (const tag of ["BadRequest", "ContextWindowExceeded", "ContentPolicyViolation"]) {
+      const p = LlmError.policy(errors.find((e) => e._tag === tag)!)
+      assert.isFalse(p.countsTowardCooldown, tag)
+      assert.isFalse(p.tryOtherDeployments, tag)
+    }
+  })
+
+  it("retryAfterMillis reads the provider's hint", () => {
+    assert.strictEqual(LlmError.retryAfterMillis(new LlmError.RateLimited({ ...origin, retryAfter: Duration.seconds(3) })), 3000)
+    assert.isUndefined(LlmError.retryAfterMillis(new LlmError.RateLimited(origin)))
+    assert.isUndefined(LlmError.retryAfterMillis(new LlmError.BadRequest(origin)))
+    assert.isTrue(LlmError.isLlmError(errors[0]))
+    assert.isFalse(LlmError.isLlmError({ _tag: "Nope" }))
+  })
+})

@@ -1,0 +1,199 @@
+/**
+ * Streaming through the router: a failure before the first content chunk fails over
+ * invisibly (the held-back preamble is never shown; `Start` names the deployment that
+ * served); after content, `stream_failure_policy` decides between failing and restarting.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import type { LlmClient } from "@llm-router/core"
+import { Effect, Random } from "effect"
+import { assertTag, collectStream, DEFAULT_TEXT, deployment, harness, request, SimulatedProvider, streamedText } from "./Fixture.ts"
+
+const { dropMidStream, fail, hang, stallMidStream } = SimulatedProvider
+
+/** `a` (order 1) with a scripted first call, `b` (order 2) healthy. */
+const pair = (first: SimulatedProvider.Behavior, settings: Record<string, unknown> = {}) =>
+  harness(
+    { model_list: [deployment("gpt", "a", { order: 1 }), deployment("gpt", "b", { order: 2 })], ...settings },
+    { a: { script: [first], chunks: 4, chunkIntervalMs: 10 }, b: { chunks: 4, chunkIntervalMs: 10 } }
+  )
+
+const tags = (parts: ReadonlyArray<LlmClient.StreamPart>) => parts.map((p) => p._tag)
+const startOf = (parts: ReadonlyArray<LlmClient.StreamPart>) => {
+  const start = parts.find((p) => p._tag === "Start")
+  return start?._tag === "Start" ? start.route : undefined
+}
+const doneOf = (parts: ReadonlyArray<LlmClient.StreamPart>) => {
+  const done = parts.at(-1)
+  return done?._tag === "Done" ? done.route : undefined
+}
+
+describe("failure before the first content chunk", () => {
+  const before: ReadonlyArray<readonly [string, SimulatedProvider.Behavior, Record<string, unknown>]> = [
+    ["an error when opening", fail("ServiceUnavailable"), {}],
+    ["a drop after the role-only preamble", dropMidStream(0), {}],
+    ["a hang until stream_timeout", hang, { stream_timeout: 2 }],
+    ["a stall after the preamble until stream_timeout", stallMidStream(0), { stream_timeout: 2 }]
+  ]
+  it.effect.each(before)("%s fails over transparently", ([, behaviour, settings]) =>
+    Effect.gen(function*() {
+      const h = yield* pair(behaviour, settings)
+      const { parts, error } = yield* collectStream(h.router.stream(request()))
+      assert.isUndefined(error)
+      assert.deepStrictEqual(h.order(), ["a", "b"])
+      // Exactly one Start, first, naming b; no Restarted; the text is b's full answer, once.
+      assert.strictEqual(parts[0]?._tag, "Start")
+      assert.strictEqual(tags(parts).filter((t) => t === "Start").length, 1)
+      assert.notInclude(tags(parts), "Restarted")
+      assert.strictEqual(startOf(parts)?.deployment, "b")
+      assert.strictEqual(startOf(parts)?.attempts, 2)
+      assert.strictEqual(streamedText(parts), DEFAULT_TEXT)
+      // Only one role-only preamble reaches the caller (a's was held back).
+      const preambles = parts.filter((p) => p._tag === "Chunk" && p.chunk.choices[0]?.delta.role === "assistant")
+      assert.strictEqual(preambles.length, 1)
+      assert.strictEqual(doneOf(parts)?.deployment, "b")
+      assert.strictEqual(doneOf(parts)?.attempts, 2)
+    }))
+
+  it.effect("fails over across groups too (fallbacks), with Start naming the fallback's deployment", () =>
+    Effect.gen(function*() {
+      const h = yield* harness(
+        { model_list: [deployment("gpt", "a"), deployment("claude", "c")], fallbacks: [{ gpt: ["claude"] }], num_retries: 0 },
+        { a: { script: [dropMidStream(0)] } }
+      )
+      const { parts, error } = yield* collectStream(h.router.stream(request()))
+      assert.isUndefined(error)
+      assert.strictEqual(startOf(parts)?.deployment, "c")
+      assert.deepStrictEqual(startOf(parts)?.fallbacks, ["claude"])
+      assert.strictEqual(doneOf(parts)?.servedBy, "claude")
+      assert.strictEqual(streamedText(parts), DEFAULT_TEXT)
+    }))
+
+  it.effect("every deployment failing before content: the stream fails with the last error and emitted nothing", () =>
+    Effect.gen(function*() {
+      const h = yield* harness(
+        { model_list: [deployment("gpt", "a"), deployment("gpt", "b")], num_retries: 1 },
+        { a: { script: [dropMidStream(0, "InternalServerError")] }, b: { script: [dropMidStream(0, "InternalServerError")] } }
+      )
+      const { parts, error } = yield* collectStream(h.router.stream(request()))
+      assertTag(error, "InternalServerError")
+      assert.strictEqual(parts.length, 0)
+      assert.strictEqual(h.log.length, 2)
+    }).pipe(Random.withSeed(1)))
+})
+
+describe("failure after content, stream_failure_policy: fail (default)", () => {
+  it.effect("the stream fails with the error after the content already emitted", () =>
+    Effect.gen(function*() {
+      const h = yield* pair(dropMidStream(2, "ConnectionFailed"))
+      const { parts, error } = yield* collectStream(h.router.stream(request()))
+      assertTag(error, "ConnectionFailed")
+      assert.strictEqual(error?.deployment, "a")
+      assert.strictEqual(startOf(parts)?.deployment, "a")
+      const text = streamedText(parts)
+      assert.isAbove(text.length, 0)
+      assert.isTrue(DEFAULT_TEXT.startsWith(text))
+      assert.isBelow(text.length, DEFAULT_TEXT.length)
+      assert.notInclude(tags(parts), "Done")
+      assert.deepStrictEqual(h.order(), ["a"], "no other deployment was called")
+    }))
+
+  it.effect("the failure counts against the deployment", () =>
+    Effect.gen(function*() {
+      const h = yield* pair(dropMidStream(1, "RateLimited"))
+      const { error } = yield* collectStream(h.router.stream(request()), "1 second")
+      assertTag(error, "RateLimited")
+      // A 429 cools at once (for the default 5 s; the clock has moved 1 s).
+      assert.strictEqual((yield* h.state.snapshot(["a"])).stats.get("a")!.cooldownUntil, 5010)
+    }))
+})
+
+describe("failure after content, stream_failure_policy: restart", () => {
+  it.effect("emits Restarted, then Start and the full answer from another deployment", () =>
+    Effect.gen(function*() {
+      const h = yield* pair(dropMidStream(2, "ConnectionFailed"), { stream_failure_policy: "restart" })
+      const { parts, error } = yield* collectStream(h.router.stream(request()))
+      assert.isUndefined(error)
+      const t = tags(parts)
+      const restarted = t.indexOf("Restarted")
+      assert.isAbove(restarted, 1, "content came before the restart")
+      assert.strictEqual(t[restarted + 1], "Start")
+      assert.strictEqual(t.filter((x) => x === "Start").length, 2)
+      const marker = parts[restarted]
+      assert.strictEqual(marker?._tag === "Restarted" ? marker.reason._tag : undefined, "ConnectionFailed")
+      assert.strictEqual(marker?._tag === "Restarted" ? marker.route.deployment : undefined, "a")
+      const second = parts[restarted + 1]
+      assert.strictEqual(second?._tag === "Start" ? second.route.deployment : undefined, "b")
+      // The text after the marker is b's whole answer.
+      assert.strictEqual(streamedText(parts), DEFAULT_TEXT)
+      const done = doneOf(parts)
+      assert.strictEqual(done?.deployment, "b")
+      assert.strictEqual(done?.restarts, 1)
+      assert.deepStrictEqual(h.order(), ["a", "b"])
+    }))
+
+  it.effect("an idle stall after content restarts too", () =>
+    Effect.gen(function*() {
+      const h = yield* pair(stallMidStream(1), { stream_failure_policy: "restart", stream_idle_timeout: 1 })
+      const { parts, error } = yield* collectStream(h.router.stream(request()))
+      assert.isUndefined(error)
+      const marker = parts.find((p) => p._tag === "Restarted")
+      assert.strictEqual(marker?._tag === "Restarted" && marker.reason._tag === "Timeout" ? marker.reason.phase : undefined, "idle")
+      assert.strictEqual(streamedText(parts), DEFAULT_TEXT)
+    }))
+
+  it.effect("restarts are bounded by num_retries, and never return to a deployment that dropped", () =>
+    Effect.gen(function*() {
+      const h = yield* harness(
+        {
+          model_list: [deployment("gpt", "a", { order: 1 }), deployment("gpt", "b", { order: 2 }), deployment("gpt", "c", { order: 3 })],
+          stream_failure_policy: "restart",
+          num_retries: 1
+        },
+        { a: { script: [dropMidStream(1)] }, b: { script: [dropMidStream(1)] } }
+      )
+      const { parts, error } = yield* collectStream(h.router.stream(request()))
+      assertTag(error, "ConnectionFailed")
+      assert.strictEqual(error?.deployment, "b")
+      assert.deepStrictEqual(h.order(), ["a", "b"])
+      assert.strictEqual(tags(parts).filter((t) => t === "Restarted").length, 1)
+    }))
+
+  it.effect("a stream served by a fallback group restarts on another deployment of that group", () =>
+    Effect.gen(function*() {
+      const h = yield* harness(
+        {
+          model_list: [
+            deployment("gpt", "a"),
+            deployment("claude", "c1", { order: 1 }),
+            deployment("claude", "c2", { order: 2 })
+          ],
+          fallbacks: [{ gpt: ["claude"] }],
+          stream_failure_policy: "restart"
+        },
+        // a's key is broken (never retried there); c1 drops after some content.
+        { a: { script: [fail("AuthenticationFailed")] }, c1: { script: [dropMidStream(2)] } }
+      )
+      const { parts, error } = yield* collectStream(h.router.stream(request()))
+      assert.isUndefined(error)
+      assert.deepStrictEqual(h.order(), ["a", "c1", "c2"])
+      assert.strictEqual(streamedText(parts), DEFAULT_TEXT)
+      const done = doneOf(parts)
+      assert.strictEqual(done?.deployment, "c2")
+      assert.strictEqual(done?.servedBy, "claude")
+      assert.deepStrictEqual(done?.fallbacks, ["claude"])
+      assert.strictEqual(done?.restarts, 1)
+    }))
+
+  it.effect("with no other deployment left, the stream fails", () =>
+    Effect.gen(function*() {
+      const h = yield* harness(
+        { model_list: [deployment("gpt", "a")], stream_failure_policy: "restart" },
+        { a: { script: [dropMidStream(2)] } }
+      )
+      const { parts, error } = yield* collectStream(h.router.stream(request()))
+      // The error that broke the stream, not the router's "no deployments".
+      assertTag(error, "ConnectionFailed")
+      assert.notInclude(tags(parts), "Done")
+      assert.deepStrictEqual(h.order(), ["a"])
+    }))
+})
