@@ -1,1 +1,6 @@
-export {}
+/**
+ * @llm-router/openai: OpenAI's Chat Completions API and every OpenAI-compatible API
+ * (Azure, Groq, Mistral, DeepSeek, Together, Fireworks, xAI, OpenRouter, Ollama, vLLM,
+ * LM Studio, llama.cpp) as `LlmClient`s: `import { OpenAi } from "@llm-router/openai"`.
+ */
+export * as OpenAi from "./OpenAi.ts"

@@ -4,5 +4,6 @@
  */
 export * as AnthropicUpstream from "./upstream/AnthropicUpstream.ts"
 export * as GeminiUpstream from "./upstream/GeminiUpstream.ts"
+export * as OpenAiUpstream from "./upstream/OpenAiUpstream.ts"
 export * as MockUpstream from "./upstream/MockUpstream.ts"
 export * as SimulatedProvider from "./SimulatedProvider.ts"

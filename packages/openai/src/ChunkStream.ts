@@ -1,0 +1,119 @@
+/**
+ * A streamed answer's body as chunks: bytes → text → SSE events (`effect/encoding` `Sse`) →
+ * `ChatChunk`s, ending at `data: [DONE]`. An error event after the 200 fails the stream
+ * with the matching `LlmError` (after the chunks before it); a body that ends or breaks
+ * before `[DONE]` fails it too, so a cut stream is never mistaken for a finished one.
+ */
+import { type Chat, LlmError, ProviderError } from "@llm-router/core"
+import { Cause, Clock, Effect, Stream } from "effect"
+import type * as Arr from "effect/Array"
+import { Sse } from "effect/encoding"
+import type { HttpClientError } from "effect/http"
+import * as ErrorBody from "./ErrorBody.ts"
+import * as ResponseBody from "./ResponseBody.ts"
+
+export interface Context extends ErrorBody.Context {
+  readonly status: number
+  readonly model: string
+}
+
+/** What the caller needs for the final route; filled in as chunks pass. */
+export interface Progress {
+  usage: Chat.Usage | undefined
+  firstChunkAt: number | undefined
+}
+
+const FIRST_BYTES = 512
+
+export const chunks = (
+  body: Stream.Stream<Uint8Array, HttpClientError.HttpClientError>,
+  context: Context,
+  progress: Progress
+): Stream.Stream<Chat.ChatChunk, LlmError.LlmError> =>
+  Stream.suspend(() => {
+    let firstBytes = ""
+    const malformed = (detail: string, bytes: string = firstBytes) =>
+      ProviderError.malformedResponse(
+        context.provider,
+        context.deployment,
+        context.status,
+        detail,
+        ErrorBody.scrub(bytes, context.secret)
+      )
+    const connectionLost = (error: HttpClientError.HttpClientError): LlmError.LlmError => {
+      const excerpt = ProviderError.excerpt(ErrorBody.scrub(firstBytes, context.secret))
+      const detail = ErrorBody.scrub(ErrorBody.describeCause(error.reason.cause ?? error.reason._tag), context.secret)
+      return new LlmError.ConnectionFailed({
+        provider: context.provider,
+        deployment: context.deployment,
+        status: context.status,
+        message: `${context.provider} (${context.deployment}) broke off the stream: ${detail}`,
+        ...(excerpt !== undefined ? { body: excerpt } : {})
+      })
+    }
+    const upstreamFailure = (error: HttpClientError.HttpClientError | Sse.Retry | Sse.SseError): LlmError.LlmError =>
+      error._tag === "HttpClientError"
+        ? connectionLost(error)
+        : malformed(error._tag === "SseError" ? error.message : "an unexpected SSE `retry:` directive")
+
+    const events = body.pipe(
+      Stream.decodeText(),
+      Stream.mapArray((texts) => {
+        if (firstBytes.length < FIRST_BYTES) firstBytes = (firstBytes + texts.join("")).slice(0, FIRST_BYTES)
+        return texts
+      }),
+      Stream.pipeThroughChannel(Sse.decode())
+    )
+
+    return Stream.transformPull(events, (pull) =>
+      Effect.sync(() => {
+        let finished = false
+        let pending: LlmError.LlmError | undefined
+        const next: Effect.Effect<Arr.NonEmptyReadonlyArray<Chat.ChatChunk>, LlmError.LlmError | Cause.Done> = Effect.suspend(() => {
+          if (pending !== undefined) {
+            const error = pending
+            pending = undefined
+            finished = true
+            return Effect.fail(error)
+          }
+          if (finished) return Cause.done()
+          return Effect.catch(pull, (error) =>
+            Effect.fail(Cause.isDone(error) ? malformed("the stream ended before `data: [DONE]`") : upstreamFailure(error))
+          ).pipe(Effect.flatMap((batch) => {
+            const out: Array<Chat.ChatChunk> = []
+            for (const event of batch) {
+              if (event.data === "[DONE]") {
+                finished = true
+                break
+              }
+              if (event.data === "") continue
+              // Some servers name their error events (`event: error`) and send a bare message.
+              const read: ResponseBody.Read<Chat.ChatChunk> = event.event === "error"
+                ? { _tag: "Error", error: ErrorBody.parse(event.data) ?? { message: event.data } }
+                : ResponseBody.chunk(event.data, context.model)
+              if (read._tag === "Ok") {
+                out.push(read.value)
+                if (read.value.usage) progress.usage = read.value.usage
+              } else if (read._tag === "Error") {
+                pending = ErrorBody.classify(context, ErrorBody.statusOf(read.error), event.data, read.error, undefined)
+                break
+              } else if (read._tag === "Invalid") {
+                pending = malformed(read.detail, event.data)
+                break
+              }
+            }
+            if (out.length > 0) {
+              const emitted = out as unknown as Arr.NonEmptyReadonlyArray<Chat.ChatChunk>
+              return progress.firstChunkAt === undefined
+                ? Effect.map(Clock.currentTimeMillis, (now) => {
+                  progress.firstChunkAt = now
+                  return emitted
+                })
+                : Effect.succeed(emitted)
+            }
+            return next
+          }))
+        })
+        return next
+      }))
+  })

@@ -1,0 +1,216 @@
+/**
+ * OpenAI's Chat Completions API, and every API that speaks it (Azure OpenAI, Groq, Mistral,
+ * DeepSeek, Together, Fireworks, xAI, OpenRouter, Ollama, vLLM, LM Studio, llama.cpp), as
+ * an `LlmClient` per deployment, on `effect/http`. No SDK: the router owns retries and
+ * timeouts. Interrupting a call aborts its HTTP request: `HttpClient` aborts an interrupted
+ * request or body read, and a stream's request is tied to the stream's scope, so its socket
+ * is closed however the stream ends (even when the consumer stops right after `Start`).
+ */
+import { type Chat, Cost, type Deployment, LlmClient, LlmError, ProviderError, type RouteInfo } from "@llm-router/core"
+import { Clock, Effect, Layer, Redacted, type Scope, Stream } from "effect"
+import { HttpBody, HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import * as ChunkStream from "./ChunkStream.ts"
+import * as Endpoint from "./Endpoint.ts"
+import * as ErrorBody from "./ErrorBody.ts"
+import * as RequestBody from "./RequestBody.ts"
+import * as ResponseBody from "./ResponseBody.ts"
+
+export { AZURE_DEFAULT_API_VERSION, type Endpoint, profiles, providers, resolve as endpoint, validate } from "./Endpoint.ts"
+export { isReasoningModel, make as requestBody } from "./RequestBody.ts"
+export { retryAfterFromText } from "./ErrorBody.ts"
+
+const isOk = (status: number) => status >= 200 && status < 300
+
+interface Body {
+  readonly text: string
+  /** Set when the connection broke while reading; `text` holds what arrived before. */
+  readonly failure?: HttpClientError.HttpClientError | undefined
+}
+
+/** Reads a whole body, keeping what arrived even when the connection breaks mid-way. */
+const readBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<Body> =>
+  Effect.suspend(() => {
+    const decoder = new TextDecoder()
+    let text = ""
+    return Stream.runForEachArray(response.stream, (parts) =>
+      Effect.sync(() => {
+        for (const part of parts) text += decoder.decode(part, { stream: true })
+      })).pipe(
+        Effect.map((): Body => ({ text: text + decoder.decode() })),
+        Effect.catch((failure) => Effect.succeed<Body>({ text: text + decoder.decode(), failure }))
+      )
+  })
+
+/** Builds the client for one deployment. Never fails: a misconfigured deployment's calls do. */
+export const make = (
+  deployment: Deployment.Deployment
+): Effect.Effect<LlmClient.Service, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const http = yield* HttpClient.HttpClient
+    // Aborting costs a DOMException (~10 µs): calls that end normally should not pay it, so only
+    // streams (which a consumer may drop before reading the body) tie the request to a scope.
+    const scopedHttp = HttpClient.withScope(http)
+    const resolved = Endpoint.resolve(deployment)
+    const context: ErrorBody.Context = {
+      provider: deployment.provider,
+      deployment: deployment.id,
+      secret: deployment.apiKey === undefined ? undefined : Redacted.value(deployment.apiKey)
+    }
+    const scrub = (text: string) => ErrorBody.scrub(text, context.secret) ?? text
+
+    const route = (latencyMs: number, usage: Chat.Usage | undefined, timeToFirstChunkMs?: number): RouteInfo.RouteInfo => ({
+      group: deployment.group,
+      servedBy: deployment.group,
+      deployment: deployment.id,
+      provider: deployment.provider,
+      model: deployment.model,
+      attempts: 1,
+      fallbacks: [],
+      latencyMs,
+      ...(timeToFirstChunkMs !== undefined ? { timeToFirstChunkMs } : {}),
+      usage,
+      costUsd: Cost.ofUsage(deployment, usage)
+    })
+
+    const transportFailure = (error: HttpClientError.HttpClientError): LlmError.LlmError =>
+      ProviderError.connectionFailed(
+        deployment.provider,
+        deployment.id,
+        error.reason._tag === "InvalidUrlError"
+          ? "the api_base does not make a valid URL"
+          : scrub(ErrorBody.describeCause(error.reason.cause ?? error.reason._tag))
+      )
+
+    const brokenBody = (status: number, body: Body): LlmError.LlmError => {
+      const excerpt = ProviderError.excerpt(scrub(body.text))
+      return new LlmError.ConnectionFailed({
+        provider: deployment.provider,
+        deployment: deployment.id,
+        status,
+        message: `${deployment.provider} (${deployment.id}) broke off the response: ${
+          scrub(ErrorBody.describeCause(body.failure?.reason.cause ?? body.failure?.reason._tag))
+        }`,
+        ...(excerpt !== undefined ? { body: excerpt } : {})
+      })
+    }
+
+    /** Sends the request; a streamed one is tied to the caller's scope (closing it aborts). */
+    function send(request: Chat.ChatRequest, stream: true): Effect.Effect<HttpClientResponse.HttpClientResponse, LlmError.LlmError, Scope.Scope>
+    function send(request: Chat.ChatRequest, stream: false): Effect.Effect<HttpClientResponse.HttpClientResponse, LlmError.LlmError>
+    function send(request: Chat.ChatRequest, stream: boolean) {
+      if (resolved._tag === "Misconfigured") {
+        return Effect.fail(ProviderError.connectionFailed(deployment.provider, deployment.id, resolved.problem))
+      }
+      const endpoint = resolved.endpoint
+      let json: string
+      try {
+        json = JSON.stringify(RequestBody.make(deployment, request, { stream, streamOptions: endpoint.streamOptions }))
+      } catch {
+        return Effect.fail(new LlmError.BadRequest({
+          provider: deployment.provider,
+          deployment: deployment.id,
+          message: "the request could not be serialized to JSON"
+        }))
+      }
+      const post = HttpClientRequest.post(endpoint.url, {
+        headers: { ...endpoint.headers, accept: stream ? "text/event-stream" : "application/json" },
+        urlParams: endpoint.urlParams,
+        body: HttpBody.text(json, "application/json")
+      })
+      return (stream ? scopedHttp.execute(post) : http.execute(post)).pipe(Effect.mapError(transportFailure))
+    }
+
+    /** A non-2xx answer: its body, headers and status, classified. */
+    const failed = (response: HttpClientResponse.HttpClientResponse) =>
+      Effect.gen(function*() {
+        const body = yield* readBody(response)
+        const now = yield* Clock.currentTimeMillis
+        return yield* Effect.fail(ErrorBody.classify(
+          context,
+          response.status,
+          body.text,
+          ErrorBody.parse(body.text),
+          ProviderError.retryAfterFromHeaders(response.headers, now)
+        ))
+      })
+
+    /** A 2xx body that should hold a whole `chat.completion`. */
+    const completion = (status: number, body: Body): Effect.Effect<Chat.ChatResponse, LlmError.LlmError> => {
+      if (body.failure !== undefined) return Effect.fail(brokenBody(status, body))
+      const read = ResponseBody.response(body.text, deployment.model)
+      switch (read._tag) {
+        case "Ok":
+          return Effect.succeed(read.value)
+        case "Error":
+          return Effect.fail(ErrorBody.classify(context, ErrorBody.statusOf(read.error), body.text, read.error, undefined))
+        default:
+          return Effect.fail(ProviderError.malformedResponse(
+            deployment.provider,
+            deployment.id,
+            status,
+            read._tag === "Invalid" ? read.detail : "no answer",
+            scrub(body.text)
+          ))
+      }
+    }
+
+    const chat = (request: Chat.ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
+      Effect.gen(function*() {
+        const startedAt = yield* Clock.currentTimeMillis
+        const response = yield* send(request, false)
+        if (!isOk(response.status)) return yield* failed(response)
+        // `text` (unlike the body stream) does not abort after a normal end; a break mid-body
+        // loses the bytes that came before it (undici discards them).
+        const body = yield* response.text.pipe(
+          Effect.map((text): Body => ({ text })),
+          Effect.catch((failure) => Effect.succeed<Body>({ text: "", failure }))
+        )
+        const answer = yield* completion(response.status, body)
+        const now = yield* Clock.currentTimeMillis
+        return { response: answer, route: route(now - startedAt, answer.usage ?? undefined) }
+      })
+
+    const stream = (request: Chat.ChatRequest): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> =>
+      Stream.unwrap(Effect.gen(function*() {
+        const startedAt = yield* Clock.currentTimeMillis
+        const response = yield* send(request, true)
+        if (!isOk(response.status)) return yield* failed(response)
+        // A server that ignored `stream: true` (or put an error in a 200): read it whole.
+        if ((response.headers["content-type"] ?? "").includes("application/json")) {
+          const answer = yield* completion(response.status, yield* readBody(response))
+          const now = yield* Clock.currentTimeMillis
+          const parts: Array<LlmClient.StreamPart> = [
+            { _tag: "Start", route: route(now - startedAt, undefined) },
+            ...ResponseBody.asChunks(answer).map((chunk) => ({ _tag: "Chunk", chunk }) as const),
+            { _tag: "Done", route: route(now - startedAt, answer.usage ?? undefined, now - startedAt) }
+          ]
+          return Stream.fromIterable(parts)
+        }
+        const headersAt = yield* Clock.currentTimeMillis
+        const progress: ChunkStream.Progress = { usage: undefined, firstChunkAt: undefined }
+        const chunks = ChunkStream.chunks(response.stream, {
+          ...context,
+          status: response.status,
+          model: deployment.model
+        }, progress)
+        const done = Effect.map(Clock.currentTimeMillis, (now): LlmClient.StreamPart => ({
+          _tag: "Done",
+          route: route(
+            now - startedAt,
+            progress.usage,
+            progress.firstChunkAt === undefined ? undefined : progress.firstChunkAt - startedAt
+          )
+        }))
+        const start: LlmClient.StreamPart = { _tag: "Start", route: route(headersAt - startedAt, undefined) }
+        return Stream.succeed(start).pipe(
+          Stream.concat(Stream.map(chunks, (chunk): LlmClient.StreamPart => ({ _tag: "Chunk", chunk }))),
+          Stream.concat(Stream.fromEffect(done))
+        )
+      }))
+
+    return { chat, stream }
+  })
+
+/** The client for one deployment as a layer of the `LlmClient` service. */
+export const layer = (deployment: Deployment.Deployment): Layer.Layer<LlmClient.LlmClient, never, HttpClient.HttpClient> =>
+  Layer.effect(LlmClient.LlmClient, Effect.map(make(deployment), (service) => LlmClient.LlmClient.of(service)))

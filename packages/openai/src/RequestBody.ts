@@ -1,0 +1,101 @@
+/**
+ * The body sent upstream for a chat request. The request is already OpenAI-shaped, so this
+ * mostly passes it through: the deployment's model replaces the group name, LiteLLM's
+ * routing-only fields are dropped, `stream` is set (with `include_usage` so streamed usage is
+ * known), and reasoning models get `max_completion_tokens` instead of `max_tokens`.
+ */
+import type { Chat, Deployment } from "@llm-router/core"
+
+/**
+ * Fields that steer LiteLLM or this router, never the model. `metadata` is also an OpenAI
+ * field (with `store`), but LiteLLM clients put routing `tags` in it, which must not leak.
+ */
+const routingOnly = new Set([
+  "metadata",
+  "fallbacks",
+  "context_window_fallbacks",
+  "content_policy_fallbacks",
+  "num_retries",
+  "max_retries",
+  "timeout",
+  "stream_timeout",
+  "request_timeout",
+  "mock_response",
+  "mock_testing_fallbacks",
+  "caching",
+  "cache",
+  "tags",
+  "api_key",
+  "api_base",
+  "api_version",
+  "base_url",
+  "model_list",
+  "user_config",
+  "guardrails",
+  "extra_headers"
+])
+
+/**
+ * Sampling defaults a LiteLLM deployment may carry in `litellm_params`; the request's own
+ * values win, as in LiteLLM's router.
+ */
+const deploymentDefaults = [
+  "temperature",
+  "top_p",
+  "max_tokens",
+  "max_completion_tokens",
+  "stop",
+  "seed",
+  "presence_penalty",
+  "frequency_penalty",
+  "reasoning_effort",
+  "response_format",
+  "user",
+  "service_tier"
+] as const
+
+/** o-series (`o1`, `o3-mini`, `o4-mini`…) and the gpt-5 family reject `max_tokens`. */
+export const isReasoningModel = (model: string): boolean => {
+  const name = model.slice(model.lastIndexOf("/") + 1).toLowerCase()
+  return /^o\d/.test(name) || /^gpt-5/.test(name)
+}
+
+export interface Options {
+  readonly stream: boolean
+  /** Ask for `stream_options.include_usage` (off for providers that reject the field). */
+  readonly streamOptions: boolean
+}
+
+export const make = (
+  deployment: Deployment.Deployment,
+  request: Chat.ChatRequest,
+  options: Options
+): Record<string, unknown> => {
+  const body: Record<string, unknown> = {}
+  for (const name of deploymentDefaults) {
+    const value = deployment.params[name]
+    if (value !== undefined) body[name] = value
+  }
+  for (const key in request) {
+    if (routingOnly.has(key) || key.startsWith("litellm_")) continue
+    const value = (request as Record<string, unknown>)[key]
+    if (value !== undefined) body[key] = value
+  }
+  body["model"] = deployment.model
+  body["stream"] = options.stream
+  if (options.stream && options.streamOptions) {
+    const given = body["stream_options"]
+    body["stream_options"] = { ...(typeof given === "object" && given !== null ? given : {}), include_usage: true }
+  } else {
+    // Only valid with `stream: true`; OpenAI answers 400 otherwise.
+    delete body["stream_options"]
+  }
+  if (isReasoningModel(deployment.model) && "max_tokens" in body) {
+    const maxTokens = body["max_tokens"]
+    delete body["max_tokens"]
+    if (maxTokens !== null && (body["max_completion_tokens"] === undefined || body["max_completion_tokens"] === null)) {
+      body["max_completion_tokens"] = maxTokens
+    }
+  }
+  return body
+}

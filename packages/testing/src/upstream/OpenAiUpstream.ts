@@ -1,0 +1,716 @@
+/**
+ * A mock of OpenAI's HTTP API (and Azure OpenAI's), on `node:http` at 127.0.0.1, for the
+ * adapter tests, the gateway tests, chaos runs and the no-keys demo. It keeps the contract of
+ * `MockUpstream.ts` and speaks the real wire format; fixtures are typed with the `openai`
+ * SDK's own types, so a drift in OpenAI's shapes shows up as a type error here.
+ *
+ * Routes (each may be prefixed by `/fault/<name>`, which fails every request with that fault):
+ * - `POST /v1/chat/completions`: OpenAI (base URL `baseUrl`, as the SDK's `baseURL` takes it).
+ * - `POST /openai/deployments/{deployment}/chat/completions?api-version=…`: Azure classic
+ *   (`api_base` = `origin`); without `api-version` Azure's 404 "Resource not found".
+ * - `POST /openai/v1/chat/completions`: Azure's v1 API (`api_base` = `azureV1BaseUrl`).
+ * - `GET /v1/models`: a model list.
+ *
+ * Answers: the text (`options.text`, default "Hello from the mock.") followed, unless
+ * `echo: false`, by " You said: <last user message>"; `model` echoes the request's model
+ * (Azure classic: the deployment). A request with `tools` (and `tool_choice` not "none"),
+ * or whose model contains "tool-call", gets a tool call to the named or first tool (or
+ * `get_weather`) with arguments `{"query": <last user message>}`; a model containing
+ * "parallel" gets two calls. Streams send a role chunk, content (one chunk per word, or
+ * `streamChunks` pieces) or tool-call deltas keyed by index with arguments split in three,
+ * a finish chunk, the usage chunk (`choices: []`) when `stream_options.include_usage`, then
+ * `data: [DONE]`. Usage is deterministic: prompt = ceil(chars / 4), completion = words.
+ *
+ * Faults send OpenAI's real error bodies and headers (Azure's on the Azure routes): e.g.
+ * `rate-limit` is a 429 `rate_limit_exceeded` with `retry-after` (Azure: `x-ms-retry-after-ms`
+ * too) and "Please try again in 1s" in the text, `quota` a 429 `insufficient_quota`, `auth` a
+ * 401 `invalid_api_key` with the key masked as OpenAI masks it, `overloaded` a 503
+ * `server_is_overloaded`, `error-after-200` a few chunks then `data: {"error":{…}}` (a
+ * non-streamed call gets that error object in a 200 body). `requests[].path` is the request
+ * target, query included; `aborted` counts answers the client walked away from, which is how
+ * tests prove that interrupting a call closes its socket.
+ */
+import { Effect, type Scope } from "effect"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions"
+import type { CompletionUsage } from "openai/resources/completions"
+import type { Model } from "openai/resources/models"
+import type { ErrorObject } from "openai/resources/shared"
+import { type Fault, faults, type MockUpstream, type Options as ContractOptions, type RecordedRequest } from "./MockUpstream.ts"
+
+export interface Options extends ContractOptions {
+  /** Pause between streamed chunks, in ms (default 0: the whole stream at once). */
+  readonly chunkDelayMs?: number | undefined
+  /** Pause before every answer's headers, in ms (default 0). */
+  readonly latencyMs?: number | undefined
+  /** When set, a request must carry this key (`Authorization: Bearer` or Azure's `api-key`) or get the provider's 401. */
+  readonly apiKey?: string | undefined
+  /** Append " You said: <last user message>" to answers (default true). */
+  readonly echo?: boolean | undefined
+  /** Where the `rate-limit` fault puts its hint: `retry-after` headers (default) or only the message ("Please try again in 1s"). */
+  readonly rateLimitHint?: "header" | "message" | undefined
+  /** The wait the `rate-limit` fault asks for, in seconds (default 1; fractions allowed). */
+  readonly retryAfterSeconds?: number | undefined
+}
+
+export interface OpenAiUpstream extends MockUpstream {
+  /** `http://127.0.0.1:PORT`: the `api_base` of an Azure classic deployment. */
+  readonly origin: string
+  /** `${origin}/openai/v1`: the `api_base` of an Azure v1 deployment. */
+  readonly azureV1BaseUrl: string
+  /** `${origin}/fault/<name>`: prefix any of the bases' paths with it (e.g. an Azure `api_base`). */
+  readonly faultOrigin: (fault: Fault) => string
+  /** Requests whose client closed the connection before the answer was complete (timeouts, interruptions). */
+  readonly aborted: number
+  /** TCP connections accepted so far (keep-alive reuse shows as fewer connections than requests). */
+  readonly connections: number
+  /** Waits until at least `count` requests were aborted by their client. */
+  readonly awaitAborted: (count: number) => Effect.Effect<void>
+  /** Forgets the recorded requests and the abort count. */
+  readonly clear: () => void
+}
+
+type Flavor = "openai" | "azure"
+
+interface ChatInput {
+  readonly flavor: Flavor
+  readonly model: string
+  readonly body: Record<string, unknown>
+  readonly stream: boolean
+}
+
+const DEFAULT_TEXT = "Hello from the mock."
+const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" }
+
+// ---------------------------------------------------------------------------------------
+// Fixtures: OpenAI's documented shapes, typed by the SDK.
+
+const openAiError = (error: ErrorObject) => ({ error })
+
+interface AzureError {
+  readonly error: {
+    readonly code: string
+    readonly message: string
+    readonly param?: string | null
+    readonly type?: string | null
+    readonly status?: number
+    readonly innererror?: Record<string, unknown>
+  }
+}
+
+const goDuration = (seconds: number) => (seconds < 1 ? `${Math.round(seconds * 1000)}ms` : `${seconds}s`)
+
+/** OpenAI masks keys in its 401 message: first 3 and last 4 characters. */
+const maskKey = (key: string) => (key.length <= 8 ? "*".repeat(key.length) : `${key.slice(0, 3)}${"*".repeat(key.length - 7)}${key.slice(-4)}`)
+
+interface ErrorAnswer {
+  readonly status: number
+  readonly body: unknown
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+const errorAnswer = (fault: Fault, flavor: Flavor, model: string, key: string, options: Options): ErrorAnswer | undefined => {
+  const seconds = options.retryAfterSeconds ?? 1
+  const hintHeaders = (options.rateLimitHint ?? "header") === "header"
+  switch (fault) {
+    case "rate-limit":
+      return flavor === "azure"
+        ? {
+          status: 429,
+          headers: hintHeaders
+            ? { "retry-after": String(Math.ceil(seconds)), "x-ms-retry-after-ms": String(Math.round(seconds * 1000)) }
+            : {},
+          body: {
+            error: {
+              code: "429",
+              message:
+                `Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after ${
+                  Math.ceil(seconds)
+                } seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.`
+            }
+          } satisfies AzureError
+        }
+        : {
+          status: 429,
+          headers: {
+            ...(hintHeaders ? { "retry-after": String(Math.ceil(seconds)) } : {}),
+            "x-ratelimit-limit-requests": "3",
+            "x-ratelimit-remaining-requests": "0",
+            "x-ratelimit-reset-requests": goDuration(seconds)
+          },
+          body: openAiError({
+            message:
+              `Rate limit reached for ${model} in organization org-mock on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${
+                goDuration(seconds)
+              }. Visit https://platform.openai.com/account/rate-limits to learn more. You can increase your rate limit by adding a payment method to your account at https://platform.openai.com/account/billing.`,
+            type: "requests",
+            param: null,
+            code: "rate_limit_exceeded"
+          })
+        }
+    case "quota":
+      return {
+        status: 429,
+        body: openAiError({
+          message:
+            "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+          type: "insufficient_quota",
+          param: null,
+          code: "insufficient_quota"
+        })
+      }
+    case "auth":
+      return flavor === "azure"
+        ? {
+          status: 401,
+          body: {
+            error: {
+              code: "401",
+              message:
+                "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."
+            }
+          } satisfies AzureError
+        }
+        : {
+          status: 401,
+          body: openAiError({
+            message: `Incorrect API key provided: ${maskKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+            type: "invalid_request_error",
+            param: null,
+            code: "invalid_api_key"
+          })
+        }
+    case "permission":
+      return {
+        status: 403,
+        body: openAiError({
+          message: "Country, region, or territory not supported",
+          type: "request_forbidden",
+          param: null,
+          code: "unsupported_country_region_territory"
+        })
+      }
+    case "not-found":
+      return flavor === "azure"
+        ? {
+          status: 404,
+          body: {
+            error: {
+              code: "DeploymentNotFound",
+              message:
+                "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."
+            }
+          } satisfies AzureError
+        }
+        : {
+          status: 404,
+          body: openAiError({
+            message: `The model \`${model}\` does not exist or you do not have access to it.`,
+            type: "invalid_request_error",
+            param: null,
+            code: "model_not_found"
+          })
+        }
+    case "bad-request":
+      return {
+        status: 400,
+        body: openAiError({
+          message: "Invalid type for 'temperature': expected a decimal, but got a string instead.",
+          type: "invalid_request_error",
+          param: "temperature",
+          code: "invalid_type"
+        })
+      }
+    case "context-window":
+      return {
+        status: 400,
+        body: openAiError({
+          message:
+            "This model's maximum context length is 128000 tokens. However, your messages resulted in 130415 tokens. Please reduce the length of the messages.",
+          type: "invalid_request_error",
+          param: "messages",
+          code: "context_length_exceeded"
+        })
+      }
+    case "content-policy":
+      return flavor === "azure"
+        ? {
+          status: 400,
+          body: {
+            error: {
+              message:
+                "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry. To learn more about our content filtering policies please read our documentation: https://go.microsoft.com/fwlink/?linkid=2198766",
+              type: null,
+              param: "prompt",
+              code: "content_filter",
+              status: 400,
+              innererror: {
+                code: "ResponsibleAIPolicyViolation",
+                content_filter_result: {
+                  hate: { filtered: false, severity: "safe" },
+                  self_harm: { filtered: false, severity: "safe" },
+                  sexual: { filtered: false, severity: "safe" },
+                  violence: { filtered: true, severity: "high" }
+                }
+              }
+            }
+          } satisfies AzureError
+        }
+        : {
+          status: 400,
+          body: openAiError({
+            message:
+              "Invalid prompt: your prompt was flagged as potentially violating our usage policy. Please try again with a different prompt: https://platform.openai.com/docs/guides/reasoning#advice-on-prompting",
+            type: "invalid_request_error",
+            param: null,
+            code: "invalid_prompt"
+          })
+        }
+    case "overloaded":
+      return {
+        status: 503,
+        body: openAiError({
+          message: "The server is overloaded or not ready yet.",
+          type: "server_error",
+          param: null,
+          code: "server_is_overloaded"
+        })
+      }
+    case "server-error":
+      return { status: 500, body: serverError }
+    default:
+      return undefined
+  }
+}
+
+const serverError = openAiError({
+  message:
+    "The server had an error while processing your request. Sorry about that! You can retry your request, or contact us through our help center at help.openai.com if the error persists.",
+  type: "server_error",
+  param: null,
+  code: null
+})
+
+const textOf = (content: unknown): string =>
+  typeof content === "string"
+    ? content
+    : Array.isArray(content)
+    ? content.map((part) => (typeof part === "object" && part !== null && part.type === "text" ? String(part.text) : "")).join("")
+    : ""
+
+const messagesOf = (body: Record<string, unknown>): ReadonlyArray<Record<string, unknown>> =>
+  Array.isArray(body["messages"]) ? body["messages"].filter((m): m is Record<string, unknown> => typeof m === "object" && m !== null) : []
+
+const lastUserText = (body: Record<string, unknown>): string => {
+  const user = messagesOf(body).findLast((m) => m["role"] === "user")
+  return user === undefined ? "" : textOf(user["content"])
+}
+
+const promptTokens = (body: Record<string, unknown>): number =>
+  Math.max(1, Math.ceil(messagesOf(body).reduce((n, m) => n + textOf(m["content"]).length, 0) / 4))
+
+const countWords = (text: string) => text.split(/\s+/).filter((w) => w.length > 0).length
+
+const usageOf = (body: Record<string, unknown>, completion: number): CompletionUsage => {
+  const prompt = promptTokens(body)
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 }
+  }
+}
+
+interface PlannedCall {
+  readonly id: string
+  readonly name: string
+  readonly arguments: string
+}
+
+/** The canned tool calls a request asks for, or none. */
+const plannedCalls = (input: ChatInput, sequence: number): ReadonlyArray<PlannedCall> => {
+  const tools = Array.isArray(input.body["tools"]) ? input.body["tools"] as ReadonlyArray<{ function?: { name?: string } }> : []
+  const choice = input.body["tool_choice"]
+  const wanted = (tools.length > 0 && choice !== "none") || input.model.includes("tool-call")
+  if (!wanted) return []
+  const named = typeof choice === "object" && choice !== null ? (choice as { function?: { name?: string } }).function?.name : undefined
+  const names = named !== undefined ? [named] : tools.map((t) => t.function?.name).filter((n): n is string => typeof n === "string")
+  const first = names[0] ?? "get_weather"
+  const count = input.model.includes("parallel") ? 2 : 1
+  const args = JSON.stringify({ query: lastUserText(input.body) })
+  return Array.from({ length: count }, (_, i) => ({
+    id: `call_mock_${sequence}_${i}`,
+    name: names[i] ?? first,
+    arguments: args
+  }))
+}
+
+const answerText = (input: ChatInput, options: Options) => {
+  const text = options.text ?? DEFAULT_TEXT
+  return options.echo === false ? text : `${text} You said: ${lastUserText(input.body)}`
+}
+
+/** Splits text into `n` pieces (default: one per word, spaces kept with the following word). */
+const pieces = (text: string, n: number | undefined): ReadonlyArray<string> => {
+  if (n === undefined) return text.split(/(?=\s)/).filter((p) => p.length > 0)
+  const count = Math.max(1, Math.min(n, text.length))
+  const size = text.length / count
+  return Array.from({ length: count }, (_, i) => text.slice(Math.round(i * size), Math.round((i + 1) * size)))
+}
+
+const completionOf = (input: ChatInput, options: Options, sequence: number): ChatCompletion => {
+  const calls = plannedCalls(input, sequence)
+  const content = calls.length > 0 ? null : answerText(input, options)
+  return {
+    id: `chatcmpl-mock-${sequence}`,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model: input.model,
+    system_fingerprint: "fp_mock",
+    service_tier: "default",
+    choices: [{
+      index: 0,
+      message: {
+        role: "assistant",
+        content,
+        refusal: null,
+        annotations: [],
+        ...(calls.length > 0
+          ? {
+            tool_calls: calls.map((c) => ({
+              id: c.id,
+              type: "function" as const,
+              function: { name: c.name, arguments: c.arguments }
+            }))
+          }
+          : {})
+      },
+      logprobs: null,
+      finish_reason: calls.length > 0 ? "tool_calls" : "stop"
+    }],
+    usage: usageOf(input.body, content === null ? calls.length * Math.ceil(calls[0]!.arguments.length / 4) : countWords(content))
+  }
+}
+
+const chunksOf = (input: ChatInput, options: Options, sequence: number): ReadonlyArray<ChatCompletionChunk> => {
+  const includeUsage = (input.body["stream_options"] as { include_usage?: unknown } | undefined)?.include_usage === true
+  const head = {
+    id: `chatcmpl-mock-${sequence}`,
+    object: "chat.completion.chunk" as const,
+    created: Math.floor(Date.now() / 1000),
+    model: input.model,
+    system_fingerprint: "fp_mock",
+    service_tier: "default" as const,
+    ...(includeUsage ? { usage: null } : {})
+  }
+  const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
+    ...head,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }]
+  })
+  const calls = plannedCalls(input, sequence)
+  const out: Array<ChatCompletionChunk> = []
+  let completionTokens = 0
+  if (calls.length > 0) {
+    out.push(chunk({ role: "assistant", content: null, refusal: null }))
+    calls.forEach((call, index) => {
+      out.push(chunk({ tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }))
+      for (const part of pieces(call.arguments, 3)) out.push(chunk({ tool_calls: [{ index, function: { arguments: part } }] }))
+      completionTokens += Math.ceil(call.arguments.length / 4)
+    })
+    out.push(chunk({}, "tool_calls"))
+  } else {
+    const text = answerText(input, options)
+    out.push(chunk({ role: "assistant", content: "", refusal: null }))
+    for (const part of pieces(text, options.streamChunks)) out.push(chunk({ content: part }))
+    completionTokens = countWords(text)
+    out.push(chunk({}, "stop"))
+  }
+  if (includeUsage) out.push({ ...head, choices: [], usage: usageOf(input.body, completionTokens) })
+  return out
+}
+
+const modelList = (): { object: "list"; data: Array<Model> } => ({
+  object: "list",
+  data: ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "o3-mini", "gpt-5"].map((id) => ({
+    id,
+    object: "model",
+    created: 1_715_367_049,
+    owned_by: "system"
+  }))
+})
+
+const sse = (data: unknown) => `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`
+
+// ---------------------------------------------------------------------------------------
+// The server.
+
+interface Exchange {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  /** Set when the mock itself broke the connection (a fault), so it is not counted as an abort. */
+  brokenByServer: boolean
+}
+
+const isFault = (name: string): name is Fault => (faults as ReadonlyArray<string>).includes(name)
+
+const headersOf = (req: IncomingMessage): Record<string, string | undefined> => {
+  const out: Record<string, string | undefined> = {}
+  for (const [name, value] of Object.entries(req.headers)) out[name] = Array.isArray(value) ? value.join(", ") : value
+  return out
+}
+
+export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.callback<{ readonly upstream: OpenAiUpstream; readonly close: (done: () => void) => void }>((resume) => {
+      const requests: Array<RecordedRequest> = []
+      const timers = new Set<ReturnType<typeof setTimeout>>()
+      const abortWaiters = new Set<() => void>()
+      let currentFault: Fault | undefined
+      let aborted = 0
+      let sequence = 0
+
+      const later = (ms: number, exchange: Exchange, f: () => void) => {
+        if (ms <= 0) return f()
+        const timer = setTimeout(() => {
+          timers.delete(timer)
+          if (!exchange.res.destroyed) f()
+        }, ms)
+        timers.add(timer)
+      }
+
+      const json = (exchange: Exchange, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}) => {
+        const text = JSON.stringify(body)
+        exchange.res.writeHead(status, {
+          "content-type": "application/json",
+          "content-length": String(Buffer.byteLength(text)),
+          "x-request-id": `req_mock_${sequence}`,
+          "openai-processing-ms": "1",
+          "openai-version": "2020-10-01",
+          ...headers
+        })
+        exchange.res.end(text)
+      }
+
+      const breakConnection = (exchange: Exchange) => {
+        exchange.brokenByServer = true
+        exchange.res.socket?.destroy()
+      }
+
+      /** Writes SSE frames, with `chunkDelayMs` between them; `then` runs after the last. */
+      const writeFrames = (exchange: Exchange, frames: ReadonlyArray<string>, then: () => void) => {
+        const delay = options.chunkDelayMs ?? 0
+        if (delay <= 0) {
+          for (const frame of frames) exchange.res.write(frame)
+          return then()
+        }
+        let i = 0
+        const step = () => {
+          if (exchange.res.destroyed) return
+          if (i >= frames.length) return then()
+          exchange.res.write(frames[i++]!)
+          later(delay, exchange, step)
+        }
+        step()
+      }
+
+      const answerStream = (exchange: Exchange, input: ChatInput, n: number) => {
+        exchange.res.writeHead(200, { ...SSE_HEADERS, "x-request-id": `req_mock_${n}` })
+        writeFrames(exchange, [...chunksOf(input, options, n).map(sse), sse("[DONE]")], () => exchange.res.end())
+      }
+
+      const answer = (exchange: Exchange, input: ChatInput, n: number) =>
+        later(options.latencyMs ?? 0, exchange, () =>
+          input.stream ? answerStream(exchange, input, n) : json(exchange, 200, completionOf(input, options, n)))
+
+      const fail = (exchange: Exchange, fault: Fault, input: ChatInput, n: number, key: string) => {
+        const error = errorAnswer(fault, input.flavor, input.model, key, options)
+        if (error !== undefined) return json(exchange, error.status, error.body, error.headers)
+        const { res } = exchange
+        switch (fault) {
+          case "connection-refused":
+            return breakConnection(exchange)
+          case "slow-headers":
+            return later(options.slowMs ?? 5000, exchange, () => answer(exchange, input, n))
+          case "malformed-json": {
+            const whole = JSON.stringify(input.stream ? chunksOf(input, options, n)[1] : completionOf(input, options, n))
+            const broken = whole.slice(0, Math.floor(whole.length / 2))
+            if (!input.stream) {
+              res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(broken)) })
+              return res.end(broken)
+            }
+            res.writeHead(200, SSE_HEADERS)
+            return res.end(`data: ${broken}\n\n${sse("[DONE]")}`)
+          }
+          case "wrong-shape":
+            if (!input.stream) return json(exchange, 200, { object: "list", data: [{ text: "Hello" }] })
+            res.writeHead(200, SSE_HEADERS)
+            return res.end(`${sse({ object: "text_completion", text: "Hello" })}${sse("[DONE]")}`)
+          case "reset-mid-body": {
+            if (!input.stream) {
+              const text = JSON.stringify(completionOf(input, options, n))
+              res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) })
+              res.write(text.slice(0, Math.floor(text.length / 2)))
+              return setImmediate(() => breakConnection(exchange))
+            }
+            res.writeHead(200, SSE_HEADERS)
+            return writeFrames(exchange, chunksOf(input, options, n).slice(0, 3).map(sse), () => setImmediate(() => breakConnection(exchange)))
+          }
+          case "error-after-200":
+            if (!input.stream) return json(exchange, 200, serverError)
+            res.writeHead(200, SSE_HEADERS)
+            return writeFrames(exchange, [...chunksOf(input, options, n).slice(0, 3).map(sse), sse(serverError)], () => res.end())
+        }
+      }
+
+      const handle = (exchange: Exchange, raw: string) => {
+        const { req } = exchange
+        const url = new URL(req.url ?? "/", "http://127.0.0.1")
+        let path = url.pathname
+        let fault = currentFault
+        const prefixed = /^\/fault\/([^/]+)(\/.*)?$/.exec(path)
+        if (prefixed) {
+          if (isFault(prefixed[1]!)) fault = prefixed[1]
+          path = prefixed[2] ?? "/"
+        }
+        let body: unknown
+        try {
+          body = raw.length > 0 ? JSON.parse(raw) : undefined
+        } catch {
+          body = undefined
+        }
+        const headers = headersOf(req)
+        requests.push({ method: req.method ?? "GET", path: req.url ?? "/", headers, body })
+        const n = ++sequence
+
+        if (req.method === "GET" && /^(\/openai)?\/v1\/models$/.test(path)) {
+          if (fault !== undefined && errorAnswer(fault, "openai", "", "", options) !== undefined) {
+            const error = errorAnswer(fault, "openai", "", "", options)!
+            return json(exchange, error.status, error.body, error.headers)
+          }
+          return json(exchange, 200, modelList())
+        }
+        const azureClassic = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(path)
+        const flavor: Flavor | undefined = path === "/v1/chat/completions"
+          ? "openai"
+          : azureClassic || path === "/openai/v1/chat/completions"
+          ? "azure"
+          : undefined
+        if (req.method !== "POST" || flavor === undefined) {
+          return json(exchange, 404, openAiError({
+            message: `Invalid URL (${req.method} ${url.pathname})`,
+            type: "invalid_request_error",
+            param: null,
+            code: null
+          }))
+        }
+        if (azureClassic && !url.searchParams.has("api-version")) {
+          return json(exchange, 404, { error: { code: "404", message: "Resource not found" } } satisfies AzureError)
+        }
+        const key = flavor === "azure"
+          ? headers["api-key"] ?? ""
+          : (headers["authorization"] ?? "").replace(/^Bearer\s+/i, "")
+        if (typeof body !== "object" || body === null || Array.isArray(body)) {
+          return json(exchange, 400, openAiError({
+            message:
+              "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+            type: "invalid_request_error",
+            param: null,
+            code: null
+          }))
+        }
+        const record = body as Record<string, unknown>
+        const deployment = azureClassic ? decodeURIComponent(azureClassic[1]!) : undefined
+        const model = typeof record["model"] === "string" ? record["model"] : deployment ?? ""
+        const input: ChatInput = { flavor, model: deployment ?? model, body: record, stream: record["stream"] === true }
+        if (fault !== undefined) return fail(exchange, fault, input, n, key)
+        if (options.apiKey !== undefined && key !== options.apiKey) return fail(exchange, "auth", input, n, key)
+        if (!Array.isArray(record["messages"]) || record["messages"].length === 0) {
+          return json(exchange, 400, openAiError({
+            message: "Missing required parameter: 'messages'.",
+            type: "invalid_request_error",
+            param: "messages",
+            code: "missing_required_parameter"
+          }))
+        }
+        if (deployment === undefined && model === "") {
+          return json(exchange, 400, openAiError({
+            message: "you must provide a model parameter",
+            type: "invalid_request_error",
+            param: null,
+            code: null
+          }))
+        }
+        answer(exchange, input, n)
+      }
+
+      const server = createServer((req, res) => {
+        const exchange: Exchange = { req, res, brokenByServer: false }
+        res.on("close", () => {
+          if (res.writableFinished || exchange.brokenByServer) return
+          aborted++
+          for (const wake of abortWaiters) wake()
+        })
+        const parts: Array<Buffer> = []
+        req.on("data", (part: Buffer) => parts.push(part))
+        req.on("end", () => handle(exchange, Buffer.concat(parts).toString("utf8")))
+      })
+      server.keepAliveTimeout = 5_000
+      let connections = 0
+      server.on("connection", () => {
+        connections++
+      })
+
+      server.listen(options.port ?? 0, "127.0.0.1", () => {
+        const port = (server.address() as AddressInfo).port
+        const origin = `http://127.0.0.1:${port}`
+        const faultOrigin = (fault: Fault) => `${origin}/fault/${fault}`
+        const upstream: OpenAiUpstream = {
+          baseUrl: `${origin}/v1`,
+          port,
+          origin,
+          azureV1BaseUrl: `${origin}/openai/v1`,
+          faultOrigin,
+          faultUrl: (fault) => `${faultOrigin(fault)}/v1`,
+          setFault: (fault) => {
+            currentFault = fault
+          },
+          requests,
+          get aborted() {
+            return aborted
+          },
+          get connections() {
+            return connections
+          },
+          awaitAborted: (count) =>
+            Effect.callback<void>((wake) => {
+              const check = () => {
+                if (aborted < count) return
+                abortWaiters.delete(check)
+                wake(Effect.void)
+              }
+              abortWaiters.add(check)
+              check()
+              return Effect.sync(() => abortWaiters.delete(check))
+            }),
+          clear: () => {
+            requests.length = 0
+            aborted = 0
+            connections = 0
+          }
+        }
+        resume(Effect.succeed({
+          upstream,
+          close: (done) => {
+            for (const timer of timers) clearTimeout(timer)
+            timers.clear()
+            server.closeAllConnections()
+            server.close(() => done())
+          }
+        }))
+      })
+      server.on("error", (error) => resume(Effect.die(error)))
+    }),
+    ({ close }) => Effect.callback<void>((resume) => close(() => resume(Effect.void)))
+  ).pipe(Effect.map(({ upstream }) => upstream))
