@@ -14,9 +14,7 @@ import { Google } from "@llm-router/google"
 import { OpenAi } from "@llm-router/openai"
 import { Clock, Effect, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import * as AnthropicUpstream from "../packages/testing/src/upstream/AnthropicUpstream.ts"
-import * as GeminiUpstream from "../packages/testing/src/upstream/GeminiUpstream.ts"
-import * as OpenAiUpstream from "../packages/testing/src/upstream/OpenAiUpstream.ts"
+import { AnthropicUpstream, GeminiUpstream, OpenAiUpstream } from "@llm-router/testing"
 
 /** Each deployment gets the adapter of its provider. */
 const clientFor = (deployment: Deployment.Deployment) => {

@@ -4,7 +4,7 @@
  * OpenAI-shape requests, answers and streams both ways. It never retries on its own (the router
  * decides), and interrupting a call aborts the upstream HTTP request.
  */
-import { type Chat, Cost, type Deployment, LlmClient, LlmError, ProviderError, type RouteInfo } from "@llm-router/core"
+import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, RouteInfo } from "@llm-router/core"
 import { Clock, Effect, Layer, Redacted, Result, Schema, Stream } from "effect"
 import { HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import * as AnthropicError from "./AnthropicError.ts"
@@ -52,18 +52,7 @@ export const make = (
     }
     const { provider, id } = deployment
 
-    const route = (latencyMs: number, usage: Chat.Usage | null | undefined): RouteInfo.RouteInfo => ({
-      group: deployment.group,
-      servedBy: deployment.group,
-      deployment: id,
-      provider,
-      model: deployment.model,
-      attempts: 1,
-      fallbacks: [],
-      latencyMs,
-      usage: usage ?? undefined,
-      costUsd: Cost.ofUsage(deployment, usage)
-    })
+    const route = (latencyMs: number, usage: Chat.Usage | null | undefined) => RouteInfo.ofDeployment(deployment, latencyMs, usage)
 
     const transportError = (error: HttpClientError.HttpClientError): LlmError.LlmError => {
       const reason = error.reason

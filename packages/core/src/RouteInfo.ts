@@ -4,6 +4,8 @@
  * sends it as `x-llm-router-*` headers.
  */
 import type { Usage } from "./Chat.ts"
+import * as Cost from "./Cost.ts"
+import type { Deployment } from "./Deployment.ts"
 
 export interface RouteInfo {
   /** The model group the caller asked for (after alias resolution). */
@@ -25,3 +27,23 @@ export interface RouteInfo {
   /** Set on a stream that was restarted on another deployment after content had been sent. */
   readonly restarts?: number | undefined
 }
+
+/** The route of one call to one deployment, as a provider adapter reports it (the router adds the rest). */
+export const ofDeployment = (
+  deployment: Deployment,
+  latencyMs: number,
+  usage: Usage | null | undefined,
+  timeToFirstChunkMs?: number
+): RouteInfo => ({
+  group: deployment.group,
+  servedBy: deployment.group,
+  deployment: deployment.id,
+  provider: deployment.provider,
+  model: deployment.model,
+  attempts: 1,
+  fallbacks: [],
+  latencyMs,
+  ...(timeToFirstChunkMs !== undefined ? { timeToFirstChunkMs } : {}),
+  usage: usage ?? undefined,
+  costUsd: Cost.ofUsage(deployment, usage)
+})

@@ -7,7 +7,7 @@
  */
 import { Cause, Clock, Effect, Redacted, Stream } from "effect"
 import type { Chat, Deployment } from "@llm-router/core"
-import { Cost, LlmClient, LlmError, ProviderError, RouteInfo } from "@llm-router/core"
+import { LlmClient, LlmError, ProviderError, RouteInfo } from "@llm-router/core"
 import { Sse } from "effect/encoding"
 import type { HttpClientError, HttpClientResponse } from "effect/http"
 import { HttpClient, HttpClientRequest } from "effect/http"
@@ -106,19 +106,8 @@ const build = (deployment: Deployment.Deployment, http: HttpClient.HttpClient): 
       )
     )
 
-  const route = (began: number, now: number, usage: Chat.Usage | undefined, extra?: Partial<RouteInfo.RouteInfo>): RouteInfo.RouteInfo => ({
-    group: deployment.group,
-    servedBy: deployment.group,
-    deployment: deployment.id,
-    provider: deployment.provider,
-    model: deployment.model,
-    attempts: 1,
-    fallbacks: [],
-    latencyMs: now - began,
-    usage,
-    costUsd: Cost.ofUsage(deployment, usage),
-    ...extra
-  })
+  const route = (began: number, now: number, usage: Chat.Usage | undefined, timeToFirstChunkMs?: number) =>
+    RouteInfo.ofDeployment(deployment, now - began, usage, timeToFirstChunkMs)
 
   const translate = (request: Chat.ChatRequest) =>
     Effect.fromResult(GeminiRequest.fromChat(request, origin, defaults))
@@ -157,7 +146,7 @@ const build = (deployment: Deployment.Deployment, http: HttpClient.HttpClient): 
         const answeredAt = clock.currentTimeMillisUnsafe()
         const translator = new GeminiResponse.StreamTranslator(origin, { created: Math.floor(answeredAt / 1000), model: deployment.model })
         return parts(response, translator, () => clock.currentTimeMillisUnsafe(), route(began, answeredAt, undefined), (now, ttfc) =>
-          route(began, now, translator.usage, ttfc !== undefined ? { timeToFirstChunkMs: ttfc - began } : {}))
+          route(began, now, translator.usage, ttfc !== undefined ? ttfc - began : undefined))
       })
     )
 

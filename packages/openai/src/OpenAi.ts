@@ -6,7 +6,7 @@
  * request or body read, and a stream's request is tied to the stream's scope, so its socket
  * is closed however the stream ends (even when the consumer stops right after `Start`).
  */
-import { type Chat, Cost, type Deployment, LlmClient, LlmError, ProviderError, type RouteInfo } from "@llm-router/core"
+import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, RouteInfo } from "@llm-router/core"
 import { Clock, Effect, Layer, Redacted, type Scope, Stream } from "effect"
 import { HttpBody, HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import * as ChunkStream from "./ChunkStream.ts"
@@ -58,19 +58,8 @@ export const make = (
     }
     const scrub = (text: string) => ErrorBody.scrub(text, context.secret) ?? text
 
-    const route = (latencyMs: number, usage: Chat.Usage | undefined, timeToFirstChunkMs?: number): RouteInfo.RouteInfo => ({
-      group: deployment.group,
-      servedBy: deployment.group,
-      deployment: deployment.id,
-      provider: deployment.provider,
-      model: deployment.model,
-      attempts: 1,
-      fallbacks: [],
-      latencyMs,
-      ...(timeToFirstChunkMs !== undefined ? { timeToFirstChunkMs } : {}),
-      usage,
-      costUsd: Cost.ofUsage(deployment, usage)
-    })
+    const route = (latencyMs: number, usage: Chat.Usage | undefined, timeToFirstChunkMs?: number) =>
+      RouteInfo.ofDeployment(deployment, latencyMs, usage, timeToFirstChunkMs)
 
     const transportFailure = (error: HttpClientError.HttpClientError): LlmError.LlmError =>
       ProviderError.connectionFailed(

@@ -1,0 +1,85 @@
+/**
+ * The no-keys demo that `pnpm start` runs: the gateway on `examples/demo.yaml`, whose
+ * deployments are HTTP mock upstreams (OpenAI, Anthropic, Gemini wire formats) started
+ * here in the same process. One OpenAI mock goes down for 20 s of every 60 s, so you can
+ * watch failover in the `x-llm-router-*` response headers and in `/metrics`.
+ *
+ *   pnpm start                 gateway on http://127.0.0.1:4000 (PORT=… to change)
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Console, Effect, Layer, Schedule } from "effect"
+import { Gateway, GatewayConfig, Providers } from "@llm-router/server"
+import { fileURLToPath } from "node:url"
+import { AnthropicUpstream, GeminiUpstream, MockUpstream, OpenAiUpstream } from "@llm-router/testing"
+
+const CONFIG = fileURLToPath(new URL("./demo.yaml", import.meta.url))
+const PORT = Number(process.env["PORT"] ?? 4000)
+const OUTAGE = { startsAfter: "15 seconds", lasts: "20 seconds", upFor: "40 seconds" } as const
+
+const time = () => new Date().toISOString().slice(11, 19)
+
+/** Takes `upstream` down (HTTP 500) for 20 s of every 60 s, the first time 15 s after start. */
+const recurringOutage = (upstream: MockUpstream.MockUpstream, name: string) => {
+  const outage = Effect.gen(function*() {
+    upstream.setFault("server-error")
+    yield* Console.log(`[${time()}] ${name}: outage begins (every request gets HTTP 500 for ${OUTAGE.lasts})`)
+    yield* Effect.sleep(OUTAGE.lasts)
+    upstream.setFault(undefined)
+    yield* Console.log(`[${time()}] ${name}: healthy again`)
+  })
+  // 20 s down, then 40 s up: one outage a minute.
+  return Effect.sleep(OUTAGE.startsAfter).pipe(
+    Effect.andThen(Effect.repeat(outage, Schedule.spaced(OUTAGE.upFor)))
+  )
+}
+
+const instructions = (base: string) => `
+llm-router demo: the gateway is on ${base}, in front of four mock upstreams (no API keys needed).
+
+  model group    deployments                                   falls back to
+  gpt-4o         openai-flaky (down 20 s every 60 s), openai-steady   claude-sonnet
+  gpt-4o-mini    openai-mini-flaky (same flaky mock)          claude-sonnet, gemini-flash
+  claude-sonnet  anthropic-mock (Anthropic wire format)       gemini-flash
+  gemini-flash   gemini-mock (Gemini wire format)
+  default        alias of gpt-4o
+
+Try (watch the x-llm-router-* headers while the flaky mock is down):
+
+  curl -s -D - ${base}/v1/chat/completions -H 'content-type: application/json' \\
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}'
+
+  curl -N ${base}/v1/chat/completions -H 'content-type: application/json' \\
+    -d '{"model":"claude-sonnet","stream":true,"messages":[{"role":"user","content":"Stream to me"}]}'
+
+  curl -s ${base}/health/readiness
+  curl -s ${base}/metrics | grep -E '^llm_router_(requests|attempt_failures|fallbacks|cooldowns)'
+
+Or any OpenAI client: base URL ${base}/v1, any API key. Ctrl-C stops.
+`
+
+const main = Effect.gen(function*() {
+  // The ports are the ones demo.yaml names.
+  yield* OpenAiUpstream.make({ port: 4101, text: "Hello from the steady OpenAI mock.", chunkDelayMs: 40 })
+  yield* AnthropicUpstream.make({ port: 4102, text: "Hello from the Anthropic mock.", chunkDelayMs: 40 })
+  yield* GeminiUpstream.make({ port: 4103, text: "Hello from the Gemini mock.", streamDelayMs: 40 })
+  const flaky = yield* OpenAiUpstream.make({ port: 4104, text: "Hello from the flaky OpenAI mock.", chunkDelayMs: 40 })
+
+  const config = yield* GatewayConfig.load(CONFIG, { knownProviders: Providers.builtin.known })
+  yield* Layer.build(
+    Gateway.layer({ config, clientFor: Providers.builtin.clientFor, port: PORT }).pipe(
+      Layer.provide(NodeHttpClient.layerUndici)
+    )
+  )
+  yield* Console.log(instructions(`http://127.0.0.1:${PORT}`))
+  yield* recurringOutage(flaky, "openai-flaky (mock on :4104)").pipe(Effect.forkScoped)
+  return yield* Effect.never
+})
+
+main.pipe(
+  Effect.scoped,
+  Effect.tapError((error) => Console.error(error.message)),
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain({ disableErrorReporting: true })
+)

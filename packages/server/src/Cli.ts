@@ -1,0 +1,107 @@
+/**
+ * The `llm-router` command line, on `effect/cli`:
+ *   llm-router serve --config FILE [--port N] [--host H]   run the gateway (default 127.0.0.1:4000)
+ *   llm-router check --config FILE                        validate, print the routing table
+ * An invalid config prints every problem and exits with code 2; SIGTERM/SIGINT stop the
+ * server gracefully and exit 0.
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Cause, Console, Effect, Exit, Layer } from "effect"
+import type { Runtime } from "effect"
+import { Command, Flag } from "effect/cli"
+import { HttpServer } from "effect/http"
+import * as path from "node:path"
+import * as Gateway from "./Gateway.ts"
+import * as GatewayConfig from "./GatewayConfig.ts"
+import * as Providers from "./Providers.ts"
+import * as RoutingTable from "./RoutingTable.ts"
+
+export const version = "0.1.0"
+
+/** Exit code for an invalid config file (as the issue asks; 1 stays "something else failed"). */
+export const CONFIG_ERROR_EXIT_CODE = 2
+
+/**
+ * Where a relative `--config` is resolved. `pnpm llm-router …` runs the script from the
+ * repository root; pnpm keeps the directory it was typed in as `INIT_CWD`.
+ */
+const baseDirectory = (): string =>
+  process.env["npm_lifecycle_event"] === "llm-router" && process.env["INIT_CWD"]
+    ? process.env["INIT_CWD"]
+    : process.cwd()
+
+export const resolveConfigPath = (file: string): string => path.resolve(baseDirectory(), file)
+
+export const loadConfig = (file: string) =>
+  GatewayConfig.load(resolveConfigPath(file), { knownProviders: Providers.builtin.known }).pipe(
+    Effect.tapError((error) => Console.error(error.message))
+  )
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`
+
+const configFlag = Flag.String("config").pipe(
+  Flag.withAlias("c"),
+  Flag.withDescription("Path to the config file (LiteLLM's proxy config.yaml shape)")
+)
+
+const warnUnsupported = (config: GatewayConfig.GatewayConfig) => {
+  const warning = GatewayConfig.unsupportedWarning(config)
+  return warning === undefined ? Effect.void : Console.error(`warning: ${warning}`)
+}
+
+const serve = Command.make(
+  "serve",
+  {
+    config: configFlag,
+    port: Flag.Int("port").pipe(Flag.withDefault(4000), Flag.withDescription("Port to listen on (0 picks a free one)")),
+    host: Flag.String("host").pipe(Flag.withDefault("127.0.0.1"), Flag.withDescription("Interface to listen on"))
+  },
+  ({ config: file, host, port }) =>
+    Effect.gen(function*() {
+      const config = yield* loadConfig(file)
+      yield* warnUnsupported(config)
+      const groups = new Set(config.router.deployments.map((d) => d.group)).size
+      const announce = Layer.effectDiscard(Effect.gen(function*() {
+        const server = yield* HttpServer.HttpServer
+        const address = server.address
+        const where = address._tag === "UnixPathAddress"
+          ? address.path
+          : `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`
+        yield* Console.log(
+          `llm-router listening on ${where} (${plural(groups, "model group")}, ${plural(config.router.deployments.length, "deployment")}` +
+            `${config.masterKey === undefined ? ", no master key" : ""})`
+        )
+        yield* Effect.addFinalizer(() => Console.log("llm-router shutting down: finishing in-flight requests"))
+      }))
+      return yield* Layer.launch(announce.pipe(
+        Layer.provide(Gateway.layer({ config, clientFor: Providers.builtin.clientFor, host, port })),
+        Layer.provide(NodeHttpClient.layerUndici)
+      ))
+    })
+).pipe(Command.withDescription("Run the OpenAI-compatible gateway"))
+
+const check = Command.make(
+  "check",
+  { config: configFlag },
+  ({ config: file }) =>
+    Effect.gen(function*() {
+      const config = yield* loadConfig(file)
+      yield* Console.log(RoutingTable.format(config, file))
+    })
+).pipe(Command.withDescription("Validate a config file and print the resolved routing table"))
+
+export const command = Command.make("llm-router").pipe(
+  Command.withDescription("An Effect-native LLM router and OpenAI-compatible gateway"),
+  Command.withSubcommands([serve, check])
+)
+
+/** Runs the command line on `process.argv` (through `Stdio`). */
+export const run = Command.run(command, { version })
+
+/** Exit codes: 0 on success or a signal (graceful stop), 2 for an invalid config, else 1. */
+export const teardown: Runtime.Teardown = (exit, onExit) => {
+  if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return onExit(0)
+  const error = Cause.squash(exit.cause)
+  if (error instanceof GatewayConfig.GatewayConfigError) return onExit(CONFIG_ERROR_EXIT_CODE)
+  return onExit(1)
+}

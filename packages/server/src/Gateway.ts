@@ -1,0 +1,411 @@
+/**
+ * The OpenAI-compatible HTTP gateway: chat completions (plain and SSE) through the router,
+ * the model list, health, and Prometheus metrics, on `effect/http`'s `HttpRouter`.
+ *
+ * Every response carries `x-request-id` and, for chat, the `x-llm-router-*` route headers.
+ * A streamed answer holds its status and headers until the router has the first content
+ * chunk, so a failure before any content still fails over, or becomes a real HTTP error;
+ * after content has been sent a failure ends the stream with an SSE error event. When the
+ * client goes away the handler is interrupted, which aborts the upstream request.
+ */
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { Cause, Clock, Duration, Effect, Layer, Metric, Pull, Random, Redacted, Result, Stream } from "effect"
+import type { Scope } from "effect"
+import { HttpRouter, HttpServerResponse } from "effect/http"
+import type { HttpServerRequest } from "effect/http"
+import { PrometheusMetrics } from "effect/observability"
+import { LlmClient, LlmError, Router, RouterState } from "@llm-router/core"
+import type { Chat } from "@llm-router/core"
+import { createServer } from "node:http"
+import * as ApiError from "./ApiError.ts"
+import * as Auth from "./Auth.ts"
+import type { GatewayConfig } from "./GatewayConfig.ts"
+import * as RequestBody from "./RequestBody.ts"
+import * as RouteHeaders from "./RouteHeaders.ts"
+
+// ---------------------------------------------------------------------------------------
+// Gateway-level metrics (the router records its own: requests, failures, retries, …)
+// ---------------------------------------------------------------------------------------
+
+export const httpRequests = Metric.counter("llm_router_http_requests_total", {
+  description: "HTTP requests answered by the gateway, by route and status",
+  incremental: true
+})
+const boundHttp = new Map<string, Metric.Metric<number, unknown>>()
+const countHttp = (route: string, status: number): Effect.Effect<void> => {
+  const key = `${route} ${status}`
+  let metric = boundHttp.get(key)
+  if (metric === undefined) {
+    metric = Metric.withAttributes(httpRequests, { route, status: String(status) }) as Metric.Metric<number, unknown>
+    boundHttp.set(key, metric)
+  }
+  return Metric.update(metric, 1)
+}
+
+// ---------------------------------------------------------------------------------------
+// Request ids
+// ---------------------------------------------------------------------------------------
+
+const validRequestId = /^[\x21-\x7e]{1,200}$/
+
+/**
+ * Request ids: the caller's `x-request-id` when it sent a sane one, else a per-process
+ * random prefix (from `Random`, drawn once) and a counter: unique, and free per request.
+ */
+export const makeRequestIds: Effect.Effect<(request: HttpServerRequest.HttpServerRequest) => string> = Effect.map(
+  Effect.all([Random.next, Random.next]),
+  ([a, b]) => {
+    const prefix = "req_" + Math.floor(a * 0x10000000000000).toString(16).padStart(13, "0") +
+      Math.floor(b * 0x1000000).toString(16).padStart(6, "0")
+    let counter = 0
+    return (request) => {
+      const given = request.headers["x-request-id"]
+      if (given !== undefined && validRequestId.test(given)) return given
+      counter = (counter + 1) % 0x100000000
+      return prefix + counter.toString(16).padStart(8, "0")
+    }
+  }
+)
+
+// ---------------------------------------------------------------------------------------
+// Responses
+// ---------------------------------------------------------------------------------------
+
+const jsonResponse = (body: unknown, status: number, headers: Record<string, string>) =>
+  HttpServerResponse.text(JSON.stringify(body), { status, contentType: "application/json", headers })
+
+/** Refused bodies close the connection: the rest of a huge or stalled body is not worth reading. */
+const closesConnection = (error: ApiError.ApiError) => error.status === 413 || error.status === 408
+
+const errorResponse = (error: ApiError.ApiError, headers: Record<string, string>) =>
+  jsonResponse(ApiError.body(error), error.status, closesConnection(error) ? { ...headers, connection: "close" } : headers)
+
+const encoder = new TextEncoder()
+
+const sseData = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`
+
+/** SSE comments never reach a client's parser; they make the wire readable with `curl`. */
+const sseComment = (text: string) => `: ${text.replace(/[\r\n]+/g, " ")}\n\n`
+
+/**
+ * The visible mark of a restarted stream (router policy `stream_failure_policy: restart`):
+ * an SSE comment for people, and a chunk with no choices and an `llm_router` extension
+ * field for programs. Clients should drop what they have received so far: the answer
+ * starts again, from its first token, on another deployment.
+ */
+export const restartMarker = (
+  part: Extract<LlmClient.StreamPart, { _tag: "Restarted" }>,
+  lastChunk: Chat.ChatChunk | undefined,
+  scrub: (text: string) => string,
+  nowSeconds: number
+): string => {
+  const error = ApiError.fromLlmError(part.reason, scrub)
+  return sseComment(`llm-router: ${part.route.deployment} failed mid-stream (${part.reason._tag}); restarting on another deployment`) +
+    sseData({
+      id: lastChunk?.id ?? "llm-router-restart",
+      object: "chat.completion.chunk",
+      created: lastChunk?.created ?? nowSeconds,
+      model: lastChunk?.model ?? part.route.model,
+      choices: [],
+      llm_router: {
+        event: "restarted",
+        failed_deployment: part.route.deployment,
+        error: ApiError.body(error).error
+      }
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Routes
+// ---------------------------------------------------------------------------------------
+
+export interface Settings {
+  readonly config: GatewayConfig
+  /** Overrides the config's body limits (tests). */
+  readonly maxRequestBytes?: number | undefined
+  readonly bodyTimeoutMs?: number | undefined
+}
+
+const secretsOf = (config: GatewayConfig): Array<string> => {
+  const secrets: Array<string> = []
+  if (config.masterKey !== undefined) secrets.push(Redacted.value(config.masterKey))
+  for (const d of config.router.deployments) if (d.apiKey !== undefined) secrets.push(Redacted.value(d.apiKey))
+  return secrets
+}
+
+/** The gateway's routes, registered into `HttpRouter`; needs the router (`LlmClient`) and its state. */
+export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter.HttpRouter | LlmClient.LlmClient | RouterState.RouterState> =>
+  HttpRouter.use((router) =>
+    Effect.gen(function*() {
+      const { config } = settings
+      const client = yield* LlmClient.LlmClient
+      const state = yield* RouterState.RouterState
+      const scrub = ApiError.makeScrubber(secretsOf(config))
+      const requestIdOf = yield* makeRequestIds
+      const checkAuth = Auth.make(config.masterKey)
+      const limits: RequestBody.Limits = {
+        maxBytes: settings.maxRequestBytes ?? config.maxRequestBytes,
+        timeoutMs: settings.bodyTimeoutMs ?? config.bodyTimeoutMs
+      }
+      const startedAt = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+      const groups = new Map<string, Array<string>>()
+      for (const d of config.router.deployments) {
+        const ids = groups.get(d.group)
+        if (ids) ids.push(d.id)
+        else groups.set(d.group, [d.id])
+      }
+      const allIds = config.router.deployments.map((d) => d.id)
+
+      const authorize = (request: HttpServerRequest.HttpServerRequest): ApiError.ApiError | undefined => {
+        const result = checkAuth(request.headers["authorization"])
+        if (result === "ok") return undefined
+        return ApiError.unauthorized(
+          result === "missing"
+            ? "Missing API key: send it as \"Authorization: Bearer <key>\""
+            : "Incorrect API key provided"
+        )
+      }
+
+      /** Wraps a handler: request id, auth, errors in OpenAI's shape, and the HTTP metric. */
+      const handle = (
+        route: string,
+        protectedRoute: boolean,
+        f: (request: HttpServerRequest.HttpServerRequest, requestId: string, started: number) => Effect.Effect<
+          HttpServerResponse.HttpServerResponse,
+          ApiError.ApiError,
+          Scope.Scope
+        >
+      ) =>
+      (request: HttpServerRequest.HttpServerRequest) =>
+        Effect.gen(function*() {
+          const requestId = requestIdOf(request)
+          const started = yield* Clock.currentTimeMillis
+          const denied = protectedRoute ? authorize(request) : undefined
+          const response = yield* (denied !== undefined ? Effect.fail(denied) : f(request, requestId, started)).pipe(
+            Effect.catchTag("ApiError", (error) =>
+              Effect.map(Clock.currentTimeMillis, (now) =>
+                errorResponse(error, RouteHeaders.ofError(error, undefined, now - started, requestId)))),
+            Effect.catchCause((cause) =>
+              // A bug, not input: logged (the cause holds no request body or secret), answered with a 500.
+              Cause.hasInterruptsOnly(cause)
+                ? Effect.failCause(cause)
+                : Effect.as(
+                  Effect.logError(`llm-router: request ${requestId} failed unexpectedly`, cause),
+                  errorResponse(ApiError.internal(), { [RouteHeaders.names.requestId]: requestId })
+                ))
+          )
+          yield* countHttp(route, response.status)
+          return response
+        })
+
+      // -- chat completions ----------------------------------------------------------------
+
+      const llmFailure = (error: LlmError.LlmError, group: string, started: number, requestId: string) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const apiError = ApiError.fromLlmError(error, scrub)
+          return errorResponse(apiError, RouteHeaders.ofError(apiError, group, now - started, requestId))
+        })
+
+      const chat = (request: HttpServerRequest.HttpServerRequest, requestId: string, started: number) =>
+        Effect.gen(function*() {
+          const bytes = yield* RequestBody.read(request, limits)
+          const decoded = RequestBody.chatRequest(bytes)
+          if (Result.isFailure(decoded)) return yield* decoded.failure
+          const chatRequest = decoded.success
+          if (chatRequest.stream === true) return yield* streamed(chatRequest, requestId, started)
+          return yield* client.chat(chatRequest).pipe(
+            Effect.map((completion) =>
+              jsonResponse(completion.response, 200, RouteHeaders.ofRoute(completion.route, requestId))),
+            Effect.catch((error) => llmFailure(error, chatRequest.model, started, requestId))
+          )
+        })
+
+      const streamed = (chatRequest: Chat.ChatRequest, requestId: string, started: number) =>
+        Effect.gen(function*() {
+          // The pull lives in the request's scope, which stays open while the body is written.
+          const pull = yield* Stream.toPull(client.stream(chatRequest))
+          const first = yield* Pull.catchDone(pull, () => Effect.succeed(undefined)).pipe(Effect.result)
+          if (Result.isFailure(first)) return yield* llmFailure(first.failure, chatRequest.model, started, requestId)
+          const parts = first.success ?? []
+          const start = parts[0]?._tag === "Start" ? parts[0].route : undefined
+
+          let lastChunk: Chat.ChatChunk | undefined
+          let seenStart = false
+          const clock = yield* Clock.Clock
+          const encodeParts = (batch: ReadonlyArray<LlmClient.StreamPart>): string => {
+            let out = ""
+            for (const part of batch) {
+              switch (part._tag) {
+                case "Chunk":
+                  lastChunk = part.chunk
+                  out += sseData(part.chunk)
+                  break
+                case "Start":
+                  // A second Start follows a restart: say who answers now.
+                  if (seenStart) out += sseComment(`llm-router: now serving from ${part.route.deployment}`)
+                  seenStart = true
+                  break
+                case "Restarted":
+                  out += restartMarker(part, lastChunk, scrub, Math.floor(clock.currentTimeMillisUnsafe() / 1000))
+                  break
+                case "Done":
+                  break
+              }
+            }
+            return out
+          }
+
+          let pending = encodeParts(parts)
+          let finished = first.success === undefined
+          if (finished) pending += "data: [DONE]\n\n"
+          type Next = { readonly _tag: "Parts"; readonly parts: ReadonlyArray<LlmClient.StreamPart> } | {
+            readonly _tag: "End"
+          } | { readonly _tag: "Error"; readonly error: LlmError.LlmError }
+          const next: Effect.Effect<Next> = pull.pipe(
+            Effect.map((parts): Next => ({ _tag: "Parts", parts })),
+            Pull.catchDone(() => Effect.succeed<Next>({ _tag: "End" })),
+            Effect.catch((error) => Effect.succeed<Next>({ _tag: "Error", error }))
+          )
+          const body: Pull.Pull<readonly [Uint8Array]> = Effect.gen(function*() {
+            while (true) {
+              if (pending.length > 0) {
+                const out = pending
+                pending = ""
+                return [encoder.encode(out)] as const
+              }
+              if (finished) return yield* Cause.done()
+              const step = yield* next
+              if (step._tag === "Parts") {
+                pending = encodeParts(step.parts)
+              } else if (step._tag === "End") {
+                finished = true
+                pending = "data: [DONE]\n\n"
+              } else {
+                finished = true
+                pending = sseData(ApiError.body(ApiError.fromLlmError(step.error, scrub)))
+              }
+            }
+          })
+          const headers: Record<string, string> = start !== undefined
+            ? RouteHeaders.ofRoute(start, requestId)
+            : { [RouteHeaders.names.requestId]: requestId }
+          return HttpServerResponse.stream(Stream.fromPull(Effect.succeed(body)), {
+            contentType: "text/event-stream",
+            headers: { ...headers, "cache-control": "no-cache", "x-accel-buffering": "no" }
+          })
+        })
+
+      // -- models, health, metrics ---------------------------------------------------------
+
+      const modelIds = [
+        ...groups.keys(),
+        ...[...config.router.settings.aliases].filter(([, alias]) => !alias.hidden).map(([name]) => name)
+      ]
+      const modelList = JSON.stringify({
+        object: "list",
+        data: modelIds.map((id) => ({ id, object: "model", created: startedAt, owned_by: "llm-router" }))
+      })
+      const models = (_request: HttpServerRequest.HttpServerRequest, requestId: string) =>
+        Effect.succeed(
+          HttpServerResponse.text(modelList, {
+            contentType: "application/json",
+            headers: { [RouteHeaders.names.requestId]: requestId }
+          })
+        )
+
+      const liveness = (_request: HttpServerRequest.HttpServerRequest, requestId: string) =>
+        Effect.succeed(jsonResponse({ status: "ok" }, 200, { [RouteHeaders.names.requestId]: requestId }))
+
+      const readiness = (_request: HttpServerRequest.HttpServerRequest, requestId: string) =>
+        Effect.gen(function*() {
+          const snapshot = yield* state.snapshot(allIds)
+          const cooldowns = new Map((yield* state.cooldowns).map((c) => [c.deployment, c]))
+          const report: Record<string, unknown> = {}
+          let ready = 0
+          for (const [group, ids] of groups) {
+            const cooling = ids.filter((id) => (snapshot.stats.get(id)?.cooldownUntil ?? 0) > 0)
+            const available = ids.length - cooling.length
+            if (available > 0) ready++
+            report[group] = {
+              available,
+              total: ids.length,
+              cooling_down: cooling.map((id) => ({
+                deployment: id,
+                until: new Date(snapshot.stats.get(id)?.cooldownUntil ?? 0).toISOString(),
+                reason: cooldowns.get(id)?.reason ?? "unknown"
+              }))
+            }
+          }
+          const status = ready === groups.size ? "ready" : ready > 0 ? "degraded" : "unavailable"
+          return jsonResponse(
+            { status, config_loaded: true, groups: report },
+            status === "unavailable" ? 503 : 200,
+            { [RouteHeaders.names.requestId]: requestId }
+          )
+        })
+
+      const metrics = (_request: HttpServerRequest.HttpServerRequest, requestId: string) =>
+        Effect.map(PrometheusMetrics.format(), (text) =>
+          HttpServerResponse.text(text, {
+            contentType: "text/plain; version=0.0.4; charset=utf-8",
+            headers: { [RouteHeaders.names.requestId]: requestId }
+          }))
+
+      const notFound = (request: HttpServerRequest.HttpServerRequest) =>
+        Effect.fail(ApiError.routeNotFound(request.method, request.url.split("?")[0] ?? ""))
+
+      const chatHandler = handle("/v1/chat/completions", true, chat)
+      const modelsHandler = handle("/v1/models", true, models)
+      yield* router.add("POST", "/v1/chat/completions", chatHandler)
+      yield* router.add("POST", "/chat/completions", chatHandler)
+      yield* router.add("GET", "/v1/models", modelsHandler)
+      yield* router.add("GET", "/models", modelsHandler)
+      yield* router.add("GET", "/health/liveness", handle("/health/liveness", false, liveness))
+      yield* router.add("GET", "/health/readiness", handle("/health/readiness", false, readiness))
+      yield* router.add("GET", "/metrics", handle("/metrics", config.requireAuthForMetrics, metrics))
+      yield* router.add("*", "*", handle("unmatched", false, notFound))
+    })
+  )
+
+// ---------------------------------------------------------------------------------------
+// Serving
+// ---------------------------------------------------------------------------------------
+
+export interface ServeOptions<E, R> extends Settings {
+  /** The client for each deployment: the provider registry, or a stub in tests. */
+  readonly clientFor: Router.ClientFor<E, R>
+  readonly host?: string | undefined
+  /** 0 picks a free port; read it from `HttpServer.address`. */
+  readonly port?: number | undefined
+}
+
+/** The routes with their router: needs `HttpRouter` and whatever `clientFor` needs. */
+export const layerRoutes = <E, R>(options: Settings & { readonly clientFor: Router.ClientFor<E, R> }) =>
+  routes(options).pipe(
+    Layer.provide(Router.layer(options.config.router, options.clientFor)),
+    Layer.provide(RouterState.layerMemory)
+  )
+
+/**
+ * The gateway listening on Node's HTTP server. On shutdown it stops accepting, gives
+ * in-flight requests `gracefulShutdownMs` to finish, then interrupts them.
+ */
+export const layer = <E, R>(options: ServeOptions<E, R>) => {
+  const { config } = options
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? config.bodyTimeoutMs
+  return HttpRouter.serve(layerRoutes(options), { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provideMerge(NodeHttpServer.layer(
+      () =>
+        createServer({
+          // Node's own bound on receiving a request stays behind the gateway's body timeout.
+          requestTimeout: Math.max(300_000, bodyTimeoutMs + 10_000),
+          keepAliveTimeout: 65_000
+        }),
+      {
+        host: options.host ?? "127.0.0.1",
+        port: options.port ?? 4000,
+        gracefulShutdownTimeout: Duration.millis(config.gracefulShutdownMs)
+      }
+    ))
+  )
+}

@@ -1,0 +1,275 @@
+/**
+ * The gateway's config file: LiteLLM's proxy `config.yaml`, so a LiteLLM user brings theirs
+ * as is. `model_list`, `router_settings` and the routing part of `litellm_settings` are
+ * merged into the core router config (LiteLLM's `Router(...)` names) and decoded by it;
+ * `general_settings` holds the gateway's own (master key, request limits). `os.environ/NAME`
+ * values are read through Effect `Config` (so tests can swap the provider). Keys this
+ * project does not act on are returned as one warning; every problem in an invalid file
+ * is reported at once, each with the path a user can find in their YAML.
+ */
+import { Config, Effect, FileSystem, Redacted, Result, Schema } from "effect"
+import { Yaml } from "effect/encoding"
+import { Deployment, RouterConfig } from "@llm-router/core"
+
+export interface GatewayConfig {
+  readonly router: RouterConfig.RouterConfig
+  /** When set, every route but health needs `Authorization: Bearer <key>`. */
+  readonly masterKey: Redacted.Redacted<string> | undefined
+  readonly maxRequestBytes: number
+  /** How long a client may take to send its request body. */
+  readonly bodyTimeoutMs: number
+  /** How long in-flight requests may take to finish on shutdown. */
+  readonly gracefulShutdownMs: number
+  readonly requireAuthForMetrics: boolean
+  /** Keys present in the file that this gateway does not act on (paths), for one start-up warning. */
+  readonly unsupportedKeys: ReadonlyArray<string>
+}
+
+export const defaults = {
+  maxRequestMb: 10,
+  bodyTimeoutSeconds: 30,
+  gracefulShutdownSeconds: 20
+} as const
+
+export interface Issue {
+  readonly path: string
+  readonly message: string
+}
+
+export class GatewayConfigError extends Schema.TaggedError<GatewayConfigError>()("GatewayConfigError", {
+  message: Schema.String,
+  issues: Schema.Array(Schema.Struct({ path: Schema.String, message: Schema.String }))
+}) {
+  static fromIssues(issues: ReadonlyArray<Issue>, source?: string): GatewayConfigError {
+    const where = source === undefined ? "" : ` ${source}`
+    return new GatewayConfigError({
+      message: `Invalid config${where}:\n${issues.map((i) => `  - ${i.path || "(root)"}: ${i.message}`).join("\n")}`,
+      issues
+    })
+  }
+}
+
+/** The one warning to print at start-up, or `undefined` when every key is acted on. */
+export const unsupportedWarning = (config: Pick<GatewayConfig, "unsupportedKeys">): string | undefined =>
+  config.unsupportedKeys.length === 0
+    ? undefined
+    : `Ignoring config keys this gateway does not support: ${config.unsupportedKeys.join(", ")}`
+
+const ENV_PREFIX = "os.environ/"
+
+const routerKeys = new Set(Object.keys(RouterConfig.RouterConfigInput.fields).filter((k) => k !== "model_list"))
+/** `litellm_settings` keys that configure the router, and the router's name for each. */
+const litellmRouterKeys: Readonly<Record<string, string>> = {
+  num_retries: "num_retries",
+  request_timeout: "timeout",
+  fallbacks: "fallbacks",
+  context_window_fallbacks: "context_window_fallbacks",
+  content_policy_fallbacks: "content_policy_fallbacks",
+  default_fallbacks: "default_fallbacks"
+}
+const entryKeys = new Set(Object.keys(RouterConfig.DeploymentEntry.fields))
+const topLevelKeys = new Set(["model_list", "router_settings", "litellm_settings", "general_settings"])
+
+const Seconds = Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(86_400))
+const GeneralSettings = Schema.Struct({
+  master_key: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+  /** LiteLLM's name. */
+  max_request_size_mb: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1024))),
+  /** Ours: seconds a client may take to send its body. */
+  request_body_timeout: Schema.optionalKey(Seconds),
+  /** Ours: seconds in-flight requests get to finish on SIGTERM. */
+  graceful_shutdown_timeout: Schema.optionalKey(Seconds)
+})
+const generalKeys = new Set(Object.keys(GeneralSettings.fields))
+
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+const firstSegment = (path: string): string => {
+  const match = /^[^.[]+/.exec(path)
+  return match ? match[0] : path
+}
+
+/** Reads `os.environ/NAME` through the current `ConfigProvider`. */
+const readEnv = <A>(name: string, config: (name: string) => Config.Config<A>, path: string) =>
+  Effect.map(Effect.result(config(name)), (result) =>
+    Result.isSuccess(result)
+      ? Result.succeed(result.success)
+      : Result.fail<Issue>({ path, message: `environment variable ${name} is not set (from "${ENV_PREFIX}${name}")` }))
+
+const envName = (value: unknown): string | undefined =>
+  typeof value === "string" && value.startsWith(ENV_PREFIX) ? value.slice(ENV_PREFIX.length).trim() : undefined
+
+export interface Options {
+  /** Provider prefixes the gateway can call (`openai`, `anthropic`, …); others are a config error. */
+  readonly knownProviders?: ReadonlyArray<string> | undefined
+  /** The file name, for messages. */
+  readonly source?: string | undefined
+}
+
+/**
+ * Turns a parsed config document into the gateway's config, or every problem with it.
+ * Needs no services but the `ConfigProvider` (environment) that `Effect` always has.
+ */
+export const fromUnknown = (document: unknown, options: Options = {}): Effect.Effect<GatewayConfig, GatewayConfigError> =>
+  Effect.gen(function*() {
+    const issues: Array<Issue> = []
+    const unsupported: Array<string> = []
+    const fail = () => Effect.fail(GatewayConfigError.fromIssues(issues, options.source))
+
+    const root = document === null || document === undefined ? {} : document
+    if (!isRecord(root)) {
+      issues.push({ path: "", message: "the config file must be a YAML mapping with a model_list" })
+      return yield* fail()
+    }
+    const section = (name: string): Readonly<Record<string, unknown>> => {
+      const value = root[name]
+      if (value === undefined || value === null) return {}
+      if (!isRecord(value)) {
+        issues.push({ path: name, message: "expected a mapping" })
+        return {}
+      }
+      return value
+    }
+    for (const key of Object.keys(root)) if (!topLevelKeys.has(key)) unsupported.push(key)
+    const routerSettings = section("router_settings")
+    const litellmSettings = section("litellm_settings")
+    const generalSettings = section("general_settings")
+
+    // The router's input, and where in the file each of its keys came from.
+    const input: Record<string, unknown> = {}
+    const origin = new Map<string, string>([["model_list", "model_list"]])
+    for (const [key, value] of Object.entries(litellmSettings)) {
+      const target = litellmRouterKeys[key]
+      if (target !== undefined) {
+        input[target] = value
+        origin.set(target, `litellm_settings.${key}`)
+      } else if (key !== "require_auth_for_metrics_endpoint") unsupported.push(`litellm_settings.${key}`)
+    }
+    // router_settings wins over litellm_settings, as in LiteLLM's proxy.
+    for (const [key, value] of Object.entries(routerSettings)) {
+      if (routerKeys.has(key)) {
+        input[key] = value
+        origin.set(key, `router_settings.${key}`)
+      } else unsupported.push(`router_settings.${key}`)
+    }
+    const requireAuthForMetrics = litellmSettings["require_auth_for_metrics_endpoint"]
+    if (requireAuthForMetrics !== undefined && typeof requireAuthForMetrics !== "boolean") {
+      issues.push({ path: "litellm_settings.require_auth_for_metrics_endpoint", message: "expected true or false" })
+    }
+
+    // model_list: check providers, resolve os.environ/ values; the schema checks the rest.
+    const secrets = new Map<string, Redacted.Redacted<string>>()
+    const knownProviders = options.knownProviders
+    const modelList = root["model_list"]
+    if (Array.isArray(modelList)) {
+      input["model_list"] = yield* Effect.forEach(modelList, (entry, index) =>
+        Effect.gen(function*() {
+          if (!isRecord(entry)) return entry
+          for (const key of Object.keys(entry)) if (!entryKeys.has(key)) unsupported.push(`model_list[${index}].${key}`)
+          const params = entry["litellm_params"]
+          if (!isRecord(params)) return entry
+          const resolved: Record<string, unknown> = { ...params }
+          const model = params["model"]
+          if (typeof model === "string" && knownProviders !== undefined) {
+            const { provider } = Deployment.parseModel(model)
+            if (!knownProviders.includes(provider)) {
+              issues.push({
+                path: `model_list[${index}].litellm_params.model`,
+                message: `unknown provider "${provider}" in "${model}" (known: ${knownProviders.join(", ")})`
+              })
+            }
+          }
+          for (const [key, value] of Object.entries(params)) {
+            const name = envName(value)
+            if (name === undefined) continue
+            const path = `model_list[${index}].litellm_params.${key}`
+            if (name.length === 0) {
+              issues.push({ path, message: `"${ENV_PREFIX}" needs a variable name` })
+              continue
+            }
+            if (key === "api_key") {
+              const secret = yield* readEnv(name, Config.Redacted, path)
+              if (Result.isSuccess(secret)) secrets.set(path, secret.success)
+              else issues.push(secret.failure)
+            } else {
+              const text = yield* readEnv(name, Config.String, path)
+              if (Result.isSuccess(text)) resolved[key] = text.success
+              else issues.push(text.failure)
+            }
+          }
+          return { ...entry, litellm_params: resolved }
+        }))
+    } else if (modelList !== undefined) input["model_list"] = modelList
+
+    // general_settings: the gateway's own.
+    const general: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(generalSettings)) {
+      if (generalKeys.has(key)) general[key] = value
+      else unsupported.push(`general_settings.${key}`)
+    }
+    let masterKey: Redacted.Redacted<string> | undefined
+    const decodedGeneral = Schema.decodeUnknownResult(GeneralSettings)(general, { errors: "all" })
+    if (Result.isFailure(decodedGeneral)) {
+      issues.push(...RouterConfig.issuesOf(decodedGeneral.failure.issue, "general_settings"))
+    } else {
+      const key = decodedGeneral.success.master_key
+      const name = envName(key)
+      if (name !== undefined) {
+        const secret = yield* readEnv(name, Config.Redacted, "general_settings.master_key")
+        if (Result.isSuccess(secret)) masterKey = secret.success
+        else issues.push(secret.failure)
+      } else if (key !== undefined) masterKey = Redacted.make(key)
+    }
+
+    const decoded = yield* Effect.result(RouterConfig.decode(input, {
+      resolveSecret: (value, path) => secrets.get(path) ?? Redacted.make(value)
+    }))
+    if (Result.isFailure(decoded)) {
+      for (const issue of decoded.failure.issues) {
+        const head = firstSegment(issue.path)
+        const from = origin.get(head)
+        issues.push({ path: from === undefined ? issue.path : from + issue.path.slice(head.length), message: issue.message })
+      }
+    }
+    if (issues.length > 0 || Result.isFailure(decoded) || Result.isFailure(decodedGeneral)) return yield* fail()
+    const settings = decodedGeneral.success
+    return {
+      router: decoded.success,
+      masterKey,
+      maxRequestBytes: Math.floor((settings.max_request_size_mb ?? defaults.maxRequestMb) * 1024 * 1024),
+      bodyTimeoutMs: (settings.request_body_timeout ?? defaults.bodyTimeoutSeconds) * 1000,
+      gracefulShutdownMs: (settings.graceful_shutdown_timeout ?? defaults.gracefulShutdownSeconds) * 1000,
+      requireAuthForMetrics: requireAuthForMetrics === true,
+      unsupportedKeys: unsupported
+    }
+  })
+
+/** Parses YAML text (JSON is YAML too). */
+export const parse = (text: string, options: Options = {}): Effect.Effect<GatewayConfig, GatewayConfigError> =>
+  Effect.suspend(() => {
+    let document: unknown
+    try {
+      document = Yaml.parse(text)
+    } catch (error) {
+      return Effect.fail(GatewayConfigError.fromIssues(
+        [{ path: "", message: `not valid YAML: ${error instanceof Error ? error.message : String(error)}` }],
+        options.source
+      ))
+    }
+    return fromUnknown(document, options)
+  })
+
+/** Reads and parses a config file. */
+export const load = (
+  path: string,
+  options: Omit<Options, "source"> = {}
+): Effect.Effect<GatewayConfig, GatewayConfigError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(path).pipe(
+      Effect.mapError((error) =>
+        GatewayConfigError.fromIssues([{ path: "", message: `cannot read the file: ${error.message}` }], path))
+    )
+    return yield* parse(text, { ...options, source: path })
+  })

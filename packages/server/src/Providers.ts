@@ -1,0 +1,47 @@
+/**
+ * Which adapter calls which deployment: `Deployment.provider` (the prefix of
+ * `litellm_params.model`) dispatched to the provider packages' `make`. The list of known
+ * prefixes also validates a config, so an unknown provider is a config error that names
+ * the ones this gateway can call, rather than a failure on the first request.
+ */
+import { Effect } from "effect"
+import type { HttpClient } from "effect/http"
+import type { Deployment, LlmClient, Router } from "@llm-router/core"
+import { Anthropic } from "@llm-router/anthropic"
+import { Google } from "@llm-router/google"
+import { OpenAi } from "@llm-router/openai"
+
+/** What every provider package exports. */
+export interface Adapter<R> {
+  readonly providers: ReadonlyArray<string>
+  readonly make: (deployment: Deployment.Deployment) => Effect.Effect<LlmClient.Service, never, R>
+}
+
+export interface Registry<R> {
+  /** Every provider prefix the registry serves, in adapter order. */
+  readonly known: ReadonlyArray<string>
+  readonly clientFor: Router.ClientFor<never, R>
+}
+
+/** A registry over adapters; the first adapter that names a prefix serves it. */
+export const make = <R>(adapters: ReadonlyArray<Adapter<R>>): Registry<R> => {
+  const byProvider = new Map<string, Adapter<R>>()
+  for (const adapter of adapters) {
+    for (const provider of adapter.providers) if (!byProvider.has(provider)) byProvider.set(provider, adapter)
+  }
+  const known = [...byProvider.keys()]
+  return {
+    known,
+    clientFor: (deployment) => {
+      const adapter = byProvider.get(deployment.provider)
+      // Configs are validated against `known` before a router is built, so this is a bug, not input.
+      if (adapter === undefined) {
+        return Effect.die(new Error(`No adapter for provider "${deployment.provider}" (known: ${known.join(", ")})`))
+      }
+      return adapter.make(deployment)
+    }
+  }
+}
+
+/** OpenAI and every OpenAI-compatible API, Anthropic, and Gemini. */
+export const builtin: Registry<HttpClient.HttpClient> = make<HttpClient.HttpClient>([OpenAi, Anthropic, Google])

@@ -1,0 +1,63 @@
+/**
+ * The `x-llm-router-*` response headers: how a response was produced (which group and
+ * deployment served it, after how many attempts and fallbacks, how long it took), so a
+ * caller sees failover without reading logs. Error responses carry what is known of the
+ * route: the group asked for and the deployment that failed last.
+ */
+import type { RouteInfo } from "@llm-router/core"
+import type * as ApiError from "./ApiError.ts"
+
+export const names = {
+  group: "x-llm-router-model-group",
+  deployment: "x-llm-router-deployment",
+  provider: "x-llm-router-provider",
+  model: "x-llm-router-model",
+  attempts: "x-llm-router-attempts",
+  fallbacks: "x-llm-router-fallbacks",
+  latencyMs: "x-llm-router-latency-ms",
+  costUsd: "x-llm-router-cost-usd",
+  requestId: "x-request-id"
+} as const
+
+/**
+ * Header values must be visible ASCII: anything else (a group named in another script) is
+ * percent-encoded, and a caller's model name is cut short so it cannot bloat the response.
+ */
+const safe = (value: string): string => {
+  const short = value.length > 200 ? value.slice(0, 200) : value
+  return /^[\x20-\x7e]*$/.test(short) ? short : encodeURIComponent(short)
+}
+
+/** Headers for a served response. `model-group` is the group that served (after any fallback). */
+export const ofRoute = (route: RouteInfo.RouteInfo, requestId: string): Record<string, string> => {
+  const headers: Record<string, string> = {
+    [names.group]: safe(route.servedBy),
+    [names.deployment]: safe(route.deployment),
+    [names.provider]: safe(route.provider),
+    [names.model]: safe(route.model),
+    [names.attempts]: String(route.attempts),
+    [names.fallbacks]: route.fallbacks.map(safe).join(","),
+    [names.latencyMs]: String(Math.round(route.latencyMs)),
+    [names.requestId]: requestId
+  }
+  if (route.costUsd !== undefined) headers[names.costUsd] = route.costUsd.toFixed(8)
+  return headers
+}
+
+/** Headers for a failed request: the group asked for, and where the last failure came from. */
+export const ofError = (
+  error: ApiError.ApiError,
+  group: string | undefined,
+  latencyMs: number,
+  requestId: string
+): Record<string, string> => {
+  const headers: Record<string, string> = {
+    [names.latencyMs]: String(Math.round(latencyMs)),
+    [names.requestId]: requestId
+  }
+  if (group !== undefined) headers[names.group] = safe(group)
+  if (error.deployment !== undefined) headers[names.deployment] = safe(error.deployment)
+  if (error.provider !== undefined) headers[names.provider] = safe(error.provider)
+  if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds)
+  return headers
+}

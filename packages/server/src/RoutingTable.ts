@@ -1,0 +1,95 @@
+/**
+ * The resolved routing table as `llm-router check` prints it: strategy and reliability
+ * settings, each model group with its deployments, aliases, and every fallback chain.
+ * Secrets are never printed (a key shows as set or not); base URLs lose any credentials
+ * and query string.
+ */
+import type { Deployment } from "@llm-router/core"
+import * as GatewayConfig from "./GatewayConfig.ts"
+
+/** A base URL without user info or query (either may hold a credential). */
+export const safeUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`
+  } catch {
+    return "(not a URL)"
+  }
+}
+
+const seconds = (ms: number) => `${ms / 1000}s`
+
+const deploymentLine = (d: Deployment.Deployment): string => {
+  const parts = [
+    `${d.id}`,
+    `provider=${d.provider}`,
+    `model=${d.model}`,
+    `api_base=${d.apiBase === undefined ? "(provider default)" : safeUrl(d.apiBase)}`,
+    `api_key=${d.apiKey === undefined ? "(none)" : "(set)"}`
+  ]
+  if (d.weight !== undefined) parts.push(`weight=${d.weight}`)
+  if (d.order !== undefined) parts.push(`order=${d.order}`)
+  if (d.rpm !== undefined) parts.push(`rpm=${d.rpm}`)
+  if (d.tpm !== undefined) parts.push(`tpm=${d.tpm}`)
+  if (d.timeoutMs !== undefined) parts.push(`timeout=${seconds(d.timeoutMs)}`)
+  if (d.tags.length > 0) parts.push(`tags=${d.tags.join(",")}`)
+  if (d.maxInputTokens !== undefined) parts.push(`context=${d.maxInputTokens}`)
+  return `    - ${parts.join("  ")}`
+}
+
+const chains = (title: string, map: ReadonlyMap<string, ReadonlyArray<string>>): Array<string> =>
+  map.size === 0 ? [] : [title, ...[...map].map(([group, targets]) => `  ${group} -> ${targets.join(" -> ")}`)]
+
+export const format = (config: GatewayConfig.GatewayConfig, source?: string): string => {
+  const { deployments, settings } = config.router
+  const groups = new Map<string, Array<Deployment.Deployment>>()
+  for (const d of deployments) {
+    const list = groups.get(d.group)
+    if (list) list.push(d)
+    else groups.set(d.group, [d])
+  }
+  const lines: Array<string> = []
+  const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`
+  lines.push(`Config ${source === undefined ? "" : `${source} `}is valid: ${plural(groups.size, "model group")}, ${plural(deployments.length, "deployment")}`)
+  lines.push("")
+  lines.push(`Strategy: ${settings.routingStrategy}`)
+  lines.push(
+    `Retries: ${settings.numRetries}  timeout: ${seconds(settings.timeoutMs)}` +
+      (settings.streamTimeoutMs !== undefined ? `  stream first-chunk timeout: ${seconds(settings.streamTimeoutMs)}` : "") +
+      `  mid-stream failure: ${settings.streamFailurePolicy}`
+  )
+  lines.push(
+    settings.disableCooldowns
+      ? "Cooldown: disabled"
+      : `Cooldown: ${seconds(settings.cooldownMs)} after more than ${settings.allowedFails} failures in a minute (429 and broken keys at once)`
+  )
+  lines.push("")
+  lines.push("Model groups:")
+  for (const [group, members] of groups) {
+    lines.push(`  ${group}`)
+    for (const d of members) lines.push(deploymentLine(d))
+  }
+  if (settings.aliases.size > 0) {
+    lines.push("")
+    lines.push("Aliases:")
+    for (const [alias, target] of settings.aliases) lines.push(`  ${alias} -> ${target.group}${target.hidden ? " (hidden)" : ""}`)
+  }
+  const fallbackLines = [
+    ...chains("Fallbacks:", settings.fallbacks),
+    ...chains("Context-window fallbacks:", settings.contextWindowFallbacks),
+    ...chains("Content-policy fallbacks:", settings.contentPolicyFallbacks),
+    ...(settings.defaultFallbacks.length > 0 ? [`Default fallbacks: ${settings.defaultFallbacks.join(" -> ")}`] : [])
+  ]
+  lines.push("")
+  if (fallbackLines.length === 0) lines.push("Fallbacks: (none)")
+  else lines.push(...fallbackLines)
+  lines.push("")
+  lines.push(`Auth: ${config.masterKey === undefined ? "none (no general_settings.master_key)" : "master key set (Bearer token required on /v1 routes)"}`)
+  lines.push(`Limits: request body ${config.maxRequestBytes} bytes, body timeout ${seconds(config.bodyTimeoutMs)}, shutdown grace ${seconds(config.gracefulShutdownMs)}`)
+  const warning = GatewayConfig.unsupportedWarning(config)
+  if (warning !== undefined) {
+    lines.push("")
+    lines.push(`Warning: ${warning}`)
+  }
+  return lines.join("\n")
+}
