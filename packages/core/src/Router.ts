@@ -63,6 +63,9 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
   }
   const groupIds = new Map([...groups].map(([group, members]) => [group, members.map((d) => d.id)]))
 
+  // Hidden aliases still route, but are not advertised (LiteLLM's `hidden: true`).
+  const knownModels = [...groups.keys(), ...[...settings.aliases].filter(([, a]) => !a.hidden).map(([name]) => name)].join(", ")
+
   const resolveGroup = (model: string): string | undefined => {
     if (groups.has(model)) return model
     const alias = settings.aliases.get(model)
@@ -288,7 +291,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         new LlmError.ModelNotFound({
           provider: ROUTER,
           status: 404,
-          message: `Unknown model group "${request.model}". Known: ${[...groups.keys(), ...settings.aliases.keys()].join(", ")}`
+          message: `Unknown model group "${request.model}". Known: ${knownModels}`
         })
       )
     }
