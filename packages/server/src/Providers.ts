@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect"
 import type { HttpClient } from "effect/http"
-import type { Deployment, LlmClient, Router } from "@llm-router/core"
+import { type Deployment, type LlmClient, type Router, RouterConfig } from "@llm-router/core"
 import { Anthropic } from "@llm-router/anthropic"
 import { Google } from "@llm-router/google"
 import { OpenAi } from "@llm-router/openai"
@@ -20,7 +20,8 @@ export interface Adapter<R> {
 export interface Registry<R> {
   /** Every provider prefix the registry serves, in adapter order. */
   readonly known: ReadonlyArray<string>
-  readonly clientFor: Router.ClientFor<never, R>
+  /** Fails with a config error naming the known prefixes when a deployment's provider has no adapter. */
+  readonly clientFor: Router.ClientFor<RouterConfig.RouterConfigError, R>
 }
 
 /** A registry over adapters; the first adapter that names a prefix serves it. */
@@ -34,9 +35,12 @@ export const make = <R>(adapters: ReadonlyArray<Adapter<R>>): Registry<R> => {
     known,
     clientFor: (deployment) => {
       const adapter = byProvider.get(deployment.provider)
-      // Configs are validated against `known` before a router is built, so this is a bug, not input.
+      // The gateway validates configs against `known` first; a library caller may not have.
       if (adapter === undefined) {
-        return Effect.die(new Error(`No adapter for provider "${deployment.provider}" (known: ${known.join(", ")})`))
+        return Effect.fail(RouterConfig.RouterConfigError.fromIssues([{
+          path: `model_list (deployment ${deployment.id})`,
+          message: `unknown provider "${deployment.provider}" (known: ${known.join(", ")})`
+        }]))
       }
       return adapter.make(deployment)
     }
