@@ -14,7 +14,7 @@ import type { Chat, Deployment } from "@llm-router/core"
 import { Effect, Redacted, Result, Stream } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
 import * as AnthropicUpstream from "../../packages/testing/src/upstream/AnthropicUpstream.ts"
-import { type Result as Row, summarize, table } from "../Stats.ts"
+import { interleavedPairs, PROSE_2KB, type Result as Row, summarize, table } from "../Stats.ts"
 
 const ROUNDS = 10
 const CHAT_PER_ROUND = 200
@@ -22,45 +22,13 @@ const STREAM_PER_ROUND = 40
 const WARMUP_CHAT = 300
 const WARMUP_STREAM = 60
 
-/** ~2 KB of prose: the answer of every call. */
-const ANSWER = Array.from({ length: 340 }, (_, i) => ["alpha", "beta", "gamma", "delta"][i % 4]).join(" ")
+const ANSWER = PROSE_2KB
 
 const request: Chat.ChatRequest = {
   model: "claude",
   messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Tell me something long." }],
   max_tokens: 4096
 }
-
-const time = (effect: Effect.Effect<unknown, unknown>, into?: Array<number>) =>
-  Effect.gen(function*() {
-    const start = process.hrtime.bigint()
-    yield* effect
-    into?.push(Number(process.hrtime.bigint() - start) / 1000)
-  })
-
-/** Alternates `adapter` and `raw` calls; returns their timings and per-pair differences (µs). */
-const pairs = (adapter: Effect.Effect<unknown, unknown>, raw: Effect.Effect<unknown, unknown>, warmup: number, perRound: number) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < warmup; i++) {
-      yield* time(adapter)
-      yield* time(raw)
-    }
-    const a: Array<number> = []
-    const r: Array<number> = []
-    for (let round = 0; round < ROUNDS; round++) {
-      for (let i = 0; i < perRound; i++) {
-        // Swap the order each pair so neither side always runs on a warmer connection.
-        if (i % 2 === 0) {
-          yield* time(adapter, a)
-          yield* time(raw, r)
-        } else {
-          yield* time(raw, r)
-          yield* time(adapter, a)
-        }
-      }
-    }
-    return { a, r, diff: a.map((x, i) => x - r[i]!) }
-  })
 
 export const run = (): Promise<ReadonlyArray<Row>> =>
   Effect.runPromise(
@@ -98,8 +66,8 @@ export const run = (): Promise<ReadonlyArray<Row>> =>
       const chunks = yield* Stream.runCount(client.stream(request))
       if (chunks < 200) throw new Error(`expected 200+ stream parts, got ${chunks}`)
 
-      const c = yield* pairs(adapterChat, rawChat, WARMUP_CHAT, CHAT_PER_ROUND)
-      const s = yield* pairs(adapterStream, rawStream, WARMUP_STREAM, STREAM_PER_ROUND)
+      const c = yield* interleavedPairs(adapterChat, rawChat, { warmup: WARMUP_CHAT, rounds: ROUNDS, perRound: CHAT_PER_ROUND })
+      const s = yield* interleavedPairs(adapterStream, rawStream, { warmup: WARMUP_STREAM, rounds: ROUNDS, perRound: STREAM_PER_ROUND })
       return [
         summarize(`chat, ${(ANSWER.length / 1024).toFixed(1)} KB answer: adapter`, c.a),
         summarize("chat: raw HttpClient, same bytes", c.r),

@@ -16,7 +16,7 @@ import { HttpBody, HttpClient, HttpClientRequest } from "effect/http"
 import * as ChunkStream from "../../packages/openai/src/ChunkStream.ts"
 import * as ResponseBody from "../../packages/openai/src/ResponseBody.ts"
 import * as OpenAiUpstream from "../../packages/testing/src/upstream/OpenAiUpstream.ts"
-import { type Result as Row, summarize, table } from "../Stats.ts"
+import { interleavedPairs, PROSE_2KB, type Result as Row, summarize, table, time } from "../Stats.ts"
 
 const ROUNDS = 10
 const CHAT_PER_ROUND = 200
@@ -25,8 +25,7 @@ const WARMUP_CHAT = 300
 const WARMUP_STREAM = 60
 const DECODE_RUNS = 2000
 
-/** ~2 KB of prose: the answer of every call. */
-const ANSWER = Array.from({ length: 340 }, (_, i) => ["alpha", "beta", "gamma", "delta"][i % 4]).join(" ")
+const ANSWER = PROSE_2KB
 const KEY = "sk-bench-0123456789"
 
 const request: Chat.ChatRequest = {
@@ -34,36 +33,6 @@ const request: Chat.ChatRequest = {
   messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Tell me something long." }],
   max_tokens: 4096
 }
-
-const time = (effect: Effect.Effect<unknown, unknown>, into?: Array<number>) =>
-  Effect.gen(function*() {
-    const start = process.hrtime.bigint()
-    yield* effect
-    into?.push(Number(process.hrtime.bigint() - start) / 1000)
-  })
-
-/** Alternates `adapter` and `raw` calls; returns their timings and per-pair differences (µs). */
-const pairs = (adapter: Effect.Effect<unknown, unknown>, raw: Effect.Effect<unknown, unknown>, warmup: number, perRound: number) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < warmup; i++) {
-      yield* time(adapter)
-      yield* time(raw)
-    }
-    const a: Array<number> = []
-    const r: Array<number> = []
-    for (let round = 0; round < ROUNDS; round++) {
-      for (let i = 0; i < perRound; i++) {
-        if (i % 2 === 0) {
-          yield* time(adapter, a)
-          yield* time(raw, r)
-        } else {
-          yield* time(raw, r)
-          yield* time(adapter, a)
-        }
-      }
-    }
-    return { a, r, diff: a.map((x, i) => x - r[i]!) }
-  })
 
 export const run = (): Promise<ReadonlyArray<Row>> =>
   Effect.runPromise(
@@ -101,8 +70,8 @@ export const run = (): Promise<ReadonlyArray<Row>> =>
       const parts = yield* Stream.runCount(client.stream(request))
       if (parts < 200) throw new Error(`expected 200+ stream parts, got ${parts}`)
 
-      const c = yield* pairs(adapterChat, rawChat, WARMUP_CHAT, CHAT_PER_ROUND)
-      const s = yield* pairs(adapterStream, rawStream, WARMUP_STREAM, STREAM_PER_ROUND)
+      const c = yield* interleavedPairs(adapterChat, rawChat, { warmup: WARMUP_CHAT, rounds: ROUNDS, perRound: CHAT_PER_ROUND })
+      const s = yield* interleavedPairs(adapterStream, rawStream, { warmup: WARMUP_STREAM, rounds: ROUNDS, perRound: STREAM_PER_ROUND })
 
       // Translate + decode alone: the same bytes, no socket.
       const completionBytes = yield* rawChat

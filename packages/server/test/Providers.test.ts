@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { RouterConfig } from "@llm-router/core"
 import { Providers } from "@llm-router/server"
+import { NodeHttpClient } from "@effect/platform-node"
 import { Effect } from "effect"
 
 describe("Providers", () => {
@@ -17,5 +18,5 @@ describe("Providers", () => {
       assert.strictEqual(error._tag, "RouterConfigError")
       assert.include(error.message, `unknown provider "nosuchcloud"`)
       assert.include(error.message, "anthropic")
-    }))
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })
