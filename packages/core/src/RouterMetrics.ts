@@ -10,77 +10,99 @@ import type { Deployment } from "./Deployment.ts"
 import type { LlmError } from "./LlmError.ts"
 import type { RouteInfo } from "./RouteInfo.ts"
 
+type Labels = Readonly<Record<string, string>>
+
+/**
+ * A metric name with one `Metric` instance per label set, made on first use. Effect keeps
+ * a single cached series key per metric instance: one instance shared by many label sets
+ * (what `Metric.withAttributes` gives) re-sorts and re-serialises its labels whenever the
+ * set alternates, which was a fifth of the router's own time. The label sets are few
+ * (groups × deployments × outcomes), so one instance each costs nothing.
+ */
+const family = (make: (attributes: Labels) => Metric.Metric<number, unknown>) => {
+  const instances = new Map<string, Metric.Metric<number, unknown>>()
+  return (labels: Labels): Metric.Metric<number, unknown> => {
+    let key = ""
+    for (const name in labels) key += labels[name] + "\u0000"
+    let found = instances.get(key)
+    if (!found) instances.set(key, found = make(labels))
+    return found
+  }
+}
+
+const counter = (name: string, description: string) =>
+  family((attributes) => Metric.counter(name, { description, attributes, incremental: true }))
+const histogram = (name: string, description: string) =>
+  family((attributes) => Metric.histogram(name, { description, attributes, boundaries: latencyBoundaries }))
+
 const latencyBoundaries = Metric.exponentialBoundaries({ start: 1, factor: 2, count: 18 })
 
-export const requests = Metric.counter("llm_router_requests_total", {
-  description: "Requests answered by the router, by group, serving deployment and outcome",
-  incremental: true
-})
-export const attemptFailures = Metric.counter("llm_router_attempt_failures_total", {
-  description: "Failed calls to a deployment, by error",
-  incremental: true
-})
-export const retries = Metric.counter("llm_router_retries_total", { description: "Retries within a model group", incremental: true })
-export const fallbacks = Metric.counter("llm_router_fallbacks_total", {
-  description: "Fallbacks from one model group to another",
-  incremental: true
-})
-export const cooldowns = Metric.counter("llm_router_cooldowns_total", {
-  description: "Times a deployment was taken out of rotation",
-  incremental: true
-})
-export const latency = Metric.histogram("llm_router_latency_ms", {
-  description: "Request latency through the router, in milliseconds",
-  boundaries: latencyBoundaries
-})
-export const timeToFirstChunk = Metric.histogram("llm_router_time_to_first_chunk_ms", {
-  description: "Time to the first content chunk of a stream, in milliseconds",
-  boundaries: latencyBoundaries
-})
-export const tokens = Metric.counter("llm_router_tokens_total", { description: "Tokens used, by kind", incremental: true })
-export const cost = Metric.counter("llm_router_cost_usd_total", { description: "Cost in USD of answered requests", incremental: true })
+export const requests = counter("llm_router_requests_total", "Requests answered by the router, by group, serving deployment and outcome")
+export const attemptFailures = counter("llm_router_attempt_failures_total", "Failed calls to a deployment, by error")
+export const retries = counter("llm_router_retries_total", "Retries within a model group")
+export const fallbacks = counter("llm_router_fallbacks_total", "Fallbacks from one model group to another")
+export const cooldowns = counter("llm_router_cooldowns_total", "Times a deployment was taken out of rotation")
+export const latency = histogram("llm_router_latency_ms", "Request latency through the router, in milliseconds")
+export const timeToFirstChunk = histogram("llm_router_time_to_first_chunk_ms", "Time to the first content chunk of a stream, in milliseconds")
+export const tokens = counter("llm_router_tokens_total", "Tokens used, by kind")
+export const cost = counter("llm_router_cost_usd_total", "Cost in USD of answered requests")
 
-// Metrics bound to their labels are cached: the label sets are few (groups × deployments),
-// and binding one costs more than the update itself.
-const bound = new Map<string, Metric.Metric<number, unknown>>()
-const labelled = <State>(metric: Metric.Metric<number, State>, attributes: Record<string, string>) => {
-  let key = metric.id
-  for (const name in attributes) key += "\u0000" + attributes[name]
-  let found = bound.get(key)
-  if (!found) bound.set(key, found = Metric.withAttributes(metric, attributes) as Metric.Metric<number, unknown>)
+/** The success-path metrics of one deployment, looked up once per label set. */
+interface SuccessMetrics {
+  readonly requests: Metric.Metric<number, unknown>
+  readonly latency: Metric.Metric<number, unknown>
+  readonly timeToFirstChunk: Metric.Metric<number, unknown>
+  readonly promptTokens: Metric.Metric<number, unknown>
+  readonly completionTokens: Metric.Metric<number, unknown>
+  readonly cost: Metric.Metric<number, unknown>
+}
+const successMetrics = new Map<string, SuccessMetrics>()
+const successMetricsOf = (route: RouteInfo, streaming: boolean): SuccessMetrics => {
+  const key = `${route.group}\u0000${route.deployment}\u0000${route.provider}\u0000${streaming}`
+  let found = successMetrics.get(key)
+  if (!found) {
+    const labels = { group: route.group, deployment: route.deployment, provider: route.provider }
+    successMetrics.set(key, found = {
+      requests: requests({ ...labels, outcome: "success", stream: String(streaming) }),
+      latency: latency(labels),
+      timeToFirstChunk: timeToFirstChunk(labels),
+      promptTokens: tokens({ ...labels, kind: "prompt" }),
+      completionTokens: tokens({ ...labels, kind: "completion" }),
+      cost: cost(labels)
+    })
+  }
   return found
 }
 
+/** Every success-path update in one step: this runs on each request, so it stays cheap. */
 export const recordSuccess = (route: RouteInfo, streaming: boolean): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const labels = { group: route.group, deployment: route.deployment, provider: route.provider }
-    const effects: Array<Effect.Effect<void>> = [
-      Metric.update(labelled(requests, { ...labels, outcome: "success", stream: String(streaming) }), 1),
-      Metric.update(labelled(latency, labels), route.latencyMs)
-    ]
-    if (route.timeToFirstChunkMs !== undefined) effects.push(Metric.update(labelled(timeToFirstChunk, labels), route.timeToFirstChunkMs))
-    if (route.usage) {
-      effects.push(Metric.update(labelled(tokens, { ...labels, kind: "prompt" }), route.usage.prompt_tokens))
-      effects.push(Metric.update(labelled(tokens, { ...labels, kind: "completion" }), route.usage.completion_tokens))
-    }
-    if (route.costUsd !== undefined) effects.push(Metric.update(labelled(cost, labels), route.costUsd))
-    return Effect.all(effects, { discard: true })
-  })
+  Effect.contextWith((context) =>
+    Effect.sync(() => {
+      const m = successMetricsOf(route, streaming)
+      m.requests.updateUnsafe(1, context)
+      m.latency.updateUnsafe(route.latencyMs, context)
+      if (route.timeToFirstChunkMs !== undefined) m.timeToFirstChunk.updateUnsafe(route.timeToFirstChunkMs, context)
+      if (route.usage) {
+        m.promptTokens.updateUnsafe(route.usage.prompt_tokens, context)
+        m.completionTokens.updateUnsafe(route.usage.completion_tokens, context)
+      }
+      if (route.costUsd !== undefined) m.cost.updateUnsafe(route.costUsd, context)
+    })
+  )
 
 export const recordRequestFailure = (group: string, error: LlmError, streaming: boolean): Effect.Effect<void> =>
   Metric.update(
-    labelled(requests, { group, deployment: error.deployment ?? "", provider: error.provider, outcome: error._tag, stream: String(streaming) }),
+    requests({ group, deployment: error.deployment ?? "", provider: error.provider, outcome: error._tag, stream: String(streaming) }),
     1
   )
 
 export const recordFailure = (group: string, d: Deployment, error: LlmError, cooled: boolean): Effect.Effect<void> =>
   Effect.suspend(() => {
     const labels = { group, deployment: d.id, provider: d.provider }
-    const failure = Metric.update(labelled(attemptFailures, { ...labels, error: error._tag }), 1)
-    return cooled ? Effect.andThen(failure, Metric.update(labelled(cooldowns, labels), 1)) : failure
+    const failure = Metric.update(attemptFailures({ ...labels, error: error._tag }), 1)
+    return cooled ? Effect.andThen(failure, Metric.update(cooldowns(labels), 1)) : failure
   })
 
-export const recordRetry = (group: string): Effect.Effect<void> => Metric.update(labelled(retries, { group }), 1)
+export const recordRetry = (group: string): Effect.Effect<void> => Metric.update(retries({ group }), 1)
 
-export const recordFallback = (from: string, to: string): Effect.Effect<void> =>
-  Metric.update(labelled(fallbacks, { from, to }), 1)
+export const recordFallback = (from: string, to: string): Effect.Effect<void> => Metric.update(fallbacks({ from, to }), 1)
