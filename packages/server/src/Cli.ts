@@ -5,7 +5,6 @@
  * An invalid config prints every problem and exits with code 2; SIGTERM/SIGINT stop the
  * server gracefully and exit 0.
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Cause, Console, Effect, Exit, Layer } from "effect"
 import type { Runtime } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -75,7 +74,7 @@ const serve = Command.make(
       }))
       return yield* Layer.launch(announce.pipe(
         Layer.provide(Gateway.layer({ config, clientFor: Providers.builtin.clientFor, host, port })),
-        Layer.provide(NodeHttpClient.layerUndici)
+        Layer.provide(Providers.layerHttpClient)
       ))
     })
 ).pipe(Command.withDescription("Run the OpenAI-compatible gateway"))

@@ -27,16 +27,25 @@ import * as RouteHeaders from "./RouteHeaders.ts"
 // Gateway-level metrics (the router records its own: requests, failures, retries, …)
 // ---------------------------------------------------------------------------------------
 
-export const httpRequests = Metric.counter("llm_router_http_requests_total", {
+const httpRequestsOptions = {
   description: "HTTP requests answered by the gateway, by route and status",
   incremental: true
-})
+} as const
+export const httpRequests = Metric.counter("llm_router_http_requests_total", httpRequestsOptions)
+/**
+ * One counter instance per (route, status), made on first use: Effect caches one series key
+ * per instance, and a single instance shared through `withAttributes` re-serialises its
+ * labels whenever consecutive requests differ (see `RouterMetrics`).
+ */
 const boundHttp = new Map<string, Metric.Metric<number, unknown>>()
 const countHttp = (route: string, status: number): Effect.Effect<void> => {
   const key = `${route} ${status}`
   let metric = boundHttp.get(key)
   if (metric === undefined) {
-    metric = Metric.withAttributes(httpRequests, { route, status: String(status) }) as Metric.Metric<number, unknown>
+    metric = Metric.counter("llm_router_http_requests_total", {
+      ...httpRequestsOptions,
+      attributes: { route, status: String(status) }
+    })
     boundHttp.set(key, metric)
   }
   return Metric.update(metric, 1)

@@ -4,8 +4,9 @@
  * prefixes also validates a config, so an unknown provider is a config error that names
  * the ones this gateway can call, rather than a failure on the first request.
  */
-import { Effect } from "effect"
-import type { HttpClient } from "effect/http"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Effect, Layer, Tracer } from "effect"
+import { HttpClient } from "effect/http"
 import { type Deployment, type LlmClient, type Router, RouterConfig } from "@llm-router/core"
 import { Anthropic } from "@llm-router/anthropic"
 import { Google } from "@llm-router/google"
@@ -49,3 +50,20 @@ export const make = <R>(adapters: ReadonlyArray<Adapter<R>>): Registry<R> => {
 
 /** OpenAI and every OpenAI-compatible API, Anthropic, and Gemini. */
 export const builtin: Registry<HttpClient.HttpClient> = make<HttpClient.HttpClient>([OpenAi, Anthropic, Google])
+
+/**
+ * The HTTP client the adapters call providers through: undici, one connection pool per
+ * origin. Made from the dispatcher directly rather than with `NodeHttpClient.layerUndici`,
+ * which merges the context it was built in into every request's (a copy of every service
+ * per call, for a client that needs none once made). When no tracer is installed, Effect's
+ * native tracer reaches no one, so the client makes no span (nor `traceparent` headers)
+ * per call; with a tracer installed, spans are made as usual.
+ */
+export const layerHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.merge(
+  Layer.effect(HttpClient.HttpClient)(NodeHttpClient.makeUndici).pipe(Layer.provide(NodeHttpClient.layerDispatcher)),
+  Layer.effect(HttpClient.TracerDisabledWhen)(Effect.gen(function*() {
+    const tracer = yield* Tracer.Tracer
+    const disabledWhen = yield* HttpClient.TracerDisabledWhen
+    return tracer === Tracer.nativeTracer ? () => true : disabledWhen
+  }))
+)

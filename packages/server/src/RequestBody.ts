@@ -11,6 +11,7 @@ import type { HttpServerRequest } from "effect/http"
 import { Chat, RouterConfig } from "@llm-router/core"
 import type { Readable } from "node:stream"
 import * as ApiError from "./ApiError.ts"
+import * as PlainChatRequest from "./PlainChatRequest.ts"
 
 export interface Limits {
   readonly maxBytes: number
@@ -77,6 +78,9 @@ export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiE
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return Result.fail(ApiError.invalidRequest("The request body must be a JSON object", null))
   }
+  // Most bodies have a shape the fast path decodes exactly as the Schema would.
+  const plain = PlainChatRequest.decode(json as Record<string, unknown>)
+  if (plain !== undefined) return Result.succeed(plain)
   const decoded = decodeChat(json, { errors: "all" })
   if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
   const issues = RouterConfig.issuesOf(decoded.failure.issue)
