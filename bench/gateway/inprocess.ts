@@ -1,15 +1,20 @@
 // The gateway's own CPU cost per request, measured in one process: an instant mock, the
-// gateway (`Gateway.layer` on Node's HTTP server, the OpenAI adapter on undici, exactly as
-// `llm-router serve` runs it) and the load generator share one thread, so there are no
-// cross-process wake-ups and the number barely depends on what else the machine is doing.
+// gateway (`Gateway.layer` on Node's HTTP server, the adapters on `Providers.layerHttpClient`,
+// as `llm-router serve` runs it) and the load generator share one thread, so there are no
+// cross-process wake-ups and the number depends little on what else the machine is doing.
 // Each round sends the same load to the mock directly and through the gateway; the
-// difference in CPU time per request is what the gateway adds. For guidance while working
-// on the hot path (with `node --cpu-prof` for a profile); `sealed.sh` stays the verdict.
-//   node [--cpu-prof] bench/gateway/inprocess.ts [--rounds=N] [--count=N] [--concurrency=N] [--stream]
-import { Gateway, GatewayConfig, Providers } from "@llm-router/server"
-import { Effect, Fiber, Layer } from "effect"
+// difference in CPU time per request is what the gateway adds. With --compare=DIR, a second
+// build (another checkout's packages, e.g. `git archive HEAD | tar -x -C DIR`) runs beside
+// this one in the same process, in alternating blocks, and the paired differences are
+// reported. For guidance while working on the hot path (run under `node --cpu-prof` for a
+// profile); `sealed.sh` stays the verdict.
+//   node bench/gateway/inprocess.ts [--rounds=N] [--count=N] [--concurrency=N] [--stream]
+//                                   [--raw] [--compare=DIR]
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
 import * as Http from "node:http"
+import * as Path from "node:path"
 import * as Load from "./Load.ts"
 
 const args = process.argv.slice(2)
@@ -23,6 +28,7 @@ const concurrency = Number(flag("concurrency") ?? 8)
 const stream = flag("stream") !== undefined
 // --raw: a bare node:http + undici proxy instead of the gateway, the floor any Node gateway pays.
 const raw = flag("raw") !== undefined
+const compare = flag("compare")
 
 // -- the mock (the same answers as mock.ts) ---------------------------------------------
 
@@ -50,12 +56,7 @@ const streamBody = (usage: boolean) =>
   chunk({ content: " from the bench mock." }, null) + chunk({}, "stop") +
   (usage ? chunk({}, null, { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16 }) : "") + "data: [DONE]\n\n"
 
-let shown = false
 const mock = Http.createServer((req, res) => {
-  if (process.env["SHOW_HEADERS"] && !shown && req.headers.authorization !== undefined) {
-    shown = true
-    process.stdout.write(`upstream request headers: ${JSON.stringify(req.headers)}\n`)
-  }
   const parts: Array<Buffer> = []
   req.on("data", (b: Buffer) => parts.push(b))
   req.on("end", () => {
@@ -70,10 +71,17 @@ const mock = Http.createServer((req, res) => {
   })
 })
 mock.keepAliveTimeout = 60_000
-let connections = 0
-mock.on("connection", () => connections++)
 await new Promise<void>((resolve) => mock.listen(0, "127.0.0.1", resolve))
 const mockPort = (mock.address() as { port: number }).port
+const configText = [
+  "model_list:",
+  "  - model_name: bench",
+  "    litellm_params:",
+  "      model: openai/bench-model",
+  `      api_base: http://127.0.0.1:${mockPort}/v1`,
+  "      api_key: x",
+  ""
+].join("\n")
 
 /** The floor: parse, rewrite the model, forward with undici, parse the answer, send it back. */
 async function rawProxy(upstream: number): Promise<number> {
@@ -107,78 +115,85 @@ async function rawProxy(upstream: number): Promise<number> {
   return (server.address() as { port: number }).port
 }
 
-// -- the gateway -------------------------------------------------------------------------
+// -- the gateways -------------------------------------------------------------------------
 
-const config = await Effect.runPromise(GatewayConfig.parse([
-  "model_list:",
-  "  - model_name: bench",
-  "    litellm_params:",
-  "      model: openai/bench-model",
-  `      api_base: http://127.0.0.1:${mockPort}/v1`,
-  "      api_key: x",
-  ""
-].join("\n"), { knownProviders: Providers.builtin.known }))
+/**
+ * Starts the gateway of the checkout at `root` as its CLI would, on a free port. Builds
+ * without `Providers.layerHttpClient` get `NodeHttpClient.layerUndici`, as their CLI did.
+ */
+const startGateway = async (root: string): Promise<number> => {
+  const server = await import(Path.join(root, "packages/server/src/index.ts"))
+  const { Gateway, GatewayConfig, Providers } = server
+  const config = await Effect.runPromise(GatewayConfig.parse(configText, { knownProviders: Providers.builtin.known }) as Effect.Effect<unknown>)
+  let port = 0
+  const fiber = Effect.runFork(Layer.launch(
+    Layer.effectDiscard(Effect.gen(function*() {
+      const http = yield* HttpServer.HttpServer
+      if (http.address._tag !== "UnixPathAddress") port = http.address.port
+    })).pipe(
+      Layer.provide(Gateway.layer({ config, clientFor: Providers.builtin.clientFor, host: "127.0.0.1", port: 0 })),
+      Layer.provide(Providers.layerHttpClient ?? NodeHttpClient.layerUndici)
+    ) as Layer.Layer<never>
+  ))
+  for (let i = 0; port === 0; i++) {
+    if (i > 500 || fiber.pollUnsafe() !== undefined) throw new Error(`the gateway at ${root} did not start: ${String(fiber.pollUnsafe())}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  return port
+}
 
-let gatewayPort = 0
-const gateway = raw ? Effect.runFork(Effect.never) : Effect.runFork(Layer.launch(
-  Layer.effectDiscard(Effect.gen(function*() {
-    const server = yield* HttpServer.HttpServer
-    if (server.address._tag !== "UnixPathAddress") gatewayPort = server.address.port
-  })).pipe(
-    Layer.provide(Gateway.layer({ config, clientFor: Providers.builtin.clientFor, host: "127.0.0.1", port: 0 })),
-    Layer.provide(Providers.layerHttpClient)
-  )
-))
-if (raw) gatewayPort = await rawProxy(mockPort)
-for (let i = 0; gatewayPort === 0; i++) {
-  if (i > 500 || gateway.pollUnsafe() !== undefined) throw new Error(`the gateway did not start: ${String(gateway.pollUnsafe())}`)
-  await new Promise((r) => setTimeout(r, 10))
+const here = Path.resolve(import.meta.dirname, "../..")
+const direct = Load.makeTarget({ key: "direct", label: "direct", port: mockPort, path: "/v1/chat/completions", headers: {}, model: "bench-model" })
+const gateways: Array<Load.Target> = [
+  Load.makeTarget({
+    key: "A",
+    label: raw ? "raw node:http + undici proxy" : here,
+    port: raw ? await rawProxy(mockPort) : await startGateway(here),
+    path: "/v1/chat/completions",
+    headers: {},
+    model: "bench"
+  })
+]
+if (compare !== undefined) {
+  const root = Path.resolve(compare)
+  gateways.push(Load.makeTarget({ key: "B", label: root, port: await startGateway(root), path: "/v1/chat/completions", headers: {}, model: "bench" }))
 }
 
 // -- measure ------------------------------------------------------------------------------
 
-const direct = Load.makeTarget({ key: "direct", label: "direct", port: mockPort, path: "/v1/chat/completions", headers: {}, model: "bench-model" })
-const through = Load.makeTarget({ key: "gateway", label: "gateway", port: gatewayPort, path: "/v1/chat/completions", headers: {}, model: "bench" })
 const shape: Load.Shape = { stream, concurrency, count, maxMs: 60_000 }
-
-// --user: count user time only (system time, mostly loopback TCP, is the noisiest part).
-const userOnly = flag("user") !== undefined
-const cpuPerRequest = async (target: Load.Target): Promise<{ cpuUs: number; block: Load.Block }> => {
+const cpuPerRequest = async (target: Load.Target): Promise<number> => {
   const before = process.cpuUsage()
   const block = await Load.block(target, shape)
   const used = process.cpuUsage(before)
   if (block.errors > 0) throw new Error(`${target.label}: ${block.firstError}`)
-  return { cpuUs: (used.user + (userOnly ? 0 : used.system)) / block.completed, block }
+  return (used.user + used.system) / block.completed
 }
 
-await cpuPerRequest(direct)
-await cpuPerRequest(through)
-const added: Array<number> = []
-// --ab (experiments): alternate rounds with `globalThis.LLM_ROUTER_AB` true and false, so code under
-// test can compare two variants in one process, under the same conditions.
-const ab = flag("ab") !== undefined
-const arms: Record<string, Array<number>> = { A: [], B: [] }
-for (let round = 0; round < rounds * (ab ? 2 : 1); round++) {
-  ;(globalThis as Record<string, unknown>)["LLM_ROUTER_AB"] = ab && round % 2 === 1
-  const d = await cpuPerRequest(direct)
-  const g = await cpuPerRequest(through)
-  added.push(g.cpuUs - d.cpuUs)
-  if (ab) arms[round % 2 === 1 ? "B" : "A"]!.push(g.cpuUs - d.cpuUs)
-  process.stdout.write(
-    `round ${round + 1}: direct ${d.cpuUs.toFixed(1)} µs/request, through the gateway ${g.cpuUs.toFixed(1)} µs/request: ` +
-      `the gateway adds ${(g.cpuUs - d.cpuUs).toFixed(1)} µs\n`
-  )
+for (const target of [direct, ...gateways]) await cpuPerRequest(target)
+const added = new Map<string, Array<number>>(gateways.map((g) => [g.key, []]))
+for (let round = 0; round < rounds; round++) {
+  // Rotate the order every round so drift lands on every target alike.
+  const all = [direct, ...gateways]
+  const order = all.map((_, i) => all[(i + round) % all.length]!)
+  const cpu = new Map<string, number>()
+  for (const target of order) cpu.set(target.key, await cpuPerRequest(target))
+  const base = cpu.get("direct")!
+  const line = gateways.map((g) => {
+    added.get(g.key)!.push(cpu.get(g.key)! - base)
+    return `${g.key} adds ${(cpu.get(g.key)! - base).toFixed(1)} µs`
+  })
+  process.stdout.write(`round ${round + 1}: direct ${base.toFixed(1)} µs/request; ${line.join(", ")}\n`)
 }
-const med = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
-if (ab) process.stdout.write(`A (flag off) ${med(arms["A"]!).toFixed(1)} µs, B (flag on) ${med(arms["B"]!).toFixed(1)} µs, B-A per round: ${arms["B"]!.map((b, i) => (b - arms["A"]![i]!).toFixed(0)).join(" ")}\n`)
-if (process.env["SHOW_CONNECTIONS"]) process.stdout.write(`connections the mock accepted: ${connections}\n`)
-const sorted = [...added].sort((a, b) => a - b)
-process.stdout.write(
-  `median added CPU per request (${stream ? "streamed" : "plain"}, c=${concurrency}): ${sorted[sorted.length >> 1]!.toFixed(1)} µs\n`
-)
-await Effect.runPromise(Fiber.interrupt(gateway))
-mock.close()
-direct.agent.destroy()
-through.agent.destroy()
-// The raw proxy's server and agent are not tracked: end here rather than wait for their sockets.
+const median = (xs: ReadonlyArray<number>) => Load.median(xs)
+const kind = `${stream ? "streamed" : "plain"}, c=${concurrency}`
+for (const g of gateways) {
+  process.stdout.write(`median CPU the gateway adds per request (${kind}): ${median(added.get(g.key)!).toFixed(1)} µs  [${g.key}: ${g.label}]\n`)
+}
+if (gateways.length === 2) {
+  const a = added.get("A")!
+  const b = added.get("B")!
+  process.stdout.write(`paired difference A - B, median over rounds: ${median(a.map((x, i) => x - b[i]!)).toFixed(1)} µs\n`)
+}
+// The servers and agents are not tracked one by one: end here rather than wait for their sockets.
 process.exit(0)

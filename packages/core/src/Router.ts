@@ -8,7 +8,8 @@
  * What to do about an error is decided by `LlmError.policy`; what is remembered between
  * requests lives in `RouterState`. This module holds the control flow only.
  */
-import { Cause, Clock, Duration, Effect, Exit, Layer, Pull, Random, Schedule, Scope, Stream } from "effect"
+import { Cause, Channel, Clock, Duration, Effect, Exit, Layer, Pull, Random, Schedule, Scope, Stream } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { ChatChunk, ChatRequest, Usage } from "./Chat.ts"
 import { chunkHasContent } from "./Chat.ts"
 import * as Cost from "./Cost.ts"
@@ -48,6 +49,17 @@ interface Served<A> {
 }
 
 const ROUTER = "llm-router"
+
+/**
+ * `Stream.toPull` with its scope given, for a pull that one fiber reads in turn: without the
+ * context merge and the semaphore `toPull` wraps around every pull (a copy of every service per
+ * pull). A stream that fails while opening fails its first pull, as with `toPull`.
+ */
+const pullIn = <A, E>(
+  stream: Stream.Stream<A, E>,
+  scope: Scope.Scope
+): Effect.Effect<Pull.Pull<NonEmptyReadonlyArray<A>, E>> =>
+  Effect.catchCause(Channel.toPullScoped(stream.channel, scope), (cause) => Effect.succeed(Effect.failCause(cause)))
 
 export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clientFor: ClientFor<E, R>) {
   const state = yield* RouterState
@@ -151,79 +163,112 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     call: (d: Deployment, client: LlmClient.Service) => Effect.Effect<A, LlmError.LlmError>,
     ignoreCooldown: boolean
   ): Effect.Effect<Served<A>, LlmError.LlmError> =>
-    Effect.gen(function*() {
-      const candidates = yield* eligible(run, group)
+    Effect.flatMap(Effect.suspend(() => eligible(run, group)), (candidates) => {
       const ids = groupIds.get(group) ?? []
       // The backoff schedule is only stepped when a retry has to wait: most requests never need it.
       let backoff: ((now: number, input: LlmError.LlmError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>) | undefined
       let lastError: LlmError.LlmError | undefined
-      for (let attempt = 0; attempt <= settings.numRetries; attempt++) {
-        const snapshot = yield* state.snapshot(ids)
-        const callable = candidates.filter((d) => !run.excluded.has(d.id))
-        const healthy = callable.filter((d) => (snapshot.stats.get(d.id)?.cooldownUntil ?? 0) === 0)
-        let pool: ReadonlyArray<Deployment>
-        if (healthy.length > 0) {
-          const fresh = healthy.filter((d) => !run.failed.has(d.id))
-          pool = Strategy.lowestOrder(fresh.length > 0 ? fresh : healthy)
-        } else if (ignoreCooldown && callable.length > 0) {
-          // Every deployment is cooling: try the one that recovers first rather than fail without a call.
-          const soonest = callable.reduce((a, b) =>
-            (snapshot.stats.get(a.id)?.cooldownUntil ?? 0) <= (snapshot.stats.get(b.id)?.cooldownUntil ?? 0) ? a : b
-          )
-          pool = [soonest]
-        } else {
-          if (lastError) return yield* lastError
-          const until = Math.min(...callable.map((d) => snapshot.stats.get(d.id)?.cooldownUntil ?? snapshot.now))
-          return yield* new LlmError.NoDeploymentAvailable({
-            provider: ROUTER,
-            group,
-            message: callable.length === 0
-              ? `Every deployment of model group "${group}" failed with an error it cannot recover from`
-              : `No deployments available for model group "${group}": all ${callable.length} are cooling down`,
-            ...(callable.length > 0 && Number.isFinite(until) ? { retryAfter: Duration.millis(Math.max(0, until - snapshot.now)) } : {})
-          })
-        }
-        const random = pool.length > 1 ? yield* Random.next : 0
-        const d = strategy(pool, { snapshot, streaming: run.streaming, random })
-        run.attempts++
-        yield* state.onStart(d.id)
-        const exit = yield* Effect.exit(call(d, clients.get(d.id)!).pipe(Effect.onInterrupt(() => release(d))))
-        if (Exit.isSuccess(exit)) return { value: exit.value, deployment: d, group }
-        const error = Cause.findErrorOption(exit.cause)
-        if (error._tag === "None") return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
-        lastError = error.value
-        const policy = LlmError.policy(lastError)
-        run.failed.add(d.id)
-        if (!policy.retrySameDeployment) run.excluded.add(d.id)
-        const cooled = yield* recordFailure(d, group, lastError)
-        if (!policy.tryOtherDeployments || attempt === settings.numRetries) break
-        // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
-        const othersReady = healthy.some((o) => o.id !== d.id && !run.excluded.has(o.id))
-        const now = yield* Clock.currentTimeMillis
-        const hinted = LlmError.retryAfterMillis(lastError)
-        // A provider that names its wait (a 429's Retry-After) is retried after it, within max_retry_after,
-        // even though this failure cooled it down: the retry then waits until that cooldown is over.
-        const waitOut = cooled !== undefined && hinted !== undefined && cooled.until - now <= settings.maxRetryAfterMs
-          ? cooled.until - now
-          : undefined
-        const selfReady = policy.retrySameDeployment && (cooled === undefined || waitOut !== undefined)
-        if (!othersReady && !selfReady && !ignoreCooldown) continue
-        if (!othersReady) {
-          const retryAfter = Math.max(hinted ?? 0, waitOut ?? 0)
-          // A provider asking for a longer wait than we allow: give up here and let fallbacks answer.
-          if (retryAfter > settings.maxRetryAfterMs) break
-          backoff ??= yield* Schedule.toStep(settings.retrySchedule)
-          const step = yield* Pull.catchDone(
-            Effect.map(backoff(now, lastError), ([, delay]) => Duration.toMillis(delay)),
-            () => Effect.succeed(undefined)
-          )
-          if (step === undefined) break
-          const delay = Math.max(step, retryAfter, settings.minRetryDelayMs)
-          if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
-        }
-        yield* RouterMetrics.recordRetry(group)
+
+      /**
+       * Attempt number `attempt` and, after a failure, the next ones. The path of a first attempt
+       * that succeeds is plain `flatMap`s (every request takes it; a generator costs about a
+       * microsecond per run); what follows a failure is a generator, as it is rare and may wait.
+       */
+      const attemptFrom = (attempt: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
+        if (attempt > settings.numRetries) return Effect.fail(lastError!)
+        return Effect.flatMap(state.snapshot(ids), (snapshot) => {
+          const callable = candidates.filter((d) => !run.excluded.has(d.id))
+          const healthy = callable.filter((d) => (snapshot.stats.get(d.id)?.cooldownUntil ?? 0) === 0)
+          let pool: ReadonlyArray<Deployment>
+          if (healthy.length > 0) {
+            const fresh = healthy.filter((d) => !run.failed.has(d.id))
+            pool = Strategy.lowestOrder(fresh.length > 0 ? fresh : healthy)
+          } else if (ignoreCooldown && callable.length > 0) {
+            // Every deployment is cooling: try the one that recovers first rather than fail without a call.
+            const soonest = callable.reduce((a, b) =>
+              (snapshot.stats.get(a.id)?.cooldownUntil ?? 0) <= (snapshot.stats.get(b.id)?.cooldownUntil ?? 0) ? a : b
+            )
+            pool = [soonest]
+          } else {
+            if (lastError) return Effect.fail(lastError)
+            const until = Math.min(...callable.map((d) => snapshot.stats.get(d.id)?.cooldownUntil ?? snapshot.now))
+            return Effect.fail(
+              new LlmError.NoDeploymentAvailable({
+                provider: ROUTER,
+                group,
+                message: callable.length === 0
+                  ? `Every deployment of model group "${group}" failed with an error it cannot recover from`
+                  : `No deployments available for model group "${group}": all ${callable.length} are cooling down`,
+                ...(callable.length > 0 && Number.isFinite(until)
+                  ? { retryAfter: Duration.millis(Math.max(0, until - snapshot.now)) }
+                  : {})
+              })
+            )
+          }
+          const attemptOn = (random: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
+            const d = strategy(pool, { snapshot, streaming: run.streaming, random })
+            run.attempts++
+            return Effect.flatMap(
+              state.onStart(d.id),
+              () =>
+                Effect.flatMap(
+                  Effect.exit(call(d, clients.get(d.id)!).pipe(Effect.onInterrupt(() => release(d)))),
+                  (exit) =>
+                    Exit.isSuccess(exit)
+                      ? Effect.succeed({ value: exit.value, deployment: d, group })
+                      : afterFailure(attempt, d, healthy, exit.cause)
+                )
+            )
+          }
+          return pool.length > 1 ? Effect.flatMap(Random.next, attemptOn) : attemptOn(0)
+        })
       }
-      return yield* lastError!
+
+      /** After a failed attempt: record it, then retry (at once, or after a backoff) or give up. */
+      const afterFailure = (
+        attempt: number,
+        d: Deployment,
+        healthy: ReadonlyArray<Deployment>,
+        cause: Cause.Cause<LlmError.LlmError>
+      ): Effect.Effect<Served<A>, LlmError.LlmError> =>
+        Effect.gen(function*() {
+          const error = Cause.findErrorOption(cause)
+          if (error._tag === "None") return yield* Effect.failCause(cause as Cause.Cause<never>)
+          lastError = error.value
+          const policy = LlmError.policy(lastError)
+          run.failed.add(d.id)
+          if (!policy.retrySameDeployment) run.excluded.add(d.id)
+          const cooled = yield* recordFailure(d, group, lastError)
+          if (!policy.tryOtherDeployments || attempt === settings.numRetries) return yield* lastError
+          // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
+          const othersReady = healthy.some((o) => o.id !== d.id && !run.excluded.has(o.id))
+          const now = yield* Clock.currentTimeMillis
+          const hinted = LlmError.retryAfterMillis(lastError)
+          // A provider that names its wait (a 429's Retry-After) is retried after it, within max_retry_after,
+          // even though this failure cooled it down: the retry then waits until that cooldown is over.
+          const waitOut = cooled !== undefined && hinted !== undefined && cooled.until - now <= settings.maxRetryAfterMs
+            ? cooled.until - now
+            : undefined
+          const selfReady = policy.retrySameDeployment && (cooled === undefined || waitOut !== undefined)
+          if (!othersReady && !selfReady && !ignoreCooldown) return yield* attemptFrom(attempt + 1)
+          if (!othersReady) {
+            const retryAfter = Math.max(hinted ?? 0, waitOut ?? 0)
+            // A provider asking for a longer wait than we allow: give up here and let fallbacks answer.
+            if (retryAfter > settings.maxRetryAfterMs) return yield* lastError
+            backoff ??= yield* Schedule.toStep(settings.retrySchedule)
+            const step = yield* Pull.catchDone(
+              Effect.map(backoff(now, lastError), ([, delay]) => Duration.toMillis(delay)),
+              () => Effect.succeed(undefined)
+            )
+            if (step === undefined) return yield* lastError
+            const delay = Math.max(step, retryAfter, settings.minRetryDelayMs)
+            if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
+          }
+          yield* RouterMetrics.recordRetry(group)
+          return yield* attemptFrom(attempt + 1)
+        })
+
+      return attemptFrom(0)
     })
 
   /** Which groups a failure of `group` falls back to, per the error's chain. */
@@ -342,46 +387,55 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
   const chat = (request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
     chatRouted(request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(request.model, error, false)))
 
+  // `flatMap`s rather than `Effect.gen` on the chat path, which every request takes: a
+  // generator costs about a microsecond per run. The clock is read where the steps run.
   const chatRouted = (request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
-    Effect.gen(function*() {
-      const run = yield* start(request, false)
-      const served = yield* routeRequest(run, (d, client) =>
-        Effect.gen(function*() {
-          const began = yield* Clock.currentTimeMillis
-          const completion = yield* client.chat(request).pipe(
-            Effect.timeoutOrElse({
-              duration: Duration.millis(requestTimeoutMs(d)),
-              orElse: () =>
-                Effect.fail(
-                  new LlmError.Timeout({
-                    provider: d.provider,
-                    deployment: d.id,
-                    phase: "request",
-                    message: `No response from ${d.id} within ${requestTimeoutMs(d)} ms`
-                  })
+    Effect.flatMap(start(request, false), (run) =>
+      Clock.clockWith((clock) =>
+        routeRequest(run, (d, client) =>
+          Effect.suspend(() => {
+            const began = clock.currentTimeMillisUnsafe()
+            return client.chat(request).pipe(
+              Effect.timeoutOrElse({
+                duration: Duration.millis(requestTimeoutMs(d)),
+                orElse: () =>
+                  Effect.fail(
+                    new LlmError.Timeout({
+                      provider: d.provider,
+                      deployment: d.id,
+                      phase: "request",
+                      message: `No response from ${d.id} within ${requestTimeoutMs(d)} ms`
+                    })
+                  )
+              }),
+              Effect.flatMap((completion) => {
+                if (
+                  completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
+                  contentFilterSelectsFallback(d.group)
+                ) {
+                  return Effect.fail(
+                    new LlmError.ContentPolicyViolation({
+                      provider: d.provider,
+                      deployment: d.id,
+                      status: 200,
+                      message: `${d.id} answered with finish_reason "content_filter"`
+                    })
+                  )
+                }
+                const latencyMs = clock.currentTimeMillisUnsafe() - began
+                return Effect.as(
+                  state.onSuccess(d.id, { latencyMs, tokens: completion.response.usage?.total_tokens ?? 0 }),
+                  completion
                 )
+              })
+            )
+          })).pipe(
+            Effect.flatMap((served) => {
+              const route = routeInfo(run, served, clock.currentTimeMillisUnsafe(), served.value.response.usage)
+              return Effect.as(RouterMetrics.recordSuccess(route, false), { response: served.value.response, route })
             })
           )
-          if (
-            completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
-            contentFilterSelectsFallback(d.group)
-          ) {
-            return yield* new LlmError.ContentPolicyViolation({
-              provider: d.provider,
-              deployment: d.id,
-              status: 200,
-              message: `${d.id} answered with finish_reason "content_filter"`
-            })
-          }
-          const now = yield* Clock.currentTimeMillis
-          yield* state.onSuccess(d.id, { latencyMs: now - began, tokens: completion.response.usage?.total_tokens ?? 0 })
-          return completion
-        }))
-      const now = yield* Clock.currentTimeMillis
-      const route = routeInfo(run, served, now, served.value.response.usage)
-      yield* RouterMetrics.recordSuccess(route, false)
-      return { response: served.value.response, route }
-    })
+      ))
 
   /**
    * Opens a stream on one deployment and reads it up to its first content chunk, holding
@@ -389,43 +443,39 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
    * attempt's scope is closed (aborting the upstream call) when the attempt fails.
    */
   const openStream = (run: Run, parent: Scope.Scope) => (d: Deployment, client: LlmClient.Service) =>
-    Effect.gen(function*() {
-      const began = yield* Clock.currentTimeMillis
-      const scope = yield* Scope.fork(parent)
-      const opened = yield* Effect.gen(function*() {
-        const pull = yield* Stream.toPull(client.stream(run.request)).pipe(Scope.provide(scope))
+    Clock.clockWith((clock) => {
+      const began = clock.currentTimeMillisUnsafe()
+      return Effect.flatMap(Scope.fork(parent), (scope) => {
         const held: Array<ChatChunk> = []
-        let ended = false
-        while (!ended && !held.some(chunkHasContent)) {
-          const parts = yield* Pull.catchDone(pull, () => Effect.succeed(undefined))
-          if (parts === undefined) ended = true
-          else for (const part of parts) if (part._tag === "Chunk") held.push(part.chunk)
-        }
-        return { pull, held, ended }
-      }).pipe(
-        Effect.timeoutOrElse({
-          duration: Duration.millis(firstChunkTimeoutMs(d)),
-          orElse: () =>
-            Effect.fail(
-              new LlmError.Timeout({
-                provider: d.provider,
-                deployment: d.id,
-                phase: "first-chunk",
-                message: `No content from ${d.id} within ${firstChunkTimeoutMs(d)} ms`
-              })
-            )
-        }),
-        Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void))
-      )
-      const now = yield* Clock.currentTimeMillis
-      return { ...opened, scope, began, firstChunkAt: now }
+        type Pulled = Pull.Pull<NonEmptyReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError>
+        const readToContent = (pull: Pulled): Effect.Effect<{ pull: Pulled; held: Array<ChatChunk>; ended: boolean }, LlmError.LlmError> =>
+          Effect.flatMap(Pull.catchDone(pull, () => Effect.succeed(undefined)), (parts) => {
+            if (parts === undefined) return Effect.succeed({ pull, held, ended: true })
+            for (const part of parts) if (part._tag === "Chunk") held.push(part.chunk)
+            return held.some(chunkHasContent) ? Effect.succeed({ pull, held, ended: false }) : readToContent(pull)
+          })
+        return Effect.flatMap(pullIn(client.stream(run.request), scope), readToContent).pipe(
+          Effect.timeoutOrElse({
+            duration: Duration.millis(firstChunkTimeoutMs(d)),
+            orElse: () =>
+              Effect.fail(
+                new LlmError.Timeout({
+                  provider: d.provider,
+                  deployment: d.id,
+                  phase: "first-chunk",
+                  message: `No content from ${d.id} within ${firstChunkTimeoutMs(d)} ms`
+                })
+              )
+          }),
+          Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)),
+          Effect.map((opened) => ({ ...opened, scope, began, firstChunkAt: clock.currentTimeMillisUnsafe() }))
+        )
+      })
     })
 
   const stream = (request: ChatRequest): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> =>
     Stream.unwrap(
-      Effect.gen(function*() {
-        const run = yield* start(request, true)
-        const parent = yield* Scope.Scope
+      Effect.flatMap(start(request, true), (run) => Effect.flatMap(Effect.scope, (parent) => {
         type Open = Served<Effect.Success<ReturnType<ReturnType<typeof openStream>>>>
         let current: Open | undefined
         let usage: Usage | undefined
@@ -433,8 +483,6 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         let done = false
         /** Whether the current deployment's call has been recorded as finished (success or failure). */
         let settled = true
-        // A consumer that stops reading mid-stream still ends the deployment's in-flight call.
-        yield* Effect.addFinalizer(() => (current !== undefined && !settled ? release(current.deployment) : Effect.void))
 
         const finalRoute = (open: Open, now: number) =>
           routeInfo(run, open, now, usage, {
@@ -446,26 +494,35 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             if (chunk.usage) usage = chunk.usage
             return { _tag: "Chunk", chunk }
           })
-        const openNext = Effect.gen(function*() {
-          current = yield* routeRequest(run, openStream(run, parent))
-          settled = false
-          const now = yield* Clock.currentTimeMillis
-          const startPart: LlmClient.StreamPart = { _tag: "Start", route: routeInfo(run, current, now, undefined) }
-          return [startPart, ...emitChunks(current.value.held)]
-        })
+        // `flatMap`s rather than `Effect.gen` on the steps every stream takes (see `runGroup`).
+        const openNext = Effect.suspend(() =>
+          Effect.flatMap(routeRequest(run, openStream(run, parent)), (opened) => {
+            current = opened
+            settled = false
+            return Effect.map(Clock.currentTimeMillis, (now): Array<LlmClient.StreamPart> => [
+              { _tag: "Start", route: routeInfo(run, opened, now, undefined) },
+              ...emitChunks(opened.value.held)
+            ])
+          })
+        )
         const finish = (open: Open) =>
-          Effect.gen(function*() {
+          Effect.suspend(() => {
             done = true
             settled = true
-            const now = yield* Clock.currentTimeMillis
-            yield* state.onSuccess(open.deployment.id, {
-              latencyMs: now - open.value.began,
-              timeToFirstChunkMs: open.value.firstChunkAt - open.value.began,
-              tokens: usage?.total_tokens ?? 0
+            return Clock.clockWith((clock) => {
+              const now = clock.currentTimeMillisUnsafe()
+              return Effect.flatMap(
+                state.onSuccess(open.deployment.id, {
+                  latencyMs: now - open.value.began,
+                  timeToFirstChunkMs: open.value.firstChunkAt - open.value.began,
+                  tokens: usage?.total_tokens ?? 0
+                }),
+                () => {
+                  const route = finalRoute(open, now)
+                  return Effect.as(RouterMetrics.recordSuccess(route, true), [{ _tag: "Done", route } as const])
+                }
+              )
             })
-            const route = finalRoute(open, now)
-            yield* RouterMetrics.recordSuccess(route, true)
-            return [{ _tag: "Done", route } as const]
           })
         /** After content was sent: end with the error, or restart on another deployment when the policy says so. */
         const failAfterContent = (open: Open, error: LlmError.LlmError) =>
@@ -489,36 +546,44 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             return [restarted, ...next]
           })
 
-        const pull: Pull.Pull<ReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError> = Effect.gen(function*() {
-          if (done) return yield* Cause.done()
-          if (current === undefined) return yield* openNext
-          const active = current
-          if (active.value.ended) return yield* finish(active)
-          const parts = yield* Pull.catchDone(active.value.pull, () => Effect.succeed(undefined)).pipe(
-            Effect.timeoutOrElse({
-              duration: Duration.millis(idleTimeoutMs(active.deployment)),
-              orElse: () =>
-                Effect.fail(
-                  new LlmError.Timeout({
-                    provider: active.deployment.provider,
-                    deployment: active.deployment.id,
-                    phase: "idle",
-                    message: `${active.deployment.id} sent nothing for ${idleTimeoutMs(active.deployment)} ms mid-stream`
-                  })
-                )
-            }),
-            Effect.catch((error) => failAfterContent(active, error).pipe(Effect.map((parts) => ({ restarted: parts }))))
-          )
-          if (parts === undefined) return yield* finish(active)
-          if ("restarted" in parts) return parts.restarted
-          return emitChunks(parts.flatMap((part) => (part._tag === "Chunk" ? [part.chunk] : [])))
-        })
+        const pull: Pull.Pull<ReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError> = Effect.suspend(
+          (): Pull.Pull<ReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError> => {
+            if (done) return Cause.done()
+            if (current === undefined) return openNext
+            const active = current
+            if (active.value.ended) return finish(active)
+            return Pull.catchDone(active.value.pull, () => Effect.succeed(undefined)).pipe(
+              Effect.timeoutOrElse({
+                duration: Duration.millis(idleTimeoutMs(active.deployment)),
+                orElse: () =>
+                  Effect.fail(
+                    new LlmError.Timeout({
+                      provider: active.deployment.provider,
+                      deployment: active.deployment.id,
+                      phase: "idle",
+                      message: `${active.deployment.id} sent nothing for ${idleTimeoutMs(active.deployment)} ms mid-stream`
+                    })
+                  )
+              }),
+              Effect.catch((error) => failAfterContent(active, error).pipe(Effect.map((parts) => ({ restarted: parts })))),
+              Effect.flatMap((parts): Effect.Effect<ReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError> => {
+                if (parts === undefined) return finish(active)
+                if ("restarted" in parts) return Effect.succeed(parts.restarted)
+                return Effect.succeed(emitChunks(parts.flatMap((part) => (part._tag === "Chunk" ? [part.chunk] : []))))
+              })
+            )
+          }
+        )
         // The source may hand back batches without chunks (its own Start/Done): skip them.
         const nonEmpty: Pull.Pull<readonly [LlmClient.StreamPart, ...Array<LlmClient.StreamPart>], LlmError.LlmError> =
           Effect.flatMap(pull, (parts) =>
             parts.length > 0 ? Effect.succeed(parts as [LlmClient.StreamPart, ...Array<LlmClient.StreamPart>]) : nonEmpty)
-        return Stream.fromPull(Effect.succeed(nonEmpty))
-      })
+        // A consumer that stops reading mid-stream still ends the deployment's in-flight call.
+        return Effect.as(
+          Effect.addFinalizer(() => (current !== undefined && !settled ? release(current.deployment) : Effect.void)),
+          Stream.fromPull(Effect.succeed(nonEmpty))
+        )
+      }))
     ).pipe(Stream.tapError((error) => RouterMetrics.recordRequestFailure(request.model, error, true)))
 
   return LlmClient.LlmClient.of({ chat, stream })

@@ -3,9 +3,13 @@
  * `ChatChunk`s, ending at `data: [DONE]`. An error event after the 200 fails the stream
  * with the matching `LlmError` (after the chunks before it); a body that ends or breaks
  * before `[DONE]` fails it too, so a cut stream is never mistaken for a finished one.
+ *
+ * The three steps run in one stage over the body: each pull decodes a batch of bytes
+ * (`TextDecoder`, streaming) and feeds Effect's own SSE parser (`Sse.makeParser`), exactly
+ * as `Stream.decodeText` and `Sse.decode` would, without a stream stage per step.
  */
 import { type Chat, LlmError, ProviderError } from "@llm-router/core"
-import { Cause, Clock, Effect, Stream } from "effect"
+import { Cause, Clock, Effect, Pull, Scope, Stream } from "effect"
 import type * as Arr from "effect/Array"
 import { Sse } from "effect/encoding"
 import type { HttpClientError } from "effect/http"
@@ -24,6 +28,55 @@ export interface Progress {
 }
 
 const FIRST_BYTES = 512
+const decodeStreaming = { stream: true } as const
+
+/**
+ * The SSE events of a body, pulled in batches (the events of each batch of bytes), exactly as
+ * `Stream.decodeText()` then `Sse.decode()` produce them: UTF-8 decoded in streaming mode,
+ * then Effect's own parser; a `retry:` directive fails the pull after the events before it.
+ * `onText` sees every decoded piece of text, in order.
+ */
+export const events = (
+  pullBytes: Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>, HttpClientError.HttpClientError>,
+  onText: (text: string) => void
+): Pull.Pull<Arr.NonEmptyReadonlyArray<Sse.Event>, HttpClientError.HttpClientError | Sse.Retry | Sse.SseError> => {
+  const decoder = new TextDecoder()
+  let parsed: Array<Sse.Event> = []
+  let retry: Sse.Retry | undefined
+  let bodyEnded = false
+  const parser = Sse.makeParser((event) => {
+    if (event._tag === "Retry") retry = event
+    else parsed.push(event)
+  })
+  const feed = (text: string): Sse.SseError | undefined => {
+    onText(text)
+    return parser.feed(text)
+  }
+  const pump: Effect.Effect<void, HttpClientError.HttpClientError | Sse.SseError | Cause.Done> = Pull.catchDone(
+    Effect.flatMap(pullBytes, (batch) => {
+      for (const bytes of batch) {
+        const error = feed(decoder.decode(bytes, decodeStreaming))
+        if (error !== undefined) return Effect.fail(error)
+      }
+      return Effect.void
+    }),
+    () => {
+      bodyEnded = true
+      const error = feed(decoder.decode())
+      return error === undefined ? Effect.void : Effect.fail(error)
+    }
+  )
+  return Effect.suspend(function loop(): Pull.Pull<Arr.NonEmptyReadonlyArray<Sse.Event>, HttpClientError.HttpClientError | Sse.Retry | Sse.SseError> {
+    if (parsed.length > 0) {
+      const out = parsed as unknown as Arr.NonEmptyReadonlyArray<Sse.Event>
+      parsed = []
+      return Effect.succeed(out)
+    }
+    if (retry !== undefined) return Effect.fail(retry)
+    if (bodyEnded) return Cause.done()
+    return Effect.flatMap(pump, loop)
+  })
+}
 
 export const chunks = (
   body: Stream.Stream<Uint8Array, HttpClientError.HttpClientError>,
@@ -56,64 +109,68 @@ export const chunks = (
         ? connectionLost(error)
         : malformed(error._tag === "SseError" ? error.message : "an unexpected SSE `retry:` directive")
 
-    const events = body.pipe(
-      Stream.decodeText(),
-      Stream.mapArray((texts) => {
-        if (firstBytes.length < FIRST_BYTES) firstBytes = (firstBytes + texts.join("")).slice(0, FIRST_BYTES)
-        return texts
-      }),
-      Stream.pipeThroughChannel(Sse.decode())
-    )
-
-    return Stream.transformPull(events, (pull) =>
-      Effect.sync(() => {
-        let finished = false
-        let pending: LlmError.LlmError | undefined
-        const next: Effect.Effect<Arr.NonEmptyReadonlyArray<Chat.ChatChunk>, LlmError.LlmError | Cause.Done> = Effect.suspend(() => {
-          if (pending !== undefined) {
-            const error = pending
-            pending = undefined
-            finished = true
-            return Effect.fail(error)
+    return Stream.transformPull(body, (pullBytes, scope) => {
+      const pull = events(pullBytes, (text) => {
+        if (firstBytes.length < FIRST_BYTES) firstBytes = (firstBytes + text).slice(0, FIRST_BYTES)
+      })
+      let finished = false
+      let sawDone = false
+      let pending: LlmError.LlmError | undefined
+      /**
+       * A body dropped before its end is aborted when the stream closes, which costs undici an
+       * error with a stack trace. After `[DONE]` the end is nearly always already on its way:
+       * read to it first (for at most a turn of the event loop), after the answer has gone.
+       */
+      const drainRest: Effect.Effect<void> = Effect.catchCause(Effect.flatMap(pullBytes, () => drainRest), () => Effect.void)
+      const drainAfterDone = Effect.suspend(() =>
+        sawDone ? Effect.raceFirst(drainRest, Effect.yieldNow) : Effect.void
+      )
+      const next: Effect.Effect<Arr.NonEmptyReadonlyArray<Chat.ChatChunk>, LlmError.LlmError | Cause.Done> = Effect.suspend(() => {
+        if (pending !== undefined) {
+          const error = pending
+          pending = undefined
+          finished = true
+          return Effect.fail(error)
+        }
+        if (finished) return Cause.done()
+        return Effect.catch(pull, (error) =>
+          Effect.fail(Cause.isDone(error) ? malformed("the stream ended before `data: [DONE]`") : upstreamFailure(error))
+        ).pipe(Effect.flatMap((batch) => {
+          const out: Array<Chat.ChatChunk> = []
+          for (const event of batch) {
+            if (event.data === "[DONE]") {
+              finished = true
+              sawDone = true
+              break
+            }
+            if (event.data === "") continue
+            // Some servers name their error events (`event: error`) and send a bare message.
+            const read: ResponseBody.Read<Chat.ChatChunk> = event.event === "error"
+              ? { _tag: "Error", error: ErrorBody.parse(event.data) ?? { message: event.data } }
+              : ResponseBody.chunk(event.data, context.model)
+            if (read._tag === "Ok") {
+              out.push(read.value)
+              if (read.value.usage) progress.usage = read.value.usage
+            } else if (read._tag === "Error") {
+              pending = ErrorBody.classify(context, ErrorBody.statusOf(read.error), event.data, read.error, undefined)
+              break
+            } else if (read._tag === "Invalid") {
+              pending = malformed(read.detail, event.data)
+              break
+            }
           }
-          if (finished) return Cause.done()
-          return Effect.catch(pull, (error) =>
-            Effect.fail(Cause.isDone(error) ? malformed("the stream ended before `data: [DONE]`") : upstreamFailure(error))
-          ).pipe(Effect.flatMap((batch) => {
-            const out: Array<Chat.ChatChunk> = []
-            for (const event of batch) {
-              if (event.data === "[DONE]") {
-                finished = true
-                break
-              }
-              if (event.data === "") continue
-              // Some servers name their error events (`event: error`) and send a bare message.
-              const read: ResponseBody.Read<Chat.ChatChunk> = event.event === "error"
-                ? { _tag: "Error", error: ErrorBody.parse(event.data) ?? { message: event.data } }
-                : ResponseBody.chunk(event.data, context.model)
-              if (read._tag === "Ok") {
-                out.push(read.value)
-                if (read.value.usage) progress.usage = read.value.usage
-              } else if (read._tag === "Error") {
-                pending = ErrorBody.classify(context, ErrorBody.statusOf(read.error), event.data, read.error, undefined)
-                break
-              } else if (read._tag === "Invalid") {
-                pending = malformed(read.detail, event.data)
-                break
-              }
-            }
-            if (out.length > 0) {
-              const emitted = out as unknown as Arr.NonEmptyReadonlyArray<Chat.ChatChunk>
-              return progress.firstChunkAt === undefined
-                ? Effect.map(Clock.currentTimeMillis, (now) => {
-                  progress.firstChunkAt = now
-                  return emitted
-                })
-                : Effect.succeed(emitted)
-            }
-            return next
-          }))
-        })
-        return next
-      }))
+          if (out.length > 0) {
+            const emitted = out as unknown as Arr.NonEmptyReadonlyArray<Chat.ChatChunk>
+            return progress.firstChunkAt === undefined
+              ? Effect.map(Clock.currentTimeMillis, (now) => {
+                progress.firstChunkAt = now
+                return emitted
+              })
+              : Effect.succeed(emitted)
+          }
+          return next
+        }))
+      })
+      return Effect.as(Scope.addFinalizer(scope, drainAfterDone), next)
+    })
   })

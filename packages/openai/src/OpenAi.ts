@@ -7,7 +7,8 @@
  * is closed however the stream ends (even when the consumer stops right after `Start`).
  */
 import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, RouteInfo } from "@llm-router/core"
-import { Clock, Effect, Layer, Redacted, type Scope, Stream } from "effect"
+import { Cause, Clock, Effect, Layer, Pull, Redacted, type Scope, Stream } from "effect"
+import * as Arr from "effect/Array"
 import { HttpBody, HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import * as ChunkStream from "./ChunkStream.ts"
 import * as Endpoint from "./Endpoint.ts"
@@ -143,59 +144,94 @@ export const make = (
       }
     }
 
+    // Plain `flatMap`s rather than `Effect.gen`: a generator costs about a microsecond per run.
     const chat = (request: Chat.ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
-      Effect.gen(function*() {
-        const startedAt = yield* Clock.currentTimeMillis
-        const response = yield* send(request, false)
-        if (!isOk(response.status)) return yield* failed(response)
-        // `text` (unlike the body stream) does not abort after a normal end; a break mid-body
-        // loses the bytes that came before it (undici discards them).
-        const body = yield* response.text.pipe(
-          Effect.map((text): Body => ({ text })),
-          Effect.catch((failure) => Effect.succeed<Body>({ text: "", failure }))
-        )
-        const answer = yield* completion(response.status, body)
-        const now = yield* Clock.currentTimeMillis
-        return { response: answer, route: route(now - startedAt, answer.usage ?? undefined) }
+      Clock.clockWith((clock) => {
+        const startedAt = clock.currentTimeMillisUnsafe()
+        return Effect.flatMap(send(request, false), (response) => {
+          if (!isOk(response.status)) return failed(response)
+          // `text` (unlike the body stream) does not abort after a normal end; a break mid-body
+          // loses the bytes that came before it (undici discards them).
+          return response.text.pipe(
+            Effect.map((text): Body => ({ text })),
+            Effect.catch((failure) => Effect.succeed<Body>({ text: "", failure })),
+            Effect.flatMap((body) => completion(response.status, body)),
+            Effect.map((answer): LlmClient.Completion => ({
+              response: answer,
+              route: route(clock.currentTimeMillisUnsafe() - startedAt, answer.usage ?? undefined)
+            }))
+          )
+        })
       })
 
     const stream = (request: Chat.ChatRequest): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> =>
-      Stream.unwrap(Effect.gen(function*() {
-        const startedAt = yield* Clock.currentTimeMillis
-        const response = yield* send(request, true)
-        if (!isOk(response.status)) return yield* failed(response)
-        // A server that ignored `stream: true` (or put an error in a 200): read it whole.
-        if ((response.headers["content-type"] ?? "").includes("application/json")) {
-          const answer = yield* completion(response.status, yield* readBody(response))
-          const now = yield* Clock.currentTimeMillis
-          const parts: Array<LlmClient.StreamPart> = [
-            { _tag: "Start", route: route(now - startedAt, undefined) },
-            ...ResponseBody.asChunks(answer).map((chunk) => ({ _tag: "Chunk", chunk }) as const),
-            { _tag: "Done", route: route(now - startedAt, answer.usage ?? undefined, now - startedAt) }
-          ]
-          return Stream.fromIterable(parts)
-        }
-        const headersAt = yield* Clock.currentTimeMillis
-        const progress: ChunkStream.Progress = { usage: undefined, firstChunkAt: undefined }
-        const chunks = ChunkStream.chunks(response.stream, {
-          ...context,
-          status: response.status,
-          model: deployment.model
-        }, progress)
-        const done = Effect.map(Clock.currentTimeMillis, (now): LlmClient.StreamPart => ({
-          _tag: "Done",
-          route: route(
-            now - startedAt,
-            progress.usage,
-            progress.firstChunkAt === undefined ? undefined : progress.firstChunkAt - startedAt
-          )
-        }))
-        const start: LlmClient.StreamPart = { _tag: "Start", route: route(headersAt - startedAt, undefined) }
-        return Stream.succeed(start).pipe(
-          Stream.concat(Stream.map(chunks, (chunk): LlmClient.StreamPart => ({ _tag: "Chunk", chunk }))),
-          Stream.concat(Stream.fromEffect(done))
+      // `flatMap`s rather than `Effect.gen` on the path every stream takes (see `chat`).
+      Stream.unwrap(Clock.clockWith((clock) => {
+        const startedAt = clock.currentTimeMillisUnsafe()
+        return Effect.flatMap(send(request, true), (response) => {
+          if (!isOk(response.status)) return failed(response)
+          // A server that ignored `stream: true` (or put an error in a 200): read it whole.
+          if ((response.headers["content-type"] ?? "").includes("application/json")) return whole(response, startedAt)
+          return Effect.succeed(streamed(response, startedAt, clock.currentTimeMillisUnsafe()))
+        })
+      }))
+
+    /** An answer that came as one JSON body: the same parts, at once. */
+    const whole = (response: HttpClientResponse.HttpClientResponse, startedAt: number) =>
+      Effect.gen(function*() {
+        const answer = yield* completion(response.status, yield* readBody(response))
+        const now = yield* Clock.currentTimeMillis
+        const parts: Array<LlmClient.StreamPart> = [
+          { _tag: "Start", route: route(now - startedAt, undefined) },
+          ...ResponseBody.asChunks(answer).map((chunk) => ({ _tag: "Chunk", chunk }) as const),
+          { _tag: "Done", route: route(now - startedAt, answer.usage ?? undefined, now - startedAt) }
+        ]
+        return Stream.fromIterable(parts)
+      })
+
+    /** An SSE body as parts: `Start`, the chunks, then `Done` with usage, cost and time to first chunk. */
+    const streamed = (
+      response: HttpClientResponse.HttpClientResponse,
+      startedAt: number,
+      headersAt: number
+    ): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> => {
+      const progress: ChunkStream.Progress = { usage: undefined, firstChunkAt: undefined }
+      const chunks = ChunkStream.chunks(response.stream, {
+        ...context,
+        status: response.status,
+        model: deployment.model
+      }, progress)
+      const done = Effect.map(Clock.currentTimeMillis, (now): LlmClient.StreamPart => ({
+        _tag: "Done",
+        route: route(
+          now - startedAt,
+          progress.usage,
+          progress.firstChunkAt === undefined ? undefined : progress.firstChunkAt - startedAt
         )
       }))
+      const start: LlmClient.StreamPart = { _tag: "Start", route: route(headersAt - startedAt, undefined) }
+      // `Start`, the chunks, then `Done`, each step its own batch, in one stage: as
+      // `succeed(start)`, `concat(map(chunks))`, `concat(fromEffect(done))` would, for less.
+      return Stream.transformPull(chunks, (pullChunks) =>
+        Effect.sync(() => {
+          let step: "start" | "chunks" | "end" = "start"
+          const toParts = (batch: Arr.NonEmptyReadonlyArray<Chat.ChatChunk>) =>
+            Arr.map(batch, (chunk): LlmClient.StreamPart => ({ _tag: "Chunk", chunk }))
+          type Parts = Pull.Pull<Arr.NonEmptyReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError>
+          const pull: Parts = Effect.suspend((): Parts => {
+            if (step === "start") {
+              step = "chunks"
+              return Effect.succeed(Arr.of(start))
+            }
+            if (step === "end") return Cause.done()
+            return Pull.catchDone(Effect.map(pullChunks, toParts), () => {
+              step = "end"
+              return Effect.map(done, Arr.of)
+            })
+          })
+          return pull
+        }))
+    }
 
     return { chat, stream }
   })

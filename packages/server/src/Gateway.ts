@@ -9,7 +9,8 @@
  * client goes away the handler is interrupted, which aborts the upstream request.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Cause, Clock, Duration, Effect, Layer, Metric, Pull, Random, Redacted, Result, Stream } from "effect"
+import { Cause, Channel, Clock, Duration, Effect, Layer, Metric, Pull, Random, Redacted, Result, Stream } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
@@ -90,6 +91,17 @@ const errorResponse = (error: ApiError.ApiError, headers: Record<string, string>
   jsonResponse(ApiError.body(error), error.status, closesConnection(error) ? { ...headers, connection: "close" } : headers)
 
 const encoder = new TextEncoder()
+
+/**
+ * `Stream.toPull` with its scope given, for a pull that one fiber reads in turn: without the
+ * context merge and the semaphore `toPull` wraps around every pull (a copy of every service per
+ * pull). A stream that fails while opening fails its first pull, as with `toPull`.
+ */
+const pullIn = <A, E>(
+  stream: Stream.Stream<A, E>,
+  scope: Scope.Scope
+): Effect.Effect<Pull.Pull<NonEmptyReadonlyArray<A>, E>> =>
+  Effect.catchCause(Channel.toPullScoped(stream.channel, scope), (cause) => Effect.succeed(Effect.failCause(cause)))
 
 const sseData = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`
 
@@ -186,11 +198,12 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
         >
       ) =>
       (request: HttpServerRequest.HttpServerRequest) =>
-        Effect.gen(function*() {
+        // Plain `flatMap`s rather than `Effect.gen` on this path: a generator costs about a
+        // microsecond per run, and every request passes here.
+        Effect.flatMap(Clock.currentTimeMillis, (started) => {
           const requestId = requestIdOf(request)
-          const started = yield* Clock.currentTimeMillis
           const denied = protectedRoute ? authorize(request) : undefined
-          const response = yield* (denied !== undefined ? Effect.fail(denied) : f(request, requestId, started)).pipe(
+          return Effect.suspend(() => (denied !== undefined ? Effect.fail(denied) : f(request, requestId, started))).pipe(
             Effect.catchTag("ApiError", (error) =>
               Effect.map(Clock.currentTimeMillis, (now) =>
                 errorResponse(error, RouteHeaders.ofError(error, undefined, now - started, requestId)))),
@@ -201,10 +214,9 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
                 : Effect.as(
                   Effect.logError(`llm-router: request ${requestId} failed unexpectedly`, cause),
                   errorResponse(ApiError.internal(), { [RouteHeaders.names.requestId]: requestId })
-                ))
+                )),
+            Effect.tap((response) => countHttp(route, response.status))
           )
-          yield* countHttp(route, response.status)
-          return response
         })
 
       // -- chat completions ----------------------------------------------------------------
@@ -216,13 +228,12 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
         })
 
       const chat = (request: HttpServerRequest.HttpServerRequest, requestId: string, started: number) =>
-        Effect.gen(function*() {
-          const bytes = yield* RequestBody.read(request, limits)
+        Effect.flatMap(RequestBody.read(request, limits), (bytes) => {
           const decoded = RequestBody.chatRequest(bytes)
-          if (Result.isFailure(decoded)) return yield* decoded.failure
+          if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
           const chatRequest = decoded.success
-          if (chatRequest.stream === true) return yield* streamed(chatRequest, requestId, started)
-          return yield* client.chat(chatRequest).pipe(
+          if (chatRequest.stream === true) return streamed(chatRequest, requestId, started)
+          return client.chat(chatRequest).pipe(
             Effect.map((completion) =>
               jsonResponse(completion.response, 200, RouteHeaders.ofRoute(completion.route, requestId))),
             Effect.catch((error) => llmFailure(error, chatRequest.model, started, requestId))
@@ -230,17 +241,26 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
         })
 
       const streamed = (chatRequest: Chat.ChatRequest, requestId: string, started: number) =>
-        Effect.gen(function*() {
-          // The pull lives in the request's scope, which stays open while the body is written.
-          const pull = yield* Stream.toPull(client.stream(chatRequest))
-          const first = yield* Pull.catchDone(pull, () => Effect.succeed(undefined)).pipe(Effect.result)
-          if (Result.isFailure(first)) return yield* llmFailure(first.failure, chatRequest.model, started, requestId)
-          const parts = first.success ?? []
+        // The pull lives in the request's scope, which stays open while the body is written.
+        Effect.flatMap(Effect.flatMap(Effect.scope, (scope) => pullIn(client.stream(chatRequest), scope)), (pull) =>
+          Effect.flatMap(Effect.result(Pull.catchDone(pull, () => Effect.succeed(undefined))), (first) =>
+            Result.isFailure(first)
+              ? llmFailure(first.failure, chatRequest.model, started, requestId)
+              : Clock.clockWith((clock) => streamResponse(pull, first.success, requestId, clock))))
+
+      /** The SSE response: the parts already pulled, then the rest as the router hands them over. */
+      const streamResponse = (
+        pull: Pull.Pull<ReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError>,
+        firstParts: ReadonlyArray<LlmClient.StreamPart> | undefined,
+        requestId: string,
+        clock: Clock.Clock
+      ) =>
+        Effect.sync(() => {
+          const parts = firstParts ?? []
           const start = parts[0]?._tag === "Start" ? parts[0].route : undefined
 
           let lastChunk: Chat.ChatChunk | undefined
           let seenStart = false
-          const clock = yield* Clock.Clock
           const encodeParts = (batch: ReadonlyArray<LlmClient.StreamPart>): string => {
             let out = ""
             for (const part of batch) {
@@ -265,7 +285,7 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           }
 
           let pending = encodeParts(parts)
-          let finished = first.success === undefined
+          let finished = firstParts === undefined
           if (finished) pending += "data: [DONE]\n\n"
           type Next = { readonly _tag: "Parts"; readonly parts: ReadonlyArray<LlmClient.StreamPart> } | {
             readonly _tag: "End"
@@ -275,15 +295,14 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
             Pull.catchDone(() => Effect.succeed<Next>({ _tag: "End" })),
             Effect.catch((error) => Effect.succeed<Next>({ _tag: "Error", error }))
           )
-          const body: Pull.Pull<readonly [Uint8Array]> = Effect.gen(function*() {
-            while (true) {
-              if (pending.length > 0) {
-                const out = pending
-                pending = ""
-                return [encoder.encode(out)] as const
-              }
-              if (finished) return yield* Cause.done()
-              const step = yield* next
+          const body: Pull.Pull<readonly [Uint8Array]> = Effect.suspend(function loop(): Pull.Pull<readonly [Uint8Array]> {
+            if (pending.length > 0) {
+              const out = pending
+              pending = ""
+              return Effect.succeed([encoder.encode(out)] as const)
+            }
+            if (finished) return Cause.done()
+            return Effect.flatMap(next, (step) => {
               if (step._tag === "Parts") {
                 pending = encodeParts(step.parts)
               } else if (step._tag === "End") {
@@ -293,7 +312,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
                 finished = true
                 pending = sseData(ApiError.body(ApiError.fromLlmError(step.error, scrub)))
               }
-            }
+              return loop()
+            })
           })
           const headers: Record<string, string> = start !== undefined
             ? RouteHeaders.ofRoute(start, requestId)
