@@ -4,7 +4,6 @@
  * HTTP mock upstreams of `@llm-router/testing` behind it.
  */
 import { assert, layer } from "@effect/vitest"
-import { NodeHttpClient } from "@effect/platform-node"
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible"
 import { streamText } from "ai"
 import { Context, Effect, Layer } from "effect"
@@ -107,7 +106,8 @@ const env = Layer.effect(TestEnv, Effect.gen(function*() {
   const config = yield* GatewayConfig.parse(configFor({ openai, slow, lagging, anthropic, gemini }), { knownProviders: Providers.builtin.known })
   const context = yield* Layer.build(
     Gateway.layer({ config, clientFor: Providers.builtin.clientFor, port: 0, maxRequestBytes: 1024 * 1024 }).pipe(
-      Layer.provide(NodeHttpClient.layerUndici)
+      // The client `llm-router serve` calls providers through.
+      Layer.provide(Providers.layerHttpClient)
     )
   )
   const address = Context.get(context, HttpServer.HttpServer).address
