@@ -6,7 +6,7 @@
  * decides how a refused body ends: the response is sent and the connection closed.
  */
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { Duration, Effect, Result, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { Chat, RouterConfig } from "@llm-router/core"
 import type { Readable } from "node:stream"
@@ -22,7 +22,7 @@ export interface Limits {
 export const read = (request: HttpServerRequest.HttpServerRequest, limits: Limits): Effect.Effect<Buffer, ApiError.ApiError> => {
   const declared = request.headers["content-length"]
   if (declared !== undefined && Number(declared) > limits.maxBytes) return Effect.fail(ApiError.bodyTooLarge(limits.maxBytes))
-  const receive = Effect.callback<Buffer, ApiError.ApiError>((resume) => {
+  return Effect.callback<Buffer, ApiError.ApiError>((resume) => {
     const source = NodeHttpServerRequest.toIncomingMessage(request) as unknown as Readable
     if (request.headers["expect"]?.toLowerCase() === "100-continue") {
       const response = NodeHttpServerRequest.toServerResponse(request)
@@ -30,7 +30,15 @@ export const read = (request: HttpServerRequest.HttpServerRequest, limits: Limit
     }
     const chunks: Array<Buffer> = []
     let bytes = 0
+    // The deadline is a timer on the read, as Node's own `requestTimeout` is, rather than
+    // `Effect.timeoutOrElse`, which races the read against a sleep in two new fibers: about
+    // 10 µs of CPU on every request, for a deadline that almost never passes.
+    const deadline = setTimeout(() => {
+      cleanup()
+      resume(Effect.fail(ApiError.bodyTimeout(limits.timeoutMs)))
+    }, limits.timeoutMs)
     const cleanup = () => {
+      clearTimeout(deadline)
       source.off("data", onData)
       source.off("end", onEnd)
       source.off("error", onError)
@@ -58,10 +66,6 @@ export const read = (request: HttpServerRequest.HttpServerRequest, limits: Limit
     source.once("error", onError)
     source.once("aborted", onError)
     return Effect.sync(cleanup)
-  })
-  return Effect.timeoutOrElse(receive, {
-    duration: Duration.millis(limits.timeoutMs),
-    orElse: () => Effect.fail(ApiError.bodyTimeout(limits.timeoutMs))
   })
 }
 
