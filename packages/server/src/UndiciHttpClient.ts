@@ -23,7 +23,7 @@
  * must abort when a scope closes reads the body as a `stream` in that scope, which does.
  */
 import type * as Undici from "@effect/platform-node/Undici"
-import { Cause, Channel, Effect, type Exit, Inspectable, Option, Result, type Schema, Scope, Stream } from "effect"
+import { Cause, Channel, Effect, Inspectable, Option, Result, type Schema, Scope, Stream } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { Pull } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -152,31 +152,31 @@ const dispatch = (
     return Effect.sync(() => exchange.abort())
   })
 
-type Waiter = () => void
-
 /**
  * One request and its response body, as undici's dispatch handler: the head resolves the
- * call; body chunks wait in `chunks` until a reader takes them.
+ * call; body chunks wait in `chunks` until a reader takes them (a stream) or the body ends
+ * (a whole-body read, which any number of readers may await).
  */
 class Exchange implements Undici.Dispatcher.DispatchHandler {
-  private controller: Undici.Dispatcher.DispatchController | undefined
-  private aborted = false
-  private headed = false
-  chunks: Array<Buffer> = []
-  buffered = 0
-  /** Set once the body has ended (`Done`) or failed. */
-  end: "ended" | { readonly cause: unknown } | undefined
-  /** A reader waiting for more body (or its end). */
-  waiter: Waiter | undefined
-  /** `true` once a whole-body read has claimed the body: never pause for it. */
-  wholeRead = false
-  private paused = false
-  response: Response | undefined
   readonly request: HttpClientRequest.HttpClientRequest
   readonly href: string
   private readonly highWaterMark: number
   private readonly onHead: (response: Response) => void
   private readonly onFailure: (cause: unknown) => void
+  private controller: Undici.Dispatcher.DispatchController | undefined
+  private aborted = false
+  private headed = false
+  private paused = false
+  /** Weak: undici holds the exchange while the body flows, and must not keep a dropped response alive. */
+  private response: WeakRef<Response> | undefined
+  private chunks: Array<Buffer> = []
+  private buffered = 0
+  /** Set once the body has ended or failed. */
+  end: "ended" | { readonly cause: unknown } | undefined
+  /** The stream reader waiting for more body (or its end). */
+  private streamWaiter: (() => void) | undefined
+  /** Whole-body readers waiting for the end; `undefined` until the first one comes. */
+  private wholeWaiters: Set<() => void> | undefined
 
   constructor(
     request: HttpClientRequest.HttpClientRequest,
@@ -210,25 +210,29 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
   ): void {
     if (statusCode < 200) return // 1xx: informational, the real head follows
     this.headed = true
-    this.response = new Response(this, statusCode, headers)
-    this.onHead(this.response)
+    const response = new Response(this, statusCode, headers)
+    this.response = new WeakRef(response)
+    this.onHead(response)
   }
 
   onResponseData(controller: Undici.Dispatcher.DispatchController, chunk: Buffer): void {
     this.chunks.push(chunk)
     this.buffered += chunk.length
-    if (this.waiter !== undefined) this.wake()
-    else if (!this.wholeRead && this.buffered >= this.highWaterMark && !this.paused) {
+    if (this.streamWaiter !== undefined) {
+      const waiter = this.streamWaiter
+      this.streamWaiter = undefined
+      waiter()
+    } else if (this.wholeWaiters === undefined && this.buffered >= this.highWaterMark && !this.paused) {
       this.paused = true
       controller.pause()
       // Nobody is reading: if the response is dropped as it is, free its connection.
-      if (this.response !== undefined) droppedResponses.register(this.response, this, this)
+      const response = this.response?.deref()
+      if (response !== undefined) droppedResponses.register(response, this, this)
     }
   }
 
   onResponseEnd(): void {
-    this.end = "ended"
-    this.wake()
+    this.finish("ended")
   }
 
   onResponseError(_controller: Undici.Dispatcher.DispatchController | undefined, error: Error): void {
@@ -237,27 +241,62 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
       this.onFailure(error)
       return
     }
-    this.end = { cause: error }
-    this.wake()
+    this.finish({ cause: error })
   }
 
-  /** Takes what has arrived, letting a paused connection go on. */
+  private finish(end: NonNullable<Exchange["end"]>): void {
+    this.end = end
+    const waiter = this.streamWaiter
+    this.streamWaiter = undefined
+    waiter?.()
+    const waiters = this.wholeWaiters
+    this.wholeWaiters = new Set()
+    if (waiters !== undefined) for (const w of waiters) w()
+  }
+
+  private unpause(): void {
+    if (!this.paused) return
+    this.paused = false
+    droppedResponses.unregister(this)
+    this.controller?.resume()
+  }
+
+  /** Stream reading: takes what has arrived, letting a paused connection go on. */
   take(): Array<Buffer> {
     const chunks = this.chunks
     this.chunks = []
     this.buffered = 0
-    if (this.paused) {
-      this.paused = false
-      droppedResponses.unregister(this)
-      this.controller?.resume()
-    }
+    this.unpause()
     return chunks
   }
 
-  private wake(): void {
-    const waiter = this.waiter
-    this.waiter = undefined
-    waiter?.()
+  /** Stream reading: `wake` runs once when more body (or its end) arrives. */
+  awaitData(wake: () => void): void {
+    this.streamWaiter = wake
+  }
+
+  stopAwaitingData(): void {
+    this.streamWaiter = undefined
+  }
+
+  /** The body so far, in one buffer (the whole body, once `end` is "ended"). */
+  collected(): Buffer {
+    if (this.chunks.length !== 1) this.chunks = [Buffer.concat(this.chunks)]
+    return this.chunks[0]!
+  }
+
+  /**
+   * Whole-body reading: `done` runs once the body ends or fails. The returned function
+   * withdraws it (an interrupted reader); when the last reader withdraws before the end,
+   * the request is aborted, and later reads fail as the body did.
+   */
+  awaitEnd(done: () => void): () => void {
+    const waiters = this.wholeWaiters ??= new Set()
+    waiters.add(done)
+    this.unpause()
+    return () => {
+      if (waiters.delete(done) && waiters.size === 0 && this.end === undefined) this.abort()
+    }
   }
 }
 
@@ -272,7 +311,6 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
   readonly [HttpIncomingMessage.TypeId] = HttpIncomingMessage.TypeId
   private cachedHeaders: Headers.Headers | undefined
   private cachedCookies: Cookies.Cookies | undefined
-  private bodyExit: Exit.Exit<Buffer, HttpClientError.HttpClientError> | undefined
   private readonly exchange: Exchange
   readonly status: number
   private readonly rawHeaders: Record<string, string | Array<string> | undefined>
@@ -307,31 +345,17 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
     })
   }
 
-  /** The whole body; read once, later reads get the same outcome. */
+  /** The whole body. Readers share one read; a read interrupted alone aborts the request. */
   private get bytes(): Effect.Effect<Buffer, HttpClientError.HttpClientError> {
-    if (this.bodyExit !== undefined) return this.bodyExit
     const exchange = this.exchange
-    exchange.wholeRead = true
-    const parts: Array<Buffer> = []
-    const read: Effect.Effect<Buffer, HttpClientError.HttpClientError> = Effect.callback((resume) => {
-      const check = (): void => {
-        for (const chunk of exchange.take()) parts.push(chunk)
-        if (exchange.end === undefined) {
-          exchange.waiter = check
-          return
-        }
-        if (exchange.end === "ended") resume(Effect.succeed(parts.length === 1 ? parts[0]! : Buffer.concat(parts)))
-        else resume(Effect.fail(this.decodeError(exchange.end.cause)))
+    return Effect.callback((resume) => {
+      const finish = () => {
+        const end = exchange.end!
+        resume(end === "ended" ? Effect.succeed(exchange.collected()) : Effect.fail(this.decodeError(end.cause)))
       }
-      check()
-      return Effect.sync(() => {
-        exchange.waiter = undefined
-        exchange.abort()
-      })
-    })
-    return Effect.onExit(read, (exit) => {
-      this.bodyExit = exit
-      return Effect.void
+      if (exchange.end !== undefined) return finish()
+      const withdraw = exchange.awaitEnd(finish)
+      return Effect.sync(withdraw)
     })
   }
 
@@ -380,7 +404,7 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
     return Stream.fromChannel(Channel.fromTransform((_upstream, scope) =>
       Effect.as(
         Scope.addFinalizer(scope, Effect.sync(() => {
-          exchange.waiter = undefined
+          exchange.stopAwaitingData()
           if (exchange.end === undefined) exchange.abort()
         })),
         Effect.suspend(function pull(): Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, HttpClientError.HttpClientError> {
@@ -390,7 +414,7 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
           if (end === "ended") return Cause.done()
           if (end !== undefined) return Effect.fail(response.decodeError(end.cause))
           return Effect.flatMap(Effect.callback<void>((resume) => {
-            exchange.waiter = () => resume(Effect.void)
+            exchange.awaitData(() => resume(Effect.void))
           }), pull)
         })
       )
