@@ -13,6 +13,7 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { ChatChunk, ChatRequest, Usage } from "./Chat.ts"
 import { chunkHasContent } from "./Chat.ts"
 import * as Cost from "./Cost.ts"
+import * as Deadline from "./Deadline.ts"
 import type { Deployment } from "./Deployment.ts"
 import * as LlmClient from "./LlmClient.ts"
 import * as LlmError from "./LlmError.ts"
@@ -396,18 +397,16 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
           Effect.suspend(() => {
             const began = clock.currentTimeMillisUnsafe()
             return client.chat(request).pipe(
-              Effect.timeoutOrElse({
-                duration: Duration.millis(requestTimeoutMs(d)),
-                orElse: () =>
-                  Effect.fail(
-                    new LlmError.Timeout({
-                      provider: d.provider,
-                      deployment: d.id,
-                      phase: "request",
-                      message: `No response from ${d.id} within ${requestTimeoutMs(d)} ms`
-                    })
-                  )
-              }),
+              Deadline.timeoutOrElse(requestTimeoutMs(d), () =>
+                Effect.fail(
+                  new LlmError.Timeout({
+                    provider: d.provider,
+                    deployment: d.id,
+                    phase: "request",
+                    message: `No response from ${d.id} within ${requestTimeoutMs(d)} ms`
+                  })
+                )
+              ),
               Effect.flatMap((completion) => {
                 if (
                   completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
@@ -455,18 +454,16 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             return held.some(chunkHasContent) ? Effect.succeed({ pull, held, ended: false }) : readToContent(pull)
           })
         return Effect.flatMap(pullIn(client.stream(run.request), scope), readToContent).pipe(
-          Effect.timeoutOrElse({
-            duration: Duration.millis(firstChunkTimeoutMs(d)),
-            orElse: () =>
-              Effect.fail(
-                new LlmError.Timeout({
-                  provider: d.provider,
-                  deployment: d.id,
-                  phase: "first-chunk",
-                  message: `No content from ${d.id} within ${firstChunkTimeoutMs(d)} ms`
-                })
-              )
-          }),
+          Deadline.timeoutOrElse(firstChunkTimeoutMs(d), () =>
+            Effect.fail(
+              new LlmError.Timeout({
+                provider: d.provider,
+                deployment: d.id,
+                phase: "first-chunk",
+                message: `No content from ${d.id} within ${firstChunkTimeoutMs(d)} ms`
+              })
+            )
+          ),
           Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)),
           Effect.map((opened) => ({ ...opened, scope, began, firstChunkAt: clock.currentTimeMillisUnsafe() }))
         )
@@ -553,18 +550,16 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             const active = current
             if (active.value.ended) return finish(active)
             return Pull.catchDone(active.value.pull, () => Effect.succeed(undefined)).pipe(
-              Effect.timeoutOrElse({
-                duration: Duration.millis(idleTimeoutMs(active.deployment)),
-                orElse: () =>
-                  Effect.fail(
-                    new LlmError.Timeout({
-                      provider: active.deployment.provider,
-                      deployment: active.deployment.id,
-                      phase: "idle",
-                      message: `${active.deployment.id} sent nothing for ${idleTimeoutMs(active.deployment)} ms mid-stream`
-                    })
-                  )
-              }),
+              Deadline.timeoutOrElse(idleTimeoutMs(active.deployment), () =>
+                Effect.fail(
+                  new LlmError.Timeout({
+                    provider: active.deployment.provider,
+                    deployment: active.deployment.id,
+                    phase: "idle",
+                    message: `${active.deployment.id} sent nothing for ${idleTimeoutMs(active.deployment)} ms mid-stream`
+                  })
+                )
+              ),
               Effect.catch((error) => failAfterContent(active, error).pipe(Effect.map((parts) => ({ restarted: parts })))),
               Effect.flatMap((parts): Effect.Effect<ReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError> => {
                 if (parts === undefined) return finish(active)

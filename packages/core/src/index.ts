@@ -4,6 +4,7 @@
  */
 export * as Chat from "./Chat.ts"
 export * as Cost from "./Cost.ts"
+export * as Deadline from "./Deadline.ts"
 export * as Deployment from "./Deployment.ts"
 export * as LlmClient from "./LlmClient.ts"
 export * as LlmError from "./LlmError.ts"
