@@ -15,6 +15,7 @@ import { Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
 import * as Http from "node:http"
 import * as Path from "node:path"
+import * as Canned from "./Canned.ts"
 import * as Load from "./Load.ts"
 
 const args = process.argv.slice(2)
@@ -30,31 +31,7 @@ const stream = flag("stream") !== undefined
 const raw = flag("raw") !== undefined
 const compare = flag("compare")
 
-// -- the mock (the same answers as mock.ts) ---------------------------------------------
-
-const completion = JSON.stringify({
-  id: "chatcmpl-bench",
-  object: "chat.completion",
-  created: 1_700_000_000,
-  model: "bench-model",
-  system_fingerprint: "fp_bench",
-  choices: [{ index: 0, message: { role: "assistant", content: "Hello from the bench mock.", refusal: null }, logprobs: null, finish_reason: "stop" }],
-  usage: { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16 }
-})
-const chunk = (delta: object, finish: string | null, usage?: object): string =>
-  "data: " + JSON.stringify({
-    id: "chatcmpl-bench",
-    object: "chat.completion.chunk",
-    created: 1_700_000_000,
-    model: "bench-model",
-    system_fingerprint: "fp_bench",
-    choices: usage === undefined ? [{ index: 0, delta, logprobs: null, finish_reason: finish }] : [],
-    ...(usage === undefined ? {} : { usage })
-  }) + "\n\n"
-const streamBody = (usage: boolean) =>
-  chunk({ role: "assistant", content: "" }, null) + chunk({ content: "Hello" }, null) +
-  chunk({ content: " from the bench mock." }, null) + chunk({}, "stop") +
-  (usage ? chunk({}, null, { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16 }) : "") + "data: [DONE]\n\n"
+// -- the mock (the answers of mock.ts) -----------------------------------------------------
 
 const mock = Http.createServer((req, res) => {
   const parts: Array<Buffer> = []
@@ -63,25 +40,17 @@ const mock = Http.createServer((req, res) => {
     const body = JSON.parse(Buffer.concat(parts).toString("utf8")) as { stream?: boolean; stream_options?: { include_usage?: boolean } }
     if (body.stream === true) {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
-      res.end(streamBody(body.stream_options?.include_usage === true))
+      res.end(Canned.stream(body.stream_options?.include_usage === true))
     } else {
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(completion) })
-      res.end(completion)
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(Canned.completion) })
+      res.end(Canned.completion)
     }
   })
 })
 mock.keepAliveTimeout = 60_000
 await new Promise<void>((resolve) => mock.listen(0, "127.0.0.1", resolve))
 const mockPort = (mock.address() as { port: number }).port
-const configText = [
-  "model_list:",
-  "  - model_name: bench",
-  "    litellm_params:",
-  "      model: openai/bench-model",
-  `      api_base: http://127.0.0.1:${mockPort}/v1`,
-  "      api_key: x",
-  ""
-].join("\n")
+const configText = Canned.gatewayConfig(`http://127.0.0.1:${mockPort}/v1`)
 
 /** The floor: parse, rewrite the model, forward with undici, parse the answer, send it back. */
 async function rawProxy(upstream: number): Promise<number> {

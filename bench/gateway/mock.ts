@@ -5,42 +5,10 @@
 // Run as its own process (`node bench/gateway/mock.ts --port N`) so the load
 // generator's event loop never competes with it.
 import * as Http from "node:http"
+import * as Canned from "./Canned.ts"
 
-const completion = JSON.stringify({
-  id: "chatcmpl-bench",
-  object: "chat.completion",
-  created: 1_700_000_000,
-  model: "bench-model",
-  system_fingerprint: "fp_bench",
-  choices: [{
-    index: 0,
-    message: { role: "assistant", content: "Hello from the bench mock.", refusal: null },
-    logprobs: null,
-    finish_reason: "stop"
-  }],
-  usage: { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16 }
-})
-
-const chunk = (delta: object, finish: string | null, usage?: object): string =>
-  "data: " + JSON.stringify({
-    id: "chatcmpl-bench",
-    object: "chat.completion.chunk",
-    created: 1_700_000_000,
-    model: "bench-model",
-    system_fingerprint: "fp_bench",
-    choices: usage === undefined ? [{ index: 0, delta, logprobs: null, finish_reason: finish }] : [],
-    ...(usage === undefined ? {} : { usage })
-  }) + "\n\n"
-
-const streamBody = (includeUsage: boolean): string =>
-  chunk({ role: "assistant", content: "" }, null) +
-  chunk({ content: "Hello" }, null) +
-  chunk({ content: " from the bench mock." }, null) +
-  chunk({}, "stop") +
-  (includeUsage ? chunk({}, null, { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16 }) : "") +
-  "data: [DONE]\n\n"
-const streamPlain = streamBody(false)
-const streamWithUsage = streamBody(true)
+const streamPlain = Canned.stream(false)
+const streamWithUsage = Canned.stream(true)
 
 const json = (res: Http.ServerResponse, status: number, body: string): void => {
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
@@ -71,7 +39,7 @@ const server = Http.createServer((req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
       res.end(text)
     } else {
-      json(res, 200, completion)
+      json(res, 200, Canned.completion)
     }
   })
 })

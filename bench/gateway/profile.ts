@@ -9,6 +9,7 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Canned from "./Canned.ts"
 import * as Load from "./Load.ts"
 import * as Processes from "./Processes.ts"
 
@@ -31,15 +32,7 @@ const mockUp = await Processes.waitReady(mock, mockPort, "/health", 10_000)
 if (mockUp !== undefined) throw new Error(mockUp)
 
 const config = Path.join(logDir, "gateway.yaml")
-Fs.writeFileSync(config, [
-  "model_list:",
-  "  - model_name: bench",
-  "    litellm_params:",
-  "      model: openai/bench-model",
-  `      api_base: http://127.0.0.1:${mockPort}/v1`,
-  "      api_key: x",
-  ""
-].join("\n"))
+Fs.writeFileSync(config, Canned.gatewayConfig(`http://127.0.0.1:${mockPort}/v1`))
 const nodeArgs = profDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-interval=100", `--cpu-prof-dir=${Path.resolve(profDir)}`]
 
 interface Gateway {

@@ -8,6 +8,7 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Canned from "./Canned.ts"
 import * as Load from "./Load.ts"
 import * as Processes from "./Processes.ts"
 
@@ -97,15 +98,7 @@ const startGateway = async (): Promise<Load.Target | string> => {
   if (!Fs.existsSync(gatewayBin)) return `${Path.relative(root, gatewayBin)} does not exist yet`
   const port = await Processes.freePort()
   const config = Path.join(logDir, "gateway.yaml")
-  Fs.writeFileSync(config, [
-    "model_list:",
-    "  - model_name: bench",
-    "    litellm_params:",
-    "      model: openai/bench-model",
-    `      api_base: ${mockBase}`,
-    "      api_key: x",
-    ""
-  ].join("\n"))
+  Fs.writeFileSync(config, Canned.gatewayConfig(mockBase))
   const child = Processes.start("llm-router", [gatewayBin, "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"], logDir, root)
   const up = await Processes.waitReady(child, port, "/health/liveness", 30_000)
   if (up !== undefined) return `${up}\n${Processes.logTail(child)}`
