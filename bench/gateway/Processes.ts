@@ -88,3 +88,23 @@ export const logTail = (child: Child, lines = 15): string => {
     return "(no log)"
   }
 }
+
+/**
+ * CPU time (user + system, every thread) a child has used so far, in milliseconds, from
+ * `/proc/<pid>/stat` (Linux; `undefined` elsewhere or once it has gone).
+ */
+export const cpuMillis = (child: Child): number | undefined => {
+  const pid = child.process.pid
+  if (pid === undefined) return undefined
+  try {
+    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    // Fields after the command name (which may hold spaces) start after the last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15)
+    return Number.isFinite(ticks) ? ticks * (1000 / CLOCK_TICKS_PER_SECOND) : undefined
+  } catch {
+    return undefined
+  }
+}
+/** `getconf CLK_TCK`: 100 on every Linux Node supports. */
+const CLOCK_TICKS_PER_SECOND = 100

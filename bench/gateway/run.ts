@@ -88,6 +88,8 @@ const mock = Processes.start("mock", [Path.join(import.meta.dirname, "mock.ts"),
 const mockUp = await Processes.waitReady(mock, mockPort, "/health", 10_000)
 if (mockUp !== undefined) await fail(mockUp)
 const mockBase = `http://127.0.0.1:${mockPort}/v1`
+/** The process that serves each target, for its CPU time per request. */
+const servers = new Map<string, Processes.Child>([["direct", mock]])
 
 const targets: Array<Load.Target> = [
   Load.makeTarget({ key: "direct", label: "direct mock", port: mockPort, path: "/v1/chat/completions", headers: {}, model: "bench-model" })
@@ -100,6 +102,7 @@ const startGateway = async (): Promise<Load.Target | string> => {
   const config = Path.join(logDir, "gateway.yaml")
   Fs.writeFileSync(config, Canned.gatewayConfig(mockBase))
   const child = Processes.start("llm-router", [gatewayBin, "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"], logDir, root)
+  servers.set("gateway", child)
   const up = await Processes.waitReady(child, port, "/health/liveness", 30_000)
   if (up !== undefined) return `${up}\n${Processes.logTail(child)}`
   return Load.makeTarget({ key: "gateway", label: gatewayLabel, port, path: "/v1/chat/completions", headers: {}, model: "bench" })
@@ -110,6 +113,7 @@ const portkeyLabel = `Portkey ${portkeyVersion}`
 const startPortkey = async (): Promise<Load.Target | string> => {
   const port = await Processes.freePort()
   const child = Processes.start("portkey", [Path.join(portkeyDir, "build/start-server.js"), `--port=${port}`, "--headless"], logDir, root)
+  servers.set("portkey", child)
   const up = await Processes.waitReady(child, port, "/", 30_000)
   if (up !== undefined) return `${up}\n${Processes.logTail(child)}`
   return Load.makeTarget({
@@ -155,13 +159,22 @@ log(`bench/gateway: warm-up done in ${((Date.now() - began) / 1000).toFixed(1)} 
 // results[scenario][target] = one block per round
 const results = new Map<string, Map<string, Array<Load.Block>>>()
 for (const s of scenarios) results.set(s.key, new Map(targets.map((t) => [t.key, []])))
+// cpu[target] = per c=32 round, the serving process's CPU time per completed request (µs)
+const cpu = new Map<string, Array<number>>(targets.map((t) => [t.key, []]))
 
 for (let round = 0; round < rounds; round++) {
   for (const s of scenarios) {
     // Rotate the order every round so drift and bursts of machine noise land on every target alike.
     const order = targets.map((_, i) => targets[(i + round) % targets.length]!)
     for (const target of order) {
-      results.get(s.key)!.get(target.key)!.push(await Load.block(target, s.shape))
+      const server = servers.get(target.key)
+      const before = server === undefined ? undefined : Processes.cpuMillis(server)
+      const block = await Load.block(target, s.shape)
+      const after = server === undefined ? undefined : Processes.cpuMillis(server)
+      results.get(s.key)!.get(target.key)!.push(block)
+      if (s.key === "c32" && before !== undefined && after !== undefined && block.completed > 0) {
+        cpu.get(target.key)!.push(((after - before) * 1000) / block.completed)
+      }
     }
   }
   log(`bench/gateway: round ${round + 1}/${rounds} done (${((Date.now() - began) / 1000).toFixed(1)} s)`)
@@ -218,6 +231,7 @@ const rows: Array<[string, (key: string) => string]> = [
   ["c=32 plain latency p50 / p99 (ms)", (k) => pair(stat("c32", k, "latency", 0.5), stat("c32", k, "latency", 0.99))],
   ["c=32 plain added p50 / p99 (ms)", (k) => (k === "direct" ? "-" : pair(added("c32", k, "latency", 0.5), added("c32", k, "latency", 0.99)))],
   ["c=32 requests/s", (k) => rps(k).toFixed(0)],
+  ["c=32 server CPU per request (µs)", (k) => (cpu.get(k)?.length ? Load.median(cpu.get(k)!).toFixed(0) : "-")],
   ["failed requests", (k) => String(errors(k).count)]
 ]
 
@@ -291,7 +305,7 @@ if (jsonFile !== undefined && jsonFile !== "") {
       label: t.label,
       c1: { p50: stat("c1", t.key, "latency", 0.5), p99: stat("c1", t.key, "latency", 0.99), ttfbP50: stat("c1", t.key, "ttfb", 0.5), addedP50: added("c1", t.key, "latency", 0.5), addedP99: added("c1", t.key, "latency", 0.99) },
       c1Streamed: { ttfbP50: stat("c1s", t.key, "ttfb", 0.5), ttfbP99: stat("c1s", t.key, "ttfb", 0.99), addedTtfbP50: added("c1s", t.key, "ttfb", 0.5), addedTtfbP99: added("c1s", t.key, "ttfb", 0.99) },
-      c32: { p50: stat("c32", t.key, "latency", 0.5), p99: stat("c32", t.key, "latency", 0.99), addedP50: added("c32", t.key, "latency", 0.5), addedP99: added("c32", t.key, "latency", 0.99), rps: rps(t.key) },
+      c32: { p50: stat("c32", t.key, "latency", 0.5), p99: stat("c32", t.key, "latency", 0.99), addedP50: added("c32", t.key, "latency", 0.5), addedP99: added("c32", t.key, "latency", 0.99), rps: rps(t.key), serverCpuMicrosPerRequest: cpu.get(t.key)?.length ? Load.median(cpu.get(t.key)!) : null },
       errors: errors(t.key).count
     }])),
     unavailable,

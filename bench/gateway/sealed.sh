@@ -38,5 +38,6 @@ unshare -rn true 2>/dev/null \
 
 export LLM_ROUTER_BENCH_SEALED=1 LLM_ROUTER_BENCH_IP="$ip_bin"
 # -r: map us to root in a new user namespace (needed for -n without privileges); -n: new network
-# namespace (loopback only, down); --pid --fork --kill-child: everything started dies with the runner.
-exec unshare -rn --pid --fork --kill-child bash "${BASH_SOURCE[0]}" "$@"
+# namespace (loopback only, down); --pid --fork --kill-child: everything started dies with the runner;
+# --mount-proc: a /proc of the new PID namespace, so the runner can read its children's CPU time.
+exec unshare -rn --pid --fork --kill-child --mount-proc bash "${BASH_SOURCE[0]}" "$@"
