@@ -225,9 +225,11 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
     } else if (this.wholeWaiters === undefined && this.buffered >= this.highWaterMark && !this.paused) {
       this.paused = true
       controller.pause()
-      // Nobody is reading: if the response is dropped as it is, free its connection.
+      // Nobody is reading: if the response is dropped as it is, free its connection
+      // (at once when it has been collected already).
       const response = this.response?.deref()
       if (response !== undefined) droppedResponses.register(response, this, this)
+      else this.abort()
     }
   }
 
