@@ -42,7 +42,8 @@ export const make = (
 ): Effect.Effect<LlmClient.Service, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const http = yield* HttpClient.HttpClient
-    // Streams tie the request to the stream's scope, so ending or interrupting it aborts the call.
+    // Streams tie the request to the stream's scope, so ending or interrupting it aborts the call
+    // (for clients that ignore `withScope`, the body stream opened in that scope does it).
     const scopedHttp = HttpClient.withScope(http)
     const url = messagesUrl(deployment.apiBase)
     const headers: Record<string, string> = {

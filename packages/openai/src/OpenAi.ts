@@ -50,6 +50,8 @@ export const make = (
     const http = yield* HttpClient.HttpClient
     // Aborting costs a DOMException (~10 µs): calls that end normally should not pay it, so only
     // streams (which a consumer may drop before reading the body) tie the request to a scope.
+    // Clients not made with `HttpClient.make` (the gateway's `UndiciHttpClient`) ignore
+    // `withScope`; for them the body stream, opened in the stream's scope, does the aborting.
     const scopedHttp = HttpClient.withScope(http)
     const resolved = Endpoint.resolve(deployment)
     const context: ErrorBody.Context = {
