@@ -4,7 +4,7 @@
  * OpenAI-shape requests, answers and streams both ways. It never retries on its own (the router
  * decides), and interrupting a call aborts the upstream HTTP request.
  */
-import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, RouteInfo } from "@llm-router/core"
+import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, RouteInfo, StreamingHttp } from "@llm-router/core"
 import { Clock, Effect, Layer, Redacted, Result, Schema, Stream } from "effect"
 import { HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import * as AnthropicError from "./AnthropicError.ts"
@@ -43,8 +43,8 @@ export const make = (
   Effect.gen(function*() {
     const http = yield* HttpClient.HttpClient
     // Streams tie the request to the stream's scope, so ending or interrupting it aborts the call
-    // (for clients that ignore `withScope`, the body stream opened in that scope does it).
-    const scopedHttp = HttpClient.withScope(http)
+    // (a client that does this by itself is left as it is: see `StreamingHttp`).
+    const streamingHttp = StreamingHttp.forStreams(http)
     const url = messagesUrl(deployment.apiBase)
     const headers: Record<string, string> = {
       ...extraHeaders(deployment.params),
@@ -150,7 +150,7 @@ export const make = (
         Effect.gen(function*() {
           const began = yield* Clock.currentTimeMillis
           const httpRequest = yield* buildRequest(request, true)
-          const response = yield* send(scopedHttp, httpRequest)
+          const response = yield* send(streamingHttp, httpRequest)
           const answered = yield* Clock.currentTimeMillis
           let usage: Chat.Usage | undefined
           const start: LlmClient.StreamPart = { _tag: "Start", route: route(answered - began, undefined) }
@@ -158,14 +158,13 @@ export const make = (
             deployment,
             created: Math.floor(began / 1000),
             onBodyError: bodyReadError(response.status)
-          }).pipe(Stream.map((chunk): LlmClient.StreamPart => {
+          }).pipe(Stream.map((chunk) => {
             if (chunk.usage) usage = chunk.usage
-            return { _tag: "Chunk", chunk }
+            return chunk
           }))
-          const done = Stream.fromEffect(
-            Effect.map(Clock.currentTimeMillis, (now): LlmClient.StreamPart => ({ _tag: "Done", route: route(now - began, usage) }))
-          )
-          return Stream.concat(Stream.prepend(chunks, [start]), done)
+          const done = Effect.map(Clock.currentTimeMillis, (now): LlmClient.StreamPart => ({ _tag: "Done", route: route(now - began, usage) }))
+          // Opens the body before `Start`, so a consumer that stops at `Start` aborts the request.
+          return LlmClient.framed(start, chunks, done)
         })
       )
 

@@ -3,7 +3,8 @@
  * a stream. Provider adapters, simulated providers and the router are all values of it,
  * so routers nest and tests swap a simulated provider in for a real one.
  */
-import { Context, Effect, Layer, Result, Stream } from "effect"
+import { Cause, Context, Effect, Layer, Pull, Result, Stream } from "effect"
+import * as Arr from "effect/Array"
 import type { ChatChunk, ChatRequest, ChatResponse } from "./Chat.ts"
 import type { LlmError } from "./LlmError.ts"
 import type { RouteInfo } from "./RouteInfo.ts"
@@ -37,3 +38,35 @@ export const layer = (service: Service): Layer.Layer<LlmClient> => Layer.succeed
 /** The chunks of a stream, without the route parts. */
 export const chunks = <E, R>(parts: Stream.Stream<StreamPart, E, R>): Stream.Stream<ChatChunk, E, R> =>
   Stream.filterMap(parts, (part) => (part._tag === "Chunk" ? Result.succeed(part.chunk) : Result.failVoid))
+
+/**
+ * A provider's answer as parts: `start`, the chunks, then `done`, each step its own batch, in
+ * one stage (as `succeed(start)`, `concat(map(chunks))`, `concat(fromEffect(done))` would, for
+ * less). The chunks, and the response body they read, are opened before `start` is emitted, so
+ * a consumer that stops right after `Start` closes the body, which aborts the HTTP request
+ * (see `StreamingHttp`).
+ */
+export const framed = <E, R, E2, R2>(
+  start: StreamPart,
+  chunks: Stream.Stream<ChatChunk, E, R>,
+  done: Effect.Effect<StreamPart, E2, R2>
+): Stream.Stream<StreamPart, E | E2, R | R2> =>
+  Stream.transformPull(chunks, (pullChunks) =>
+    Effect.sync(() => {
+      let step: "start" | "chunks" | "end" = "start"
+      const toParts = (batch: Arr.NonEmptyReadonlyArray<ChatChunk>) =>
+        Arr.map(batch, (chunk): StreamPart => ({ _tag: "Chunk", chunk }))
+      type Parts = Pull.Pull<Arr.NonEmptyReadonlyArray<StreamPart>, E | E2, void, R2>
+      const pull: Parts = Effect.suspend((): Parts => {
+        if (step === "start") {
+          step = "chunks"
+          return Effect.succeed(Arr.of(start))
+        }
+        if (step === "end") return Cause.done()
+        return Pull.catchDone(Effect.map(pullChunks, toParts), () => {
+          step = "end"
+          return Effect.map(done, Arr.of)
+        })
+      })
+      return pull
+    }))

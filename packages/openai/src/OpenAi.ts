@@ -6,9 +6,8 @@
  * request or body read, and a stream's request is tied to the stream's scope, so its socket
  * is closed however the stream ends (even when the consumer stops right after `Start`).
  */
-import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, RouteInfo } from "@llm-router/core"
-import { Cause, Clock, Effect, Layer, Pull, Redacted, type Scope, Stream } from "effect"
-import * as Arr from "effect/Array"
+import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, RouteInfo, StreamingHttp } from "@llm-router/core"
+import { Clock, Effect, Layer, Redacted, type Scope, Stream } from "effect"
 import { HttpBody, HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import * as ChunkStream from "./ChunkStream.ts"
 import * as Endpoint from "./Endpoint.ts"
@@ -48,11 +47,9 @@ export const make = (
 ): Effect.Effect<LlmClient.Service, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const http = yield* HttpClient.HttpClient
-    // Aborting costs a DOMException (~10 µs): calls that end normally should not pay it, so only
-    // streams (which a consumer may drop before reading the body) tie the request to a scope.
-    // Clients not made with `HttpClient.make` (the gateway's `UndiciHttpClient`) ignore
-    // `withScope`; for them the body stream, opened in the stream's scope, does the aborting.
-    const scopedHttp = HttpClient.withScope(http)
+    // Only streams (which a consumer may drop before the body ends) tie the request to their
+    // scope, and only when the client does not abort by itself (see `StreamingHttp`).
+    const streamingHttp = StreamingHttp.forStreams(http)
     const resolved = Endpoint.resolve(deployment)
     const context: ErrorBody.Context = {
       provider: deployment.provider,
@@ -109,7 +106,7 @@ export const make = (
         urlParams: endpoint.urlParams,
         body: HttpBody.text(json, "application/json")
       })
-      return (stream ? scopedHttp.execute(post) : http.execute(post)).pipe(Effect.mapError(transportFailure))
+      return (stream ? streamingHttp.execute(post) : http.execute(post)).pipe(Effect.mapError(transportFailure))
     }
 
     /** A non-2xx answer: its body, headers and status, classified. */
@@ -212,27 +209,7 @@ export const make = (
         )
       }))
       const start: LlmClient.StreamPart = { _tag: "Start", route: route(headersAt - startedAt, undefined) }
-      // `Start`, the chunks, then `Done`, each step its own batch, in one stage: as
-      // `succeed(start)`, `concat(map(chunks))`, `concat(fromEffect(done))` would, for less.
-      return Stream.transformPull(chunks, (pullChunks) =>
-        Effect.sync(() => {
-          let step: "start" | "chunks" | "end" = "start"
-          const toParts = (batch: Arr.NonEmptyReadonlyArray<Chat.ChatChunk>) =>
-            Arr.map(batch, (chunk): LlmClient.StreamPart => ({ _tag: "Chunk", chunk }))
-          type Parts = Pull.Pull<Arr.NonEmptyReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError>
-          const pull: Parts = Effect.suspend((): Parts => {
-            if (step === "start") {
-              step = "chunks"
-              return Effect.succeed(Arr.of(start))
-            }
-            if (step === "end") return Cause.done()
-            return Pull.catchDone(Effect.map(pullChunks, toParts), () => {
-              step = "end"
-              return Effect.map(done, Arr.of)
-            })
-          })
-          return pull
-        }))
+      return LlmClient.framed(start, chunks, done)
     }
 
     return { chat, stream }

@@ -20,9 +20,11 @@
  * streamed and multipart request bodies, and upgrades. Spans: when a tracer is installed, use the
  * stock client (see `Providers.layerHttpClient`); this one makes none. `HttpClient.withScope` has
  * no hold on it (Effect keeps scoped requests private to `HttpClient.make`), so a caller that
- * must abort when a scope closes reads the body as a `stream` in that scope, which does.
+ * must abort when a scope closes reads the body as a `stream` in that scope, which does; the
+ * client is marked as doing so (`StreamingHttp`), and the adapters skip `withScope` for it.
  */
 import type * as Undici from "@effect/platform-node/Undici"
+import { StreamingHttp } from "@llm-router/core"
 import { Cause, Channel, Effect, Inspectable, Option, Result, type Schema, Scope, Stream } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { Pull } from "effect"
@@ -71,11 +73,13 @@ export const make = (
     }
     return dispatch(dispatcher, request, target.success, body._tag === "Empty" ? null : body.body as string | Uint8Array, highWaterMark)
   }
-  return HttpClient.makeWith(
+  // Its body streams abort their request when closed early, so the adapters need not pay for
+  // `withScope` on streams (which has no hold on this client anyway).
+  return StreamingHttp.markAbortsWhenBodyStreamCloses(HttpClient.makeWith(
     (request: Effect.Effect<HttpClientRequest.HttpClientRequest, HttpClientError.HttpClientError>) =>
       Effect.flatMap(request, execute),
     Effect.succeed
-  )
+  ))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { type LlmClient, type LlmError } from "@llm-router/core"
+import { Anthropic } from "@llm-router/anthropic"
+import { type LlmClient, type LlmError, StreamingHttp } from "@llm-router/core"
 import { OpenAi } from "@llm-router/openai"
 import { Providers } from "@llm-router/server"
 import { Effect, Exit, Fiber, type Layer, Option, type Scope, Stream, Tracer } from "effect"
@@ -21,6 +22,7 @@ import type { AddressInfo } from "node:net"
 import { Readable } from "node:stream"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
+import { deployment as anthropicDeployment, request as anthropicRequest } from "../../anthropic/test/support.ts"
 import { chunksOf, collect, deployment, request } from "../../openai/test/fixtures.ts"
 import { faults } from "../../testing/src/upstream/MockUpstream.ts"
 import * as OpenAiUpstream from "../../testing/src/upstream/OpenAiUpstream.ts"
@@ -701,6 +703,18 @@ describe("UndiciHttpClient: what goes to the fallback client", () => {
     })))
 })
 
+/** A tracer that records span names (spans themselves are the native ones). */
+const recordingTracer = () => {
+  const names: Array<string> = []
+  const tracer = Tracer.make({
+    span(options) {
+      names.push(options.name)
+      return Tracer.nativeTracer.span(options)
+    }
+  })
+  return { names, tracer }
+}
+
 // ---------------------------------------------------------------------------------------
 // The OpenAI adapter through this client
 // ---------------------------------------------------------------------------------------
@@ -789,22 +803,58 @@ describe("UndiciHttpClient: the OpenAI adapter through Providers.layerHttpClient
     }).pipe(Effect.provide(Providers.layerHttpClient)))
 })
 
+describe("UndiciHttpClient: streams abort without withScope", () => {
+  it.live("the lean client says its body streams abort when closed; the stock client (under a tracer) does not", () =>
+    Effect.gen(function*() {
+      const lean = yield* HttpClient.HttpClient.pipe(Effect.provide(Providers.layerHttpClient))
+      assert.isTrue(StreamingHttp.abortsWhenBodyStreamCloses(lean))
+      // The adapters get the client as it is, not wrapped in `withScope`.
+      assert.strictEqual<unknown>(StreamingHttp.forStreams(lean), lean)
+      const { tracer } = recordingTracer()
+      const traced = yield* HttpClient.HttpClient.pipe(Effect.provide(Providers.layerHttpClient), Effect.withTracer(tracer))
+      assert.isFalse(StreamingHttp.abortsWhenBodyStreamCloses(traced))
+    }))
+
+  it.live("an Anthropic stream whose consumer stops mid-stream, or right after Start, closes the upstream socket", () =>
+    Effect.gen(function*() {
+      const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+      // An endless answer: a text delta every 20 ms until the client goes away.
+      const server = yield* serve(({ res, later }) => {
+        res.writeHead(200, { "content-type": "text/event-stream" })
+        res.write(event("message_start", {
+          message: {
+            id: "msg_1",
+            type: "message",
+            role: "assistant",
+            model: "claude-haiku-4-5",
+            content: [],
+            stop_reason: null,
+            usage: { input_tokens: 5, output_tokens: 0 }
+          }
+        }))
+        res.write(event("content_block_start", { index: 0, content_block: { type: "text", text: "" } }))
+        const tick = () => {
+          res.write(event("content_block_delta", { index: 0, delta: { type: "text_delta", text: "la " } }))
+          later(20, tick)
+        }
+        tick()
+      })
+      const client = yield* Anthropic.make(anthropicDeployment(server.origin))
+      const parts = yield* Stream.runCollect(client.stream(anthropicRequest()).pipe(Stream.take(4)))
+      assert.deepStrictEqual(parts.map((p) => p._tag), ["Start", "Chunk", "Chunk", "Chunk"])
+      yield* server.awaitAborted(1)
+      const start = yield* Stream.runCollect(client.stream(anthropicRequest()).pipe(Stream.take(1)))
+      assert.strictEqual(start[0]?._tag, "Start")
+      yield* server.awaitAborted(2)
+    }).pipe(Effect.provide(Providers.layerHttpClient)))
+})
+
 // ---------------------------------------------------------------------------------------
 // Tracing
 // ---------------------------------------------------------------------------------------
 
 describe("Providers.layerHttpClient and tracing", () => {
-  /** A tracer that records span names (spans themselves are the native ones). */
-  const recording = () => {
-    const names: Array<string> = []
-    const tracer = Tracer.make({
-      span(options) {
-        names.push(options.name)
-        return Tracer.nativeTracer.span(options)
-      }
-    })
-    return { names, tracer }
-  }
+  const recording = recordingTracer
 
   it.live("with a tracer installed, calls go through the stock client: a client span, and traceparent sent", () =>
     Effect.gen(function*() {
