@@ -148,11 +148,19 @@ export type Usage = typeof Usage.Type
 export const FinishReason = Schema.Literals(["stop", "length", "tool_calls", "content_filter", "function_call"])
 export type FinishReason = typeof FinishReason.Type
 
+/**
+ * The model's reasoning text, where the provider shows it: DeepSeek's and LiteLLM's name for
+ * it, which the Anthropic (thinking) and Gemini (thought) adapters fill in too. Never part of
+ * `content`.
+ */
+const ReasoningContent = Schema.optionalKey(Schema.NullOr(Schema.String))
+
 export const ResponseMessage = Schema.StructWithRest(
   Schema.Struct({
     role: Schema.Literal("assistant"),
     content: Schema.NullOr(Schema.String),
     refusal: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    reasoning_content: ReasoningContent,
     tool_calls: Schema.optionalKey(Schema.Array(ToolCall))
   }),
   Passthrough
@@ -198,6 +206,7 @@ export const Delta = Schema.StructWithRest(
     role: Schema.optionalKey(Schema.Literal("assistant")),
     content: Schema.optionalKey(Schema.NullOr(Schema.String)),
     refusal: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    reasoning_content: ReasoningContent,
     tool_calls: Schema.optionalKey(Schema.Array(ToolCallDelta))
   }),
   Passthrough
@@ -230,11 +239,14 @@ export type ChatChunk = typeof ChatChunk.Type
 /**
  * Whether a chunk promises anything to the caller. Role-only and empty preamble chunks
  * do not, so a router may still switch deployments before the first chunk that does.
+ * Reasoning does: a model may think for a minute before its first word, and the caller
+ * should see that thinking as it comes, not after a first-chunk timeout.
  */
 export const chunkHasContent = (chunk: ChatChunk): boolean =>
   chunk.choices.some((choice) => {
     const delta = choice.delta
     return (typeof delta.content === "string" && delta.content.length > 0) ||
+      (typeof delta.reasoning_content === "string" && delta.reasoning_content.length > 0) ||
       (typeof delta.refusal === "string" && delta.refusal.length > 0) ||
       (delta.tool_calls !== undefined && delta.tool_calls.length > 0) ||
       (choice.finish_reason !== undefined && choice.finish_reason !== null)

@@ -4,8 +4,8 @@
  * served); after content, `stream_failure_policy` decides between failing and restarting.
  */
 import { assert, describe, it } from "@effect/vitest"
-import type { LlmClient } from "@llm-router/core"
-import { Effect, Random } from "effect"
+import { type LlmClient, LlmError, Router, RouterConfig, RouterState } from "@llm-router/core"
+import { Effect, Random, Stream } from "effect"
 import { assertTag, collectStream, DEFAULT_TEXT, deployment, harness, request, SimulatedProvider, streamedText } from "./Fixture.ts"
 
 const { dropMidStream, fail, hang, stallMidStream } = SimulatedProvider
@@ -195,5 +195,61 @@ describe("failure after content, stream_failure_policy: restart", () => {
       assertTag(error, "ConnectionFailed")
       assert.notInclude(tags(parts), "Done")
       assert.deepStrictEqual(h.order(), ["a"])
+    }))
+})
+
+describe("reasoning counts as content", () => {
+  const route = (deployment: string) => ({
+    group: "gpt",
+    servedBy: "gpt",
+    deployment,
+    provider: "openai",
+    model: deployment,
+    attempts: 1,
+    fallbacks: [],
+    latencyMs: 0
+  })
+  const chunk = (delta: Record<string, unknown>): LlmClient.StreamPart => ({
+    _tag: "Chunk",
+    chunk: { id: "c", object: "chat.completion.chunk", created: 0, model: "m", choices: [{ index: 0, delta, finish_reason: null }] }
+  })
+  /** `a` streams its preamble and `first`, then breaks; `b` is healthy. */
+  const routerWith = (first: Record<string, unknown>) =>
+    Effect.gen(function*() {
+      const config = yield* RouterConfig.decode({ model_list: [deployment("gpt", "a", { order: 1 }), deployment("gpt", "b", { order: 2 })] })
+      const calls: Array<string> = []
+      const router = yield* Router.make(config, (d) =>
+        Effect.succeed<LlmClient.Service>({
+          chat: () => Effect.die("not used"),
+          stream: () => {
+            calls.push(d.id)
+            return d.id === "a"
+              ? Stream.concat(
+                Stream.make({ _tag: "Start", route: route("a") } as const, chunk({ role: "assistant", content: "" }), chunk(first)),
+                Stream.fail(new LlmError.ServiceUnavailable({ provider: "openai", deployment: "a", message: "gone" }))
+              )
+              : Stream.make({ _tag: "Start", route: route("b") } as const, chunk({ content: "from b" }), { _tag: "Done", route: route("b") } as const)
+          }
+        }))
+      return { router, calls }
+    }).pipe(Effect.provide(RouterState.layerMemory))
+
+  it.effect("a failure after reasoning deltas is a mid-stream failure: the caller saw the thinking, no failover", () =>
+    Effect.gen(function*() {
+      const { router, calls } = yield* routerWith({ reasoning_content: "Let me think." })
+      const { parts, error } = yield* collectStream(router.stream(request()))
+      assertTag(error, "ServiceUnavailable")
+      assert.deepStrictEqual(calls, ["a"])
+      assert.deepStrictEqual(tags(parts), ["Start", "Chunk", "Chunk"])
+      assert.strictEqual(parts[2]?._tag === "Chunk" ? parts[2].chunk.choices[0]?.delta.reasoning_content : undefined, "Let me think.")
+    }))
+
+  it.effect("the same failure after an empty reasoning delta fails over, as after a role-only preamble", () =>
+    Effect.gen(function*() {
+      const { router, calls } = yield* routerWith({ reasoning_content: "" })
+      const { parts, error } = yield* collectStream(router.stream(request()))
+      assert.isUndefined(error)
+      assert.deepStrictEqual(calls, ["a", "b"])
+      assert.strictEqual(streamedText(parts), "from b")
     }))
 })
