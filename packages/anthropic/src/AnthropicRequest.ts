@@ -65,8 +65,29 @@ export interface MessagesRequest {
   readonly tools?: ReadonlyArray<Tool>
   readonly tool_choice?: ToolChoice
   readonly metadata?: { readonly user_id: string }
+  readonly thinking?: Thinking
   readonly stream?: boolean
 }
+
+export type Thinking =
+  | { readonly type: "enabled"; readonly budget_tokens: number }
+  | { readonly type: "adaptive" }
+  | { readonly type: "disabled" }
+
+/**
+ * Thinking budgets for OpenAI's `reasoning_effort`: LiteLLM's (low 1024, medium 2048, high
+ * 4096, max 16384), so a LiteLLM user's requests think as much here; `minimal` is Anthropic's
+ * floor (1024) and `xhigh` sits between `high` and `max`. `none` sends no `thinking`.
+ */
+export const THINKING_BUDGETS: Readonly<Record<string, number>> = {
+  minimal: 1024,
+  low: 1024,
+  medium: 2048,
+  high: 4096,
+  xhigh: 8192,
+  max: 16384
+}
+const EFFORTS = ["none", ...Object.keys(THINKING_BUDGETS)].join(", ")
 
 /**
  * `max_tokens` when the caller gave none. Anthropic requires it; OpenAI clients often omit it.
@@ -307,6 +328,53 @@ const toolChoice = (request: Chat.ChatRequest): ToolChoice | undefined => {
   return { type: "tool", name: choice.function.name, ...noParallel }
 }
 
+/**
+ * The `thinking` to send: from `reasoning_effort` (the OpenAI way, as LiteLLM maps it) or an
+ * Anthropic-shape `thinking` object, from the request or else the deployment's
+ * `litellm_params`. Left out where Anthropic would refuse it: with a forced tool choice, and
+ * when the last assistant turn called tools (Anthropic then wants that turn's thinking blocks
+ * back, which OpenAI-shape history does not carry), so a tool loop keeps working, unthinking.
+ */
+const thinkingFor = (
+  request: Chat.ChatRequest,
+  deployment: Deployment.Deployment,
+  messages: ReadonlyArray<MessageParam>,
+  choice: ToolChoice | undefined
+): Thinking | undefined => {
+  const given = request as Record<string, unknown>
+  const from = given["reasoning_effort"] != null || given["thinking"] != null ? given : deployment.params
+  let thinking: Thinking | undefined
+  const effort = from["reasoning_effort"]
+  if (effort != null) {
+    const budget = typeof effort === "string" ? THINKING_BUDGETS[effort.toLowerCase()] : undefined
+    if (budget === undefined && !(typeof effort === "string" && effort.toLowerCase() === "none")) {
+      throw new Invalid(`reasoning_effort must be one of ${EFFORTS}`, "reasoning_effort")
+    }
+    thinking = budget === undefined ? undefined : { type: "enabled", budget_tokens: budget }
+  } else if (from["thinking"] != null) {
+    thinking = anthropicThinking(from["thinking"])
+  }
+  if (thinking === undefined || thinking.type === "disabled") return thinking
+  if (choice !== undefined && (choice.type === "any" || choice.type === "tool")) return undefined
+  const lastAssistant = messages.findLast((m) => m.role === "assistant")
+  const content = lastAssistant?.content
+  if (Array.isArray(content) && content.some((b: ContentBlock) => b.type === "tool_use")) return undefined
+  return thinking
+}
+
+const anthropicThinking = (value: unknown): Thinking => {
+  const t = typeof value === "object" && value !== null ? value as Record<string, unknown> : {}
+  if (t["type"] === "adaptive" || t["type"] === "disabled") return { type: t["type"] }
+  const budget = t["budget_tokens"]
+  if (t["type"] === "enabled" && typeof budget === "number" && Number.isInteger(budget) && budget >= 1024) {
+    return { type: "enabled", budget_tokens: budget }
+  }
+  throw new Invalid(
+    "thinking must be {\"type\": \"enabled\", \"budget_tokens\": n} with n >= 1024, {\"type\": \"adaptive\"} or {\"type\": \"disabled\"}",
+    "thinking"
+  )
+}
+
 /** The Messages API body for `request` on `deployment`; `stream` selects SSE. */
 export const fromChat = (
   request: Chat.ChatRequest,
@@ -333,20 +401,31 @@ export const fromChat = (
     const stop = request.stop === undefined || request.stop === null
       ? []
       : (typeof request.stop === "string" ? [request.stop] : request.stop).filter((s) => s.trim().length > 0)
-    const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? defaultMaxTokens(deployment)
+    const requested = request.max_completion_tokens ?? request.max_tokens ?? defaultMaxTokens(deployment)
+    const thinking = thinkingFor(request, deployment, messages, choice)
+    const thinks = thinking !== undefined && thinking.type !== "disabled"
+    // Thinking counts against `max_tokens`, which must exceed its budget: the answer's allowance
+    // comes on top of the budget rather than being eaten by it.
+    const maxTokens = thinking?.type === "enabled" && requested <= thinking.budget_tokens
+      ? requested + thinking.budget_tokens
+      : requested
     const body: MessagesRequest = {
       model: deployment.model,
       max_tokens: maxTokens,
       messages,
       ...(system.length > 0 ? { system: system.join("\n\n") } : {}),
       ...(stop.length > 0 ? { stop_sequences: stop } : {}),
-      // OpenAI's range is 0–2, Anthropic's 0–1.
-      ...(request.temperature !== undefined && request.temperature !== null
+      // OpenAI's range is 0–2, Anthropic's 0–1; with thinking Anthropic accepts neither a
+      // temperature nor a top_p under 0.95, so those are left out rather than refused.
+      ...(request.temperature !== undefined && request.temperature !== null && !thinks
         ? { temperature: Math.min(1, Math.max(0, request.temperature)) }
         : {}),
-      ...(request.top_p !== undefined && request.top_p !== null ? { top_p: request.top_p } : {}),
+      ...(request.top_p !== undefined && request.top_p !== null && (!thinks || request.top_p >= 0.95)
+        ? { top_p: request.top_p }
+        : {}),
       ...(tools !== undefined ? { tools } : {}),
       ...(choice !== undefined ? { tool_choice: choice } : {}),
+      ...(thinking !== undefined ? { thinking } : {}),
       ...(request.user !== undefined && request.user.length > 0 ? { metadata: { user_id: request.user } } : {}),
       ...(stream ? { stream: true } : {})
     }

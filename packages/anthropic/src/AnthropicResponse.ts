@@ -1,7 +1,7 @@
 /**
  * Anthropic's Message (the body of a non-streamed 200) as a Schema, and its translation into an
- * OpenAI-shape `ChatResponse`: text blocks joined into `content`, `tool_use` blocks as
- * `tool_calls`, `stop_reason` as `finish_reason`, cache-aware usage. The stream translation
+ * OpenAI-shape `ChatResponse`: text blocks joined into `content`, thinking into
+ * `reasoning_content`, `tool_use` blocks as `tool_calls`, `stop_reason` as `finish_reason`, cache-aware usage. The stream translation
  * (`AnthropicStream`) shares `finishReason` and `toUsage`.
  */
 import type { Chat } from "@llm-router/core"
@@ -26,11 +26,19 @@ export const ToolUseBlock = Schema.Struct({
   name: Schema.String,
   input: Schema.Unknown
 })
-/** Thinking, server-tool and other blocks: tolerated and left out of the OpenAI answer. */
-export const OtherBlock = Schema.Struct({
-  type: Schema.String.check(Schema.makeFilter((type: string) => type !== "text" && type !== "tool_use"))
+/** Extended thinking (`reasoning_effort`): its text becomes `reasoning_content`. */
+export const ThinkingBlock = Schema.Struct({
+  type: Schema.Literal("thinking"),
+  thinking: Schema.String,
+  signature: Schema.optionalKey(Schema.String)
 })
-export const ContentBlock = Schema.Union([TextBlock, ToolUseBlock, OtherBlock])
+/** Redacted thinking, server-tool and other blocks: tolerated and left out of the OpenAI answer. */
+export const OtherBlock = Schema.Struct({
+  type: Schema.String.check(
+    Schema.makeFilter((type: string) => type !== "text" && type !== "tool_use" && type !== "thinking")
+  )
+})
+export const ContentBlock = Schema.Union([TextBlock, ToolUseBlock, ThinkingBlock, OtherBlock])
 export type ContentBlock = typeof ContentBlock.Type
 
 export const Message = Schema.Struct({
@@ -102,9 +110,11 @@ export interface Options {
 
 export const toChatResponse = (message: Message, options: Options): Chat.ChatResponse => {
   let text = ""
+  let reasoning = ""
   const toolCalls: Array<Chat.ToolCall> = []
   for (const block of message.content) {
     if (block.type === "text") text += (block as typeof TextBlock.Type).text
+    else if (block.type === "thinking") reasoning += (block as typeof ThinkingBlock.Type).thinking
     else if (block.type === "tool_use") {
       const call = block as typeof ToolUseBlock.Type
       toolCalls.push({
@@ -125,6 +135,7 @@ export const toChatResponse = (message: Message, options: Options): Chat.ChatRes
       message: {
         role: "assistant",
         content: text.length > 0 || toolCalls.length === 0 ? text : null,
+        ...(reasoning.length > 0 ? { reasoning_content: reasoning } : {}),
         ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
       },
       finish_reason: finishReason(message.stop_reason)

@@ -45,8 +45,11 @@ export const ContentBlockDelta = Schema.Struct({
   delta: Schema.Union([
     Schema.Struct({ type: Schema.Literal("text_delta"), text: Schema.String }),
     Schema.Struct({ type: Schema.Literal("input_json_delta"), partial_json: Schema.String }),
+    Schema.Struct({ type: Schema.Literal("thinking_delta"), thinking: Schema.String }),
     Schema.Struct({
-      type: Schema.String.check(Schema.makeFilter((t: string) => t !== "text_delta" && t !== "input_json_delta"))
+      type: Schema.String.check(
+        Schema.makeFilter((t: string) => t !== "text_delta" && t !== "input_json_delta" && t !== "thinking_delta")
+      )
     })
   ])
 })
@@ -219,7 +222,12 @@ export class Translator {
           block.argumentsSent = true
           return [this.delta({ tool_calls: [{ index: block.toolIndex, function: { arguments: partial } }] })]
         }
-        return [] // thinking, signature and citation deltas have no OpenAI counterpart
+        if (delta.type === "thinking_delta") {
+          // Extended thinking (`reasoning_effort`): shown as `reasoning_content`, never as content.
+          const thinking = (delta as { readonly thinking: string }).thinking
+          return thinking.length > 0 ? [this.delta({ reasoning_content: thinking })] : []
+        }
+        return [] // signature and citation deltas have no OpenAI counterpart
       }
       case "content_block_stop": {
         const decoded = decoders.content_block_stop(json)

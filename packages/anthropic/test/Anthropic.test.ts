@@ -344,3 +344,36 @@ describe("Anthropic stream", () => {
       assert.deepStrictEqual(streamed.usage, plain.response.usage)
     }))
 })
+
+describe("Anthropic reasoning (extended thinking)", () => {
+  const thinkingRequest = () => request({ reasoning_effort: "low" } as Partial<Chat.ChatRequest>)
+
+  it.live("reasoning_effort turns thinking on; the thinking comes back as reasoning_content, apart from the answer", () =>
+    Effect.gen(function*() {
+      const mock = yield* AnthropicUpstream.make({ text: "Four." })
+      const completion = yield* chat(deployment(mock.baseUrl), thinkingRequest())
+      assert.deepStrictEqual(lastBody(mock)["thinking"], { type: "enabled", budget_tokens: 1024 })
+      const message = completion.response.choices[0]?.message
+      assert.strictEqual(message?.content, "Four.")
+      assert.strictEqual(message?.reasoning_content, AnthropicUpstream.THINKING_TEXT)
+      // Without it, no thinking is asked for and none comes back.
+      const plain = yield* chat(deployment(mock.baseUrl), request())
+      assert.notProperty(lastBody(mock), "thinking")
+      assert.notProperty(plain.response.choices[0]?.message ?? {}, "reasoning_content")
+    }))
+
+  it.live("streamed, thinking deltas arrive as reasoning_content deltas before the answer's content", () =>
+    Effect.gen(function*() {
+      const mock = yield* AnthropicUpstream.make({ text: "Four." })
+      const chunks = chunksOf(yield* streamParts(deployment(mock.baseUrl), thinkingRequest()))
+      const deltas = chunks.flatMap((c) => c.choices.map((choice) => choice.delta))
+      const reasoning = deltas.map((d) => d.reasoning_content ?? "").join("")
+      const content = deltas.map((d) => d.content ?? "").join("")
+      assert.strictEqual(reasoning, AnthropicUpstream.THINKING_TEXT)
+      assert.strictEqual(content, "Four.")
+      const firstReasoning = deltas.findIndex((d) => (d.reasoning_content ?? "").length > 0)
+      const firstContent = deltas.findIndex((d) => (d.content ?? "").length > 0)
+      assert.isTrue(firstReasoning >= 0 && firstReasoning < firstContent, `reasoning at ${firstReasoning}, content at ${firstContent}`)
+      assert.isTrue(deltas.some((d) => d.reasoning_content !== undefined && d.content !== undefined) === false)
+    }))
+})

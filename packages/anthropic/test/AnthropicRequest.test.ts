@@ -170,3 +170,82 @@ describe("AnthropicRequest.defaultMaxTokens", () => {
     assert.strictEqual(AnthropicRequest.defaultMaxTokens(deployment("x", { params: { max_tokens: 300 } })), 300)
   })
 })
+
+describe("AnthropicRequest.fromChat: reasoning", () => {
+  const withEffort = (effort: unknown, extra: Partial<Chat.ChatRequest> = {}) =>
+    ({ ...extra, reasoning_effort: effort }) as Partial<Chat.ChatRequest>
+
+  it("maps every reasoning_effort to a thinking budget (LiteLLM's), any letter case; none sends no thinking", () => {
+    for (const [effort, budget] of Object.entries(AnthropicRequest.THINKING_BUDGETS)) {
+      const body = translate(withEffort(effort.toUpperCase(), { max_tokens: 100_000 }))
+      assert.deepStrictEqual(body.thinking, { type: "enabled", budget_tokens: budget })
+      assert.strictEqual(body.max_tokens, 100_000)
+    }
+    assert.deepStrictEqual(AnthropicRequest.THINKING_BUDGETS["low"], 1024)
+    assert.deepStrictEqual(AnthropicRequest.THINKING_BUDGETS["high"], 4096)
+    assert.notProperty(translate(withEffort("none")), "thinking")
+    assert.notProperty(translate({}), "thinking")
+  })
+
+  it("puts the answer's allowance on top of a budget it would not exceed", () => {
+    assert.strictEqual(translate(withEffort("medium", { max_tokens: 500 })).max_tokens, 500 + 2048)
+    assert.strictEqual(translate(withEffort("medium", { max_completion_tokens: 2048 })).max_tokens, 2048 + 2048)
+    assert.strictEqual(translate(withEffort("medium", { max_tokens: 2049 })).max_tokens, 2049)
+  })
+
+  it("refuses an effort it does not know, naming the parameter and the accepted values", () => {
+    for (const effort of ["extreme", 3, true]) {
+      const error = refused(withEffort(effort))
+      assert.strictEqual(error.param, "reasoning_effort")
+      assert.include(error.message, "none, minimal, low, medium, high, xhigh, max")
+    }
+  })
+
+  it("passes an Anthropic-shape thinking object through, and refuses a malformed one", () => {
+    const asThinking = (thinking: unknown) => ({ thinking, max_tokens: 8000 }) as Partial<Chat.ChatRequest>
+    assert.deepStrictEqual(translate(asThinking({ type: "enabled", budget_tokens: 3000 })).thinking, { type: "enabled", budget_tokens: 3000 })
+    assert.deepStrictEqual(translate(asThinking({ type: "adaptive" })).thinking, { type: "adaptive" })
+    assert.deepStrictEqual(translate(asThinking({ type: "disabled" })).thinking, { type: "disabled" })
+    for (const bad of [{ type: "enabled", budget_tokens: 100 }, { type: "enabled" }, { type: "on" }, "yes"]) {
+      assert.strictEqual(refused(asThinking(bad)).param, "thinking")
+    }
+  })
+
+  it("leaves out what Anthropic refuses beside thinking: temperature, and top_p under 0.95", () => {
+    const body = translate(withEffort("low", { temperature: 0.2, top_p: 0.5 }))
+    assert.notProperty(body, "temperature")
+    assert.notProperty(body, "top_p")
+    assert.strictEqual(translate(withEffort("low", { top_p: 0.97 })).top_p, 0.97)
+    // Without thinking both still pass.
+    const plain = translate({ temperature: 0.2, top_p: 0.5 })
+    assert.strictEqual(plain.temperature, 0.2)
+    assert.strictEqual(plain.top_p, 0.5)
+  })
+
+  it("does not think where Anthropic would refuse it: a forced tool, or a tool loop without the thinking blocks", () => {
+    const forced = translate(withEffort("high", { tools: [tool], tool_choice: "required" }))
+    assert.notProperty(forced, "thinking")
+    assert.deepStrictEqual(forced.tool_choice, { type: "any" })
+    const loop = translate(withEffort("high", {
+      tools: [tool],
+      messages: [
+        { role: "user", content: "Look it up." },
+        { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: "{\"q\":\"x\"}" } }] },
+        { role: "tool", tool_call_id: "call_1", content: "42" }
+      ]
+    }))
+    assert.notProperty(loop, "thinking")
+    // A tool the model may call (auto) keeps thinking on.
+    assert.deepStrictEqual(translate(withEffort("high", { tools: [tool] })).thinking, { type: "enabled", budget_tokens: 4096 })
+  })
+
+  it("takes the deployment's reasoning_effort when the request gives none; the request's wins", () => {
+    const thinking = deployment("http://127.0.0.1:1", { params: { reasoning_effort: "high" } })
+    const fromDeployment = AnthropicRequest.fromChat(request({}), thinking, false)
+    assert.isTrue(Result.isSuccess(fromDeployment))
+    if (Result.isSuccess(fromDeployment)) assert.deepStrictEqual(fromDeployment.success.thinking, { type: "enabled", budget_tokens: 4096 })
+    const overridden = AnthropicRequest.fromChat(request(withEffort("none")), thinking, false)
+    if (Result.isSuccess(overridden)) assert.notProperty(overridden.success, "thinking")
+    else assert.fail("expected a body")
+  })
+})

@@ -64,6 +64,8 @@ export interface AnthropicUpstream extends MockUpstream {
 }
 
 const DEFAULT_TEXT = "Hello from the mock."
+/** What the mock "thinks" when a request enables extended thinking. */
+export const THINKING_TEXT = "The user wants a short answer. I will give one."
 
 // ---------------------------------------------------------------------------------------------
 // Request validation (the cheap part of what Anthropic checks)
@@ -227,6 +229,40 @@ export const validate = (body: unknown): string | undefined => {
     }
     previousRole = role
   }
+  return validateThinking(body, maxTokens, messages)
+}
+
+/** Anthropic's rules for extended thinking, with its messages (2026-11). */
+const validateThinking = (body: Json, maxTokens: number, messages: Array<unknown>): string | undefined => {
+  const thinking = body["thinking"]
+  if (thinking === undefined) return undefined
+  if (!isObject(thinking) || !["enabled", "adaptive", "disabled"].includes(String(thinking["type"]))) {
+    return "thinking: Input tag does not match any of the expected tags: 'enabled', 'adaptive', 'disabled'"
+  }
+  if (thinking["type"] === "disabled") return undefined
+  if (thinking["type"] === "enabled") {
+    const budget = thinking["budget_tokens"]
+    if (typeof budget !== "number" || !Number.isInteger(budget)) return "thinking.enabled.budget_tokens: Field required"
+    if (budget < 1024) return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+    if (maxTokens <= budget) return "`max_tokens` must be greater than `thinking.budget_tokens`"
+  }
+  const temperature = body["temperature"]
+  if (temperature !== undefined && temperature !== 1) {
+    return "`temperature` may only be set to 1 when thinking is enabled or in adaptive mode."
+  }
+  const topP = body["top_p"]
+  if (typeof topP === "number" && topP < 0.95) {
+    return "`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled or in adaptive mode."
+  }
+  if (isObject(body["tool_choice"]) && ["any", "tool"].includes(String(body["tool_choice"]["type"]))) {
+    return "Thinking may not be enabled when tool_choice forces tool use."
+  }
+  const lastAssistant = (messages as Array<Json>).findLast((m) => m["role"] === "assistant")
+  const blocks = Array.isArray(lastAssistant?.["content"]) ? lastAssistant["content"] as Array<Json> : []
+  if (blocks.some((b) => b["type"] === "tool_use") && !["thinking", "redacted_thinking"].includes(String(blocks[0]?.["type"]))) {
+    return "messages: Expected `thinking` or `redacted_thinking`, but found `" + String(blocks[0]?.["type"]) +
+      "`. When `thinking` is enabled, a final `assistant` message must start with a thinking block."
+  }
   return undefined
 }
 
@@ -320,6 +356,8 @@ const answer = (body: Json, options: Options, serial: number): Answer => {
   }
 
   const content: Array<ContentBlock> = []
+  const thinks = isObject(body["thinking"]) && body["thinking"]["type"] !== "disabled"
+  if (thinks) content.push({ type: "thinking", thinking: THINKING_TEXT, signature: `sig_mock_${serial}` })
   if (callsTool) {
     const tool = choice["type"] === "tool" ? tools.find((t) => t["name"] === choice["name"]) ?? tools[0]! : tools[0]!
     // With `any`/`tool` Anthropic prefills the tool call, so no text comes before it.
@@ -385,6 +423,12 @@ const streamEvents = ({ message, textPieces }: Answer): Array<RawMessageStreamEv
       events.push({ type: "content_block_start", index, content_block: { type: "text", text: "", citations: null } })
       if (index === 0) events.push({ type: "ping" })
       for (const text of textPieces) events.push({ type: "content_block_delta", index, delta: { type: "text_delta", text } })
+    } else if (block.type === "thinking") {
+      events.push({ type: "content_block_start", index, content_block: { type: "thinking", thinking: "", signature: "" } })
+      for (const thinking of pieces(block.thinking, 3)) {
+        events.push({ type: "content_block_delta", index, delta: { type: "thinking_delta", thinking } })
+      }
+      events.push({ type: "content_block_delta", index, delta: { type: "signature_delta", signature: block.signature } })
     } else if (block.type === "tool_use") {
       events.push({ type: "content_block_start", index, content_block: { ...block, input: {} } })
       if (index === 0) events.push({ type: "ping" })
