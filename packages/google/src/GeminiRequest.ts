@@ -2,7 +2,8 @@
  * OpenAI chat request → Gemini `GenerateContentRequest`. System and developer messages go
  * to `systemInstruction`; the conversation becomes `user`/`model` turns (consecutive turns
  * of one role merged, as Gemini wants alternation); tool calls and tool results become
- * `functionCall`/`functionResponse` parts; sampling options go to `generationConfig`.
+ * `functionCall`/`functionResponse` parts; sampling options, and `reasoning_effort` as a
+ * thinking budget, go to `generationConfig`.
  * What Gemini cannot express fails here, as a `BadRequest`, before any call is made.
  */
 import { Result } from "effect"
@@ -134,6 +135,50 @@ const stopSequences = (stop: Chat.ChatRequest["stop"]): ReadonlyArray<string> | 
 
 const num = (u: unknown): number | undefined => (typeof u === "number" && Number.isFinite(u) ? u : undefined)
 
+/**
+ * OpenAI `reasoning_effort` → Gemini `thinkingConfig.thinkingBudget` (tokens), as LiteLLM maps
+ * it: low/medium/high/max are its DEFAULT_REASONING_EFFORT_{LOW,MEDIUM,HIGH,MAX}_THINKING_BUDGET,
+ * minimal its generic minimal budget; xhigh is ours, between high and max. `none` (budget 0)
+ * turns thinking off on the models that allow it.
+ */
+export const REASONING_EFFORT_THINKING_BUDGET = {
+  none: 0,
+  minimal: 128,
+  low: 1024,
+  medium: 2048,
+  high: 4096,
+  xhigh: 8192,
+  max: 16384
+} as const satisfies Readonly<Record<string, number>>
+
+export type ReasoningEffort = keyof typeof REASONING_EFFORT_THINKING_BUDGET
+
+/** `hasOwn`, so "constructor" and friends are unknown efforts, not Object.prototype's. */
+const isReasoningEffort = (key: string): key is ReasoningEffort => Object.hasOwn(REASONING_EFFORT_THINKING_BUDGET, key)
+
+const efforts = Object.keys(REASONING_EFFORT_THINKING_BUDGET).map((effort) => `"${effort}"`).join(", ")
+
+/** A rejected value as a person would recognise it, kept short (it goes into an error message). */
+const shown = (u: unknown): string => {
+  if (typeof u === "string") return JSON.stringify(u.length > 32 ? `${u.slice(0, 32)}…` : u)
+  if (typeof u === "number" || typeof u === "boolean") return String(u)
+  return Array.isArray(u) ? "an array" : `a value of type ${typeof u}`
+}
+
+/**
+ * Thinking is asked for with thought summaries on, so the caller sees `reasoning_content`;
+ * `none` asks for no thinking, so for no summaries either. Absent or null: Gemini's default.
+ */
+const thinkingConfig = (effort: unknown): GeminiWire.ThinkingConfig | undefined => {
+  if (effort === undefined || effort === null) return undefined
+  const key = typeof effort === "string" ? effort.toLowerCase() : undefined
+  if (key === undefined || !isReasoningEffort(key)) {
+    throw new Invalid(`reasoning_effort must be one of ${efforts}, got ${shown(effort)}`, "reasoning_effort")
+  }
+  const thinkingBudget = REASONING_EFFORT_THINKING_BUDGET[key]
+  return thinkingBudget === 0 ? { thinkingBudget } : { thinkingBudget, includeThoughts: true }
+}
+
 const generationConfig = (request: Chat.ChatRequest): GeminiWire.GenerationConfig | undefined => {
   const config: Record<string, unknown> = {}
   const set = (key: keyof GeminiWire.GenerationConfig, value: unknown) => {
@@ -154,6 +199,7 @@ const generationConfig = (request: Chat.ChatRequest): GeminiWire.GenerationConfi
     set("responseMimeType", "application/json")
     if (format.json_schema.schema) set("responseJsonSchema", GeminiSchema.toResponseJsonSchema(format.json_schema.schema))
   }
+  set("thinkingConfig", thinkingConfig(request["reasoning_effort"]))
   return Object.keys(config).length > 0 ? (config as GeminiWire.GenerationConfig) : undefined
 }
 

@@ -1,9 +1,10 @@
 /**
  * Gemini `GenerateContentResponse` → OpenAI shape: a whole answer → `ChatResponse`, and a
- * stream of chunks → `ChatChunk`s (role first, then text and tool-call deltas, a finish
- * chunk per candidate, a usage chunk with `choices: []` last). Gemini has no tool call ids,
- * counts thinking tokens apart from output tokens, and reports a blocked prompt as a 200
- * without candidates: those differences are settled here.
+ * stream of chunks → `ChatChunk`s (role first, then text, reasoning and tool-call deltas, a
+ * finish chunk per candidate, a usage chunk with `choices: []` last). Thought summaries
+ * (`thought: true` parts, asked for by `reasoning_effort`) become `reasoning_content`.
+ * Gemini has no tool call ids, counts thinking tokens apart from output tokens, and reports a
+ * blocked prompt as a 200 without candidates: those differences are settled here.
  */
 import { Result } from "effect"
 import type { Chat } from "@llm-router/core"
@@ -80,7 +81,10 @@ interface Parts {
   readonly calls: Array<Chat.ToolCall>
 }
 
-/** A candidate's parts; tool call ids continue from `callsSoFar` (streams number across chunks). */
+/**
+ * A candidate's parts; tool call ids continue from `callsSoFar` (streams number across chunks).
+ * Thought summaries are the model's reasoning, not its answer: they never join `text`.
+ */
 const readParts = (parts: ReadonlyArray<GeminiWire.ResponsePart> | undefined, callsSoFar: number): Parts => {
   let text = ""
   let reasoning = ""

@@ -34,6 +34,13 @@ export interface FunctionDeclaration {
 
 export type FunctionCallingMode = "AUTO" | "ANY" | "NONE"
 
+/** How much a thinking model may think: `thinkingBudget` 0 turns thinking off where allowed. */
+export interface ThinkingConfig {
+  readonly thinkingBudget?: number
+  /** Ask for thought summaries: parts with `thought: true` in the answer. */
+  readonly includeThoughts?: boolean
+}
+
 export interface GenerationConfig {
   readonly temperature?: number
   readonly topP?: number
@@ -46,6 +53,7 @@ export interface GenerationConfig {
   readonly frequencyPenalty?: number
   readonly responseMimeType?: string
   readonly responseJsonSchema?: unknown
+  readonly thinkingConfig?: ThinkingConfig
 }
 
 export interface GenerateContentRequest {

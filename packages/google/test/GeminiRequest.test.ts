@@ -215,6 +215,85 @@ describe("GeminiRequest.fromChat", () => {
   })
 })
 
+describe("GeminiRequest.fromChat: reasoning_effort", () => {
+  const ask = (reasoning_effort: unknown) =>
+    ({ messages: [{ role: "user", content: "x" }], reasoning_effort }) as Omit<Chat.ChatRequest, "model">
+
+  // Written out, not read from the constant, so a changed budget fails here.
+  const budgets: ReadonlyArray<readonly [string, GeminiWire.ThinkingConfig]> = [
+    ["none", { thinkingBudget: 0 }],
+    ["minimal", { thinkingBudget: 128, includeThoughts: true }],
+    ["low", { thinkingBudget: 1024, includeThoughts: true }],
+    ["medium", { thinkingBudget: 2048, includeThoughts: true }],
+    ["high", { thinkingBudget: 4096, includeThoughts: true }],
+    ["xhigh", { thinkingBudget: 8192, includeThoughts: true }],
+    ["max", { thinkingBudget: 16384, includeThoughts: true }]
+  ]
+  for (const [effort, thinkingConfig] of budgets) {
+    it(`maps reasoning_effort ${effort} to thinkingBudget ${thinkingConfig.thinkingBudget}`, () => {
+      assert.deepStrictEqual(translate(ask(effort)).generationConfig, { thinkingConfig })
+    })
+  }
+
+  it("names exactly those efforts in REASONING_EFFORT_THINKING_BUDGET", () => {
+    assert.deepStrictEqual(
+      Object.entries(GeminiRequest.REASONING_EFFORT_THINKING_BUDGET),
+      budgets.map(([effort, config]) => [effort, config.thinkingBudget])
+    )
+  })
+
+  it("matches efforts case-insensitively", () => {
+    assert.deepStrictEqual(translate(ask("HIGH")).generationConfig?.thinkingConfig, { thinkingBudget: 4096, includeThoughts: true })
+    assert.deepStrictEqual(translate(ask("Minimal")).generationConfig?.thinkingConfig, { thinkingBudget: 128, includeThoughts: true })
+    assert.deepStrictEqual(translate(ask("NoNe")).generationConfig?.thinkingConfig, { thinkingBudget: 0 })
+  })
+
+  it("sits beside the sampling options in generationConfig", () => {
+    const body = translate({ messages: [{ role: "user", content: "x" }], temperature: 0.5, max_tokens: 300, reasoning_effort: "low" })
+    assert.deepStrictEqual(body.generationConfig, {
+      temperature: 0.5,
+      maxOutputTokens: 300,
+      thinkingConfig: { thinkingBudget: 1024, includeThoughts: true }
+    })
+  })
+
+  it("sends no thinkingConfig when reasoning_effort is absent or null", () => {
+    assert.strictEqual(translate({ messages: [{ role: "user", content: "x" }] }).generationConfig, undefined)
+    assert.strictEqual(translate(ask(null)).generationConfig, undefined)
+    assert.strictEqual(translate({ messages: [{ role: "user", content: "x" }], temperature: 1, reasoning_effort: null }).generationConfig?.thinkingConfig, undefined)
+  })
+
+  const wrong: ReadonlyArray<readonly [unknown, string]> = [
+    ["extreme", "got \"extreme\""],
+    ["", "got \"\""],
+    [" high", "got \" high\""],
+    ["constructor", "got \"constructor\""],
+    ["toString", "got \"toString\""],
+    [3, "got 3"],
+    [true, "got true"],
+    [["high"], "got an array"],
+    [{ effort: "high" }, "got a value of type object"]
+  ]
+  for (const [value, shown] of wrong) {
+    it(`rejects reasoning_effort ${JSON.stringify(value)} as BadRequest on param reasoning_effort`, () => {
+      const error = rejection(ask(value))
+      assert.strictEqual(error._tag, "BadRequest")
+      assert.strictEqual(error.param, "reasoning_effort")
+      assert.strictEqual(error.provider, "gemini")
+      assert.strictEqual(error.deployment, "gemini/test")
+      assert.include(error.message, "\"none\", \"minimal\", \"low\", \"medium\", \"high\", \"xhigh\", \"max\"")
+      assert.include(error.message, shown)
+    })
+  }
+
+  it("keeps a long wrong value short in the message", () => {
+    const error = rejection(ask("h".repeat(500)))
+    assert.strictEqual(error.param, "reasoning_effort")
+    assert.isBelow(error.message.length, 250)
+    assert.include(error.message, `"${"h".repeat(32)}…"`)
+  })
+})
+
 describe("GeminiSchema.toParameters", () => {
   it("reduces JSON Schema to Gemini's OpenAPI subset", () => {
     const out = GeminiSchema.toParameters({

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { Chat } from "@llm-router/core"
+import { Chat } from "@llm-router/core"
 import { GeminiResponse, GeminiWire } from "@llm-router/google"
 import { Duration } from "effect"
 
@@ -77,6 +77,58 @@ describe("GeminiResponse.toChatResponse", () => {
     ])
     assert.strictEqual(response.choices[0]!.finish_reason, "tool_calls")
     assert.strictEqual(response.usage, undefined)
+  })
+
+  it("puts thought summaries in reasoning_content, joined, and never in content", () => {
+    const response = answer({
+      candidates: [candidate([
+        { text: "The user wants the weather. ", thought: true },
+        { text: "Oslo is cold in winter.", thought: true, thoughtSignature: "c2ln" },
+        { text: "It is 3°C" },
+        { text: " in Oslo." }
+      ], "STOP")]
+    })
+    const message = response.choices[0]!.message
+    assert.strictEqual(message.content, "It is 3°C in Oslo.")
+    assert.strictEqual(message.reasoning_content, "The user wants the weather. Oslo is cold in winter.")
+    assert.notInclude(message.content ?? "", "weather")
+    assert.strictEqual(response.choices[0]!.finish_reason, "stop")
+  })
+
+  it("keeps thoughts apart from tool calls, and answers an all-thought candidate with empty content", () => {
+    const withCall = answer({
+      candidates: [candidate([{ text: "I should look it up.", thought: true }, { functionCall: { name: "weather", args: { city: "Oslo" } } }], "STOP")]
+    }).choices[0]!
+    assert.strictEqual(withCall.message.content, null)
+    assert.strictEqual(withCall.message.reasoning_content, "I should look it up.")
+    assert.strictEqual(withCall.message.tool_calls?.length, 1)
+    assert.strictEqual(withCall.finish_reason, "tool_calls")
+    const onlyThought = answer({ candidates: [candidate([{ text: "Hmm.", thought: true }], "MAX_TOKENS")] }).choices[0]!
+    assert.strictEqual(onlyThought.message.content, "")
+    assert.strictEqual(onlyThought.message.reasoning_content, "Hmm.")
+    assert.strictEqual(onlyThought.finish_reason, "length")
+  })
+
+  it("adds no reasoning_content or reasoning_tokens when Gemini did not think", () => {
+    const response = answer({
+      candidates: [candidate([{ text: "Hi" }, { text: "", thought: true }], "STOP")],
+      usageMetadata: { promptTokenCount: 2, candidatesTokenCount: 1, totalTokenCount: 3 }
+    })
+    assert.deepStrictEqual(response.choices[0]!.message, { role: "assistant", content: "Hi" })
+    assert.deepStrictEqual(response.usage, { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 })
+  })
+
+  it("reports thoughtsTokenCount as reasoning_tokens, inside completion_tokens", () => {
+    assert.deepStrictEqual(
+      GeminiResponse.usage({ promptTokenCount: 10, candidatesTokenCount: 7, thoughtsTokenCount: 120, totalTokenCount: 137 }),
+      { prompt_tokens: 10, completion_tokens: 127, total_tokens: 137, completion_tokens_details: { reasoning_tokens: 120 } }
+    )
+    // Thinking that was asked off still reports its (zero) count.
+    assert.deepStrictEqual(
+      GeminiResponse.usage({ promptTokenCount: 10, candidatesTokenCount: 7, thoughtsTokenCount: 0, totalTokenCount: 17 }),
+      { prompt_tokens: 10, completion_tokens: 7, total_tokens: 17, completion_tokens_details: { reasoning_tokens: 0 } }
+    )
+    assert.strictEqual(GeminiResponse.usage(undefined), undefined)
   })
 
   const finishCases: ReadonlyArray<readonly [string | undefined, Chat.FinishReason]> = [
@@ -169,6 +221,55 @@ describe("GeminiResponse.StreamTranslator", () => {
       completion_tokens_details: { reasoning_tokens: 2 }
     })
     assert.isTrue(all.every((c) => c.id === "chatcmpl-r1" && c.object === "chat.completion.chunk"))
+  })
+
+  it("streams thought summaries as reasoning_content deltas, in order, apart from the answer", () => {
+    const t = new GeminiResponse.StreamTranslator(origin, meta)
+    const chunks = [
+      ...push(t, { candidates: [candidate([{ text: "Thinking about ", thought: true }])], responseId: "r2" }),
+      ...push(t, { candidates: [candidate([{ text: "the weather.", thought: true }])], responseId: "r2" }),
+      ...push(t, { candidates: [candidate([{ text: "It is " }])], responseId: "r2" }),
+      ...push(t, {
+        candidates: [candidate([{ text: "cold." }], "STOP")],
+        usageMetadata: { promptTokenCount: 5, candidatesTokenCount: 3, thoughtsTokenCount: 40, totalTokenCount: 48 },
+        responseId: "r2"
+      })
+    ]
+    const end = t.end()
+    if (!Array.isArray(end)) throw new Error(end.message)
+    const all = [...chunks, ...end]
+    assert.deepStrictEqual(all.map((c) => c.choices[0]?.delta), [
+      { role: "assistant", content: "" },
+      { reasoning_content: "Thinking about " },
+      { reasoning_content: "the weather." },
+      { content: "It is " },
+      { content: "cold." },
+      {},
+      undefined
+    ])
+    assert.deepStrictEqual(all.map((c) => c.choices[0]?.finish_reason), [null, null, null, null, null, "stop", undefined])
+    assert.deepStrictEqual(all[all.length - 1]!.usage, {
+      prompt_tokens: 5,
+      completion_tokens: 43,
+      total_tokens: 48,
+      completion_tokens_details: { reasoning_tokens: 40 }
+    })
+    // Reasoning is something the caller sees: it counts as content for the router's failover rule.
+    assert.deepStrictEqual(all.map(Chat.chunkHasContent), [false, true, true, true, true, true, false])
+  })
+
+  it("splits an event with thought and answer parts into reasoning_content and content of one delta", () => {
+    const t = new GeminiResponse.StreamTranslator(origin, meta)
+    const chunks = push(t, {
+      candidates: [candidate([{ text: "Plan: call weather.", thought: true }, { text: "Checking." }, { functionCall: { name: "weather", args: {} } }], "STOP")]
+    })
+    assert.deepStrictEqual(chunks[1]!.choices[0]!.delta, {
+      content: "Checking.",
+      reasoning_content: "Plan: call weather.",
+      tool_calls: [{ index: 0, id: "call_0", type: "function", function: { name: "weather", arguments: "{}" } }]
+    })
+    assert.strictEqual(chunks[2]!.choices[0]!.finish_reason, "tool_calls")
+    assert.strictEqual(chunks.length, 3)
   })
 
   it("fails a stream that ends before finishReason, or before any candidate", () => {

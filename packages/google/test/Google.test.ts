@@ -427,6 +427,109 @@ describe("Google adapter against the Gemini mock", () => {
       assert.strictEqual(mock.aborted[0]!.path, "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse")
     }))
 
+  live("reasoning_effort goes out as thinkingConfig (the strict mock takes it); thoughts come back as reasoning_tokens", () =>
+    Effect.gen(function*() {
+      const mock = yield* GeminiUpstream.make({ text: "Hi there.", thoughtsTokenCount: 12 })
+      const gemini = yield* client(mock.baseUrl)
+      const { response, route } = yield* gemini.chat({ ...hello, reasoning_effort: "medium" })
+      assert.deepStrictEqual((mock.requests[0]!.body as { generationConfig: unknown }).generationConfig, {
+        temperature: 0.3,
+        maxOutputTokens: 64,
+        thinkingConfig: { thinkingBudget: 2048, includeThoughts: true }
+      })
+      assert.strictEqual(response.choices[0]!.message.content, "Hi there.")
+      // A token per word: 4 sent, 2 answered, 12 thinking (counted in completion, as reasoning).
+      assert.deepStrictEqual(response.usage, {
+        prompt_tokens: 4,
+        completion_tokens: 14,
+        total_tokens: 18,
+        completion_tokens_details: { reasoning_tokens: 12 }
+      })
+      assert.deepStrictEqual(route.usage, response.usage)
+
+      const parts = yield* collect(gemini.stream({ ...hello, stream: true, reasoning_effort: "none" }))
+      assert.deepStrictEqual((mock.requests[1]!.body as { generationConfig: unknown }).generationConfig, {
+        temperature: 0.3,
+        maxOutputTokens: 64,
+        thinkingConfig: { thinkingBudget: 0 }
+      })
+      const chunks = chunksOf(parts)
+      assert.deepStrictEqual(chunks[chunks.length - 1]!.usage?.completion_tokens_details, { reasoning_tokens: 12 })
+      assert.strictEqual(parts[parts.length - 1]!._tag, "Done")
+    }))
+
+  live("a reasoning_effort Gemini does not know fails as BadRequest on reasoning_effort, without a call", () =>
+    Effect.gen(function*() {
+      const mock = yield* GeminiUpstream.make()
+      const gemini = yield* client(mock.baseUrl)
+      const chat = yield* Effect.flip(gemini.chat({ ...hello, reasoning_effort: "ultra" }))
+      const stream = yield* Effect.flip(collect(gemini.stream({ ...hello, reasoning_effort: 2 })))
+      for (const error of [chat, stream]) {
+        assert.strictEqual(error._tag, "BadRequest")
+        assert.isTrue(error._tag === "BadRequest" && error.param === "reasoning_effort")
+        assert.include(error.message, "\"xhigh\"")
+        assert.strictEqual(error.deployment, "flash/gemini/gemini-2.5-flash")
+      }
+      assert.strictEqual(mock.requests.length, 0)
+    }))
+
+  live("thought parts come back as reasoning_content, chat and stream, and never as content", () =>
+    Effect.gen(function*() {
+      const usageMetadata = { promptTokenCount: 4, candidatesTokenCount: 2, thoughtsTokenCount: 30, totalTokenCount: 36 }
+      const whole = yield* rawServer((res) => {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(JSON.stringify({
+          candidates: [{
+            content: { role: "model", parts: [{ text: "**Greeting**\nA short hello.", thought: true }, { text: "Hello!" }] },
+            finishReason: "STOP",
+            index: 0
+          }],
+          usageMetadata,
+          responseId: "t1"
+        }))
+      })
+      const chat = yield* (yield* client(whole)).chat({ ...hello, reasoning_effort: "low" })
+      assert.deepStrictEqual(chat.response.choices[0]!.message, {
+        role: "assistant",
+        content: "Hello!",
+        reasoning_content: "**Greeting**\nA short hello."
+      })
+      assert.deepStrictEqual(chat.response.usage?.completion_tokens_details, { reasoning_tokens: 30 })
+      assert.strictEqual(chat.response.usage?.completion_tokens, 32)
+
+      const event = (parts: ReadonlyArray<unknown>, last = false) =>
+        `data: ${JSON.stringify({
+          candidates: [{ content: { role: "model", parts }, ...(last ? { finishReason: "STOP" } : {}), index: 0 }],
+          ...(last ? { usageMetadata } : {}),
+          responseId: "t2"
+        })}\r\n\r\n`
+      const streamed = yield* rawServer((res) => {
+        res.writeHead(200, { "content-type": "text/event-stream" })
+        res.write(event([{ text: "**Greeting**\n", thought: true }]))
+        res.write(event([{ text: "A short hello.", thought: true }]))
+        res.end(event([{ text: "Hello!" }], true))
+      })
+      const parts = yield* collect((yield* client(streamed)).stream({ ...hello, stream: true, reasoning_effort: "low" }))
+      assert.strictEqual(parts[0]!._tag, "Start")
+      assert.strictEqual(parts[parts.length - 1]!._tag, "Done")
+      const deltas = chunksOf(parts).flatMap((c) => c.choices.map((choice) => choice.delta))
+      assert.deepStrictEqual(deltas, [
+        { role: "assistant", content: "" },
+        { reasoning_content: "**Greeting**\n" },
+        { reasoning_content: "A short hello." },
+        { content: "Hello!" },
+        {}
+      ])
+      const usageChunk = chunksOf(parts).at(-1)!
+      assert.deepStrictEqual(usageChunk.usage, {
+        prompt_tokens: 4,
+        completion_tokens: 32,
+        total_tokens: 36,
+        completion_tokens_details: { reasoning_tokens: 30 }
+      })
+      assert.strictEqual(Chat.collectChunks(chunksOf(parts)).choices[0]!.message.content, "Hello!")
+    }))
+
   live("a request Gemini cannot express fails as BadRequest without a call", () =>
     Effect.gen(function*() {
       const mock = yield* GeminiUpstream.make()
