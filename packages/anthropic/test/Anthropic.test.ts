@@ -375,5 +375,9 @@ describe("Anthropic reasoning (extended thinking)", () => {
       const firstContent = deltas.findIndex((d) => (d.content ?? "").length > 0)
       assert.isTrue(firstReasoning >= 0 && firstReasoning < firstContent, `reasoning at ${firstReasoning}, content at ${firstContent}`)
       assert.isTrue(deltas.some((d) => d.reasoning_content !== undefined && d.content !== undefined) === false)
+      // Joined back, the stream is the answer a plain call gives.
+      const joined = Chat.collectChunks(chunks).choices[0]?.message
+      assert.strictEqual(joined?.reasoning_content, AnthropicUpstream.THINKING_TEXT)
+      assert.strictEqual(joined?.content, "Four.")
     }))
 })

@@ -268,14 +268,18 @@ export const requestText = (request: ChatRequest): string => {
 /** Joins a stream's chunks into the response a non-streamed call would have returned. */
 export const collectChunks = (chunks: ReadonlyArray<ChatChunk>): ChatResponse => {
   const first = chunks[0]
-  const byIndex = new Map<number, { content: string; finish: FinishReason | null; tools: Map<number, { id: string; name: string; arguments: string }> }>()
+  const byIndex = new Map<
+    number,
+    { content: string; reasoning: string; finish: FinishReason | null; tools: Map<number, { id: string; name: string; arguments: string }> }
+  >()
   let usage: Usage | null = null
   for (const chunk of chunks) {
     if (chunk.usage) usage = chunk.usage
     for (const choice of chunk.choices) {
       let acc = byIndex.get(choice.index)
-      if (!acc) byIndex.set(choice.index, acc = { content: "", finish: null, tools: new Map() })
+      if (!acc) byIndex.set(choice.index, acc = { content: "", reasoning: "", finish: null, tools: new Map() })
       if (typeof choice.delta.content === "string") acc.content += choice.delta.content
+      if (typeof choice.delta.reasoning_content === "string") acc.reasoning += choice.delta.reasoning_content
       if (choice.finish_reason) acc.finish = choice.finish_reason
       for (const call of choice.delta.tool_calls ?? []) {
         let tool = acc.tools.get(call.index)
@@ -297,6 +301,7 @@ export const collectChunks = (chunks: ReadonlyArray<ChatChunk>): ChatResponse =>
       message: {
         role: "assistant",
         content: acc.content.length > 0 || toolCalls.length === 0 ? acc.content : null,
+        ...(acc.reasoning.length > 0 ? { reasoning_content: acc.reasoning } : {}),
         ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
       },
       finish_reason: acc.finish
