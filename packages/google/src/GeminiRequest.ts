@@ -179,7 +179,7 @@ const thinkingConfig = (effort: unknown): GeminiWire.ThinkingConfig | undefined 
   return thinkingBudget === 0 ? { thinkingBudget } : { thinkingBudget, includeThoughts: true }
 }
 
-const generationConfig = (request: Chat.ChatRequest): GeminiWire.GenerationConfig | undefined => {
+const generationConfig = (request: Chat.ChatRequest, defaults: Defaults): GeminiWire.GenerationConfig | undefined => {
   const config: Record<string, unknown> = {}
   const set = (key: keyof GeminiWire.GenerationConfig, value: unknown) => {
     if (value !== undefined && value !== null) config[key] = value
@@ -199,7 +199,7 @@ const generationConfig = (request: Chat.ChatRequest): GeminiWire.GenerationConfi
     set("responseMimeType", "application/json")
     if (format.json_schema.schema) set("responseJsonSchema", GeminiSchema.toResponseJsonSchema(format.json_schema.schema))
   }
-  set("thinkingConfig", thinkingConfig(request["reasoning_effort"]))
+  set("thinkingConfig", thinkingConfig(request["reasoning_effort"] ?? defaults.reasoningEffort))
   return Object.keys(config).length > 0 ? (config as GeminiWire.GenerationConfig) : undefined
 }
 
@@ -267,7 +267,7 @@ const build = (request: Chat.ChatRequest, defaults: Defaults): GeminiWire.Genera
       ...(parameters !== undefined ? { parameters } : {})
     }
   })
-  const config = generationConfig(request)
+  const config = generationConfig(request, defaults)
   const tools = declarations.length > 0 ? toolConfig(request.tool_choice) : undefined
   const safety = request["safety_settings"] ?? defaults.safetySettings
   return {
@@ -281,8 +281,10 @@ const build = (request: Chat.ChatRequest, defaults: Defaults): GeminiWire.Genera
 }
 
 /** Deployment-level settings that apply when the request does not say (LiteLLM's `litellm_params`). */
+/** The deployment's `litellm_params` a request may leave out. */
 export interface Defaults {
   readonly safetySettings?: unknown
+  readonly reasoningEffort?: unknown
 }
 
 export const fromChat = (

@@ -70,7 +70,10 @@ export const make = (deployment: Deployment.Deployment): Effect.Effect<LlmClient
   Effect.map(HttpClient.HttpClient, (http) => build(deployment, http))
 
 const build = (deployment: Deployment.Deployment, http: HttpClient.HttpClient): LlmClient.Service => {
-  const defaults: GeminiRequest.Defaults = { safetySettings: deployment.params["safety_settings"] }
+  const defaults: GeminiRequest.Defaults = {
+    safetySettings: deployment.params["safety_settings"],
+    reasoningEffort: deployment.params["reasoning_effort"]
+  }
   const headers: Record<string, string> = {
     ...stringRecord(deployment.params["extra_headers"]),
     "content-type": "application/json"

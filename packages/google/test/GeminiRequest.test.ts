@@ -286,6 +286,16 @@ describe("GeminiRequest.fromChat: reasoning_effort", () => {
     })
   }
 
+  it("takes the deployment's reasoning_effort when the request gives none; the request's wins", () => {
+    const withDefault = (request: Omit<Chat.ChatRequest, "model">) => {
+      const result = GeminiRequest.fromChat({ model: "m", ...request } as Chat.ChatRequest, origin, { reasoningEffort: "high" })
+      if (result._tag === "Failure") throw new Error(`unexpected BadRequest: ${result.failure.message}`)
+      return result.success.generationConfig?.thinkingConfig
+    }
+    assert.deepStrictEqual(withDefault({ messages: [{ role: "user", content: "x" }] }), { thinkingBudget: 4096, includeThoughts: true })
+    assert.deepStrictEqual(withDefault(ask("none")), { thinkingBudget: 0 })
+  })
+
   it("keeps a long wrong value short in the message", () => {
     const error = rejection(ask("h".repeat(500)))
     assert.strictEqual(error.param, "reasoning_effort")
