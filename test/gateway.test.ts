@@ -172,6 +172,34 @@ layer(env, { excludeTestServices: true })("gateway with the openai client", (it)
       }
     }))
 
+  it.effect("reasoning_effort makes Claude think; its thinking arrives as reasoning_content, plain and streamed", () =>
+    Effect.gen(function*() {
+      const { anthropic, client } = yield* TestEnv
+      const plain = yield* Effect.promise(() =>
+        client.chat.completions.create({ model: "claude", messages: user("What is 2 + 2?"), reasoning_effort: "low" })
+      )
+      assert.deepStrictEqual((anthropic.requests.at(-1)?.body as { thinking?: unknown } | undefined)?.thinking, { type: "enabled", budget_tokens: 1024 })
+      const message = plain.choices[0]?.message as { content: string | null; reasoning_content?: string } | undefined
+      assert.include(message?.content ?? "", "Hello from the mock.")
+      assert.strictEqual(message?.reasoning_content, AnthropicUpstream.THINKING_TEXT)
+
+      const stream = yield* Effect.promise(() =>
+        client.chat.completions.create({ model: "claude", messages: user("And 3 + 3?"), reasoning_effort: "low", stream: true })
+      )
+      const { reasoning, content } = yield* Effect.promise(async () => {
+        let reasoning = ""
+        let content = ""
+        for await (const chunk of stream) {
+          const delta = chunk.choices[0]?.delta as { content?: string | null; reasoning_content?: string } | undefined
+          reasoning += delta?.reasoning_content ?? ""
+          content += delta?.content ?? ""
+        }
+        return { reasoning, content }
+      })
+      assert.strictEqual(reasoning, AnthropicUpstream.THINKING_TEXT)
+      assert.include(content, "Hello from the mock.")
+    }))
+
   it.effect("passes tool calls through, plain and streamed", () =>
     Effect.gen(function*() {
       const { client } = yield* TestEnv
