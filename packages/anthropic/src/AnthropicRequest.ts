@@ -35,7 +35,11 @@ export interface ToolResultBlock {
   readonly tool_use_id: string
   readonly content?: string | ReadonlyArray<TextBlock | ImageBlock>
 }
-export type ContentBlock = TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock
+/** A thinking block Claude sent, handed back unchanged (signed, so it must be exact). */
+export type ThinkingBlockParam =
+  | { readonly type: "thinking"; readonly thinking: string; readonly signature: string }
+  | { readonly type: "redacted_thinking"; readonly data: string }
+export type ContentBlock = TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock | ThinkingBlockParam
 
 export interface MessageParam {
   readonly role: "user" | "assistant"
@@ -201,6 +205,29 @@ const assistantText = (content: Chat.Content | null | undefined): Array<TextBloc
   return blocks
 }
 
+/**
+ * An assistant message's `thinking_blocks` (LiteLLM's field, as this adapter returns them),
+ * which go first in the turn, as Claude wrote them.
+ */
+const thinkingBlocks = (value: unknown, param: string): Array<ThinkingBlockParam> => {
+  if (value === undefined || value === null) return []
+  if (!Array.isArray(value)) throw new Invalid("thinking_blocks must be a list", param)
+  return value.map((block: unknown, j): ThinkingBlockParam => {
+    const b = typeof block === "object" && block !== null ? block as Record<string, unknown> : {}
+    if (b["type"] === "thinking" && typeof b["thinking"] === "string" && typeof b["signature"] === "string") {
+      return { type: "thinking", thinking: b["thinking"], signature: b["signature"] }
+    }
+    if (b["type"] === "redacted_thinking" && typeof b["data"] === "string") return { type: "redacted_thinking", data: b["data"] }
+    throw new Invalid(
+      "each thinking block must be {type: \"thinking\", thinking, signature} or {type: \"redacted_thinking\", data}, as it came back",
+      `${param}[${j}]`
+    )
+  })
+}
+
+const isThinkingBlock = (block: ContentBlock | undefined): boolean =>
+  block?.type === "thinking" || block?.type === "redacted_thinking"
+
 /** Anthropic tool ids must match `^[a-zA-Z0-9_-]+$`; both sides of a call are mapped the same way. */
 export const toolUseId = (id: string): string => {
   const safe = id.replace(/[^a-zA-Z0-9_-]/g, "_")
@@ -258,7 +285,10 @@ const translateMessages = (
       case "user":
         return push("user", userBlocks(message.content, param))
       case "assistant": {
-        const blocks: Array<ContentBlock> = assistantText(message.content)
+        const blocks: Array<ContentBlock> = [
+          ...thinkingBlocks((message as Record<string, unknown>)["thinking_blocks"], `messages[${i}].thinking_blocks`),
+          ...assistantText(message.content)
+        ]
         message.tool_calls?.forEach((call, j) => {
           blocks.push({
             type: "tool_use",
@@ -332,8 +362,9 @@ const toolChoice = (request: Chat.ChatRequest): ToolChoice | undefined => {
  * The `thinking` to send: from `reasoning_effort` (the OpenAI way, as LiteLLM maps it) or an
  * Anthropic-shape `thinking` object, from the request or else the deployment's
  * `litellm_params`. Left out where Anthropic would refuse it: with a forced tool choice, and
- * when the last assistant turn called tools (Anthropic then wants that turn's thinking blocks
- * back, which OpenAI-shape history does not carry), so a tool loop keeps working, unthinking.
+ * when the last assistant turn called tools without its `thinking_blocks` (Anthropic then
+ * wants them back; a client that echoes the message as it came keeps them), so a tool loop
+ * keeps working, unthinking.
  */
 const thinkingFor = (
   request: Chat.ChatRequest,
@@ -358,9 +389,18 @@ const thinkingFor = (
   if (choice !== undefined && (choice.type === "any" || choice.type === "tool")) return undefined
   const lastAssistant = messages.findLast((m) => m.role === "assistant")
   const content = lastAssistant?.content
-  if (Array.isArray(content) && content.some((b: ContentBlock) => b.type === "tool_use")) return undefined
+  if (Array.isArray(content) && content.some((b: ContentBlock) => b.type === "tool_use") && !isThinkingBlock(content[0])) {
+    return undefined
+  }
   return thinking
 }
+
+const withoutThinking = (messages: ReadonlyArray<MessageParam>): Array<MessageParam> =>
+  messages.map((m) =>
+    typeof m.content !== "string" && m.content.some(isThinkingBlock)
+      ? { ...m, content: m.content.filter((b) => !isThinkingBlock(b)) }
+      : m
+  )
 
 const anthropicThinking = (value: unknown): Thinking => {
   const t = typeof value === "object" && value !== null ? value as Record<string, unknown> : {}
@@ -386,7 +426,7 @@ export const fromChat = (
       throw new Invalid("Anthropic returns one choice per request: n > 1 is not supported", "n")
     }
     const { system, turns } = translateMessages(request.messages)
-    const messages = finishTurns(turns)
+    let messages = finishTurns(turns)
     if (messages.length === 0) throw new Invalid("Anthropic needs at least one non-empty user or assistant message", "messages")
     const json = request.response_format !== undefined ? jsonInstruction(request.response_format) : undefined
     if (json !== undefined) system.push(json)
@@ -404,6 +444,8 @@ export const fromChat = (
     const requested = request.max_completion_tokens ?? request.max_tokens ?? defaultMaxTokens(deployment)
     const thinking = thinkingFor(request, deployment, messages, choice)
     const thinks = thinking !== undefined && thinking.type !== "disabled"
+    // Thinking blocks handed back go only to a request that thinks.
+    if (!thinks) messages = withoutThinking(messages)
     // Thinking counts against `max_tokens`, which must exceed its budget: the answer's allowance
     // comes on top of the budget rather than being eaten by it.
     const maxTokens = thinking?.type === "enabled" && requested <= thinking.budget_tokens

@@ -1,7 +1,7 @@
 /**
  * Anthropic's Message (the body of a non-streamed 200) as a Schema, and its translation into an
  * OpenAI-shape `ChatResponse`: text blocks joined into `content`, thinking into
- * `reasoning_content`, `tool_use` blocks as `tool_calls`, `stop_reason` as `finish_reason`, cache-aware usage. The stream translation
+ * `reasoning_content` (and kept whole in `thinking_blocks`), `tool_use` blocks as `tool_calls`, `stop_reason` as `finish_reason`, cache-aware usage. The stream translation
  * (`AnthropicStream`) shares `finishReason` and `toUsage`.
  */
 import type { Chat } from "@llm-router/core"
@@ -32,13 +32,14 @@ export const ThinkingBlock = Schema.Struct({
   thinking: Schema.String,
   signature: Schema.optionalKey(Schema.String)
 })
-/** Redacted thinking, server-tool and other blocks: tolerated and left out of the OpenAI answer. */
+/** Thinking the safety system encrypted: nothing to show, but Claude needs it back in a tool loop. */
+export const RedactedThinkingBlock = Schema.Struct({ type: Schema.Literal("redacted_thinking"), data: Schema.String })
+const KNOWN_BLOCKS = new Set(["text", "tool_use", "thinking", "redacted_thinking"])
+/** Server-tool and other blocks: tolerated and left out of the OpenAI answer. */
 export const OtherBlock = Schema.Struct({
-  type: Schema.String.check(
-    Schema.makeFilter((type: string) => type !== "text" && type !== "tool_use" && type !== "thinking")
-  )
+  type: Schema.String.check(Schema.makeFilter((type: string) => !KNOWN_BLOCKS.has(type)))
 })
-export const ContentBlock = Schema.Union([TextBlock, ToolUseBlock, ThinkingBlock, OtherBlock])
+export const ContentBlock = Schema.Union([TextBlock, ToolUseBlock, ThinkingBlock, RedactedThinkingBlock, OtherBlock])
 export type ContentBlock = typeof ContentBlock.Type
 
 export const Message = Schema.Struct({
@@ -111,10 +112,16 @@ export interface Options {
 export const toChatResponse = (message: Message, options: Options): Chat.ChatResponse => {
   let text = ""
   let reasoning = ""
+  // Kept whole and in order, to be sent back as they came (see `AnthropicRequest`).
+  const thinkingBlocks: Array<typeof ThinkingBlock.Type | typeof RedactedThinkingBlock.Type> = []
   const toolCalls: Array<Chat.ToolCall> = []
   for (const block of message.content) {
     if (block.type === "text") text += (block as typeof TextBlock.Type).text
-    else if (block.type === "thinking") reasoning += (block as typeof ThinkingBlock.Type).thinking
+    else if (block.type === "thinking") {
+      const thinking = block as typeof ThinkingBlock.Type
+      reasoning += thinking.thinking
+      thinkingBlocks.push(thinking)
+    } else if (block.type === "redacted_thinking") thinkingBlocks.push(block as typeof RedactedThinkingBlock.Type)
     else if (block.type === "tool_use") {
       const call = block as typeof ToolUseBlock.Type
       toolCalls.push({
@@ -136,6 +143,7 @@ export const toChatResponse = (message: Message, options: Options): Chat.ChatRes
         role: "assistant",
         content: text.length > 0 || toolCalls.length === 0 ? text : null,
         ...(reasoning.length > 0 ? { reasoning_content: reasoning } : {}),
+        ...(thinkingBlocks.length > 0 ? { thinking_blocks: thinkingBlocks } : {}),
         ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
       },
       finish_reason: finishReason(message.stop_reason)

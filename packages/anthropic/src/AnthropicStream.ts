@@ -36,7 +36,10 @@ export const ContentBlockStart = Schema.Struct({
   content_block: Schema.Union([
     Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }),
     Schema.Struct({ type: Schema.Literal("tool_use"), id: Schema.String, name: Schema.String, input: Schema.optionalKey(Schema.Unknown) }),
-    Schema.Struct({ type: Schema.String.check(Schema.makeFilter((t: string) => t !== "text" && t !== "tool_use")) })
+    Schema.Struct({ type: Schema.Literal("redacted_thinking"), data: Schema.String }),
+    Schema.Struct({
+      type: Schema.String.check(Schema.makeFilter((t: string) => t !== "text" && t !== "tool_use" && t !== "redacted_thinking"))
+    })
   ])
 })
 export const ContentBlockDelta = Schema.Struct({
@@ -46,9 +49,10 @@ export const ContentBlockDelta = Schema.Struct({
     Schema.Struct({ type: Schema.Literal("text_delta"), text: Schema.String }),
     Schema.Struct({ type: Schema.Literal("input_json_delta"), partial_json: Schema.String }),
     Schema.Struct({ type: Schema.Literal("thinking_delta"), thinking: Schema.String }),
+    Schema.Struct({ type: Schema.Literal("signature_delta"), signature: Schema.String }),
     Schema.Struct({
       type: Schema.String.check(
-        Schema.makeFilter((t: string) => t !== "text_delta" && t !== "input_json_delta" && t !== "thinking_delta")
+        Schema.makeFilter((t: string) => !["text_delta", "input_json_delta", "thinking_delta", "signature_delta"].includes(t))
       )
     })
   ])
@@ -92,6 +96,8 @@ const isPlainDelta = (json: unknown): json is {
 type Block =
   | { readonly kind: "text" }
   | { readonly kind: "tool"; readonly toolIndex: number; readonly input: unknown; argumentsSent: boolean }
+  /** Collected whole, to hand over as a `thinking_blocks` entry when the block ends. */
+  | { readonly kind: "thinking"; thinking: string; signature: string }
   | { readonly kind: "other" }
 
 export interface Options {
@@ -192,7 +198,14 @@ export class Translator {
             tool_calls: [{ index: toolIndex, id: tool.id, type: "function", function: { name: tool.name, arguments: "" } }]
           })]
         }
+        if (block.type === "thinking") {
+          this.blocks.set(index, { kind: "thinking", thinking: "", signature: "" })
+          return []
+        }
         this.blocks.set(index, { kind: "other" })
+        if (block.type === "redacted_thinking") {
+          return [this.delta({ thinking_blocks: [{ type: "redacted_thinking", data: (block as { readonly data: string }).data }] })]
+        }
         return []
       }
       case "content_block_delta": {
@@ -225,14 +238,25 @@ export class Translator {
         if (delta.type === "thinking_delta") {
           // Extended thinking (`reasoning_effort`): shown as `reasoning_content`, never as content.
           const thinking = (delta as { readonly thinking: string }).thinking
+          const block = this.blocks.get(index)
+          if (block?.kind === "thinking") block.thinking += thinking
           return thinking.length > 0 ? [this.delta({ reasoning_content: thinking })] : []
         }
-        return [] // signature and citation deltas have no OpenAI counterpart
+        if (delta.type === "signature_delta") {
+          const block = this.blocks.get(index)
+          if (block?.kind === "thinking") block.signature += (delta as { readonly signature: string }).signature
+          return []
+        }
+        return [] // citation deltas have no OpenAI counterpart
       }
       case "content_block_stop": {
         const decoded = decoders.content_block_stop(json)
         if (Result.isFailure(decoded)) return this.malformed(`bad content_block_stop: ${decoded.failure.message}`, event.data)
         const block = this.blocks.get(decoded.success.index)
+        // The whole signed block, which Claude needs back to keep thinking through a tool loop.
+        if (block?.kind === "thinking") {
+          return [this.delta({ thinking_blocks: [{ type: "thinking", thinking: block.thinking, signature: block.signature }] })]
+        }
         // A tool called without arguments streams no input_json_delta: OpenAI clients still expect a JSON object.
         if (block?.kind === "tool" && !block.argumentsSent) {
           block.argumentsSent = true

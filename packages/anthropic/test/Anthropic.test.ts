@@ -375,9 +375,41 @@ describe("Anthropic reasoning (extended thinking)", () => {
       const firstContent = deltas.findIndex((d) => (d.content ?? "").length > 0)
       assert.isTrue(firstReasoning >= 0 && firstReasoning < firstContent, `reasoning at ${firstReasoning}, content at ${firstContent}`)
       assert.isTrue(deltas.some((d) => d.reasoning_content !== undefined && d.content !== undefined) === false)
-      // Joined back, the stream is the answer a plain call gives.
+      // Joined back, the stream is the answer a plain call gives, signed thinking block included.
       const joined = Chat.collectChunks(chunks).choices[0]?.message
+      const plain = (yield* chat(deployment(mock.baseUrl), thinkingRequest())).response.choices[0]?.message
       assert.strictEqual(joined?.reasoning_content, AnthropicUpstream.THINKING_TEXT)
       assert.strictEqual(joined?.content, "Four.")
+      assert.deepStrictEqual(joined?.thinking_blocks, [{ type: "thinking", thinking: AnthropicUpstream.THINKING_TEXT, signature: "sig_mock_1" }])
+      assert.deepStrictEqual(plain?.thinking_blocks, [{ type: "thinking", thinking: AnthropicUpstream.THINKING_TEXT, signature: "sig_mock_2" }])
+    }))
+
+  it.live("a tool loop keeps thinking when the client sends the assistant message back as it came, plain and streamed", () =>
+    Effect.gen(function*() {
+      const mock = yield* AnthropicUpstream.make({ text: "It is sunny." })
+      const d = deployment(mock.baseUrl)
+      for (const streamed of [false, true]) {
+        const ask = request({ tools: [weatherTool], messages: [{ role: "user", content: "Weather in Paris?" }], reasoning_effort: "low" } as Partial<Chat.ChatRequest>)
+        const first = streamed ? Chat.collectChunks(chunksOf(yield* streamParts(d, ask))) : (yield* chat(d, ask)).response
+        const assistant = first.choices[0]?.message
+        assert.strictEqual(assistant?.tool_calls?.length, 1, `streamed: ${streamed}`)
+        assert.strictEqual(assistant?.thinking_blocks?.length, 1)
+        // The client appends the assistant message as it came, then the tool's answer.
+        const next = request({
+          tools: [weatherTool],
+          reasoning_effort: "low",
+          messages: [
+            ...ask.messages,
+            assistant as Chat.Message,
+            { role: "tool", tool_call_id: assistant!.tool_calls![0]!.id, content: "{\"sky\":\"clear\"}" }
+          ]
+        } as Partial<Chat.ChatRequest>)
+        const answer = yield* chat(d, next)
+        // The mock validates Anthropic's rule: a thinking tool loop's last assistant turn starts with its thinking block.
+        const body = lastBody(mock)
+        assert.deepStrictEqual(body["thinking"], { type: "enabled", budget_tokens: 1024 })
+        assert.deepStrictEqual(body["messages"][1]["content"][0], assistant?.thinking_blocks?.[0])
+        assert.strictEqual(answer.response.choices[0]?.message.content, "It is sunny.")
+      }
     }))
 })

@@ -249,3 +249,43 @@ describe("AnthropicRequest.fromChat: reasoning", () => {
     else assert.fail("expected a body")
   })
 })
+
+describe("AnthropicRequest.fromChat: thinking blocks handed back", () => {
+  const call: Chat.ToolCall = { id: "call_1", type: "function", function: { name: "lookup", arguments: "{\"q\":\"x\"}" } }
+  const loop = (thinking_blocks: unknown, extra: Record<string, unknown> = { reasoning_effort: "high" }) =>
+    ({
+      ...extra,
+      tools: [tool],
+      messages: [
+        { role: "user", content: "Look it up." },
+        { role: "assistant", content: null, tool_calls: [call], thinking_blocks },
+        { role: "tool", tool_call_id: "call_1", content: "42" }
+      ]
+    }) as Partial<Chat.ChatRequest>
+  const signed = { type: "thinking", thinking: "I should look it up.", signature: "sig_1" }
+  const redacted = { type: "redacted_thinking", data: "opaque" }
+
+  it("keeps thinking on through a tool loop whose assistant turn brings its blocks back, first in the turn", () => {
+    const body = translate(loop([signed, redacted]))
+    assert.deepStrictEqual(body.thinking, { type: "enabled", budget_tokens: 4096 })
+    const assistant = body.messages[1]
+    assert.strictEqual(assistant?.role, "assistant")
+    assert.deepStrictEqual(
+      (assistant?.content as ReadonlyArray<{ type: string }>).map((b) => b.type),
+      ["thinking", "redacted_thinking", "tool_use"]
+    )
+    assert.deepStrictEqual((assistant?.content as ReadonlyArray<unknown>)[0], signed)
+  })
+
+  it("sends no thinking blocks to a request that does not think", () => {
+    const body = translate(loop([signed], {}))
+    assert.notProperty(body, "thinking")
+    assert.deepStrictEqual((body.messages[1]?.content as ReadonlyArray<{ type: string }>).map((b) => b.type), ["tool_use"])
+  })
+
+  it("refuses thinking blocks that are not as they came back", () => {
+    for (const bad of [[{ type: "thinking", thinking: "x" }], [{ type: "note" }], "blocks"]) {
+      assert.match(refused(loop(bad)).param ?? "", /^messages\[1\]\.thinking_blocks/)
+    }
+  })
+})

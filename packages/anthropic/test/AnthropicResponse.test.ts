@@ -30,6 +30,28 @@ describe("AnthropicResponse.Message", () => {
   })
 })
 
+describe("AnthropicResponse.toChatResponse: thinking", () => {
+  it("shows thinking as reasoning_content and keeps every thinking block whole, in order, in thinking_blocks", () => {
+    const thinking = { type: "thinking", thinking: "First, ", signature: "sig_a" }
+    const redacted = { type: "redacted_thinking", data: "opaque" }
+    const more = { type: "thinking", thinking: "then.", signature: "sig_b" }
+    const decoded = Schema.decodeUnknownResult(AnthropicResponse.Message)({
+      id: "m",
+      type: "message",
+      role: "assistant",
+      model: "x",
+      stop_reason: "end_turn",
+      usage: { input_tokens: 1, output_tokens: 1 },
+      content: [thinking, redacted, more, { type: "text", text: "Answer." }]
+    })
+    if (Result.isFailure(decoded)) return assert.fail(decoded.failure.message)
+    const message = AnthropicResponse.toChatResponse(decoded.success, { created: 1 }).choices[0]?.message
+    assert.strictEqual(message?.content, "Answer.")
+    assert.strictEqual(message?.reasoning_content, "First, then.")
+    assert.deepStrictEqual(message?.thinking_blocks, [thinking, redacted, more])
+  })
+})
+
 describe("AnthropicResponse.finishReason", () => {
   it("maps every documented stop_reason", () => {
     const table: ReadonlyArray<[string | null, string | null]> = [

@@ -154,6 +154,12 @@ export type FinishReason = typeof FinishReason.Type
  * `content`.
  */
 const ReasoningContent = Schema.optionalKey(Schema.NullOr(Schema.String))
+/**
+ * The provider's own record of that reasoning, to send back unchanged in the next turn
+ * (LiteLLM's `thinking_blocks`: Anthropic's signed `thinking` and `redacted_thinking` blocks,
+ * which Claude needs back to keep thinking through a tool loop).
+ */
+const ThinkingBlocks = Schema.optionalKey(Schema.Array(Schema.Record(Schema.String, Schema.Unknown)))
 
 export const ResponseMessage = Schema.StructWithRest(
   Schema.Struct({
@@ -161,6 +167,7 @@ export const ResponseMessage = Schema.StructWithRest(
     content: Schema.NullOr(Schema.String),
     refusal: Schema.optionalKey(Schema.NullOr(Schema.String)),
     reasoning_content: ReasoningContent,
+    thinking_blocks: ThinkingBlocks,
     tool_calls: Schema.optionalKey(Schema.Array(ToolCall))
   }),
   Passthrough
@@ -207,6 +214,7 @@ export const Delta = Schema.StructWithRest(
     content: Schema.optionalKey(Schema.NullOr(Schema.String)),
     refusal: Schema.optionalKey(Schema.NullOr(Schema.String)),
     reasoning_content: ReasoningContent,
+    thinking_blocks: ThinkingBlocks,
     tool_calls: Schema.optionalKey(Schema.Array(ToolCallDelta))
   }),
   Passthrough
@@ -270,16 +278,23 @@ export const collectChunks = (chunks: ReadonlyArray<ChatChunk>): ChatResponse =>
   const first = chunks[0]
   const byIndex = new Map<
     number,
-    { content: string; reasoning: string; finish: FinishReason | null; tools: Map<number, { id: string; name: string; arguments: string }> }
+    {
+      content: string
+      reasoning: string
+      thinkingBlocks: Array<{ readonly [key: string]: unknown }>
+      finish: FinishReason | null
+      tools: Map<number, { id: string; name: string; arguments: string }>
+    }
   >()
   let usage: Usage | null = null
   for (const chunk of chunks) {
     if (chunk.usage) usage = chunk.usage
     for (const choice of chunk.choices) {
       let acc = byIndex.get(choice.index)
-      if (!acc) byIndex.set(choice.index, acc = { content: "", reasoning: "", finish: null, tools: new Map() })
+      if (!acc) byIndex.set(choice.index, acc = { content: "", reasoning: "", thinkingBlocks: [], finish: null, tools: new Map() })
       if (typeof choice.delta.content === "string") acc.content += choice.delta.content
       if (typeof choice.delta.reasoning_content === "string") acc.reasoning += choice.delta.reasoning_content
+      if (choice.delta.thinking_blocks !== undefined) acc.thinkingBlocks.push(...choice.delta.thinking_blocks)
       if (choice.finish_reason) acc.finish = choice.finish_reason
       for (const call of choice.delta.tool_calls ?? []) {
         let tool = acc.tools.get(call.index)
@@ -302,6 +317,7 @@ export const collectChunks = (chunks: ReadonlyArray<ChatChunk>): ChatResponse =>
         role: "assistant",
         content: acc.content.length > 0 || toolCalls.length === 0 ? acc.content : null,
         ...(acc.reasoning.length > 0 ? { reasoning_content: acc.reasoning } : {}),
+        ...(acc.thinkingBlocks.length > 0 ? { thinking_blocks: acc.thinkingBlocks } : {}),
         ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
       },
       finish_reason: acc.finish

@@ -113,8 +113,13 @@ const validateBlock = (block: unknown, role: string, at: string): string | undef
       if (typeof block["tool_use_id"] !== "string") return `${at}.tool_use_id: Field required`
       return undefined
     case "thinking":
-    case "redacted_thinking":
+      if (role !== "assistant") return `${at}: thinking blocks are only allowed in assistant messages`
+      if (typeof block["thinking"] !== "string") return `${at}.thinking: Field required`
+      if (typeof block["signature"] !== "string") return `${at}.signature: Field required`
       return undefined
+    case "redacted_thinking":
+      if (role !== "assistant") return `${at}: redacted_thinking blocks are only allowed in assistant messages`
+      return typeof block["data"] === "string" ? undefined : `${at}.data: Field required`
     default:
       return `${at}: Input tag '${block["type"]}' found using 'type' does not match any of the expected tags`
   }
