@@ -6,8 +6,8 @@
  * interrupted or the stream's scope closes).
  */
 import { Cause, Clock, Effect, Redacted, Stream } from "effect"
-import type { Chat, Deployment } from "@llm-router/core"
-import { LlmClient, LlmError, ProviderError, RouteInfo } from "@llm-router/core"
+import type { Deployment } from "@llm-router/core"
+import { Chat, LlmClient, LlmError, ProviderError, RouteInfo } from "@llm-router/core"
 import { Sse } from "effect/encoding"
 import type { HttpClientError, HttpClientResponse } from "effect/http"
 import { HttpClient, HttpClientRequest } from "effect/http"
@@ -187,7 +187,8 @@ const build = (deployment: Deployment.Deployment, http: HttpClient.HttpClient): 
             return
           }
           for (const chunk of chunks) {
-            if (firstChunkAt === undefined && chunk.choices.some((c) => c.delta.content || c.delta.tool_calls)) firstChunkAt = now()
+            // The first chunk a caller sees as progress, reasoning included (as the router counts it).
+            if (firstChunkAt === undefined && Chat.chunkHasContent(chunk)) firstChunkAt = now()
             out.push({ _tag: "Chunk", chunk })
           }
         })

@@ -4,6 +4,7 @@ import type { Deployment, LlmClient } from "@llm-router/core"
 import { Chat, LlmError } from "@llm-router/core"
 import { Google } from "@llm-router/google"
 import { Effect, Fiber, Redacted, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import type { Scope } from "effect"
 import type { HttpClient } from "effect/http"
 import * as Http from "node:http"
@@ -529,6 +530,35 @@ describe("Google adapter against the Gemini mock", () => {
       })
       assert.strictEqual(Chat.collectChunks(chunksOf(parts)).choices[0]!.message.content, "Hello!")
     }))
+
+  it.effect("time to first chunk counts a thought summary, as the router does (TestClock)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const event = (parts: ReadonlyArray<unknown>, last = false) =>
+        `data: ${JSON.stringify({
+          candidates: [{ content: { role: "model", parts }, ...(last ? { finishReason: "STOP" } : {}), index: 0 }],
+          responseId: "t3"
+        })}\r\n\r\n`
+      // The server sends a thought, then holds the answer until the test lets it go.
+      let release: () => void = () => {}
+      const held = new Promise<void>((resolve) => (release = resolve))
+      const server = yield* rawServer((res) => {
+        res.writeHead(200, { "content-type": "text/event-stream" })
+        res.write(event([{ text: "Thinking.", thought: true }]))
+        void held.then(() => res.end(event([{ text: "Hello!" }], true)))
+      })
+      const gemini = yield* client(server)
+      const pull = yield* Stream.toPull(gemini.stream({ ...hello, stream: true, reasoning_effort: "low" }))
+      const seen: Array<LlmClient.StreamPart> = []
+      while (!seen.some((p) => p._tag === "Chunk" && (p.chunk.choices[0]?.delta.reasoning_content ?? "") !== "")) {
+        seen.push(...(yield* pull))
+      }
+      // The answer comes 100 ms (of TestClock) after the thought.
+      yield* TestClock.adjust("100 millis")
+      release()
+      const rest = yield* Stream.runCollect(Stream.fromPull(Effect.succeed(pull)))
+      const done = [...seen, ...rest].find((p) => p._tag === "Done")
+      assert.strictEqual(done?._tag === "Done" ? done.route.timeToFirstChunkMs : undefined, 0)
+    })).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   live("a request Gemini cannot express fails as BadRequest without a call", () =>
     Effect.gen(function*() {
