@@ -80,6 +80,16 @@ model_list:
   - model_name: primary
     litellm_params: { model: openai/gpt-4o, api_base: "${openaiFault("auth")}", api_key: sk-mock-openai }
     model_info: { id: primary-broken }
+  # Three interchangeable deployments, shuffled: for session affinity.
+  - model_name: sticky
+    litellm_params: { model: openai/gpt-4o, api_base: "${m.openai.baseUrl}", api_key: sk-mock-openai }
+    model_info: { id: sticky-1 }
+  - model_name: sticky
+    litellm_params: { model: openai/gpt-4o, api_base: "${m.openai.baseUrl}", api_key: sk-mock-openai }
+    model_info: { id: sticky-2 }
+  - model_name: sticky
+    litellm_params: { model: openai/gpt-4o, api_base: "${m.openai.baseUrl}", api_key: sk-mock-openai }
+    model_info: { id: sticky-3 }
   - model_name: streamfail
     litellm_params: { model: openai/gpt-4o, api_base: "${openaiFault("error-after-200")}", api_key: sk-mock-openai }
     model_info: { id: streamfail-1 }
@@ -198,6 +208,34 @@ layer(env, { excludeTestServices: true })("gateway with the openai client", (it)
       })
       assert.strictEqual(reasoning, AnthropicUpstream.THINKING_TEXT)
       assert.include(content, "Hello from the mock.")
+    }))
+
+  it.effect("a session (x-session-id, or prompt_cache_key in the body) stays on one deployment, plain and streamed", () =>
+    Effect.gen(function*() {
+      const { client } = yield* TestEnv
+      const deploymentOf = (headers: Record<string, string>, body: Record<string, unknown> = {}, stream = false) =>
+        Effect.promise(async () => {
+          const { data, response } = await client.chat.completions
+            .create({ model: "sticky", messages: user("Hi"), stream, ...body } as never, { headers })
+            .withResponse()
+          if (stream) for await (const _ of data as unknown as AsyncIterable<unknown>) { /* drain */ }
+          return response.headers.get("x-llm-router-deployment") ?? "none"
+        })
+      const seen = async (n: number, f: () => Promise<string>) => {
+        const out = new Set<string>()
+        for (let i = 0; i < n; i++) out.add(await f())
+        return out
+      }
+      const run = <A>(effect: Effect.Effect<A>) => Effect.runPromise(effect)
+      const bySession = yield* Effect.promise(() => seen(12, () => run(deploymentOf({ "x-session-id": "conversation-1" }))))
+      assert.strictEqual(bySession.size, 1, [...bySession].join(","))
+      const streamedSession = yield* Effect.promise(() => seen(6, () => run(deploymentOf({ "x-litellm-session-id": "conversation-1" }, {}, true))))
+      assert.deepStrictEqual(streamedSession, bySession)
+      const byCacheKey = yield* Effect.promise(() => seen(12, () => run(deploymentOf({}, { prompt_cache_key: "conversation-2" }))))
+      assert.strictEqual(byCacheKey.size, 1)
+      // Without a session the shuffle spreads the same traffic over the group.
+      const unpinned = yield* Effect.promise(() => seen(30, () => run(deploymentOf({}))))
+      assert.isAbove(unpinned.size, 1)
     }))
 
   it.effect("passes tool calls through, plain and streamed", () =>

@@ -14,6 +14,7 @@ import type { ChatChunk, ChatRequest, Usage } from "./Chat.ts"
 import { chunkHasContent } from "./Chat.ts"
 import * as Cost from "./Cost.ts"
 import * as Deadline from "./Deadline.ts"
+import * as SessionAffinity from "./SessionAffinity.ts"
 import type { Deployment } from "./Deployment.ts"
 import * as LlmClient from "./LlmClient.ts"
 import * as LlmError from "./LlmError.ts"
@@ -41,6 +42,8 @@ interface Run {
   /** Deployments that failed once for this request: others are preferred. */
   readonly failed: Set<string>
   estimatedTokens: number | undefined
+  /** The request's session, when affinity is on and it names one (see `SessionAffinity`). */
+  readonly session: string | undefined
 }
 
 interface Served<A> {
@@ -66,6 +69,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
   const state = yield* RouterState
   const { settings } = config
   const strategy = Strategy.byName[settings.routingStrategy]
+  const pins = settings.sessionAffinityTtlMs > 0 ? new SessionAffinity.Pins(settings.sessionAffinityTtlMs) : undefined
   const groups = new Map<string, Array<Deployment>>()
   const clients = new Map<string, LlmClient.Service>()
   for (const deployment of config.deployments) {
@@ -207,17 +211,21 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             )
           }
           const attemptOn = (random: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
-            const d = strategy(pool, { snapshot, streaming: run.streaming, random })
+            // A session goes back to its deployment while that is still one the strategy could pick.
+            const pinned = run.session !== undefined ? pins?.get(group, run.session, snapshot.now) : undefined
+            const d = (pinned !== undefined ? pool.find((c) => c.id === pinned) : undefined) ??
+              strategy(pool, { snapshot, streaming: run.streaming, random })
             run.attempts++
             return Effect.flatMap(
               state.onStart(d.id),
               () =>
                 Effect.flatMap(
                   Effect.exit(call(d, clients.get(d.id)!).pipe(Effect.onInterrupt(() => release(d)))),
-                  (exit) =>
-                    Exit.isSuccess(exit)
-                      ? Effect.succeed({ value: exit.value, deployment: d, group })
-                      : afterFailure(attempt, d, healthy, exit.cause)
+                  (exit) => {
+                    if (Exit.isFailure(exit)) return afterFailure(attempt, d, healthy, exit.cause)
+                    if (run.session !== undefined) pins?.set(group, run.session, d.id, snapshot.now)
+                    return Effect.succeed({ value: exit.value, deployment: d, group })
+                  }
                 )
             )
           }
@@ -341,18 +349,21 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         })
       )
     }
-    return Effect.map(Clock.currentTimeMillis, (startedAt): Run => ({
-      request,
-      group,
-      streaming,
-      startedAt,
-      attempts: 0,
-      fallbacks: [],
-      visited: new Set([group]),
-      excluded: new Set(),
-      failed: new Set(),
-      estimatedTokens: undefined
-    }))
+    return Effect.withFiber((fiber) =>
+      Effect.map(Clock.currentTimeMillis, (startedAt): Run => ({
+        request,
+        group,
+        streaming,
+        startedAt,
+        attempts: 0,
+        fallbacks: [],
+        visited: new Set([group]),
+        excluded: new Set(),
+        failed: new Set(),
+        estimatedTokens: undefined,
+        session: pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request)
+      }))
+    )
   }
 
   const routeInfo = (

@@ -114,7 +114,9 @@ export const RouterConfigInput = Schema.Struct({
   /** Ours: longest silence between two chunks of a stream, in seconds. */
   stream_idle_timeout: Schema.optionalKey(Seconds),
   /** Ours: the longest provider `Retry-After` the router will wait for before a retry, in seconds. */
-  max_retry_after: Schema.optionalKey(between(0, 3600))
+  max_retry_after: Schema.optionalKey(between(0, 3600)),
+  /** LiteLLM's: how long a session keeps its deployment without a request, in seconds; 0 turns affinity off. */
+  session_affinity_ttl_seconds: Schema.optionalKey(between(0, DAY_SECONDS))
 })
 export type RouterConfigInput = typeof RouterConfigInput.Type
 
@@ -141,6 +143,8 @@ export interface Settings {
   readonly enablePreCallChecks: boolean
   readonly aliases: ReadonlyMap<string, { readonly group: string; readonly hidden: boolean }>
   readonly streamFailurePolicy: StreamFailurePolicy
+  /** How long a session's pin outlives its last request (see `SessionAffinity`); 0: no affinity. */
+  readonly sessionAffinityTtlMs: number
   /** Backoff between retries when no other deployment is healthy; fed the error that caused it. */
   readonly retrySchedule: Schedule.Schedule<unknown, LlmError>
 }
@@ -162,7 +166,9 @@ export const defaults = {
   cooldownSeconds: 5,
   maxFallbacks: 5,
   timeoutSeconds: 600,
-  maxRetryAfterSeconds: 60
+  maxRetryAfterSeconds: 60,
+  /** LiteLLM's default for `session_affinity_ttl_seconds`. */
+  sessionAffinityTtlSeconds: 3600
 } as const
 
 export interface ConfigIssue {
@@ -330,6 +336,7 @@ export const resolve = (
       enablePreCallChecks: input.enable_pre_call_checks ?? true,
       aliases,
       streamFailurePolicy: input.stream_failure_policy ?? "fail",
+      sessionAffinityTtlMs: (input.session_affinity_ttl_seconds ?? defaults.sessionAffinityTtlSeconds) * 1000,
       retrySchedule: defaultRetrySchedule
     }
     return Effect.succeed({ deployments, settings })

@@ -15,7 +15,7 @@ import type { Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
-import { LlmClient, LlmError, Router, RouterState } from "@llm-router/core"
+import { LlmClient, LlmError, Router, RouterState, SessionAffinity } from "@llm-router/core"
 import type { Chat } from "@llm-router/core"
 import { createServer } from "node:http"
 import * as ApiError from "./ApiError.ts"
@@ -76,6 +76,14 @@ export const makeRequestIds: Effect.Effect<(request: HttpServerRequest.HttpServe
     }
   }
 )
+
+/**
+ * The caller's session, for session affinity: `x-session-id`, or LiteLLM's
+ * `x-litellm-session-id`. The router also reads `prompt_cache_key` and `metadata.session_id`
+ * from the body (see `SessionAffinity`).
+ */
+const sessionOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
+  request.headers["x-session-id"] ?? request.headers["x-litellm-session-id"]
 
 // ---------------------------------------------------------------------------------------
 // Responses
@@ -232,21 +240,29 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           const decoded = RequestBody.chatRequest(bytes)
           if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
           const chatRequest = decoded.success
-          if (chatRequest.stream === true) return streamed(chatRequest, requestId, started)
-          return client.chat(chatRequest).pipe(
+          const session = sessionOf(request)
+          if (chatRequest.stream === true) return streamed(chatRequest, requestId, started, session)
+          const call = client.chat(chatRequest)
+          return (session === undefined ? call : Effect.provideService(call, SessionAffinity.SessionId, session)).pipe(
             Effect.map((completion) =>
               jsonResponse(completion.response, 200, RouteHeaders.ofRoute(completion.route, requestId))),
             Effect.catch((error) => llmFailure(error, chatRequest.model, started, requestId))
           )
         })
 
-      const streamed = (chatRequest: Chat.ChatRequest, requestId: string, started: number) =>
+      const streamed = (chatRequest: Chat.ChatRequest, requestId: string, started: number, session: string | undefined) =>
         // The pull lives in the request's scope, which stays open while the body is written.
-        Effect.flatMap(Effect.flatMap(Effect.scope, (scope) => pullIn(client.stream(chatRequest), scope)), (pull) =>
-          Effect.flatMap(Effect.result(Pull.catchDone(pull, () => Effect.succeed(undefined))), (first) =>
-            Result.isFailure(first)
-              ? llmFailure(first.failure, chatRequest.model, started, requestId)
-              : Clock.clockWith((clock) => streamResponse(pull, first.success, requestId, clock))))
+        Effect.flatMap(
+          Effect.flatMap(Effect.scope, (scope) => {
+            const stream = client.stream(chatRequest)
+            return pullIn(session === undefined ? stream : Stream.provideService(stream, SessionAffinity.SessionId, session), scope)
+          }),
+          (pull) =>
+            Effect.flatMap(Effect.result(Pull.catchDone(pull, () => Effect.succeed(undefined))), (first) =>
+              Result.isFailure(first)
+                ? llmFailure(first.failure, chatRequest.model, started, requestId)
+                : Clock.clockWith((clock) => streamResponse(pull, first.success, requestId, clock)))
+        )
 
       /** The SSE response: the parts already pulled, then the rest as the router hands them over. */
       const streamResponse = (
