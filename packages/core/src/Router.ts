@@ -6,7 +6,8 @@
  * transparently until their first content chunk.
  *
  * What to do about an error is decided by `LlmError.policy`; what is remembered between
- * requests lives in `RouterState`. This module holds the control flow only.
+ * requests lives in `RouterState` (and a session's last deployment in `SessionAffinity`).
+ * This module holds the control flow only.
  */
 import { Cause, Channel, Clock, Duration, Effect, Exit, Layer, Pull, Random, Schedule, Scope, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -14,7 +15,6 @@ import type { ChatChunk, ChatRequest, Usage } from "./Chat.ts"
 import { chunkHasContent } from "./Chat.ts"
 import * as Cost from "./Cost.ts"
 import * as Deadline from "./Deadline.ts"
-import * as SessionAffinity from "./SessionAffinity.ts"
 import type { Deployment } from "./Deployment.ts"
 import * as LlmClient from "./LlmClient.ts"
 import * as LlmError from "./LlmError.ts"
@@ -22,6 +22,7 @@ import type { RouteInfo } from "./RouteInfo.ts"
 import type { RouterConfig, Settings } from "./RouterConfig.ts"
 import * as RouterMetrics from "./RouterMetrics.ts"
 import { RouterState } from "./RouterState.ts"
+import * as SessionAffinity from "./SessionAffinity.ts"
 import * as Strategy from "./Strategy.ts"
 import * as TokenEstimate from "./TokenEstimate.ts"
 

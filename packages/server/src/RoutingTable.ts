@@ -63,6 +63,11 @@ export const format = (config: GatewayConfig.GatewayConfig, source?: string): st
       ? "Cooldown: disabled"
       : `Cooldown: ${seconds(settings.cooldownMs)} after more than ${settings.allowedFails} failures in a minute (429 and broken keys at once)`
   )
+  lines.push(
+    settings.sessionAffinityTtlMs > 0
+      ? `Session affinity: a session keeps its deployment until ${seconds(settings.sessionAffinityTtlMs)} unused (x-session-id, prompt_cache_key)`
+      : "Session affinity: off"
+  )
   lines.push("")
   lines.push("Model groups:")
   for (const [group, members] of groups) {

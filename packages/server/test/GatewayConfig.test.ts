@@ -197,6 +197,9 @@ litellm_settings:
       for (const text of ["gpt-4o", "claude", "flash", "latency-based-routing", "gpt-4o -> claude -> flash", "smart -> gpt-4o", "master key set"]) {
         assert.include(table, text)
       }
+      assert.include(table, "Session affinity: a session keeps its deployment until 3600s unused")
+      const off = yield* parse(litellm.replace("router_settings:\n", "router_settings:\n  session_affinity_ttl_seconds: 0\n"), vars)
+      assert.include(RoutingTable.format(off, "x.yaml"), "Session affinity: off")
       for (const secret of Object.values(vars).filter((v) => !v.startsWith("http"))) assert.notInclude(table, secret)
       assert.notInclude(table, "sk-literal-0123456789")
     }))
