@@ -208,6 +208,24 @@ layer(env, { excludeTestServices: true })("gateway with the openai client", (it)
       })
       assert.strictEqual(reasoning, AnthropicUpstream.THINKING_TEXT)
       assert.include(content, "Hello from the mock.")
+
+      // A tool loop: the client sends the assistant message back as it came (thinking_blocks
+      // included), and Claude keeps thinking; the mock refuses a thinking tool loop without them.
+      const messages: Array<Record<string, unknown>> = [{ role: "user", content: "Weather in Paris?" }]
+      const call = yield* Effect.promise(() =>
+        client.chat.completions.create({ model: "claude", messages: messages as never, tools: [weatherTool], reasoning_effort: "low" })
+      )
+      const assistant = call.choices[0]?.message as unknown as Record<string, unknown> & { tool_calls?: Array<{ id: string }> }
+      assert.strictEqual(assistant.tool_calls?.length, 1)
+      assert.strictEqual((assistant["thinking_blocks"] as Array<unknown> | undefined)?.length, 1)
+      messages.push(assistant, { role: "tool", tool_call_id: assistant.tool_calls![0]!.id, content: "{\"sky\":\"clear\"}" })
+      const answer = yield* Effect.promise(() =>
+        client.chat.completions.create({ model: "claude", messages: messages as never, tools: [weatherTool], reasoning_effort: "low" })
+      )
+      const sent = anthropic.requests.at(-1)?.body as { thinking?: unknown; messages: Array<{ content: Array<{ type: string }> }> }
+      assert.deepStrictEqual(sent.thinking, { type: "enabled", budget_tokens: 1024 })
+      assert.strictEqual(sent.messages[1]?.content[0]?.type, "thinking")
+      assert.include(answer.choices[0]?.message.content ?? "", "Hello from the mock.")
     }))
 
   it.effect("a session (x-session-id, or prompt_cache_key in the body) stays on one deployment, plain and streamed", () =>
