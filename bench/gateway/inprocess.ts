@@ -9,7 +9,7 @@
 // reported. For guidance while working on the hot path (run under `node --cpu-prof` for a
 // profile); `sealed.sh` stays the verdict.
 //   node bench/gateway/inprocess.ts [--rounds=N] [--count=N] [--concurrency=N] [--stream]
-//                                   [--raw] [--compare=DIR]
+//                                   [--paced] [--chunks=N] [--raw] [--compare=DIR]
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
@@ -30,6 +30,10 @@ const stream = flag("stream") !== undefined
 // --raw: a bare node:http + undici proxy instead of the gateway, the floor any Node gateway pays.
 const raw = flag("raw") !== undefined
 const compare = flag("compare")
+// --paced: the mock writes a stream one event per turn of the event loop (each chunk its own
+// read, as from a model), with --chunks=N more content chunks: the per-chunk cost of a stream.
+const paced = flag("paced") !== undefined
+const extraChunks = Number(flag("chunks") ?? 0)
 
 // -- the mock (the answers of mock.ts) -----------------------------------------------------
 
@@ -40,7 +44,19 @@ const mock = Http.createServer((req, res) => {
     const body = JSON.parse(Buffer.concat(parts).toString("utf8")) as { stream?: boolean; stream_options?: { include_usage?: boolean } }
     if (body.stream === true) {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
-      res.end(Canned.stream(body.stream_options?.include_usage === true))
+      const answer = Canned.stream(body.stream_options?.include_usage === true)
+      if (!paced) return void res.end(answer)
+      // One event per write, a turn of the event loop apart, as a model streams tokens.
+      const events = answer.split(/(?<=\n\n)/)
+      const hello = events.find((e) => e.includes("\"Hello\""))!
+      events.splice(events.indexOf(hello) + 1, 0, ...Array.from({ length: extraChunks }, () => hello.replace("\"Hello\"", "\" and\"")))
+      const next = () => {
+        const event = events.shift()
+        if (event === undefined) return void res.end()
+        res.write(event)
+        setImmediate(next)
+      }
+      next()
     } else {
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(Canned.completion) })
       res.end(Canned.completion)
