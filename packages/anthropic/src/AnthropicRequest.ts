@@ -377,8 +377,10 @@ const thinkingFor = (
   let thinking: Thinking | undefined
   const effort = from["reasoning_effort"]
   if (effort != null) {
-    const budget = typeof effort === "string" ? THINKING_BUDGETS[effort.toLowerCase()] : undefined
-    if (budget === undefined && !(typeof effort === "string" && effort.toLowerCase() === "none")) {
+    const key = typeof effort === "string" ? effort.toLowerCase() : undefined
+    // `hasOwn`: "constructor" and friends are unknown efforts, not Object.prototype's members.
+    const budget = key !== undefined && Object.hasOwn(THINKING_BUDGETS, key) ? THINKING_BUDGETS[key] : undefined
+    if (budget === undefined && key !== "none") {
       throw new Invalid(`reasoning_effort must be one of ${EFFORTS}`, "reasoning_effort")
     }
     thinking = budget === undefined ? undefined : { type: "enabled", budget_tokens: budget }

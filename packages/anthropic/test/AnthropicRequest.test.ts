@@ -194,7 +194,7 @@ describe("AnthropicRequest.fromChat: reasoning", () => {
   })
 
   it("refuses an effort it does not know, naming the parameter and the accepted values", () => {
-    for (const effort of ["extreme", 3, true]) {
+    for (const effort of ["extreme", "constructor", "toString", 3, true]) {
       const error = refused(withEffort(effort))
       assert.strictEqual(error.param, "reasoning_effort")
       assert.include(error.message, "none, minimal, low, medium, high, xhigh, max")
