@@ -304,7 +304,8 @@ export const resolve = (
       }
     })
     for (const key of Object.keys(input.allowed_fails_policy ?? {})) {
-      if (!(key in allowedFailsKeys)) {
+      // `hasOwn`, not `in`: "constructor" is an unknown key, not Object.prototype's member.
+      if (!Object.hasOwn(allowedFailsKeys, key)) {
         issues.push({ path: `allowed_fails_policy.${key}`, message: `unknown key (known: ${Object.keys(allowedFailsKeys).join(", ")})` })
       }
     }

@@ -182,6 +182,8 @@ describe("RouterConfig.decode", () => {
       hasIssue(yield* refused({ model_list: [{ model_name: "", litellm_params: { model: "x" } }] }), "model_list[0].model_name")
       hasIssue(yield* refused({ model_list: [gpt], allowed_fails_policy: { RateLimitErrorAllowedFails: "1" } }), "allowed_fails_policy.RateLimitErrorAllowedFails")
       hasIssue(yield* refused({ model_list: [gpt], allowed_fails_policy: { RateLimitAllowedFails: 1 } }), "allowed_fails_policy.RateLimitAllowedFails", "unknown")
+      // Names on Object.prototype are unknown keys too, not a crash.
+      hasIssue(yield* refused({ model_list: [gpt], allowed_fails_policy: { constructor: 1 } }), "allowed_fails_policy.constructor", "unknown")
       hasIssue(yield* refused({}), "model_list")
       hasIssue(yield* refused("model_list: []"), "")
     }))
