@@ -5,7 +5,7 @@
  * blocks, images become `image` blocks. Only fields Anthropic knows are sent, because it
  * rejects unknown ones. Pure: a request it cannot translate is a typed `BadRequest`.
  */
-import { type Deployment, LlmError, ModelCatalog, type Chat } from "@llm-router/core"
+import { type Deployment, LlmError, ModelCatalog, ReasoningEffort, type Chat } from "@llm-router/core"
 import { Result } from "effect"
 
 export interface TextBlock {
@@ -78,20 +78,21 @@ export type Thinking =
   | { readonly type: "adaptive" }
   | { readonly type: "disabled" }
 
+/** Anthropic refuses a smaller `budget_tokens`. */
+const MIN_THINKING_BUDGET = 1024
+
 /**
- * Thinking budgets for OpenAI's `reasoning_effort`: LiteLLM's (low 1024, medium 2048, high
- * 4096, max 16384), so a LiteLLM user's requests think as much here; `minimal` is Anthropic's
- * floor (1024) and `xhigh` sits between `high` and `max`. `none` sends no `thinking`.
+ * Thinking budgets for OpenAI's `reasoning_effort`: LiteLLM's (see `ReasoningEffort`), so a
+ * LiteLLM user's requests think as much here, raised to Anthropic's floor (`minimal` becomes
+ * 1024). `none` sends no `thinking`.
  */
-export const THINKING_BUDGETS: Readonly<Record<string, number>> = {
-  minimal: 1024,
-  low: 1024,
-  medium: 2048,
-  high: 4096,
-  xhigh: 8192,
-  max: 16384
-}
-const EFFORTS = ["none", ...Object.keys(THINKING_BUDGETS)].join(", ")
+export const THINKING_BUDGETS: Readonly<Record<string, number>> = Object.fromEntries(
+  ReasoningEffort.levels.filter((level) => level !== "none").map((level) => [
+    level,
+    Math.max(MIN_THINKING_BUDGET, ReasoningEffort.budgets[level])
+  ])
+)
+const EFFORTS = ReasoningEffort.levels.join(", ")
 
 /**
  * `max_tokens` when the caller gave none. Anthropic requires it; OpenAI clients often omit it.
@@ -375,14 +376,10 @@ const thinkingFor = (
   const given = request as Record<string, unknown>
   const from = given["reasoning_effort"] != null || given["thinking"] != null ? given : deployment.params
   let thinking: Thinking | undefined
-  const effort = from["reasoning_effort"]
-  if (effort != null) {
-    const key = typeof effort === "string" ? effort.toLowerCase() : undefined
-    // `hasOwn`: "constructor" and friends are unknown efforts, not Object.prototype's members.
-    const budget = key !== undefined && Object.hasOwn(THINKING_BUDGETS, key) ? THINKING_BUDGETS[key] : undefined
-    if (budget === undefined && key !== "none") {
-      throw new Invalid(`reasoning_effort must be one of ${EFFORTS}`, "reasoning_effort")
-    }
+  const effort = ReasoningEffort.parse(from["reasoning_effort"])
+  if (Result.isFailure(effort)) throw new Invalid(`reasoning_effort must be one of ${EFFORTS}`, "reasoning_effort")
+  if (effort.success !== undefined) {
+    const budget = THINKING_BUDGETS[effort.success]
     thinking = budget === undefined ? undefined : { type: "enabled", budget_tokens: budget }
   } else if (from["thinking"] != null) {
     thinking = anthropicThinking(from["thinking"])
@@ -408,7 +405,7 @@ const anthropicThinking = (value: unknown): Thinking => {
   const t = typeof value === "object" && value !== null ? value as Record<string, unknown> : {}
   if (t["type"] === "adaptive" || t["type"] === "disabled") return { type: t["type"] }
   const budget = t["budget_tokens"]
-  if (t["type"] === "enabled" && typeof budget === "number" && Number.isInteger(budget) && budget >= 1024) {
+  if (t["type"] === "enabled" && typeof budget === "number" && Number.isInteger(budget) && budget >= MIN_THINKING_BUDGET) {
     return { type: "enabled", budget_tokens: budget }
   }
   throw new Invalid(

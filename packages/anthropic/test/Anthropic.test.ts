@@ -374,7 +374,8 @@ describe("Anthropic reasoning (extended thinking)", () => {
       const firstReasoning = deltas.findIndex((d) => (d.reasoning_content ?? "").length > 0)
       const firstContent = deltas.findIndex((d) => (d.content ?? "").length > 0)
       assert.isTrue(firstReasoning >= 0 && firstReasoning < firstContent, `reasoning at ${firstReasoning}, content at ${firstContent}`)
-      assert.isTrue(deltas.some((d) => d.reasoning_content !== undefined && d.content !== undefined) === false)
+      // No delta carries both.
+      assert.isFalse(deltas.some((d) => d.reasoning_content !== undefined && d.content !== undefined))
       // Joined back, the stream is the answer a plain call gives, signed thinking block included.
       const joined = Chat.collectChunks(chunks).choices[0]?.message
       const plain = (yield* chat(deployment(mock.baseUrl), thinkingRequest())).response.choices[0]?.message

@@ -8,7 +8,7 @@
  */
 import { Result } from "effect"
 import type { Chat } from "@llm-router/core"
-import { LlmError } from "@llm-router/core"
+import { LlmError, ReasoningEffort } from "@llm-router/core"
 import type * as GeminiWire from "./GeminiWire.ts"
 import * as GeminiSchema from "./GeminiSchema.ts"
 import * as ToolCallId from "./ToolCallId.ts"
@@ -135,28 +135,10 @@ const stopSequences = (stop: Chat.ChatRequest["stop"]): ReadonlyArray<string> | 
 
 const num = (u: unknown): number | undefined => (typeof u === "number" && Number.isFinite(u) ? u : undefined)
 
-/**
- * OpenAI `reasoning_effort` → Gemini `thinkingConfig.thinkingBudget` (tokens), as LiteLLM maps
- * it: low/medium/high/max are its DEFAULT_REASONING_EFFORT_{LOW,MEDIUM,HIGH,MAX}_THINKING_BUDGET,
- * minimal its generic minimal budget; xhigh is ours, between high and max. `none` (budget 0)
- * turns thinking off on the models that allow it.
- */
-export const REASONING_EFFORT_THINKING_BUDGET = {
-  none: 0,
-  minimal: 128,
-  low: 1024,
-  medium: 2048,
-  high: 4096,
-  xhigh: 8192,
-  max: 16384
-} as const satisfies Readonly<Record<string, number>>
+/** `reasoning_effort` → `thinkingConfig.thinkingBudget`: LiteLLM's budgets (see `ReasoningEffort`). */
+export const REASONING_EFFORT_THINKING_BUDGET = ReasoningEffort.budgets
 
-export type ReasoningEffort = keyof typeof REASONING_EFFORT_THINKING_BUDGET
-
-/** `hasOwn`, so "constructor" and friends are unknown efforts, not Object.prototype's. */
-const isReasoningEffort = (key: string): key is ReasoningEffort => Object.hasOwn(REASONING_EFFORT_THINKING_BUDGET, key)
-
-const efforts = Object.keys(REASONING_EFFORT_THINKING_BUDGET).map((effort) => `"${effort}"`).join(", ")
+const efforts = ReasoningEffort.levels.map((effort) => `"${effort}"`).join(", ")
 
 /** A rejected value as a person would recognise it, kept short (it goes into an error message). */
 const shown = (u: unknown): string => {
@@ -170,12 +152,12 @@ const shown = (u: unknown): string => {
  * `none` asks for no thinking, so for no summaries either. Absent or null: Gemini's default.
  */
 const thinkingConfig = (effort: unknown): GeminiWire.ThinkingConfig | undefined => {
-  if (effort === undefined || effort === null) return undefined
-  const key = typeof effort === "string" ? effort.toLowerCase() : undefined
-  if (key === undefined || !isReasoningEffort(key)) {
+  const level = ReasoningEffort.parse(effort)
+  if (Result.isFailure(level)) {
     throw new Invalid(`reasoning_effort must be one of ${efforts}, got ${shown(effort)}`, "reasoning_effort")
   }
-  const thinkingBudget = REASONING_EFFORT_THINKING_BUDGET[key]
+  if (level.success === undefined) return undefined
+  const thinkingBudget = ReasoningEffort.budgets[level.success]
   return thinkingBudget === 0 ? { thinkingBudget } : { thinkingBudget, includeThoughts: true }
 }
 
