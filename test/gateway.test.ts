@@ -231,28 +231,29 @@ layer(env, { excludeTestServices: true })("gateway with the openai client", (it)
   it.effect("a session (x-session-id, or prompt_cache_key in the body) stays on one deployment, plain and streamed", () =>
     Effect.gen(function*() {
       const { client } = yield* TestEnv
-      const deploymentOf = (headers: Record<string, string>, body: Record<string, unknown> = {}, stream = false) =>
-        Effect.promise(async () => {
-          const { data, response } = await client.chat.completions
-            .create({ model: "sticky", messages: user("Hi"), stream, ...body } as never, { headers })
-            .withResponse()
-          if (stream) for await (const _ of data as unknown as AsyncIterable<unknown>) { /* drain */ }
-          return response.headers.get("x-llm-router-deployment") ?? "none"
-        })
-      const seen = async (n: number, f: () => Promise<string>) => {
-        const out = new Set<string>()
-        for (let i = 0; i < n; i++) out.add(await f())
-        return out
+      /** The deployment that served one request, from its route header. */
+      const deploymentOf = async (headers: Record<string, string>, body: Record<string, unknown> = {}, stream = false) => {
+        const { data, response } = await client.chat.completions
+          .create({ model: "sticky", messages: user("Hi"), stream, ...body } as never, { headers })
+          .withResponse()
+        if (stream) for await (const _ of data as unknown as AsyncIterable<unknown>) { /* drain */ }
+        return response.headers.get("x-llm-router-deployment") ?? "none"
       }
-      const run = <A>(effect: Effect.Effect<A>) => Effect.runPromise(effect)
-      const bySession = yield* Effect.promise(() => seen(12, () => run(deploymentOf({ "x-session-id": "conversation-1" }))))
+      /** The deployments that served `n` requests in a row. */
+      const seen = (n: number, f: () => Promise<string>) =>
+        Effect.promise(async () => {
+          const out = new Set<string>()
+          for (let i = 0; i < n; i++) out.add(await f())
+          return out
+        })
+      const bySession = yield* seen(12, () => deploymentOf({ "x-session-id": "conversation-1" }))
       assert.strictEqual(bySession.size, 1, [...bySession].join(","))
-      const streamedSession = yield* Effect.promise(() => seen(6, () => run(deploymentOf({ "x-litellm-session-id": "conversation-1" }, {}, true))))
+      const streamedSession = yield* seen(6, () => deploymentOf({ "x-litellm-session-id": "conversation-1" }, {}, true))
       assert.deepStrictEqual(streamedSession, bySession)
-      const byCacheKey = yield* Effect.promise(() => seen(12, () => run(deploymentOf({}, { prompt_cache_key: "conversation-2" }))))
+      const byCacheKey = yield* seen(12, () => deploymentOf({}, { prompt_cache_key: "conversation-2" }))
       assert.strictEqual(byCacheKey.size, 1)
       // Without a session the shuffle spreads the same traffic over the group.
-      const unpinned = yield* Effect.promise(() => seen(30, () => run(deploymentOf({}))))
+      const unpinned = yield* seen(30, () => deploymentOf({}))
       assert.isAbove(unpinned.size, 1)
     }))
 
