@@ -5,7 +5,7 @@
  * copy. The interface is small and every value in it is plain data, so a shared store
  * (Redis, for many gateway replicas) can implement it as well as the memory Layer here.
  */
-import { Clock, Context, Effect, Layer, Ref } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
 
 export interface DeploymentStats {
   /** Epoch milliseconds until which the deployment is out of rotation; 0 when it is not. */
@@ -100,15 +100,16 @@ const inMinute = (entry: Entry, now: number): Entry =>
   entry.minute === minuteOf(now) ? entry : { ...entry, minute: minuteOf(now), requests: 0, tokens: 0 }
 
 const statsOf = (entry: Entry, now: number): DeploymentStats => {
-  const current = inMinute(entry, now)
+  // Read on every routing decision for every candidate: no allocation beyond the result.
+  const thisMinute = entry.minute === minuteOf(now)
   return {
     cooldownUntil: entry.cooldownUntil > now ? entry.cooldownUntil : 0,
     inFlight: entry.inFlight,
     latencyMs: mean(entry.latencies),
     timeToFirstChunkMs: mean(entry.ttfcs),
-    requestsThisMinute: current.requests,
-    tokensThisMinute: current.tokens,
-    recentFailures: entry.failures.filter((t) => t > now - FAILURE_WINDOW_MS).length
+    requestsThisMinute: thisMinute ? entry.requests : 0,
+    tokensThisMinute: thisMinute ? entry.tokens : 0,
+    recentFailures: entry.failures.length === 0 ? 0 : entry.failures.filter((t) => t > now - FAILURE_WINDOW_MS).length
   }
 }
 
@@ -124,32 +125,41 @@ export const applyFailure = (entry: Entry, failure: Failure, now: number): Entry
   return { ...entry, inFlight, failures: [], cooldownUntil: until, cooldownReason: failure.reason }
 }
 
-/** The in-process store: one `Ref` of immutable entries. The default; no server needed. */
-export const makeMemory: Effect.Effect<Service> = Effect.gen(function*() {
-  const ref = yield* Ref.make<ReadonlyMap<string, Entry>>(new Map())
-  const update = (id: string, f: (entry: Entry, now: number) => Entry) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Ref.modify(ref, (map) => {
-        const next = f(map.get(id) ?? emptyEntry, now)
-        return [next, new Map(map).set(id, next)] as const
-      }))
+/**
+ * The in-process store: a map of immutable entries. Each update reads the clock and replaces
+ * one entry in a single synchronous step, so no two can interleave on the one JavaScript
+ * thread, and it costs the same however many deployments there are (copying the whole map,
+ * as a `Ref` of an immutable map would, grows with every deployment added).
+ */
+export const makeMemory: Effect.Effect<Service> = Effect.sync(() => {
+  const entries = new Map<string, Entry>()
+  const update = <B>(id: string, f: (entry: Entry, now: number) => readonly [B, Entry]): Effect.Effect<B> =>
+    Clock.clockWith((clock) =>
+      Effect.sync(() => {
+        const [result, next] = f(entries.get(id) ?? emptyEntry, clock.currentTimeMillisUnsafe())
+        entries.set(id, next)
+        return result
+      })
+    )
   return RouterState.of({
     snapshot: (ids) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.map(Ref.get(ref), (map) => {
+      Clock.clockWith((clock) =>
+        Effect.sync(() => {
+          const now = clock.currentTimeMillisUnsafe()
           const stats = new Map<string, DeploymentStats>()
-          for (const id of ids) stats.set(id, statsOf(map.get(id) ?? emptyEntry, now))
+          for (const id of ids) stats.set(id, statsOf(entries.get(id) ?? emptyEntry, now))
           return { now, stats }
-        })),
+        })
+      ),
     onStart: (id) =>
-      Effect.asVoid(update(id, (entry, now) => {
+      update(id, (entry, now) => {
         const current = inMinute(entry, now)
-        return { ...current, inFlight: current.inFlight + 1, requests: current.requests + 1 }
-      })),
+        return [undefined, { ...current, inFlight: current.inFlight + 1, requests: current.requests + 1 }]
+      }),
     onSuccess: (id, success) =>
-      Effect.asVoid(update(id, (entry, now) => {
+      update(id, (entry, now) => {
         const current = inMinute(entry, now)
-        return {
+        return [undefined, {
           ...current,
           inFlight: Math.max(0, current.inFlight - 1),
           // A success shows the deployment works: its earlier failures no longer count.
@@ -157,23 +167,26 @@ export const makeMemory: Effect.Effect<Service> = Effect.gen(function*() {
           latencies: pushSample(current.latencies, success.latencyMs),
           ttfcs: success.timeToFirstChunkMs === undefined ? current.ttfcs : pushSample(current.ttfcs, success.timeToFirstChunkMs),
           tokens: current.tokens + success.tokens
-        }
-      })),
+        }]
+      }),
     onFailure: (id, failure) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Ref.modify(ref, (map) => {
-          const before = map.get(id) ?? emptyEntry
-          const after = applyFailure(before, failure, now)
-          const started: Cooldown | undefined = after.cooldownUntil > before.cooldownUntil
-            ? { deployment: id, until: after.cooldownUntil, reason: after.cooldownReason }
-            : undefined
-          return [started, new Map(map).set(id, after)] as const
-        })),
-    cooldowns: Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.map(Ref.get(ref), (map) =>
-        [...map.entries()]
-          .filter(([, e]) => e.cooldownUntil > now)
-          .map(([deployment, e]) => ({ deployment, until: e.cooldownUntil, reason: e.cooldownReason }))))
+      update(id, (before, now) => {
+        const after = applyFailure(before, failure, now)
+        const started: Cooldown | undefined = after.cooldownUntil > before.cooldownUntil
+          ? { deployment: id, until: after.cooldownUntil, reason: after.cooldownReason }
+          : undefined
+        return [started, after]
+      }),
+    cooldowns: Clock.clockWith((clock) =>
+      Effect.sync(() => {
+        const now = clock.currentTimeMillisUnsafe()
+        const cooling: Array<Cooldown> = []
+        for (const [deployment, e] of entries) {
+          if (e.cooldownUntil > now) cooling.push({ deployment, until: e.cooldownUntil, reason: e.cooldownReason })
+        }
+        return cooling
+      })
+    )
   })
 })
 
