@@ -9,7 +9,7 @@
  * requests lives in `RouterState` (and a session's last deployment in `SessionAffinity`).
  * This module holds the control flow only.
  */
-import { Cause, Channel, Clock, Duration, Effect, Exit, Layer, Pull, Random, Schedule, Scope, Stream } from "effect"
+import { Cause, Channel, Clock, Duration, Effect, Exit, Layer, Pull, Random, Schedule, Scope, Stream, Tracer } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { ChatChunk, ChatRequest, Usage } from "./Chat.ts"
 import { chunkHasContent } from "./Chat.ts"
@@ -22,6 +22,7 @@ import type { RouteInfo } from "./RouteInfo.ts"
 import type { RouterConfig, Settings } from "./RouterConfig.ts"
 import * as RouterMetrics from "./RouterMetrics.ts"
 import { RouterState } from "./RouterState.ts"
+import * as RouterTracing from "./RouterTracing.ts"
 import * as SessionAffinity from "./SessionAffinity.ts"
 import * as Strategy from "./Strategy.ts"
 import * as TokenEstimate from "./TokenEstimate.ts"
@@ -45,6 +46,8 @@ interface Run {
   estimatedTokens: number | undefined
   /** The request's session, when affinity is on and it names one (see `SessionAffinity`). */
   readonly session: string | undefined
+  /** The request's span, when a tracer is installed (see `RouterTracing`). */
+  readonly span: Tracer.Span | undefined
 }
 
 interface Served<A> {
@@ -71,6 +74,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
   const { settings } = config
   const strategy = Strategy.byName[settings.routingStrategy]
   const pins = settings.sessionAffinityTtlMs > 0 ? new SessionAffinity.Pins(settings.sessionAffinityTtlMs) : undefined
+  const spans = RouterTracing.make(config.deployments)
   const groups = new Map<string, Array<Deployment>>()
   const clients = new Map<string, LlmClient.Service>()
   for (const deployment of config.deployments) {
@@ -217,11 +221,14 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             const d = (pinned !== undefined ? pool.find((c) => c.id === pinned) : undefined) ??
               strategy(pool, { snapshot, streaming: run.streaming, random })
             run.attempts++
+            const called = run.span === undefined
+              ? call(d, clients.get(d.id)!)
+              : spans.attempt(run.span, d, run.attempts, call(d, clients.get(d.id)!))
             return Effect.flatMap(
               state.onStart(d.id),
               () =>
                 Effect.flatMap(
-                  Effect.exit(call(d, clients.get(d.id)!).pipe(Effect.onInterrupt(() => release(d)))),
+                  Effect.exit(called.pipe(Effect.onInterrupt(() => release(d)))),
                   (exit) => {
                     if (Exit.isFailure(exit)) return afterFailure(attempt, d, healthy, exit.cause)
                     if (run.session !== undefined) pins?.set(group, run.session, d.id, snapshot.now)
@@ -350,21 +357,24 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         })
       )
     }
-    return Effect.withFiber((fiber) =>
-      Effect.map(Clock.currentTimeMillis, (startedAt): Run => ({
-        request,
-        group,
-        streaming,
-        startedAt,
-        attempts: 0,
-        fallbacks: [],
-        visited: new Set([group]),
-        excluded: new Set(),
-        failed: new Set(),
-        estimatedTokens: undefined,
-        session: pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request)
-      }))
-    )
+    return Effect.withFiber((fiber) => {
+      const run = (span: Tracer.Span | undefined) =>
+        Effect.map(Clock.currentTimeMillis, (startedAt): Run => ({
+          request,
+          group,
+          streaming,
+          startedAt,
+          attempts: 0,
+          fallbacks: [],
+          visited: new Set([group]),
+          excluded: new Set(),
+          failed: new Set(),
+          estimatedTokens: undefined,
+          session: pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request),
+          span
+        }))
+      return RouterTracing.enabled(fiber) ? Effect.flatMap(spans.request(request, streaming), run) : run(undefined)
+    })
   }
 
   const routeInfo = (
@@ -403,8 +413,8 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
   // `flatMap`s rather than `Effect.gen` on the chat path, which every request takes: a
   // generator costs about a microsecond per run. The clock is read where the steps run.
   const chatRouted = (request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
-    Effect.flatMap(start(request, false), (run) =>
-      Clock.clockWith((clock) =>
+    Effect.flatMap(start(request, false), (run) => {
+      const routed = Clock.clockWith((clock) =>
         routeRequest(run, (d, client) =>
           Effect.suspend(() => {
             const began = clock.currentTimeMillisUnsafe()
@@ -446,7 +456,9 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
               return Effect.as(RouterMetrics.recordSuccess(route, false), { response: served.value.response, route })
             })
           )
-      ))
+      )
+      return run.span === undefined ? routed : spans.completion(run.span, routed)
+    })
 
   /**
    * Opens a stream on one deployment and reads it up to its first content chunk, holding
@@ -498,9 +510,11 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             timeToFirstChunkMs: open.value.firstChunkAt - run.startedAt,
             ...(restarts > 0 ? { restarts } : {})
           })
+        const response = run.span === undefined ? undefined : new RouterTracing.ResponseAttributes()
         const emitChunks = (chunks: ReadonlyArray<ChatChunk>): Array<LlmClient.StreamPart> =>
           chunks.map((chunk) => {
             if (chunk.usage) usage = chunk.usage
+            response?.observe(chunk)
             return { _tag: "Chunk", chunk }
           })
         // `flatMap`s rather than `Effect.gen` on the steps every stream takes (see `runGroup`).
@@ -528,7 +542,11 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
                 }),
                 () => {
                   const route = finalRoute(open, now)
-                  return Effect.as(RouterMetrics.recordSuccess(route, true), [{ _tag: "Done", route } as const])
+                  const recorded = RouterMetrics.recordSuccess(route, true)
+                  return Effect.as(
+                    run.span === undefined ? recorded : Effect.andThen(recorded, spans.streamed(run.span, route, response!)),
+                    [{ _tag: "Done", route } as const]
+                  )
                 }
               )
             })
@@ -585,10 +603,20 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         const nonEmpty: Pull.Pull<readonly [LlmClient.StreamPart, ...Array<LlmClient.StreamPart>], LlmError.LlmError> =
           Effect.flatMap(pull, (parts) =>
             parts.length > 0 ? Effect.succeed(parts as [LlmClient.StreamPart, ...Array<LlmClient.StreamPart>]) : nonEmpty)
-        // A consumer that stops reading mid-stream still ends the deployment's in-flight call.
+        const span = run.span
+        // A failed stream ends its span at once: the consumer may hold the scope open a while yet.
+        const traced = span === undefined
+          ? nonEmpty
+          : Effect.tapCause(nonEmpty, (cause) => (Pull.isDoneCause(cause) ? Effect.void : spans.end(span, Exit.failCause(cause))))
+        // A consumer that stops reading mid-stream still ends the deployment's in-flight call (and the span).
         return Effect.as(
-          Effect.addFinalizer(() => (current !== undefined && !settled ? release(current.deployment) : Effect.void)),
-          Stream.fromPull(Effect.succeed(nonEmpty))
+          Effect.addFinalizer((exit) =>
+            Effect.andThen(
+              current !== undefined && !settled ? release(current.deployment) : Effect.void,
+              span === undefined ? Effect.void : spans.end(span, exit)
+            )
+          ),
+          Stream.fromPull(Effect.succeed(traced))
         )
       }))
     ).pipe(Stream.tapError((error) => RouterMetrics.recordRequestFailure(request.model, error, true)))

@@ -6,7 +6,7 @@
  * not JSON, wrong key) are `ApiError`s from the start. Messages are scrubbed of secrets.
  */
 import { Duration, Schema } from "effect"
-import { LlmError } from "@llm-router/core"
+import { LlmError, Scrub } from "@llm-router/core"
 
 /** OpenAI's error `type` strings; the SDKs pick their error class from the status alone. */
 export type ErrorType =
@@ -107,25 +107,5 @@ export const body = (error: ApiError) => ({
 export const retryAfter = (error: ApiError): Duration.Duration | undefined =>
   error.retryAfterSeconds === undefined ? undefined : Duration.seconds(error.retryAfterSeconds)
 
-/** Shapes of secrets that providers echo back in error messages (partially masked keys included). */
-const secretPatterns: ReadonlyArray<readonly [RegExp, string]> = [
-  [/\b(sk|pk|rk)-[A-Za-z0-9_*.\-]{6,}/g, "$1-[redacted]"],
-  [/\bAIza[0-9A-Za-z_\-]{10,}/g, "[redacted]"],
-  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=\-]+/gi, "$1 [redacted]"],
-  [/([?&](?:key|api[_-]?key|token|access_token|sig)=)[^&\s"']+/gi, "$1[redacted]"],
-  [/(x-api-key|x-goog-api-key|api-key)(["']?\s*[:=]\s*["']?)[^\s"',}]+/gi, "$1$2[redacted]"]
-]
-
-/**
- * Builds the scrubber every outgoing message goes through: the configured secrets by value
- * (when long enough to be unambiguous), then the shapes of keys in general.
- */
-export const makeScrubber = (secrets: ReadonlyArray<string>): ((text: string) => string) => {
-  const known = secrets.filter((s) => s.length >= 8).sort((a, b) => b.length - a.length)
-  return (text) => {
-    let out = text
-    for (const secret of known) if (out.includes(secret)) out = out.split(secret).join("[redacted]")
-    for (const [pattern, replacement] of secretPatterns) out = out.replace(pattern, replacement)
-    return out
-  }
-}
+/** The scrubber every outgoing message goes through (see `Scrub` in core). */
+export const makeScrubber: (secrets: ReadonlyArray<string>) => (text: string) => string = Scrub.make

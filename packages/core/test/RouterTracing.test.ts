@@ -1,0 +1,142 @@
+/**
+ * Spans of routed requests (GenAI semantic conventions): one span per request, one per
+ * attempt under it, the served route and the response on the request span, failures by
+ * tag with their messages scrubbed of the deployments' keys.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { RouterTracing } from "@llm-router/core"
+import { Effect, Exit, Random, Stream, Tracer } from "effect"
+import { collectStream, deployment, failOnClock, harness, request, SimulatedProvider, succeedOnClock } from "./Fixture.ts"
+
+const { fail } = SimulatedProvider
+
+/** A tracer that keeps every span it makes. */
+const recording = () => {
+  const spans: Array<Tracer.NativeSpan> = []
+  const tracer = Tracer.make({
+    span(options) {
+      const span = new Tracer.NativeSpan(options)
+      spans.push(span)
+      return span
+    }
+  })
+  const named = (prefix: string) => spans.filter((s) => s.name.startsWith(prefix))
+  return { spans, tracer, named }
+}
+
+const exitOf = (span: Tracer.NativeSpan): Exit.Exit<unknown, unknown> => {
+  assert.strictEqual(span.status._tag, "Ended", `${span.name} still open`)
+  return (span.status as Extract<Tracer.SpanStatus, { _tag: "Ended" }>).exit
+}
+
+const failureMessage = (span: Tracer.NativeSpan): string => {
+  const exit = exitOf(span)
+  assert.isTrue(Exit.isFailure(exit), `${span.name} did not fail`)
+  return String((exit as Exit.Failure<unknown, unknown>).cause.reasons.map((r) => (r._tag === "Fail" ? (r.error as Error).message : "")))
+}
+
+const KEY = "sk-test-0123456789abcdef"
+
+describe("RouterTracing", () => {
+  it.effect("a failed-over chat: a request span with the route, an attempt span per deployment, the key scrubbed", () =>
+    Effect.gen(function*() {
+      const { tracer, named } = recording()
+      const h = yield* harness(
+        { model_list: [deployment("gpt", "a", { order: 1, api_key: KEY }), deployment("gpt", "b", { order: 2 })] },
+        { a: { script: [fail("ServiceUnavailable", { status: 503, message: `upstream rejected key ${KEY}` })] } }
+      )
+      const completion = yield* succeedOnClock(
+        h.router.chat(request("gpt", "hi", { max_tokens: 64, temperature: 0.2 })).pipe(Effect.provideService(Tracer.Tracer, tracer))
+      )
+      assert.strictEqual(completion.route.deployment, "b")
+
+      const [root, ...others] = named("chat gpt")
+      assert.strictEqual(others.length, 0)
+      assert.strictEqual(root!.kind, "internal")
+      assert.isTrue(Exit.isSuccess(exitOf(root!)))
+      const attributes = Object.fromEntries(root!.attributes)
+      assert.deepInclude(attributes, {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "gpt",
+        "gen_ai.request.max_tokens": 64,
+        "gen_ai.request.temperature": 0.2,
+        "gen_ai.provider.name": "openai",
+        "gen_ai.response.id": completion.response.id,
+        "gen_ai.response.model": completion.response.model,
+        "gen_ai.usage.input_tokens": completion.response.usage!.prompt_tokens,
+        "gen_ai.usage.output_tokens": completion.response.usage!.completion_tokens,
+        "llm_router.deployment": "b",
+        "llm_router.attempts": 2,
+        "llm_router.stream": false
+      })
+      assert.deepStrictEqual(attributes["gen_ai.response.finish_reasons"], ["stop"])
+
+      const [a, b] = [named("chat a")[0]!, named("chat b")[0]!]
+      for (const attempt of [a, b]) {
+        assert.strictEqual(attempt.kind, "client")
+        assert.strictEqual(attempt.parent._tag === "Some" ? attempt.parent.value.spanId : undefined, root!.spanId)
+        assert.strictEqual(attempt.attributes.get("gen_ai.request.model"), attempt === a ? "a" : "b")
+      }
+      assert.strictEqual(a.attributes.get("llm_router.attempt"), 1)
+      assert.strictEqual(a.attributes.get("error.type"), "ServiceUnavailable")
+      const message = failureMessage(a)
+      assert.include(message, "upstream rejected key")
+      assert.notInclude(message, KEY)
+      assert.isTrue(Exit.isSuccess(exitOf(b)))
+      assert.strictEqual(b.attributes.get("llm_router.attempt"), 2)
+    }).pipe(Random.withSeed(1)))
+
+  it.effect("a request that fails everywhere ends its span with the error's tag", () =>
+    Effect.gen(function*() {
+      const { tracer, named } = recording()
+      const h = yield* harness(
+        { model_list: [deployment("gpt", "a")], num_retries: 0 },
+        { a: { script: [fail("AuthenticationFailed", { status: 401 })] } }
+      )
+      const error = yield* failOnClock(h.router.chat(request()).pipe(Effect.provideService(Tracer.Tracer, tracer)))
+      assert.strictEqual(error._tag, "AuthenticationFailed")
+      const root = named("chat gpt")[0]!
+      assert.isTrue(Exit.isFailure(exitOf(root)))
+      assert.strictEqual(root.attributes.get("error.type"), "AuthenticationFailed")
+    }))
+
+  it.effect("a stream's request span lasts until its last chunk and records the served route", () =>
+    Effect.gen(function*() {
+      const { tracer, named } = recording()
+      const h = yield* harness({ model_list: [deployment("gpt", "a")] })
+      const { parts, error } = yield* collectStream(
+        h.router.stream(request("gpt", "hi", { stream: true })).pipe(Stream.provideService(Tracer.Tracer, tracer))
+      )
+      assert.isUndefined(error)
+      const done = parts.find((p) => p._tag === "Done")!
+      const root = named("chat gpt")[0]!
+      assert.isTrue(Exit.isSuccess(exitOf(root)))
+      assert.strictEqual(root.attributes.get("llm_router.stream"), true)
+      assert.strictEqual(root.attributes.get("llm_router.deployment"), "a")
+      assert.strictEqual(root.attributes.get("llm_router.time_to_first_chunk_ms"), done._tag === "Done" ? done.route.timeToFirstChunkMs : -1)
+      assert.deepStrictEqual(root.attributes.get("gen_ai.response.finish_reasons"), ["stop"])
+      const attempt = named("chat a")[0]!
+      assert.strictEqual(attempt.parent._tag === "Some" ? attempt.parent.value : undefined, root)
+    }))
+
+  it.effect("a stream cut after content ends its span failed, with the cut's tag", () =>
+    Effect.gen(function*() {
+      const { tracer, named } = recording()
+      const h = yield* harness(
+        { model_list: [deployment("gpt", "a")] },
+        { a: { script: [SimulatedProvider.dropMidStream(2, "ConnectionFailed")] } }
+      )
+      const { error } = yield* collectStream(h.router.stream(request("gpt", "hi", { stream: true })).pipe(Stream.provideService(Tracer.Tracer, tracer)))
+      assert.strictEqual(error?._tag, "ConnectionFailed")
+      const root = named("chat gpt")[0]!
+      assert.isTrue(Exit.isFailure(exitOf(root)))
+      assert.strictEqual(root.attributes.get("error.type"), "ConnectionFailed")
+    }))
+
+  it("names providers as the conventions do", () => {
+    assert.strictEqual(RouterTracing.providerName("gemini"), "gcp.gemini")
+    assert.strictEqual(RouterTracing.providerName("azure"), "azure.ai.openai")
+    assert.strictEqual(RouterTracing.providerName("anthropic"), "anthropic")
+    assert.strictEqual(RouterTracing.providerName("constructor"), "constructor")
+  })
+})
