@@ -14,6 +14,7 @@ import * as Gateway from "./Gateway.ts"
 import * as GatewayConfig from "./GatewayConfig.ts"
 import * as Providers from "./Providers.ts"
 import * as RoutingTable from "./RoutingTable.ts"
+import * as Tracing from "./Tracing.ts"
 
 export const version = "0.1.0"
 
@@ -59,6 +60,15 @@ const serve = Command.make(
     Effect.gen(function*() {
       const config = yield* loadConfig(file)
       yield* warnUnsupported(config)
+      const tracing = yield* Tracing.settings
+      const tracingNote = Tracing.describe(tracing)
+      if (tracingNote !== undefined) yield* (tracing._tag === "Otlp" ? Console.log(tracingNote) : Console.error(`warning: ${tracingNote}`))
+      if (config.otelCallback && tracing._tag === "Off") {
+        yield* Console.error(
+          "warning: litellm_settings.callbacks asks for otel, but no OTLP endpoint is set: set OTEL_EXPORTER_OTLP_ENDPOINT " +
+            "(LiteLLM's OTEL_ENDPOINT), e.g. http://127.0.0.1:4318, to export traces"
+        )
+      }
       const groups = new Set(config.router.deployments.map((d) => d.group)).size
       const announce = Layer.effectDiscard(Effect.gen(function*() {
         const server = yield* HttpServer.HttpServer
@@ -74,7 +84,9 @@ const serve = Command.make(
       }))
       return yield* Layer.launch(announce.pipe(
         Layer.provide(Gateway.layer({ config, clientFor: Providers.builtin.clientFor, host, port })),
-        Layer.provide(Providers.layerHttpClient)
+        Layer.provide(Providers.layerHttpClient),
+        // Outermost: every layer above is built with the tracer in place, and it flushes last.
+        Layer.provide(Tracing.layer(tracing))
       ))
     })
 ).pipe(Command.withDescription("Run the OpenAI-compatible gateway"))

@@ -21,6 +21,11 @@ export interface GatewayConfig {
   /** How long in-flight requests may take to finish on shutdown. */
   readonly gracefulShutdownMs: number
   readonly requireAuthForMetrics: boolean
+  /**
+   * `litellm_settings.callbacks` names `otel`. Traces go wherever the OTel environment says
+   * (see `Tracing`); this only lets start-up warn when that environment is missing.
+   */
+  readonly otelCallback: boolean
   /** Keys present in the file that this gateway does not act on (paths), for one start-up warning. */
   readonly unsupportedKeys: ReadonlyArray<string>
 }
@@ -139,12 +144,24 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
     // The router's input, and where in the file each of its keys came from.
     const input: Record<string, unknown> = {}
     const origin = new Map<string, string>([["model_list", "model_list"]])
+    let callbacks: unknown
     for (const [key, value] of Object.entries(litellmSettings)) {
       const target = litellmRouterKeys[key]
       if (target !== undefined) {
         input[target] = value
         origin.set(target, `litellm_settings.${key}`)
+      } else if (key === "callbacks") {
+        callbacks = value
       } else if (key !== "require_auth_for_metrics_endpoint") unsupported.push(`litellm_settings.${key}`)
+    }
+    // LiteLLM's logging callbacks: `otel` (traces, see `Tracing`) and `prometheus` (`/metrics`,
+    // always on) are what this gateway has; any other is named in the warning.
+    const callbackNames = typeof callbacks === "string" ? [callbacks] : Array.isArray(callbacks) ? callbacks : []
+    if (callbacks !== undefined && callbacks !== null && !Array.isArray(callbacks) && typeof callbacks !== "string") {
+      issues.push({ path: "litellm_settings.callbacks", message: "expected a list of callback names" })
+    }
+    for (const name of callbackNames) {
+      if (name !== "otel" && name !== "prometheus") unsupported.push(`litellm_settings.callbacks: ${String(name)}`)
     }
     // router_settings wins over litellm_settings, as in LiteLLM's proxy.
     for (const [key, value] of Object.entries(routerSettings)) {
@@ -241,6 +258,7 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
       bodyTimeoutMs: (settings.request_body_timeout ?? defaults.bodyTimeoutSeconds) * 1000,
       gracefulShutdownMs: (settings.graceful_shutdown_timeout ?? defaults.gracefulShutdownSeconds) * 1000,
       requireAuthForMetrics: requireAuthForMetrics === true,
+      otelCallback: callbackNames.includes("otel"),
       unsupportedKeys: unsupported
     }
   })

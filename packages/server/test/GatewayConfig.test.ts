@@ -111,6 +111,20 @@ describe("GatewayConfig", () => {
       assert.strictEqual(config.router.deployments[0]!.provider, "openai")
     }))
 
+  it.effect("acts on LiteLLM's otel and prometheus callbacks and names any other", () =>
+    Effect.gen(function*() {
+      const base = "model_list:\n  - model_name: a\n    litellm_params: { model: gpt-4o-mini }\nlitellm_settings:\n"
+      const config = yield* parse(base + "  callbacks: [\"otel\", \"prometheus\", \"langfuse\"]\n")
+      assert.isTrue(config.otelCallback)
+      assert.deepStrictEqual(config.unsupportedKeys, ["litellm_settings.callbacks: langfuse"])
+      const single = yield* parse(base + "  callbacks: prometheus\n")
+      assert.isFalse(single.otelCallback)
+      assert.deepStrictEqual(single.unsupportedKeys, [])
+      assert.deepStrictEqual(yield* problems(base + "  callbacks: { otel: true }\n"), [
+        { path: "litellm_settings.callbacks", message: "expected a list of callback names" }
+      ])
+    }))
+
   it.effect("reports every problem at once, each with the path in the file", () =>
     Effect.gen(function*() {
       const issues = yield* problems(`
