@@ -173,11 +173,15 @@ router_settings: { routing_strategy: least-busy }
 litellm_settings:
   fallbacks: [{ fast: [smart] }]
 `)
-      const check = run(["check", "--config", "ok.yaml"], { cwd: dir, env: { SOME_KEY: "sk-from-env-secret" } })
+      const check = run(["check", "--config", "ok.yaml"], {
+        cwd: dir,
+        env: { SOME_KEY: "sk-from-env-secret", OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector.internal:4318" }
+      })
       const code = yield* Effect.promise(() => check.exit)
       assert.strictEqual(code, 0, check.stderr())
       const out = check.stdout()
       for (const text of ["fast", "smart", "least-busy", "fast -> smart", "provider=anthropic"]) assert.include(out, text)
+      assert.include(out, "Tracing: OTLP http/protobuf to http://collector.internal:4318/v1/traces")
       assert.notInclude(out, "sk-literal-secret-value")
       assert.notInclude(out, "sk-from-env-secret")
     }))

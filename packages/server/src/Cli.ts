@@ -98,6 +98,13 @@ const check = Command.make(
     Effect.gen(function*() {
       const config = yield* loadConfig(file)
       yield* Console.log(RoutingTable.format(config, file))
+      // Traces come from the environment, not the file: say what this shell would get.
+      const tracing = Tracing.describe(yield* Tracing.settings)
+      yield* Console.log(
+        tracing === undefined
+          ? `Tracing: off${config.otelCallback ? " (callbacks name otel: set OTEL_EXPORTER_OTLP_ENDPOINT)" : " (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)"}`
+          : `T${tracing.slice(1)}`
+      )
     })
 ).pipe(Command.withDescription("Validate a config file and print the resolved routing table"))
 
