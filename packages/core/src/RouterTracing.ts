@@ -12,8 +12,8 @@
  * scrubbed of the deployments' keys before they reach a span.
  *
  * Spans exist only when a tracer other than Effect's native one is installed (an OTLP
- * exporter, say): the native tracer exports nothing, so without one a request pays a single
- * reference lookup here and allocates nothing.
+ * exporter, say) and the trace is sampled: otherwise a request reads three fields of its
+ * fiber here and allocates nothing.
  */
 import { Cause, Clock, Effect, Exit, Redacted, Tracer } from "effect"
 import type { Fiber } from "effect"
@@ -24,8 +24,14 @@ import type { LlmError } from "./LlmError.ts"
 import type { RouteInfo } from "./RouteInfo.ts"
 import * as Scrub from "./Scrub.ts"
 
-/** Whether spans are worth making in this fiber. */
-export const enabled = (fiber: Fiber.Fiber<unknown, unknown>): boolean => fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
+/**
+ * Whether spans are worth making in this fiber: a real tracer, tracing not switched off, and
+ * not inside a span its sampler dropped (every span under it would be dropped too).
+ */
+export const enabled = (fiber: Fiber.Fiber<unknown, unknown>): boolean => {
+  const { span, tracer, tracerEnabled } = fiber.cache
+  return tracer !== undefined && tracer !== Tracer.nativeTracer && tracerEnabled && span?.sampled !== false
+}
 
 /**
  * `gen_ai.provider.name`: the conventions' well-known names where ours (LiteLLM's prefixes)

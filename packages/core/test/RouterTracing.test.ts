@@ -133,6 +133,19 @@ describe("RouterTracing", () => {
       assert.strictEqual(root.attributes.get("error.type"), "ConnectionFailed")
     }))
 
+  it.effect("makes no spans inside a trace its sampler dropped", () =>
+    Effect.gen(function*() {
+      const { spans, tracer, named } = recording()
+      const h = yield* harness({ model_list: [deployment("gpt", "a")] })
+      yield* succeedOnClock(
+        h.router.chat(request()).pipe(Effect.withSpan("caller", { sampled: false }), Effect.provideService(Tracer.Tracer, tracer))
+      )
+      yield* succeedOnClock(h.router.chat(request()).pipe(Effect.withSpan("caller"), Effect.provideService(Tracer.Tracer, tracer)))
+      assert.deepStrictEqual(spans.map((s) => s.name), ["caller", "caller", "chat gpt", "chat a"])
+      const root = named("chat gpt")[0]!
+      assert.strictEqual(root.parent._tag === "Some" ? root.parent.value : undefined, spans[1])
+    }))
+
   it("names providers as the conventions do", () => {
     assert.strictEqual(RouterTracing.providerName("gemini"), "gcp.gemini")
     assert.strictEqual(RouterTracing.providerName("azure"), "azure.ai.openai")

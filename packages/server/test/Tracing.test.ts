@@ -3,7 +3,7 @@
  * with a reason rather than silently ignored.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect } from "effect"
+import { ConfigProvider, Effect, Tracer } from "effect"
 import * as Tracing from "../src/Tracing.ts"
 
 describe("Tracing.resolve", () => {
@@ -21,7 +21,8 @@ describe("Tracing.resolve", () => {
       url: "http://collector:4318/v1/traces",
       protocol: "http/protobuf",
       headers: {},
-      serviceName: "llm-router"
+      serviceName: "llm-router",
+      sampler: { ratio: 1, parentBased: true }
     })
     const specific = Tracing.resolve({
       OTEL_EXPORTER_OTLP_ENDPOINT: "http://ignored:4318",
@@ -35,7 +36,8 @@ describe("Tracing.resolve", () => {
       url: "https://traces.example/custom",
       protocol: "http/json",
       headers: { authorization: "Bearer abc", "x-team": "llm" },
-      serviceName: "gateway-eu"
+      serviceName: "gateway-eu",
+      sampler: { ratio: 1, parentBased: true }
     })
   })
 
@@ -47,6 +49,19 @@ describe("Tracing.resolve", () => {
     assert.strictEqual(zipkin._tag, "Unsupported")
     const notHttp = Tracing.resolve({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "collector:4318" })
     assert.strictEqual(notHttp._tag, "Unsupported")
+  })
+
+  it("reads the spec's samplers", () => {
+    const sampler = (OTEL_TRACES_SAMPLER?: string, OTEL_TRACES_SAMPLER_ARG?: string) => {
+      const settings = Tracing.resolve({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG })
+      return settings._tag === "Otlp" ? settings.sampler : settings._tag === "Unsupported" ? settings.reason : settings._tag
+    }
+    assert.deepStrictEqual(sampler("parentbased_traceidratio", "0.1"), { ratio: 0.1, parentBased: true })
+    assert.deepStrictEqual(sampler("traceidratio", "0.25"), { ratio: 0.25, parentBased: false })
+    assert.deepStrictEqual(sampler("always_off"), { ratio: 0, parentBased: false })
+    assert.deepStrictEqual(sampler("parentbased_always_on"), { ratio: 1, parentBased: true })
+    assert.include(sampler("traceidratio", "1.5"), "not a ratio")
+    assert.include(sampler("jaeger_remote"), "not supported")
   })
 
   it.effect("reads the variables through Config, blank counting as unset", () =>
@@ -61,7 +76,60 @@ describe("Tracing.resolve", () => {
         url: "http://127.0.0.1:4318/v1/traces",
         protocol: "http/protobuf",
         headers: {},
-        serviceName: "llm-router"
+        serviceName: "llm-router",
+        sampler: { ratio: 1, parentBased: true }
       })
     }))
+})
+
+describe("Tracing.withSampler", () => {
+  /** Spans of a tracer that records the `sampled` it was asked for. */
+  const recorder = () => {
+    const made: Array<Tracer.NativeSpan> = []
+    const tracer = Tracer.make({
+      span(options) {
+        const span = new Tracer.NativeSpan(options)
+        made.push(span)
+        return span
+      }
+    })
+    return { made, tracer }
+  }
+  const trace = (tracer: Tracer.Tracer) =>
+    Effect.runSync(
+      Effect.withSpan(Effect.withSpan(Effect.void, "child"), "root").pipe(Effect.provideService(Tracer.Tracer, tracer))
+    )
+
+  it("keeps the share of new traces the ratio says, each trace whole", () => {
+    const draws = [0.05, 0.5, 0.09, 0.95]
+    const { made, tracer } = recorder()
+    const sampled = Tracing.withSampler(tracer, { ratio: 0.1, parentBased: true }, () => draws.shift()!)
+    for (let i = 0; i < 4; i++) trace(sampled)
+    // Two traces drew under 0.1: their roots and children are kept; the others are not.
+    assert.deepStrictEqual(made.map((s) => `${s.name}:${s.sampled}`), [
+      "root:true",
+      "child:true",
+      "root:false",
+      "child:false",
+      "root:true",
+      "child:true",
+      "root:false",
+      "child:false"
+    ])
+  })
+
+  it("follows a caller's decision when parent-based, and draws anew for a remote parent otherwise", () => {
+    const remote = (sampled: boolean) => Tracer.externalSpan({ traceId: "a".repeat(32), spanId: "b".repeat(16), sampled })
+    const under = (tracer: Tracer.Tracer, parent: Tracer.AnySpan) =>
+      Effect.runSync(Effect.withSpan(Effect.void, "server", { parent }).pipe(Effect.provideService(Tracer.Tracer, tracer)))
+    const parentBased = recorder()
+    const never = () => 0.99
+    under(Tracing.withSampler(parentBased.tracer, { ratio: 0.1, parentBased: true }, never), remote(true))
+    under(Tracing.withSampler(parentBased.tracer, { ratio: 1, parentBased: true }, never), remote(false))
+    assert.deepStrictEqual(parentBased.made.map((s) => s.sampled), [true, false])
+    const ratioOnly = recorder()
+    under(Tracing.withSampler(ratioOnly.tracer, { ratio: 0.1, parentBased: false }, never), remote(true))
+    under(Tracing.withSampler(ratioOnly.tracer, { ratio: 0.1, parentBased: false }, () => 0.01), remote(false))
+    assert.deepStrictEqual(ratioOnly.made.map((s) => s.sampled), [false, true])
+  })
 })
