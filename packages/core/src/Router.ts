@@ -16,6 +16,7 @@ import { chunkHasContent } from "./Chat.ts"
 import * as Cost from "./Cost.ts"
 import * as Deadline from "./Deadline.ts"
 import type { Deployment } from "./Deployment.ts"
+import * as IdleDeadline from "./IdleDeadline.ts"
 import * as LlmClient from "./LlmClient.ts"
 import * as LlmError from "./LlmError.ts"
 import type { RouteInfo } from "./RouteInfo.ts"
@@ -499,6 +500,8 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
       Effect.flatMap(start(request, true), (run) => Effect.flatMap(Effect.scope, (parent) => {
         type Open = Served<Effect.Success<ReturnType<ReturnType<typeof openStream>>>>
         let current: Open | undefined
+        /** The current deployment's pull, under the idle deadline. */
+        let pullCurrent: Pull.Pull<NonEmptyReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError> = Cause.done()
         let usage: Usage | undefined
         let restarts = 0
         let done = false
@@ -517,15 +520,33 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             response?.observe(chunk)
             return { _tag: "Chunk", chunk }
           })
+        /** The idle deadline on a deployment's pulls after its first content. */
+        const idleGuard = (opened: Open) => {
+          const d = opened.deployment
+          // A stream that ended while being opened is never pulled again: no deadline to keep.
+          if (opened.value.ended) return Effect.succeed(opened.value.pull)
+          return IdleDeadline.guard(opened.value.pull, idleTimeoutMs(d), () =>
+            Effect.fail(
+              new LlmError.Timeout({
+                provider: d.provider,
+                deployment: d.id,
+                phase: "idle",
+                message: `${d.id} sent nothing for ${idleTimeoutMs(d)} ms mid-stream`
+              })
+            ), opened.value.scope)
+        }
         // `flatMap`s rather than `Effect.gen` on the steps every stream takes (see `runGroup`).
         const openNext = Effect.suspend(() =>
           Effect.flatMap(routeRequest(run, openStream(run, parent)), (opened) => {
             current = opened
             settled = false
-            return Effect.map(Clock.currentTimeMillis, (now): Array<LlmClient.StreamPart> => [
-              { _tag: "Start", route: routeInfo(run, opened, now, undefined) },
-              ...emitChunks(opened.value.held)
-            ])
+            return Effect.flatMap(idleGuard(opened), (guarded) => {
+              pullCurrent = guarded
+              return Effect.map(Clock.currentTimeMillis, (now): Array<LlmClient.StreamPart> => [
+                { _tag: "Start", route: routeInfo(run, opened, now, undefined) },
+                ...emitChunks(opened.value.held)
+              ])
+            })
           })
         )
         const finish = (open: Open) =>
@@ -579,17 +600,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             if (current === undefined) return openNext
             const active = current
             if (active.value.ended) return finish(active)
-            return Pull.catchDone(active.value.pull, () => Effect.succeed(undefined)).pipe(
-              Deadline.timeoutOrElse(idleTimeoutMs(active.deployment), () =>
-                Effect.fail(
-                  new LlmError.Timeout({
-                    provider: active.deployment.provider,
-                    deployment: active.deployment.id,
-                    phase: "idle",
-                    message: `${active.deployment.id} sent nothing for ${idleTimeoutMs(active.deployment)} ms mid-stream`
-                  })
-                )
-              ),
+            return Pull.catchDone(pullCurrent, () => Effect.succeed(undefined)).pipe(
               Effect.catch((error) => failAfterContent(active, error).pipe(Effect.map((parts) => ({ restarted: parts })))),
               Effect.flatMap((parts): Effect.Effect<ReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError> => {
                 if (parts === undefined) return finish(active)
