@@ -10,6 +10,7 @@
  * This module holds the control flow only.
  */
 import { Cause, Channel, Clock, Duration, Effect, Exit, Layer, Pull, Random, Schedule, Scope, Stream, Tracer } from "effect"
+import * as Arr from "effect/Array"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { ChatChunk, ChatRequest, Usage } from "./Chat.ts"
 import { chunkHasContent } from "./Chat.ts"
@@ -520,6 +521,17 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             response?.observe(chunk)
             return { _tag: "Chunk", chunk }
           })
+        /** The chunk parts of a batch from the source, passed on as they are; its own Start/Done are dropped. */
+        const chunkParts = (parts: ReadonlyArray<LlmClient.StreamPart>): Array<LlmClient.StreamPart> => {
+          const out: Array<LlmClient.StreamPart> = []
+          for (const part of parts) {
+            if (part._tag !== "Chunk") continue
+            if (part.chunk.usage) usage = part.chunk.usage
+            response?.observe(part.chunk)
+            out.push(part)
+          }
+          return out
+        }
         /** The idle deadline on a deployment's pulls after its first content. */
         const idleGuard = (opened: Open) => {
           const d = opened.deployment
@@ -542,7 +554,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             settled = false
             return Effect.flatMap(idleGuard(opened), (guarded) => {
               pullCurrent = guarded
-              return Effect.map(Clock.currentTimeMillis, (now): Array<LlmClient.StreamPart> => [
+              return Effect.map(Clock.currentTimeMillis, (now): NonEmptyReadonlyArray<LlmClient.StreamPart> => [
                 { _tag: "Start", route: routeInfo(run, opened, now, undefined) },
                 ...emitChunks(opened.value.held)
               ])
@@ -566,7 +578,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
                   const recorded = RouterMetrics.recordSuccess(route, true)
                   return Effect.as(
                     run.span === undefined ? recorded : Effect.andThen(recorded, spans.streamed(run.span, route, response!)),
-                    [{ _tag: "Done", route } as const]
+                    Arr.of<LlmClient.StreamPart>({ _tag: "Done", route })
                   )
                 }
               )
@@ -591,34 +603,32 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             run.fallbacks.length = 0
             // Nothing left to restart on: the caller gets the error that broke the stream, not "no deployments".
             const next = yield* openNext.pipe(Effect.catchTag("NoDeploymentAvailable", () => Effect.fail(error)))
-            return [restarted, ...next]
+            return Arr.prepend(next, restarted)
           })
 
-        const pull: Pull.Pull<ReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError> = Effect.suspend(
-          (): Pull.Pull<ReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError> => {
+        type Parts = NonEmptyReadonlyArray<LlmClient.StreamPart>
+        const pull: Pull.Pull<Parts, LlmError.LlmError> = Effect.suspend(
+          (): Pull.Pull<Parts, LlmError.LlmError> => {
             if (done) return Cause.done()
             if (current === undefined) return openNext
             const active = current
             if (active.value.ended) return finish(active)
-            return Pull.catchDone(pullCurrent, () => Effect.succeed(undefined)).pipe(
-              Effect.catch((error) => failAfterContent(active, error).pipe(Effect.map((parts) => ({ restarted: parts })))),
-              Effect.flatMap((parts): Effect.Effect<ReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError> => {
-                if (parts === undefined) return finish(active)
-                if ("restarted" in parts) return Effect.succeed(parts.restarted)
-                return Effect.succeed(emitChunks(parts.flatMap((part) => (part._tag === "Chunk" ? [part.chunk] : []))))
-              })
-            )
+            // One step per chunk (this runs for every chunk): the end, a failure, or the batch's chunks.
+            return Effect.matchEffect(pullCurrent, {
+              onFailure: (error) => (Cause.isDone(error) ? finish(active) : failAfterContent(active, error)),
+              onSuccess: (parts) => {
+                // The source may hand back batches without chunks (its own Start/Done): skip them.
+                const chunks = chunkParts(parts)
+                return chunks.length > 0 ? Effect.succeed(chunks as unknown as Parts) : pull
+              }
+            })
           }
         )
-        // The source may hand back batches without chunks (its own Start/Done): skip them.
-        const nonEmpty: Pull.Pull<readonly [LlmClient.StreamPart, ...Array<LlmClient.StreamPart>], LlmError.LlmError> =
-          Effect.flatMap(pull, (parts) =>
-            parts.length > 0 ? Effect.succeed(parts as [LlmClient.StreamPart, ...Array<LlmClient.StreamPart>]) : nonEmpty)
         const span = run.span
         // A failed stream ends its span at once: the consumer may hold the scope open a while yet.
         const traced = span === undefined
-          ? nonEmpty
-          : Effect.tapCause(nonEmpty, (cause) => (Pull.isDoneCause(cause) ? Effect.void : spans.end(span, Exit.failCause(cause))))
+          ? pull
+          : Effect.tapCause(pull, (cause) => (Pull.isDoneCause(cause) ? Effect.void : spans.end(span, Exit.failCause(cause))))
         // A consumer that stops reading mid-stream still ends the deployment's in-flight call (and the span).
         return Effect.as(
           Effect.addFinalizer((exit) =>
