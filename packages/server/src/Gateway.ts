@@ -303,14 +303,7 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           let pending = encodeParts(parts)
           let finished = firstParts === undefined
           if (finished) pending += "data: [DONE]\n\n"
-          type Next = { readonly _tag: "Parts"; readonly parts: ReadonlyArray<LlmClient.StreamPart> } | {
-            readonly _tag: "End"
-          } | { readonly _tag: "Error"; readonly error: LlmError.LlmError }
-          const next: Effect.Effect<Next> = pull.pipe(
-            Effect.map((parts): Next => ({ _tag: "Parts", parts })),
-            Pull.catchDone(() => Effect.succeed<Next>({ _tag: "End" })),
-            Effect.catch((error) => Effect.succeed<Next>({ _tag: "Error", error }))
-          )
+          // One step per pull of the router (this runs for every chunk): its parts, its end, or its failure.
           const body: Pull.Pull<readonly [Uint8Array]> = Effect.suspend(function loop(): Pull.Pull<readonly [Uint8Array]> {
             if (pending.length > 0) {
               const out = pending
@@ -318,17 +311,16 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
               return Effect.succeed([encoder.encode(out)] as const)
             }
             if (finished) return Cause.done()
-            return Effect.flatMap(next, (step) => {
-              if (step._tag === "Parts") {
-                pending = encodeParts(step.parts)
-              } else if (step._tag === "End") {
+            return Effect.matchEffect(pull, {
+              onFailure: (error) => {
                 finished = true
-                pending = "data: [DONE]\n\n"
-              } else {
-                finished = true
-                pending = sseData(ApiError.body(ApiError.fromLlmError(step.error, scrub)))
+                pending = Cause.isDone(error) ? "data: [DONE]\n\n" : sseData(ApiError.body(ApiError.fromLlmError(error, scrub)))
+                return loop()
+              },
+              onSuccess: (parts) => {
+                pending = encodeParts(parts)
+                return loop()
               }
-              return loop()
             })
           })
           const headers: Record<string, string> = start !== undefined
