@@ -63,9 +63,14 @@ export const framed = <E, R, E2, R2>(
           return Effect.succeed(Arr.of(start))
         }
         if (step === "end") return Cause.done()
-        return Pull.catchDone(Effect.map(pullChunks, toParts), () => {
-          step = "end"
-          return Effect.map(done, Arr.of)
+        // One step per chunk (this runs for every chunk): the batch as parts, or `done` at the end.
+        return Effect.matchEffect(pullChunks, {
+          onFailure: (error): Parts => {
+            if (!Cause.isDone(error)) return Effect.fail(error)
+            step = "end"
+            return Effect.map(done, Arr.of)
+          },
+          onSuccess: (batch) => Effect.succeed(toParts(batch))
         })
       })
       return pull

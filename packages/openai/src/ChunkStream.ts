@@ -52,21 +52,8 @@ export const events = (
     onText(text)
     return parser.feed(text)
   }
-  const pump: Effect.Effect<void, HttpClientError.HttpClientError | Sse.SseError | Cause.Done> = Pull.catchDone(
-    Effect.flatMap(pullBytes, (batch) => {
-      for (const bytes of batch) {
-        const error = feed(decoder.decode(bytes, decodeStreaming))
-        if (error !== undefined) return Effect.fail(error)
-      }
-      return Effect.void
-    }),
-    () => {
-      bodyEnded = true
-      const error = feed(decoder.decode())
-      return error === undefined ? Effect.void : Effect.fail(error)
-    }
-  )
-  return Effect.suspend(function loop(): Pull.Pull<Arr.NonEmptyReadonlyArray<Sse.Event>, HttpClientError.HttpClientError | Sse.Retry | Sse.SseError> {
+  type Events = Pull.Pull<Arr.NonEmptyReadonlyArray<Sse.Event>, HttpClientError.HttpClientError | Sse.Retry | Sse.SseError>
+  return Effect.suspend(function loop(): Events {
     if (parsed.length > 0) {
       const out = parsed as unknown as Arr.NonEmptyReadonlyArray<Sse.Event>
       parsed = []
@@ -74,7 +61,22 @@ export const events = (
     }
     if (retry !== undefined) return Effect.fail(retry)
     if (bodyEnded) return Cause.done()
-    return Effect.flatMap(pump, loop)
+    // One step per pull of bytes (this runs for every chunk): feed the batch, or the end, to the parser.
+    return Effect.matchEffect(pullBytes, {
+      onFailure: (error): Events => {
+        if (!Cause.isDone(error)) return Effect.fail(error)
+        bodyEnded = true
+        const sseError = feed(decoder.decode())
+        return sseError === undefined ? loop() : Effect.fail(sseError)
+      },
+      onSuccess: (batch) => {
+        for (const bytes of batch) {
+          const error = feed(decoder.decode(bytes, decodeStreaming))
+          if (error !== undefined) return Effect.fail(error)
+        }
+        return loop()
+      }
+    })
   })
 }
 
@@ -133,43 +135,45 @@ export const chunks = (
           return Effect.fail(error)
         }
         if (finished) return Cause.done()
-        return Effect.catch(pull, (error) =>
-          Effect.fail(Cause.isDone(error) ? malformed("the stream ended before `data: [DONE]`") : upstreamFailure(error))
-        ).pipe(Effect.flatMap((batch) => {
-          const out: Array<Chat.ChatChunk> = []
-          for (const event of batch) {
-            if (event.data === "[DONE]") {
-              finished = true
-              sawDone = true
-              break
+        return Effect.matchEffect(pull, {
+          onFailure: (error) =>
+            Effect.fail(Cause.isDone(error) ? malformed("the stream ended before `data: [DONE]`") : upstreamFailure(error)),
+          onSuccess: (batch) => {
+            const out: Array<Chat.ChatChunk> = []
+            for (const event of batch) {
+              if (event.data === "[DONE]") {
+                finished = true
+                sawDone = true
+                break
+              }
+              if (event.data === "") continue
+              // Some servers name their error events (`event: error`) and send a bare message.
+              const read: ResponseBody.Read<Chat.ChatChunk> = event.event === "error"
+                ? { _tag: "Error", error: ErrorBody.parse(event.data) ?? { message: event.data } }
+                : ResponseBody.chunk(event.data, context.model)
+              if (read._tag === "Ok") {
+                out.push(read.value)
+                if (read.value.usage) progress.usage = read.value.usage
+              } else if (read._tag === "Error") {
+                pending = ErrorBody.classify(context, ErrorBody.statusOf(read.error), event.data, read.error, undefined)
+                break
+              } else if (read._tag === "Invalid") {
+                pending = malformed(read.detail, event.data)
+                break
+              }
             }
-            if (event.data === "") continue
-            // Some servers name their error events (`event: error`) and send a bare message.
-            const read: ResponseBody.Read<Chat.ChatChunk> = event.event === "error"
-              ? { _tag: "Error", error: ErrorBody.parse(event.data) ?? { message: event.data } }
-              : ResponseBody.chunk(event.data, context.model)
-            if (read._tag === "Ok") {
-              out.push(read.value)
-              if (read.value.usage) progress.usage = read.value.usage
-            } else if (read._tag === "Error") {
-              pending = ErrorBody.classify(context, ErrorBody.statusOf(read.error), event.data, read.error, undefined)
-              break
-            } else if (read._tag === "Invalid") {
-              pending = malformed(read.detail, event.data)
-              break
+            if (out.length > 0) {
+              const emitted = out as unknown as Arr.NonEmptyReadonlyArray<Chat.ChatChunk>
+              return progress.firstChunkAt === undefined
+                ? Effect.map(Clock.currentTimeMillis, (now) => {
+                  progress.firstChunkAt = now
+                  return emitted
+                })
+                : Effect.succeed(emitted)
             }
+            return next
           }
-          if (out.length > 0) {
-            const emitted = out as unknown as Arr.NonEmptyReadonlyArray<Chat.ChatChunk>
-            return progress.firstChunkAt === undefined
-              ? Effect.map(Clock.currentTimeMillis, (now) => {
-                progress.firstChunkAt = now
-                return emitted
-              })
-              : Effect.succeed(emitted)
-          }
-          return next
-        }))
+        })
       })
       return Effect.as(Scope.addFinalizer(scope, drainAfterDone), next)
     })
