@@ -8,8 +8,8 @@
  * An `event: error` fails the stream with the matching `LlmError`; a stream that ends before
  * `message_stop` fails as a malformed (truncated) response.
  */
-import { type Chat, type Deployment, type LlmError, ProviderError } from "@llm-router/core"
-import { Cause, Effect, Pull, Result, Schema, Stream } from "effect"
+import { type Chat, type Deployment, type LlmError, ProviderError, StreamingHttp } from "@llm-router/core"
+import { Cause, Effect, Pull, Result, Schema, Scope, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { Sse } from "effect/encoding"
 import * as AnthropicError from "./AnthropicError.ts"
@@ -306,14 +306,15 @@ const isError = (out: ReadonlyArray<Chat.ChatChunk> | LlmError.LlmError): out is
 
 /**
  * Turns a 200's SSE body into chunks. `onBodyError` maps a failure to read the body (a reset
- * connection) into an `LlmError`. Reading stops at `message_stop`.
+ * connection) into an `LlmError`. The answer ends at `message_stop`; the rest of the body is
+ * then drained, briefly, when the stream closes (`StreamingHttp.drainRest`).
  */
 export const translate = <E>(
   body: Stream.Stream<Uint8Array, E>,
   options: Options & { readonly onBodyError: (error: E) => LlmError.LlmError }
 ): Stream.Stream<Chat.ChatChunk, LlmError.LlmError> =>
-  Stream.transformPull(Stream.decodeText(body), (pull) =>
-    Effect.sync(() => {
+  Stream.transformPull(Stream.decodeText(body), (pull, scope) =>
+    Effect.suspend(() => {
       const translator = new Translator(options)
       const events: Array<Sse.Event> = []
       let head = ""
@@ -358,5 +359,7 @@ export const translate = <E>(
           })
         )
       })
-      return next
+      // After `message_stop` the rest of the body is read (briefly) so the connection is kept.
+      const drainAfterStop = Effect.suspend(() => (translator.finished ? StreamingHttp.drainRest(pull) : Effect.void))
+      return Effect.as(Scope.addFinalizer(scope, drainAfterStop), next)
     }))

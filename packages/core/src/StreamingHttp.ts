@@ -12,7 +12,7 @@
  * leaves it as it is. Any other client, or a marked one transformed by an `HttpClient`
  * combinator (which makes a new, unmarked client), gets `withScope`.
  */
-import type { Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import { HttpClient, type HttpClientError } from "effect/http"
 
 /** Marks a client whose body stream, closed before its end, aborts the request. */
@@ -35,3 +35,30 @@ export const forStreams = (
     // Needing no `Scope`, it runs as well where one is provided (`With` is invariant in it).
     ? client as unknown as HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>
     : HttpClient.withScope(client)
+
+/**
+ * How long the end of a body may take to follow the end of the answer (OpenAI's `[DONE]`,
+ * Anthropic's `message_stop`) before the request is aborted. The end is usually in the same
+ * read; when it is not (the last chunk of a chunked body sent in a packet of its own, as many
+ * servers do), it is a network hop behind. Reading it keeps the connection for the next call;
+ * aborting closes it, so the next call to that provider pays for a new connection (a TLS
+ * handshake, over the internet). Through the gateway, with the end one event-loop turn late,
+ * draining saved about 1.1 ms of CPU per streamed request (`bench/gateway/inprocess.ts
+ * --stream --paced`, paired). A plain timer, as for the request body's deadline: it bounds
+ * an I/O wait that only the network can end, not the router's time.
+ */
+export const DRAIN_AFTER_END_MS = 50
+
+const drainLimit: Effect.Effect<void> = Effect.callback<void>((resume) => {
+  const timer = setTimeout(() => resume(Effect.void), DRAIN_AFTER_END_MS)
+  return Effect.sync(() => clearTimeout(timer))
+})
+
+/**
+ * Reads and discards what is left of a body after the answer's end, until the body ends or
+ * fails, or `DRAIN_AFTER_END_MS` pass. For a stream's finalizer: the answer has gone already.
+ */
+export const drainRest = (pull: Effect.Effect<unknown, unknown>): Effect.Effect<void> => {
+  const drain: Effect.Effect<void> = Effect.catchCause(Effect.flatMap(pull, () => drain), () => Effect.void)
+  return Effect.raceFirst(drain, drainLimit)
+}

@@ -8,7 +8,7 @@
  * (`TextDecoder`, streaming) and feeds Effect's own SSE parser (`Sse.makeParser`), exactly
  * as `Stream.decodeText` and `Sse.decode` would, without a stream stage per step.
  */
-import { type Chat, LlmError, ProviderError } from "@llm-router/core"
+import { type Chat, LlmError, ProviderError, StreamingHttp } from "@llm-router/core"
 import { Cause, Clock, Effect, Pull, Scope, Stream } from "effect"
 import type * as Arr from "effect/Array"
 import { Sse } from "effect/encoding"
@@ -118,15 +118,8 @@ export const chunks = (
       let finished = false
       let sawDone = false
       let pending: LlmError.LlmError | undefined
-      /**
-       * A body dropped before its end is aborted when the stream closes, which costs undici an
-       * error with a stack trace. After `[DONE]` the end is nearly always already on its way:
-       * read to it first (for at most a turn of the event loop), after the answer has gone.
-       */
-      const drainRest: Effect.Effect<void> = Effect.catchCause(Effect.flatMap(pullBytes, () => drainRest), () => Effect.void)
-      const drainAfterDone = Effect.suspend(() =>
-        sawDone ? Effect.raceFirst(drainRest, Effect.yieldNow) : Effect.void
-      )
+      // After `[DONE]` the rest of the body is read (briefly) so the connection is kept: see `drainRest`.
+      const drainAfterDone = Effect.suspend(() => (sawDone ? StreamingHttp.drainRest(pullBytes) : Effect.void))
       const next: Effect.Effect<Arr.NonEmptyReadonlyArray<Chat.ChatChunk>, LlmError.LlmError | Cause.Done> = Effect.suspend(() => {
         if (pending !== undefined) {
           const error = pending

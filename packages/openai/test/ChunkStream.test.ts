@@ -179,7 +179,22 @@ describe("ChunkStream", () => {
       assert.isTrue(endedNaturally, "the body was read to its end, not dropped")
     }))
 
-  it.live("a body kept open after [DONE] does not hold the stream: it is let go after a turn", () =>
+  it.live("an end that follows [DONE] a moment later (a packet of its own) is still read, so the connection is kept", () =>
+    Effect.gen(function*() {
+      let endedNaturally = false
+      const body = bodyOf(split(`data: ${chunkJson("a")}\n\ndata: [DONE]\n\n`, random(19)), false).pipe(
+        // A few event-loop turns and timer ticks behind the last event, as a separate read would be.
+        Stream.concat(Stream.fromEffectDrain(Effect.sleep("5 millis"))),
+        Stream.onEnd(Effect.sync(() => {
+          endedNaturally = true
+        }))
+      )
+      const outcome = yield* run(ChunkStream.chunks(body, context, { usage: undefined, firstChunkAt: undefined }))
+      assert.deepStrictEqual(outcome.chunks.map((c) => c.choices[0]?.delta.content), ["a"])
+      assert.isTrue(endedNaturally, "the body was read to its end, not dropped")
+    }))
+
+  it.live("a body kept open after [DONE] does not hold the stream: it is let go after StreamingHttp.DRAIN_AFTER_END_MS", () =>
     Effect.gen(function*() {
       const body = bodyOf(split(`data: ${chunkJson("a")}\n\ndata: [DONE]\n\n`, random(17)), false).pipe(
         Stream.concat(Stream.never)
