@@ -56,12 +56,12 @@ export const builtin: Registry<HttpClient.HttpClient> = make<HttpClient.HttpClie
  * The HTTP client the adapters call providers through: undici, one connection pool per
  * origin, through `UndiciHttpClient` (a third of the gateway's per-request CPU less than the
  * stock client; see there for what it hands back to the stock one). When a tracer is
- * installed the stock client serves every call, so each one gets its span and `traceparent`.
+ * installed it makes a client span per call and sends `traceparent`, as the stock client does.
  */
 export const layerHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.effect(HttpClient.HttpClient)(
   Effect.gen(function*() {
     const stock = yield* NodeHttpClient.makeUndici
-    if ((yield* Tracer.Tracer) !== Tracer.nativeTracer) return stock
-    return UndiciHttpClient.make(yield* NodeHttpClient.Dispatcher, stock)
+    const spans = (yield* Tracer.Tracer) !== Tracer.nativeTracer
+    return UndiciHttpClient.make(yield* NodeHttpClient.Dispatcher, stock, { spans })
   })
 ).pipe(Layer.provide(NodeHttpClient.layerDispatcher))

@@ -17,15 +17,19 @@
  * - Transport failures are `TransportError`s, failures while reading a body `DecodeError`s.
  *
  * What it hands to the stock client (`fallback`) instead, to keep their exact behaviour:
- * streamed and multipart request bodies, and upgrades. Spans: when a tracer is installed, use the
- * stock client (see `Providers.layerHttpClient`); this one makes none. `HttpClient.withScope` has
+ * streamed and multipart request bodies, and upgrades. Spans: made with `spans: true` (see
+ * `Providers.layerHttpClient`), as the stock client makes them: a client span per call named by
+ * `HttpClient.SpanNameGenerator`, with `http.*`, `url.*` and `server.*` attributes (URL redacted
+ * as `UrlParams.CurrentRedactedNames` says), `traceparent` sent on, ended when the response head
+ * arrives, failed for a 4xx or 5xx; `HttpClient.TracerDisabledWhen` and
+ * `Tracer.DisablePropagation` are honoured. `HttpClient.withScope` has
  * no hold on it (Effect keeps scoped requests private to `HttpClient.make`), so a caller that
  * must abort when a scope closes reads the body as a `stream` in that scope, which does; the
  * client is marked as doing so (`StreamingHttp`), and the adapters skip `withScope` for it.
  */
 import type * as Undici from "@effect/platform-node/Undici"
 import { StreamingHttp } from "@llm-router/core"
-import { Cause, Channel, Effect, Inspectable, Option, Result, type Schema, Scope, Stream } from "effect"
+import { Cause, Channel, Clock, Effect, Exit, Inspectable, Option, Result, type Schema, Scope, Stream, Tracer } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { Pull } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -34,9 +38,10 @@ import {
   Headers,
   HttpClient,
   HttpClientError,
-  type HttpClientRequest,
+  HttpClientRequest,
   HttpClientResponse,
   HttpIncomingMessage,
+  HttpTraceContext,
   Url,
   UrlParams
 } from "effect/http"
@@ -44,6 +49,8 @@ import {
 export interface Options {
   /** Bytes of unread body buffered before the connection is paused. Default 1 MiB. */
   readonly highWaterMark?: number | undefined
+  /** Make a client span per call (when a tracer is installed). Default false: no per-call check. */
+  readonly spans?: boolean | undefined
 }
 
 /** A client on `dispatcher`; requests it does not handle itself go to `fallback`. */
@@ -71,7 +78,10 @@ export const make = (
         })
       )
     }
-    return dispatch(dispatcher, request, target.success, body._tag === "Empty" ? null : body.body as string | Uint8Array, highWaterMark)
+    const payload = body._tag === "Empty" ? null : body.body as string | Uint8Array
+    return options.spans === true
+      ? traced(request, target.success, (traced) => dispatch(dispatcher, traced, target.success, payload, highWaterMark))
+      : dispatch(dispatcher, request, target.success, payload, highWaterMark)
   }
   // Its body streams abort their request when closed early, so the adapters need not pay for
   // `withScope` on streams (which has no hold on this client anyway).
@@ -91,6 +101,8 @@ interface Target {
   readonly path: string
   /** The URL without its hash, as `HttpClientResponse.url` reports it. */
   readonly href: string
+  /** The parsed URL, for span attributes. */
+  readonly url: URL
 }
 
 /**
@@ -111,13 +123,61 @@ class TargetCache {
     const target: Target = {
       origin: url.success.origin,
       path: url.success.pathname + url.success.search,
-      href: url.success.href.split("#")[0]!
+      href: url.success.href.split("#")[0]!,
+      url: url.success
     }
     if (this.byKey.size >= 512) this.byKey.clear()
     this.byKey.set(key, target)
     return Result.succeed(target)
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Spans
+// ---------------------------------------------------------------------------------------
+
+const defaultPorts: Readonly<Record<string, number>> = { "http:": 80, "https:": 443 }
+
+/** `call` inside a client span, given the request with `traceparent` (as `HttpClient.make` does). */
+const traced = (
+  request: HttpClientRequest.HttpClientRequest,
+  target: Target,
+  call: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+  Effect.withFiber((fiber) => {
+    if (fiber.getRef(Tracer.DisablePropagation) || fiber.getRef(HttpClient.TracerDisabledWhen)(request)) return call(request)
+    return Effect.flatMap(Effect.makeSpan(fiber.getRef(HttpClient.SpanNameGenerator)(request), { kind: "client" }), (span) => {
+      const url = target.url
+      span.attribute("http.request.method", request.method)
+      span.attribute("url.full", UrlParams.redactUrl(target.href, fiber.getRef(UrlParams.CurrentRedactedNames)))
+      span.attribute("url.path", url.pathname)
+      if (url.search !== "") span.attribute("url.query", UrlParams.redactUrl(url.search, fiber.getRef(UrlParams.CurrentRedactedNames)).slice(1))
+      span.attribute("url.scheme", url.protocol.slice(0, -1))
+      span.attribute("server.address", url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname)
+      const port = url.port === "" ? defaultPorts[url.protocol] : Number(url.port)
+      if (port !== undefined) span.attribute("server.port", port)
+      const sent = fiber.getRef(HttpClient.TracerPropagationEnabled)
+        ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span))
+        : request
+      const clock = fiber.getRef(Clock.Clock)
+      return call(sent).pipe(
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            if (Exit.isFailure(exit)) return span.end(clock.currentTimeNanosUnsafe(), exit)
+            const status = exit.value.status
+            span.attribute("http.response.status_code", status)
+            // OpenTelemetry marks a client span failed for a 4xx or 5xx; the call itself succeeds.
+            if (status < 400) return span.end(clock.currentTimeNanosUnsafe(), exit)
+            span.attribute("error.type", String(status))
+            span.end(
+              clock.currentTimeNanosUnsafe(),
+              Exit.fail(new HttpClientError.HttpClientError({ reason: new HttpClientError.StatusCodeError({ request, response: exit.value }) }))
+            )
+          })
+        )
+      )
+    })
+  })
 
 // ---------------------------------------------------------------------------------------
 // Dispatch

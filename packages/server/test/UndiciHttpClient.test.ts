@@ -804,7 +804,7 @@ describe("UndiciHttpClient: the OpenAI adapter through Providers.layerHttpClient
 })
 
 describe("UndiciHttpClient: streams abort without withScope", () => {
-  it.live("the lean client says its body streams abort when closed; the stock client (under a tracer) does not", () =>
+  it.live("the lean client says its body streams abort when closed, traced or not; the stock client does not", () =>
     Effect.gen(function*() {
       const lean = yield* HttpClient.HttpClient.pipe(Effect.provide(Providers.layerHttpClient))
       assert.isTrue(StreamingHttp.abortsWhenBodyStreamCloses(lean))
@@ -812,7 +812,9 @@ describe("UndiciHttpClient: streams abort without withScope", () => {
       assert.strictEqual<unknown>(StreamingHttp.forStreams(lean), lean)
       const { tracer } = recordingTracer()
       const traced = yield* HttpClient.HttpClient.pipe(Effect.provide(Providers.layerHttpClient), Effect.withTracer(tracer))
-      assert.isFalse(StreamingHttp.abortsWhenBodyStreamCloses(traced))
+      assert.isTrue(StreamingHttp.abortsWhenBodyStreamCloses(traced))
+      const stock = yield* HttpClient.HttpClient.pipe(Effect.provide(NodeHttpClient.layerUndici))
+      assert.isFalse(StreamingHttp.abortsWhenBodyStreamCloses(stock))
     }))
 
   it.live("an Anthropic stream whose consumer stops mid-stream, or right after Start, closes the upstream socket", () =>
@@ -856,17 +858,45 @@ describe("UndiciHttpClient: streams abort without withScope", () => {
 describe("Providers.layerHttpClient and tracing", () => {
   const recording = recordingTracer
 
-  it.live("with a tracer installed, calls go through the stock client: a client span, and traceparent sent", () =>
+  it.live("with a tracer installed, the lean client makes the stock client's span per call and sends traceparent", () =>
     Effect.gen(function*() {
-      const server = yield* serve(({ res }) => res.end("ok"))
-      const { names, tracer } = recording()
-      const traced = yield* Effect.gen(function*() {
+      const server = yield* serve(({ req, res }) => {
+        res.statusCode = req.url === "/fails" ? 503 : 200
+        res.end("ok")
+      })
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span(options) {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      const lean = yield* Effect.gen(function*() {
         const client = yield* HttpClient.HttpClient
-        return yield* Effect.flatMap(client.get(`${server.origin}/traced`), (r) => r.text)
-      }).pipe(Effect.provide(Providers.layerHttpClient), Effect.withTracer(tracer))
-      assert.strictEqual(traced, "ok")
-      assert.isTrue(names.includes("GET"), `spans: ${names.join(", ")}`)
-      assert.isString(server.seen[0]?.headers["traceparent"])
+        assert.isTrue(StreamingHttp.abortsWhenBodyStreamCloses(client), "not the lean client")
+        assert.strictEqual(yield* Effect.flatMap(client.get(`${server.origin}/traced?q=1`), (r) => r.text), "ok")
+        yield* client.get(`${server.origin}/fails`)
+      }).pipe(Effect.provide(Providers.layerHttpClient), Effect.withTracer(tracer), Effect.exit)
+      assert.isTrue(Exit.isSuccess(lean), String(lean))
+      const [ok, failed] = spans
+      assert.strictEqual(spans.length, 2)
+      assert.strictEqual(ok!.name, "GET")
+      assert.strictEqual(ok!.kind, "client")
+      assert.deepInclude(Object.fromEntries(ok!.attributes), {
+        "http.request.method": "GET",
+        "url.full": `${server.origin}/traced?q=1`,
+        "url.path": "/traced",
+        "url.query": "q=1",
+        "url.scheme": "http",
+        "server.address": "127.0.0.1",
+        "http.response.status_code": 200
+      })
+      assert.isTrue(ok!.status._tag === "Ended" && Exit.isSuccess(ok!.status.exit))
+      // The traceparent sent names the call's own span.
+      assert.include(String(server.seen[0]?.headers["traceparent"]), `-${ok!.spanId}-`)
+      assert.strictEqual(failed!.attributes.get("error.type"), "503")
+      assert.isTrue(failed!.status._tag === "Ended" && Exit.isFailure(failed!.status.exit))
     }))
 
   it.live("without one (the native tracer), the lean client serves: no span and no traceparent even under a tracer later", () =>
