@@ -228,6 +228,31 @@ layer(env, { excludeTestServices: true })("gateway with the openai client", (it)
       assert.include(answer.choices[0]?.message.content ?? "", "Hello from the mock.")
     }))
 
+  it.effect("prompt caching as LiteLLM does it: cache_control reaches Claude, and is taken off for GPT", () =>
+    Effect.gen(function*() {
+      const { anthropic, openai, client } = yield* TestEnv
+      const ephemeral = { type: "ephemeral" }
+      const messages = [
+        { role: "system", content: [{ type: "text", text: "A long policy to cache. ".repeat(40), cache_control: ephemeral }] },
+        { role: "user", content: "What does it say about refunds?", cache_control: ephemeral }
+      ]
+      const tools = [{ ...weatherTool, cache_control: ephemeral }]
+      const claude = yield* Effect.promise(() => client.chat.completions.create({ model: "claude", messages: messages as never, tools: tools as never }))
+      assert.include(claude.choices[0]?.message.content ?? "", "Hello from the mock.")
+      const sent = anthropic.requests.at(-1)?.body as {
+        system: Array<{ cache_control?: unknown }>
+        messages: Array<{ content: Array<{ cache_control?: unknown }> }>
+        tools: Array<{ cache_control?: unknown }>
+      }
+      assert.deepStrictEqual(sent.system[0]?.cache_control, ephemeral)
+      assert.deepStrictEqual(sent.messages[0]?.content[0]?.cache_control, ephemeral)
+      assert.deepStrictEqual(sent.tools[0]?.cache_control, ephemeral)
+
+      // The same request, sent to GPT (as after a failover), goes without the marks.
+      yield* Effect.promise(() => client.chat.completions.create({ model: "gpt-4o", messages: messages as never, tools: tools as never }))
+      assert.notInclude(JSON.stringify(openai.requests.at(-1)?.body), "cache_control")
+    }))
+
   it.effect("a session (x-session-id, or prompt_cache_key in the body) stays on one deployment, plain and streamed", () =>
     Effect.gen(function*() {
       const { client } = yield* TestEnv

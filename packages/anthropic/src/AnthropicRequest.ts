@@ -3,34 +3,46 @@
  * (API version 2023-06-01): system messages move to the top-level `system`, turns are merged
  * until user and assistant alternate, tool calls and results become `tool_use`/`tool_result`
  * blocks, images become `image` blocks. Only fields Anthropic knows are sent, because it
- * rejects unknown ones. Pure: a request it cannot translate is a typed `BadRequest`.
+ * rejects unknown ones. Prompt caching is LiteLLM's: `cache_control` on a content part, a
+ * message (its last block) or a tool is carried to the matching Anthropic block, and a cached
+ * system prompt is sent as text blocks. Pure: a request it cannot translate is a typed
+ * `BadRequest`.
  */
 import { type Deployment, LlmError, ModelCatalog, ReasoningEffort, type Chat } from "@llm-router/core"
 import { Result } from "effect"
 
-export interface TextBlock {
+/** A prompt-cache breakpoint: everything up to and including the block is cached. */
+export interface CacheControl {
+  readonly type: "ephemeral"
+  readonly ttl?: "5m" | "1h"
+}
+/** Blocks that can carry a cache breakpoint. */
+interface Cacheable {
+  readonly cache_control?: CacheControl
+}
+export interface TextBlock extends Cacheable {
   readonly type: "text"
   readonly text: string
 }
-export interface ImageBlock {
+export interface ImageBlock extends Cacheable {
   readonly type: "image"
   readonly source:
     | { readonly type: "base64"; readonly media_type: string; readonly data: string }
     | { readonly type: "url"; readonly url: string }
 }
-export interface DocumentBlock {
+export interface DocumentBlock extends Cacheable {
   readonly type: "document"
   readonly source:
     | { readonly type: "base64"; readonly media_type: "application/pdf"; readonly data: string }
     | { readonly type: "url"; readonly url: string }
 }
-export interface ToolUseBlock {
+export interface ToolUseBlock extends Cacheable {
   readonly type: "tool_use"
   readonly id: string
   readonly name: string
   readonly input: Readonly<Record<string, unknown>>
 }
-export interface ToolResultBlock {
+export interface ToolResultBlock extends Cacheable {
   readonly type: "tool_result"
   readonly tool_use_id: string
   readonly content?: string | ReadonlyArray<TextBlock | ImageBlock>
@@ -46,7 +58,7 @@ export interface MessageParam {
   readonly content: string | ReadonlyArray<ContentBlock>
 }
 
-export interface Tool {
+export interface Tool extends Cacheable {
   readonly name: string
   readonly description?: string
   readonly input_schema: Readonly<Record<string, unknown>>
@@ -62,7 +74,7 @@ export interface MessagesRequest {
   readonly model: string
   readonly max_tokens: number
   readonly messages: ReadonlyArray<MessageParam>
-  readonly system?: string
+  readonly system?: string | ReadonlyArray<TextBlock>
   readonly stop_sequences?: ReadonlyArray<string>
   readonly temperature?: number
   readonly top_p?: number
@@ -175,19 +187,43 @@ const documentBlock = (part: { readonly [key: string]: unknown }, param: string)
   return { type: "document", source: { type: "base64", media_type: "application/pdf", data: parsed.data } }
 }
 
+/** A `cache_control` as LiteLLM and Anthropic write it, or `undefined` when there is none. */
+const cacheControlOf = (value: unknown, param: string): CacheControl | undefined => {
+  if (value === undefined || value === null) return undefined
+  const c = typeof value === "object" ? value as Record<string, unknown> : {}
+  const ttl = c["ttl"]
+  if (c["type"] !== "ephemeral" || (ttl !== undefined && ttl !== "5m" && ttl !== "1h") || Object.keys(c).some((k) => k !== "type" && k !== "ttl")) {
+    throw new Invalid("cache_control must be {\"type\": \"ephemeral\"}, optionally with \"ttl\": \"5m\" or \"1h\"", param)
+  }
+  return ttl === undefined ? { type: "ephemeral" } : { type: "ephemeral", ttl }
+}
+
+/** `block` with the breakpoint `cache` (when there is one). */
+const cached = <B extends ContentBlock | Tool>(block: B, cache: CacheControl | undefined): B =>
+  cache === undefined ? block : { ...block, cache_control: cache }
+
+/** A message-level `cache_control` (LiteLLM's shorthand) marks the message's last block. */
+const cacheLast = (blocks: Array<ContentBlock>, message: Chat.Message, i: number): Array<ContentBlock> => {
+  const cache = cacheControlOf((message as Record<string, unknown>)["cache_control"], `messages[${i}].cache_control`)
+  const last = blocks[blocks.length - 1]
+  if (cache !== undefined && last !== undefined && !isThinkingBlock(last)) blocks[blocks.length - 1] = cached(last, cache)
+  return blocks
+}
+
 /** Content parts of a user (or tool) message; empty text parts are dropped (Anthropic rejects them). */
 const userBlocks = (content: Chat.Content, param: string): Array<TextBlock | ImageBlock | DocumentBlock> => {
   if (typeof content === "string") return content.length > 0 ? [{ type: "text", text: content }] : []
   const blocks: Array<TextBlock | ImageBlock | DocumentBlock> = []
   content.forEach((part, j) => {
     const at = `${param}[${j}]`
+    const cache = cacheControlOf((part as Record<string, unknown>)["cache_control"], `${at}.cache_control`)
     if (part.type === "text") {
       const text = (part as Chat.TextPart).text
-      if (text.length > 0) blocks.push({ type: "text", text })
+      if (text.length > 0) blocks.push(cached({ type: "text", text }, cache))
     } else if (part.type === "image_url") {
-      blocks.push(imageBlock((part as Chat.ImagePart).image_url.url, at))
+      blocks.push(cached(imageBlock((part as Chat.ImagePart).image_url.url, at), cache))
     } else if (part.type === "file") {
-      blocks.push(documentBlock(part as { readonly [key: string]: unknown }, at))
+      blocks.push(cached(documentBlock(part as { readonly [key: string]: unknown }, at), cache))
     } else {
       throw new Invalid(`content part type "${part.type}" is not supported by Anthropic`, at)
     }
@@ -196,13 +232,16 @@ const userBlocks = (content: Chat.Content, param: string): Array<TextBlock | Ima
 }
 
 /** Text of an assistant message: text parts only (refusal parts are the model's own, not resent). */
-const assistantText = (content: Chat.Content | null | undefined): Array<TextBlock> => {
+const assistantText = (content: Chat.Content | null | undefined, param: string): Array<TextBlock> => {
   if (content === null || content === undefined) return []
   if (typeof content === "string") return content.length > 0 ? [{ type: "text", text: content }] : []
   const blocks: Array<TextBlock> = []
-  for (const part of content) {
-    if (part.type === "text" && typeof part.text === "string" && part.text.length > 0) blocks.push({ type: "text", text: part.text })
-  }
+  content.forEach((part, j) => {
+    if (part.type === "text" && typeof part.text === "string" && part.text.length > 0) {
+      const cache = cacheControlOf((part as Record<string, unknown>)["cache_control"], `${param}[${j}].cache_control`)
+      blocks.push(cached({ type: "text", text: part.text }, cache))
+    }
+  })
   return blocks
 }
 
@@ -249,12 +288,17 @@ const parseArguments = (raw: string, param: string): Readonly<Record<string, unk
   return parsed as Readonly<Record<string, unknown>>
 }
 
-const systemText = (content: Chat.Content, param: string): string => {
-  if (typeof content === "string") return content
-  return content.map((part, j) => {
+/** A system message as text blocks: its text parts, or its string (empty ones dropped). */
+const systemBlocks = (content: Chat.Content, param: string): Array<TextBlock> => {
+  if (typeof content === "string") return content.length > 0 ? [{ type: "text", text: content }] : []
+  const blocks: Array<TextBlock> = []
+  content.forEach((part, j) => {
     if (part.type !== "text") throw new Invalid("system messages may only contain text", `${param}[${j}]`)
-    return (part as Chat.TextPart).text
-  }).join("\n")
+    const text = (part as Chat.TextPart).text
+    const cache = cacheControlOf((part as Record<string, unknown>)["cache_control"], `${param}[${j}].cache_control`)
+    if (text.length > 0) blocks.push(cached({ type: "text", text }, cache))
+  })
+  return blocks
 }
 
 interface Turn {
@@ -264,8 +308,9 @@ interface Turn {
 
 const translateMessages = (
   messages: ReadonlyArray<Chat.Message>
-): { readonly system: Array<string>; readonly turns: Array<Turn> } => {
-  const system: Array<string> = []
+): { readonly system: Array<Array<TextBlock>>; readonly turns: Array<Turn> } => {
+  // The system prompt, a list of blocks per system message.
+  const system: Array<Array<TextBlock>> = []
   const turns: Array<Turn> = []
   const push = (role: "user" | "assistant", blocks: Array<ContentBlock>) => {
     if (blocks.length === 0) return
@@ -279,16 +324,16 @@ const translateMessages = (
     switch (message.role) {
       case "system":
       case "developer": {
-        const text = systemText(message.content, param)
-        if (text.length > 0) system.push(text)
+        const blocks = cacheLast(systemBlocks(message.content, param), message, i) as Array<TextBlock>
+        if (blocks.length > 0) system.push(blocks)
         return
       }
       case "user":
-        return push("user", userBlocks(message.content, param))
+        return push("user", cacheLast(userBlocks(message.content, param), message, i))
       case "assistant": {
         const blocks: Array<ContentBlock> = [
           ...thinkingBlocks((message as Record<string, unknown>)["thinking_blocks"], `messages[${i}].thinking_blocks`),
-          ...assistantText(message.content)
+          ...assistantText(message.content, param)
         ]
         message.tool_calls?.forEach((call, j) => {
           blocks.push({
@@ -298,7 +343,7 @@ const translateMessages = (
             input: parseArguments(call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`)
           })
         })
-        return push("assistant", blocks)
+        return push("assistant", cacheLast(blocks, message, i))
       }
       case "tool": {
         const parts = userBlocks(message.content, param).map((block) => {
@@ -306,11 +351,14 @@ const translateMessages = (
           return block
         })
         const content = parts.length === 1 && parts[0]?.type === "text" ? parts[0].text : parts
-        return push("user", [{
-          type: "tool_result",
-          tool_use_id: toolUseId(message.tool_call_id),
-          ...(content.length > 0 ? { content } : {})
-        }])
+        return push(
+          "user",
+          cacheLast([{
+            type: "tool_result",
+            tool_use_id: toolUseId(message.tool_call_id),
+            ...(content.length > 0 ? { content } : {})
+          }], message, i)
+        )
       }
     }
   })
@@ -327,7 +375,7 @@ const finishTurns = (turns: Array<Turn>): Array<MessageParam> => {
     const tail = last.blocks[last.blocks.length - 1]
     if (tail?.type === "text") {
       const trimmed = tail.text.trimEnd()
-      if (trimmed.length > 0) last.blocks[last.blocks.length - 1] = { type: "text", text: trimmed }
+      if (trimmed.length > 0) last.blocks[last.blocks.length - 1] = { ...tail, text: trimmed }
       else last.blocks.pop()
       if (last.blocks.length === 0) turns.pop()
     }
@@ -338,7 +386,11 @@ const finishTurns = (turns: Array<Turn>): Array<MessageParam> => {
       ? [...turn.blocks.filter((b) => b.type === "tool_result"), ...turn.blocks.filter((b) => b.type !== "tool_result")]
       : turn.blocks
     const only = blocks[0]
-    return { role: turn.role, content: blocks.length === 1 && only?.type === "text" ? only.text : blocks }
+    // A lone text block goes as a string, unless it carries a cache breakpoint.
+    return {
+      role: turn.role,
+      content: blocks.length === 1 && only?.type === "text" && only.cache_control === undefined ? only.text : blocks
+    }
   })
 }
 
@@ -428,13 +480,15 @@ export const fromChat = (
     let messages = finishTurns(turns)
     if (messages.length === 0) throw new Invalid("Anthropic needs at least one non-empty user or assistant message", "messages")
     const json = request.response_format !== undefined ? jsonInstruction(request.response_format) : undefined
-    if (json !== undefined) system.push(json)
+    if (json !== undefined) system.push([{ type: "text", text: json }])
     const tools = request.tools !== undefined && request.tools.length > 0
-      ? request.tools.map((tool): Tool => ({
-        name: tool.function.name,
-        ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
-        input_schema: inputSchema(tool.function.parameters)
-      }))
+      ? request.tools.map((tool, i): Tool =>
+        cached({
+          name: tool.function.name,
+          ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
+          input_schema: inputSchema(tool.function.parameters)
+        }, cacheControlOf((tool as Record<string, unknown>)["cache_control"], `tools[${i}].cache_control`))
+      )
       : undefined
     const choice = tools !== undefined ? toolChoice(request) : undefined
     const stop = request.stop === undefined || request.stop === null
@@ -454,7 +508,15 @@ export const fromChat = (
       model: deployment.model,
       max_tokens: maxTokens,
       messages,
-      ...(system.length > 0 ? { system: system.join("\n\n") } : {}),
+      // A cached system prompt must be blocks (the breakpoint is on one); otherwise one string:
+      // a message's parts joined by a newline, messages by a blank line.
+      ...(system.length === 0
+        ? {}
+        : {
+          system: system.some((blocks) => blocks.some((b) => b.cache_control !== undefined))
+            ? system.flat()
+            : system.map((blocks) => blocks.map((b) => b.text).join("\n")).join("\n\n")
+        }),
       ...(stop.length > 0 ? { stop_sequences: stop } : {}),
       // OpenAI's range is 0–2, Anthropic's 0–1; with thinking Anthropic accepts neither a
       // temperature nor a top_p under 0.95, so those are left out rather than refused.

@@ -289,3 +289,81 @@ describe("AnthropicRequest.fromChat: thinking blocks handed back", () => {
     }
   })
 })
+
+describe("AnthropicRequest.fromChat: prompt caching (LiteLLM's cache_control)", () => {
+  const ephemeral = { type: "ephemeral" } as const
+  const longPolicy = "You answer questions about this policy. ".repeat(50)
+
+  it("carries cache_control from system parts, user parts and tools, sending a cached system prompt as blocks", () => {
+    const body = translate({
+      messages: [
+        { role: "system", content: [{ type: "text", text: longPolicy, cache_control: ephemeral } as Chat.TextPart] },
+        { role: "system", content: "Be brief." },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "Here is the contract.", cache_control: { type: "ephemeral", ttl: "1h" } } as Chat.TextPart,
+            { type: "text", text: "What are the key terms?" }
+          ]
+        }
+      ],
+      tools: [{ ...tool, cache_control: ephemeral } as Chat.FunctionTool]
+    })
+    assert.deepStrictEqual(body.system, [
+      { type: "text", text: longPolicy, cache_control: ephemeral },
+      { type: "text", text: "Be brief." }
+    ])
+    assert.deepStrictEqual(body.messages[0]!.content, [
+      { type: "text", text: "Here is the contract.", cache_control: { type: "ephemeral", ttl: "1h" } },
+      { type: "text", text: "What are the key terms?" }
+    ])
+    assert.deepStrictEqual(body.tools![0]!.cache_control, ephemeral)
+  })
+
+  it("a message-level cache_control marks the message's last block, even a lone string or a tool result", () => {
+    const body = translate({
+      messages: [
+        { role: "user", content: "A long document.", cache_control: ephemeral } as Chat.Message,
+        { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: "{}" } }] },
+        { role: "tool", tool_call_id: "call_1", content: "result", cache_control: ephemeral } as Chat.Message
+      ],
+      tools: [tool]
+    })
+    // A lone text block with a breakpoint stays a block (a string cannot carry one).
+    assert.deepStrictEqual(body.messages[0]!.content, [{ type: "text", text: "A long document.", cache_control: ephemeral }])
+    assert.deepStrictEqual(body.messages[2]!.content, [{ type: "tool_result", tool_use_id: "call_1", content: "result", cache_control: ephemeral }])
+  })
+
+  it("without cache_control the system prompt is one string, as before", () => {
+    const body = translate({
+      messages: [
+        { role: "system", content: [{ type: "text", text: "One." }, { type: "text", text: "Two." }] },
+        { role: "system", content: "Three." },
+        { role: "user", content: "hi" }
+      ]
+    })
+    assert.strictEqual(body.system, "One.\nTwo.\n\nThree.")
+  })
+
+  it("refuses a cache_control Anthropic would refuse, naming where it is", () => {
+    const bad = refused({
+      messages: [{ role: "user", content: [{ type: "text", text: "x", cache_control: { type: "persistent" } } as Chat.TextPart] }]
+    })
+    assert.strictEqual(bad.param, "messages[0].content[0].cache_control")
+    assert.strictEqual(refused({ tools: [{ ...tool, cache_control: "yes" } as unknown as Chat.FunctionTool] }).param, "tools[0].cache_control")
+  })
+
+  it("the mock refuses a fifth breakpoint, as Anthropic does", () => {
+    const marked = (text: string) => ({ type: "text", text, cache_control: ephemeral }) as Chat.TextPart
+    const result = AnthropicRequest.fromChat(
+      request({ messages: [{ role: "user", content: ["a", "b", "c", "d", "e"].map(marked) }] }),
+      d,
+      false
+    )
+    assert.isTrue(Result.isSuccess(result))
+    assert.include(
+      AnthropicUpstream.validate(JSON.parse(JSON.stringify(Result.getOrThrow(result)))) ?? "",
+      "A maximum of 4 blocks with cache_control"
+    )
+  })
+})

@@ -64,7 +64,8 @@ export const ToolMessage = Schema.StructWithRest(Schema.Struct({
 export const Message = Schema.Union([SystemMessage, UserMessage, AssistantMessage, ToolMessage])
 export type Message = typeof Message.Type
 
-export const FunctionTool = Schema.Struct({
+// Tools keep fields this schema does not name too (LiteLLM's `cache_control` for Anthropic).
+export const FunctionTool = Schema.StructWithRest(Schema.Struct({
   type: Schema.Literal("function"),
   function: Schema.Struct({
     name: Schema.String,
@@ -72,7 +73,7 @@ export const FunctionTool = Schema.Struct({
     parameters: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
     strict: Schema.optionalKey(Schema.NullOr(Schema.Boolean))
   })
-})
+}), Passthrough)
 export type FunctionTool = typeof FunctionTool.Type
 
 export const ToolChoice = Schema.Union([

@@ -2,7 +2,8 @@
  * The body sent upstream for a chat request. The request is already OpenAI-shaped, so this
  * mostly passes it through: the deployment's model replaces the group name, LiteLLM's
  * routing-only fields are dropped, `stream` is set (with `include_usage` so streamed usage is
- * known), and reasoning models get `max_completion_tokens` instead of `max_tokens`.
+ * known), reasoning models get `max_completion_tokens` instead of `max_tokens`, and
+ * Anthropic's prompt-cache marks (`cache_control`) are taken off messages, parts and tools.
  */
 import type { Chat, Deployment } from "@llm-router/core"
 
@@ -60,6 +61,38 @@ export const isReasoningModel = (model: string): boolean => {
   return /^o\d/.test(name) || /^gpt-5/.test(name)
 }
 
+/** `item` without its `cache_control`, or `item` itself when it has none (no copy). */
+const withoutCacheControl = <T>(item: T): T => {
+  if (typeof item !== "object" || item === null || !Object.hasOwn(item, "cache_control")) return item
+  const { cache_control: _, ...rest } = item as Record<string, unknown>
+  return rest as T
+}
+
+/**
+ * Messages and tools without Anthropic's `cache_control` marks (LiteLLM's prompt caching),
+ * which OpenAI does not take: a request written for Claude can fail over to GPT as it is.
+ * Copies only what carried a mark.
+ */
+const withoutCacheMarks = (body: Record<string, unknown>): void => {
+  const messages = body["messages"]
+  if (Array.isArray(messages)) {
+    let changed = false
+    const cleaned = messages.map((message: unknown) => {
+      let out = withoutCacheControl(message)
+      const content = (out as { readonly content?: unknown } | null)?.content
+      if (Array.isArray(content)) {
+        const parts = content.map(withoutCacheControl)
+        if (parts.some((part, i) => part !== content[i])) out = { ...(out as object), content: parts } as typeof out
+      }
+      if (out !== message) changed = true
+      return out
+    })
+    if (changed) body["messages"] = cleaned
+  }
+  const tools = body["tools"]
+  if (Array.isArray(tools) && tools.some((tool) => withoutCacheControl(tool) !== tool)) body["tools"] = tools.map(withoutCacheControl)
+}
+
 export interface Options {
   readonly stream: boolean
   /** Ask for `stream_options.include_usage` (off for providers that reject the field). */
@@ -81,6 +114,7 @@ export const make = (
     const value = (request as Record<string, unknown>)[key]
     if (value !== undefined) body[key] = value
   }
+  withoutCacheMarks(body)
   body["model"] = deployment.model
   body["stream"] = options.stream
   if (options.stream && options.streamOptions) {

@@ -60,6 +60,31 @@ describe("request body", () => {
     }))
 })
 
+describe("request body: Anthropic's prompt-cache marks", () => {
+  it.effect("are taken off messages, parts and tools, so a request written for Claude fails over to GPT as it is", () =>
+    Effect.sync(() => {
+      const ephemeral = { type: "ephemeral" }
+      const req = request({
+        messages: [
+          { role: "system", content: [{ type: "text", text: "policy", cache_control: ephemeral } as Chat.TextPart] },
+          { role: "user", content: "question", cache_control: ephemeral } as Chat.Message
+        ],
+        tools: [{ type: "function", function: { name: "f" }, cache_control: ephemeral } as Chat.FunctionTool]
+      })
+      const body = RequestBody.make(deployment(), req, { stream: false, streamOptions: true })
+      assert.deepStrictEqual(body["messages"], [
+        { role: "system", content: [{ type: "text", text: "policy" }] },
+        { role: "user", content: "question" }
+      ])
+      assert.deepStrictEqual(body["tools"], [{ type: "function", function: { name: "f" } }])
+      // The caller's request is left as it was (another deployment may be Claude).
+      assert.deepStrictEqual((req.messages[1] as Record<string, unknown>)["cache_control"], ephemeral)
+      // Without marks, nothing is copied.
+      const plain = request()
+      assert.strictEqual(RequestBody.make(deployment(), plain, { stream: false, streamOptions: true })["messages"], plain.messages)
+    }))
+})
+
 describe("endpoints", () => {
   it.effect("default base URLs per provider, Bearer auth, and what needs an api_base", () =>
     Effect.sync(() => {

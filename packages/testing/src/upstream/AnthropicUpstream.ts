@@ -125,10 +125,39 @@ const validateBlock = (block: unknown, role: string, at: string): string | undef
   }
 }
 
+/**
+ * Prompt-cache breakpoints (`cache_control`) in tools, system blocks and message blocks: each
+ * must be `{type: "ephemeral"}` with an optional `ttl`, and there may be at most four.
+ */
+const validateCacheControl = (body: Json): string | undefined => {
+  const marked: Array<[string, unknown]> = []
+  const scan = (blocks: unknown, at: string) => {
+    if (!Array.isArray(blocks)) return
+    blocks.forEach((block, i) => {
+      if (!isObject(block)) return
+      if (block["cache_control"] !== undefined) marked.push([`${at}.${i}.cache_control`, block["cache_control"]])
+      scan(block["content"], `${at}.${i}.content`)
+    })
+  }
+  scan(body["tools"], "tools")
+  scan(body["system"], "system")
+  if (Array.isArray(body["messages"])) {
+    body["messages"].forEach((m, i) => isObject(m) && scan(m["content"], `messages.${i}.content`))
+  }
+  for (const [at, c] of marked) {
+    if (!isObject(c) || c["type"] !== "ephemeral") return `${at}.type: Input should be 'ephemeral'`
+    if (c["ttl"] !== undefined && c["ttl"] !== "5m" && c["ttl"] !== "1h") return `${at}.ttl: Input should be '5m' or '1h'`
+  }
+  if (marked.length > 4) return `A maximum of 4 blocks with cache_control may be provided. Found ${marked.length}.`
+  return undefined
+}
+
 /** Anthropic's 400 message for an invalid request, or `undefined` when the mock accepts it. */
 export const validate = (body: unknown): string | undefined => {
   if (!isObject(body)) return "Request body must be a JSON object"
   for (const key of Object.keys(body)) if (!TOP_LEVEL_FIELDS.has(key)) return `${key}: Extra inputs are not permitted`
+  const cacheProblem = validateCacheControl(body)
+  if (cacheProblem !== undefined) return cacheProblem
   if (typeof body["model"] !== "string" || body["model"].length === 0) return "model: Field required"
   const maxTokens = body["max_tokens"]
   if (maxTokens === undefined) return "max_tokens: Field required"
