@@ -157,6 +157,24 @@ export const make = (deployments: ReadonlyArray<Deployment>): Spans => {
     return Exit.fail(new ScrubbedError(tag, scrub(typeof failure.message === "string" ? failure.message : String(failure))))
   }
 
+  // What an attempt's span says of its deployment, worked out once per deployment.
+  const byDeployment = new Map<string, Record<string, unknown>>()
+  const deploymentAttributes = (d: Deployment): Record<string, unknown> => {
+    let attributes = byDeployment.get(d.id)
+    if (attributes === undefined) {
+      attributes = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": providerName(d.provider),
+        "gen_ai.request.model": d.model,
+        "llm_router.group": d.group,
+        "llm_router.deployment": d.id,
+        ...serverAttributes(d.apiBase)
+      }
+      byDeployment.set(d.id, attributes)
+    }
+    return attributes
+  }
+
   const end = (span: Tracer.Span, exit: Exit.Exit<unknown, unknown>) =>
     Clock.clockWith((clock) =>
       Effect.sync(() => {
@@ -178,15 +196,7 @@ export const make = (deployments: ReadonlyArray<Deployment>): Spans => {
         Effect.makeSpan(`chat ${d.model}`, {
           kind: "client",
           parent,
-          attributes: {
-            "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": providerName(d.provider),
-            "gen_ai.request.model": d.model,
-            "llm_router.group": d.group,
-            "llm_router.deployment": d.id,
-            "llm_router.attempt": attempt,
-            ...serverAttributes(d.apiBase)
-          }
+          attributes: { ...deploymentAttributes(d), "llm_router.attempt": attempt }
         }),
         (span) => self.pipe(Effect.withParentSpan(span), Effect.onExit((exit) => end(span, exit)))
       ),
