@@ -232,13 +232,24 @@ layer(env, { excludeTestServices: true })("gateway with the openai client", (it)
     Effect.gen(function*() {
       const { anthropic, openai, client } = yield* TestEnv
       const ephemeral = { type: "ephemeral" }
+      // Long enough for Anthropic to cache (AnthropicUpstream.MIN_CACHEABLE_TOKENS).
+      const policy = "Refunds are due within thirty days of purchase, on proof of payment. ".repeat(80)
       const messages = [
-        { role: "system", content: [{ type: "text", text: "A long policy to cache. ".repeat(40), cache_control: ephemeral }] },
+        { role: "system", content: [{ type: "text", text: policy, cache_control: ephemeral }] },
         { role: "user", content: "What does it say about refunds?", cache_control: ephemeral }
       ]
       const tools = [{ ...weatherTool, cache_control: ephemeral }]
-      const claude = yield* Effect.promise(() => client.chat.completions.create({ model: "claude", messages: messages as never, tools: tools as never }))
-      assert.include(claude.choices[0]?.message.content ?? "", "Hello from the mock.")
+      const ask = (question: string) =>
+        Effect.promise(() =>
+          client.chat.completions.create({
+            model: "claude",
+            messages: [messages[0], { ...messages[1], content: question }] as never,
+            tools: tools as never,
+            tool_choice: "none"
+          }).withResponse()
+        )
+      const first = yield* ask("What does it say about refunds?")
+      assert.include(first.data.choices[0]?.message.content ?? "", "Hello from the mock.")
       const sent = anthropic.requests.at(-1)?.body as {
         system: Array<{ cache_control?: unknown }>
         messages: Array<{ content: Array<{ cache_control?: unknown }> }>
@@ -247,6 +258,18 @@ layer(env, { excludeTestServices: true })("gateway with the openai client", (it)
       assert.deepStrictEqual(sent.system[0]?.cache_control, ephemeral)
       assert.deepStrictEqual(sent.messages[0]?.content[0]?.cache_control, ephemeral)
       assert.deepStrictEqual(sent.tools[0]?.cache_control, ephemeral)
+      // The first call writes the cache; the next, with the same prefix, reads it, and costs less.
+      type Details = { cached_tokens?: number; cache_write_tokens?: number }
+      const firstDetails = first.data.usage?.prompt_tokens_details as Details | undefined
+      assert.isAbove(firstDetails?.cache_write_tokens ?? 0, 0)
+      assert.strictEqual(firstDetails?.cached_tokens, 0)
+      const second = yield* ask("And about exchanges?")
+      const secondDetails = second.data.usage?.prompt_tokens_details as Details | undefined
+      assert.isAbove(secondDetails?.cached_tokens ?? 0, 0)
+      assert.isBelow(
+        Number(second.response.headers.get("x-llm-router-cost-usd")),
+        Number(first.response.headers.get("x-llm-router-cost-usd"))
+      )
 
       // The same request, sent to GPT (as after a failover), goes without the marks.
       yield* Effect.promise(() => client.chat.completions.create({ model: "gpt-4o", messages: messages as never, tools: tools as never }))

@@ -6,7 +6,10 @@
  * with Anthropic's real error bodies and headers. It validates requests the way Anthropic does
  * where that is cheap (missing `max_tokens`, a `system` role in `messages`, turns that do not
  * alternate, unknown top-level fields, tool results without their tool use, ...) and answers
- * 400 `invalid_request_error`, so translation bugs surface in tests.
+ * 400 `invalid_request_error`, so translation bugs surface in tests. Prompt caching is
+ * simulated: a `cache_control` mark (at most four, `ephemeral`) caches the prompt up to it
+ * once it is at least `MIN_CACHEABLE_TOKENS` long; the first such request reports
+ * `cache_creation_input_tokens`, later ones with the same prefix `cache_read_input_tokens`.
  *
  * Faults: a base URL of `${baseUrl}/fault/<name>` or `setFault(name)`. What each one sends:
  * - `rate-limit`: 429 `rate_limit_error`, `retry-after: <retryAfterSeconds>` (default 1)
@@ -45,7 +48,7 @@ export interface Options extends BaseOptions {
   readonly chunkDelayMs?: number | undefined
   /** `retry-after` seconds sent with the `rate-limit` fault (default 1). */
   readonly retryAfterSeconds?: number | undefined
-  /** Overrides of the usage reported (defaults: input ≈ request chars / 4, output = pieces of text, no cache). */
+  /** Overrides of the usage reported (defaults: input ≈ request chars / 4, output = pieces of text, cache as simulated). */
   readonly usage?: {
     readonly input_tokens?: number
     readonly output_tokens?: number
@@ -356,8 +359,35 @@ interface Answer {
   readonly textPieces: ReadonlyArray<string>
 }
 
-/** The Message the mock answers `body` (already validated) with. */
-const answer = (body: Json, options: Options, serial: number): Answer => {
+/** Anthropic caches nothing shorter than this (Sonnet and Opus; Haiku's floor is higher). */
+export const MIN_CACHEABLE_TOKENS = 1024
+
+/**
+ * The prompt prefixes a request marks for caching, shortest first: the prompt up to each
+ * `cache_control` mark, in the order Anthropic builds it (tools, system, messages).
+ */
+const cachePrefixes = (body: Json): Array<string> => {
+  let running = ""
+  const prefixes: Array<string> = []
+  const visit = (blocks: unknown, role: string) => {
+    if (!Array.isArray(blocks)) return
+    for (const block of blocks) {
+      if (!isObject(block)) continue
+      const { cache_control, ...rest } = block
+      running += `${role}:${JSON.stringify(rest)}\n`
+      if (cache_control !== undefined) prefixes.push(running)
+    }
+  }
+  visit(body["tools"], "tool")
+  visit(body["system"], "system")
+  for (const message of Array.isArray(body["messages"]) ? body["messages"] : []) {
+    if (isObject(message)) visit(message["content"], String(message["role"]))
+  }
+  return prefixes
+}
+
+/** The Message the mock answers `body` (already validated) with; `cache` holds the prefixes cached so far. */
+const answer = (body: Json, options: Options, serial: number, cache: Set<string>): Answer => {
   const model = String(body["model"])
   const messages = body["messages"] as Array<Json>
   const last = messages[messages.length - 1]
@@ -366,8 +396,17 @@ const answer = (body: Json, options: Options, serial: number): Answer => {
   const tools = Array.isArray(body["tools"]) ? (body["tools"] as Array<Json>) : []
   const choice = isObject(body["tool_choice"]) ? body["tool_choice"] : { type: "auto" }
   const callsTool = tools.length > 0 && choice["type"] !== "none" && (!answersToolResult || choice["type"] !== "auto")
-  const inputTokens = options.usage?.input_tokens ??
-    Math.max(1, Math.ceil((JSON.stringify(body["messages"]).length + JSON.stringify(body["system"] ?? "").length) / 4))
+  const promptTokens = Math.max(1, Math.ceil((JSON.stringify(body["messages"]).length + JSON.stringify(body["system"] ?? "").length) / 4))
+  // Prompt caching: the longest marked prefix cached before is read; the rest, up to the last
+  // mark, is written. Prefixes shorter than Anthropic's minimum are not cached at all.
+  const tokensOf = (prefix: string) => Math.ceil(prefix.length / 4)
+  const cacheable = cachePrefixes(body).filter((prefix) => tokensOf(prefix) >= MIN_CACHEABLE_TOKENS)
+  const hit = cacheable.findLast((prefix) => cache.has(prefix))
+  const cacheRead = hit === undefined ? 0 : tokensOf(hit)
+  const longest = cacheable.at(-1)
+  const cacheWrite = longest === undefined ? 0 : tokensOf(longest) - cacheRead
+  for (const prefix of cacheable) cache.add(prefix)
+  const inputTokens = options.usage?.input_tokens ?? Math.max(1, promptTokens - cacheRead - cacheWrite)
 
   let text = options.text ?? DEFAULT_TEXT
   let stopReason: StopReason = options.stopReason ?? "end_turn"
@@ -413,8 +452,8 @@ const answer = (body: Json, options: Options, serial: number): Answer => {
   const usage: Usage = {
     input_tokens: inputTokens,
     output_tokens: options.usage?.output_tokens ?? Math.max(1, textPieces.length + (callsTool ? 10 : 0)),
-    cache_creation_input_tokens: options.usage?.cache_creation_input_tokens ?? 0,
-    cache_read_input_tokens: options.usage?.cache_read_input_tokens ?? 0,
+    cache_creation_input_tokens: options.usage?.cache_creation_input_tokens ?? cacheWrite,
+    cache_read_input_tokens: options.usage?.cache_read_input_tokens ?? cacheRead,
     cache_creation: null,
     inference_geo: null,
     output_tokens_details: null,
@@ -528,6 +567,8 @@ const headersOf = (req: IncomingMessage): Record<string, string | undefined> => 
 export const make = (options: Options = {}): Effect.Effect<AnthropicUpstream, never, Scope.Scope> =>
   Effect.gen(function*() {
     const requests: Array<RecordedRequest> = []
+    // Prompt prefixes cached so far (they never expire here).
+    const cache = new Set<string>()
     let currentFault: Fault | undefined
     let disconnects = 0
     let serial = 0
@@ -624,7 +665,7 @@ export const make = (options: Options = {}): Effect.Effect<AnthropicUpstream, ne
 
       const invalid = validate(body)
       if (invalid !== undefined) return fail(400, "invalid_request_error", invalid)
-      const result = answer(body as Json, options, id)
+      const result = answer(body as Json, options, id, cache)
 
       if (!streamed) {
         const text = JSON.stringify(result.message)
