@@ -500,9 +500,11 @@ export const fromChat = (
     // Thinking blocks handed back go only to a request that thinks.
     if (!thinks) messages = withoutThinking(messages)
     // Thinking counts against `max_tokens`, which must exceed its budget: the answer's allowance
-    // comes on top of the budget rather than being eaten by it.
+    // comes on top of the budget rather than being eaten by it, within the model's output limit
+    // (the budget we added must not turn a valid request into one Anthropic refuses).
+    const outputLimit = ModelCatalog.lookup(deployment.model)?.maxOutputTokens
     const maxTokens = thinking?.type === "enabled" && requested <= thinking.budget_tokens
-      ? requested + thinking.budget_tokens
+      ? Math.min(requested + thinking.budget_tokens, Math.max(outputLimit ?? Infinity, thinking.budget_tokens + 1))
       : requested
     const body: MessagesRequest = {
       model: deployment.model,

@@ -250,6 +250,20 @@ describe("AnthropicRequest.fromChat: reasoning", () => {
   })
 })
 
+describe("AnthropicRequest.fromChat: max_tokens with thinking", () => {
+  it("adds the budget on top of the answer's allowance, but not past the model's output limit", () => {
+    const opus = deployment("http://127.0.0.1:1", { model: "claude-opus-4-1", apiKey: Redacted.make("k") })
+    const body = (max_tokens: number) => {
+      const result = AnthropicRequest.fromChat(request({ max_tokens, reasoning_effort: "max" } as Partial<Chat.ChatRequest>), opus, false)
+      return Result.getOrThrow(result)
+    }
+    // 2000 + 16384 fits Opus 4.1's 32000; 16000 + 16384 does not, so the total stops at 32000.
+    assert.strictEqual(body(2000).max_tokens, 18384)
+    assert.deepStrictEqual(body(16000).thinking, { type: "enabled", budget_tokens: 16384 })
+    assert.strictEqual(body(16000).max_tokens, 32000)
+  })
+})
+
 describe("AnthropicRequest.fromChat: thinking blocks handed back", () => {
   const call: Chat.ToolCall = { id: "call_1", type: "function", function: { name: "lookup", arguments: "{\"q\":\"x\"}" } }
   const loop = (thinking_blocks: unknown, extra: Record<string, unknown> = { reasoning_effort: "high" }) =>

@@ -55,6 +55,13 @@ const deploymentDefaults = [
   "service_tier"
 ] as const
 
+/**
+ * OpenAI models known to take no `reasoning_effort` (OpenAI answers 400 "Unsupported parameter"):
+ * a request that sets it for Claude or o3 can fail over to one of these unchanged, as with
+ * LiteLLM's `drop_params`. Models not named here get it as sent.
+ */
+const noReasoningEffort = /^(gpt-4|gpt-3\.5|chatgpt-4o)/
+
 /** o-series (`o1`, `o3-mini`, `o4-mini`…) and the gpt-5 family reject `max_tokens`. */
 export const isReasoningModel = (model: string): boolean => {
   const name = model.slice(model.lastIndexOf("/") + 1).toLowerCase()
@@ -115,6 +122,10 @@ export const make = (
     if (value !== undefined) body[key] = value
   }
   withoutCacheMarks(body)
+  if (
+    body["reasoning_effort"] !== undefined && (deployment.provider === "openai" || deployment.provider === "azure") &&
+    noReasoningEffort.test(deployment.model.slice(deployment.model.lastIndexOf("/") + 1).toLowerCase())
+  ) delete body["reasoning_effort"]
   body["model"] = deployment.model
   body["stream"] = options.stream
   if (options.stream && options.streamOptions) {

@@ -60,6 +60,23 @@ describe("request body", () => {
     }))
 })
 
+describe("request body: reasoning_effort", () => {
+  it.effect("is left out for OpenAI models known to refuse it, and sent to every other model as it came", () =>
+    Effect.sync(() => {
+      const effort = (provider: string, model: string) =>
+        RequestBody.make(deployment({ provider, model }), request({ reasoning_effort: "low" } as Partial<Chat.ChatRequest>), {
+          stream: false,
+          streamOptions: true
+        })["reasoning_effort"]
+      assert.isUndefined(effort("openai", "gpt-4o"))
+      assert.isUndefined(effort("azure", "gpt-4.1-mini"))
+      assert.strictEqual(effort("openai", "o3-mini"), "low")
+      assert.strictEqual(effort("openai", "gpt-5"), "low")
+      // Another OpenAI-compatible server decides for itself.
+      assert.strictEqual(effort("openrouter", "openai/gpt-4o"), "low")
+    }))
+})
+
 describe("request body: Anthropic's prompt-cache marks", () => {
   it.effect("are taken off messages, parts and tools, so a request written for Claude fails over to GPT as it is", () =>
     Effect.sync(() => {
