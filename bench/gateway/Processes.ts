@@ -17,10 +17,17 @@ export interface Child {
 
 const children: Array<Child> = []
 
-export const start = (name: string, args: ReadonlyArray<string>, logDir: string, cwd: string): Child => {
+/** Starts `node args…` with its output in `logDir`; `env` is added to this process's environment. */
+export const start = (
+  name: string,
+  args: ReadonlyArray<string>,
+  logDir: string,
+  cwd: string,
+  env: Readonly<Record<string, string>> = {}
+): Child => {
   const logFile = Path.join(logDir, `${name}.log`)
   const fd = Fs.openSync(logFile, "w")
-  const process_ = ChildProcess.spawn(process.execPath, args, { cwd, stdio: ["ignore", fd, fd] })
+  const process_ = ChildProcess.spawn(process.execPath, args, { cwd, stdio: ["ignore", fd, fd], env: { ...process.env, ...env } })
   Fs.closeSync(fd)
   const child: Child = { name, logFile, process: process_, exited: undefined }
   process_.on("exit", (code, signal) => {

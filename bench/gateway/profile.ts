@@ -6,7 +6,11 @@
 // sealed namespace (everything listens on 127.0.0.1). The sealed benchmark stays the verdict.
 //   node bench/gateway/profile.ts [--rounds=N] [--prof=DIR] [--only=c1,c1s,c32]
 //                                 [--gateway-bin=FILE] [--compare=FILE]   (A/B two builds)
+//                                 [--traced[=http/json|http/protobuf]] [--sample=RATIO]
+// --traced runs a second gateway (the --compare build, or the same one) with OTLP tracing on,
+// exporting to a collector sink in this process: what tracing costs, paired with it off.
 import * as Fs from "node:fs"
+import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Canned from "./Canned.ts"
@@ -22,8 +26,29 @@ const flag = (name: string): string | undefined => {
 const rounds = Number(flag("rounds") ?? 3)
 const profDir = flag("prof")
 const only = new Set((flag("only") ?? "c1,c1s,c32").split(","))
-const bins = [flag("gateway-bin") ?? "packages/server/src/bin.ts", ...(flag("compare") ? [flag("compare")!] : [])]
+const traced = flag("traced")
+const gatewayBin = flag("gateway-bin") ?? "packages/server/src/bin.ts"
+const bins = [gatewayBin, ...(flag("compare") ? [flag("compare")!] : traced !== undefined ? [gatewayBin] : [])]
   .map((bin) => Path.resolve(root, bin))
+
+/** With --traced: an OTLP/HTTP sink that takes every export, and the environment pointing B at it. */
+const tracedEnv = async (): Promise<Record<string, string>> => {
+  const sink = Http.createServer((req, res) => {
+    req.resume()
+    req.on("end", () => res.end("{}"))
+  })
+  await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve))
+  // It takes the gateway's last flush on shutdown, but must not keep this process alive.
+  sink.unref()
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as { port: number }).port}`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: traced === "" || traced === undefined ? "http/protobuf" : traced,
+    ...(flag("sample") !== undefined
+      ? { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: flag("sample")! }
+      : {})
+  }
+}
+const envB = traced === undefined ? {} : await tracedEnv()
 
 const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-router-profile-"))
 const mockPort = await Processes.freePort()
@@ -43,8 +68,17 @@ interface Gateway {
 const gateways: Array<Gateway> = []
 for (const [i, bin] of bins.entries()) {
   const port = await Processes.freePort()
-  const label = bins.length === 1 ? "gateway" : `${String.fromCharCode(65 + i)} ${Path.relative(root, bin)}`
-  const child = Processes.start(`llm-router-${i}`, [...nodeArgs, bin, "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"], logDir, root)
+  const env = i === 1 ? envB : {}
+  const label = bins.length === 1
+    ? "gateway"
+    : `${String.fromCharCode(65 + i)} ${Path.relative(root, bin)}${i === 1 && traced !== undefined ? ` traced (${env["OTEL_EXPORTER_OTLP_PROTOCOL"]}${flag("sample") ? `, sampled ${flag("sample")}` : ""})` : ""}`
+  const child = Processes.start(
+    `llm-router-${i}`,
+    [...nodeArgs, bin, "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"],
+    logDir,
+    root,
+    env
+  )
   const up = await Processes.waitReady(child, port, "/health/liveness", 30_000)
   if (up !== undefined) throw new Error(`${up}\n${Processes.logTail(child)}`)
   const target = Load.makeTarget({ key: `gw${i}`, label, port, path: "/v1/chat/completions", headers: {}, model: "bench" })
