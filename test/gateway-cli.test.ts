@@ -104,7 +104,7 @@ general_settings:
   master_key: os.environ/LLM_ROUTER_MASTER_KEY
   graceful_shutdown_timeout: 5
 `)
-      const server = run(["serve", "--config", "config.yaml", "--port", "0"], {
+      const server = run(["serve", "--config", "config.yaml", "--port", "0", "--access-log"], {
         cwd: dir,
         env: {
           MOCK_OPENAI_KEY: "sk-mock-openai",
@@ -135,6 +135,19 @@ general_settings:
       assert.instanceOf(denied, AuthenticationError)
       const health = yield* Effect.promise(() => fetch(`${url}/health/liveness`).then((r) => r.status))
       assert.strictEqual(health, 200)
+
+      // --access-log: a JSON line per answered request, with the route and never a key.
+      const logLines = () => server.stdout().split("\n").filter((l) => l.startsWith("{"))
+      yield* waitFor(() => (logLines().length >= 4 ? "logged" : undefined), "four access log lines")
+      const logged = logLines().map((l) => JSON.parse(l) as Record<string, unknown>)
+      const alias = logged.find((l) => l["model_group"] === "claude-sonnet")!
+      assert.include(alias, { method: "POST", path: "/v1/chat/completions", status: 200, provider: "anthropic", attempts: 1 })
+      assert.isString(alias["request_id"])
+      assert.isNumber(alias["latency_ms"])
+      assert.deepStrictEqual(logged.find((l) => l["model_group"] === "gemini-flash")?.["fallbacks"], ["gemini-flash"])
+      assert.include(logged.find((l) => l["status"] === 401)!, { method: "GET", path: "/v1/models" })
+      assert.notInclude(server.stdout(), MASTER_KEY)
+      assert.notInclude(server.stdout(), "sk-mock-openai")
 
       // A stream in flight when SIGTERM arrives still finishes; then the process exits 0.
       const { text, exitCode } = yield* Effect.promise(async () => {

@@ -54,9 +54,13 @@ const serve = Command.make(
   {
     config: configFlag,
     port: Flag.Int("port").pipe(Flag.withDefault(4000), Flag.withDescription("Port to listen on (0 picks a free one)")),
-    host: Flag.String("host").pipe(Flag.withDefault("127.0.0.1"), Flag.withDescription("Interface to listen on"))
+    host: Flag.String("host").pipe(Flag.withDefault("127.0.0.1"), Flag.withDescription("Interface to listen on")),
+    accessLog: Flag.Boolean("access-log").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("Print one JSON line per answered request (method, path, status, route, latency) on stdout")
+    )
   },
-  ({ config: file, host, port }) =>
+  ({ accessLog, config: file, host, port }) =>
     Effect.gen(function*() {
       const config = yield* loadConfig(file)
       yield* warnUnsupported(config)
@@ -83,7 +87,7 @@ const serve = Command.make(
         yield* Effect.addFinalizer(() => Console.log("llm-router shutting down: finishing in-flight requests"))
       }))
       return yield* Layer.launch(announce.pipe(
-        Layer.provide(Gateway.layer({ config, clientFor: Providers.builtin.clientFor, host, port })),
+        Layer.provide(Gateway.layer({ config, clientFor: Providers.builtin.clientFor, host, port, accessLog })),
         Layer.provide(Providers.layerHttpClient),
         // Outermost: every layer above is built with the tracer in place, and it flushes last.
         Layer.provide(Tracing.layer(tracing))

@@ -9,7 +9,8 @@
  * client goes away the handler is interrupted, which aborts the upstream request.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Cause, Channel, Clock, Duration, Effect, Layer, Metric, Pull, Random, Redacted, Result, Stream } from "effect"
+import { Cause, Channel, Clock, Console, Duration, Effect, Layer, Metric, Pull, Random, Redacted, Result, Stream } from "effect"
+import { identity } from "effect/Function"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
@@ -18,6 +19,7 @@ import { PrometheusMetrics } from "effect/observability"
 import { LlmClient, LlmError, Router, RouterState, SessionAffinity } from "@llm-router/core"
 import type { Chat } from "@llm-router/core"
 import { createServer } from "node:http"
+import * as AccessLog from "./AccessLog.ts"
 import * as ApiError from "./ApiError.ts"
 import * as Auth from "./Auth.ts"
 import type { GatewayConfig } from "./GatewayConfig.ts"
@@ -153,6 +155,8 @@ export interface Settings {
   /** Overrides the config's body limits (tests). */
   readonly maxRequestBytes?: number | undefined
   readonly bodyTimeoutMs?: number | undefined
+  /** One JSON line per answered request on stdout (see `AccessLog`). */
+  readonly accessLog?: boolean | undefined
 }
 
 const secretsOf = (config: GatewayConfig): Array<string> => {
@@ -223,7 +227,12 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
                   Effect.logError(`llm-router: request ${requestId} failed unexpectedly`, cause),
                   errorResponse(ApiError.internal(), { [RouteHeaders.names.requestId]: requestId })
                 )),
-            Effect.tap((response) => countHttp(route, response.status))
+            Effect.tap((response) => countHttp(route, response.status)),
+            settings.accessLog === true
+              ? Effect.tap((response) =>
+                Effect.flatMap(Clock.currentTimeMillis, (now) => Console.log(AccessLog.line(request, response, requestId, started, now)))
+              )
+              : identity
           )
         })
 
