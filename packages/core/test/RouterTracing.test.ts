@@ -6,23 +6,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { RouterTracing } from "@llm-router/core"
 import { Effect, Exit, Random, Stream, Tracer } from "effect"
+import { RecordingTracer } from "@llm-router/testing"
 import { collectStream, deployment, failOnClock, harness, request, SimulatedProvider, succeedOnClock } from "./Fixture.ts"
 
 const { fail } = SimulatedProvider
 
-/** A tracer that keeps every span it makes. */
-const recording = () => {
-  const spans: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span(options) {
-      const span = new Tracer.NativeSpan(options)
-      spans.push(span)
-      return span
-    }
-  })
-  const named = (prefix: string) => spans.filter((s) => s.name.startsWith(prefix))
-  return { spans, tracer, named }
-}
+const recording = RecordingTracer.make
 
 const exitOf = (span: Tracer.NativeSpan): Exit.Exit<unknown, unknown> => {
   assert.strictEqual(span.status._tag, "Ended", `${span.name} still open`)

@@ -4,6 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Tracer } from "effect"
+import { RecordingTracer } from "@llm-router/testing"
 import * as Tracing from "../src/Tracing.ts"
 
 describe("Tracing.resolve", () => {
@@ -83,16 +84,8 @@ describe("Tracing.resolve", () => {
 })
 
 describe("Tracing.withSampler", () => {
-  /** Spans of a tracer that records the `sampled` it was asked for. */
   const recorder = () => {
-    const made: Array<Tracer.NativeSpan> = []
-    const tracer = Tracer.make({
-      span(options) {
-        const span = new Tracer.NativeSpan(options)
-        made.push(span)
-        return span
-      }
-    })
+    const { spans: made, tracer } = RecordingTracer.make()
     return { made, tracer }
   }
   const trace = (tracer: Tracer.Tracer) =>

@@ -14,8 +14,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Anthropic } from "@llm-router/anthropic"
 import { type LlmClient, type LlmError, StreamingHttp } from "@llm-router/core"
 import { OpenAi } from "@llm-router/openai"
+import { RecordingTracer } from "@llm-router/testing"
 import { Providers } from "@llm-router/server"
-import { Effect, Exit, Fiber, type Layer, Option, type Scope, Stream, Tracer } from "effect"
+import { Effect, Exit, Fiber, type Layer, Option, type Scope, Stream } from "effect"
 import { HttpBody, HttpClient, type HttpClientError, HttpClientRequest } from "effect/http"
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -703,18 +704,6 @@ describe("UndiciHttpClient: what goes to the fallback client", () => {
     })))
 })
 
-/** A tracer that records span names (spans themselves are the native ones). */
-const recordingTracer = () => {
-  const names: Array<string> = []
-  const tracer = Tracer.make({
-    span(options) {
-      names.push(options.name)
-      return Tracer.nativeTracer.span(options)
-    }
-  })
-  return { names, tracer }
-}
-
 // ---------------------------------------------------------------------------------------
 // The OpenAI adapter through this client
 // ---------------------------------------------------------------------------------------
@@ -810,7 +799,7 @@ describe("UndiciHttpClient: streams abort without withScope", () => {
       assert.isTrue(StreamingHttp.abortsWhenBodyStreamCloses(lean))
       // The adapters get the client as it is, not wrapped in `withScope`.
       assert.strictEqual<unknown>(StreamingHttp.forStreams(lean), lean)
-      const { tracer } = recordingTracer()
+      const { tracer } = RecordingTracer.make()
       const traced = yield* HttpClient.HttpClient.pipe(Effect.provide(Providers.layerHttpClient), Effect.withTracer(tracer))
       assert.isTrue(StreamingHttp.abortsWhenBodyStreamCloses(traced))
       const stock = yield* HttpClient.HttpClient.pipe(Effect.provide(NodeHttpClient.layerUndici))
@@ -856,7 +845,6 @@ describe("UndiciHttpClient: streams abort without withScope", () => {
 // ---------------------------------------------------------------------------------------
 
 describe("Providers.layerHttpClient and tracing", () => {
-  const recording = recordingTracer
 
   it.live("with a tracer installed, the lean client makes the stock client's span per call and sends traceparent", () =>
     Effect.gen(function*() {
@@ -864,14 +852,7 @@ describe("Providers.layerHttpClient and tracing", () => {
         res.statusCode = req.url === "/fails" ? 503 : 200
         res.end("ok")
       })
-      const spans: Array<Tracer.NativeSpan> = []
-      const tracer = Tracer.make({
-        span(options) {
-          const span = new Tracer.NativeSpan(options)
-          spans.push(span)
-          return span
-        }
-      })
+      const { spans, tracer } = RecordingTracer.make()
       const lean = yield* Effect.gen(function*() {
         const client = yield* HttpClient.HttpClient
         assert.isTrue(StreamingHttp.abortsWhenBodyStreamCloses(client), "not the lean client")
@@ -902,11 +883,11 @@ describe("Providers.layerHttpClient and tracing", () => {
   it.live("without one (the native tracer), the lean client serves: no span and no traceparent even under a tracer later", () =>
     Effect.gen(function*() {
       const server = yield* serve(({ res }) => res.end("ok"))
-      const { names, tracer } = recording()
+      const { spans, tracer } = RecordingTracer.make()
       const client = yield* HttpClient.HttpClient
       const answer = yield* Effect.flatMap(client.get(`${server.origin}/lean`), (r) => r.text).pipe(Effect.withTracer(tracer))
       assert.strictEqual(answer, "ok")
-      assert.isFalse(names.includes("GET"), `spans: ${names.join(", ")}`)
+      assert.deepStrictEqual(spans.map((s) => s.name), [])
       assert.isUndefined(server.seen[0]?.headers["traceparent"])
     }).pipe(Effect.provide(Providers.layerHttpClient)))
 })
