@@ -6,47 +6,14 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import OpenAI, { AuthenticationError } from "openai"
 import { AnthropicUpstream, GeminiUpstream, OpenAiUpstream } from "@llm-router/testing"
+import { listeningUrl, run, waitFor } from "./CliProcess.ts"
 
-const bin = path.resolve(import.meta.dirname, "../packages/server/src/bin.ts")
 const MASTER_KEY = "sk-cli-test-master-key"
-
-interface Run {
-  readonly child: ChildProcess
-  readonly stdout: () => string
-  readonly stderr: () => string
-  readonly exit: Promise<number | null>
-}
-
-const run = (args: ReadonlyArray<string>, options: { cwd: string; env?: Record<string, string> }): Run => {
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd: options.cwd,
-    env: { ...process.env, npm_lifecycle_event: "", ...options.env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let stdout = ""
-  let stderr = ""
-  child.stdout!.on("data", (chunk) => (stdout += chunk))
-  child.stderr!.on("data", (chunk) => (stderr += chunk))
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-  return { child, stdout: () => stdout, stderr: () => stderr, exit }
-}
-
-const waitFor = (check: () => string | undefined, what: string, timeoutMs = 10_000) =>
-  Effect.promise(async () => {
-    const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline) {
-      const found = check()
-      if (found !== undefined) return found
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    throw new Error(`timed out waiting for ${what}`)
-  })
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "llm-router-cli-"))
 
@@ -114,7 +81,7 @@ general_settings:
         }
       })
       yield* Effect.addFinalizer(() => Effect.sync(() => server.child.kill("SIGKILL")))
-      const url = yield* waitFor(() => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(server.stdout())?.[1], "the listening line")
+      const url = yield* listeningUrl(server)
       assert.include(server.stderr(), "router_settings.redis_host")
       assert.include(server.stderr(), "litellm_settings.set_verbose")
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: MASTER_KEY, maxRetries: 0 })

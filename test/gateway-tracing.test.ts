@@ -7,14 +7,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { GeminiUpstream, OpenAiUpstream } from "@llm-router/testing"
+import { listeningUrl, run } from "./CliProcess.ts"
 
-const bin = path.resolve(import.meta.dirname, "../packages/server/src/bin.ts")
 const MASTER_KEY = "sk-tracing-test-master-key"
 const OPENAI_KEY = "sk-tracing-test-openai-key"
 const GEMINI_KEY = "AIzaTracingTestGeminiKey0123"
@@ -103,39 +102,22 @@ litellm_settings:
 general_settings:
   master_key: os.environ/MASTER_KEY
 `)
-      const child: ChildProcess = spawn(process.execPath, [bin, "serve", "--config", "config.yaml", "--port", "0"], {
+      const gateway = run(["serve", "--config", "config.yaml", "--port", "0"], {
         cwd: dir,
         env: {
-          ...process.env,
-          npm_lifecycle_event: "",
           OPENAI_KEY,
           GEMINI_KEY,
           MASTER_KEY,
           OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
           OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
           OTEL_SERVICE_NAME: "gateway-under-test"
-        },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let stdout = ""
-      let stderr = ""
-      child.stdout!.on("data", (chunk) => (stdout += chunk))
-      child.stderr!.on("data", (chunk) => (stderr += chunk))
-      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-      yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
-
-      const url = yield* Effect.promise(async () => {
-        const deadline = Date.now() + 15_000
-        while (Date.now() < deadline) {
-          const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1]
-          if (found !== undefined) return found
-          await new Promise((resolve) => setTimeout(resolve, 20))
         }
-        throw new Error(`no listening line; stderr: ${stderr}`)
       })
-      assert.include(stdout, `tracing: OTLP http/json to ${otlp.url}/v1/traces as service "gateway-under-test"`)
+      yield* Effect.addFinalizer(() => Effect.sync(() => gateway.child.kill("SIGKILL")))
+      const url = yield* listeningUrl(gateway, 15_000)
+      assert.include(gateway.stdout(), `tracing: OTLP http/json to ${otlp.url}/v1/traces as service "gateway-under-test"`)
       // Both callbacks are acted on: neither is in the unsupported-keys warning.
-      assert.notInclude(stderr, "callbacks")
+      assert.notInclude(gateway.stderr(), "callbacks")
 
       const post = (body: object, traceparent?: string) =>
         Effect.promise(async () => {
@@ -162,9 +144,9 @@ general_settings:
       const probe = yield* Effect.promise(() => fetch(`${url}/health/liveness`).then((r) => r.status))
       assert.strictEqual(probe, 200)
 
-      // Nothing has been exported yet (the batch waits); SIGTERM flushes it before exit.
-      child.kill("SIGTERM")
-      assert.strictEqual(yield* Effect.promise(() => exited), 0)
+      // The batch waits for its export interval; SIGTERM flushes it before the process exits.
+      gateway.child.kill("SIGTERM")
+      assert.strictEqual(yield* Effect.promise(() => gateway.exit), 0)
       const spans = spansOf(otlp.bodies)
       assert.isTrue(spans.every((s) => s.service === "gateway-under-test"))
 

@@ -223,9 +223,8 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             const d = (pinned !== undefined ? pool.find((c) => c.id === pinned) : undefined) ??
               strategy(pool, { snapshot, streaming: run.streaming, random })
             run.attempts++
-            const called = run.span === undefined
-              ? call(d, clients.get(d.id)!)
-              : spans.attempt(run.span, d, run.attempts, call(d, clients.get(d.id)!))
+            const direct = call(d, clients.get(d.id)!)
+            const called = run.span === undefined ? direct : spans.attempt(run.span, d, run.attempts, direct)
             return Effect.flatMap(
               state.onStart(d.id),
               () =>

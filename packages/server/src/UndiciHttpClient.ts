@@ -148,10 +148,11 @@ const traced = (
     if (fiber.getRef(Tracer.DisablePropagation) || fiber.getRef(HttpClient.TracerDisabledWhen)(request)) return call(request)
     return Effect.flatMap(Effect.makeSpan(fiber.getRef(HttpClient.SpanNameGenerator)(request), { kind: "client" }), (span) => {
       const url = target.url
+      const redacted = fiber.getRef(UrlParams.CurrentRedactedNames)
       span.attribute("http.request.method", request.method)
-      span.attribute("url.full", UrlParams.redactUrl(target.href, fiber.getRef(UrlParams.CurrentRedactedNames)))
+      span.attribute("url.full", UrlParams.redactUrl(target.href, redacted))
       span.attribute("url.path", url.pathname)
-      if (url.search !== "") span.attribute("url.query", UrlParams.redactUrl(url.search, fiber.getRef(UrlParams.CurrentRedactedNames)).slice(1))
+      if (url.search !== "") span.attribute("url.query", UrlParams.redactUrl(url.search, redacted).slice(1))
       span.attribute("url.scheme", url.protocol.slice(0, -1))
       span.attribute("server.address", url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname)
       const port = url.port === "" ? defaultPorts[url.protocol] : Number(url.port)
