@@ -97,14 +97,15 @@ export const logTail = (child: Child, lines = 15): string => {
 }
 
 /**
- * CPU time (user + system, every thread) a child has used so far, in milliseconds, from
- * `/proc/<pid>/stat` (Linux; `undefined` elsewhere or once it has gone).
+ * CPU time (user + system) a child has used so far, in milliseconds, from `/proc` (Linux;
+ * `undefined` elsewhere or once it has gone): every thread's, or with `mainThread` only its
+ * JavaScript thread's (whose id is the process id).
  */
-export const cpuMillis = (child: Child): number | undefined => {
+export const cpuMillis = (child: Child, options: { readonly mainThread?: boolean } = {}): number | undefined => {
   const pid = child.process.pid
   if (pid === undefined) return undefined
   try {
-    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const stat = Fs.readFileSync(options.mainThread === true ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, "utf8")
     // Fields after the command name (which may hold spaces) start after the last ")".
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
     const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15)
