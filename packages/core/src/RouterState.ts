@@ -126,12 +126,28 @@ export const applyFailure = (entry: Entry, failure: Failure, now: number): Entry
 }
 
 /**
+ * Applies a cooldown started elsewhere (another replica, through a shared store): the
+ * deployment is out until `until`, unless a cooldown as long already runs. Like a cooldown
+ * started here, it clears the failures counted so far.
+ */
+export const admitCooldown = (entry: Entry, cooldown: Pick<Cooldown, "until" | "reason">, now: number): Entry =>
+  cooldown.until <= now || cooldown.until <= entry.cooldownUntil
+    ? entry
+    : { ...entry, failures: [], cooldownUntil: cooldown.until, cooldownReason: cooldown.reason }
+
+/** The memory store, and the door a shared store uses to bring in other replicas' cooldowns. */
+export interface MemoryStore extends Service {
+  /** Applies `cooldown` (see `admitCooldown`); true when it took the deployment out or kept it out longer. */
+  readonly admitCooldown: (cooldown: Cooldown) => Effect.Effect<boolean>
+}
+
+/**
  * The in-process store: a map of immutable entries. Each update reads the clock and replaces
  * one entry in a single synchronous step, so no two can interleave on the one JavaScript
  * thread, and it costs the same however many deployments there are (copying the whole map,
  * as a `Ref` of an immutable map would, grows with every deployment added).
  */
-export const makeMemory: Effect.Effect<Service> = Effect.sync(() => {
+export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
   const entries = new Map<string, Entry>()
   const update = <B>(id: string, f: (entry: Entry, now: number) => readonly [B, Entry]): Effect.Effect<B> =>
     Clock.clockWith((clock) =>
@@ -141,7 +157,7 @@ export const makeMemory: Effect.Effect<Service> = Effect.sync(() => {
         return result
       })
     )
-  return RouterState.of({
+  const service = RouterState.of({
     snapshot: (ids) =>
       Clock.clockWith((clock) =>
         Effect.sync(() => {
@@ -188,6 +204,14 @@ export const makeMemory: Effect.Effect<Service> = Effect.sync(() => {
       })
     )
   })
+  return {
+    ...service,
+    admitCooldown: (cooldown) =>
+      update(cooldown.deployment, (entry, now) => {
+        const next = admitCooldown(entry, cooldown, now)
+        return [next !== entry, next]
+      })
+  }
 })
 
 export const layerMemory: Layer.Layer<RouterState> = Layer.effect(RouterState, makeMemory)

@@ -63,6 +63,24 @@ describe("applyFailure", () => {
   })
 })
 
+describe("admitCooldown", () => {
+  it("takes the deployment out until the given time and clears its failure count", () => {
+    const failing = apply([[1000, failure()], [2000, failure()]])
+    const cooled = RouterState.admitCooldown(failing, { until: 62_000, reason: "RateLimited" }, 2_000)
+    assert.strictEqual(cooled.cooldownUntil, 62_000)
+    assert.strictEqual(cooled.cooldownReason, "RateLimited")
+    assert.deepStrictEqual(cooled.failures, [])
+  })
+
+  it("never shortens a cooldown already running, and ignores one already over", () => {
+    const cooling = apply([[0, failure({ coolsImmediately: true, cooldownMs: 60_000 })]])
+    assert.strictEqual(RouterState.admitCooldown(cooling, { until: 30_000, reason: "x" }, 10_000), cooling)
+    assert.strictEqual(RouterState.admitCooldown(cooling, { until: 60_000, reason: "x" }, 10_000), cooling)
+    assert.strictEqual(RouterState.admitCooldown(cooling, { until: 90_000, reason: "x" }, 10_000).cooldownUntil, 90_000)
+    assert.strictEqual(RouterState.admitCooldown(RouterState.emptyEntry, { until: 5_000, reason: "x" }, 5_000), RouterState.emptyEntry)
+  })
+})
+
 describe("memory store", () => {
   it.effect("reports cooldowns on TestClock and lets them expire", () =>
     Effect.gen(function*() {
@@ -82,6 +100,20 @@ describe("memory store", () => {
       yield* TestClock.adjust("1 millis")
       assert.strictEqual((yield* state.snapshot(["a"])).stats.get("a")?.cooldownUntil, 0)
       assert.deepStrictEqual(yield* state.cooldowns, [])
+    }))
+
+  it.effect("admits a cooldown from elsewhere, which then expires on its own", () =>
+    Effect.gen(function*() {
+      const state = yield* RouterState.makeMemory
+      yield* TestClock.adjust("1 second")
+      assert.isTrue(yield* state.admitCooldown({ deployment: "a", until: 11_000, reason: "ServiceUnavailable" }))
+      assert.isFalse(yield* state.admitCooldown({ deployment: "a", until: 5_000, reason: "ServiceUnavailable" }))
+      assert.deepStrictEqual(yield* state.cooldowns, [{ deployment: "a", until: 11_000, reason: "ServiceUnavailable" }])
+      assert.strictEqual((yield* state.snapshot(["a"])).stats.get("a")?.cooldownUntil, 11_000)
+      yield* TestClock.adjust("10 seconds")
+      assert.deepStrictEqual(yield* state.cooldowns, [])
+      // A cooldown that ended while it travelled changes nothing.
+      assert.isFalse(yield* state.admitCooldown({ deployment: "b", until: 11_000, reason: "x" }))
     }))
 
   it.effect("a success clears the failure count at once", () =>
