@@ -1,0 +1,176 @@
+/**
+ * `RouterState` shared through Redis, for a fleet of gateway replicas: a deployment that one
+ * replica takes out of rotation is out for every replica, within milliseconds, so the fleet
+ * does not send each replica's own `allowed_fails` worth of requests to a provider that is down.
+ *
+ * Routing never waits for Redis. Each replica routes on its memory store (`RouterState.makeMemory`);
+ * the cooldowns it starts are posted to the `CooldownBoard` from a background fiber, and the
+ * cooldowns other replicas post come in through a subscription, and through a re-read of the
+ * whole board every `resyncMs` (for messages lost while a connection was down, and at start).
+ * When Redis cannot be reached the replica routes on its own view, as a single gateway would,
+ * logs one warning, and keeps reconnecting; nothing a client sees changes.
+ *
+ * What is shared is what LiteLLM shares through Redis for the same purpose (its
+ * `deployment:{id}:cooldown` keys). Failure counts, latency samples and calls in flight stay
+ * per replica, as in LiteLLM: they steer this replica's choices and cost nothing to keep local.
+ */
+import { NodeRedis } from "@effect/platform-node"
+import { Cause, Clock, Context, Duration, Effect, Layer, Queue, Random, Redacted, Schedule, Scope } from "effect"
+import { Redis } from "effect/persistence"
+import { RouterState } from "@llm-router/core"
+import * as CooldownBoard from "./CooldownBoard.ts"
+
+export interface Options {
+  /** Prefix of the board's keys (see `CooldownBoard.keys`). Default `llm-router`. */
+  readonly prefix?: string | undefined
+  /** How often the whole board is read again. Default 1 second. */
+  readonly resyncMs?: number | undefined
+}
+
+export const defaults = { prefix: "llm-router", resyncMs: 1_000 } as const
+
+/** A command that has not answered in this long counts as a lost connection. */
+const COMMAND_TIMEOUT = Duration.seconds(5)
+
+/** Waits between attempts to reach Redis again: from half a second up to 30 seconds. */
+const reconnecting = Schedule.exponential("500 millis").pipe(
+  Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.seconds(30))))
+)
+
+/**
+ * The store: the memory store, whose new cooldowns also go to `outbox` for posting.
+ * `admitCooldown` stays available to the sync fibers only.
+ */
+const sharing = (local: RouterState.MemoryStore, outbox: Queue.Queue<RouterState.Cooldown>): RouterState.Service =>
+  RouterState.RouterState.of({
+    snapshot: local.snapshot,
+    onStart: local.onStart,
+    onSuccess: local.onSuccess,
+    onFailure: (deployment, failure) =>
+      Effect.tap(local.onFailure(deployment, failure), (started) =>
+        started === undefined ? Effect.void : Queue.offer(outbox, started)),
+    cooldowns: local.cooldowns
+  })
+
+/**
+ * Keeps `local` and the board in step over one connection, until that connection fails:
+ * subscribes first, then reads the board (so nothing posted in between is missed), then
+ * posts what this replica starts, hears what the others post, and re-reads every `resyncMs`.
+ */
+const syncOver = (
+  redis: Redis.Redis["Service"],
+  local: RouterState.MemoryStore,
+  outbox: Queue.Queue<RouterState.Cooldown>,
+  keys: CooldownBoard.Keys,
+  replica: string,
+  resyncMs: number
+): Effect.Effect<never, Redis.RedisError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const admitAll = (posted: ReadonlyArray<CooldownBoard.Posted>) =>
+      Effect.forEach(posted, (p) => local.admitCooldown(p), { discard: true })
+    const events = yield* redis.subscribe(keys.channel)
+    yield* admitAll(yield* CooldownBoard.readAll(redis, keys))
+
+    const hear = Effect.flatMap(Queue.take(events), (message) => {
+      const posted = CooldownBoard.parse(message.message)
+      return posted === undefined || posted.from === replica ? Effect.void : local.admitCooldown(posted)
+    })
+    const postNext = Effect.flatMap(Queue.take(outbox), (cooldown) =>
+      Clock.clockWith((clock) => {
+        const now = clock.currentTimeMillisUnsafe()
+        if (cooldown.until <= now) return Effect.void
+        // Not lost when the connection fails: it goes back to wait for the next one.
+        return CooldownBoard.post(redis, keys, cooldown, replica, now).pipe(
+          Effect.timeoutOrElse({ duration: COMMAND_TIMEOUT, orElse: () => Effect.fail(new Redis.RedisError({ cause: "timed out" })) }),
+          Effect.onError(() => Queue.offer(outbox, cooldown)),
+          Effect.asVoid
+        )
+      }))
+    const resync = CooldownBoard.readAll(redis, keys).pipe(
+      Effect.timeoutOrElse({ duration: COMMAND_TIMEOUT, orElse: () => Effect.fail(new Redis.RedisError({ cause: "timed out" })) }),
+      Effect.flatMap(admitAll),
+      Effect.delay(Duration.millis(resyncMs))
+    )
+    return yield* Effect.raceAll([Effect.forever(hear), Effect.forever(postNext), Effect.forever(resync)])
+  })
+
+/**
+ * `RouterState` for a replica that shares cooldowns through the Redis `redis` connects to.
+ * The layer is ready at once; connecting happens in the background, again and again if need be.
+ */
+export const layer = <E>(redis: Layer.Layer<Redis.Redis, E>, options: Options = {}): Layer.Layer<RouterState.RouterState> =>
+  Layer.effect(
+    RouterState.RouterState,
+    Effect.gen(function*() {
+      const keys = CooldownBoard.keys(options.prefix ?? defaults.prefix)
+      const resyncMs = options.resyncMs ?? defaults.resyncMs
+      const local = yield* RouterState.makeMemory
+      const outbox = yield* Queue.unbounded<RouterState.Cooldown>()
+      const replica = `${Math.floor((yield* Random.next) * 2 ** 52).toString(36)}`
+
+      // One warning when Redis goes away, one line when it is back: not one per retry.
+      let reachable: boolean | undefined
+      const connection = Effect.scoped(Effect.gen(function*() {
+        const service = Context.get(yield* Layer.build(redis), Redis.Redis)
+        if (reachable === false) yield* Effect.logInfo("llm-router: shared state: Redis is reachable again; sharing cooldowns")
+        reachable = true
+        return yield* syncOver(service, local, outbox, keys, replica, resyncMs)
+      })).pipe(
+        // Whatever ended the connection (a refused connect, a dropped subscription, a defect in
+        // a client layer built with `orDie`) is retried; only the layer's own end stops it.
+        Effect.catchCause((cause) => {
+          if (Cause.hasInterruptsOnly(cause)) return Effect.fail(cause)
+          const warn = reachable === false ? Effect.void : Effect.logWarning(
+            "llm-router: shared state: Redis is unreachable; this replica routes on its own view until it is back",
+            Cause.squash(cause)
+          )
+          reachable = false
+          return Effect.andThen(warn, Effect.fail(cause))
+        }),
+        Effect.retry({ schedule: reconnecting, while: (cause) => !Cause.hasInterruptsOnly(cause) })
+      )
+      yield* Effect.forkScoped(connection)
+      return sharing(local, outbox)
+    })
+  )
+
+/** Where a gateway's Redis is, as LiteLLM's `router_settings` say it (`redis_url`, or `redis_host` and the rest). */
+export interface Connection {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`); wins over the fields below. */
+  readonly url?: Redacted.Redacted<string> | undefined
+  readonly host?: string | undefined
+  readonly port?: number | undefined
+  readonly password?: Redacted.Redacted<string> | undefined
+}
+
+/** The connection for messages: the address, never the credentials. */
+export const describe = (connection: Connection): string => {
+  if (connection.url !== undefined) {
+    try {
+      const url = new URL(Redacted.value(connection.url))
+      return `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`
+    } catch {
+      return "redis (url not shown)"
+    }
+  }
+  return `redis://${connection.host ?? "127.0.0.1"}:${connection.port ?? 6379}`
+}
+
+/**
+ * `layer` on a node-redis client (`@effect/platform-node`'s `NodeRedis`). The client does not
+ * reconnect on its own: a lost connection ends it, and `layer` connects again with its own
+ * backoff and its one warning (node-redis would log each of its own attempts).
+ */
+export const layerNode = (connection: Connection, options: Options = {}): Layer.Layer<RouterState.RouterState> =>
+  layer(
+    NodeRedis.layer({
+      ...(connection.url !== undefined ? { url: Redacted.value(connection.url) } : {}),
+      ...(connection.url === undefined && connection.password !== undefined ? { password: Redacted.value(connection.password) } : {}),
+      socket: {
+        ...(connection.url === undefined ? { host: connection.host ?? "127.0.0.1", port: connection.port ?? 6379 } : {}),
+        connectTimeout: Duration.toMillis(COMMAND_TIMEOUT),
+        reconnectStrategy: false
+      }
+    }),
+    options
+  )

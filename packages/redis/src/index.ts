@@ -1,0 +1,2 @@
+export * as CooldownBoard from "./CooldownBoard.ts"
+export * as RedisRouterState from "./RedisRouterState.ts"

@@ -1,0 +1,165 @@
+/**
+ * Replicas sharing cooldowns through a real Redis (127.0.0.1:6379): by message, by reading the
+ * board at start, across an outage of the connection, and never at the cost of routing. Each
+ * replica is a `RedisRouterState.layer` with a client of its own, as in separate processes.
+ * The replicas' clocks are the TestClock; only the messages travel in real time.
+ */
+import { NodeRedis } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { RouterState } from "@llm-router/core"
+import { CooldownBoard, RedisRouterState } from "@llm-router/redis"
+import { Context, Effect, Layer, Logger } from "effect"
+import type { Redis } from "effect/persistence"
+import { TestClock } from "effect/testing"
+import * as Fixture from "./Fixture.ts"
+
+const failure = (fields: Partial<RouterState.Failure> = {}): RouterState.Failure => ({
+  reason: "ServiceUnavailable",
+  countsTowardCooldown: true,
+  coolsImmediately: true,
+  allowedFails: 0,
+  cooldownMs: 60_000,
+  ...fields
+})
+
+/** Messages only: the periodic re-read of the board is an hour away. */
+const NO_RESYNC = 3_600_000
+
+const replica = (prefix: string, options: { redis?: Layer.Layer<Redis.Redis>; resyncMs?: number } = {}) =>
+  Effect.map(
+    Layer.build(RedisRouterState.layer(options.redis ?? Fixture.redis, { prefix, resyncMs: options.resyncMs ?? NO_RESYNC })),
+    (context) => Context.get(context, RouterState.RouterState)
+  )
+
+/** Waits until `count` replicas listen on the board's channel, so a post reaches them all. */
+const subscribed = (prefix: string, count: number) =>
+  Effect.gen(function*() {
+    const redis = yield* Fixture.client
+    const channel = CooldownBoard.keys(prefix).channel
+    yield* Fixture.eventually(
+      `${count} subscribers on ${channel}`,
+      Effect.map(redis.send<[string, number]>("PUBSUB", "NUMSUB", channel), ([, n]) => Number(n) >= count)
+    )
+  })
+
+const cooling = (state: RouterState.Service) => Effect.map(state.cooldowns, (cs) => cs.map((c) => [c.deployment, c.until, c.reason]))
+
+describe("RedisRouterState", () => {
+  it.effect("a cooldown one replica starts takes the deployment out on the others at once", () =>
+    Effect.gen(function*() {
+      const prefix = yield* Fixture.freshPrefix
+      const [a, b, c] = [yield* replica(prefix), yield* replica(prefix), yield* replica(prefix)]
+      yield* subscribed(prefix, 3)
+      yield* TestClock.adjust("1 second")
+
+      yield* a.onStart("gpt-4o/openai/gpt-4o")
+      const started = yield* a.onFailure("gpt-4o/openai/gpt-4o", failure({ reason: "RateLimited" }))
+      assert.deepStrictEqual(started, { deployment: "gpt-4o/openai/gpt-4o", until: 61_000, reason: "RateLimited" })
+
+      for (const other of [b, c]) {
+        yield* Fixture.eventually("the other replica hears of it", Effect.map(other.cooldowns, (cs) => cs.length > 0))
+        assert.deepStrictEqual(yield* cooling(other), [["gpt-4o/openai/gpt-4o", 61_000, "RateLimited"]])
+        const snapshot = yield* other.snapshot(["gpt-4o/openai/gpt-4o", "claude/anthropic/claude"])
+        assert.strictEqual(snapshot.stats.get("gpt-4o/openai/gpt-4o")?.cooldownUntil, 61_000)
+        assert.strictEqual(snapshot.stats.get("claude/anthropic/claude")?.cooldownUntil, 0)
+      }
+      // The cooldown ends on every replica's own clock.
+      yield* TestClock.adjust("60 seconds")
+      assert.deepStrictEqual(yield* cooling(b), [])
+    }))
+
+  it.effect("only what cools a deployment travels: failures below allowed_fails stay with their replica", () =>
+    Effect.gen(function*() {
+      const prefix = yield* Fixture.freshPrefix
+      const [a, b] = [yield* replica(prefix), yield* replica(prefix)]
+      yield* subscribed(prefix, 2)
+      const counted = failure({ coolsImmediately: false, allowedFails: 1 })
+      assert.isUndefined(yield* a.onFailure("d", counted))
+      assert.isDefined(yield* a.onFailure("d", counted))
+      yield* Fixture.eventually("b hears of the cooldown", Effect.map(b.cooldowns, (cs) => cs.length === 1))
+      assert.strictEqual((yield* b.snapshot(["d"])).stats.get("d")?.recentFailures, 0)
+      const board = yield* CooldownBoard.readAll(yield* Fixture.client, CooldownBoard.keys(prefix))
+      assert.deepStrictEqual(board.map((p) => [p.deployment, p.until]), [["d", 60_000]])
+    }))
+
+  it.effect("a replica that starts later reads the cooldowns already on the board", () =>
+    Effect.gen(function*() {
+      const prefix = yield* Fixture.freshPrefix
+      const a = yield* replica(prefix)
+      yield* subscribed(prefix, 1)
+      yield* a.onFailure("d", failure())
+      const redis = yield* Fixture.client
+      yield* Fixture.eventually(
+        "a's cooldown on the board",
+        Effect.map(CooldownBoard.readAll(redis, CooldownBoard.keys(prefix)), (board) => board.length === 1)
+      )
+      const late = yield* replica(prefix)
+      yield* Fixture.eventually("the late replica reads it", Effect.map(late.cooldowns, (cs) => cs.length === 1))
+      assert.deepStrictEqual(yield* cooling(late), [["d", 60_000, "ServiceUnavailable"]])
+    }))
+
+  it.effect("a replica that was cut off posts what it started meanwhile and catches up on the board", () =>
+    Effect.gen(function*() {
+      const prefix = yield* Fixture.freshPrefix
+      const proxy = yield* Fixture.outageProxy
+      const a = yield* replica(prefix, { redis: Layer.orDie(NodeRedis.layer({ url: proxy.url })), resyncMs: 5_000 })
+      const b = yield* replica(prefix)
+      yield* subscribed(prefix, 2)
+
+      yield* proxy.down
+      // While a is cut off: it cools "x" (the post waits), b cools "y" (a misses the message).
+      yield* a.onFailure("x", failure())
+      yield* b.onFailure("y", failure())
+      yield* proxy.up
+
+      yield* Fixture.eventually("b gets a's cooldown once a is back", Effect.map(b.cooldowns, (cs) => cs.length === 2), 10_000)
+      // a catches up on the board at its next re-read.
+      yield* Fixture.eventually(
+        "a reads b's cooldown from the board",
+        Effect.andThen(TestClock.adjust("5 seconds"), Effect.map(a.cooldowns, (cs) => cs.length === 2)),
+        10_000
+      )
+      assert.deepStrictEqual((yield* cooling(a)).map(([d]) => d).toSorted(), ["x", "y"])
+    }))
+
+  it.effect("with Redis unreachable it routes on its own view, warns once, and shares once Redis is back", () =>
+    Effect.gen(function*() {
+      const prefix = yield* Fixture.freshPrefix
+      const proxy = yield* Fixture.outageProxy
+      yield* proxy.down
+      const logs: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => {
+        logs.push(`${logLevel}: ${(Array.isArray(message) ? message : [message]).map(String).join(" ")}`)
+      })
+      const a = yield* replica(prefix, { redis: Layer.orDie(NodeRedis.layer({ url: proxy.url })) }).pipe(
+        Effect.provideService(Logger.CurrentLoggers, new Set([logger]))
+      )
+      // (Effect's NodeRedis logs its own client errors too; these are ours.)
+      const ours = () => logs.filter((l) => l.includes("llm-router: shared state"))
+      yield* Fixture.eventually("the warning", Effect.sync(() => ours().length > 0))
+
+      // Routing goes on, on this replica's view.
+      yield* a.onStart("d")
+      assert.isDefined(yield* a.onFailure("d", failure()))
+      assert.strictEqual((yield* a.snapshot(["d"])).stats.get("d")?.cooldownUntil, 60_000)
+      // Three more failed attempts to connect (the retries wait on the clock): still one warning.
+      for (let i = 0; i < 3; i++) {
+        yield* TestClock.adjust("2 seconds")
+        yield* TestClock.withLive(Effect.sleep("50 millis"))
+      }
+      assert.strictEqual(ours().length, 1, logs.join("\n"))
+      assert.match(ours()[0]!, /^Warn.*Redis is unreachable; this replica routes on its own view/)
+
+      yield* proxy.up
+      const redis = yield* Fixture.client
+      yield* Fixture.eventually(
+        "the cooldown reaches the board once Redis is back",
+        Effect.andThen(
+          TestClock.adjust("2 seconds"),
+          Effect.map(CooldownBoard.readAll(redis, CooldownBoard.keys(prefix)), (board) => board.length === 1)
+        ),
+        10_000
+      )
+      assert.match(ours()[1] ?? "", /^Info.*Redis is reachable again/, logs.join("\n"))
+    }))
+})
