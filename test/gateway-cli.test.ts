@@ -58,7 +58,7 @@ router_settings:
   routing_strategy: simple-shuffle
   model_group_alias:
     smart: claude-sonnet
-  redis_host: localhost
+  cache_responses: true
 
 litellm_settings:
   num_retries: 1
@@ -82,7 +82,7 @@ general_settings:
       })
       yield* Effect.addFinalizer(() => Effect.sync(() => server.child.kill("SIGKILL")))
       const url = yield* listeningUrl(server)
-      assert.include(server.stderr(), "router_settings.redis_host")
+      assert.include(server.stderr(), "router_settings.cache_responses")
       assert.include(server.stderr(), "litellm_settings.set_verbose")
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: MASTER_KEY, maxRetries: 0 })
 

@@ -84,6 +84,7 @@ const serve = Command.make(
           `llm-router listening on ${where} (${plural(groups, "model group")}, ${plural(config.router.deployments.length, "deployment")}` +
             `${config.masterKey === undefined ? ", no master key" : ""})`
         )
+        if (config.sharedState !== undefined) yield* Console.log(`llm-router shared state: ${RoutingTable.sharedState(config)}`)
         yield* Effect.addFinalizer(() => Console.log("llm-router shutting down: finishing in-flight requests"))
       }))
       return yield* Layer.launch(announce.pipe(

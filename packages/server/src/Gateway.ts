@@ -18,6 +18,7 @@ import type { HttpServerRequest } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { LlmClient, LlmError, Router, RouterState, SessionAffinity } from "@llm-router/core"
 import type { Chat } from "@llm-router/core"
+import { RedisRouterState } from "@llm-router/redis"
 import { createServer } from "node:http"
 import * as AccessLog from "./AccessLog.ts"
 import * as ApiError from "./ApiError.ts"
@@ -425,11 +426,20 @@ export interface ServeOptions<E, R> extends Settings {
   readonly port?: number | undefined
 }
 
+/**
+ * What the router remembers between requests: this replica's memory, or, with
+ * `router_settings.redis_*`, that memory with cooldowns shared across the fleet through Redis.
+ */
+export const layerState = (config: GatewayConfig): Layer.Layer<RouterState.RouterState> =>
+  config.sharedState === undefined
+    ? RouterState.layerMemory
+    : RedisRouterState.layerNode(config.sharedState, { prefix: config.sharedState.keyPrefix })
+
 /** The routes with their router: needs `HttpRouter` and whatever `clientFor` needs. */
 export const layerRoutes = <E, R>(options: Settings & { readonly clientFor: Router.ClientFor<E, R> }) =>
   routes(options).pipe(
     Layer.provide(Router.layer(options.config.router, options.clientFor)),
-    Layer.provide(RouterState.layerMemory)
+    Layer.provide(layerState(options.config))
   )
 
 /**

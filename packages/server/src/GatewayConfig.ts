@@ -10,6 +10,7 @@
 import { Config, Effect, FileSystem, Redacted, Result, Schema } from "effect"
 import { Yaml } from "effect/encoding"
 import { Deployment, RouterConfig } from "@llm-router/core"
+import type { RedisRouterState } from "@llm-router/redis"
 
 export interface GatewayConfig {
   readonly router: RouterConfig.RouterConfig
@@ -26,8 +27,18 @@ export interface GatewayConfig {
    * (see `Tracing`); this only lets start-up warn when that environment is missing.
    */
   readonly otelCallback: boolean
+  /**
+   * `router_settings.redis_*`: the Redis through which replicas share cooldowns
+   * (`@llm-router/redis`); `undefined` when each replica keeps its own.
+   */
+  readonly sharedState: SharedState | undefined
   /** Keys present in the file that this gateway does not act on (paths), for one start-up warning. */
   readonly unsupportedKeys: ReadonlyArray<string>
+}
+
+export interface SharedState extends RedisRouterState.Connection {
+  /** `router_settings.redis_key_prefix` (ours): one per fleet sharing a Redis. */
+  readonly keyPrefix: string
 }
 
 export const defaults = {
@@ -72,6 +83,8 @@ const litellmRouterKeys: Readonly<Record<string, string>> = {
   content_policy_fallbacks: "content_policy_fallbacks",
   default_fallbacks: "default_fallbacks"
 }
+/** LiteLLM's Router takes its Redis as `redis_url`, or `redis_host` with `redis_port` and `redis_password`. */
+const redisKeys = new Set(["redis_url", "redis_host", "redis_port", "redis_password", "redis_key_prefix"])
 const entryKeys = new Set(Object.keys(RouterConfig.DeploymentEntry.fields))
 const topLevelKeys = new Set(["model_list", "router_settings", "litellm_settings", "general_settings"])
 
@@ -164,8 +177,11 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
       if (name !== "otel" && name !== "prometheus") unsupported.push(`litellm_settings.callbacks: ${String(name)}`)
     }
     // router_settings wins over litellm_settings, as in LiteLLM's proxy.
+    const redisSettings: Record<string, unknown> = {}
     for (const [key, value] of Object.entries(routerSettings)) {
-      if (routerKeys.has(key)) {
+      if (redisKeys.has(key)) {
+        redisSettings[key] = value
+      } else if (routerKeys.has(key)) {
         input[key] = value
         origin.set(key, `router_settings.${key}`)
       } else unsupported.push(`router_settings.${key}`)
@@ -239,6 +255,8 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
       } else if (key !== undefined) masterKey = Redacted.make(key)
     }
 
+    const sharedState = yield* redisSettingsOf(redisSettings, issues)
+
     const decoded = yield* Effect.result(RouterConfig.decode(input, {
       resolveSecret: (value, path) => secrets.get(path) ?? Redacted.make(value)
     }))
@@ -259,8 +277,57 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
       gracefulShutdownMs: (settings.graceful_shutdown_timeout ?? defaults.gracefulShutdownSeconds) * 1000,
       requireAuthForMetrics: requireAuthForMetrics === true,
       otelCallback: callbackNames.includes("otel"),
+      sharedState,
       unsupportedKeys: unsupported
     }
+  })
+
+/**
+ * `router_settings.redis_*`, each a value or `os.environ/NAME`: where the fleet's Redis is.
+ * Problems go to `issues`; `undefined` when no Redis is configured (or it is not valid).
+ */
+const redisSettingsOf = (settings: Readonly<Record<string, unknown>>, issues: Array<Issue>) =>
+  Effect.gen(function*() {
+    if (Object.keys(settings).length === 0) return undefined
+    const before = issues.length
+    const value = (key: string, secret: boolean) =>
+      Effect.gen(function*() {
+        const raw = settings[key]
+        const path = `router_settings.${key}`
+        const name = envName(raw)
+        if (name === undefined) return raw === undefined || raw === null ? undefined : secret && typeof raw === "string" ? Redacted.make(raw) : raw
+        const read: Result.Result<unknown, Issue> = secret
+          ? yield* readEnv(name, Config.Redacted, path)
+          : yield* readEnv(name, Config.String, path)
+        if (Result.isSuccess(read)) return read.success
+        issues.push(read.failure)
+        return undefined
+      })
+    const text = (key: string, raw: unknown, check: (s: string) => boolean, expected: string): string | undefined => {
+      if (raw === undefined) return undefined
+      const s = Redacted.isRedacted(raw) ? Redacted.value(raw) : raw
+      if (typeof s === "string" && check(s)) return s
+      issues.push({ path: `router_settings.${key}`, message: expected })
+      return undefined
+    }
+    const url = text("redis_url", yield* value("redis_url", true), (s) => /^rediss?:\/\/./.test(s), "expected a redis:// or rediss:// URL")
+    const host = text("redis_host", yield* value("redis_host", false), (s) => s.trim().length > 0, "expected a host name")
+    const portValue = yield* value("redis_port", false)
+    const port = portValue === undefined ? undefined : Number(portValue)
+    if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+      issues.push({ path: "router_settings.redis_port", message: "expected a port number (1-65535)" })
+    }
+    const password = text("redis_password", yield* value("redis_password", true), (s) => s.length > 0, "expected a password")
+    const keyPrefix = text("redis_key_prefix", yield* value("redis_key_prefix", false), (s) => /^\S+$/.test(s), "expected a key prefix without spaces")
+    if (url === undefined && host === undefined && issues.length === before) {
+      issues.push({ path: "router_settings", message: "redis_port, redis_password and redis_key_prefix need redis_host (or redis_url)" })
+    }
+    if (issues.length > before) return undefined
+    const shared: SharedState = {
+      ...(url !== undefined ? { url: Redacted.make(url) } : { host, port, ...(password !== undefined ? { password: Redacted.make(password) } : {}) }),
+      keyPrefix: keyPrefix ?? "llm-router"
+    }
+    return shared
   })
 
 /** Parses YAML text (JSON is YAML too). */

@@ -5,6 +5,7 @@
  * and query string.
  */
 import type { Deployment } from "@llm-router/core"
+import { RedisRouterState } from "@llm-router/redis"
 import * as GatewayConfig from "./GatewayConfig.ts"
 
 /** A base URL without user info or query (either may hold a credential). */
@@ -40,6 +41,12 @@ const deploymentLine = (d: Deployment.Deployment): string => {
 const chains = (title: string, map: ReadonlyMap<string, ReadonlyArray<string>>): Array<string> =>
   map.size === 0 ? [] : [title, ...[...map].map(([group, targets]) => `  ${group} -> ${targets.join(" -> ")}`)]
 
+/** Where cooldowns live: the address only (a URL's password is never printed). */
+export const sharedState = (config: GatewayConfig.GatewayConfig): string =>
+  config.sharedState === undefined
+    ? "none (each replica keeps its own cooldowns; set router_settings.redis_host to share them)"
+    : `cooldowns shared through ${RedisRouterState.describe(config.sharedState)} (key prefix ${config.sharedState.keyPrefix})`
+
 export const format = (config: GatewayConfig.GatewayConfig, source?: string): string => {
   const { deployments, settings } = config.router
   const groups = new Map<string, Array<Deployment.Deployment>>()
@@ -63,6 +70,7 @@ export const format = (config: GatewayConfig.GatewayConfig, source?: string): st
       ? "Cooldown: disabled"
       : `Cooldown: ${seconds(settings.cooldownMs)} after more than ${settings.allowedFails} failures in a minute (429 and broken keys at once)`
   )
+  lines.push(`Shared state: ${sharedState(config)}`)
   lines.push(
     settings.sessionAffinityTtlMs > 0
       ? `Session affinity: a session keeps its deployment until ${seconds(settings.sessionAffinityTtlMs)} unused (x-session-id, prompt_cache_key)`

@@ -41,7 +41,7 @@ router_settings:
   cooldown_time: 30
   model_group_alias:
     smart: gpt-4o
-  redis_host: localhost
+  cache_responses: true
 
 litellm_settings:
   num_retries: 1
@@ -95,7 +95,7 @@ describe("GatewayConfig", () => {
       const config = yield* parse(litellm, vars)
       assert.deepStrictEqual(
         [...config.unsupportedKeys].sort(),
-        ["general_settings.database_url", "litellm_settings.drop_params", "router_settings.redis_host"]
+        ["general_settings.database_url", "litellm_settings.drop_params", "router_settings.cache_responses"]
       )
       const warning = GatewayConfig.unsupportedWarning(config)!
       for (const key of config.unsupportedKeys) assert.include(warning, key)
@@ -231,4 +231,64 @@ litellm_settings:
       assert.isAbove(demo.router.settings.fallbacks.size, 0)
       assert.deepStrictEqual(demo.unsupportedKeys, [])
     }))
+
+  describe("router_settings.redis_*", () => {
+    const withRouterSettings = (lines: string) => `
+model_list:
+  - model_name: gpt-4o
+    litellm_params: { model: openai/gpt-4o }
+router_settings:
+${lines}
+`
+    it.effect("LiteLLM's redis_host, redis_port and redis_password, from the environment, share cooldowns", () =>
+      Effect.gen(function*() {
+        const config = yield* parse(
+          withRouterSettings("  redis_host: os.environ/REDIS_HOST\n  redis_port: os.environ/REDIS_PORT\n  redis_password: os.environ/REDIS_PASSWORD"),
+          { REDIS_HOST: "redis.internal", REDIS_PORT: "6380", REDIS_PASSWORD: "s3cret-redis" }
+        )
+        const shared = config.sharedState!
+        assert.strictEqual(shared.host, "redis.internal")
+        assert.strictEqual(shared.port, 6380)
+        assert.strictEqual(Redacted.value(shared.password!), "s3cret-redis")
+        assert.strictEqual(shared.keyPrefix, "llm-router")
+        assert.deepStrictEqual(config.unsupportedKeys, [])
+        const table = RoutingTable.format(config)
+        assert.include(table, "Shared state: cooldowns shared through redis://redis.internal:6380 (key prefix llm-router)")
+        assert.notInclude(table, "s3cret-redis")
+      }))
+
+    it.effect("redis_url wins, is kept redacted, and is printed without its credentials", () =>
+      Effect.gen(function*() {
+        const config = yield* parse(withRouterSettings(
+          "  redis_url: rediss://default:url-secret@cache.example:6390/2\n  redis_host: ignored\n  redis_key_prefix: \"{team-a}\""
+        ))
+        const shared = config.sharedState!
+        assert.isTrue(Redacted.isRedacted(shared.url))
+        assert.isUndefined(shared.host)
+        assert.strictEqual(shared.keyPrefix, "{team-a}")
+        assert.notInclude(String(shared.url), "url-secret")
+        const line = RoutingTable.sharedState(config)
+        assert.strictEqual(line, "cooldowns shared through rediss://cache.example:6390/2 (key prefix {team-a})")
+      }))
+
+    it.effect("without them, each replica keeps its own", () =>
+      Effect.gen(function*() {
+        const config = yield* parse(withRouterSettings("  routing_strategy: simple-shuffle"))
+        assert.isUndefined(config.sharedState)
+        assert.include(RoutingTable.format(config), "Shared state: none")
+      }))
+
+    it.effect("names each bad value by its path", () =>
+      Effect.gen(function*() {
+        assert.deepStrictEqual(
+          (yield* problems(withRouterSettings("  redis_url: http://not-redis\n  redis_port: seventy\n  redis_key_prefix: two words"))).map((i) => i.path),
+          ["router_settings.redis_url", "router_settings.redis_port", "router_settings.redis_key_prefix"]
+        )
+        const alone = yield* problems(withRouterSettings("  redis_password: os.environ/REDIS_PASSWORD"), { REDIS_PASSWORD: "pw" })
+        assert.deepStrictEqual(alone.map((i) => i.path), ["router_settings"])
+        assert.match(alone[0]!.message, /need redis_host/)
+        const unset = yield* problems(withRouterSettings("  redis_host: os.environ/NOPE_HOST"))
+        assert.deepStrictEqual(unset.map((i) => i.path), ["router_settings.redis_host"])
+      }))
+  })
 })

@@ -1,0 +1,79 @@
+/**
+ * Two `llm-router serve` replicas with the same LiteLLM config, sharing cooldowns through the
+ * project's Redis (127.0.0.1:6379, as on CI) by `router_settings.redis_host`: once a provider
+ * rate-limits one replica, the other stops sending it requests without having failed once.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { OpenAiUpstream } from "@llm-router/testing"
+import { listeningUrl, run } from "./CliProcess.ts"
+
+const chat = (base: string) =>
+  Effect.promise(async () => {
+    const response = await fetch(`${base}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "chat", messages: [{ role: "user", content: "Hello?" }] })
+    })
+    await response.text()
+    return {
+      status: response.status,
+      deployment: response.headers.get("x-llm-router-deployment"),
+      attempts: response.headers.get("x-llm-router-attempts")
+    }
+  })
+
+const coolingOn = (base: string) =>
+  Effect.promise(async () => {
+    const readiness = await (await fetch(`${base}/health/readiness`)).json() as {
+      groups: Record<string, { cooling_down: Array<{ deployment: string; reason: string }> }>
+    }
+    return readiness.groups["chat"]!.cooling_down
+  })
+
+describe("replicas sharing cooldowns through Redis", () => {
+  it.live("a deployment one replica cools down is skipped by the other", () =>
+    Effect.gen(function*() {
+      const limited = yield* OpenAiUpstream.make()
+      limited.setFault("rate-limit")
+      const healthy = yield* OpenAiUpstream.make()
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llm-router-shared-"))
+      fs.writeFileSync(path.join(dir, "config.yaml"), `
+model_list:
+  - model_name: chat
+    litellm_params: { model: openai/gpt-4o, api_base: "${limited.baseUrl}", api_key: sk-a, order: 1 }
+    model_info: { id: primary }
+  - model_name: chat
+    litellm_params: { model: openai/gpt-4o-mini, api_base: "${healthy.baseUrl}", api_key: sk-b, order: 2 }
+    model_info: { id: backup }
+router_settings:
+  num_retries: 1
+  redis_host: 127.0.0.1
+  redis_port: 6379
+  redis_key_prefix: llm-router-test-${process.pid}-${Date.now()}
+`)
+      const replicas = [0, 1].map(() => run(["serve", "--config", "config.yaml", "--port", "0"], { cwd: dir }))
+      yield* Effect.addFinalizer(() => Effect.sync(() => replicas.forEach((r) => r.child.kill("SIGKILL"))))
+      const [a, b] = yield* Effect.forEach(replicas, (r) => listeningUrl(r))
+      for (const r of replicas) assert.include(r.stdout(), "shared state: cooldowns shared through redis://127.0.0.1:6379")
+
+      // Replica a meets the rate limit, cools "primary" down and answers from "backup".
+      const first = yield* chat(a!)
+      assert.deepStrictEqual(first, { status: 200, deployment: "backup", attempts: "2" })
+      assert.strictEqual(limited.requests.length, 1)
+
+      // Replica b hears of it, and goes straight to "backup": "primary" sees no second request.
+      let cooling: ReadonlyArray<{ deployment: string; reason: string }> = []
+      for (let i = 0; i < 250 && cooling.length === 0; i++) {
+        cooling = yield* coolingOn(b!)
+        if (cooling.length === 0) yield* Effect.sleep("20 millis")
+      }
+      assert.deepStrictEqual(cooling.map((c) => [c.deployment, c.reason]), [["primary", "RateLimited"]])
+      const second = yield* chat(b!)
+      assert.deepStrictEqual(second, { status: 200, deployment: "backup", attempts: "1" })
+      assert.strictEqual(limited.requests.length, 1)
+    }))
+})
