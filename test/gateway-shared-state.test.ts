@@ -26,13 +26,14 @@ const chat = (base: string) =>
     }
   })
 
-const coolingOn = (base: string) =>
-  Effect.promise(async () => {
-    const readiness = await (await fetch(`${base}/health/readiness`)).json() as {
-      groups: Record<string, { cooling_down: Array<{ deployment: string; reason: string }> }>
-    }
-    return readiness.groups["chat"]!.cooling_down
-  })
+interface Readiness {
+  readonly groups: Record<string, { cooling_down: Array<{ deployment: string; reason: string }> }>
+  readonly shared_state: unknown
+}
+const readiness = (base: string) =>
+  Effect.promise(async () => (await (await fetch(`${base}/health/readiness`)).json()) as Readiness)
+
+const coolingOn = (base: string) => Effect.map(readiness(base), (r) => r.groups["chat"]!.cooling_down)
 
 describe("replicas sharing cooldowns through Redis", () => {
   it.live("a deployment one replica cools down is skipped by the other", () =>
@@ -59,6 +60,16 @@ router_settings:
       yield* Effect.addFinalizer(() => Effect.sync(() => replicas.forEach((r) => r.child.kill("SIGKILL"))))
       const [a, b] = yield* Effect.forEach(replicas, (r) => listeningUrl(r))
       for (const r of replicas) assert.include(r.stdout(), "shared state: cooldowns shared through redis://127.0.0.1:6379")
+      for (const base of [a!, b!]) {
+        let shared: unknown
+        for (let i = 0; i < 250 && (shared as { connected?: boolean } | undefined)?.connected !== true; i++) {
+          shared = (yield* readiness(base)).shared_state
+          if ((shared as { connected?: boolean }).connected !== true) yield* Effect.sleep("20 millis")
+        }
+        assert.deepStrictEqual(shared, { store: "redis", connected: true })
+        const metrics = yield* Effect.promise(() => fetch(`${base}/metrics`).then((r) => r.text()))
+        assert.match(metrics, /^llm_router_shared_state_connected(\{[^}]*\})? 1$/m)
+      }
 
       // Replica a meets the rate limit, cools "primary" down and answers from "backup".
       const first = yield* chat(a!)

@@ -15,7 +15,7 @@
  * per replica, as in LiteLLM: they steer this replica's choices and cost nothing to keep local.
  */
 import { NodeRedis } from "@effect/platform-node"
-import { Cause, Clock, Context, Duration, Effect, Layer, Queue, Random, Redacted, Schedule, Scope } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Queue, Random, Redacted, Schedule, Scope } from "effect"
 import { Redis } from "effect/persistence"
 import { RouterState } from "@llm-router/core"
 import * as CooldownBoard from "./CooldownBoard.ts"
@@ -28,6 +28,17 @@ export interface Options {
 }
 
 export const defaults = { prefix: "llm-router", resyncMs: 1_000 } as const
+
+/** Whether this replica shares its cooldowns right now, for health reports. */
+export class Status extends Context.Service<Status, {
+  /** True while connected to Redis; false while connecting or reconnecting. */
+  readonly connected: Effect.Effect<boolean>
+}>()("@llm-router/redis/RedisRouterState/Status") {}
+
+/** 1 while this replica is connected to Redis and sharing cooldowns, else 0: the one to alert on. */
+export const connectedGauge = Metric.gauge("llm_router_shared_state_connected", {
+  description: "1 while this replica shares cooldowns through Redis, 0 while it routes on its own view"
+})
 
 /** A command that has not answered in this long counts as a lost connection. */
 const COMMAND_TIMEOUT = Duration.seconds(5)
@@ -91,16 +102,19 @@ const syncOver = (
       Effect.flatMap(admitAll),
       Effect.delay(Duration.millis(resyncMs))
     )
-    return yield* Effect.raceAll([Effect.forever(hear), Effect.forever(postNext), Effect.forever(resync)])
+    // Each runs until the connection fails; the first failure ends them all.
+    return yield* Effect.raceAllFirst([Effect.forever(hear), Effect.forever(postNext), Effect.forever(resync)])
   })
 
 /**
  * `RouterState` for a replica that shares cooldowns through the Redis `redis` connects to.
  * The layer is ready at once; connecting happens in the background, again and again if need be.
  */
-export const layer = <E>(redis: Layer.Layer<Redis.Redis, E>, options: Options = {}): Layer.Layer<RouterState.RouterState> =>
-  Layer.effect(
-    RouterState.RouterState,
+export const layer = <E>(
+  redis: Layer.Layer<Redis.Redis, E>,
+  options: Options = {}
+): Layer.Layer<RouterState.RouterState | Status> =>
+  Layer.effectContext(
     Effect.gen(function*() {
       const keys = CooldownBoard.keys(options.prefix ?? defaults.prefix)
       const resyncMs = options.resyncMs ?? defaults.resyncMs
@@ -110,12 +124,21 @@ export const layer = <E>(redis: Layer.Layer<Redis.Redis, E>, options: Options = 
 
       // One warning when Redis goes away, one line when it is back: not one per retry.
       let reachable: boolean | undefined
-      const connection = Effect.scoped(Effect.gen(function*() {
-        const service = Context.get(yield* Layer.build(redis), Redis.Redis)
-        if (reachable === false) yield* Effect.logInfo("llm-router: shared state: Redis is reachable again; sharing cooldowns")
-        reachable = true
-        return yield* syncOver(service, local, outbox, keys, replica, resyncMs)
-      })).pipe(
+      yield* Metric.update(connectedGauge, 0)
+      const connection = Effect.acquireUseRelease(
+        Scope.make(),
+        (scope) =>
+          Effect.gen(function*() {
+            const service = Context.get(yield* Layer.build(redis), Redis.Redis)
+            if (reachable === false) yield* Effect.logInfo("llm-router: shared state: Redis is reachable again; sharing cooldowns")
+            reachable = true
+            yield* Metric.update(connectedGauge, 1)
+            return yield* syncOver(service, local, outbox, keys, replica, resyncMs)
+          }).pipe(Scope.provide(scope)),
+        // Closing a lost connection can wait on its client (node-redis's `close()` waits for
+        // replies a dead socket may never bring): it must not hold up the next connection.
+        (scope, exit) => Effect.asVoid(Effect.forkDetach(Scope.close(scope, exit)))
+      ).pipe(
         // Whatever ended the connection (a refused connect, a dropped subscription, a defect in
         // a client layer built with `orDie`) is retried; only the layer's own end stops it.
         Effect.catchCause((cause) => {
@@ -125,12 +148,14 @@ export const layer = <E>(redis: Layer.Layer<Redis.Redis, E>, options: Options = 
             Cause.squash(cause)
           )
           reachable = false
-          return Effect.andThen(warn, Effect.fail(cause))
+          return warn.pipe(Effect.andThen(Metric.update(connectedGauge, 0)), Effect.andThen(Effect.fail(cause)))
         }),
         Effect.retry({ schedule: reconnecting, while: (cause) => !Cause.hasInterruptsOnly(cause) })
       )
       yield* Effect.forkScoped(connection)
-      return sharing(local, outbox)
+      return Context.make(RouterState.RouterState, sharing(local, outbox)).pipe(
+        Context.add(Status, Status.of({ connected: Effect.sync(() => reachable === true) }))
+      )
     })
   )
 
@@ -158,10 +183,11 @@ export const describe = (connection: Connection): string => {
 
 /**
  * `layer` on a node-redis client (`@effect/platform-node`'s `NodeRedis`). The client does not
- * reconnect on its own: a lost connection ends it, and `layer` connects again with its own
- * backoff and its one warning (node-redis would log each of its own attempts).
+ * reconnect on its own: a lost connection fails its next command (the re-read of the board
+ * comes every `resyncMs`), and `layer` connects again with its own backoff and its one
+ * warning (node-redis would log each of its own attempts).
  */
-export const layerNode = (connection: Connection, options: Options = {}): Layer.Layer<RouterState.RouterState> =>
+export const layerNode = (connection: Connection, options: Options = {}): Layer.Layer<RouterState.RouterState | Status> =>
   layer(
     NodeRedis.layer({
       ...(connection.url !== undefined ? { url: Redacted.value(connection.url) } : {}),
@@ -170,7 +196,9 @@ export const layerNode = (connection: Connection, options: Options = {}): Layer.
         ...(connection.url === undefined ? { host: connection.host ?? "127.0.0.1", port: connection.port ?? 6379 } : {}),
         connectTimeout: Duration.toMillis(COMMAND_TIMEOUT),
         reconnectStrategy: false
-      }
+      },
+      // A command while disconnected fails at once (and the layer reconnects) instead of waiting.
+      disableOfflineQueue: true
     }),
     options
   )

@@ -8,7 +8,7 @@ import { NodeRedis } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { RouterState } from "@llm-router/core"
 import { CooldownBoard, RedisRouterState } from "@llm-router/redis"
-import { Context, Effect, Layer, Logger } from "effect"
+import { Context, Effect, Layer, Logger, Redacted } from "effect"
 import type { Redis } from "effect/persistence"
 import { TestClock } from "effect/testing"
 import * as Fixture from "./Fixture.ts"
@@ -98,29 +98,57 @@ describe("RedisRouterState", () => {
       assert.deepStrictEqual(yield* cooling(late), [["d", 60_000, "ServiceUnavailable"]])
     }))
 
-  it.effect("a replica that was cut off posts what it started meanwhile and catches up on the board", () =>
-    Effect.gen(function*() {
-      const prefix = yield* Fixture.freshPrefix
-      const proxy = yield* Fixture.outageProxy
-      const a = yield* replica(prefix, { redis: Layer.orDie(NodeRedis.layer({ url: proxy.url })), resyncMs: 5_000 })
-      const b = yield* replica(prefix)
-      yield* subscribed(prefix, 2)
+  for (
+    const [client, makeReplica] of [
+      ["node-redis reconnecting by itself", (prefix: string, url: string) =>
+        replica(prefix, { redis: Layer.orDie(NodeRedis.layer({ url })), resyncMs: 5_000 })],
+      ["layerNode, reconnecting by the layer", (prefix: string, url: string) =>
+        Effect.map(
+          Layer.build(RedisRouterState.layerNode({ url: Redacted.make(url) }, { prefix, resyncMs: 5_000 })),
+          (context) => ({ state: Context.get(context, RouterState.RouterState), status: Context.get(context, RedisRouterState.Status) })
+        )]
+    ] as const
+  ) {
+    it.effect(`a replica that was cut off posts what it started meanwhile and catches up on the board (${client})`, () =>
+      Effect.gen(function*() {
+        const prefix = yield* Fixture.freshPrefix
+        const proxy = yield* Fixture.outageProxy
+        const made = yield* makeReplica(prefix, proxy.url)
+        const a = "state" in made ? made.state : made
+        const b = yield* replica(prefix)
+        yield* subscribed(prefix, 2)
+        if ("status" in made) assert.isTrue(yield* made.status.connected)
 
-      yield* proxy.down
-      // While a is cut off: it cools "x" (the post waits), b cools "y" (a misses the message).
-      yield* a.onFailure("x", failure())
-      yield* b.onFailure("y", failure())
-      yield* proxy.up
+        yield* proxy.down
+        // While a is cut off: it cools "x" (the post waits), b cools "y" (a misses the message).
+        yield* a.onFailure("x", failure())
+        yield* b.onFailure("y", failure())
+        if ("status" in made) {
+          const status = made.status
+          // At the latest when its next re-read of the board fails.
+          yield* Fixture.eventually(
+            "a knows it is cut off",
+            Effect.andThen(TestClock.adjust("1 second"), Effect.map(status.connected, (c) => !c))
+          )
+        }
+        yield* proxy.up
 
-      yield* Fixture.eventually("b gets a's cooldown once a is back", Effect.map(b.cooldowns, (cs) => cs.length === 2), 10_000)
-      // a catches up on the board at its next re-read.
-      yield* Fixture.eventually(
-        "a reads b's cooldown from the board",
-        Effect.andThen(TestClock.adjust("5 seconds"), Effect.map(a.cooldowns, (cs) => cs.length === 2)),
-        10_000
-      )
-      assert.deepStrictEqual((yield* cooling(a)).map(([d]) => d).toSorted(), ["x", "y"])
-    }))
+        // The layer's reconnect waits on the (test) clock; node-redis's on its own timers.
+        yield* Fixture.eventually(
+          "b gets a's cooldown once a is back",
+          Effect.andThen(TestClock.adjust("1 second"), Effect.map(b.cooldowns, (cs) => cs.length === 2)),
+          10_000
+        )
+        // a catches up on the board at its next re-read.
+        yield* Fixture.eventually(
+          "a reads b's cooldown from the board",
+          Effect.andThen(TestClock.adjust("5 seconds"), Effect.map(a.cooldowns, (cs) => cs.length === 2)),
+          10_000
+        )
+        assert.deepStrictEqual((yield* cooling(a)).map(([d]) => d).toSorted(), ["x", "y"])
+        if ("status" in made) assert.isTrue(yield* made.status.connected)
+      }))
+  }
 
   it.effect("with Redis unreachable it routes on its own view, warns once, and shares once Redis is back", () =>
     Effect.gen(function*() {

@@ -9,7 +9,7 @@
  * client goes away the handler is interrupted, which aborts the upstream request.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Cause, Channel, Clock, Console, Duration, Effect, Layer, Metric, Pull, Random, Redacted, Result, Stream } from "effect"
+import { Cause, Channel, Clock, Console, Duration, Effect, Layer, Metric, Option, Pull, Random, Redacted, Result, Stream } from "effect"
 import { identity } from "effect/Function"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Scope } from "effect"
@@ -174,6 +174,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
       const { config } = settings
       const client = yield* LlmClient.LlmClient
       const state = yield* RouterState.RouterState
+      // Present when replicas share cooldowns through Redis (`layerState`).
+      const sharing = yield* Effect.serviceOption(RedisRouterState.Status)
       const scrub = ApiError.makeScrubber(secretsOf(config))
       const requestIdOf = yield* makeRequestIds
       const checkAuth = Auth.make(config.masterKey)
@@ -384,8 +386,12 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
             }
           }
           const status = ready === groups.size ? "ready" : ready > 0 ? "degraded" : "unavailable"
+          // Informational: a replica without Redis still routes, so it stays ready.
+          const sharedState = Option.isNone(sharing)
+            ? { store: "memory" }
+            : { store: "redis", connected: yield* sharing.value.connected }
           return jsonResponse(
-            { status, config_loaded: true, groups: report },
+            { status, config_loaded: true, groups: report, shared_state: sharedState },
             status === "unavailable" ? 503 : 200,
             { [RouteHeaders.names.requestId]: requestId }
           )

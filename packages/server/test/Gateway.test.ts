@@ -182,6 +182,7 @@ describe("Gateway", () => {
       const before = JSON.parse((yield* request(`${url}/health/readiness`)).text)
       assert.strictEqual(before.status, "ready")
       assert.strictEqual(before.groups.backup.available, 1)
+      assert.deepStrictEqual(before.shared_state, { store: "memory" })
       yield* post(`${url}/v1/chat/completions`, { model: "backup", messages: message })
       const after = JSON.parse((yield* request(`${url}/health/readiness`)).text)
       assert.strictEqual(after.status, "degraded")
