@@ -43,6 +43,12 @@ export const connectedGauge = Metric.gauge("llm_router_shared_state_connected", 
 /** A command that has not answered in this long counts as a lost connection. */
 const COMMAND_TIMEOUT = Duration.seconds(5)
 
+const withinCommandTimeout = <A>(command: Effect.Effect<A, Redis.RedisError>) =>
+  Effect.timeoutOrElse(command, {
+    duration: COMMAND_TIMEOUT,
+    orElse: () => Effect.fail(new Redis.RedisError({ cause: `no answer from Redis within ${Duration.format(COMMAND_TIMEOUT)}` }))
+  })
+
 /** Waits between attempts to reach Redis again: from half a second up to 30 seconds. */
 const reconnecting = Schedule.exponential("500 millis").pipe(
   Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.seconds(30))))
@@ -91,14 +97,12 @@ const syncOver = (
         const now = clock.currentTimeMillisUnsafe()
         if (cooldown.until <= now) return Effect.void
         // Not lost when the connection fails: it goes back to wait for the next one.
-        return CooldownBoard.post(redis, keys, cooldown, replica, now).pipe(
-          Effect.timeoutOrElse({ duration: COMMAND_TIMEOUT, orElse: () => Effect.fail(new Redis.RedisError({ cause: "timed out" })) }),
+        return withinCommandTimeout(CooldownBoard.post(redis, keys, cooldown, replica, now)).pipe(
           Effect.onError(() => Queue.offer(outbox, cooldown)),
           Effect.asVoid
         )
       }))
-    const resync = CooldownBoard.readAll(redis, keys).pipe(
-      Effect.timeoutOrElse({ duration: COMMAND_TIMEOUT, orElse: () => Effect.fail(new Redis.RedisError({ cause: "timed out" })) }),
+    const resync = withinCommandTimeout(CooldownBoard.readAll(redis, keys)).pipe(
       Effect.flatMap(admitAll),
       Effect.delay(Duration.millis(resyncMs))
     )
