@@ -9,7 +9,8 @@
  * failed in this request or is outside the group's best `order` is passed over as the strategy
  * would, and whichever deployment then serves becomes the session's pin. Pins live in the
  * router's memory, per model group, and are forgotten after `session_affinity_ttl_seconds`
- * without use (LiteLLM's name and default, 3600; 0 turns affinity off).
+ * without use (LiteLLM's name and default, 3600; 0 turns affinity off). Replicas sharing
+ * state through Redis also tell each other of new and moved pins (`MakePinTable`).
  */
 import { Context } from "effect"
 import type { ChatRequest } from "./Chat.ts"
@@ -43,6 +44,21 @@ export const sessionOf = (contextual: string | undefined, request: ChatRequest):
   return undefined
 }
 
+/** Where a router keeps its pins: `get` and `set` as `Pins` has them (synchronous: a pick never waits). */
+export interface PinTable {
+  readonly get: (group: string, session: string, now: number) => string | undefined
+  readonly set: (group: string, session: string, deployment: string, now: number) => void
+}
+
+/**
+ * How a router makes its pin table from `session_affinity_ttl_seconds`: `Pins` in this
+ * replica's memory, unless a shared store puts its own here (`@llm-router/redis`, so that
+ * every replica sends a session to the same deployment).
+ */
+export const MakePinTable = Context.Reference<(ttlMs: number) => PinTable>("@llm-router/core/SessionAffinity/MakePinTable", {
+  defaultValue: () => (ttlMs) => new Pins(ttlMs)
+})
+
 /**
  * Session → deployment, per model group. A `Map` in insertion order doubles as the eviction
  * order: a pin that is used or moved is re-inserted, so the first entries are the least
@@ -69,15 +85,17 @@ export class Pins {
     return pin.deployment
   }
 
-  /** `deployment` served `session` in `group` at `now`. */
-  set(group: string, session: string, deployment: string, now: number): void {
+  /** `deployment` served `session` in `group` at `now`; true when that is news (a new or moved pin). */
+  set(group: string, session: string, deployment: string, now: number): boolean {
     const key = `${group}\u0000${session}`
+    const before = this.pins.get(key)
     this.pins.delete(key)
     this.pins.set(key, { deployment, at: now })
     if (this.pins.size > this.capacity) {
       const oldest = this.pins.keys().next()
       if (!oldest.done) this.pins.delete(oldest.value)
     }
+    return before === undefined || before.deployment !== deployment || now - before.at > this.ttlMs
   }
 
   get size(): number {

@@ -132,6 +132,15 @@ describe("SessionAffinity.Pins", () => {
     assert.isUndefined(pins.get("other", "s1", 4))
   })
 
+  it("says when a pin is news: new, moved, or back after its ttl; not another turn on the same deployment", () => {
+    const pins = new SessionAffinity.Pins(60_000)
+    assert.isTrue(pins.set("g", "s", "a", 0))
+    assert.isFalse(pins.set("g", "s", "a", 30_000))
+    assert.isTrue(pins.set("g", "s", "b", 31_000))
+    assert.isTrue(pins.set("g", "s", "b", 100_000), "unused for longer than the ttl: a new pin")
+    assert.isTrue(pins.set("other", "s", "b", 100_000))
+  })
+
   it("ignores ids that are empty or too long to be a session", () => {
     assert.isUndefined(SessionAffinity.sessionOf(undefined, request()))
     assert.isUndefined(SessionAffinity.sessionOf("", request()))
