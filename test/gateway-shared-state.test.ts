@@ -1,21 +1,25 @@
 /**
  * Two `llm-router serve` replicas with the same LiteLLM config, sharing cooldowns through the
  * project's Redis (127.0.0.1:6379, as on CI) by `router_settings.redis_host`: once a provider
- * rate-limits one replica, the other stops sending it requests without having failed once.
+ * rate-limits one replica, the other stops sending it requests without having failed once;
+ * and a conversation stays on one deployment whichever replica answers its turns.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { NodeRedis } from "@effect/platform-node"
+import { SharedPins } from "@llm-router/redis"
+import { Context, Effect, Layer, Queue } from "effect"
+import { Redis } from "effect/persistence"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { OpenAiUpstream } from "@llm-router/testing"
 import { listeningUrl, run } from "./CliProcess.ts"
 
-const chat = (base: string) =>
+const chat = (base: string, session?: string) =>
   Effect.promise(async () => {
     const response = await fetch(`${base}/v1/chat/completions`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(session === undefined ? {} : { "x-session-id": session }) },
       body: JSON.stringify({ model: "chat", messages: [{ role: "user", content: "Hello?" }] })
     })
     await response.text()
@@ -86,5 +90,46 @@ router_settings:
       const second = yield* chat(b!)
       assert.deepStrictEqual(second, { status: 200, deployment: "backup", attempts: "1" })
       assert.strictEqual(limited.requests.length, 1)
+    }))
+
+  it.live("a session keeps its deployment whichever replica answers", () =>
+    Effect.gen(function*() {
+      const upstream = yield* OpenAiUpstream.make()
+      const prefix = `llm-router-test-${process.pid}-${Date.now()}-pins`
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llm-router-pins-"))
+      fs.writeFileSync(path.join(dir, "config.yaml"), `
+model_list:
+${["one", "two", "three"].map((id) => `  - model_name: chat
+    litellm_params: { model: openai/gpt-4o, api_base: "${upstream.baseUrl}", api_key: sk-x }
+    model_info: { id: ${id} }`).join("\n")}
+router_settings:
+  routing_strategy: simple-shuffle
+  redis_host: 127.0.0.1
+  redis_key_prefix: ${prefix}
+`)
+      const replicas = [0, 1].map(() => run(["serve", "--config", "config.yaml", "--port", "0"], { cwd: dir }))
+      yield* Effect.addFinalizer(() => Effect.sync(() => replicas.forEach((r) => r.child.kill("SIGKILL"))))
+      const [a, b] = yield* Effect.forEach(replicas, (r) => listeningUrl(r))
+
+      // Listen as a third party: once the pins reached us, they reached replica b as well.
+      const redis = Context.get(yield* Layer.build(NodeRedis.layer({ url: "redis://127.0.0.1:6379" })), Redis.Redis)
+      const news = yield* redis.subscribe(SharedPins.channel(prefix))
+      for (let i = 0; i < 250; i++) {
+        const [, listeners] = yield* redis.send<[string, number]>("PUBSUB", "NUMSUB", SharedPins.channel(prefix))
+        if (Number(listeners) >= 3) break
+        yield* Effect.sleep("20 millis")
+      }
+
+      // Twelve conversations start on replica a; with three deployments drawn at random, their
+      // second turns on replica b all land where the first did only if b knows the pins.
+      const sessions = Array.from({ length: 12 }, (_, i) => `conversation-${i}`)
+      const first = yield* Effect.forEach(sessions, (session) => chat(a!, session))
+      assert.isAbove(new Set(first.map((r) => r.deployment)).size, 1, "the strategy spread the sessions")
+      yield* Effect.forEach(sessions, () => Queue.take(news)).pipe(
+        Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.die(new Error("replica a did not announce its pins")) })
+      )
+      yield* Effect.sleep("50 millis")
+      const second = yield* Effect.forEach(sessions, (session) => chat(b!, session))
+      assert.deepStrictEqual(second.map((r) => r.deployment), first.map((r) => r.deployment))
     }))
 })

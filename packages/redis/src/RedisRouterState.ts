@@ -11,14 +11,17 @@
  * logs one warning, and keeps reconnecting; nothing a client sees changes.
  *
  * What is shared is what LiteLLM shares through Redis for the same purpose (its
- * `deployment:{id}:cooldown` keys). Failure counts, latency samples and calls in flight stay
- * per replica, as in LiteLLM: they steer this replica's choices and cost nothing to keep local.
+ * `deployment:{id}:cooldown` keys), and session pins (`SharedPins`), so a conversation stays on
+ * one deployment whichever replica answers. Failure counts, latency samples and calls in
+ * flight stay per replica, as in LiteLLM: they steer this replica's choices and cost nothing
+ * to keep local.
  */
 import { NodeRedis } from "@effect/platform-node"
 import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Queue, Random, Redacted, Schedule, Scope } from "effect"
 import { Redis } from "effect/persistence"
-import { RouterState } from "@llm-router/core"
+import { RouterState, SessionAffinity } from "@llm-router/core"
 import * as CooldownBoard from "./CooldownBoard.ts"
+import * as SharedPins from "./SharedPins.ts"
 
 export interface Options {
   /** Prefix of the board's keys (see `CooldownBoard.keys`). Default `llm-router`. */
@@ -69,35 +72,51 @@ const sharing = (local: RouterState.MemoryStore, outbox: Queue.Queue<RouterState
     cooldowns: local.cooldowns
   })
 
+/** What one replica keeps in step with the others. */
+interface Replica {
+  readonly id: string
+  readonly prefix: string
+  readonly keys: CooldownBoard.Keys
+  readonly resyncMs: number
+  readonly local: RouterState.MemoryStore
+  readonly outbox: Queue.Queue<RouterState.Cooldown>
+  readonly pins: SharedPins.Tables
+}
+
 /**
- * Keeps `local` and the board in step over one connection, until that connection fails:
+ * Keeps the replica and the others in step over one connection, until that connection fails:
  * subscribes first, then reads the board (so nothing posted in between is missed), then
- * posts what this replica starts, hears what the others post, and re-reads every `resyncMs`.
+ * posts what this replica starts, hears what the others post, and re-reads every `resyncMs`;
+ * session pins travel on their own channel, news only.
  */
-const syncOver = (
-  redis: Redis.Redis["Service"],
-  local: RouterState.MemoryStore,
-  outbox: Queue.Queue<RouterState.Cooldown>,
-  keys: CooldownBoard.Keys,
-  replica: string,
-  resyncMs: number
-): Effect.Effect<never, Redis.RedisError, Scope.Scope> =>
+const syncOver = (redis: Redis.Redis["Service"], replica: Replica): Effect.Effect<never, Redis.RedisError, Scope.Scope> =>
   Effect.gen(function*() {
+    const { keys, local, outbox, resyncMs } = replica
     const admitAll = (posted: ReadonlyArray<CooldownBoard.Posted>) =>
       Effect.forEach(posted, (p) => local.admitCooldown(p), { discard: true })
     const events = yield* redis.subscribe(keys.channel)
+    const pinEvents = yield* redis.subscribe(SharedPins.channel(replica.prefix))
     yield* admitAll(yield* CooldownBoard.readAll(redis, keys))
 
     const hear = Effect.flatMap(Queue.take(events), (message) => {
       const posted = CooldownBoard.parse(message.message)
-      return posted === undefined || posted.from === replica ? Effect.void : local.admitCooldown(posted)
+      return posted === undefined || posted.from === replica.id ? Effect.void : local.admitCooldown(posted)
     })
+    const hearPins = Effect.flatMap(Queue.take(pinEvents), (message) =>
+      Clock.clockWith((clock) => {
+        const pinned = SharedPins.parse(message.message)
+        if (pinned !== undefined && pinned.from !== replica.id) replica.pins.admit(pinned, clock.currentTimeMillisUnsafe())
+        return Effect.void
+      }))
+    // Best effort: a pin that cannot be sent now is news no longer when the connection is back.
+    const postPins = Effect.flatMap(Queue.take(replica.pins.outbox), (pinned) =>
+      withinCommandTimeout(SharedPins.publish(redis, replica.prefix, { ...pinned, from: replica.id })))
     const postNext = Effect.flatMap(Queue.take(outbox), (cooldown) =>
       Clock.clockWith((clock) => {
         const now = clock.currentTimeMillisUnsafe()
         if (cooldown.until <= now) return Effect.void
         // Not lost when the connection fails: it goes back to wait for the next one.
-        return withinCommandTimeout(CooldownBoard.post(redis, keys, cooldown, replica, now)).pipe(
+        return withinCommandTimeout(CooldownBoard.post(redis, keys, cooldown, replica.id, now)).pipe(
           Effect.onError(() => Queue.offer(outbox, cooldown)),
           Effect.asVoid
         )
@@ -107,7 +126,7 @@ const syncOver = (
       Effect.delay(Duration.millis(resyncMs))
     )
     // Each runs until the connection fails; the first failure ends them all.
-    return yield* Effect.raceAllFirst([Effect.forever(hear), Effect.forever(postNext), Effect.forever(resync)])
+    return yield* Effect.raceAllFirst([hear, postNext, resync, hearPins, postPins].map((loop) => Effect.forever(loop)))
   })
 
 /**
@@ -120,11 +139,16 @@ export const layer = <E>(
 ): Layer.Layer<RouterState.RouterState | Status> =>
   Layer.effectContext(
     Effect.gen(function*() {
-      const keys = CooldownBoard.keys(options.prefix ?? defaults.prefix)
-      const resyncMs = options.resyncMs ?? defaults.resyncMs
-      const local = yield* RouterState.makeMemory
-      const outbox = yield* Queue.unbounded<RouterState.Cooldown>()
-      const replica = `${Math.floor((yield* Random.next) * 2 ** 52).toString(36)}`
+      const prefix = options.prefix ?? defaults.prefix
+      const replica: Replica = {
+        id: Math.floor((yield* Random.next) * 2 ** 52).toString(36),
+        prefix,
+        keys: CooldownBoard.keys(prefix),
+        resyncMs: options.resyncMs ?? defaults.resyncMs,
+        local: yield* RouterState.makeMemory,
+        outbox: yield* Queue.unbounded<RouterState.Cooldown>(),
+        pins: new SharedPins.Tables(yield* Queue.unbounded<SharedPins.News>())
+      }
 
       // One warning when Redis goes away, one line when it is back: not one per retry.
       let reachable: boolean | undefined
@@ -137,7 +161,7 @@ export const layer = <E>(
             if (reachable === false) yield* Effect.logInfo("llm-router: shared state: Redis is reachable again; sharing cooldowns")
             reachable = true
             yield* Metric.update(connectedGauge, 1)
-            return yield* syncOver(service, local, outbox, keys, replica, resyncMs)
+            return yield* syncOver(service, replica)
           }).pipe(Scope.provide(scope)),
         // Closing a lost connection can wait on its client (node-redis's `close()` waits for
         // replies a dead socket may never bring): it must not hold up the next connection.
@@ -157,8 +181,9 @@ export const layer = <E>(
         Effect.retry({ schedule: reconnecting, while: (cause) => !Cause.hasInterruptsOnly(cause) })
       )
       yield* Effect.forkScoped(connection)
-      return Context.make(RouterState.RouterState, sharing(local, outbox)).pipe(
-        Context.add(Status, Status.of({ connected: Effect.sync(() => reachable === true) }))
+      return Context.make(RouterState.RouterState, sharing(replica.local, replica.outbox)).pipe(
+        Context.add(Status, Status.of({ connected: Effect.sync(() => reachable === true) })),
+        Context.add(SessionAffinity.MakePinTable, replica.pins.make)
       )
     })
   )

@@ -1,2 +1,3 @@
 export * as CooldownBoard from "./CooldownBoard.ts"
 export * as RedisRouterState from "./RedisRouterState.ts"
+export * as SharedPins from "./SharedPins.ts"

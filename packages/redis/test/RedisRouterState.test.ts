@@ -6,9 +6,9 @@
  */
 import { NodeRedis } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { RouterState } from "@llm-router/core"
-import { CooldownBoard, RedisRouterState } from "@llm-router/redis"
-import { Context, Effect, Layer, Logger, Redacted } from "effect"
+import { RouterState, SessionAffinity } from "@llm-router/core"
+import { CooldownBoard, RedisRouterState, SharedPins } from "@llm-router/redis"
+import { Context, Effect, Layer, Logger, Queue, Redacted } from "effect"
 import type { Redis } from "effect/persistence"
 import { TestClock } from "effect/testing"
 import * as Fixture from "./Fixture.ts"
@@ -189,5 +189,32 @@ describe("RedisRouterState", () => {
         10_000
       )
       assert.match(ours()[1] ?? "", /^Info.*Redis is reachable again/, logs.join("\n"))
+    }))
+
+  it.effect("a session pinned on one replica is pinned the same way on the others; only news travels", () =>
+    Effect.gen(function*() {
+      const prefix = yield* Fixture.freshPrefix
+      const pinTable = Effect.map(
+        Layer.build(RedisRouterState.layer(Fixture.redis, { prefix, resyncMs: NO_RESYNC })),
+        (context) => Context.get(context, SessionAffinity.MakePinTable)(3_600_000)
+      )
+      const [a, b] = [yield* pinTable, yield* pinTable]
+      const redis = yield* Fixture.client
+      const heard = yield* redis.subscribe(SharedPins.channel(prefix))
+      yield* Fixture.eventually(
+        "both replicas listen for pins",
+        Effect.map(redis.send<[string, number]>("PUBSUB", "NUMSUB", SharedPins.channel(prefix)), ([, n]) => Number(n) >= 3)
+      )
+
+      a.set("chat", "conversation-1", "claude", 0)
+      yield* Fixture.eventually("b pins it too", Effect.sync(() => b.get("chat", "conversation-1", 0) === "claude"))
+      // Another turn on the same deployment is no news; a move is.
+      a.set("chat", "conversation-1", "claude", 1_000)
+      b.set("chat", "conversation-1", "gpt-4o", 2_000)
+      yield* Fixture.eventually("a follows the move", Effect.sync(() => a.get("chat", "conversation-1", 2_000) === "gpt-4o"))
+      const messages = [yield* Queue.take(heard), yield* Queue.take(heard)].map((m) => SharedPins.parse(m.message)?.deployment)
+      assert.deepStrictEqual(messages, ["claude", "gpt-4o"])
+      assert.strictEqual(yield* Queue.size(heard), 0, "the repeated turn on claude was not sent")
+      assert.isUndefined(b.get("other-group", "conversation-1", 0))
     }))
 })
