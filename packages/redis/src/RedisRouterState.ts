@@ -146,8 +146,9 @@ export const layer = <E>(
         keys: CooldownBoard.keys(prefix),
         resyncMs: options.resyncMs ?? defaults.resyncMs,
         local: yield* RouterState.makeMemory,
-        outbox: yield* Queue.unbounded<RouterState.Cooldown>(),
-        pins: new SharedPins.Tables(yield* Queue.unbounded<SharedPins.News>())
+        // Bounded, keeping the newest, for a long outage: a busy replica starts many sessions.
+        outbox: yield* Queue.sliding<RouterState.Cooldown>(1_000),
+        pins: new SharedPins.Tables(yield* Queue.sliding<SharedPins.News>(10_000))
       }
 
       // One warning when Redis goes away, one line when it is back: not one per retry.
