@@ -17,7 +17,7 @@
  * to keep local.
  */
 import { NodeRedis } from "@effect/platform-node"
-import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Queue, Random, Redacted, Schedule, Scope } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Queue, Random, Redacted, References, Schedule, Scope } from "effect"
 import { Redis } from "effect/persistence"
 import { RouterState, SessionAffinity } from "@llm-router/core"
 import * as CooldownBoard from "./CooldownBoard.ts"
@@ -51,6 +51,13 @@ const withinCommandTimeout = <A>(command: Effect.Effect<A, Redis.RedisError>) =>
     duration: COMMAND_TIMEOUT,
     orElse: () => Effect.fail(new Redis.RedisError({ cause: `no answer from Redis within ${Duration.format(COMMAND_TIMEOUT)}` }))
   })
+
+/** What went wrong, in one line: the client's message, not the whole error. */
+const reasonOf = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  const inner = error instanceof Redis.RedisError ? error.cause : error
+  return inner instanceof Error ? inner.message : String(inner)
+}
 
 /** Waits between attempts to reach Redis again: from half a second up to 30 seconds. */
 const reconnecting = Schedule.exponential("500 millis").pipe(
@@ -158,7 +165,12 @@ export const layer = <E>(
         Scope.make(),
         (scope) =>
           Effect.gen(function*() {
-            const service = Context.get(yield* Layer.build(redis), Redis.Redis)
+            // The client's own warnings (node-redis logs every failed connect) are left out: the
+            // replica says once that Redis is gone, and once that it is back.
+            const service = Context.get(
+              yield* Layer.build(redis).pipe(Effect.provideService(References.MinimumLogLevel, "Error")),
+              Redis.Redis
+            )
             if (reachable === false) yield* Effect.logInfo("llm-router: shared state: Redis is reachable again; sharing cooldowns")
             reachable = true
             yield* Metric.update(connectedGauge, 1)
@@ -173,8 +185,8 @@ export const layer = <E>(
         Effect.catchCause((cause) => {
           if (Cause.hasInterruptsOnly(cause)) return Effect.fail(cause)
           const warn = reachable === false ? Effect.void : Effect.logWarning(
-            "llm-router: shared state: Redis is unreachable; this replica routes on its own view until it is back",
-            Cause.squash(cause)
+            `llm-router: shared state: Redis is unreachable (${reasonOf(cause)}); ` +
+              "this replica routes on its own view until it is back"
           )
           reachable = false
           return warn.pipe(Effect.andThen(Metric.update(connectedGauge, 0)), Effect.andThen(Effect.fail(cause)))
