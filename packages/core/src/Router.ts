@@ -9,7 +9,7 @@
  * requests lives in `RouterState` (and a session's last deployment in `SessionAffinity`).
  * This module holds the control flow only.
  */
-import { Cause, Channel, Clock, Duration, Effect, Exit, Layer, Pull, Random, Schedule, Scope, Stream, Tracer } from "effect"
+import { Cause, Channel, Clock, Duration, Effect, Exit, type Fiber, Layer, Pull, Random, Result, Schedule, Scope, Stream, Tracer } from "effect"
 import * as Arr from "effect/Array"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { ChatChunk, ChatRequest, Usage } from "./Chat.ts"
@@ -107,13 +107,13 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
    * tags do not match the request's `metadata.tags`, are not candidates. When nothing is
    * left, the error says why (a context-window error selects `context_window_fallbacks`).
    */
-  const eligible = (run: Run, group: string): Effect.Effect<ReadonlyArray<Deployment>, LlmError.LlmError> => {
+  const eligible = (run: Run, group: string): Result.Result<ReadonlyArray<Deployment>, LlmError.LlmError> => {
     let members: ReadonlyArray<Deployment> = groups.get(group) ?? []
     const tags = run.request.metadata?.tags
     if (tags && tags.length > 0) {
       members = members.filter((d) => d.tags.some((t) => tags.includes(t)))
       if (members.length === 0) {
-        return Effect.fail(
+        return Result.fail(
           new LlmError.NoDeploymentAvailable({
             provider: ROUTER,
             group,
@@ -127,7 +127,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     if (settings.enablePreCallChecks) {
       const fitting = members.filter((d) => d.maxInputTokens === undefined || estimatedTokens(run) <= d.maxInputTokens)
       if (fitting.length === 0) {
-        return Effect.fail(
+        return Result.fail(
           new LlmError.ContextWindowExceeded({
             provider: ROUTER,
             message: `The request (about ${estimatedTokens(run)} tokens) exceeds the context window of every deployment of "${group}"`
@@ -136,7 +136,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
       }
       members = fitting
     }
-    return Effect.succeed(members)
+    return Result.succeed(members)
   }
 
   /** Ends an in-flight call that neither succeeded nor failed (the caller went away). */
@@ -174,120 +174,121 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     group: string,
     call: (d: Deployment, client: LlmClient.Service) => Effect.Effect<A, LlmError.LlmError>,
     ignoreCooldown: boolean
-  ): Effect.Effect<Served<A>, LlmError.LlmError> =>
-    Effect.flatMap(Effect.suspend(() => eligible(run, group)), (candidates) => {
-      const ids = groupIds.get(group) ?? []
-      // The backoff schedule is only stepped when a retry has to wait: most requests never need it.
-      let backoff: ((now: number, input: LlmError.LlmError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>) | undefined
-      let lastError: LlmError.LlmError | undefined
+  ): Effect.Effect<Served<A>, LlmError.LlmError> => {
+    // The candidates depend only on the request and the config, so they are found at once.
+    const eligibleNow = eligible(run, group)
+    if (Result.isFailure(eligibleNow)) return Effect.fail(eligibleNow.failure)
+    const candidates = eligibleNow.success
+    const ids = groupIds.get(group) ?? []
+    // The backoff schedule is only stepped when a retry has to wait: most requests never need it.
+    let backoff: ((now: number, input: LlmError.LlmError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>) | undefined
+    let lastError: LlmError.LlmError | undefined
 
-      /**
-       * Attempt number `attempt` and, after a failure, the next ones. The path of a first attempt
-       * that succeeds is plain `flatMap`s (every request takes it; a generator costs about a
-       * microsecond per run); what follows a failure is a generator, as it is rare and may wait.
-       */
-      const attemptFrom = (attempt: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
-        if (attempt > settings.numRetries) return Effect.fail(lastError!)
-        return Effect.flatMap(state.snapshot(ids), (snapshot) => {
-          const callable = candidates.filter((d) => !run.excluded.has(d.id))
-          const healthy = callable.filter((d) => (snapshot.stats.get(d.id)?.cooldownUntil ?? 0) === 0)
-          let pool: ReadonlyArray<Deployment>
-          if (healthy.length > 0) {
-            const fresh = healthy.filter((d) => !run.failed.has(d.id))
-            pool = Strategy.lowestOrder(fresh.length > 0 ? fresh : healthy)
-          } else if (ignoreCooldown && callable.length > 0) {
-            // Every deployment is cooling: try the one that recovers first rather than fail without a call.
-            const soonest = callable.reduce((a, b) =>
-              (snapshot.stats.get(a.id)?.cooldownUntil ?? 0) <= (snapshot.stats.get(b.id)?.cooldownUntil ?? 0) ? a : b
-            )
-            pool = [soonest]
-          } else {
-            if (lastError) return Effect.fail(lastError)
-            const until = Math.min(...callable.map((d) => snapshot.stats.get(d.id)?.cooldownUntil ?? snapshot.now))
-            return Effect.fail(
-              new LlmError.NoDeploymentAvailable({
-                provider: ROUTER,
-                group,
-                message: callable.length === 0
-                  ? `Every deployment of model group "${group}" failed with an error it cannot recover from`
-                  : `No deployments available for model group "${group}": all ${callable.length} are cooling down`,
-                ...(callable.length > 0 && Number.isFinite(until)
-                  ? { retryAfter: Duration.millis(Math.max(0, until - snapshot.now)) }
-                  : {})
-              })
-            )
-          }
-          const attemptOn = (random: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
-            // A session goes back to its deployment while that is still one the strategy could pick.
-            const pinned = run.session !== undefined ? pins?.get(group, run.session, snapshot.now) : undefined
-            const d = (pinned !== undefined ? pool.find((c) => c.id === pinned) : undefined) ??
-              strategy(pool, { snapshot, streaming: run.streaming, random })
-            run.attempts++
+    /**
+     * Attempt number `attempt` and, after a failure, the next ones. The path of a first attempt
+     * that succeeds is plain `flatMap`s (every request takes it; a generator costs about a
+     * microsecond per run); what follows a failure is a generator, as it is rare and may wait.
+     */
+    const attemptFrom = (attempt: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
+      if (attempt > settings.numRetries) return Effect.fail(lastError!)
+      return Effect.flatMap(state.snapshot(ids), (snapshot) => {
+        const callable = candidates.filter((d) => !run.excluded.has(d.id))
+        const healthy = callable.filter((d) => (snapshot.stats.get(d.id)?.cooldownUntil ?? 0) === 0)
+        let pool: ReadonlyArray<Deployment>
+        if (healthy.length > 0) {
+          const fresh = healthy.filter((d) => !run.failed.has(d.id))
+          pool = Strategy.lowestOrder(fresh.length > 0 ? fresh : healthy)
+        } else if (ignoreCooldown && callable.length > 0) {
+          // Every deployment is cooling: try the one that recovers first rather than fail without a call.
+          const soonest = callable.reduce((a, b) =>
+            (snapshot.stats.get(a.id)?.cooldownUntil ?? 0) <= (snapshot.stats.get(b.id)?.cooldownUntil ?? 0) ? a : b
+          )
+          pool = [soonest]
+        } else {
+          if (lastError) return Effect.fail(lastError)
+          const until = Math.min(...callable.map((d) => snapshot.stats.get(d.id)?.cooldownUntil ?? snapshot.now))
+          return Effect.fail(
+            new LlmError.NoDeploymentAvailable({
+              provider: ROUTER,
+              group,
+              message: callable.length === 0
+                ? `Every deployment of model group "${group}" failed with an error it cannot recover from`
+                : `No deployments available for model group "${group}": all ${callable.length} are cooling down`,
+              ...(callable.length > 0 && Number.isFinite(until)
+                ? { retryAfter: Duration.millis(Math.max(0, until - snapshot.now)) }
+                : {})
+            })
+          )
+        }
+        const attemptOn = (random: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
+          // A session goes back to its deployment while that is still one the strategy could pick.
+          const pinned = run.session !== undefined ? pins?.get(group, run.session, snapshot.now) : undefined
+          const d = (pinned !== undefined ? pool.find((c) => c.id === pinned) : undefined) ??
+            strategy(pool, { snapshot, streaming: run.streaming, random })
+          run.attempts++
+          return Effect.flatMap(state.onStart(d.id), () => {
+            // Made once the call is recorded as started: `call` may read the clock as it is made.
             const direct = call(d, clients.get(d.id)!)
             const called = run.span === undefined ? direct : spans.attempt(run.span, d, run.attempts, direct)
-            return Effect.flatMap(
-              state.onStart(d.id),
-              () =>
-                Effect.flatMap(
-                  Effect.exit(called.pipe(Effect.onInterrupt(() => release(d)))),
-                  (exit) => {
-                    if (Exit.isFailure(exit)) return afterFailure(attempt, d, healthy, exit.cause)
-                    if (run.session !== undefined) pins?.set(group, run.session, d.id, snapshot.now)
-                    return Effect.succeed({ value: exit.value, deployment: d, group })
-                  }
-                )
-            )
-          }
-          return pool.length > 1 ? Effect.flatMap(Random.next, attemptOn) : attemptOn(0)
-        })
-      }
+            return Effect.matchCauseEffect(Effect.onInterrupt(called, () => release(d)), {
+              onFailure: (cause) => afterFailure(attempt, d, healthy, cause),
+              onSuccess: (value) => {
+                if (run.session !== undefined) pins?.set(group, run.session, d.id, snapshot.now)
+                return Effect.succeed({ value, deployment: d, group })
+              }
+            })
+          })
+        }
+        return pool.length > 1 ? Effect.flatMap(Random.next, attemptOn) : attemptOn(0)
+      })
+    }
 
-      /** After a failed attempt: record it, then retry (at once, or after a backoff) or give up. */
-      const afterFailure = (
-        attempt: number,
-        d: Deployment,
-        healthy: ReadonlyArray<Deployment>,
-        cause: Cause.Cause<LlmError.LlmError>
-      ): Effect.Effect<Served<A>, LlmError.LlmError> =>
-        Effect.gen(function*() {
-          const error = Cause.findErrorOption(cause)
-          if (error._tag === "None") return yield* Effect.failCause(cause as Cause.Cause<never>)
-          lastError = error.value
-          const policy = LlmError.policy(lastError)
-          run.failed.add(d.id)
-          if (!policy.retrySameDeployment) run.excluded.add(d.id)
-          const cooled = yield* recordFailure(d, group, lastError)
-          if (!policy.tryOtherDeployments || attempt === settings.numRetries) return yield* lastError
-          // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
-          const othersReady = healthy.some((o) => o.id !== d.id && !run.excluded.has(o.id))
-          const now = yield* Clock.currentTimeMillis
-          const hinted = LlmError.retryAfterMillis(lastError)
-          // A provider that names its wait (a 429's Retry-After) is retried after it, within max_retry_after,
-          // even though this failure cooled it down: the retry then waits until that cooldown is over.
-          const waitOut = cooled !== undefined && hinted !== undefined && cooled.until - now <= settings.maxRetryAfterMs
-            ? cooled.until - now
-            : undefined
-          const selfReady = policy.retrySameDeployment && (cooled === undefined || waitOut !== undefined)
-          if (!othersReady && !selfReady && !ignoreCooldown) return yield* attemptFrom(attempt + 1)
-          if (!othersReady) {
-            const retryAfter = Math.max(hinted ?? 0, waitOut ?? 0)
-            // A provider asking for a longer wait than we allow: give up here and let fallbacks answer.
-            if (retryAfter > settings.maxRetryAfterMs) return yield* lastError
-            backoff ??= yield* Schedule.toStep(settings.retrySchedule)
-            const step = yield* Pull.catchDone(
-              Effect.map(backoff(now, lastError), ([, delay]) => Duration.toMillis(delay)),
-              () => Effect.succeed(undefined)
-            )
-            if (step === undefined) return yield* lastError
-            const delay = Math.max(step, retryAfter, settings.minRetryDelayMs)
-            if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
-          }
-          yield* RouterMetrics.recordRetry(group)
-          return yield* attemptFrom(attempt + 1)
-        })
+    /** After a failed attempt: record it, then retry (at once, or after a backoff) or give up. */
+    const afterFailure = (
+      attempt: number,
+      d: Deployment,
+      healthy: ReadonlyArray<Deployment>,
+      cause: Cause.Cause<LlmError.LlmError>
+    ): Effect.Effect<Served<A>, LlmError.LlmError> =>
+      Effect.gen(function*() {
+        const error = Cause.findErrorOption(cause)
+        if (error._tag === "None") return yield* Effect.failCause(cause as Cause.Cause<never>)
+        lastError = error.value
+        const policy = LlmError.policy(lastError)
+        run.failed.add(d.id)
+        if (!policy.retrySameDeployment) run.excluded.add(d.id)
+        const cooled = yield* recordFailure(d, group, lastError)
+        if (!policy.tryOtherDeployments || attempt === settings.numRetries) return yield* lastError
+        // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
+        const othersReady = healthy.some((o) => o.id !== d.id && !run.excluded.has(o.id))
+        const now = yield* Clock.currentTimeMillis
+        const hinted = LlmError.retryAfterMillis(lastError)
+        // A provider that names its wait (a 429's Retry-After) is retried after it, within max_retry_after,
+        // even though this failure cooled it down: the retry then waits until that cooldown is over.
+        const waitOut = cooled !== undefined && hinted !== undefined && cooled.until - now <= settings.maxRetryAfterMs
+          ? cooled.until - now
+          : undefined
+        const selfReady = policy.retrySameDeployment && (cooled === undefined || waitOut !== undefined)
+        if (!othersReady && !selfReady && !ignoreCooldown) return yield* attemptFrom(attempt + 1)
+        if (!othersReady) {
+          const retryAfter = Math.max(hinted ?? 0, waitOut ?? 0)
+          // A provider asking for a longer wait than we allow: give up here and let fallbacks answer.
+          if (retryAfter > settings.maxRetryAfterMs) return yield* lastError
+          backoff ??= yield* Schedule.toStep(settings.retrySchedule)
+          const step = yield* Pull.catchDone(
+            Effect.map(backoff(now, lastError), ([, delay]) => Duration.toMillis(delay)),
+            () => Effect.succeed(undefined)
+          )
+          if (step === undefined) return yield* lastError
+          const delay = Math.max(step, retryAfter, settings.minRetryDelayMs)
+          if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
+        }
+        yield* RouterMetrics.recordRetry(group)
+        return yield* attemptFrom(attempt + 1)
+      })
 
-      return attemptFrom(0)
-    })
+    return attemptFrom(0)
+  }
 
   /** Which groups a failure of `group` falls back to, per the error's chain. */
   const chainFor = (error: LlmError.LlmError, group: string): ReadonlyArray<string> => {
@@ -347,33 +348,41 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
       })
     )
 
+  const unknownModel = (request: ChatRequest) =>
+    new LlmError.ModelNotFound({
+      provider: ROUTER,
+      status: 404,
+      message: `Unknown model group "${request.model}". Known: ${knownModels}`
+    })
+
+  const newRun = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    request: ChatRequest,
+    group: string,
+    streaming: boolean,
+    startedAt: number,
+    span: Tracer.Span | undefined
+  ): Run => ({
+    request,
+    group,
+    streaming,
+    startedAt,
+    attempts: 0,
+    fallbacks: [],
+    visited: new Set([group]),
+    excluded: new Set(),
+    failed: new Set(),
+    estimatedTokens: undefined,
+    session: pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request),
+    span
+  })
+
   const start = (request: ChatRequest, streaming: boolean): Effect.Effect<Run, LlmError.LlmError> => {
     const group = resolveGroup(request.model)
-    if (group === undefined) {
-      return Effect.fail(
-        new LlmError.ModelNotFound({
-          provider: ROUTER,
-          status: 404,
-          message: `Unknown model group "${request.model}". Known: ${knownModels}`
-        })
-      )
-    }
+    if (group === undefined) return Effect.fail(unknownModel(request))
     return Effect.withFiber((fiber) => {
       const run = (span: Tracer.Span | undefined) =>
-        Effect.map(Clock.currentTimeMillis, (startedAt): Run => ({
-          request,
-          group,
-          streaming,
-          startedAt,
-          attempts: 0,
-          fallbacks: [],
-          visited: new Set([group]),
-          excluded: new Set(),
-          failed: new Set(),
-          estimatedTokens: undefined,
-          session: pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request),
-          span
-        }))
+        Effect.map(Clock.currentTimeMillis, (startedAt): Run => newRun(fiber, request, group, streaming, startedAt, span))
       return RouterTracing.enabled(fiber) ? Effect.flatMap(spans.request(request, streaming), run) : run(undefined)
     })
   }
@@ -383,7 +392,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     served: { readonly deployment: Deployment; readonly group: string },
     now: number,
     usage: Usage | null | undefined,
-    extra: Partial<RouteInfo> = {}
+    extra?: Partial<RouteInfo>
   ): RouteInfo => ({
     group: run.group,
     servedBy: served.group,
@@ -412,54 +421,70 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     chatRouted(request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(request.model, error, false)))
 
   // `flatMap`s rather than `Effect.gen` on the chat path, which every request takes: a
-  // generator costs about a microsecond per run. The clock is read where the steps run.
-  const chatRouted = (request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
-    Effect.flatMap(start(request, false), (run) => {
-      const routed = Clock.clockWith((clock) =>
-        routeRequest(run, (d, client) =>
-          Effect.suspend(() => {
-            const began = clock.currentTimeMillisUnsafe()
-            return client.chat(request).pipe(
-              Deadline.timeoutOrElse(requestTimeoutMs(d), () =>
-                Effect.fail(
-                  new LlmError.Timeout({
-                    provider: d.provider,
-                    deployment: d.id,
-                    phase: "request",
-                    message: `No response from ${d.id} within ${requestTimeoutMs(d)} ms`
-                  })
-                )
-              ),
-              Effect.flatMap((completion) => {
-                if (
-                  completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
-                  contentFilterSelectsFallback(d.group)
-                ) {
-                  return Effect.fail(
-                    new LlmError.ContentPolicyViolation({
-                      provider: d.provider,
-                      deployment: d.id,
-                      status: 200,
-                      message: `${d.id} answered with finish_reason "content_filter"`
-                    })
-                  )
-                }
-                const latencyMs = clock.currentTimeMillisUnsafe() - began
-                return Effect.as(
-                  state.onSuccess(d.id, { latencyMs, tokens: completion.response.usage?.total_tokens ?? 0 }),
-                  completion
-                )
+  // generator costs about a microsecond per run. The clock and the fiber are read once, and
+  // each step reads them where it runs (a `Clock.currentTimeMillis` or `Metric.update` would be
+  // steps of their own).
+  const chatRouted = (request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
+    const group = resolveGroup(request.model)
+    if (group === undefined) return Effect.fail(unknownModel(request))
+    return Effect.withFiber((fiber) => {
+      const clock = fiber.getRef(Clock.Clock)
+      if (!RouterTracing.enabled(fiber)) {
+        return routeChat(newRun(fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined), fiber, clock)
+      }
+      return Effect.flatMap(spans.request(request, false), (span) =>
+        spans.completion(span, routeChat(newRun(fiber, request, group, false, clock.currentTimeMillisUnsafe(), span), fiber, clock)))
+    })
+  }
+
+  const routeChat = (
+    run: Run,
+    fiber: Fiber.Fiber<unknown, unknown>,
+    clock: Clock.Clock
+  ): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
+    Effect.flatMap(
+      routeRequest(run, (d, client) => {
+        // Made when the attempt starts (see `runGroup`).
+        const began = clock.currentTimeMillisUnsafe()
+        return client.chat(run.request).pipe(
+          Deadline.timeoutOrElse(requestTimeoutMs(d), () =>
+            Effect.fail(
+              new LlmError.Timeout({
+                provider: d.provider,
+                deployment: d.id,
+                phase: "request",
+                message: `No response from ${d.id} within ${requestTimeoutMs(d)} ms`
               })
             )
-          })).pipe(
-            Effect.flatMap((served) => {
-              const route = routeInfo(run, served, clock.currentTimeMillisUnsafe(), served.value.response.usage)
-              return Effect.as(RouterMetrics.recordSuccess(route, false), { response: served.value.response, route })
-            })
-          )
-      )
-      return run.span === undefined ? routed : spans.completion(run.span, routed)
-    })
+          ),
+          Effect.flatMap((completion) => {
+            if (
+              completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
+              contentFilterSelectsFallback(d.group)
+            ) {
+              return Effect.fail(
+                new LlmError.ContentPolicyViolation({
+                  provider: d.provider,
+                  deployment: d.id,
+                  status: 200,
+                  message: `${d.id} answered with finish_reason "content_filter"`
+                })
+              )
+            }
+            const latencyMs = clock.currentTimeMillisUnsafe() - began
+            return Effect.as(
+              state.onSuccess(d.id, { latencyMs, tokens: completion.response.usage?.total_tokens ?? 0 }),
+              completion
+            )
+          })
+        )
+      }),
+      (served) => {
+        const route = routeInfo(run, served, clock.currentTimeMillisUnsafe(), served.value.response.usage)
+        RouterMetrics.recordSuccessUnsafe(route, false, fiber.context)
+        return Effect.succeed({ response: served.value.response, route })
+      }
+    )
 
   /**
    * Opens a stream on one deployment and reads it up to its first content chunk, holding
