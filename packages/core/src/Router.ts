@@ -139,6 +139,11 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     return Result.succeed(members)
   }
 
+  const withEligible = <A>(
+    found: Result.Result<ReadonlyArray<Deployment>, LlmError.LlmError>,
+    f: (candidates: ReadonlyArray<Deployment>) => Effect.Effect<A, LlmError.LlmError>
+  ): Effect.Effect<A, LlmError.LlmError> => (Result.isFailure(found) ? Effect.fail(found.failure) : f(found.success))
+
   /** Ends an in-flight call that neither succeeded nor failed (the caller went away). */
   const release = (d: Deployment) =>
     Effect.asVoid(state.onFailure(d.id, {
@@ -174,121 +179,119 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     group: string,
     call: (d: Deployment, client: LlmClient.Service) => Effect.Effect<A, LlmError.LlmError>,
     ignoreCooldown: boolean
-  ): Effect.Effect<Served<A>, LlmError.LlmError> => {
-    // The candidates depend only on the request and the config, so they are found at once.
-    const eligibleNow = eligible(run, group)
-    if (Result.isFailure(eligibleNow)) return Effect.fail(eligibleNow.failure)
-    const candidates = eligibleNow.success
-    const ids = groupIds.get(group) ?? []
-    // The backoff schedule is only stepped when a retry has to wait: most requests never need it.
-    let backoff: ((now: number, input: LlmError.LlmError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>) | undefined
-    let lastError: LlmError.LlmError | undefined
+  ): Effect.Effect<Served<A>, LlmError.LlmError> =>
+    // The candidates depend only on the request and the config: found at once, not in a step of their own.
+    withEligible(eligible(run, group), (candidates) => {
+      const ids = groupIds.get(group) ?? []
+      // The backoff schedule is only stepped when a retry has to wait: most requests never need it.
+      let backoff: ((now: number, input: LlmError.LlmError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>) | undefined
+      let lastError: LlmError.LlmError | undefined
 
-    /**
-     * Attempt number `attempt` and, after a failure, the next ones. The path of a first attempt
-     * that succeeds is plain `flatMap`s (every request takes it; a generator costs about a
-     * microsecond per run); what follows a failure is a generator, as it is rare and may wait.
-     */
-    const attemptFrom = (attempt: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
-      if (attempt > settings.numRetries) return Effect.fail(lastError!)
-      return Effect.flatMap(state.snapshot(ids), (snapshot) => {
-        const callable = candidates.filter((d) => !run.excluded.has(d.id))
-        const healthy = callable.filter((d) => (snapshot.stats.get(d.id)?.cooldownUntil ?? 0) === 0)
-        let pool: ReadonlyArray<Deployment>
-        if (healthy.length > 0) {
-          const fresh = healthy.filter((d) => !run.failed.has(d.id))
-          pool = Strategy.lowestOrder(fresh.length > 0 ? fresh : healthy)
-        } else if (ignoreCooldown && callable.length > 0) {
-          // Every deployment is cooling: try the one that recovers first rather than fail without a call.
-          const soonest = callable.reduce((a, b) =>
-            (snapshot.stats.get(a.id)?.cooldownUntil ?? 0) <= (snapshot.stats.get(b.id)?.cooldownUntil ?? 0) ? a : b
-          )
-          pool = [soonest]
-        } else {
-          if (lastError) return Effect.fail(lastError)
-          const until = Math.min(...callable.map((d) => snapshot.stats.get(d.id)?.cooldownUntil ?? snapshot.now))
-          return Effect.fail(
-            new LlmError.NoDeploymentAvailable({
-              provider: ROUTER,
-              group,
-              message: callable.length === 0
-                ? `Every deployment of model group "${group}" failed with an error it cannot recover from`
-                : `No deployments available for model group "${group}": all ${callable.length} are cooling down`,
-              ...(callable.length > 0 && Number.isFinite(until)
-                ? { retryAfter: Duration.millis(Math.max(0, until - snapshot.now)) }
-                : {})
+      /**
+       * Attempt number `attempt` and, after a failure, the next ones. The path of a first attempt
+       * that succeeds is plain `flatMap`s (every request takes it; a generator costs about a
+       * microsecond per run); what follows a failure is a generator, as it is rare and may wait.
+       */
+      const attemptFrom = (attempt: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
+        if (attempt > settings.numRetries) return Effect.fail(lastError!)
+        return Effect.flatMap(state.snapshot(ids), (snapshot) => {
+          const callable = candidates.filter((d) => !run.excluded.has(d.id))
+          const healthy = callable.filter((d) => (snapshot.stats.get(d.id)?.cooldownUntil ?? 0) === 0)
+          let pool: ReadonlyArray<Deployment>
+          if (healthy.length > 0) {
+            const fresh = healthy.filter((d) => !run.failed.has(d.id))
+            pool = Strategy.lowestOrder(fresh.length > 0 ? fresh : healthy)
+          } else if (ignoreCooldown && callable.length > 0) {
+            // Every deployment is cooling: try the one that recovers first rather than fail without a call.
+            const soonest = callable.reduce((a, b) =>
+              (snapshot.stats.get(a.id)?.cooldownUntil ?? 0) <= (snapshot.stats.get(b.id)?.cooldownUntil ?? 0) ? a : b
+            )
+            pool = [soonest]
+          } else {
+            if (lastError) return Effect.fail(lastError)
+            const until = Math.min(...callable.map((d) => snapshot.stats.get(d.id)?.cooldownUntil ?? snapshot.now))
+            return Effect.fail(
+              new LlmError.NoDeploymentAvailable({
+                provider: ROUTER,
+                group,
+                message: callable.length === 0
+                  ? `Every deployment of model group "${group}" failed with an error it cannot recover from`
+                  : `No deployments available for model group "${group}": all ${callable.length} are cooling down`,
+                ...(callable.length > 0 && Number.isFinite(until)
+                  ? { retryAfter: Duration.millis(Math.max(0, until - snapshot.now)) }
+                  : {})
+              })
+            )
+          }
+          const attemptOn = (random: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
+            // A session goes back to its deployment while that is still one the strategy could pick.
+            const pinned = run.session !== undefined ? pins?.get(group, run.session, snapshot.now) : undefined
+            const d = (pinned !== undefined ? pool.find((c) => c.id === pinned) : undefined) ??
+              strategy(pool, { snapshot, streaming: run.streaming, random })
+            run.attempts++
+            return Effect.flatMap(state.onStart(d.id), () => {
+              // Made once the call is recorded as started: `call` may read the clock as it is made.
+              const direct = call(d, clients.get(d.id)!)
+              const called = run.span === undefined ? direct : spans.attempt(run.span, d, run.attempts, direct)
+              return Effect.matchCauseEffect(Effect.onInterrupt(called, () => release(d)), {
+                onFailure: (cause) => afterFailure(attempt, d, healthy, cause),
+                onSuccess: (value) => {
+                  if (run.session !== undefined) pins?.set(group, run.session, d.id, snapshot.now)
+                  return Effect.succeed({ value, deployment: d, group })
+                }
+              })
             })
-          )
-        }
-        const attemptOn = (random: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
-          // A session goes back to its deployment while that is still one the strategy could pick.
-          const pinned = run.session !== undefined ? pins?.get(group, run.session, snapshot.now) : undefined
-          const d = (pinned !== undefined ? pool.find((c) => c.id === pinned) : undefined) ??
-            strategy(pool, { snapshot, streaming: run.streaming, random })
-          run.attempts++
-          return Effect.flatMap(state.onStart(d.id), () => {
-            // Made once the call is recorded as started: `call` may read the clock as it is made.
-            const direct = call(d, clients.get(d.id)!)
-            const called = run.span === undefined ? direct : spans.attempt(run.span, d, run.attempts, direct)
-            return Effect.matchCauseEffect(Effect.onInterrupt(called, () => release(d)), {
-              onFailure: (cause) => afterFailure(attempt, d, healthy, cause),
-              onSuccess: (value) => {
-                if (run.session !== undefined) pins?.set(group, run.session, d.id, snapshot.now)
-                return Effect.succeed({ value, deployment: d, group })
-              }
-            })
-          })
-        }
-        return pool.length > 1 ? Effect.flatMap(Random.next, attemptOn) : attemptOn(0)
-      })
-    }
+          }
+          return pool.length > 1 ? Effect.flatMap(Random.next, attemptOn) : attemptOn(0)
+        })
+      }
 
-    /** After a failed attempt: record it, then retry (at once, or after a backoff) or give up. */
-    const afterFailure = (
-      attempt: number,
-      d: Deployment,
-      healthy: ReadonlyArray<Deployment>,
-      cause: Cause.Cause<LlmError.LlmError>
-    ): Effect.Effect<Served<A>, LlmError.LlmError> =>
-      Effect.gen(function*() {
-        const error = Cause.findErrorOption(cause)
-        if (error._tag === "None") return yield* Effect.failCause(cause as Cause.Cause<never>)
-        lastError = error.value
-        const policy = LlmError.policy(lastError)
-        run.failed.add(d.id)
-        if (!policy.retrySameDeployment) run.excluded.add(d.id)
-        const cooled = yield* recordFailure(d, group, lastError)
-        if (!policy.tryOtherDeployments || attempt === settings.numRetries) return yield* lastError
-        // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
-        const othersReady = healthy.some((o) => o.id !== d.id && !run.excluded.has(o.id))
-        const now = yield* Clock.currentTimeMillis
-        const hinted = LlmError.retryAfterMillis(lastError)
-        // A provider that names its wait (a 429's Retry-After) is retried after it, within max_retry_after,
-        // even though this failure cooled it down: the retry then waits until that cooldown is over.
-        const waitOut = cooled !== undefined && hinted !== undefined && cooled.until - now <= settings.maxRetryAfterMs
-          ? cooled.until - now
-          : undefined
-        const selfReady = policy.retrySameDeployment && (cooled === undefined || waitOut !== undefined)
-        if (!othersReady && !selfReady && !ignoreCooldown) return yield* attemptFrom(attempt + 1)
-        if (!othersReady) {
-          const retryAfter = Math.max(hinted ?? 0, waitOut ?? 0)
-          // A provider asking for a longer wait than we allow: give up here and let fallbacks answer.
-          if (retryAfter > settings.maxRetryAfterMs) return yield* lastError
-          backoff ??= yield* Schedule.toStep(settings.retrySchedule)
-          const step = yield* Pull.catchDone(
-            Effect.map(backoff(now, lastError), ([, delay]) => Duration.toMillis(delay)),
-            () => Effect.succeed(undefined)
-          )
-          if (step === undefined) return yield* lastError
-          const delay = Math.max(step, retryAfter, settings.minRetryDelayMs)
-          if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
-        }
-        yield* RouterMetrics.recordRetry(group)
-        return yield* attemptFrom(attempt + 1)
-      })
+      /** After a failed attempt: record it, then retry (at once, or after a backoff) or give up. */
+      const afterFailure = (
+        attempt: number,
+        d: Deployment,
+        healthy: ReadonlyArray<Deployment>,
+        cause: Cause.Cause<LlmError.LlmError>
+      ): Effect.Effect<Served<A>, LlmError.LlmError> =>
+        Effect.gen(function*() {
+          const error = Cause.findErrorOption(cause)
+          if (error._tag === "None") return yield* Effect.failCause(cause as Cause.Cause<never>)
+          lastError = error.value
+          const policy = LlmError.policy(lastError)
+          run.failed.add(d.id)
+          if (!policy.retrySameDeployment) run.excluded.add(d.id)
+          const cooled = yield* recordFailure(d, group, lastError)
+          if (!policy.tryOtherDeployments || attempt === settings.numRetries) return yield* lastError
+          // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
+          const othersReady = healthy.some((o) => o.id !== d.id && !run.excluded.has(o.id))
+          const now = yield* Clock.currentTimeMillis
+          const hinted = LlmError.retryAfterMillis(lastError)
+          // A provider that names its wait (a 429's Retry-After) is retried after it, within max_retry_after,
+          // even though this failure cooled it down: the retry then waits until that cooldown is over.
+          const waitOut = cooled !== undefined && hinted !== undefined && cooled.until - now <= settings.maxRetryAfterMs
+            ? cooled.until - now
+            : undefined
+          const selfReady = policy.retrySameDeployment && (cooled === undefined || waitOut !== undefined)
+          if (!othersReady && !selfReady && !ignoreCooldown) return yield* attemptFrom(attempt + 1)
+          if (!othersReady) {
+            const retryAfter = Math.max(hinted ?? 0, waitOut ?? 0)
+            // A provider asking for a longer wait than we allow: give up here and let fallbacks answer.
+            if (retryAfter > settings.maxRetryAfterMs) return yield* lastError
+            backoff ??= yield* Schedule.toStep(settings.retrySchedule)
+            const step = yield* Pull.catchDone(
+              Effect.map(backoff(now, lastError), ([, delay]) => Duration.toMillis(delay)),
+              () => Effect.succeed(undefined)
+            )
+            if (step === undefined) return yield* lastError
+            const delay = Math.max(step, retryAfter, settings.minRetryDelayMs)
+            if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
+          }
+          yield* RouterMetrics.recordRetry(group)
+          return yield* attemptFrom(attempt + 1)
+        })
 
-    return attemptFrom(0)
-  }
+      return attemptFrom(0)
+    })
 
   /** Which groups a failure of `group` falls back to, per the error's chain. */
   const chainFor = (error: LlmError.LlmError, group: string): ReadonlyArray<string> => {
