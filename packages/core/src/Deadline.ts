@@ -2,8 +2,8 @@
  * The deadline the router puts on every provider call. `Effect.timeoutOrElse` races the call
  * against a sleep, forking both into new fibers; the router makes one such race per attempt of
  * every request, and in the gateway that cost about 15 µs of CPU per request
- * (`bench/gateway/inprocess.ts --compare`, paired). With the live clock this forks only the
- * call and arms a timer beside it. Under any other clock (`TestClock`) it is
+ * (`bench/gateway/inprocess.ts --compare`, paired). With the live clock this runs only the call
+ * in a fiber of its own and arms a timer beside it. Under any other clock (`TestClock`) it is
  * `Effect.timeoutOrElse`, so tests drive time exactly as before. Either way, a call that
  * outlives its deadline is interrupted (its HTTP request aborted) before `orElse` runs.
  */
@@ -28,19 +28,22 @@ export const timeoutOrElse: {
   millis: number,
   orElse: () => Effect.Effect<A2, E2, R2>
 ): Effect.Effect<A | A2, E | E2, R | R2> =>
-  Clock.clockWith((clock) => {
-    if (clock !== liveClock || !(millis > 0 && millis < 2 ** 31)) {
+  Effect.withFiber((parent) => {
+    if (parent.getRef(Clock.Clock) !== liveClock || !(millis > 0 && millis < 2 ** 31)) {
       return Effect.timeoutOrElse(self, { duration: Duration.millis(millis), orElse })
     }
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(Effect.forkChild(restore(self), { startImmediately: true }), (fiber) =>
-        restore(Effect.callback<A | A2, E | E2, R2>((resume) => {
-          const timer = setTimeout(() => resume(Effect.andThen(Fiber.interrupt(fiber), orElse())), millis)
-          fiber.addObserver((exit) => {
-            clearTimeout(timer)
-            resume(exit)
-          })
-          // The caller went away: stop the timer and the call.
-          return Effect.andThen(Effect.sync(() => clearTimeout(timer)), Fiber.interrupt(fiber))
-        }))))
+    // The call's fiber starts (and runs up to its first wait) inside `callback`'s registration,
+    // which nothing can interrupt, and it always ends before this does: it is awaited, or
+    // interrupted and awaited. So it needs no parent, and skips `forkChild`'s bookkeeping
+    // (an `uninterruptibleMask`, the parent's child set, the interrupt-children hook).
+    return Effect.callback<A | A2, E | E2, R2>((resume) => {
+      const fiber = Effect.runForkWith(parent.context as Context.Context<R>)(self)
+      const timer = setTimeout(() => resume(Effect.andThen(Fiber.interrupt(fiber), orElse())), millis)
+      fiber.addObserver((exit) => {
+        clearTimeout(timer)
+        resume(exit)
+      })
+      // The caller went away: stop the timer and the call.
+      return Effect.andThen(Effect.sync(() => clearTimeout(timer)), Fiber.interrupt(fiber))
+    })
   }))

@@ -9,7 +9,7 @@
  * requests lives in `RouterState` (and a session's last deployment in `SessionAffinity`).
  * This module holds the control flow only.
  */
-import { Cause, Channel, Clock, Duration, Effect, Exit, Layer, Pull, Random, Schedule, Scope, Stream, Tracer } from "effect"
+import { Cause, Channel, Clock, Duration, Effect, Exit, type Fiber, Layer, Pull, Random, Result, Schedule, Scope, Stream, Tracer } from "effect"
 import * as Arr from "effect/Array"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { ChatChunk, ChatRequest, Usage } from "./Chat.ts"
@@ -108,13 +108,13 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
    * tags do not match the request's `metadata.tags`, are not candidates. When nothing is
    * left, the error says why (a context-window error selects `context_window_fallbacks`).
    */
-  const eligible = (run: Run, group: string): Effect.Effect<ReadonlyArray<Deployment>, LlmError.LlmError> => {
+  const eligible = (run: Run, group: string): Result.Result<ReadonlyArray<Deployment>, LlmError.LlmError> => {
     let members: ReadonlyArray<Deployment> = groups.get(group) ?? []
     const tags = run.request.metadata?.tags
     if (tags && tags.length > 0) {
       members = members.filter((d) => d.tags.some((t) => tags.includes(t)))
       if (members.length === 0) {
-        return Effect.fail(
+        return Result.fail(
           new LlmError.NoDeploymentAvailable({
             provider: ROUTER,
             group,
@@ -128,7 +128,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     if (settings.enablePreCallChecks) {
       const fitting = members.filter((d) => d.maxInputTokens === undefined || estimatedTokens(run) <= d.maxInputTokens)
       if (fitting.length === 0) {
-        return Effect.fail(
+        return Result.fail(
           new LlmError.ContextWindowExceeded({
             provider: ROUTER,
             message: `The request (about ${estimatedTokens(run)} tokens) exceeds the context window of every deployment of "${group}"`
@@ -137,8 +137,13 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
       }
       members = fitting
     }
-    return Effect.succeed(members)
+    return Result.succeed(members)
   }
+
+  const withEligible = <A>(
+    found: Result.Result<ReadonlyArray<Deployment>, LlmError.LlmError>,
+    f: (candidates: ReadonlyArray<Deployment>) => Effect.Effect<A, LlmError.LlmError>
+  ): Effect.Effect<A, LlmError.LlmError> => (Result.isFailure(found) ? Effect.fail(found.failure) : f(found.success))
 
   /** Ends an in-flight call that neither succeeded nor failed (the caller went away). */
   const release = (d: Deployment) =>
@@ -176,7 +181,8 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     call: (d: Deployment, client: LlmClient.Service) => Effect.Effect<A, LlmError.LlmError>,
     ignoreCooldown: boolean
   ): Effect.Effect<Served<A>, LlmError.LlmError> =>
-    Effect.flatMap(Effect.suspend(() => eligible(run, group)), (candidates) => {
+    // The candidates depend only on the request and the config: found at once, not in a step of their own.
+    withEligible(eligible(run, group), (candidates) => {
       const ids = groupIds.get(group) ?? []
       // The backoff schedule is only stepped when a retry has to wait: most requests never need it.
       let backoff: ((now: number, input: LlmError.LlmError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>) | undefined
@@ -224,20 +230,18 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             const d = (pinned !== undefined ? pool.find((c) => c.id === pinned) : undefined) ??
               strategy(pool, { snapshot, streaming: run.streaming, random })
             run.attempts++
-            const direct = call(d, clients.get(d.id)!)
-            const called = run.span === undefined ? direct : spans.attempt(run.span, d, run.attempts, direct)
-            return Effect.flatMap(
-              state.onStart(d.id),
-              () =>
-                Effect.flatMap(
-                  Effect.exit(called.pipe(Effect.onInterrupt(() => release(d)))),
-                  (exit) => {
-                    if (Exit.isFailure(exit)) return afterFailure(attempt, d, healthy, exit.cause)
-                    if (run.session !== undefined) pins?.set(group, run.session, d.id, snapshot.now)
-                    return Effect.succeed({ value: exit.value, deployment: d, group })
-                  }
-                )
-            )
+            return Effect.flatMap(state.onStart(d.id), () => {
+              // Made once the call is recorded as started: `call` may read the clock as it is made.
+              const direct = call(d, clients.get(d.id)!)
+              const called = run.span === undefined ? direct : spans.attempt(run.span, d, run.attempts, direct)
+              return Effect.matchCauseEffect(Effect.onInterrupt(called, () => release(d)), {
+                onFailure: (cause) => afterFailure(attempt, d, healthy, cause),
+                onSuccess: (value) => {
+                  if (run.session !== undefined) pins?.set(group, run.session, d.id, snapshot.now)
+                  return Effect.succeed({ value, deployment: d, group })
+                }
+              })
+            })
           }
           return pool.length > 1 ? Effect.flatMap(Random.next, attemptOn) : attemptOn(0)
         })
@@ -348,33 +352,41 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
       })
     )
 
+  const unknownModel = (request: ChatRequest) =>
+    new LlmError.ModelNotFound({
+      provider: ROUTER,
+      status: 404,
+      message: `Unknown model group "${request.model}". Known: ${knownModels}`
+    })
+
+  const newRun = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    request: ChatRequest,
+    group: string,
+    streaming: boolean,
+    startedAt: number,
+    span: Tracer.Span | undefined
+  ): Run => ({
+    request,
+    group,
+    streaming,
+    startedAt,
+    attempts: 0,
+    fallbacks: [],
+    visited: new Set([group]),
+    excluded: new Set(),
+    failed: new Set(),
+    estimatedTokens: undefined,
+    session: pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request),
+    span
+  })
+
   const start = (request: ChatRequest, streaming: boolean): Effect.Effect<Run, LlmError.LlmError> => {
     const group = resolveGroup(request.model)
-    if (group === undefined) {
-      return Effect.fail(
-        new LlmError.ModelNotFound({
-          provider: ROUTER,
-          status: 404,
-          message: `Unknown model group "${request.model}". Known: ${knownModels}`
-        })
-      )
-    }
+    if (group === undefined) return Effect.fail(unknownModel(request))
     return Effect.withFiber((fiber) => {
       const run = (span: Tracer.Span | undefined) =>
-        Effect.map(Clock.currentTimeMillis, (startedAt): Run => ({
-          request,
-          group,
-          streaming,
-          startedAt,
-          attempts: 0,
-          fallbacks: [],
-          visited: new Set([group]),
-          excluded: new Set(),
-          failed: new Set(),
-          estimatedTokens: undefined,
-          session: pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request),
-          span
-        }))
+        Effect.map(Clock.currentTimeMillis, (startedAt): Run => newRun(fiber, request, group, streaming, startedAt, span))
       return RouterTracing.enabled(fiber) ? Effect.flatMap(spans.request(request, streaming), run) : run(undefined)
     })
   }
@@ -384,7 +396,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     served: { readonly deployment: Deployment; readonly group: string },
     now: number,
     usage: Usage | null | undefined,
-    extra: Partial<RouteInfo> = {}
+    extra?: Partial<RouteInfo>
   ): RouteInfo => ({
     group: run.group,
     servedBy: served.group,
@@ -413,54 +425,70 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     chatRouted(request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(request.model, error, false)))
 
   // `flatMap`s rather than `Effect.gen` on the chat path, which every request takes: a
-  // generator costs about a microsecond per run. The clock is read where the steps run.
-  const chatRouted = (request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
-    Effect.flatMap(start(request, false), (run) => {
-      const routed = Clock.clockWith((clock) =>
-        routeRequest(run, (d, client) =>
-          Effect.suspend(() => {
-            const began = clock.currentTimeMillisUnsafe()
-            return client.chat(request).pipe(
-              Deadline.timeoutOrElse(requestTimeoutMs(d), () =>
-                Effect.fail(
-                  new LlmError.Timeout({
-                    provider: d.provider,
-                    deployment: d.id,
-                    phase: "request",
-                    message: `No response from ${d.id} within ${requestTimeoutMs(d)} ms`
-                  })
-                )
-              ),
-              Effect.flatMap((completion) => {
-                if (
-                  completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
-                  contentFilterSelectsFallback(d.group)
-                ) {
-                  return Effect.fail(
-                    new LlmError.ContentPolicyViolation({
-                      provider: d.provider,
-                      deployment: d.id,
-                      status: 200,
-                      message: `${d.id} answered with finish_reason "content_filter"`
-                    })
-                  )
-                }
-                const latencyMs = clock.currentTimeMillisUnsafe() - began
-                return Effect.as(
-                  state.onSuccess(d.id, { latencyMs, tokens: completion.response.usage?.total_tokens ?? 0 }),
-                  completion
-                )
+  // generator costs about a microsecond per run. The clock and the fiber are read once, and
+  // each step reads them where it runs (a `Clock.currentTimeMillis` or `Metric.update` would be
+  // steps of their own).
+  const chatRouted = (request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
+    const group = resolveGroup(request.model)
+    if (group === undefined) return Effect.fail(unknownModel(request))
+    return Effect.withFiber((fiber) => {
+      const clock = fiber.getRef(Clock.Clock)
+      if (!RouterTracing.enabled(fiber)) {
+        return routeChat(newRun(fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined), fiber, clock)
+      }
+      return Effect.flatMap(spans.request(request, false), (span) =>
+        spans.completion(span, routeChat(newRun(fiber, request, group, false, clock.currentTimeMillisUnsafe(), span), fiber, clock)))
+    })
+  }
+
+  const routeChat = (
+    run: Run,
+    fiber: Fiber.Fiber<unknown, unknown>,
+    clock: Clock.Clock
+  ): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
+    Effect.flatMap(
+      routeRequest(run, (d, client) => {
+        // Made when the attempt starts (see `runGroup`).
+        const began = clock.currentTimeMillisUnsafe()
+        return client.chat(run.request).pipe(
+          Deadline.timeoutOrElse(requestTimeoutMs(d), () =>
+            Effect.fail(
+              new LlmError.Timeout({
+                provider: d.provider,
+                deployment: d.id,
+                phase: "request",
+                message: `No response from ${d.id} within ${requestTimeoutMs(d)} ms`
               })
             )
-          })).pipe(
-            Effect.flatMap((served) => {
-              const route = routeInfo(run, served, clock.currentTimeMillisUnsafe(), served.value.response.usage)
-              return Effect.as(RouterMetrics.recordSuccess(route, false), { response: served.value.response, route })
-            })
-          )
-      )
-      return run.span === undefined ? routed : spans.completion(run.span, routed)
-    })
+          ),
+          Effect.flatMap((completion) => {
+            if (
+              completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
+              contentFilterSelectsFallback(d.group)
+            ) {
+              return Effect.fail(
+                new LlmError.ContentPolicyViolation({
+                  provider: d.provider,
+                  deployment: d.id,
+                  status: 200,
+                  message: `${d.id} answered with finish_reason "content_filter"`
+                })
+              )
+            }
+            const latencyMs = clock.currentTimeMillisUnsafe() - began
+            return Effect.as(
+              state.onSuccess(d.id, { latencyMs, tokens: completion.response.usage?.total_tokens ?? 0 }),
+              completion
+            )
+          })
+        )
+      }),
+      (served) => {
+        const route = routeInfo(run, served, clock.currentTimeMillisUnsafe(), served.value.response.usage)
+        RouterMetrics.recordSuccessUnsafe(route, false, fiber.context)
+        return Effect.succeed({ response: served.value.response, route })
+      }
+    )
 
   /**
    * Opens a stream on one deployment and reads it up to its first content chunk, holding

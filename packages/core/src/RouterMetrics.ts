@@ -5,7 +5,7 @@
  * Labels are group, deployment, provider and error tag: never anything from a request body
  * and never a secret.
  */
-import { Effect, Metric } from "effect"
+import { type Context, Effect, Metric } from "effect"
 import type { Deployment } from "./Deployment.ts"
 import type { LlmError } from "./LlmError.ts"
 import type { RouteInfo } from "./RouteInfo.ts"
@@ -74,21 +74,22 @@ const successMetricsOf = (route: RouteInfo, streaming: boolean): SuccessMetrics 
   return found
 }
 
-/** Every success-path update in one step: this runs on each request, so it stays cheap. */
+/** Every success-path update, in the calling fiber's `context` (what `Metric.update` reads): this runs on each request. */
+export const recordSuccessUnsafe = (route: RouteInfo, streaming: boolean, context: Context.Context<never>): void => {
+  const m = successMetricsOf(route, streaming)
+  m.requests.updateUnsafe(1, context)
+  m.latency.updateUnsafe(route.latencyMs, context)
+  if (route.timeToFirstChunkMs !== undefined) m.timeToFirstChunk.updateUnsafe(route.timeToFirstChunkMs, context)
+  if (route.usage) {
+    m.promptTokens.updateUnsafe(route.usage.prompt_tokens, context)
+    m.completionTokens.updateUnsafe(route.usage.completion_tokens, context)
+  }
+  if (route.costUsd !== undefined) m.cost.updateUnsafe(route.costUsd, context)
+}
+
+/** Every success-path update in one step. */
 export const recordSuccess = (route: RouteInfo, streaming: boolean): Effect.Effect<void> =>
-  Effect.contextWith((context) =>
-    Effect.sync(() => {
-      const m = successMetricsOf(route, streaming)
-      m.requests.updateUnsafe(1, context)
-      m.latency.updateUnsafe(route.latencyMs, context)
-      if (route.timeToFirstChunkMs !== undefined) m.timeToFirstChunk.updateUnsafe(route.timeToFirstChunkMs, context)
-      if (route.usage) {
-        m.promptTokens.updateUnsafe(route.usage.prompt_tokens, context)
-        m.completionTokens.updateUnsafe(route.usage.completion_tokens, context)
-      }
-      if (route.costUsd !== undefined) m.cost.updateUnsafe(route.costUsd, context)
-    })
-  )
+  Effect.contextWith((context) => Effect.sync(() => recordSuccessUnsafe(route, streaming, context)))
 
 export const recordRequestFailure = (group: string, error: LlmError, streaming: boolean): Effect.Effect<void> =>
   Metric.update(

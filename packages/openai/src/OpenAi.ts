@@ -7,7 +7,7 @@
  * is closed however the stream ends (even when the consumer stops right after `Start`).
  */
 import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, RouteInfo, StreamingHttp } from "@llm-router/core"
-import { Clock, Effect, Layer, Redacted, type Scope, Stream } from "effect"
+import { Clock, Effect, Layer, Redacted, Result, type Scope, Stream } from "effect"
 import { HttpBody, HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import * as ChunkStream from "./ChunkStream.ts"
 import * as Endpoint from "./Endpoint.ts"
@@ -83,14 +83,24 @@ export const make = (
       })
     }
 
+    // The requests without their body, made once: only the body differs from call to call.
+    const requestFor = (endpoint: Endpoint.Endpoint, accept: string) =>
+      HttpClientRequest.post(endpoint.url, { headers: { ...endpoint.headers, accept }, urlParams: endpoint.urlParams })
+    const target = resolved._tag === "Misconfigured" ? resolved : {
+      _tag: "Ready" as const,
+      endpoint: resolved.endpoint,
+      whole: requestFor(resolved.endpoint, "application/json"),
+      stream: requestFor(resolved.endpoint, "text/event-stream")
+    }
+
     /** Sends the request; a streamed one is tied to the caller's scope (closing it aborts). */
     function send(request: Chat.ChatRequest, stream: true): Effect.Effect<HttpClientResponse.HttpClientResponse, LlmError.LlmError, Scope.Scope>
     function send(request: Chat.ChatRequest, stream: false): Effect.Effect<HttpClientResponse.HttpClientResponse, LlmError.LlmError>
     function send(request: Chat.ChatRequest, stream: boolean) {
-      if (resolved._tag === "Misconfigured") {
-        return Effect.fail(ProviderError.connectionFailed(deployment.provider, deployment.id, resolved.problem))
+      if (target._tag === "Misconfigured") {
+        return Effect.fail(ProviderError.connectionFailed(deployment.provider, deployment.id, target.problem))
       }
-      const endpoint = resolved.endpoint
+      const endpoint = target.endpoint
       let json: string
       try {
         json = JSON.stringify(RequestBody.make(deployment, request, { stream, streamOptions: endpoint.streamOptions }))
@@ -101,11 +111,7 @@ export const make = (
           message: "the request could not be serialized to JSON"
         }))
       }
-      const post = HttpClientRequest.post(endpoint.url, {
-        headers: { ...endpoint.headers, accept: stream ? "text/event-stream" : "application/json" },
-        urlParams: endpoint.urlParams,
-        body: HttpBody.text(json, "application/json")
-      })
+      const post = HttpClientRequest.setBody(stream ? target.stream : target.whole, HttpBody.text(json, "application/json"))
       return (stream ? streamingHttp.execute(post) : http.execute(post)).pipe(Effect.mapError(transportFailure))
     }
 
@@ -124,16 +130,16 @@ export const make = (
       })
 
     /** A 2xx body that should hold a whole `chat.completion`. */
-    const completion = (status: number, body: Body): Effect.Effect<Chat.ChatResponse, LlmError.LlmError> => {
-      if (body.failure !== undefined) return Effect.fail(brokenBody(status, body))
+    const completion = (status: number, body: Body): Result.Result<Chat.ChatResponse, LlmError.LlmError> => {
+      if (body.failure !== undefined) return Result.fail(brokenBody(status, body))
       const read = ResponseBody.response(body.text, deployment.model)
       switch (read._tag) {
         case "Ok":
-          return Effect.succeed(read.value)
+          return Result.succeed(read.value)
         case "Error":
-          return Effect.fail(ErrorBody.classify(context, ErrorBody.statusOf(read.error), body.text, read.error, undefined))
+          return Result.fail(ErrorBody.classify(context, ErrorBody.statusOf(read.error), body.text, read.error, undefined))
         default:
-          return Effect.fail(ProviderError.malformedResponse(
+          return Result.fail(ProviderError.malformedResponse(
             deployment.provider,
             deployment.id,
             status,
@@ -143,23 +149,27 @@ export const make = (
       }
     }
 
-    // Plain `flatMap`s rather than `Effect.gen`: a generator costs about a microsecond per run.
+    // Plain `flatMap`s rather than `Effect.gen`: a generator costs about a microsecond per run;
+    // and the body is read and checked in one step, as each `map`/`catch` is a turn of the run loop.
     const chat = (request: Chat.ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
       Clock.clockWith((clock) => {
         const startedAt = clock.currentTimeMillisUnsafe()
         return Effect.flatMap(send(request, false), (response) => {
           if (!isOk(response.status)) return failed(response)
+          const answered = (body: Body): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
+            const answer = completion(response.status, body)
+            if (Result.isFailure(answer)) return Effect.fail(answer.failure)
+            return Effect.succeed({
+              response: answer.success,
+              route: route(clock.currentTimeMillisUnsafe() - startedAt, answer.success.usage ?? undefined)
+            })
+          }
           // `text` (unlike the body stream) does not abort after a normal end; a break mid-body
           // loses the bytes that came before it (undici discards them).
-          return response.text.pipe(
-            Effect.map((text): Body => ({ text })),
-            Effect.catch((failure) => Effect.succeed<Body>({ text: "", failure })),
-            Effect.flatMap((body) => completion(response.status, body)),
-            Effect.map((answer): LlmClient.Completion => ({
-              response: answer,
-              route: route(clock.currentTimeMillisUnsafe() - startedAt, answer.usage ?? undefined)
-            }))
-          )
+          return Effect.matchEffect(response.text, {
+            onSuccess: (text) => answered({ text }),
+            onFailure: (failure) => answered({ text: "", failure })
+          })
         })
       })
 
@@ -178,7 +188,7 @@ export const make = (
     /** An answer that came as one JSON body: the same parts, at once. */
     const whole = (response: HttpClientResponse.HttpClientResponse, startedAt: number) =>
       Effect.gen(function*() {
-        const answer = yield* completion(response.status, yield* readBody(response))
+        const answer = yield* Effect.fromResult(completion(response.status, yield* readBody(response)))
         const now = yield* Clock.currentTimeMillis
         const parts: Array<LlmClient.StreamPart> = [
           { _tag: "Start", route: route(now - startedAt, undefined) },

@@ -9,8 +9,7 @@
  * client goes away the handler is interrupted, which aborts the upstream request.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Cause, Channel, Clock, Console, Duration, Effect, Layer, Metric, Option, Pull, Random, Redacted, Result, Stream } from "effect"
-import { identity } from "effect/Function"
+import { Cause, Channel, Clock, Console, type Context, Duration, Effect, Layer, Metric, Option, Pull, Random, Redacted, Result, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
@@ -42,7 +41,8 @@ export const httpRequests = Metric.counter("llm_router_http_requests_total", htt
  * labels whenever consecutive requests differ (see `RouterMetrics`).
  */
 const boundHttp = new Map<string, Metric.Metric<number, unknown>>()
-const countHttp = (route: string, status: number): Effect.Effect<void> => {
+/** Counts one answered request, in the calling fiber's `context` (what `Metric.update` reads). */
+const countHttpUnsafe = (route: string, status: number, context: Context.Context<never>): void => {
   const key = `${route} ${status}`
   let metric = boundHttp.get(key)
   if (metric === undefined) {
@@ -52,7 +52,7 @@ const countHttp = (route: string, status: number): Effect.Effect<void> => {
     })
     boundHttp.set(key, metric)
   }
-  return Metric.update(metric, 1)
+  metric.updateUnsafe(1, context)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -213,30 +213,49 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
         >
       ) =>
       (request: HttpServerRequest.HttpServerRequest) =>
-        // Plain `flatMap`s rather than `Effect.gen` on this path: a generator costs about a
-        // microsecond per run, and every request passes here.
-        Effect.flatMap(Clock.currentTimeMillis, (started) => {
+        // One step in and one out on the success path, which every request takes: each
+        // `flatMap`, `tap` or `catch` is a turn of Effect's run loop, and a generator costs about
+        // a microsecond per run. What a failure needs is built only when one happens.
+        Effect.withFiber((fiber) => {
+          const clock = fiber.getRef(Clock.Clock)
+          const started = clock.currentTimeMillisUnsafe()
           const requestId = requestIdOf(request)
           const denied = protectedRoute ? authorize(request) : undefined
-          return Effect.suspend(() => (denied !== undefined ? Effect.fail(denied) : f(request, requestId, started))).pipe(
-            Effect.catchTag("ApiError", (error) =>
-              Effect.map(Clock.currentTimeMillis, (now) =>
-                errorResponse(error, RouteHeaders.ofError(error, undefined, now - started, requestId)))),
-            Effect.catchCause((cause) =>
-              // A bug, not input: logged (the cause holds no request body or secret), answered with a 500.
-              Cause.hasInterruptsOnly(cause)
-                ? Effect.failCause(cause)
-                : Effect.as(
-                  Effect.logError(`llm-router: request ${requestId} failed unexpectedly`, cause),
-                  errorResponse(ApiError.internal(), { [RouteHeaders.names.requestId]: requestId })
-                )),
-            Effect.tap((response) => countHttp(route, response.status)),
-            settings.accessLog === true
-              ? Effect.tap((response) =>
-                Effect.flatMap(Clock.currentTimeMillis, (now) => Console.log(AccessLog.line(request, response, requestId, started, now)))
+          let handled: Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError.ApiError, Scope.Scope>
+          if (denied !== undefined) handled = Effect.fail(denied)
+          else {
+            // A handler that throws is a bug like any other: answered below with a 500.
+            try {
+              handled = f(request, requestId, started)
+            } catch (defect) {
+              handled = Effect.die(defect)
+            }
+          }
+          const answered = (response: HttpServerResponse.HttpServerResponse) => {
+            countHttpUnsafe(route, response.status, fiber.context)
+            return settings.accessLog === true
+              ? Effect.as(Console.log(AccessLog.line(request, response, requestId, started, clock.currentTimeMillisUnsafe())), response)
+              : Effect.succeed(response)
+          }
+          return Effect.matchCauseEffect(handled, {
+            onSuccess: answered,
+            onFailure: (cause) =>
+              Effect.failCause(cause).pipe(
+                Effect.catchTag("ApiError", (error) =>
+                  Effect.succeed(
+                    errorResponse(error, RouteHeaders.ofError(error, undefined, clock.currentTimeMillisUnsafe() - started, requestId))
+                  )),
+                Effect.catchCause((cause) =>
+                  // A bug, not input: logged (the cause holds no request body or secret), answered with a 500.
+                  Cause.hasInterruptsOnly(cause)
+                    ? Effect.failCause(cause)
+                    : Effect.as(
+                      Effect.logError(`llm-router: request ${requestId} failed unexpectedly`, cause),
+                      errorResponse(ApiError.internal(), { [RouteHeaders.names.requestId]: requestId })
+                    )),
+                Effect.flatMap(answered)
               )
-              : identity
-          )
+          })
         })
 
       // -- chat completions ----------------------------------------------------------------
@@ -255,11 +274,11 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           const session = sessionOf(request)
           if (chatRequest.stream === true) return streamed(chatRequest, requestId, started, session)
           const call = client.chat(chatRequest)
-          return (session === undefined ? call : Effect.provideService(call, SessionAffinity.SessionId, session)).pipe(
-            Effect.map((completion) =>
-              jsonResponse(completion.response, 200, RouteHeaders.ofRoute(completion.route, requestId))),
-            Effect.catch((error) => llmFailure(error, chatRequest.model, started, requestId))
-          )
+          return Effect.matchEffect(session === undefined ? call : Effect.provideService(call, SessionAffinity.SessionId, session), {
+            onSuccess: (completion) =>
+              Effect.succeed(jsonResponse(completion.response, 200, RouteHeaders.ofRoute(completion.route, requestId))),
+            onFailure: (error) => llmFailure(error, chatRequest.model, started, requestId)
+          })
         })
 
       const streamed = (chatRequest: Chat.ChatRequest, requestId: string, started: number, session: string | undefined) =>

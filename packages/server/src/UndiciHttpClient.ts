@@ -30,6 +30,7 @@
 import type * as Undici from "@effect/platform-node/Undici"
 import { StreamingHttp } from "@llm-router/core"
 import { Cause, Channel, Clock, Effect, Exit, Inspectable, Option, Result, type Schema, Scope, Stream, Tracer } from "effect"
+import { identity } from "effect/Function"
 import { pipeArguments } from "effect/Pipeable"
 import type { Pull } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -367,6 +368,8 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
   }
 }
 
+const utf8 = (bytes: Buffer): string => bytes.toString("utf8")
+
 const droppedResponses = new FinalizationRegistry<Exchange>((exchange) => exchange.abort())
 
 // ---------------------------------------------------------------------------------------
@@ -412,18 +415,33 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
     })
   }
 
-  /** The whole body. Readers share one read; a read interrupted alone aborts the request. */
-  private get bytes(): Effect.Effect<Buffer, HttpClientError.HttpClientError> {
+  /**
+   * The whole body, through `decode` in the same step (every non-streamed call reads its body
+   * here, and a `map` would be a step of its own). Readers share one read; a read interrupted
+   * alone aborts the request.
+   */
+  private whole<A>(decode: (bytes: Buffer) => A): Effect.Effect<A, HttpClientError.HttpClientError> {
     const exchange = this.exchange
     return Effect.callback((resume) => {
       const finish = () => {
         const end = exchange.end!
-        resume(end === "ended" ? Effect.succeed(exchange.collected()) : Effect.fail(this.decodeError(end.cause)))
+        if (end !== "ended") return resume(Effect.fail(this.decodeError(end.cause)))
+        let decoded: Effect.Effect<A>
+        try {
+          decoded = Effect.succeed(decode(exchange.collected()))
+        } catch (defect) {
+          // A defect, as when a `map` throws (a body too long for a string, say).
+          decoded = Effect.die(defect)
+        }
+        resume(decoded)
       }
       if (exchange.end !== undefined) return finish()
       const withdraw = exchange.awaitEnd(finish)
       return Effect.sync(withdraw)
     })
+  }
+  private get bytes(): Effect.Effect<Buffer, HttpClientError.HttpClientError> {
+    return this.whole(identity)
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.HttpClientError> {
@@ -431,7 +449,7 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
       bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer)
   }
   get text(): Effect.Effect<string, HttpClientError.HttpClientError> {
-    return Effect.map(this.bytes, (bytes) => bytes.toString("utf8"))
+    return this.whole(utf8)
   }
   get json(): Effect.Effect<Schema.Json, HttpClientError.HttpClientError> {
     return Effect.flatMap(this.text, (text) =>
