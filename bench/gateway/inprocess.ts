@@ -6,10 +6,14 @@
 // difference in CPU time per request is what the gateway adds. With --compare=DIR, a second
 // build (another checkout's packages, e.g. `git archive HEAD | tar -x -C DIR`) runs beside
 // this one in the same process, in alternating blocks, and the paired differences are
-// reported. For guidance while working on the hot path (run under `node --cpu-prof` for a
-// profile); `sealed.sh` stays the verdict.
+// reported. CPU is the main thread's (`process.threadCpuUsage`): GC and compiler threads
+// only add noise on a 2-core machine, and the main thread is what a Node server saturates.
+// The build started first measures a few µs better (seen on identical builds: -4 to -15 µs),
+// so run a comparison twice, the second time with --compare-first, and average the two.
+// For guidance while working on the hot path (run under `node --cpu-prof` for a profile);
+// `sealed.sh` stays the verdict.
 //   node bench/gateway/inprocess.ts [--rounds=N] [--count=N] [--concurrency=N] [--stream]
-//                                   [--paced] [--chunks=N] [--raw] [--compare=DIR]
+//                                   [--paced] [--chunks=N] [--raw] [--compare=DIR [--compare-first]]
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
@@ -129,6 +133,9 @@ const startGateway = async (root: string): Promise<number> => {
 
 const here = Path.resolve(import.meta.dirname, "../..")
 const direct = Load.makeTarget({ key: "direct", label: "direct", port: mockPort, path: "/v1/chat/completions", headers: {}, model: "bench-model" })
+// B (the --compare build) is started first with --compare-first, to cancel the first-started bias.
+const compareFirst = compare !== undefined && flag("compare-first") !== undefined
+const portB = compareFirst ? await startGateway(Path.resolve(compare)) : undefined
 const gateways: Array<Load.Target> = [
   Load.makeTarget({
     key: "A",
@@ -141,16 +148,16 @@ const gateways: Array<Load.Target> = [
 ]
 if (compare !== undefined) {
   const root = Path.resolve(compare)
-  gateways.push(Load.makeTarget({ key: "B", label: root, port: await startGateway(root), path: "/v1/chat/completions", headers: {}, model: "bench" }))
+  gateways.push(Load.makeTarget({ key: "B", label: root, port: portB ?? await startGateway(root), path: "/v1/chat/completions", headers: {}, model: "bench" }))
 }
 
 // -- measure ------------------------------------------------------------------------------
 
 const shape: Load.Shape = { stream, concurrency, count, maxMs: 60_000 }
 const cpuPerRequest = async (target: Load.Target): Promise<number> => {
-  const before = process.cpuUsage()
+  const before = process.threadCpuUsage()
   const block = await Load.block(target, shape)
-  const used = process.cpuUsage(before)
+  const used = process.threadCpuUsage(before)
   if (block.errors > 0) throw new Error(`${target.label}: ${block.firstError}`)
   return (used.user + used.system) / block.completed
 }
@@ -178,7 +185,10 @@ for (const g of gateways) {
 if (gateways.length === 2) {
   const a = added.get("A")!
   const b = added.get("B")!
-  process.stdout.write(`paired difference A - B, median over rounds: ${median(a.map((x, i) => x - b[i]!)).toFixed(1)} µs\n`)
+  process.stdout.write(
+    `paired difference A - B, median over rounds: ${median(a.map((x, i) => x - b[i]!)).toFixed(1)} µs` +
+      ` (${compareFirst ? "B" : "A"} started first)\n`
+  )
 }
 // The servers and agents are not tracked one by one: end here rather than wait for their sockets.
 process.exit(0)
