@@ -1,6 +1,6 @@
 /**
  * Two `llm-router serve` replicas with the same LiteLLM config, sharing cooldowns through the
- * project's Redis (127.0.0.1:6379, as on CI) by `router_settings.redis_host`: once a provider
+ * project's Redis (127.0.0.1:6379 as on CI, or LLM_ROUTER_TEST_REDIS_URL) by `router_settings.redis_host`: once a provider
  * rate-limits one replica, the other stops sending it requests without having failed once;
  * and a conversation stays on one deployment whichever replica answers its turns.
  */
@@ -14,6 +14,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { OpenAiUpstream } from "@llm-router/testing"
 import { listeningUrl, run } from "./CliProcess.ts"
+
+/** The machine's Redis, as the package tests take it. */
+const REDIS = new URL(process.env["LLM_ROUTER_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379")
+const redisSettings = `  redis_host: ${REDIS.hostname}\n  redis_port: ${REDIS.port || 6379}` +
+  (REDIS.password ? `\n  redis_password: "${decodeURIComponent(REDIS.password)}"` : "")
 
 const chat = (base: string, session?: string) =>
   Effect.promise(async () => {
@@ -56,14 +61,13 @@ model_list:
     model_info: { id: backup }
 router_settings:
   num_retries: 1
-  redis_host: 127.0.0.1
-  redis_port: 6379
+${redisSettings}
   redis_key_prefix: llm-router-test-${process.pid}-${Date.now()}
 `)
       const replicas = [0, 1].map(() => run(["serve", "--config", "config.yaml", "--port", "0"], { cwd: dir }))
       yield* Effect.addFinalizer(() => Effect.sync(() => replicas.forEach((r) => r.child.kill("SIGKILL"))))
       const [a, b] = yield* Effect.forEach(replicas, (r) => listeningUrl(r))
-      for (const r of replicas) assert.include(r.stdout(), "shared state: cooldowns shared through redis://127.0.0.1:6379")
+      for (const r of replicas) assert.include(r.stdout(), `shared state: cooldowns shared through redis://${REDIS.hostname}:${REDIS.port || 6379}`)
       for (const base of [a!, b!]) {
         let shared: unknown
         for (let i = 0; i < 250 && (shared as { connected?: boolean } | undefined)?.connected !== true; i++) {
@@ -104,7 +108,7 @@ ${["one", "two", "three"].map((id) => `  - model_name: chat
     model_info: { id: ${id} }`).join("\n")}
 router_settings:
   routing_strategy: simple-shuffle
-  redis_host: 127.0.0.1
+${redisSettings}
   redis_key_prefix: ${prefix}
 `)
       const replicas = [0, 1].map(() => run(["serve", "--config", "config.yaml", "--port", "0"], { cwd: dir }))
@@ -112,7 +116,7 @@ router_settings:
       const [a, b] = yield* Effect.forEach(replicas, (r) => listeningUrl(r))
 
       // Listen as a third party: once the pins reached us, they reached replica b as well.
-      const redis = Context.get(yield* Layer.build(NodeRedis.layer({ url: "redis://127.0.0.1:6379" })), Redis.Redis)
+      const redis = Context.get(yield* Layer.build(NodeRedis.layer({ url: REDIS.href })), Redis.Redis)
       const news = yield* redis.subscribe(SharedPins.channel(prefix))
       for (let i = 0; i < 250; i++) {
         const [, listeners] = yield* redis.send<[string, number]>("PUBSUB", "NUMSUB", SharedPins.channel(prefix))
