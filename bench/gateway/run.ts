@@ -303,6 +303,13 @@ out.push(line("target (for llm-router)", ["llm-router", portkeyLabel, "verdict"]
 for (const v of verdicts) {
   out.push(line(v.target, [v.value, v.portkey, v.pass === undefined ? "n/a" : v.pass ? "PASS" : "MISS"]))
 }
+// Not a target: what the requests/s ratio follows, steadier than it on a shared machine.
+const mainCpuRatio = hasGateway && hasPortkey
+  ? Load.median(mainCpu.get("portkey") ?? []) / Load.median(mainCpu.get("gateway") ?? [])
+  : Number.NaN
+if (Number.isFinite(mainCpuRatio)) {
+  out.push(`(main-thread CPU per request at c=32, Portkey's over llm-router's: ${mainCpuRatio.toFixed(2)}x; requests/s follows it)`)
+}
 for (const u of unavailable) out.push(`\n${u.label} unavailable: ${u.reason}`)
 for (const t of targets) {
   const e = errors(t.key)
