@@ -29,6 +29,8 @@ export interface Deployment {
   readonly maxInputTokens?: number | undefined
   readonly inputCostPerToken?: number | undefined
   readonly outputCostPerToken?: number | undefined
+  /** `max_budget` USD per `budget_duration` (LiteLLM's deployment budget; see `Budget`). */
+  readonly budget?: { readonly limitUsd: number; readonly periodMs: number; readonly period: string } | undefined
   /** The remaining `litellm_params`, for the provider adapter (e.g. `extra_headers`). */
   readonly params: Readonly<Record<string, unknown>>
 }

@@ -14,6 +14,7 @@ import * as Arr from "effect/Array"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { ChatChunk, ChatRequest, Usage } from "./Chat.ts"
 import { chunkHasContent } from "./Chat.ts"
+import * as Budget from "./Budget.ts"
 import * as Cost from "./Cost.ts"
 import * as Deadline from "./Deadline.ts"
 import type { Deployment } from "./Deployment.ts"
@@ -75,6 +76,9 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
   const state = yield* RouterState
   const { settings } = config
   const strategy = Strategy.byName[settings.routingStrategy]
+  // Spend limits (`Budget`): none configured, no ledger and no check on any request.
+  const budgetLimits = Budget.limitsOf(config.deployments, settings.providerBudgets)
+  const ledger = budgetLimits.size > 0 ? (yield* Budget.MakeLedger)() : undefined
   const makePins = yield* SessionAffinity.MakePinTable
   const pins = settings.sessionAffinityTtlMs > 0 ? makePins(settings.sessionAffinityTtlMs) : undefined
   const spans = RouterTracing.make(config.deployments)
@@ -145,6 +149,30 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     f: (candidates: ReadonlyArray<Deployment>) => Effect.Effect<A, LlmError.LlmError>
   ): Effect.Effect<A, LlmError.LlmError> => (Result.isFailure(found) ? Effect.fail(found.failure) : f(found.success))
 
+  const withinBudget = (ledger: Budget.Ledger, candidates: ReadonlyArray<Deployment>, now: number) =>
+    candidates.filter((d) => Budget.exceeded(ledger, budgetLimits.get(d.id), now) === undefined)
+
+  /** Every candidate is over a budget: a 429 until the first of their windows ends (or a fallback). */
+  const overBudget = (group: string, candidates: ReadonlyArray<Deployment>, now: number) => {
+    const reached = candidates.map((d) => Budget.exceeded(ledger!, budgetLimits.get(d.id), now)!)
+    const reopens = Math.min(...reached.map((limit) => Budget.windowEndsAt(limit, now)))
+    return new LlmError.NoDeploymentAvailable({
+      provider: ROUTER,
+      group,
+      message: `No deployments available for model group "${group}": every deployment is over its budget (${
+        [...new Set(reached.map(Budget.describe))].join("; ")
+      })`,
+      retryAfter: Duration.millis(Math.max(0, reopens - now))
+    })
+  }
+
+  /** Counts what a served call cost against its deployment's budgets. */
+  const spend = (route: RouteInfo, now: number) => {
+    if (ledger !== undefined && route.costUsd !== undefined) {
+      Budget.record(ledger, budgetLimits.get(route.deployment), now, route.costUsd)
+    }
+  }
+
   /** Ends an in-flight call that neither succeeded nor failed (the caller went away). */
   const release = (d: Deployment) =>
     Effect.asVoid(state.onFailure(d.id, {
@@ -196,7 +224,9 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
       const attemptFrom = (attempt: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
         if (attempt > settings.numRetries) return Effect.fail(lastError!)
         return Effect.flatMap(state.snapshot(ids), (snapshot) => {
-          const callable = candidates.filter((d) => !run.excluded.has(d.id))
+          const affordable = ledger === undefined ? candidates : withinBudget(ledger, candidates, snapshot.now)
+          if (affordable.length === 0) return Effect.fail(overBudget(group, candidates, snapshot.now))
+          const callable = affordable.filter((d) => !run.excluded.has(d.id))
           const healthy = callable.filter((d) => (snapshot.stats.get(d.id)?.cooldownUntil ?? 0) === 0)
           let pool: ReadonlyArray<Deployment>
           if (healthy.length > 0) {
@@ -484,7 +514,9 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         )
       }),
       (served) => {
-        const route = routeInfo(run, served, clock.currentTimeMillisUnsafe(), served.value.response.usage)
+        const now = clock.currentTimeMillisUnsafe()
+        const route = routeInfo(run, served, now, served.value.response.usage)
+        spend(route, now)
         RouterMetrics.recordSuccessUnsafe(route, false, fiber.context)
         return Effect.succeed({ response: served.value.response, route })
       }
@@ -603,6 +635,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
                 }),
                 () => {
                   const route = finalRoute(open, now)
+                  spend(route, now)
                   const recorded = RouterMetrics.recordSuccess(route, true)
                   return Effect.as(
                     run.span === undefined ? recorded : Effect.andThen(recorded, spans.streamed(run.span, route, response!)),

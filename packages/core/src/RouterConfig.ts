@@ -5,6 +5,7 @@
  * the resolved `RouterConfig` the router runs on: deployments plus settings in milliseconds.
  */
 import { Effect, Redacted, Schedule, Schema, SchemaIssue } from "effect"
+import * as Budget from "./Budget.ts"
 import type { Deployment } from "./Deployment.ts"
 import { parseModel } from "./Deployment.ts"
 import type { LlmError, Tag } from "./LlmError.ts"
@@ -36,7 +37,10 @@ export const LitellmParams = Schema.StructWithRest(
     tags: Schema.optionalKey(Schema.Array(Schema.String)),
     max_input_tokens: Schema.optionalKey(intBetween(1, 1e9)),
     input_cost_per_token: Schema.optionalKey(between(0, 1)),
-    output_cost_per_token: Schema.optionalKey(between(0, 1))
+    output_cost_per_token: Schema.optionalKey(between(0, 1)),
+    /** LiteLLM's deployment budget: USD per `budget_duration` (see `Budget`). */
+    max_budget: Schema.optionalKey(between(0, 1e9)),
+    budget_duration: Schema.optionalKey(Schema.String)
   }),
   Rest
 )
@@ -116,11 +120,18 @@ export const RouterConfigInput = Schema.Struct({
   /** Ours: the longest provider `Retry-After` the router will wait for before a retry, in seconds. */
   max_retry_after: Schema.optionalKey(between(0, 3600)),
   /** LiteLLM's: how long a session keeps its deployment without a request, in seconds; 0 turns affinity off. */
-  session_affinity_ttl_seconds: Schema.optionalKey(between(0, DAY_SECONDS))
+  session_affinity_ttl_seconds: Schema.optionalKey(between(0, DAY_SECONDS)),
+  /** LiteLLM's provider budgets: per provider, `budget_limit` USD per `time_period` (see `Budget`). */
+  provider_budget_config: Schema.optionalKey(Schema.Record(
+    Schema.String,
+    Schema.Struct({ budget_limit: between(0, 1e9), time_period: Schema.String })
+  ))
 })
 export type RouterConfigInput = typeof RouterConfigInput.Type
 
 export interface Settings {
+  /** `provider_budget_config`, resolved; empty when there is none. */
+  readonly providerBudgets: ReadonlyMap<string, Budget.ProviderBudget>
   readonly routingStrategy: RoutingStrategy
   readonly numRetries: number
   readonly allowedFails: number
@@ -228,7 +239,8 @@ export const resolve = (
       const { provider, model } = parseModel(params.model)
       const {
         model: _model, api_key, api_base, api_version, weight, order, rpm, tpm, timeout, stream_timeout,
-        cooldown_time, tags, max_input_tokens, input_cost_per_token, output_cost_per_token, ...rest
+        cooldown_time, tags, max_input_tokens, input_cost_per_token, output_cost_per_token, max_budget, budget_duration,
+        ...rest
       } = params
       let id = entry.model_info?.id ?? `${entry.model_name}/${params.model}`
       if (entry.model_info?.id === undefined) {
@@ -241,6 +253,7 @@ export const resolve = (
       const maxInputTokens = entry.model_info?.max_input_tokens ?? max_input_tokens ??
         ModelCatalog.lookup(model, provider)?.contextWindow
       const secretPath = `model_list[${index}].litellm_params.api_key`
+      const budget = budgetOf(max_budget, budget_duration, `model_list[${index}].litellm_params`, "max_budget", "budget_duration", issues)
       return {
         id,
         group: entry.model_name,
@@ -260,6 +273,7 @@ export const resolve = (
         maxInputTokens,
         inputCostPerToken: entry.model_info?.input_cost_per_token ?? input_cost_per_token,
         outputCostPerToken: entry.model_info?.output_cost_per_token ?? output_cost_per_token,
+        budget,
         params: rest
       }
     })
@@ -309,6 +323,11 @@ export const resolve = (
         issues.push({ path: `allowed_fails_policy.${key}`, message: `unknown key (known: ${Object.keys(allowedFailsKeys).join(", ")})` })
       }
     }
+    const providerBudgets = new Map<string, Budget.ProviderBudget>()
+    for (const [provider, { budget_limit, time_period }] of Object.entries(input.provider_budget_config ?? {})) {
+      const budget = budgetOf(budget_limit, time_period, `provider_budget_config.${provider}`, "budget_limit", "time_period", issues)
+      if (budget !== undefined) providerBudgets.set(provider, budget)
+    }
     if (issues.length > 0) return Effect.fail(RouterConfigError.fromIssues(issues))
 
     const allowedFailsByTag: Partial<Record<Tag, number>> = {}
@@ -338,10 +357,37 @@ export const resolve = (
       aliases,
       streamFailurePolicy: input.stream_failure_policy ?? "fail",
       sessionAffinityTtlMs: (input.session_affinity_ttl_seconds ?? defaults.sessionAffinityTtlSeconds) * 1000,
+      providerBudgets,
       retrySchedule: defaultRetrySchedule
     }
     return Effect.succeed({ deployments, settings })
   })
+
+/** A limit and its period, both or neither; a bad period is an issue at `path.periodKey`. */
+const budgetOf = (
+  limitUsd: number | undefined,
+  period: string | undefined,
+  path: string,
+  limitKey: string,
+  periodKey: string,
+  issues: Array<ConfigIssue>
+): Budget.ProviderBudget | undefined => {
+  if (limitUsd === undefined && period === undefined) return undefined
+  if (limitUsd === undefined) {
+    issues.push({ path: `${path}.${limitKey}`, message: `${periodKey} needs ${limitKey} (USD)` })
+    return undefined
+  }
+  if (period === undefined) {
+    issues.push({ path: `${path}.${periodKey}`, message: `${limitKey} needs ${periodKey} (e.g. "1d", "30d", "1h")` })
+    return undefined
+  }
+  const periodMs = Budget.parseDuration(period)
+  if (periodMs === undefined) {
+    issues.push({ path: `${path}.${periodKey}`, message: `expected a duration like "30s", "10m", "1h", "1d", "2w" or "1mo"; got "${period}"` })
+    return undefined
+  }
+  return { limitUsd, periodMs, period: period.trim() }
+}
 
 /** Decodes and resolves an untrusted config value (parsed YAML or JSON). */
 export const decode = (

@@ -2,6 +2,7 @@
  * @llm-router/core: the routing engine. Each module is re-exported as a namespace:
  * `import { Router, RouterConfig } from "@llm-router/core"` then `Router.layer(...)`.
  */
+export * as Budget from "./Budget.ts"
 export * as Chat from "./Chat.ts"
 export * as Cost from "./Cost.ts"
 export * as Deadline from "./Deadline.ts"

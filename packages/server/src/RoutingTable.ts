@@ -35,6 +35,7 @@ const deploymentLine = (d: Deployment.Deployment): string => {
   if (d.timeoutMs !== undefined) parts.push(`timeout=${seconds(d.timeoutMs)}`)
   if (d.tags.length > 0) parts.push(`tags=${d.tags.join(",")}`)
   if (d.maxInputTokens !== undefined) parts.push(`context=${d.maxInputTokens}`)
+  if (d.budget !== undefined) parts.push(`budget=$${d.budget.limitUsd}/${d.budget.period}`)
   return `    - ${parts.join("  ")}`
 }
 
@@ -70,6 +71,9 @@ export const format = (config: GatewayConfig.GatewayConfig, source?: string): st
       ? "Cooldown: disabled"
       : `Cooldown: ${seconds(settings.cooldownMs)} after more than ${settings.allowedFails} failures in a minute (429 and broken keys at once)`
   )
+  if (settings.providerBudgets.size > 0) {
+    lines.push(`Provider budgets: ${[...settings.providerBudgets].map(([p, b]) => `${p} $${b.limitUsd}/${b.period}`).join(", ")}`)
+  }
   lines.push(`Shared state: ${sharedState(config)}`)
   lines.push(
     settings.sessionAffinityTtlMs > 0

@@ -291,4 +291,20 @@ ${lines}
         assert.deepStrictEqual(unset.map((i) => i.path), ["router_settings.redis_host"])
       }))
   })
+
+  it.effect("LiteLLM's budgets are taken as written and shown by check", () =>
+    Effect.gen(function*() {
+      const config = yield* parse(`
+model_list:
+  - model_name: gpt-4o
+    litellm_params: { model: openai/gpt-4o, max_budget: 25, budget_duration: 1d }
+router_settings:
+  provider_budget_config:
+    openai: { budget_limit: 100, time_period: 30d }
+`)
+      assert.deepStrictEqual(config.unsupportedKeys, [])
+      const table = RoutingTable.format(config)
+      assert.include(table, "budget=$25/1d")
+      assert.include(table, "Provider budgets: openai $100/30d")
+    }))
 })
