@@ -47,23 +47,23 @@ export const parseDuration = (text: string): number | undefined => {
 export const windowOf = (limit: Limit, now: number): number => Math.floor(now / limit.periodMs)
 export const windowEndsAt = (limit: Limit, now: number): number => (windowOf(limit, now) + 1) * limit.periodMs
 
-/** Spend per key and window. */
+/** Spend per limit and window (the window's number, `windowOf`). */
 export interface Ledger {
-  readonly spent: (key: string, window: number) => number
-  readonly add: (key: string, window: number, usd: number) => void
+  readonly spent: (limit: Limit, window: number) => number
+  readonly add: (limit: Limit, window: number, usd: number) => void
 }
 
-/** This replica's ledger: the current window's spend per key (an older window's is dropped). */
+/** This replica's ledger: the current window's spend per limit (an older window's is dropped). */
 export class MemoryLedger implements Ledger {
   private readonly byKey = new Map<string, { readonly window: number; usd: number }>()
-  spent(key: string, window: number): number {
-    const entry = this.byKey.get(key)
+  spent(limit: Limit, window: number): number {
+    const entry = this.byKey.get(limit.key)
     return entry !== undefined && entry.window === window ? entry.usd : 0
   }
-  add(key: string, window: number, usd: number): void {
-    const entry = this.byKey.get(key)
+  add(limit: Limit, window: number, usd: number): void {
+    const entry = this.byKey.get(limit.key)
     if (entry !== undefined && entry.window === window) entry.usd += usd
-    else this.byKey.set(key, { window, usd })
+    else this.byKey.set(limit.key, { window, usd })
   }
 }
 
@@ -99,12 +99,12 @@ export const limitsOf = (
 
 /** The first of `limits` that the spend so far has reached at `now`, if any. */
 export const exceeded = (ledger: Ledger, limits: ReadonlyArray<Limit> | undefined, now: number): Limit | undefined =>
-  limits?.find((limit) => ledger.spent(limit.key, windowOf(limit, now)) >= limit.limitUsd)
+  limits?.find((limit) => ledger.spent(limit, windowOf(limit, now)) >= limit.limitUsd)
 
 /** Counts `usd` against every one of `limits`, in the window of `now`. */
 export const record = (ledger: Ledger, limits: ReadonlyArray<Limit> | undefined, now: number, usd: number): void => {
   if (limits === undefined || !(usd > 0)) return
-  for (const limit of limits) ledger.add(limit.key, windowOf(limit, now), usd)
+  for (const limit of limits) ledger.add(limit, windowOf(limit, now), usd)
 }
 
 export const describe = (limit: Limit): string => `${limit.label}: $${limit.limitUsd} per ${limit.period}`

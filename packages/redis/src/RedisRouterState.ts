@@ -11,16 +11,18 @@
  * logs one warning, and keeps reconnecting; nothing a client sees changes.
  *
  * What is shared is what LiteLLM shares through Redis for the same purpose (its
- * `deployment:{id}:cooldown` keys), and session pins (`SharedPins`), so a conversation stays on
- * one deployment whichever replica answers. Failure counts, latency samples and calls in
+ * `deployment:{id}:cooldown` keys), session pins (`SharedPins`), so a conversation stays on
+ * one deployment whichever replica answers, and budget spend (`SharedLedger`), synced with
+ * the board's re-read. Failure counts, latency samples and calls in
  * flight stay per replica, as in LiteLLM: they steer this replica's choices and cost nothing
  * to keep local.
  */
 import { NodeRedis } from "@effect/platform-node"
 import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Queue, Random, Redacted, References, Schedule, Scope } from "effect"
 import { Redis } from "effect/persistence"
-import { RouterState, SessionAffinity } from "@llm-router/core"
+import { Budget, RouterState, SessionAffinity } from "@llm-router/core"
 import * as CooldownBoard from "./CooldownBoard.ts"
+import { SharedLedger } from "./SharedLedger.ts"
 import * as SharedPins from "./SharedPins.ts"
 
 export interface Options {
@@ -88,6 +90,7 @@ interface Replica {
   readonly local: RouterState.MemoryStore
   readonly outbox: Queue.Queue<RouterState.Cooldown>
   readonly pins: SharedPins.Tables
+  readonly ledger: SharedLedger
 }
 
 /**
@@ -130,6 +133,9 @@ const syncOver = (redis: Redis.Redis["Service"], replica: Replica): Effect.Effec
       }))
     const resync = withinCommandTimeout(CooldownBoard.readAll(redis, keys)).pipe(
       Effect.flatMap(admitAll),
+      Effect.andThen(Clock.clockWith((clock) =>
+        withinCommandTimeout(replica.ledger.sync(redis, replica.prefix, clock.currentTimeMillisUnsafe()))
+      )),
       Effect.delay(Duration.millis(resyncMs))
     )
     // Each runs until the connection fails; the first failure ends them all.
@@ -155,7 +161,8 @@ export const layer = <E>(
         local: yield* RouterState.makeMemory,
         // Bounded, keeping the newest, for a long outage: a busy replica starts many sessions.
         outbox: yield* Queue.sliding<RouterState.Cooldown>(1_000),
-        pins: new SharedPins.Tables(yield* Queue.sliding<SharedPins.News>(10_000))
+        pins: new SharedPins.Tables(yield* Queue.sliding<SharedPins.News>(10_000)),
+        ledger: new SharedLedger()
       }
 
       // One warning when Redis goes away, one line when it is back: not one per retry.
@@ -196,7 +203,8 @@ export const layer = <E>(
       yield* Effect.forkScoped(connection)
       return Context.make(RouterState.RouterState, sharing(replica.local, replica.outbox)).pipe(
         Context.add(Status, Status.of({ connected: Effect.sync(() => reachable === true) })),
-        Context.add(SessionAffinity.MakePinTable, replica.pins.make)
+        Context.add(SessionAffinity.MakePinTable, replica.pins.make),
+        Context.add(Budget.MakeLedger, () => replica.ledger)
       )
     })
   )

@@ -1,3 +1,4 @@
 export * as CooldownBoard from "./CooldownBoard.ts"
 export * as RedisRouterState from "./RedisRouterState.ts"
+export * as SharedLedger from "./SharedLedger.ts"
 export * as SharedPins from "./SharedPins.ts"

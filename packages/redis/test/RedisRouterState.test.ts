@@ -6,7 +6,7 @@
  */
 import { NodeRedis } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { RouterState, SessionAffinity } from "@llm-router/core"
+import { Budget, RouterState, SessionAffinity } from "@llm-router/core"
 import { CooldownBoard, RedisRouterState, SharedPins } from "@llm-router/redis"
 import { Context, Effect, Layer, Logger, Queue, Redacted } from "effect"
 import type { Redis } from "effect/persistence"
@@ -216,5 +216,34 @@ describe("RedisRouterState", () => {
       assert.deepStrictEqual(messages, ["claude", "gpt-4o"])
       assert.strictEqual(yield* Queue.size(heard), 0, "the repeated turn on claude was not sent")
       assert.isUndefined(b.get("other-group", "conversation-1", 0))
+    }))
+
+  it.effect("budget spend adds up across replicas at each re-read of the board", () =>
+    Effect.gen(function*() {
+      const prefix = yield* Fixture.freshPrefix
+      const ledger = Effect.map(
+        Layer.build(RedisRouterState.layer(Fixture.redis, { prefix, resyncMs: 1_000 })),
+        (context) => Context.get(context, Budget.MakeLedger)()
+      )
+      const [a, b] = [yield* ledger, yield* ledger]
+      const limit: Budget.Limit = { key: "provider:openai", label: "provider openai", limitUsd: 10, periodMs: 86_400_000, period: "1d" }
+      const day = Budget.windowOf(limit, 0)
+      assert.strictEqual(b.spent(limit, day), 0)
+      a.add(limit, day, 4)
+      b.add(limit, day, 3)
+      // Each replica sees its own spend at once, the other's after a sync.
+      assert.deepStrictEqual([a.spent(limit, day), b.spent(limit, day)], [4, 3])
+      yield* Fixture.eventually(
+        "both replicas see the fleet's 7 USD",
+        Effect.andThen(TestClock.adjust("1 second"), Effect.sync(() => a.spent(limit, day) === 7 && b.spent(limit, day) === 7))
+      )
+      a.add(limit, day, 0.5)
+      assert.strictEqual(a.spent(limit, day), 7.5)
+      // Another window starts from nothing.
+      assert.strictEqual(a.spent(limit, day + 1), 0)
+      const redis = yield* Fixture.client
+      const ttl = Number(yield* redis.send("PTTL", `${prefix}:spend:provider:openai:${day}`))
+      assert.isTrue(ttl > 86_400_000, `kept a window past its end (pttl ${ttl})`)
+      yield* redis.send("DEL", `${prefix}:spend:provider:openai:${day}`)
     }))
 })
