@@ -174,6 +174,25 @@ describe("Gateway", () => {
       assert.isNotNull(reply.headers.get("x-request-id"))
     }).pipe(Effect.scoped))
 
+  it.live("a group over its budget answers 429 with the wait until the window ends", () =>
+    Effect.gen(function*() {
+      const { probe, url } = yield* Stub.start(`
+model_list:
+  - model_name: capped
+    litellm_params: { model: openai/gpt-4o, max_budget: 0.000001, budget_duration: 1h }
+    model_info: { id: capped-1, input_cost_per_token: 0.001, output_cost_per_token: 0.001 }
+`)
+      const body = { model: "capped", messages: message }
+      const chat = `${url}/v1/chat/completions`
+      assert.strictEqual((yield* post(chat, body, {})).status, 200)
+      const over = yield* post(chat, body, {})
+      assert.strictEqual(over.status, 429)
+      assert.match(errorOf(over).message, /over its budget \(deployment capped-1: \$0\.000001 per 1h\)/)
+      const wait = Number(over.headers.get("retry-after"))
+      assert.isTrue(wait >= 1 && wait <= 3600, `Retry-After ${wait}: the rest of the hour`)
+      assert.strictEqual(probe.calls.length, 1, "the second request reached no provider")
+    }).pipe(Effect.scoped))
+
   it.live("reports readiness per group from the router's cooldowns", () =>
     Effect.gen(function*() {
       const { url } = yield* Stub.start(yaml, {
