@@ -2,7 +2,8 @@
  * Two `llm-router serve` replicas with the same LiteLLM config, sharing cooldowns through the
  * project's Redis (127.0.0.1:6379 as on CI, or LLM_ROUTER_TEST_REDIS_URL) by `router_settings.redis_host`: once a provider
  * rate-limits one replica, the other stops sending it requests without having failed once;
- * and a conversation stays on one deployment whichever replica answers its turns.
+ * a conversation stays on one deployment whichever replica answers its turns; and a budget
+ * spent through one replica is spent for the other.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { NodeRedis } from "@effect/platform-node"
@@ -135,5 +136,42 @@ ${redisSettings}
       yield* Effect.sleep("50 millis")
       const second = yield* Effect.forEach(sessions, (session) => chat(b!, session))
       assert.deepStrictEqual(second.map((r) => r.deployment), first.map((r) => r.deployment))
+    }))
+
+  it.live("a provider budget spent through one replica is spent for the other", () =>
+    Effect.gen(function*() {
+      const upstream = yield* OpenAiUpstream.make()
+      const prefix = `llm-router-test-${process.pid}-${Date.now()}-budget`
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llm-router-budget-"))
+      fs.writeFileSync(path.join(dir, "config.yaml"), `
+model_list:
+  - model_name: chat
+    litellm_params: { model: openai/gpt-4o, api_base: "${upstream.baseUrl}", api_key: sk-x }
+router_settings:
+  provider_budget_config:
+    openai: { budget_limit: 0.0000001, time_period: 1d }
+${redisSettings}
+  redis_key_prefix: ${prefix}
+`)
+      const replicas = [0, 1].map(() => run(["serve", "--config", "config.yaml", "--port", "0"], { cwd: dir }))
+      yield* Effect.addFinalizer(() => Effect.sync(() => replicas.forEach((r) => r.child.kill("SIGKILL"))))
+      const [a, b] = yield* Effect.forEach(replicas, (r) => listeningUrl(r))
+
+      assert.strictEqual((yield* chat(a!)).status, 200)
+      // Replica a adds its spend to Redis at its next sync (each second)…
+      const redis = Context.get(yield* Layer.build(NodeRedis.layer({ url: REDIS.href })), Redis.Redis)
+      const key = `${prefix}:spend:provider:openai:${Math.floor(Date.now() / 86_400_000)}`
+      let spent = 0
+      for (let i = 0; i < 250 && !(spent > 0); i++) {
+        spent = Number(yield* redis.send<string | null>("GET", key))
+        if (!(spent > 0)) yield* Effect.sleep("20 millis")
+      }
+      assert.isAbove(spent, 0)
+      yield* Effect.addFinalizer(() => Effect.ignore(redis.send("DEL", key)))
+      // …and replica b reads the fleet's total at its own: wait out two of them.
+      yield* Effect.sleep("2500 millis")
+      const refused = yield* chat(b!)
+      assert.strictEqual(refused.status, 429)
+      assert.strictEqual(upstream.requests.length, 1, "replica b sent nothing to the provider")
     }))
 })

@@ -67,8 +67,12 @@ export class MemoryLedger implements Ledger {
   }
 }
 
-/** How a router makes its ledger: in memory unless a shared store puts its own here. */
-export const MakeLedger = Context.Reference<() => Ledger>("@llm-router/core/Budget/MakeLedger", {
+/**
+ * How a router makes its ledger for its `limits`: in memory unless a shared store puts its
+ * own here (which must know every limit at once, to read the fleet's spend before this
+ * replica has served anything).
+ */
+export const MakeLedger = Context.Reference<(limits: ReadonlyArray<Limit>) => Ledger>("@llm-router/core/Budget/MakeLedger", {
   defaultValue: () => () => new MemoryLedger()
 })
 

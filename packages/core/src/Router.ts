@@ -78,7 +78,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
   const strategy = Strategy.byName[settings.routingStrategy]
   // Spend limits (`Budget`): none configured, no ledger and no check on any request.
   const budgetLimits = Budget.limitsOf(config.deployments, settings.providerBudgets)
-  const ledger = budgetLimits.size > 0 ? (yield* Budget.MakeLedger)() : undefined
+  const ledger = budgetLimits.size > 0 ? (yield* Budget.MakeLedger)([...budgetLimits.values()].flat()) : undefined
   const makePins = yield* SessionAffinity.MakePinTable
   const pins = settings.sessionAffinityTtlMs > 0 ? makePins(settings.sessionAffinityTtlMs) : undefined
   const spans = RouterTracing.make(config.deployments)

@@ -204,7 +204,7 @@ export const layer = <E>(
       return Context.make(RouterState.RouterState, sharing(replica.local, replica.outbox)).pipe(
         Context.add(Status, Status.of({ connected: Effect.sync(() => reachable === true) })),
         Context.add(SessionAffinity.MakePinTable, replica.pins.make),
-        Context.add(Budget.MakeLedger, () => replica.ledger)
+        Context.add(Budget.MakeLedger, (limits) => replica.ledger.register(limits))
       )
     })
   )

@@ -23,8 +23,14 @@ export class SharedLedger implements Budget.Ledger {
   private readonly totals = new Map<string, { readonly window: number; readonly usd: number }>()
   /** This replica's spend since the last sync. */
   private pending = new Map<string, Spend>()
-  /** Every limit seen, so a sync reads the totals of limits this replica has not spent on. */
+  /** Every limit of the routers using it, so a sync reads totals this replica has not spent on. */
   private readonly known = new Map<string, Budget.Limit>()
+
+  /** Takes a router's limits (see `Budget.MakeLedger`). */
+  register(limits: ReadonlyArray<Budget.Limit>): this {
+    for (const limit of limits) this.known.set(limit.key, limit)
+    return this
+  }
 
   spent(limit: Budget.Limit, window: number): number {
     if (!this.known.has(limit.key)) this.known.set(limit.key, limit)

@@ -221,12 +221,12 @@ describe("RedisRouterState", () => {
   it.effect("budget spend adds up across replicas at each re-read of the board", () =>
     Effect.gen(function*() {
       const prefix = yield* Fixture.freshPrefix
+      const limit: Budget.Limit = { key: "provider:openai", label: "provider openai", limitUsd: 10, periodMs: 86_400_000, period: "1d" }
       const ledger = Effect.map(
         Layer.build(RedisRouterState.layer(Fixture.redis, { prefix, resyncMs: 1_000 })),
-        (context) => Context.get(context, Budget.MakeLedger)()
+        (context) => Context.get(context, Budget.MakeLedger)([limit])
       )
-      const [a, b] = [yield* ledger, yield* ledger]
-      const limit: Budget.Limit = { key: "provider:openai", label: "provider openai", limitUsd: 10, periodMs: 86_400_000, period: "1d" }
+      const [a, b, idle] = [yield* ledger, yield* ledger, yield* ledger]
       const day = Budget.windowOf(limit, 0)
       assert.strictEqual(b.spent(limit, day), 0)
       a.add(limit, day, 4)
@@ -237,6 +237,11 @@ describe("RedisRouterState", () => {
         "both replicas see the fleet's 7 USD",
         Effect.andThen(TestClock.adjust("1 second"), Effect.sync(() => a.spent(limit, day) === 7 && b.spent(limit, day) === 7))
       )
+      // A replica that has served nothing (and asked nothing) yet knows the fleet's spend too:
+      // its first look, after one more sync, already counts it.
+      yield* TestClock.adjust("1 second")
+      yield* TestClock.withLive(Effect.sleep("300 millis"))
+      assert.strictEqual(idle.spent(limit, day), 7)
       a.add(limit, day, 0.5)
       assert.strictEqual(a.spent(limit, day), 7.5)
       // Another window starts from nothing.
