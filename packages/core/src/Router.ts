@@ -25,6 +25,7 @@ import type { RouteInfo } from "./RouteInfo.ts"
 import type { RouterConfig, Settings } from "./RouterConfig.ts"
 import * as RouterMetrics from "./RouterMetrics.ts"
 import { RouterState } from "./RouterState.ts"
+import type { Snapshot } from "./RouterState.ts"
 import * as RouterTracing from "./RouterTracing.ts"
 import * as SessionAffinity from "./SessionAffinity.ts"
 import * as Strategy from "./Strategy.ts"
@@ -149,6 +150,28 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     f: (candidates: ReadonlyArray<Deployment>) => Effect.Effect<A, LlmError.LlmError>
   ): Effect.Effect<A, LlmError.LlmError> => (Result.isFailure(found) ? Effect.fail(found.failure) : f(found.success))
 
+  // Usage-based routing, as LiteLLM's: `rpm` / `tpm` are limits, not weights. A deployment that
+  // has had its requests (or tokens, counting this request's estimate) for the minute is no
+  // candidate until the next. (Under the other strategies they stay weights, as in LiteLLM.)
+  const rateLimited = settings.routingStrategy.startsWith("usage-based-routing") &&
+    config.deployments.some((d) => d.rpm !== undefined || d.tpm !== undefined)
+  const withinRateLimits = (run: Run, candidates: ReadonlyArray<Deployment>, snapshot: Snapshot) =>
+    candidates.filter((d) => {
+      const stats = snapshot.stats.get(d.id)
+      if (stats === undefined) return true
+      if (d.rpm !== undefined && stats.requestsThisMinute >= d.rpm) return false
+      return d.tpm === undefined || stats.tokensThisMinute + estimatedTokens(run) <= d.tpm
+    })
+  const overRateLimits = (group: string, candidates: ReadonlyArray<Deployment>, now: number) =>
+    new LlmError.NoDeploymentAvailable({
+      provider: ROUTER,
+      group,
+      message: `No deployments available for model group "${group}": every deployment has reached its rpm/tpm limit for this minute (${
+        candidates.map((d) => `${d.id}: ${[d.rpm !== undefined ? `rpm ${d.rpm}` : "", d.tpm !== undefined ? `tpm ${d.tpm}` : ""].filter(Boolean).join(", ")}`).join("; ")
+      })`,
+      retryAfter: Duration.millis(60_000 - (now % 60_000))
+    })
+
   const withinBudget = (ledger: Budget.Ledger, candidates: ReadonlyArray<Deployment>, now: number) =>
     candidates.filter((d) => Budget.exceeded(ledger, budgetLimits.get(d.id), now) === undefined)
 
@@ -226,7 +249,9 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         return Effect.flatMap(state.snapshot(ids), (snapshot) => {
           const affordable = ledger === undefined ? candidates : withinBudget(ledger, candidates, snapshot.now)
           if (affordable.length === 0) return Effect.fail(overBudget(group, candidates, snapshot.now))
-          const callable = affordable.filter((d) => !run.excluded.has(d.id))
+          const unlimited = rateLimited ? withinRateLimits(run, affordable, snapshot) : affordable
+          if (unlimited.length === 0) return Effect.fail(overRateLimits(group, affordable, snapshot.now))
+          const callable = unlimited.filter((d) => !run.excluded.has(d.id))
           const healthy = callable.filter((d) => (snapshot.stats.get(d.id)?.cooldownUntil ?? 0) === 0)
           let pool: ReadonlyArray<Deployment>
           if (healthy.length > 0) {

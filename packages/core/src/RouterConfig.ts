@@ -70,7 +70,9 @@ export const RoutingStrategy = Schema.Literals([
   "simple-shuffle",
   "least-busy",
   "latency-based-routing",
-  "cost-based-routing"
+  "cost-based-routing",
+  "usage-based-routing",
+  "usage-based-routing-v2"
 ])
 export type RoutingStrategy = typeof RoutingStrategy.Type
 

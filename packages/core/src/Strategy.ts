@@ -78,11 +78,20 @@ export const lowestCost: Strategy = (candidates, context) =>
     return input === undefined || output === undefined ? Number.POSITIVE_INFINITY : input + output
   }, context.random)
 
+/**
+ * LiteLLM's usage-based routing (v1 and v2 alike here): the fewest tokens used this minute.
+ * Deployments at their `rpm` or `tpm` are not candidates at all (see the router's pre-call check).
+ */
+export const lowestUsage: Strategy = (candidates, context) =>
+  pickLowest(candidates, (d) => statsOf(context, d).tokensThisMinute, context.random)
+
 export const byName: { readonly [K in RoutingStrategy]: Strategy } = {
   "simple-shuffle": simpleShuffle,
   "least-busy": leastBusy,
   "latency-based-routing": lowestLatency,
-  "cost-based-routing": lowestCost
+  "cost-based-routing": lowestCost,
+  "usage-based-routing": lowestUsage,
+  "usage-based-routing-v2": lowestUsage
 }
 
 /** Keeps the deployments with the lowest `order`; a deployment without one comes after all that have one. */

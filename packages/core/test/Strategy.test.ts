@@ -139,7 +139,9 @@ describe("order", () => {
       "cost-based-routing",
       "latency-based-routing",
       "least-busy",
-      "simple-shuffle"
+      "simple-shuffle",
+      "usage-based-routing",
+      "usage-based-routing-v2"
     ])
   })
 })
