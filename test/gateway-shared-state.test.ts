@@ -62,6 +62,8 @@ model_list:
     model_info: { id: backup }
 router_settings:
   num_retries: 1
+  # Long enough that no slow run sees it end before replica b is asked.
+  cooldown_time: 60
 ${redisSettings}
   redis_key_prefix: llm-router-test-${process.pid}-${Date.now()}
 `)

@@ -12,8 +12,9 @@
  *
  * What is shared is what LiteLLM shares through Redis for the same purpose (its
  * `deployment:{id}:cooldown` keys), session pins (`SharedPins`), so a conversation stays on
- * one deployment whichever replica answers, and budget spend (`SharedLedger`), synced with
- * the board's re-read. Failure counts, latency samples and calls in
+ * one deployment whichever replica answers, budget spend (`SharedLedger`) and requests and
+ * tokens per minute (`SharedUsage`, for usage-based routing's limits), synced with the
+ * board's re-read. Failure counts, latency samples and calls in
  * flight stay per replica, as in LiteLLM: they steer this replica's choices and cost nothing
  * to keep local.
  */
@@ -24,6 +25,7 @@ import { Budget, RouterState, SessionAffinity } from "@llm-router/core"
 import * as CooldownBoard from "./CooldownBoard.ts"
 import { SharedLedger } from "./SharedLedger.ts"
 import * as SharedPins from "./SharedPins.ts"
+import { SharedUsage } from "./SharedUsage.ts"
 
 export interface Options {
   /** Prefix of the board's keys (see `CooldownBoard.keys`). Default `llm-router`. */
@@ -67,14 +69,24 @@ const reconnecting = Schedule.exponential("500 millis").pipe(
 )
 
 /**
- * The store: the memory store, whose new cooldowns also go to `outbox` for posting.
+ * The store: the memory store, whose new cooldowns also go to `outbox` for posting, and whose
+ * per-minute counts are added up with the other replicas' (`SharedUsage`).
  * `admitCooldown` stays available to the sync fibers only.
  */
-const sharing = (local: RouterState.MemoryStore, outbox: Queue.Queue<RouterState.Cooldown>): RouterState.Service =>
+const sharing = (local: RouterState.MemoryStore, outbox: Queue.Queue<RouterState.Cooldown>, usage: SharedUsage): RouterState.Service =>
   RouterState.RouterState.of({
-    snapshot: local.snapshot,
-    onStart: local.onStart,
-    onSuccess: local.onSuccess,
+    snapshot: (ids) => Effect.map(local.snapshot(ids), (snapshot) => usage.withOthers(snapshot)),
+    onStart: (deployment) =>
+      Clock.clockWith((clock) =>
+        Effect.andThen(local.onStart(deployment), Effect.sync(() => usage.started(deployment, clock.currentTimeMillisUnsafe())))
+      ),
+    onSuccess: (deployment, success) =>
+      Clock.clockWith((clock) =>
+        Effect.andThen(
+          local.onSuccess(deployment, success),
+          Effect.sync(() => usage.succeeded(deployment, clock.currentTimeMillisUnsafe(), success.tokens))
+        )
+      ),
     onFailure: (deployment, failure) =>
       Effect.tap(local.onFailure(deployment, failure), (started) =>
         started === undefined ? Effect.void : Queue.offer(outbox, started)),
@@ -91,6 +103,7 @@ interface Replica {
   readonly outbox: Queue.Queue<RouterState.Cooldown>
   readonly pins: SharedPins.Tables
   readonly ledger: SharedLedger
+  readonly usage: SharedUsage
 }
 
 /**
@@ -133,9 +146,13 @@ const syncOver = (redis: Redis.Redis["Service"], replica: Replica): Effect.Effec
       }))
     const resync = withinCommandTimeout(CooldownBoard.readAll(redis, keys)).pipe(
       Effect.flatMap(admitAll),
-      Effect.andThen(Clock.clockWith((clock) =>
-        withinCommandTimeout(replica.ledger.sync(redis, replica.prefix, clock.currentTimeMillisUnsafe()))
-      )),
+      Effect.andThen(Clock.clockWith((clock) => {
+        const now = clock.currentTimeMillisUnsafe()
+        return withinCommandTimeout(Effect.andThen(
+          replica.ledger.sync(redis, replica.prefix, now),
+          replica.usage.sync(redis, replica.prefix, now)
+        ))
+      })),
       Effect.delay(Duration.millis(resyncMs))
     )
     // Each runs until the connection fails; the first failure ends them all.
@@ -162,7 +179,8 @@ export const layer = <E>(
         // Bounded, keeping the newest, for a long outage: a busy replica starts many sessions.
         outbox: yield* Queue.sliding<RouterState.Cooldown>(1_000),
         pins: new SharedPins.Tables(yield* Queue.sliding<SharedPins.News>(10_000)),
-        ledger: new SharedLedger()
+        ledger: new SharedLedger(),
+        usage: new SharedUsage()
       }
 
       // One warning when Redis goes away, one line when it is back: not one per retry.
@@ -201,7 +219,7 @@ export const layer = <E>(
         Effect.retry({ schedule: reconnecting, while: (cause) => !Cause.hasInterruptsOnly(cause) })
       )
       yield* Effect.forkScoped(connection)
-      return Context.make(RouterState.RouterState, sharing(replica.local, replica.outbox)).pipe(
+      return Context.make(RouterState.RouterState, sharing(replica.local, replica.outbox, replica.usage)).pipe(
         Context.add(Status, Status.of({ connected: Effect.sync(() => reachable === true) })),
         Context.add(SessionAffinity.MakePinTable, replica.pins.make),
         Context.add(Budget.MakeLedger, (limits) => replica.ledger.register(limits))

@@ -251,4 +251,36 @@ describe("RedisRouterState", () => {
       assert.isTrue(ttl > 86_400_000, `kept a window past its end (pttl ${ttl})`)
       yield* redis.send("DEL", `${prefix}:spend:provider:openai:${day}`)
     }))
+
+  it.effect("requests and tokens this minute add up across replicas, for usage-based limits", () =>
+    Effect.gen(function*() {
+      const prefix = yield* Fixture.freshPrefix
+      const state = Effect.map(
+        Layer.build(RedisRouterState.layer(Fixture.redis, { prefix, resyncMs: 1_000 })),
+        (context) => Context.get(context, RouterState.RouterState)
+      )
+      const [a, b] = [yield* state, yield* state]
+      const usage = (s: RouterState.Service) =>
+        Effect.map(s.snapshot(["d"]), (snap) => [snap.stats.get("d")?.requestsThisMinute, snap.stats.get("d")?.tokensThisMinute])
+      for (let i = 0; i < 3; i++) {
+        yield* a.onStart("d")
+        yield* a.onSuccess("d", { latencyMs: 10, tokens: 100 })
+      }
+      yield* b.onStart("d")
+      assert.deepStrictEqual(yield* usage(b), [1, 0], "its own at once")
+      yield* Fixture.eventually(
+        "each replica counts the other's",
+        Effect.andThen(
+          TestClock.adjust("1 second"),
+          Effect.map(Effect.all([usage(a), usage(b)]), ([ua, ub]) => ua[0] === 4 && ub[0] === 4)
+        )
+      )
+      assert.deepStrictEqual(yield* usage(b), [4, 300])
+      assert.deepStrictEqual(yield* usage(a), [4, 300], "a's own, counted once")
+      // The next minute starts from nothing.
+      yield* TestClock.adjust("1 minute")
+      assert.deepStrictEqual(yield* usage(b), [0, 0])
+      const redis = yield* Fixture.client
+      yield* redis.send("DEL", `${prefix}:usage:0`, `${prefix}:usage:1`)
+    }))
 })
