@@ -45,56 +45,75 @@ const readiness = (base: string) =>
 
 const coolingOn = (base: string) => Effect.map(readiness(base), (r) => r.groups["chat"]!.cooling_down)
 
+/** Runs `check` every 20 ms until `done` holds of its result (at most 5 s); returns the last result. */
+const poll = <A>(check: Effect.Effect<A>, done: (a: A) => boolean) =>
+  Effect.gen(function*() {
+    let last = yield* check
+    for (let i = 0; i < 250 && !done(last); i++) {
+      yield* Effect.sleep("20 millis")
+      last = yield* check
+    }
+    return last
+  })
+
+/** A client of the test's own on the machine's Redis, closed with the test's scope. */
+const redisClient = Effect.map(Layer.build(NodeRedis.layer({ url: REDIS.href })), (context) => Context.get(context, Redis.Redis))
+
+/**
+ * Two `llm-router serve` replicas of one config (`model_list` and `router_settings` lines,
+ * to which the Redis settings and a fresh key prefix are added), killed with the test's scope.
+ */
+const fleet = (modelList: string, routerSettings: string) =>
+  Effect.gen(function*() {
+    const prefix = `llm-router-test-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llm-router-fleet-"))
+    fs.writeFileSync(path.join(dir, "config.yaml"), `
+model_list:
+${modelList}
+router_settings:
+${routerSettings}
+${redisSettings}
+  redis_key_prefix: ${prefix}
+`)
+    const replicas = [0, 1].map(() => run(["serve", "--config", "config.yaml", "--port", "0"], { cwd: dir }))
+    yield* Effect.addFinalizer(() => Effect.sync(() => replicas.forEach((r) => r.child.kill("SIGKILL"))))
+    const [a, b] = yield* Effect.forEach(replicas, (r) => listeningUrl(r))
+    return { a: a!, b: b!, prefix, replicas }
+  })
+
 describe("replicas sharing cooldowns through Redis", () => {
   it.live("a deployment one replica cools down is skipped by the other", () =>
     Effect.gen(function*() {
       const limited = yield* OpenAiUpstream.make()
       limited.setFault("rate-limit")
       const healthy = yield* OpenAiUpstream.make()
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llm-router-shared-"))
-      fs.writeFileSync(path.join(dir, "config.yaml"), `
-model_list:
-  - model_name: chat
+      const { a, b, replicas } = yield* fleet(
+        `  - model_name: chat
     litellm_params: { model: openai/gpt-4o, api_base: "${limited.baseUrl}", api_key: sk-a, order: 1 }
     model_info: { id: primary }
   - model_name: chat
     litellm_params: { model: openai/gpt-4o-mini, api_base: "${healthy.baseUrl}", api_key: sk-b, order: 2 }
-    model_info: { id: backup }
-router_settings:
-  num_retries: 1
-  # Long enough that no slow run sees it end before replica b is asked.
-  cooldown_time: 60
-${redisSettings}
-  redis_key_prefix: llm-router-test-${process.pid}-${Date.now()}
-`)
-      const replicas = [0, 1].map(() => run(["serve", "--config", "config.yaml", "--port", "0"], { cwd: dir }))
-      yield* Effect.addFinalizer(() => Effect.sync(() => replicas.forEach((r) => r.child.kill("SIGKILL"))))
-      const [a, b] = yield* Effect.forEach(replicas, (r) => listeningUrl(r))
+    model_info: { id: backup }`,
+        // A cooldown long enough that no slow run sees it end before replica b is asked.
+        "  num_retries: 1\n  cooldown_time: 60"
+      )
       for (const r of replicas) assert.include(r.stdout(), `shared state: cooldowns shared through redis://${REDIS.hostname}:${REDIS.port || 6379}`)
-      for (const base of [a!, b!]) {
-        let shared: unknown
-        for (let i = 0; i < 250 && (shared as { connected?: boolean } | undefined)?.connected !== true; i++) {
-          shared = (yield* readiness(base)).shared_state
-          if ((shared as { connected?: boolean }).connected !== true) yield* Effect.sleep("20 millis")
-        }
+      for (const base of [a, b]) {
+        const shared = yield* poll(Effect.map(readiness(base), (r) => r.shared_state), (state) => (state as { connected?: boolean }).connected === true)
         assert.deepStrictEqual(shared, { store: "redis", connected: true })
         const metrics = yield* Effect.promise(() => fetch(`${base}/metrics`).then((r) => r.text()))
         assert.match(metrics, /^llm_router_shared_state_connected(\{[^}]*\})? 1$/m)
       }
 
       // Replica a meets the rate limit, cools "primary" down and answers from "backup".
-      const first = yield* chat(a!)
+      const first = yield* chat(a)
       assert.deepStrictEqual(first, { status: 200, deployment: "backup", attempts: "2" })
       assert.strictEqual(limited.requests.length, 1)
 
       // Replica b hears of it, and goes straight to "backup": "primary" sees no second request.
-      let cooling: ReadonlyArray<{ deployment: string; reason: string }> = []
-      for (let i = 0; i < 250 && cooling.length === 0; i++) {
-        cooling = yield* coolingOn(b!)
-        if (cooling.length === 0) yield* Effect.sleep("20 millis")
-      }
+      const cooling = yield* poll(coolingOn(b), (c) => c.length > 0)
       assert.deepStrictEqual(cooling.map((c) => [c.deployment, c.reason]), [["primary", "RateLimited"]])
-      const second = yield* chat(b!)
+      const second = yield* chat(b)
       assert.deepStrictEqual(second, { status: 200, deployment: "backup", attempts: "1" })
       assert.strictEqual(limited.requests.length, 1)
     }))
@@ -102,77 +121,50 @@ ${redisSettings}
   it.live("a session keeps its deployment whichever replica answers", () =>
     Effect.gen(function*() {
       const upstream = yield* OpenAiUpstream.make()
-      const prefix = `llm-router-test-${process.pid}-${Date.now()}-pins`
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llm-router-pins-"))
-      fs.writeFileSync(path.join(dir, "config.yaml"), `
-model_list:
-${["one", "two", "three"].map((id) => `  - model_name: chat
+      const { a, b, prefix } = yield* fleet(
+        ["one", "two", "three"].map((id) => `  - model_name: chat
     litellm_params: { model: openai/gpt-4o, api_base: "${upstream.baseUrl}", api_key: sk-x }
-    model_info: { id: ${id} }`).join("\n")}
-router_settings:
-  routing_strategy: simple-shuffle
-${redisSettings}
-  redis_key_prefix: ${prefix}
-`)
-      const replicas = [0, 1].map(() => run(["serve", "--config", "config.yaml", "--port", "0"], { cwd: dir }))
-      yield* Effect.addFinalizer(() => Effect.sync(() => replicas.forEach((r) => r.child.kill("SIGKILL"))))
-      const [a, b] = yield* Effect.forEach(replicas, (r) => listeningUrl(r))
+    model_info: { id: ${id} }`).join("\n"),
+        "  routing_strategy: simple-shuffle"
+      )
 
       // Listen as a third party: once the pins reached us, they reached replica b as well.
-      const redis = Context.get(yield* Layer.build(NodeRedis.layer({ url: REDIS.href })), Redis.Redis)
+      const redis = yield* redisClient
       const news = yield* redis.subscribe(SharedPins.channel(prefix))
-      for (let i = 0; i < 250; i++) {
-        const [, listeners] = yield* redis.send<[string, number]>("PUBSUB", "NUMSUB", SharedPins.channel(prefix))
-        if (Number(listeners) >= 3) break
-        yield* Effect.sleep("20 millis")
-      }
+      yield* poll(redis.send<[string, number]>("PUBSUB", "NUMSUB", SharedPins.channel(prefix)).pipe(Effect.orDie), ([, n]) => Number(n) >= 3)
 
       // Twelve conversations start on replica a; with three deployments drawn at random, their
       // second turns on replica b all land where the first did only if b knows the pins.
       const sessions = Array.from({ length: 12 }, (_, i) => `conversation-${i}`)
-      const first = yield* Effect.forEach(sessions, (session) => chat(a!, session))
+      const first = yield* Effect.forEach(sessions, (session) => chat(a, session))
       assert.isAbove(new Set(first.map((r) => r.deployment)).size, 1, "the strategy spread the sessions")
       yield* Effect.forEach(sessions, () => Queue.take(news)).pipe(
         Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.die(new Error("replica a did not announce its pins")) })
       )
       yield* Effect.sleep("50 millis")
-      const second = yield* Effect.forEach(sessions, (session) => chat(b!, session))
+      const second = yield* Effect.forEach(sessions, (session) => chat(b, session))
       assert.deepStrictEqual(second.map((r) => r.deployment), first.map((r) => r.deployment))
     }))
 
   it.live("a provider budget spent through one replica is spent for the other", () =>
     Effect.gen(function*() {
       const upstream = yield* OpenAiUpstream.make()
-      const prefix = `llm-router-test-${process.pid}-${Date.now()}-budget`
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llm-router-budget-"))
-      fs.writeFileSync(path.join(dir, "config.yaml"), `
-model_list:
-  - model_name: chat
-    litellm_params: { model: openai/gpt-4o, api_base: "${upstream.baseUrl}", api_key: sk-x }
-router_settings:
-  provider_budget_config:
-    openai: { budget_limit: 0.0000001, time_period: 1d }
-${redisSettings}
-  redis_key_prefix: ${prefix}
-`)
-      const replicas = [0, 1].map(() => run(["serve", "--config", "config.yaml", "--port", "0"], { cwd: dir }))
-      yield* Effect.addFinalizer(() => Effect.sync(() => replicas.forEach((r) => r.child.kill("SIGKILL"))))
-      const [a, b] = yield* Effect.forEach(replicas, (r) => listeningUrl(r))
+      const { a, b, prefix } = yield* fleet(
+        `  - model_name: chat
+    litellm_params: { model: openai/gpt-4o, api_base: "${upstream.baseUrl}", api_key: sk-x }`,
+        "  provider_budget_config:\n    openai: { budget_limit: 0.0000001, time_period: 1d }"
+      )
 
-      assert.strictEqual((yield* chat(a!)).status, 200)
+      assert.strictEqual((yield* chat(a)).status, 200)
       // Replica a adds its spend to Redis at its next sync (each second)…
-      const redis = Context.get(yield* Layer.build(NodeRedis.layer({ url: REDIS.href })), Redis.Redis)
+      const redis = yield* redisClient
       const key = `${prefix}:spend:provider:openai:${Math.floor(Date.now() / 86_400_000)}`
-      let spent = 0
-      for (let i = 0; i < 250 && !(spent > 0); i++) {
-        spent = Number(yield* redis.send<string | null>("GET", key))
-        if (!(spent > 0)) yield* Effect.sleep("20 millis")
-      }
+      const spent = yield* poll(Effect.map(redis.send<string | null>("GET", key), Number).pipe(Effect.orDie), (usd) => usd > 0)
       assert.isAbove(spent, 0)
       yield* Effect.addFinalizer(() => Effect.ignore(redis.send("DEL", key)))
       // …and replica b reads the fleet's total at its own: wait out two of them.
       yield* Effect.sleep("2500 millis")
-      const refused = yield* chat(b!)
+      const refused = yield* chat(b)
       assert.strictEqual(refused.status, 429)
       assert.strictEqual(upstream.requests.length, 1, "replica b sent nothing to the provider")
     }))
