@@ -42,11 +42,15 @@ interface Run {
   readonly startedAt: number
   attempts: number
   readonly fallbacks: Array<string>
-  readonly visited: Set<string>
+  /**
+   * The groups tried so far besides `group`. This and the next two sets are made on first use:
+   * most requests succeed at once and never need them.
+   */
+  visited: Set<string> | undefined
   /** Deployments that must not be called again for this request (the error cannot succeed there). */
-  readonly excluded: Set<string>
+  excluded: Set<string> | undefined
   /** Deployments that failed once for this request: others are preferred. */
-  readonly failed: Set<string>
+  failed: Set<string> | undefined
   estimatedTokens: number | undefined
   /** The request's session, when affinity is on and it names one (see `SessionAffinity`). */
   readonly session: string | undefined
@@ -143,6 +147,12 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
       members = fitting
     }
     return Result.succeed(members)
+  }
+
+  /** The candidates not cooling down: the same array when none is, as on most requests. */
+  const notCooling = (candidates: ReadonlyArray<Deployment>, snapshot: Snapshot): ReadonlyArray<Deployment> => {
+    const cooling = (d: Deployment) => (snapshot.stats.get(d.id)?.cooldownUntil ?? 0) !== 0
+    return candidates.some(cooling) ? candidates.filter((d) => !cooling(d)) : candidates
   }
 
   const withEligible = <A>(
@@ -251,11 +261,11 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
           if (affordable.length === 0) return Effect.fail(overBudget(group, candidates, snapshot.now))
           const unlimited = rateLimited ? withinRateLimits(run, affordable, snapshot) : affordable
           if (unlimited.length === 0) return Effect.fail(overRateLimits(group, affordable, snapshot.now))
-          const callable = unlimited.filter((d) => !run.excluded.has(d.id))
-          const healthy = callable.filter((d) => (snapshot.stats.get(d.id)?.cooldownUntil ?? 0) === 0)
+          const callable = run.excluded === undefined ? unlimited : unlimited.filter((d) => !run.excluded!.has(d.id))
+          const healthy = notCooling(callable, snapshot)
           let pool: ReadonlyArray<Deployment>
           if (healthy.length > 0) {
-            const fresh = healthy.filter((d) => !run.failed.has(d.id))
+            const fresh = run.failed === undefined ? healthy : healthy.filter((d) => !run.failed!.has(d.id))
             pool = Strategy.lowestOrder(fresh.length > 0 ? fresh : healthy)
           } else if (ignoreCooldown && callable.length > 0) {
             // Every deployment is cooling: try the one that recovers first rather than fail without a call.
@@ -314,12 +324,12 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
           if (error._tag === "None") return yield* Effect.failCause(cause as Cause.Cause<never>)
           lastError = error.value
           const policy = LlmError.policy(lastError)
-          run.failed.add(d.id)
-          if (!policy.retrySameDeployment) run.excluded.add(d.id)
+          ;(run.failed ??= new Set()).add(d.id)
+          if (!policy.retrySameDeployment) (run.excluded ??= new Set()).add(d.id)
           const cooled = yield* recordFailure(d, group, lastError)
           if (!policy.tryOtherDeployments || attempt === settings.numRetries) return yield* lastError
           // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
-          const othersReady = healthy.some((o) => o.id !== d.id && !run.excluded.has(o.id))
+          const othersReady = healthy.some((o) => o.id !== d.id && run.excluded?.has(o.id) !== true)
           const now = yield* Clock.currentTimeMillis
           const hinted = LlmError.retryAfterMillis(lastError)
           // A provider that names its wait (a 429's Retry-After) is retried after it, within max_retry_after,
@@ -374,9 +384,9 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         Effect.gen(function*() {
           let last = error
           for (const next of chainFor(error, group)) {
-            if (run.visited.has(next)) continue
+            if (next === run.group || run.visited?.has(next) === true) continue
             if (run.fallbacks.length >= settings.maxFallbacks) break
-            run.visited.add(next)
+            ;(run.visited ??= new Set()).add(next)
             run.fallbacks.push(next)
             yield* RouterMetrics.recordFallback(group, next)
             const result = yield* Effect.result(runWithFallbacks(run, next, call, ignoreCooldown))
@@ -400,8 +410,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     runWithFallbacks(run, run.group, call, false).pipe(
       Effect.catchTag("NoDeploymentAvailable", (error) => {
         if (run.attempts > 0) return Effect.fail(error)
-        run.visited.clear()
-        run.visited.add(run.group)
+        run.visited = undefined
         run.fallbacks.length = 0
         return runWithFallbacks(run, run.group, call, true)
       })
@@ -428,9 +437,9 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     startedAt,
     attempts: 0,
     fallbacks: [],
-    visited: new Set([group]),
-    excluded: new Set(),
-    failed: new Set(),
+    visited: undefined,
+    excluded: undefined,
+    failed: undefined,
     estimatedTokens: undefined,
     session: pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request),
     span
@@ -674,8 +683,8 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         const failAfterContent = (open: Open, error: LlmError.LlmError) =>
           Effect.gen(function*() {
             yield* Scope.close(open.value.scope, Exit.fail(error))
-            run.failed.add(open.deployment.id)
-            run.excluded.add(open.deployment.id)
+            ;(run.failed ??= new Set()).add(open.deployment.id)
+            ;(run.excluded ??= new Set()).add(open.deployment.id)
             settled = true
             yield* recordFailure(open.deployment, open.group, error)
             if (settings.streamFailurePolicy !== "restart" || restarts >= settings.numRetries) return yield* error
@@ -684,8 +693,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
             const now = yield* Clock.currentTimeMillis
             const restarted: LlmClient.StreamPart = { _tag: "Restarted", route: finalRoute(open, now), reason: error }
             // The restart is a new routing pass: the groups entered before may still hold other deployments.
-            run.visited.clear()
-            run.visited.add(run.group)
+            run.visited = undefined
             run.fallbacks.length = 0
             // Nothing left to restart on: the caller gets the error that broke the stream, not "no deployments".
             const next = yield* openNext.pipe(Effect.catchTag("NoDeploymentAvailable", () => Effect.fail(error)))

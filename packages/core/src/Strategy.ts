@@ -97,6 +97,12 @@ export const byName: { readonly [K in RoutingStrategy]: Strategy } = {
 /** Keeps the deployments with the lowest `order`; a deployment without one comes after all that have one. */
 export const lowestOrder = (candidates: ReadonlyArray<Deployment>): ReadonlyArray<Deployment> => {
   let min = Number.POSITIVE_INFINITY
-  for (const d of candidates) min = Math.min(min, d.order ?? Number.POSITIVE_INFINITY)
-  return candidates.filter((d) => (d.order ?? Number.POSITIVE_INFINITY) === min)
+  let max = Number.NEGATIVE_INFINITY
+  for (const d of candidates) {
+    const order = d.order ?? Number.POSITIVE_INFINITY
+    min = Math.min(min, order)
+    max = Math.max(max, order)
+  }
+  // Usually no deployment has an order, or all share one: no new array.
+  return min === max ? candidates : candidates.filter((d) => (d.order ?? Number.POSITIVE_INFINITY) === min)
 }
