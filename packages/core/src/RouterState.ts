@@ -92,12 +92,7 @@ export const emptyEntry: Entry = {
 }
 
 const mean = (xs: ReadonlyArray<number>) => (xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length)
-const pushSample = (xs: ReadonlyArray<number>, x: number) =>
-  xs.length >= LATENCY_SAMPLES ? [...xs.slice(xs.length - LATENCY_SAMPLES + 1), x] : [...xs, x]
 const minuteOf = (now: number) => Math.floor(now / 60_000)
-/** Rolls the per-minute counters over when a new minute has begun. */
-const inMinute = (entry: Entry, now: number): Entry =>
-  entry.minute === minuteOf(now) ? entry : { ...entry, minute: minuteOf(now), requests: 0, tokens: 0 }
 
 const statsOf = (entry: Entry, now: number): DeploymentStats => {
   // Read on every routing decision for every candidate: no allocation beyond the result.
@@ -141,52 +136,81 @@ export interface MemoryStore extends Service {
   readonly admitCooldown: (cooldown: Cooldown) => Effect.Effect<boolean>
 }
 
+/** An entry as the memory store keeps it: its own, so the hot paths update it in place. */
+type Slot = { -readonly [K in keyof Entry]: K extends "failures" | "latencies" | "ttfcs" ? Array<number> : Entry[K] }
+
+/** Adds a sample in place, keeping the last `LATENCY_SAMPLES`. */
+const addSample = (xs: Array<number>, x: number) => {
+  xs.push(x)
+  if (xs.length > LATENCY_SAMPLES) xs.shift()
+}
+
 /**
- * The in-process store: a map of immutable entries. Each update reads the clock and replaces
- * one entry in a single synchronous step, so no two can interleave on the one JavaScript
- * thread, and it costs the same however many deployments there are (copying the whole map,
- * as a `Ref` of an immutable map would, grows with every deployment added).
+ * The in-process store: a map of entries, one per deployment. Each update reads the clock and
+ * changes one entry in a single synchronous step, so no two can interleave on the one
+ * JavaScript thread, and it costs the same however many deployments there are (copying the
+ * whole map, as a `Ref` of an immutable map would, grows with every deployment added). The two
+ * updates every request makes, `onStart` and `onSuccess`, change the entry in place: a copy
+ * per update was most of what the store allocated. Failures and cooldowns, which are rare,
+ * go through the pure rules above and replace the entry.
  */
 export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
-  const entries = new Map<string, Entry>()
-  const update = <B>(id: string, f: (entry: Entry, now: number) => readonly [B, Entry]): Effect.Effect<B> =>
-    Clock.clockWith((clock) =>
-      Effect.sync(() => {
-        const [result, next] = f(entries.get(id) ?? emptyEntry, clock.currentTimeMillisUnsafe())
-        entries.set(id, next)
-        return result
-      })
-    )
+  const entries = new Map<string, Slot>()
+  const slotOf = (id: string): Slot => {
+    let slot = entries.get(id)
+    if (slot === undefined) {
+      slot = { ...emptyEntry, failures: [], latencies: [], ttfcs: [] }
+      entries.set(id, slot)
+    }
+    return slot
+  }
+  /** Rolls the per-minute counters over when a new minute has begun. */
+  const rollMinute = (slot: Slot, now: number) => {
+    const minute = minuteOf(now)
+    if (slot.minute !== minute) {
+      slot.minute = minute
+      slot.requests = 0
+      slot.tokens = 0
+    }
+  }
+  /** Replaces an entry with the outcome of a pure rule (whose arrays are new or the old entry's). */
+  const replace = <B>(id: string, f: (entry: Entry, now: number) => readonly [B, Entry]): Effect.Effect<B> =>
+    Clock.clockWith((clock) => {
+      const [result, next] = f(slotOf(id), clock.currentTimeMillisUnsafe())
+      entries.set(id, next as Slot)
+      return Effect.succeed(result)
+    })
+  // Each method is one step: `clockWith` runs its function when the effect runs, every time.
   const service = RouterState.of({
     snapshot: (ids) =>
-      Clock.clockWith((clock) =>
-        Effect.sync(() => {
-          const now = clock.currentTimeMillisUnsafe()
-          const stats = new Map<string, DeploymentStats>()
-          for (const id of ids) stats.set(id, statsOf(entries.get(id) ?? emptyEntry, now))
-          return { now, stats }
-        })
-      ),
+      Clock.clockWith((clock) => {
+        const now = clock.currentTimeMillisUnsafe()
+        const stats = new Map<string, DeploymentStats>()
+        for (const id of ids) stats.set(id, statsOf(entries.get(id) ?? emptyEntry, now))
+        return Effect.succeed({ now, stats })
+      }),
     onStart: (id) =>
-      update(id, (entry, now) => {
-        const current = inMinute(entry, now)
-        return [undefined, { ...current, inFlight: current.inFlight + 1, requests: current.requests + 1 }]
+      Clock.clockWith((clock) => {
+        const slot = slotOf(id)
+        rollMinute(slot, clock.currentTimeMillisUnsafe())
+        slot.inFlight++
+        slot.requests++
+        return Effect.void
       }),
     onSuccess: (id, success) =>
-      update(id, (entry, now) => {
-        const current = inMinute(entry, now)
-        return [undefined, {
-          ...current,
-          inFlight: Math.max(0, current.inFlight - 1),
-          // A success shows the deployment works: its earlier failures no longer count.
-          failures: [],
-          latencies: pushSample(current.latencies, success.latencyMs),
-          ttfcs: success.timeToFirstChunkMs === undefined ? current.ttfcs : pushSample(current.ttfcs, success.timeToFirstChunkMs),
-          tokens: current.tokens + success.tokens
-        }]
+      Clock.clockWith((clock) => {
+        const slot = slotOf(id)
+        rollMinute(slot, clock.currentTimeMillisUnsafe())
+        slot.inFlight = Math.max(0, slot.inFlight - 1)
+        // A success shows the deployment works: its earlier failures no longer count.
+        if (slot.failures.length > 0) slot.failures = []
+        addSample(slot.latencies, success.latencyMs)
+        if (success.timeToFirstChunkMs !== undefined) addSample(slot.ttfcs, success.timeToFirstChunkMs)
+        slot.tokens += success.tokens
+        return Effect.void
       }),
     onFailure: (id, failure) =>
-      update(id, (before, now) => {
+      replace(id, (before, now) => {
         const after = applyFailure(before, failure, now)
         const started: Cooldown | undefined = after.cooldownUntil > before.cooldownUntil
           ? { deployment: id, until: after.cooldownUntil, reason: after.cooldownReason }
@@ -207,7 +231,7 @@ export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
   return {
     ...service,
     admitCooldown: (cooldown) =>
-      update(cooldown.deployment, (entry, now) => {
+      replace(cooldown.deployment, (entry, now) => {
         const next = admitCooldown(entry, cooldown, now)
         return [next !== entry, next]
       })
