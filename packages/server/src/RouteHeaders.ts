@@ -28,17 +28,51 @@ const safe = (value: string): string => {
   return /^[\x20-\x7e]*$/.test(short) ? short : encodeURIComponent(short)
 }
 
+/** The route headers that depend only on who served: made once per serving deployment. */
+interface Served {
+  readonly group: string
+  readonly deployment: string
+  readonly provider: string
+  readonly model: string
+  readonly headers: {
+    readonly group: string
+    readonly deployment: string
+    readonly provider: string
+    readonly model: string
+  }
+}
+const servedBy = new Map<string, Served>()
+const servedOf = (route: RouteInfo.RouteInfo): Served["headers"] => {
+  const found = servedBy.get(route.deployment)
+  if (
+    found !== undefined && found.group === route.servedBy && found.provider === route.provider &&
+    found.model === route.model
+  ) return found.headers
+  const made: Served = {
+    group: route.servedBy,
+    deployment: route.deployment,
+    provider: route.provider,
+    model: route.model,
+    headers: { group: safe(route.servedBy), deployment: safe(route.deployment), provider: safe(route.provider), model: safe(route.model) }
+  }
+  // Deployments come from the config: a handful, so the map stays small.
+  if (servedBy.size < 10_000) servedBy.set(route.deployment, made)
+  return made.headers
+}
+
 /** Headers for a served response. `model-group` is the group that served (after any fallback). */
 export const ofRoute = (route: RouteInfo.RouteInfo, requestId: string): Record<string, string> => {
+  const served = servedOf(route)
+  // Literal keys (the values of `names`): the object is made from one shape on every request.
   const headers: Record<string, string> = {
-    [names.group]: safe(route.servedBy),
-    [names.deployment]: safe(route.deployment),
-    [names.provider]: safe(route.provider),
-    [names.model]: safe(route.model),
-    [names.attempts]: String(route.attempts),
-    [names.fallbacks]: route.fallbacks.map(safe).join(","),
-    [names.latencyMs]: String(Math.round(route.latencyMs)),
-    [names.requestId]: requestId
+    "x-llm-router-model-group": served.group,
+    "x-llm-router-deployment": served.deployment,
+    "x-llm-router-provider": served.provider,
+    "x-llm-router-model": served.model,
+    "x-llm-router-attempts": String(route.attempts),
+    "x-llm-router-fallbacks": route.fallbacks.length === 0 ? "" : route.fallbacks.map(safe).join(","),
+    "x-llm-router-latency-ms": String(Math.round(route.latencyMs)),
+    "x-request-id": requestId
   }
   if (route.costUsd !== undefined) headers[names.costUsd] = route.costUsd.toFixed(8)
   return headers
