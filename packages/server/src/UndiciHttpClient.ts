@@ -207,8 +207,9 @@ const dispatch = (
         method: request.method as Undici.Dispatcher.HttpMethod,
         headers: request.headers,
         body,
-        // Timeouts are the caller's (`Effect.timeout`); undici's would race them.
-        headersTimeout: 60 * 60 * 1000,
+        // Timeouts are the caller's (the router's deadline); undici's would race them, and
+        // each request would arm one more timer.
+        headersTimeout: 0,
         bodyTimeout: 0
       }, exchange)
     } catch (cause) {
@@ -235,6 +236,8 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
   private paused = false
   /** Weak: undici holds the exchange while the body flows, and must not keep a dropped response alive. */
   private response: WeakRef<Response> | undefined
+  /** The response whose head has arrived but not yet been handed over (see `onResponseStart`). */
+  private heldHead: Response | undefined
   private chunks: Array<Buffer> = []
   private buffered = 0
   /** Set once the body has ended or failed. */
@@ -278,6 +281,17 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
     this.headed = true
     const response = new Response(this, statusCode, headers)
     this.response = new WeakRef(response)
+    // The head is handed over when undici is done with what has arrived (a microtask), or at
+    // the body's end if that comes first. A small answer usually arrives whole in one read, so
+    // its reader finds the body complete and reads it in the same step instead of waiting again.
+    this.heldHead = response
+    queueMicrotask(() => this.releaseHead())
+  }
+
+  private releaseHead(): void {
+    const response = this.heldHead
+    if (response === undefined) return
+    this.heldHead = undefined
     this.onHead(response)
   }
 
@@ -314,12 +328,15 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
 
   private finish(end: NonNullable<Exchange["end"]>): void {
     this.end = end
+    this.releaseHead()
     const waiter = this.streamWaiter
     this.streamWaiter = undefined
     waiter?.()
     const waiters = this.wholeWaiters
-    this.wholeWaiters = new Set()
-    if (waiters !== undefined) for (const w of waiters) w()
+    if (waiters !== undefined) {
+      this.wholeWaiters = new Set()
+      for (const w of waiters) w()
+    }
   }
 
   private unpause(): void {
