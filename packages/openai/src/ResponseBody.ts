@@ -5,7 +5,7 @@
  * is first brought to OpenAI's shape where the meaning is unambiguous, then decoded with the
  * core schema; anything else is reported as not the documented shape.
  */
-import { Chat } from "@llm-router/core"
+import { Chat, WireJson } from "@llm-router/core"
 import { Result, Schema } from "effect"
 import * as ErrorBody from "./ErrorBody.ts"
 
@@ -119,6 +119,10 @@ export const response = (body: string, model: string): Read<Chat.ChatResponse> =
     const error = json["error"] !== undefined ? ErrorBody.extract(json) : undefined
     return error ? { _tag: "Error", error } : { _tag: "Invalid", detail: "the body has no `choices`" }
   }
+  // Already OpenAI's shape (the repairs below would change nothing): the body is its own wire form.
+  if (isPlainResponse(json) && json["model"] !== "") {
+    return { _tag: "Ok", value: WireJson.remember(json as Chat.ChatResponse, body) }
+  }
   header(json, "chat.completion", model)
   json["choices"].forEach((choice: unknown, position: number) => {
     if (!isRecord(choice)) return
@@ -155,6 +159,10 @@ export const chunk = (data: string, model: string): Read<Chat.ChatChunk> => {
   }
   // Azure sends chunks with only content-filter results (and an empty `object`): nothing to pass on.
   if (choices.length === 0 && (json["usage"] === undefined || json["usage"] === null)) return { _tag: "Skip" }
+  // As for a whole response; an event's data joined from several lines is not one SSE line.
+  if (isPlainChunk(json) && json["model"] !== "" && !/[\r\n]/.test(data)) {
+    return { _tag: "Ok", value: WireJson.remember(json as Chat.ChatChunk, data) }
+  }
   header(json, "chat.completion.chunk", model)
   choices.forEach((choice: unknown, position: number) => {
     if (!isRecord(choice)) return

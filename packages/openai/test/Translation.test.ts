@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chat } from "@llm-router/core"
+import { Chat, WireJson } from "@llm-router/core"
 import { Duration, Effect, Redacted, Schema } from "effect"
 import * as Endpoint from "../src/Endpoint.ts"
 import * as ErrorBody from "../src/ErrorBody.ts"
@@ -334,4 +334,53 @@ describe("response fast path", () => {
         assert.isFalse(schemaAccepts(response), `mutation ${i} passes the schema`)
       })
     }))
+})
+
+describe("wire text: an answer already in OpenAI's shape is passed on as written", () => {
+  const answer = {
+    id: "r",
+    object: "chat.completion",
+    created: 1,
+    model: "m",
+    service_tier: "default",
+    choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop", logprobs: null }],
+    usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }
+  }
+
+  it.effect("a plain response keeps its exact text, formatting and unknown fields included", () =>
+    Effect.sync(() => {
+      const body = JSON.stringify(answer, null, 2)
+      const read = ResponseBody.response(body, "fallback-model")
+      assert.strictEqual(read._tag, "Ok")
+      if (read._tag !== "Ok") return
+      assert.strictEqual(WireJson.stringify(read.value), body)
+      assert.deepStrictEqual(read.value as unknown, answer)
+    }))
+
+  it.effect("a response that needed repair is serialised from the repaired value", () =>
+    Effect.sync(() => {
+      const body = JSON.stringify({ ...answer, model: "", created: undefined })
+      const read = ResponseBody.response(body, "fallback-model")
+      assert.strictEqual(read._tag, "Ok")
+      if (read._tag !== "Ok") return
+      const sent = WireJson.stringify(read.value)
+      assert.notStrictEqual(sent, body)
+      assert.deepStrictEqual(JSON.parse(sent), { ...answer, model: "fallback-model", created: 0 })
+    }))
+
+  it.effect("a chunk keeps its data, unless the data spans lines (it must go out as one SSE line)", () =>
+    Effect.sync(() => {
+      const chunk = { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "x" }, finish_reason: null }] }
+      const compact = JSON.stringify(chunk).replace("{", "{ ")
+      const read = ResponseBody.chunk(compact, "m")
+      assert.strictEqual(read._tag === "Ok" && WireJson.stringify(read.value), compact)
+      const multiline = JSON.stringify(chunk, null, 1)
+      const spread = ResponseBody.chunk(multiline, "m")
+      assert.strictEqual(spread._tag, "Ok")
+      if (spread._tag !== "Ok") return
+      assert.strictEqual(WireJson.stringify(spread.value), JSON.stringify(chunk))
+    }))
+
+  it.effect("an answer not read from text (converted, collected) is serialised", () =>
+    Effect.sync(() => assert.strictEqual(WireJson.stringify({ ...answer }), JSON.stringify(answer))))
 })

@@ -15,7 +15,7 @@ import type { Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
-import { LlmClient, LlmError, Router, RouterState, SessionAffinity } from "@llm-router/core"
+import { LlmClient, LlmError, Router, RouterState, SessionAffinity, WireJson } from "@llm-router/core"
 import type { Chat } from "@llm-router/core"
 import { RedisRouterState } from "@llm-router/redis"
 import { createServer } from "node:http"
@@ -92,8 +92,8 @@ const sessionOf = (request: HttpServerRequest.HttpServerRequest): string | undef
 // Responses
 // ---------------------------------------------------------------------------------------
 
-const jsonResponse = (body: unknown, status: number, headers: Record<string, string>) =>
-  HttpServerResponse.text(JSON.stringify(body), { status, contentType: "application/json", headers })
+const jsonResponse = (body: object, status: number, headers: Record<string, string>) =>
+  HttpServerResponse.text(WireJson.stringify(body), { status, contentType: "application/json", headers })
 
 /** Refused bodies close the connection: the rest of a huge or stalled body is not worth reading. */
 const closesConnection = (error: ApiError.ApiError) => error.status === 413 || error.status === 408
@@ -114,7 +114,7 @@ const pullIn = <A, E>(
 ): Effect.Effect<Pull.Pull<NonEmptyReadonlyArray<A>, E>> =>
   Effect.catchCause(Channel.toPullScoped(stream.channel, scope), (cause) => Effect.succeed(Effect.failCause(cause)))
 
-const sseData = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`
+const sseData = (value: object) => `data: ${WireJson.stringify(value)}\n\n`
 
 /** SSE comments never reach a client's parser; they make the wire readable with `curl`. */
 const sseComment = (text: string) => `: ${text.replace(/[\r\n]+/g, " ")}\n\n`
