@@ -8,10 +8,21 @@ import type { Usage } from "./Chat.ts"
 import type { Deployment } from "./Deployment.ts"
 import * as ModelCatalog from "./ModelCatalog.ts"
 
+/** The catalog's prices for a deployment, looked up once per deployment (every answer is priced). */
+const catalogPrices = new WeakMap<Deployment, ModelCatalog.ModelInfo | null>()
+const pricesOf = (deployment: Deployment): ModelCatalog.ModelInfo | undefined => {
+  let known = catalogPrices.get(deployment)
+  if (known === undefined) {
+    known = ModelCatalog.lookup(deployment.model, deployment.provider) ?? null
+    catalogPrices.set(deployment, known)
+  }
+  return known ?? undefined
+}
+
 export const ofUsage = (deployment: Deployment, usage: Usage | null | undefined): number | undefined => {
   if (!usage) return undefined
   const overridden = deployment.inputCostPerToken !== undefined && deployment.outputCostPerToken !== undefined
-  const known = overridden ? undefined : ModelCatalog.lookup(deployment.model, deployment.provider)
+  const known = overridden ? undefined : pricesOf(deployment)
   const input = deployment.inputCostPerToken ?? known?.inputPerToken
   const output = deployment.outputCostPerToken ?? known?.outputPerToken
   if (input === undefined || output === undefined) return undefined

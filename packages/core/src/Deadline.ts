@@ -43,7 +43,10 @@ export const timeoutOrElse: {
         clearTimeout(timer)
         resume(exit)
       })
-      // The caller went away: stop the timer and the call.
-      return Effect.andThen(Effect.sync(() => clearTimeout(timer)), Fiber.interrupt(fiber))
+      // The caller went away: stop the timer and the call (built only then: it almost never is).
+      return Effect.suspend(() => {
+        clearTimeout(timer)
+        return Fiber.interrupt(fiber)
+      })
     })
   }))

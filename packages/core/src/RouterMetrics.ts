@@ -56,20 +56,38 @@ interface SuccessMetrics {
   readonly completionTokens: Metric.Metric<number, unknown>
   readonly cost: Metric.Metric<number, unknown>
 }
-const successMetrics = new Map<string, SuccessMetrics>()
+/**
+ * By deployment, then by the rest of the label set: a deployment is served under one or a few
+ * label sets (a fallback is labelled with the group asked for), and no key is built per request.
+ */
+interface LabelledSuccessMetrics extends SuccessMetrics {
+  readonly group: string
+  readonly provider: string
+  readonly streaming: boolean
+}
+const successMetrics = new Map<string, Array<LabelledSuccessMetrics>>()
 const successMetricsOf = (route: RouteInfo, streaming: boolean): SuccessMetrics => {
-  const key = `${route.group}\u0000${route.deployment}\u0000${route.provider}\u0000${streaming}`
-  let found = successMetrics.get(key)
+  let sets = successMetrics.get(route.deployment)
+  if (sets === undefined) successMetrics.set(route.deployment, sets = [])
+  let found: SuccessMetrics | undefined
+  for (const m of sets) {
+    if (m.group === route.group && m.provider === route.provider && m.streaming === streaming) found = m
+  }
   if (!found) {
     const labels = { group: route.group, deployment: route.deployment, provider: route.provider }
-    successMetrics.set(key, found = {
+    const made: LabelledSuccessMetrics = {
+      group: route.group,
+      provider: route.provider,
+      streaming,
       requests: requests({ ...labels, outcome: "success", stream: String(streaming) }),
       latency: latency(labels),
       timeToFirstChunk: timeToFirstChunk(labels),
       promptTokens: tokens({ ...labels, kind: "prompt" }),
       completionTokens: tokens({ ...labels, kind: "completion" }),
       cost: cost(labels)
-    })
+    }
+    sets.push(made)
+    found = made
   }
   return found
 }
