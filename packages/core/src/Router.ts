@@ -58,6 +58,12 @@ interface Run {
   readonly span: Tracer.Span | undefined
 }
 
+/** Adds to one of a run's sets, making it on first use. */
+const addTo = (run: Run, set: "visited" | "excluded" | "failed", id: string): void => {
+  const members = run[set] ?? (run[set] = new Set())
+  members.add(id)
+}
+
 interface Served<A> {
   readonly value: A
   readonly deployment: Deployment
@@ -324,8 +330,8 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
           if (error._tag === "None") return yield* Effect.failCause(cause as Cause.Cause<never>)
           lastError = error.value
           const policy = LlmError.policy(lastError)
-          ;(run.failed ??= new Set()).add(d.id)
-          if (!policy.retrySameDeployment) (run.excluded ??= new Set()).add(d.id)
+          addTo(run, "failed", d.id)
+          if (!policy.retrySameDeployment) addTo(run, "excluded", d.id)
           const cooled = yield* recordFailure(d, group, lastError)
           if (!policy.tryOtherDeployments || attempt === settings.numRetries) return yield* lastError
           // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
@@ -386,7 +392,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
           for (const next of chainFor(error, group)) {
             if (next === run.group || run.visited?.has(next) === true) continue
             if (run.fallbacks.length >= settings.maxFallbacks) break
-            ;(run.visited ??= new Set()).add(next)
+            addTo(run, "visited", next)
             run.fallbacks.push(next)
             yield* RouterMetrics.recordFallback(group, next)
             const result = yield* Effect.result(runWithFallbacks(run, next, call, ignoreCooldown))
@@ -683,8 +689,8 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
         const failAfterContent = (open: Open, error: LlmError.LlmError) =>
           Effect.gen(function*() {
             yield* Scope.close(open.value.scope, Exit.fail(error))
-            ;(run.failed ??= new Set()).add(open.deployment.id)
-            ;(run.excluded ??= new Set()).add(open.deployment.id)
+            addTo(run, "failed", open.deployment.id)
+            addTo(run, "excluded", open.deployment.id)
             settled = true
             yield* recordFailure(open.deployment, open.group, error)
             if (settings.streamFailurePolicy !== "restart" || restarts >= settings.numRetries) return yield* error
