@@ -182,6 +182,35 @@ layer(env, { excludeTestServices: true })("gateway with the openai client", (it)
       }
     }))
 
+  it.effect("a stream carries usage only when the client asks for it, as OpenAI's does", () =>
+    Effect.gen(function*() {
+      const { client } = yield* TestEnv
+      const chunksOf = (model: string, includeUsage: boolean) =>
+        Effect.promise(async () => {
+          const stream = await client.chat.completions.create({
+            model,
+            messages: user("Stream please"),
+            stream: true,
+            ...(includeUsage ? { stream_options: { include_usage: true } } : {})
+          })
+          const chunks: Array<OpenAI.Chat.Completions.ChatCompletionChunk> = []
+          for await (const chunk of stream) chunks.push(chunk)
+          return chunks
+        })
+      for (const model of ["gpt-4o", "claude", "flash"]) {
+        const plain = yield* chunksOf(model, false)
+        assert.isAbove(plain.length, 0, model)
+        for (const chunk of plain) {
+          assert.isAbove(chunk.choices.length, 0, `${model}: a chunk without choices`)
+          assert.isTrue(chunk.usage === undefined || chunk.usage === null, `${model}: usage that was not asked for`)
+        }
+        const counted = yield* chunksOf(model, true)
+        const last = counted.at(-1)
+        assert.strictEqual(last?.choices.length, 0, model)
+        assert.isAbove(last?.usage?.total_tokens ?? 0, 0, model)
+      }
+    }))
+
   it.effect("reasoning_effort makes Claude think; its thinking arrives as reasoning_content, plain and streamed", () =>
     Effect.gen(function*() {
       const { anthropic, client } = yield* TestEnv

@@ -114,6 +114,20 @@ const pullIn = <A, E>(
 ): Effect.Effect<Pull.Pull<NonEmptyReadonlyArray<A>, E>> =>
   Effect.catchCause(Channel.toPullScoped(stream.channel, scope), (cause) => Effect.succeed(Effect.failCause(cause)))
 
+/**
+ * A chunk for a client that did not ask for usage (`stream_options.include_usage`): as from
+ * OpenAI, no usage chunk (no choices, only usage) and no usage on other chunks. The adapters
+ * always ask their upstream for usage, which cost and the metrics need, so the answer has it
+ * either way. `usage: null`, which OpenAI-compatible upstreams put on every other chunk once
+ * asked, says nothing and stays (the chunk then goes out as the upstream wrote it).
+ */
+const withoutUsage = (chunk: Chat.ChatChunk): Chat.ChatChunk | undefined => {
+  if (chunk.usage === undefined || chunk.usage === null) return chunk
+  if (chunk.choices.length === 0) return undefined
+  const { usage: _usage, ...rest } = chunk
+  return rest
+}
+
 const sseData = (value: object) => `data: ${WireJson.stringify(value)}\n\n`
 
 /** SSE comments never reach a client's parser; they make the wire readable with `curl`. */
@@ -292,7 +306,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
             Effect.flatMap(Effect.result(Pull.catchDone(pull, () => Effect.succeed(undefined))), (first) =>
               Result.isFailure(first)
                 ? llmFailure(first.failure, chatRequest.model, started, requestId)
-                : Clock.clockWith((clock) => streamResponse(pull, first.success, requestId, clock)))
+                : Clock.clockWith((clock) =>
+                  streamResponse(pull, first.success, requestId, clock, chatRequest.stream_options?.include_usage === true)))
         )
 
       /** The SSE response: the parts already pulled, then the rest as the router hands them over. */
@@ -300,7 +315,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
         pull: Pull.Pull<ReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError>,
         firstParts: ReadonlyArray<LlmClient.StreamPart> | undefined,
         requestId: string,
-        clock: Clock.Clock
+        clock: Clock.Clock,
+        wantsUsage: boolean
       ) =>
         Effect.sync(() => {
           const parts = firstParts ?? []
@@ -312,10 +328,12 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
             let out = ""
             for (const part of batch) {
               switch (part._tag) {
-                case "Chunk":
+                case "Chunk": {
                   lastChunk = part.chunk
-                  out += sseData(part.chunk)
+                  const chunk = wantsUsage ? part.chunk : withoutUsage(part.chunk)
+                  if (chunk !== undefined) out += sseData(chunk)
                   break
+                }
                 case "Start":
                   // A second Start follows a restart: say who answers now.
                   if (seenStart) out += sseComment(`llm-router: now serving from ${part.route.deployment}`)
