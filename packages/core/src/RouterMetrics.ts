@@ -69,27 +69,23 @@ const successMetrics = new Map<string, Array<LabelledSuccessMetrics>>()
 const successMetricsOf = (route: RouteInfo, streaming: boolean): SuccessMetrics => {
   let sets = successMetrics.get(route.deployment)
   if (sets === undefined) successMetrics.set(route.deployment, sets = [])
-  let found: SuccessMetrics | undefined
   for (const m of sets) {
-    if (m.group === route.group && m.provider === route.provider && m.streaming === streaming) found = m
+    if (m.group === route.group && m.provider === route.provider && m.streaming === streaming) return m
   }
-  if (!found) {
-    const labels = { group: route.group, deployment: route.deployment, provider: route.provider }
-    const made: LabelledSuccessMetrics = {
-      group: route.group,
-      provider: route.provider,
-      streaming,
-      requests: requests({ ...labels, outcome: "success", stream: String(streaming) }),
-      latency: latency(labels),
-      timeToFirstChunk: timeToFirstChunk(labels),
-      promptTokens: tokens({ ...labels, kind: "prompt" }),
-      completionTokens: tokens({ ...labels, kind: "completion" }),
-      cost: cost(labels)
-    }
-    sets.push(made)
-    found = made
+  const labels = { group: route.group, deployment: route.deployment, provider: route.provider }
+  const made: LabelledSuccessMetrics = {
+    group: route.group,
+    provider: route.provider,
+    streaming,
+    requests: requests({ ...labels, outcome: "success", stream: String(streaming) }),
+    latency: latency(labels),
+    timeToFirstChunk: timeToFirstChunk(labels),
+    promptTokens: tokens({ ...labels, kind: "prompt" }),
+    completionTokens: tokens({ ...labels, kind: "completion" }),
+    cost: cost(labels)
   }
-  return found
+  sets.push(made)
+  return made
 }
 
 /** Every success-path update, in the calling fiber's `context` (what `Metric.update` reads): this runs on each request. */

@@ -381,6 +381,13 @@ describe("wire text: an answer already in OpenAI's shape is passed on as written
       assert.strictEqual(WireJson.stringify(spread.value), JSON.stringify(chunk))
     }))
 
-  it.effect("an answer not read from text (converted, collected) is serialised", () =>
-    Effect.sync(() => assert.strictEqual(WireJson.stringify({ ...answer }), JSON.stringify(answer))))
+  it.effect("a copy of a kept answer is not its text: it is serialised", () =>
+    Effect.sync(() => {
+      const body = JSON.stringify(answer, null, 2)
+      const read = ResponseBody.response(body, "m")
+      assert.strictEqual(read._tag, "Ok")
+      if (read._tag !== "Ok") return
+      const copy = { ...read.value, model: "other" }
+      assert.strictEqual(WireJson.stringify(copy), JSON.stringify({ ...answer, model: "other" }))
+    }))
 })

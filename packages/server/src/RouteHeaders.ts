@@ -28,35 +28,30 @@ const safe = (value: string): string => {
   return /^[\x20-\x7e]*$/.test(short) ? short : encodeURIComponent(short)
 }
 
-/** The route headers that depend only on who served: made once per serving deployment. */
+/**
+ * The header values that depend only on who served, made once per serving deployment (keyed by
+ * its id, and kept while the group, provider and model it serves under stay the same).
+ */
 interface Served {
-  readonly group: string
-  readonly deployment: string
+  readonly servedBy: string
   readonly provider: string
   readonly model: string
-  readonly headers: {
-    readonly group: string
-    readonly deployment: string
-    readonly provider: string
-    readonly model: string
-  }
+  readonly headers: { readonly group: string; readonly deployment: string; readonly provider: string; readonly model: string }
 }
-const servedBy = new Map<string, Served>()
+const servedByDeployment = new Map<string, Served>()
 const servedOf = (route: RouteInfo.RouteInfo): Served["headers"] => {
-  const found = servedBy.get(route.deployment)
-  if (
-    found !== undefined && found.group === route.servedBy && found.provider === route.provider &&
-    found.model === route.model
-  ) return found.headers
+  const found = servedByDeployment.get(route.deployment)
+  if (found?.servedBy === route.servedBy && found.provider === route.provider && found.model === route.model) {
+    return found.headers
+  }
   const made: Served = {
-    group: route.servedBy,
-    deployment: route.deployment,
+    servedBy: route.servedBy,
     provider: route.provider,
     model: route.model,
     headers: { group: safe(route.servedBy), deployment: safe(route.deployment), provider: safe(route.provider), model: safe(route.model) }
   }
   // Deployments come from the config: a handful, so the map stays small.
-  if (servedBy.size < 10_000) servedBy.set(route.deployment, made)
+  if (servedByDeployment.size < 10_000) servedByDeployment.set(route.deployment, made)
   return made.headers
 }
 
