@@ -379,6 +379,27 @@ describe("Gateway limits", () => {
       assert.strictEqual(ok.status, 200)
     }).pipe(Effect.scoped))
 
+  it.live("reads a body that arrives in parts, or after 100-continue, as one that arrives whole", () =>
+    Effect.gen(function*() {
+      const { url, probe } = yield* Stub.start(yaml, {}, { maxRequestBytes: 64 * 1024 })
+      const body = JSON.stringify({ model: "main", messages: [{ role: "user", content: "in parts" }] })
+      // The second half comes well after the headers: the body is not complete when first looked at.
+      const parts = yield* raw(url, (req) => {
+        req.write(body.slice(0, 20))
+        setTimeout(() => req.end(body.slice(20)), 50)
+      }, { "content-length": String(Buffer.byteLength(body)) })
+      assert.strictEqual(parts.status, 200)
+      const continued = yield* raw(url, (req) => {
+        req.on("continue", () => req.end(body))
+      }, { "content-length": String(Buffer.byteLength(body)), expect: "100-continue" })
+      assert.strictEqual(continued.status, 200)
+      assert.deepStrictEqual(probe.calls.map((c) => c.request.messages[0]?.content), ["in parts", "in parts"])
+      // A chunked body over the limit that arrives whole in one write.
+      const whole = yield* raw(url, (req) => req.end("x".repeat(80 * 1024)), { "transfer-encoding": "chunked" })
+      assert.strictEqual(whole.status, 413)
+      assert.strictEqual(probe.calls.length, 2)
+    }).pipe(Effect.scoped))
+
   it.live("times out a stalled body with 408, and keeps serving", () =>
     Effect.gen(function*() {
       const { url, probe } = yield* Stub.start(yaml, {}, { bodyTimeoutMs: 150 })
