@@ -193,10 +193,10 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
       const scrub = ApiError.makeScrubber(secretsOf(config))
       const requestIdOf = yield* makeRequestIds
       const checkAuth = Auth.make(config.masterKey)
-      const limits: RequestBody.Limits = {
+      const readBody = RequestBody.reader({
         maxBytes: settings.maxRequestBytes ?? config.maxRequestBytes,
         timeoutMs: settings.bodyTimeoutMs ?? config.bodyTimeoutMs
-      }
+      })
       const startedAt = Math.floor((yield* Clock.currentTimeMillis) / 1000)
       const groups = new Map<string, Array<string>>()
       for (const d of config.router.deployments) {
@@ -281,7 +281,7 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
         })
 
       const chat = (request: HttpServerRequest.HttpServerRequest, requestId: string, started: number) =>
-        Effect.flatMap(RequestBody.read(request, limits), (bytes) => {
+        Effect.flatMap(readBody(request), (bytes) => {
           const decoded = RequestBody.chatRequest(bytes)
           if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
           const chatRequest = decoded.success

@@ -18,41 +18,117 @@ export interface Limits {
   readonly timeoutMs: number
 }
 
-/** The whole body as bytes, or the refusal to send instead. */
-export const read = (request: HttpServerRequest.HttpServerRequest, limits: Limits): Effect.Effect<Buffer, ApiError.ApiError> => {
-  const declared = request.headers["content-length"]
-  if (declared !== undefined && Number(declared) > limits.maxBytes) return Effect.fail(ApiError.bodyTooLarge(limits.maxBytes))
-  return Effect.callback<Buffer, ApiError.ApiError>((resume) => {
-    const source = NodeHttpServerRequest.toIncomingMessage(request)
-    if (request.headers["expect"]?.toLowerCase() === "100-continue") {
-      const response = NodeHttpServerRequest.toServerResponse(request)
-      if (!response.headersSent && "writeContinue" in response) response.writeContinue()
-      return readStreaming(source, limits, resume)
-    }
-    // The handler runs as Node's parser reports the headers, before the body is handed over.
-    // A small body usually came in the same read, so once that read is done (the check phase
-    // of this turn of the event loop) it is complete and buffered, and is taken in one step:
-    // no listeners, no flowing stream, no timer. Measured in-process at c=32, this took 13–19 µs
-    // of CPU off every request. A body still on its way is read as it arrives.
-    let streaming: Effect.Effect<void> | undefined
-    const check = setImmediate(() => {
-      if (!source.complete) return void (streaming = readStreaming(source, limits, resume))
-      const body = (source.read() as Buffer | null) ?? Buffer.alloc(0)
-      resume(body.length > limits.maxBytes ? Effect.fail(ApiError.bodyTooLarge(limits.maxBytes)) : Effect.succeed(body))
+type Resume = (effect: Effect.Effect<Buffer, ApiError.ApiError>) => void
+
+/**
+ * Reads request bodies for one gateway: each read gives the whole body as bytes, or the
+ * refusal to send instead.
+ *
+ * The handler runs as soon as Node's parser has a request's headers, before it hands over
+ * the body; a small body nearly always came in the same read of the socket. So a body is not
+ * read as a stream (data listeners, a flowing stream, a deadline timer) unless it has to be:
+ * - The first request of a turn of the event loop takes its body as soon as the parser
+ *   reports it whole (a `readable` event): an idle gateway answers at once.
+ * - The others wait for the end of the turn (one `setImmediate` for all of them), then take
+ *   their bodies from Node's buffers. A busy gateway so handles the requests that came
+ *   together in one go, and sends their upstream calls in one burst: measured in-process at
+ *   c=32 this took 13–20 µs of CPU off every request, against 6–9 µs for reading each body
+ *   as soon as it is whole (fewer wake-ups of the processes on the other end).
+ * - A body that is not whole by the end of its turn is read as it arrives, under the size
+ *   limit and the deadline.
+ */
+export const reader = (limits: Limits) => {
+  let turn: Array<PendingBody> | undefined
+  const endOfTurn = () => {
+    const pending = turn!
+    turn = undefined
+    for (const body of pending) body.endOfTurn()
+  }
+  return (request: HttpServerRequest.HttpServerRequest): Effect.Effect<Buffer, ApiError.ApiError> => {
+    const declared = request.headers["content-length"]
+    if (declared !== undefined && Number(declared) > limits.maxBytes) return Effect.fail(ApiError.bodyTooLarge(limits.maxBytes))
+    return Effect.callback<Buffer, ApiError.ApiError>((resume) => {
+      const source = NodeHttpServerRequest.toIncomingMessage(request)
+      if (request.headers["expect"]?.toLowerCase() === "100-continue") {
+        const response = NodeHttpServerRequest.toServerResponse(request)
+        if (!response.headersSent && "writeContinue" in response) response.writeContinue()
+        return readStreaming(source, limits, resume)
+      }
+      const body = new PendingBody(source, declared === undefined ? undefined : Number(declared), limits, resume)
+      if (turn === undefined) {
+        turn = []
+        setImmediate(endOfTurn)
+        body.takeWhenWhole()
+      }
+      turn.push(body)
+      return Effect.suspend(() => body.cancel())
     })
-    return Effect.suspend(() => {
-      clearImmediate(check)
-      return streaming ?? Effect.void
-    })
-  })
+  }
+}
+
+/** A body waiting in Node's buffer for its request's turn to end (see `reader`). */
+class PendingBody {
+  private state: "waiting" | "taken" | "streaming" | "cancelled" = "waiting"
+  private listening = false
+  private streaming: Effect.Effect<void> | undefined
+  private readonly source: Readable & { readonly complete: boolean }
+  private readonly expected: number | undefined
+  private readonly limits: Limits
+  private readonly resume: Resume
+
+  constructor(source: Readable & { readonly complete: boolean }, expected: number | undefined, limits: Limits, resume: Resume) {
+    this.source = source
+    this.expected = expected
+    this.limits = limits
+    this.resume = resume
+  }
+
+  /** The parser has seen the body's end, or all the bytes its `content-length` declared. */
+  private get whole(): boolean {
+    return this.source.complete || (this.expected !== undefined && this.source.readableLength >= this.expected)
+  }
+
+  takeWhenWhole(): void {
+    this.listening = true
+    this.source.on("readable", this.onReadable)
+  }
+
+  private readonly onReadable = (): void => {
+    if (this.state === "waiting" && this.whole) this.take()
+  }
+
+  endOfTurn(): void {
+    if (this.state !== "waiting") return
+    if (this.whole) return this.take()
+    this.stopListening()
+    this.state = "streaming"
+    this.streaming = readStreaming(this.source, this.limits, this.resume)
+    // A `readable` listener stops a stream from flowing; the data listeners need it to.
+    this.source.resume()
+  }
+
+  private take(): void {
+    this.state = "taken"
+    this.stopListening()
+    const body = (this.source.read() as Buffer | null) ?? Buffer.alloc(0)
+    this.resume(body.length > this.limits.maxBytes ? Effect.fail(ApiError.bodyTooLarge(this.limits.maxBytes)) : Effect.succeed(body))
+  }
+
+  cancel(): Effect.Effect<void> {
+    if (this.state === "waiting") this.state = "cancelled"
+    this.stopListening()
+    return this.streaming ?? Effect.void
+  }
+
+  private stopListening(): void {
+    if (!this.listening) return
+    this.listening = false
+    this.source.off("readable", this.onReadable)
+  }
 }
 
 /** Reads the body as it arrives, under the size limit and the deadline. */
-const readStreaming = (
-  source: Readable,
-  limits: Limits,
-  resume: (effect: Effect.Effect<Buffer, ApiError.ApiError>) => void
-): Effect.Effect<void> => {
+const readStreaming = (source: Readable, limits: Limits, resume: Resume): Effect.Effect<void> => {
   const chunks: Array<Buffer> = []
   let bytes = 0
   // The deadline is a timer on the read, as Node's own `requestTimeout` is, rather than

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import { LlmError } from "@llm-router/core"
 import * as http from "node:http"
+import * as net from "node:net"
 import * as Stub from "./Stub.ts"
 
 const yaml = `
@@ -361,6 +362,28 @@ const raw = (
     })
   )
 
+/**
+ * Chat requests pipelined on one connection, all in one write, so that Node's parser hands
+ * them to the gateway in one turn of the event loop. The status of each answer, in order.
+ */
+const pipelined = (url: string, bodies: ReadonlyArray<string>): Effect.Effect<Array<number>> =>
+  Effect.promise(() =>
+    new Promise((resolve, reject) => {
+      const { port } = new URL(url)
+      const socket = net.connect(Number(port), "127.0.0.1", () =>
+        socket.write(bodies.map((body, i) =>
+          `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: ${auth.authorization}\r\n` +
+          `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+          `connection: ${i === bodies.length - 1 ? "close" : "keep-alive"}\r\n\r\n${body}`
+        ).join("")))
+      let text = ""
+      socket.setEncoding("utf8")
+      socket.on("data", (chunk) => (text += chunk))
+      socket.on("error", reject)
+      socket.on("end", () => resolve([...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))))
+    })
+  )
+
 describe("Gateway limits", () => {
   it.live("refuses a body over the limit with 413, by its length or as it arrives, and keeps serving", () =>
     Effect.gen(function*() {
@@ -393,11 +416,21 @@ describe("Gateway limits", () => {
         req.on("continue", () => req.end(body))
       }, { "content-length": String(Buffer.byteLength(body)), expect: "100-continue" })
       assert.strictEqual(continued.status, 200)
-      assert.deepStrictEqual(probe.calls.map((c) => c.request.messages[0]?.content), ["in parts", "in parts"])
+      // Requests that reach the gateway in one turn of the event loop: the first is taken as
+      // soon as it is whole, the others together at the end of the turn.
+      const together = yield* pipelined(
+        url,
+        Array.from({ length: 4 }, (_, i) => JSON.stringify({ model: "main", messages: [{ role: "user", content: `together ${i}` }] }))
+      )
+      assert.deepStrictEqual(together, [200, 200, 200, 200])
+      assert.deepStrictEqual(
+        probe.calls.map((c) => c.request.messages[0]?.content),
+        ["in parts", "in parts", "together 0", "together 1", "together 2", "together 3"]
+      )
       // A chunked body over the limit that arrives whole in one write.
       const whole = yield* raw(url, (req) => req.end("x".repeat(80 * 1024)), { "transfer-encoding": "chunked" })
       assert.strictEqual(whole.status, 413)
-      assert.strictEqual(probe.calls.length, 2)
+      assert.strictEqual(probe.calls.length, 6)
     }).pipe(Effect.scoped))
 
   it.live("times out a stalled body with 408, and keeps serving", () =>
