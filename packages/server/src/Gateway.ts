@@ -25,6 +25,7 @@ import * as Auth from "./Auth.ts"
 import type { GatewayConfig } from "./GatewayConfig.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
+import * as Turn from "./Turn.ts"
 
 // ---------------------------------------------------------------------------------------
 // Gateway-level metrics (the router records its own: requests, failures, retries, …)
@@ -193,10 +194,12 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
       const scrub = ApiError.makeScrubber(secretsOf(config))
       const requestIdOf = yield* makeRequestIds
       const checkAuth = Auth.make(config.masterKey)
+      // What can wait for the end of a turn of the event loop is done there together (see `Turn`).
+      const turn = Turn.make()
       const readBody = RequestBody.reader({
         maxBytes: settings.maxRequestBytes ?? config.maxRequestBytes,
         timeoutMs: settings.bodyTimeoutMs ?? config.bodyTimeoutMs
-      })
+      }, turn)
       const startedAt = Math.floor((yield* Clock.currentTimeMillis) / 1000)
       const groups = new Map<string, Array<string>>()
       for (const d of config.router.deployments) {
@@ -245,11 +248,16 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
               handled = Effect.die(defect)
             }
           }
+          // The answer goes out at once when it is the first thing this turn, otherwise with the
+          // others at the turn's end (see `Turn`).
           const answered = (response: HttpServerResponse.HttpServerResponse) => {
             countHttpUnsafe(route, response.status, fiber.context)
-            return settings.accessLog === true
+            const logged = settings.accessLog === true
               ? Effect.as(Console.log(AccessLog.line(request, response, requestId, started, clock.currentTimeMillisUnsafe())), response)
               : Effect.succeed(response)
+            return turn.join()
+              ? logged
+              : Effect.callback<HttpServerResponse.HttpServerResponse>((resume) => turn.atEnd(() => resume(logged)))
           }
           return Effect.matchCauseEffect(handled, {
             onSuccess: answered,

@@ -364,23 +364,28 @@ const raw = (
 
 /**
  * Chat requests pipelined on one connection, all in one write, so that Node's parser hands
- * them to the gateway in one turn of the event loop. The status of each answer, in order.
+ * them to the gateway in one turn of the event loop. Request i sends the id `pipelined-i`.
+ * The status and request id of each answer, in order.
  */
-const pipelined = (url: string, bodies: ReadonlyArray<string>): Effect.Effect<Array<number>> =>
+const pipelined = (url: string, bodies: ReadonlyArray<string>): Effect.Effect<Array<{ status: number; requestId: string }>> =>
   Effect.promise(() =>
     new Promise((resolve, reject) => {
       const { port } = new URL(url)
       const socket = net.connect(Number(port), "127.0.0.1", () =>
         socket.write(bodies.map((body, i) =>
           `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: ${auth.authorization}\r\n` +
-          `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+          `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: pipelined-${i}\r\n` +
           `connection: ${i === bodies.length - 1 ? "close" : "keep-alive"}\r\n\r\n${body}`
         ).join("")))
       let text = ""
       socket.setEncoding("utf8")
       socket.on("data", (chunk) => (text += chunk))
       socket.on("error", reject)
-      socket.on("end", () => resolve([...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))))
+      socket.on("end", () =>
+        resolve(text.split(/(?=HTTP\/1\.1 \d{3} )/).map((answer) => ({
+          status: Number(answer.slice(9, 12)),
+          requestId: /^x-request-id: (.*)\r$/m.exec(answer)?.[1] ?? ""
+        }))))
     })
   )
 
@@ -416,13 +421,14 @@ describe("Gateway limits", () => {
         req.on("continue", () => req.end(body))
       }, { "content-length": String(Buffer.byteLength(body)), expect: "100-continue" })
       assert.strictEqual(continued.status, 200)
-      // Requests that reach the gateway in one turn of the event loop: the first is taken as
-      // soon as it is whole, the others together at the end of the turn.
+      // Requests that reach the gateway in one turn of the event loop: the first body is taken
+      // as soon as it is whole, the others together at the end of the turn.
       const together = yield* pipelined(
         url,
         Array.from({ length: 4 }, (_, i) => JSON.stringify({ model: "main", messages: [{ role: "user", content: `together ${i}` }] }))
       )
-      assert.deepStrictEqual(together, [200, 200, 200, 200])
+      // Their answers, all but the first deferred to the turn's end too, each go to their own request.
+      assert.deepStrictEqual(together, [0, 1, 2, 3].map((i) => ({ status: 200, requestId: `pipelined-${i}` })))
       assert.deepStrictEqual(
         probe.calls.map((c) => c.request.messages[0]?.content),
         ["in parts", "in parts", "together 0", "together 1", "together 2", "together 3"]
