@@ -57,7 +57,8 @@ export const reader = (limits: Limits, turn: Turn.Turn) =>
 
 /** A body waiting in Node's buffer for its request's turn to end (see `reader`). */
 class PendingBody {
-  private state: "waiting" | "taken" | "streaming" | "cancelled" = "waiting"
+  /** Taken, handed to `readStreaming`, or given up by an interrupted reader. */
+  private settled = false
   private listening = false
   private streaming: Effect.Effect<void> | undefined
   private readonly source: Readable & { readonly complete: boolean }
@@ -83,28 +84,28 @@ class PendingBody {
   }
 
   private readonly onReadable = (): void => {
-    if (this.state === "waiting" && this.whole) this.take()
+    if (!this.settled && this.whole) this.take()
   }
 
   endOfTurn(): void {
-    if (this.state !== "waiting") return
+    if (this.settled) return
     if (this.whole) return this.take()
     this.stopListening()
-    this.state = "streaming"
+    this.settled = true
     this.streaming = readStreaming(this.source, this.limits, this.resume)
     // A `readable` listener stops a stream from flowing; the data listeners need it to.
     this.source.resume()
   }
 
   private take(): void {
-    this.state = "taken"
+    this.settled = true
     this.stopListening()
     const body = (this.source.read() as Buffer | null) ?? Buffer.alloc(0)
     this.resume(body.length > this.limits.maxBytes ? Effect.fail(ApiError.bodyTooLarge(this.limits.maxBytes)) : Effect.succeed(body))
   }
 
   cancel(): Effect.Effect<void> {
-    if (this.state === "waiting") this.state = "cancelled"
+    this.settled = true
     this.stopListening()
     return this.streaming ?? Effect.void
   }

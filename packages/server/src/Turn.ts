@@ -33,7 +33,8 @@ export const make = (): Turn => {
       return true
     },
     atEnd: (f) => {
-      ;(queue ?? start()).push(f)
+      const work = queue ?? start()
+      work.push(f)
     }
   }
 }
