@@ -335,5 +335,8 @@ if (jsonFile !== undefined && jsonFile !== "") {
   Fs.writeFileSync(jsonFile, JSON.stringify(summary, null, 2) + "\n")
 }
 
-const failed = unavailable.length > 0 || targets.some((t) => errors(t.key).count > 0)
+// A failed request of the mock or of our gateway fails the run. Portkey's (it resets a few
+// connections under c=32 load on some runs) are reported above and do not: they are the
+// comparison's, not what this measures, and cost it a negligible share of its requests/s.
+const failed = unavailable.length > 0 || targets.some((t) => t.key !== "portkey" && errors(t.key).count > 0)
 process.exit(failed ? 1 : 0)
