@@ -195,7 +195,10 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
       const requestIdOf = yield* makeRequestIds
       const checkAuth = Auth.make(config.masterKey)
       // What can wait for the end of a turn of the event loop is done there together (see `Turn`).
-      const turn = Turn.make()
+      const services = yield* Effect.context<never>()
+      const turn = Turn.make((defect) =>
+        Effect.runForkWith(services)(Effect.logError("llm-router: work at the end of an event-loop turn failed", Cause.die(defect)))
+      )
       const readBody = RequestBody.reader({
         maxBytes: settings.maxRequestBytes ?? config.maxRequestBytes,
         timeoutMs: settings.bodyTimeoutMs ?? config.bodyTimeoutMs

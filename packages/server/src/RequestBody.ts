@@ -100,7 +100,13 @@ class PendingBody {
   private take(): void {
     this.settled = true
     this.stopListening()
-    const body = (this.source.read() as Buffer | null) ?? Buffer.alloc(0)
+    let body: Buffer
+    try {
+      body = (this.source.read() as Buffer | null) ?? Buffer.alloc(0)
+    } catch (defect) {
+      // Not expected from Node; the request is answered with a 500 rather than left waiting.
+      return this.resume(Effect.die(defect))
+    }
     this.resume(body.length > this.limits.maxBytes ? Effect.fail(ApiError.bodyTooLarge(this.limits.maxBytes)) : Effect.succeed(body))
   }
 

@@ -10,16 +10,26 @@
 export interface Turn {
   /** Joins the current turn: true for the first to join it, which should go on at once. */
   readonly join: () => boolean
-  /** Runs `f` at the end of the current turn, after everything its I/O brought. */
+  /**
+   * Runs `f` at the end of the current turn, after everything its I/O brought. `f` should not
+   * throw; one that does (a bug) goes to `make`'s `onDefect`, and the rest of the turn's work
+   * still runs.
+   */
   readonly atEnd: (f: () => void) => void
 }
 
-export const make = (): Turn => {
+export const make = (onDefect: (defect: unknown) => void): Turn => {
   let queue: Array<() => void> | undefined
   const flush = () => {
     const work = queue!
     queue = undefined
-    for (const f of work) f()
+    for (const f of work) {
+      try {
+        f()
+      } catch (defect) {
+        onDefect(defect)
+      }
+    }
   }
   const start = () => {
     queue = []
