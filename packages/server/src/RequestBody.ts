@@ -59,6 +59,7 @@ export const reader = (limits: Limits, turn: Turn.Turn) =>
 class PendingBody {
   /** Taken, handed to `readStreaming`, or given up by an interrupted reader. */
   private settled = false
+  /** Whether `onReadable` is attached: Node schedules work on every `readable` removal, even of nothing. */
   private listening = false
   private streaming: Effect.Effect<void> | undefined
   private readonly source: Readable & { readonly complete: boolean }
