@@ -22,6 +22,7 @@ import { createServer } from "node:http"
 import * as AccessLog from "./AccessLog.ts"
 import * as ApiError from "./ApiError.ts"
 import * as Auth from "./Auth.ts"
+import * as Drain from "./Drain.ts"
 import type { GatewayConfig } from "./GatewayConfig.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
@@ -96,8 +97,12 @@ const sessionOf = (request: HttpServerRequest.HttpServerRequest): string | undef
 const jsonResponse = (body: object, status: number, headers: Record<string, string>) =>
   HttpServerResponse.text(WireJson.stringify(body), { status, contentType: "application/json", headers })
 
-/** Refused bodies close the connection: the rest of a huge or stalled body is not worth reading. */
-const closesConnection = (error: ApiError.ApiError) => error.status === 413 || error.status === 408
+/**
+ * Refused bodies close the connection: the rest of a huge or stalled body is not worth reading.
+ * So does a refusal while shutting down: the client should retry elsewhere.
+ */
+const closesConnection = (error: ApiError.ApiError) =>
+  error.status === 413 || error.status === 408 || error.code === ApiError.SHUTTING_DOWN
 
 const errorResponse = (error: ApiError.ApiError, headers: Record<string, string>) =>
   jsonResponse(ApiError.body(error), error.status, closesConnection(error) ? { ...headers, connection: "close" } : headers)
@@ -173,6 +178,8 @@ export interface Settings {
   readonly bodyTimeoutMs?: number | undefined
   /** One JSON line per answered request on stdout (see `AccessLog`). */
   readonly accessLog?: boolean | undefined
+  /** Shutdown in progress: requests are refused with a 503 (see `Drain`). */
+  readonly drain?: Drain.Drain | undefined
 }
 
 const secretsOf = (config: GatewayConfig): Array<string> => {
@@ -240,7 +247,11 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           const clock = fiber.getRef(Clock.Clock)
           const started = clock.currentTimeMillisUnsafe()
           const requestId = requestIdOf(request)
-          const denied = protectedRoute ? authorize(request) : undefined
+          const denied = settings.drain?.draining() === true
+            ? ApiError.shuttingDown()
+            : protectedRoute
+            ? authorize(request)
+            : undefined
           let handled: Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError.ApiError, Scope.Scope>
           if (denied !== undefined) handled = Effect.fail(denied)
           else {
@@ -497,25 +508,30 @@ export const layerRoutes = <E, R>(options: Settings & { readonly clientFor: Rout
   )
 
 /**
- * The gateway listening on Node's HTTP server. On shutdown it stops accepting, gives
- * in-flight requests `gracefulShutdownMs` to finish, then interrupts them.
+ * The gateway listening on Node's HTTP server. On shutdown it drains (see `Drain`): stops
+ * accepting, closes idle connections, answers what is in flight with `Connection: close` and
+ * refuses the rest with a 503, for at most `gracefulShutdownMs`; then interrupts what is left.
  */
-export const layer = <E, R>(options: ServeOptions<E, R>) => {
-  const { config } = options
-  const bodyTimeoutMs = options.bodyTimeoutMs ?? config.bodyTimeoutMs
-  return HttpRouter.serve(layerRoutes(options), { disableLogger: true, disableListenLog: true }).pipe(
-    Layer.provideMerge(NodeHttpServer.layer(
-      () =>
-        createServer({
-          // Node's own bound on receiving a request stays behind the gateway's body timeout.
-          requestTimeout: Math.max(300_000, bodyTimeoutMs + 10_000),
-          keepAliveTimeout: 65_000
-        }),
-      {
+export const layer = <E, R>(options: ServeOptions<E, R>) =>
+  Layer.unwrap(Effect.sync(() => {
+    const { config } = options
+    const bodyTimeoutMs = options.bodyTimeoutMs ?? config.bodyTimeoutMs
+    const server = createServer({
+      // Node's own bound on receiving a request stays behind the gateway's body timeout.
+      requestTimeout: Math.max(300_000, bodyTimeoutMs + 10_000),
+      keepAliveTimeout: 65_000
+    })
+    const drain = Drain.make(server)
+    const grace = Duration.millis(config.gracefulShutdownMs)
+    // Built after the routes are served, so released before them: the drain runs first, and
+    // the server's own shutdown then finds nothing left to wait for.
+    const drainOnShutdown = Layer.effectDiscard(Effect.addFinalizer(() => drain.drain(grace)))
+    return drainOnShutdown.pipe(
+      Layer.provideMerge(HttpRouter.serve(layerRoutes({ ...options, drain }), { disableLogger: true, disableListenLog: true })),
+      Layer.provideMerge(NodeHttpServer.layer(() => server, {
         host: options.host ?? "127.0.0.1",
         port: options.port ?? 4000,
-        gracefulShutdownTimeout: Duration.millis(config.gracefulShutdownMs)
-      }
-    ))
-  )
-}
+        gracefulShutdownTimeout: grace
+      }))
+    )
+  }))
