@@ -15,7 +15,7 @@ import type { Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
-import { LlmClient, LlmError, Router, RouterState, SessionAffinity, WireJson } from "@llm-router/core"
+import { LlmClient, LlmError, ResponseLimit, Router, RouterState, SessionAffinity, WireJson } from "@llm-router/core"
 import type { Chat } from "@llm-router/core"
 import { RedisRouterState } from "@llm-router/redis"
 import { createServer } from "node:http"
@@ -99,10 +99,10 @@ const jsonResponse = (body: object, status: number, headers: Record<string, stri
 
 /**
  * Refused bodies close the connection: the rest of a huge or stalled body is not worth reading.
- * So does a refusal while shutting down: the client should retry elsewhere.
+ * So does a refusal while shutting down or overloaded: the client should retry, maybe elsewhere.
  */
 const closesConnection = (error: ApiError.ApiError) =>
-  error.status === 413 || error.status === 408 || error.code === ApiError.SHUTTING_DOWN
+  error.status === 413 || error.status === 408 || error.code === ApiError.SHUTTING_DOWN || error.code === ApiError.OVERLOADED
 
 const errorResponse = (error: ApiError.ApiError, headers: Record<string, string>) =>
   jsonResponse(ApiError.body(error), error.status, closesConnection(error) ? { ...headers, connection: "close" } : headers)
@@ -208,7 +208,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
       )
       const readBody = RequestBody.reader({
         maxBytes: settings.maxRequestBytes ?? config.maxRequestBytes,
-        timeoutMs: settings.bodyTimeoutMs ?? config.bodyTimeoutMs
+        timeoutMs: settings.bodyTimeoutMs ?? config.bodyTimeoutMs,
+        maxInFlightBytes: config.maxInFlightRequestBytes
       }, turn)
       const startedAt = Math.floor((yield* Clock.currentTimeMillis) / 1000)
       const groups = new Map<string, Array<string>>()
@@ -532,6 +533,8 @@ export const layer = <E, R>(options: ServeOptions<E, R>) =>
         host: options.host ?? "127.0.0.1",
         port: options.port ?? 4000,
         gracefulShutdownTimeout: grace
-      }))
+      })),
+      // Every call to a provider, made from the requests' fibers, reads its answers under this bound.
+      Layer.provide(Layer.succeed(ResponseLimit.MaxResponseBytes, config.maxResponseBytes))
     )
   }))
