@@ -1,6 +1,7 @@
 /**
  * Reading and checking a chat request before anything reaches a provider: the body under a
- * size limit (413) and a deadline (408, for slow or stalled clients), then JSON (400), then
+ * size limit (413) and a deadline (408, for slow or stalled clients), then its nesting depth
+ * (400, see `JsonDepth`), then JSON (400), then
  * the chat-completions schema with every problem listed and the first field named as
  * OpenAI's `param` (400). Read straight from Node's request so the gateway, not the socket,
  * decides how a refused body ends: the response is sent and the connection closed.
@@ -11,6 +12,7 @@ import type { HttpServerRequest } from "effect/http"
 import { Chat, RouterConfig } from "@llm-router/core"
 import type { Readable } from "node:stream"
 import * as ApiError from "./ApiError.ts"
+import * as JsonDepth from "./JsonDepth.ts"
 import * as PlainChatRequest from "./PlainChatRequest.ts"
 import type * as Turn from "./Turn.ts"
 
@@ -243,6 +245,9 @@ const decodeChat = Schema.decodeUnknownResult(Chat.ChatRequest)
 
 /** Parses and checks a chat-completions body; a refusal names the field at fault. */
 export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiError.ApiError> => {
+  if (JsonDepth.exceeds(bytes)) {
+    return Result.fail(ApiError.invalidRequest(`The request body nests deeper than ${JsonDepth.MAX_DEPTH} levels of arrays and objects`, null))
+  }
   let json: unknown
   try {
     json = JSON.parse(bytes.toString("utf8"))
