@@ -730,6 +730,8 @@ export const make = (options: Options = {}): Effect.Effect<AnthropicUpstream, ne
     const port = yield* Effect.acquireRelease(
       Effect.callback<number>((resume) => {
         server.listen(options.port ?? 0, "127.0.0.1", () => resume(Effect.succeed((server.address() as AddressInfo).port)))
+        // A port in use fails the acquisition rather than crashing the process.
+        server.once("error", (error) => resume(Effect.die(error)))
       }),
       () =>
         Effect.callback<void>((resume) => {

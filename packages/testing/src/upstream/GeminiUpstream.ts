@@ -655,6 +655,8 @@ export const make = (options: Options = {}): Effect.Effect<GeminiUpstream, never
         })
       })
       server.on("clientError", (_error, socket) => socket.destroy())
+      // A port in use fails the acquisition rather than crashing the process.
+      server.once("error", (error) => resume(Effect.die(error)))
       server.listen(options.port ?? 0, "127.0.0.1", () => {
         const port = (server.address() as AddressInfo).port
         const baseUrl = `http://127.0.0.1:${port}`
