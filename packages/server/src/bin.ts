@@ -11,6 +11,7 @@ import * as os from "node:os"
 import { CliError } from "effect/cli"
 import * as Cli from "./Cli.ts"
 import { GatewayConfigError } from "./GatewayConfig.ts"
+import { StartupError } from "./StartupError.ts"
 
 // The first SIGTERM/SIGINT drains (the runtime interrupts the program); a second one means
 // "now": the process ends at once, with the shell's code for a process ended by that signal.
@@ -27,6 +28,8 @@ Cli.run.pipe(
     if (Cause.hasInterruptsOnly(cause)) return Effect.void
     const error = Cause.squash(cause)
     if (error instanceof GatewayConfigError || CliError.isCliError(error)) return Effect.void
+    // One line a person can act on (a port in use, a bad port), without a stack.
+    if (error instanceof StartupError) return Console.error(`llm-router: ${error.message}`)
     return Console.error(Cause.pretty(cause))
   }),
   Effect.provide(NodeServices.layer),
