@@ -49,6 +49,10 @@ export const unauthorized = (message: string): ApiError =>
   make(401, "authentication_error", message, "invalid_api_key")
 export const routeNotFound = (method: string, path: string): ApiError =>
   make(404, "invalid_request_error", `Unknown route ${method} ${path}`, "unknown_url")
+/** The `code` of an HTTP/1.0 request with `Transfer-Encoding` (RFC 9112, 6.1). */
+export const BAD_FRAMING = "bad_framing"
+export const badFraming = (): ApiError =>
+  make(400, "invalid_request_error", "HTTP/1.0 requests cannot use Transfer-Encoding: send a Content-Length, or use HTTP/1.1", BAD_FRAMING)
 /** The `code` of a request refused because the bodies in flight already hold all they may. */
 export const OVERLOADED = "gateway_overloaded"
 export const overloaded = (): ApiError =>

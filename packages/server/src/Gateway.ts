@@ -9,6 +9,7 @@
  * client goes away the handler is interrupted, which aborts the upstream request.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Cause, Channel, Clock, Console, type Context, Duration, Effect, Layer, Metric, Option, Pull, Random, Redacted, Result, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Scope } from "effect"
@@ -23,6 +24,7 @@ import * as AccessLog from "./AccessLog.ts"
 import * as ApiError from "./ApiError.ts"
 import * as Auth from "./Auth.ts"
 import * as Drain from "./Drain.ts"
+import * as ProcessMetrics from "./ProcessMetrics.ts"
 import type { GatewayConfig } from "./GatewayConfig.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
@@ -102,7 +104,15 @@ const jsonResponse = (body: object, status: number, headers: Record<string, stri
  * So does a refusal while shutting down or overloaded: the client should retry, maybe elsewhere.
  */
 const closesConnection = (error: ApiError.ApiError) =>
-  error.status === 413 || error.status === 408 || error.code === ApiError.SHUTTING_DOWN || error.code === ApiError.OVERLOADED
+  error.status === 413 || error.status === 408 || error.code === ApiError.SHUTTING_DOWN || error.code === ApiError.OVERLOADED ||
+  error.code === ApiError.BAD_FRAMING
+
+/**
+ * HTTP/1.0 has no chunked encoding: a 1.0 message with `Transfer-Encoding` has faulty framing,
+ * and RFC 9112 (6.1) says to treat it so and close the connection (a smuggling vector otherwise).
+ */
+const badFraming = (request: HttpServerRequest.HttpServerRequest): boolean =>
+  NodeHttpServerRequest.toIncomingMessage(request).httpVersion === "1.0"
 
 const errorResponse = (error: ApiError.ApiError, headers: Record<string, string>) =>
   jsonResponse(ApiError.body(error), error.status, closesConnection(error) ? { ...headers, connection: "close" } : headers)
@@ -250,6 +260,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           const requestId = requestIdOf(request)
           const denied = settings.drain?.draining() === true
             ? ApiError.shuttingDown()
+            : request.headers["transfer-encoding"] !== undefined && badFraming(request)
+            ? ApiError.badFraming()
             : protectedRoute
             ? authorize(request)
             : undefined
@@ -457,8 +469,9 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           )
         })
 
+      const updateProcessMetrics = yield* ProcessMetrics.make
       const metrics = (_request: HttpServerRequest.HttpServerRequest, requestId: string) =>
-        Effect.map(PrometheusMetrics.format(), (text) =>
+        Effect.map(Effect.andThen(updateProcessMetrics, PrometheusMetrics.format()), (text) =>
           HttpServerResponse.text(text, {
             contentType: "text/plain; version=0.0.4; charset=utf-8",
             headers: { [RouteHeaders.names.requestId]: requestId }
