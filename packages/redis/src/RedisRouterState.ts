@@ -19,7 +19,7 @@
  * to keep local.
  */
 import { NodeRedis } from "@effect/platform-node"
-import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Queue, Random, Redacted, References, Schedule, Scope } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Queue, Random, Redacted, References, Result, Scope } from "effect"
 import { Redis } from "effect/persistence"
 import { Budget, RouterState, SessionAffinity } from "@llm-router/core"
 import * as CooldownBoard from "./CooldownBoard.ts"
@@ -63,10 +63,12 @@ const reasonOf = (cause: Cause.Cause<unknown>): string => {
   return inner instanceof Error ? inner.message : String(inner)
 }
 
-/** Waits between attempts to reach Redis again: from half a second up to 30 seconds. */
-const reconnecting = Schedule.exponential("500 millis").pipe(
-  Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.seconds(30))))
-)
+/**
+ * The wait before the next attempt to reach Redis, after `failures` failed attempts in a row:
+ * half a second, doubling up to 30 seconds. A connection that was made starts the count again,
+ * so a Redis that comes and goes is reached again in half a second each time.
+ */
+const reconnectDelay = (failures: number): Duration.Duration => Duration.millis(Math.min(500 * 2 ** Math.min(failures, 16), 30_000))
 
 /**
  * The store: the memory store, whose new cooldowns also go to `outbox` for posting, and whose
@@ -185,6 +187,8 @@ export const layer = <E>(
 
       // One warning when Redis goes away, one line when it is back: not one per retry.
       let reachable: boolean | undefined
+      /** Whether the current attempt got a connection (the backoff starts again after it). */
+      let connected = false
       yield* Metric.update(connectedGauge, 0)
       const connection = Effect.acquireUseRelease(
         Scope.make(),
@@ -198,6 +202,7 @@ export const layer = <E>(
             )
             if (reachable === false) yield* Effect.logInfo("llm-router: shared state: Redis is reachable again; sharing cooldowns")
             reachable = true
+            connected = true
             yield* Metric.update(connectedGauge, 1)
             return yield* syncOver(service, replica)
           }).pipe(Scope.provide(scope)),
@@ -215,10 +220,27 @@ export const layer = <E>(
           )
           reachable = false
           return warn.pipe(Effect.andThen(Metric.update(connectedGauge, 0)), Effect.andThen(Effect.fail(cause)))
-        }),
-        Effect.retry({ schedule: reconnecting, while: (cause) => !Cause.hasInterruptsOnly(cause) })
+        })
       )
-      yield* Effect.forkScoped(connection)
+      // Whatever ended an attempt, the next one follows after `reconnectDelay`; only the layer's own end stops it.
+      const keepConnected = Effect.gen(function*() {
+        let failures = 0
+        while (true) {
+          connected = false
+          const exit = yield* Effect.exit(connection)
+          if (exit._tag === "Failure") {
+            // The layer's own end: the attempt was interrupted (its cause is the failure's error).
+            const error = Cause.findError(exit.cause)
+            if (Cause.hasInterruptsOnly(exit.cause) || (Result.isSuccess(error) && Cause.hasInterruptsOnly(error.success))) {
+              return yield* Effect.interrupt
+            }
+          }
+          if (connected) failures = 0
+          yield* Effect.sleep(reconnectDelay(failures))
+          failures++
+        }
+      })
+      yield* Effect.forkScoped(keepConnected)
       return Context.make(RouterState.RouterState, sharing(replica.local, replica.outbox, replica.usage)).pipe(
         Context.add(Status, Status.of({ connected: Effect.sync(() => reachable === true) })),
         Context.add(SessionAffinity.MakePinTable, replica.pins.make),

@@ -191,6 +191,43 @@ describe("RedisRouterState", () => {
       assert.match(ours()[1] ?? "", /^Info.*Redis is reachable again/, logs.join("\n"))
     }))
 
+  it.effect("a flapping Redis is reached again within a second each time: the backoff starts again once connected", () =>
+    Effect.gen(function*() {
+      const prefix = yield* Fixture.freshPrefix
+      const proxy = yield* Fixture.outageProxy
+      const context = yield* Layer.build(RedisRouterState.layerNode({ url: Redacted.make(proxy.url) }, { prefix, resyncMs: 1_000 })).pipe(
+        Effect.provideService(Logger.CurrentLoggers, new Set())
+      )
+      const status = Context.get(context, RedisRouterState.Status)
+      /** Moves the replica's clock on in 100 ms steps, real time passing for the I/O between them. */
+      const step = Effect.andThen(TestClock.adjust("100 millis"), TestClock.withLive(Effect.sleep("5 millis")))
+      /** Whether `connected` becomes `want` within `clockMs` of the replica's clock. */
+      const within = (clockMs: number, want: boolean) =>
+        Effect.gen(function*() {
+          for (let moved = 0; moved <= clockMs; moved += 100) {
+            for (let i = 0; i < 5 && (yield* status.connected) !== want; i++) yield* TestClock.withLive(Effect.sleep("5 millis"))
+            if ((yield* status.connected) === want) return true
+            yield* step
+          }
+          return false
+        })
+      assert.isTrue(yield* within(1_000, true), "connected at first")
+      for (let outage = 0; outage < 3; outage++) {
+        yield* proxy.down
+        assert.isTrue(yield* within(5_000, false), `outage ${outage} noticed`)
+        // Failed attempts while it is down: after half a second, one and two.
+        for (let moved = 0; moved < 3_500; moved += 100) yield* step
+        yield* proxy.up
+        // The next attempt is at most the current backoff (4 s) away.
+        assert.isTrue(yield* within(4_500, true), `reconnected after outage ${outage}`)
+      }
+      // After three outages, each with its failed attempts, a short outage still costs half a second, not 30.
+      yield* proxy.down
+      assert.isTrue(yield* within(5_000, false), "the last outage noticed")
+      yield* proxy.up
+      assert.isTrue(yield* within(1_000, true), "reconnected within a second of the replica's clock")
+    }))
+
   it.effect("a session pinned on one replica is pinned the same way on the others; only news travels", () =>
     Effect.gen(function*() {
       const prefix = yield* Fixture.freshPrefix
