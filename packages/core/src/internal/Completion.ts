@@ -19,7 +19,7 @@ import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
 import type { Run } from "./Run.ts"
 
 export const chat = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
-  chatRouted(engine, request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(request.model, error, false)))
+  chatRouted(engine, request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(engine, request.model), error, false)))
 
 const chatRouted = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
   const group = resolveGroup(engine, request.model)

@@ -90,7 +90,10 @@ export const unknownModel = (engine: Engine, request: Routable) =>
   new LlmError.ModelNotFound({
     provider: ROUTER,
     status: 404,
-    message: `Unknown model group "${request.model}". Known: ${engine.knownModels}`
+    // A caller's model name is echoed cut short: it is input of any size.
+    message: `Unknown model group "${
+      request.model.length > 200 ? request.model.slice(0, 200) + "…" : request.model
+    }". Known: ${engine.knownModels}`
   })
 
 export const requestTimeoutMs = (engine: Engine, d: Deployment) => d.timeoutMs ?? engine.settings.timeoutMs

@@ -107,7 +107,7 @@ const start = (engine: Engine, request: ChatRequest): Effect.Effect<Run<ChatRequ
 export const stream = (engine: Engine, request: ChatRequest): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> =>
   Stream.unwrap(
     Effect.flatMap(start(engine, request), (run) => Effect.flatMap(Effect.scope, (parent) => streamRun(engine, run, parent)))
-  ).pipe(Stream.tapError((error) => RouterMetrics.recordRequestFailure(request.model, error, true)))
+  ).pipe(Stream.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(engine, request.model), error, true)))
 
 const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) => {
   const { settings } = engine
