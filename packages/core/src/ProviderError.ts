@@ -134,3 +134,16 @@ export const malformedResponse = (provider: string, deployment: string, status: 
     message: `${provider} (${deployment}) sent a response that could not be read: ${detail}`,
     ...(excerpt(body) !== undefined ? { body: excerpt(body)! } : {})
   })
+
+/**
+ * A 200 that answers nothing: no choice, or a stream that ended with no content, no tool call
+ * and no finish reason. An upstream failure (it fails over, and counts toward a cooldown),
+ * never a success passed on to the caller.
+ */
+export const emptyAnswer = (provider: string, deployment: string, detail: string): LlmError.LlmError =>
+  new LlmError.InternalServerError({
+    provider,
+    deployment,
+    status: 200,
+    message: `${provider} (${deployment}) answered with nothing: ${detail}`
+  })

@@ -1,6 +1,6 @@
 /**
  * A chat completion through the router: the operation a chat performs on a deployment (the
- * call under its timeout, a content-filtered answer turned into a policy violation when a
+ * call under its timeout, an answer with no choice turned into an upstream failure, a content-filtered answer turned into a policy violation when a
  * chain can act on it, the success recorded) and the route it reports. The success path is
  * `flatMap`s rather than `Effect.gen`, as every request takes it: a generator costs about a
  * microsecond per run. The clock and the fiber are read once, and each step reads them where it
@@ -11,6 +11,7 @@ import type { ChatRequest } from "../Chat.ts"
 import * as Deadline from "../Deadline.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
+import * as ProviderError from "../ProviderError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
@@ -59,6 +60,9 @@ const routeChat = (
             })
           )),
         Effect.flatMap((completion) => {
+          if (completion.response.choices.length === 0) {
+            return Effect.fail(ProviderError.emptyAnswer(d.provider, d.id, "no choices"))
+          }
           if (
             completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
             contentFilterSelectsFallback(engine, d.group)

@@ -16,6 +16,7 @@ import type { Deployment } from "../Deployment.ts"
 import * as IdleDeadline from "../IdleDeadline.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
+import * as ProviderError from "../ProviderError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
@@ -51,8 +52,6 @@ type Pulled = Pull.Pull<NonEmptyReadonlyArray<LlmClient.StreamPart>, LlmError.Ll
 interface Opened {
   readonly pull: Pulled
   readonly held: Array<ChatChunk>
-  /** The stream ended while being read to its first content. */
-  readonly ended: boolean
   readonly scope: Scope.Closeable
   readonly began: number
   readonly firstChunkAt: number
@@ -68,11 +67,14 @@ const openStream = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) 
     const client = engine.clients.get(d.id)!
     return Effect.flatMap(Scope.fork(parent), (scope) => {
       const held: Array<ChatChunk> = []
-      const readToContent = (pull: Pulled): Effect.Effect<{ pull: Pulled; held: Array<ChatChunk>; ended: boolean }, LlmError.LlmError> =>
+      const readToContent = (pull: Pulled): Effect.Effect<{ pull: Pulled; held: Array<ChatChunk> }, LlmError.LlmError> =>
         Effect.flatMap(Pull.catchDone(pull, () => Effect.succeed(undefined)), (parts) => {
-          if (parts === undefined) return Effect.succeed({ pull, held, ended: true })
+          if (parts === undefined) {
+            // Ended before anything that counts as content (text, a tool call, a finish reason).
+            return Effect.fail(ProviderError.emptyAnswer(d.provider, d.id, "the stream ended without content, a tool call or a finish reason"))
+          }
           for (const part of parts) if (part._tag === "Chunk") held.push(part.chunk)
-          return held.some(chunkHasContent) ? Effect.succeed({ pull, held, ended: false }) : readToContent(pull)
+          return held.some(chunkHasContent) ? Effect.succeed({ pull, held }) : readToContent(pull)
         })
       const timeoutMs = firstChunkTimeoutMs(engine, d)
       return Effect.flatMap(pullIn(client.stream(run.request), scope), readToContent).pipe(
@@ -147,8 +149,6 @@ const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) =
   /** The idle deadline on a deployment's pulls after its first content. */
   const idleGuard = (opened: Open) => {
     const d = opened.deployment
-    // A stream that ended while being opened is never pulled again: no deadline to keep.
-    if (opened.value.ended) return Effect.succeed(opened.value.pull)
     const timeoutMs = idleTimeoutMs(engine, d)
     return IdleDeadline.guard(opened.value.pull, timeoutMs, () =>
       Effect.fail(
@@ -224,7 +224,6 @@ const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) =
       if (done) return Cause.done()
       if (current === undefined) return openNext
       const active = current
-      if (active.value.ended) return finish(active)
       // One step per chunk (this runs for every chunk): the end, a failure, or the batch's chunks.
       return Effect.matchEffect(pullCurrent, {
         onFailure: (error) => (Cause.isDone(error) ? finish(active) : failAfterContent(active, error)),
