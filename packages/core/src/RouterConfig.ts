@@ -121,6 +121,8 @@ export const RouterConfigInput = Schema.Struct({
   stream_idle_timeout: Schema.optionalKey(Seconds),
   /** Ours: the longest provider `Retry-After` the router will wait for before a retry, in seconds. */
   max_retry_after: Schema.optionalKey(between(0, 3600)),
+  /** Ours: the longest cooldown a provider's `Retry-After` may ask for, in seconds. */
+  max_cooldown_from_retry_after: Schema.optionalKey(between(0, DAY_SECONDS)),
   /** LiteLLM's: how long a session keeps its deployment without a request, in seconds; 0 turns affinity off. */
   session_affinity_ttl_seconds: Schema.optionalKey(between(0, DAY_SECONDS)),
   /** LiteLLM's provider budgets: per provider, `budget_limit` USD per `time_period` (see `Budget`). */
@@ -145,6 +147,8 @@ export interface Settings {
   readonly minRetryDelayMs: number
   /** Cap on how long a provider's `retryAfter` may hold a retry. */
   readonly maxRetryAfterMs: number
+  /** Cap on how long a provider's `retryAfter` may cool a deployment (a cooldown shared through Redis too). */
+  readonly maxCooldownFromRetryAfterMs: number
   readonly fallbacks: ReadonlyMap<string, ReadonlyArray<string>>
   readonly contextWindowFallbacks: ReadonlyMap<string, ReadonlyArray<string>>
   readonly contentPolicyFallbacks: ReadonlyMap<string, ReadonlyArray<string>>
@@ -180,6 +184,7 @@ export const defaults = {
   maxFallbacks: 5,
   timeoutSeconds: 600,
   maxRetryAfterSeconds: 60,
+  maxCooldownFromRetryAfterSeconds: 300,
   /** LiteLLM's default for `session_affinity_ttl_seconds`. */
   sessionAffinityTtlSeconds: 3600
 } as const
@@ -347,6 +352,7 @@ export const resolve = (
       disableCooldowns: input.disable_cooldowns ?? false,
       minRetryDelayMs: (input.retry_after ?? 0) * 1000,
       maxRetryAfterMs: (input.max_retry_after ?? defaults.maxRetryAfterSeconds) * 1000,
+      maxCooldownFromRetryAfterMs: (input.max_cooldown_from_retry_after ?? defaults.maxCooldownFromRetryAfterSeconds) * 1000,
       fallbacks,
       contextWindowFallbacks: toMap(input.context_window_fallbacks, groupOf),
       contentPolicyFallbacks: toMap(input.content_policy_fallbacks, groupOf),

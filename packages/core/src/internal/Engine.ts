@@ -148,7 +148,8 @@ export const release = (engine: Engine, d: Deployment) =>
 export const recordFailure = (engine: Engine, d: Deployment, group: string, error: LlmError.LlmError) => {
   const { settings } = engine
   const policy = LlmError.policy(error)
-  const retryAfter = LlmError.retryAfterMillis(error) ?? 0
+  // A provider's hint is trusted up to a bound: one `Retry-After: 999999999` must not cool a deployment for years.
+  const retryAfter = Math.min(LlmError.retryAfterMillis(error) ?? 0, settings.maxCooldownFromRetryAfterMs)
   return engine.state.onFailure(d.id, {
     reason: error._tag,
     countsTowardCooldown: policy.countsTowardCooldown && !settings.disableCooldowns,
