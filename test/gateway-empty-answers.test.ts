@@ -6,12 +6,11 @@
  * adapter, against a raw local upstream.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
-import { HttpServer } from "effect/http"
+import { Effect } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { Gateway, GatewayConfig, Providers } from "@llm-router/server"
 import { OpenAiUpstream } from "@llm-router/testing"
+import { start } from "./InProcessGateway.ts"
 
 const emptyUpstream = Effect.acquireRelease(
   Effect.callback<{ readonly baseUrl: (kind: "no-choices" | "done-only" | "role-only") => string; readonly close: () => void }>((resume) => {
@@ -62,7 +61,7 @@ describe("empty answers", () => {
   - model_name: ${group}
     litellm_params: { model: openai/gpt-4o, api_base: "${base}", api_key: sk-x, order: ${order} }
     model_info: { id: ${id} }`
-      const config = yield* GatewayConfig.parse(`
+      const url = yield* start(`
 model_list:${deployment("chat", "chat-empty", empty.baseUrl("no-choices"), 1)}${deployment("chat", "chat-healthy", healthy.baseUrl, 2)}${
         deployment("done", "done-empty", empty.baseUrl("done-only"), 1)
       }${deployment("done", "done-healthy", healthy.baseUrl, 2)}${deployment("role", "role-empty", empty.baseUrl("role-only"), 1)}${
@@ -71,12 +70,7 @@ model_list:${deployment("chat", "chat-empty", empty.baseUrl("no-choices"), 1)}${
 router_settings:
   num_retries: 1
   allowed_fails: 0
-`, { knownProviders: Providers.builtin.known })
-      const context = yield* Layer.build(
-        Gateway.layer({ config, clientFor: Providers.builtin.clientFor, port: 0 }).pipe(Layer.provide(Providers.layerHttpClient))
-      )
-      const address = Context.get(context, HttpServer.HttpServer).address
-      const url = `http://127.0.0.1:${address._tag === "UnixPathAddress" ? 0 : address.port}`
+`)
 
       const plain = yield* post(url, "chat", false)
       assert.strictEqual(plain.status, 200)

@@ -8,11 +8,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { NodeRedis } from "@effect/platform-node"
 import { CooldownBoard } from "@llm-router/redis"
 import { Clock, Context, Effect, Layer, Random } from "effect"
-import { HttpServer } from "effect/http"
 import { Redis } from "effect/persistence"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { Gateway, GatewayConfig, Providers } from "@llm-router/server"
+import { start } from "./InProcessGateway.ts"
 
 const REDIS = new URL(process.env["LLM_ROUTER_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379")
 
@@ -38,7 +37,7 @@ describe("Retry-After from a provider", () => {
       const redis = Context.get(yield* Layer.build(Layer.orDie(NodeRedis.layer({ url: REDIS.href }))), Redis.Redis)
       const board = CooldownBoard.keys(prefix).board
       yield* Effect.addFinalizer(() => Effect.ignore(redis.send("DEL", board)))
-      const config = yield* GatewayConfig.parse(`
+      const url = yield* start(`
 model_list:
   - model_name: greedy
     litellm_params: { model: openai/gpt-4o, api_base: "${upstream.baseUrl}", api_key: sk-x }
@@ -50,12 +49,7 @@ router_settings:
   redis_host: ${REDIS.hostname}
   redis_port: ${REDIS.port || 6379}
   redis_key_prefix: ${prefix}
-`, { knownProviders: Providers.builtin.known })
-      const context = yield* Layer.build(
-        Gateway.layer({ config, clientFor: Providers.builtin.clientFor, port: 0 }).pipe(Layer.provide(Providers.layerHttpClient))
-      )
-      const address = Context.get(context, HttpServer.HttpServer).address
-      const url = `http://127.0.0.1:${address._tag === "UnixPathAddress" ? 0 : address.port}`
+`)
 
       const sentAt = yield* Clock.currentTimeMillis
       const status = yield* Effect.promise(() =>

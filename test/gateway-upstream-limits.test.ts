@@ -6,12 +6,11 @@
  * real OpenAI adapter and the HTTP client `llm-router serve` uses, against a raw local upstream.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
-import { HttpServer } from "effect/http"
+import { Effect } from "effect"
 import { createServer, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { Gateway, GatewayConfig, Providers } from "@llm-router/server"
 import { OpenAiUpstream } from "@llm-router/testing"
+import { start } from "./InProcessGateway.ts"
 
 interface RawUpstream {
   readonly baseUrl: (behaviour: "huge" | "trickle") => string
@@ -75,16 +74,6 @@ const rawUpstream = Effect.acquireRelease(
   }),
   ({ close }) => Effect.sync(close)
 ).pipe(Effect.map(({ upstream }) => upstream))
-
-const start = (yaml: string) =>
-  Effect.gen(function*() {
-    const config = yield* GatewayConfig.parse(yaml, { knownProviders: Providers.builtin.known })
-    const context = yield* Layer.build(
-      Gateway.layer({ config, clientFor: Providers.builtin.clientFor, port: 0 }).pipe(Layer.provide(Providers.layerHttpClient))
-    )
-    const address = Context.get(context, HttpServer.HttpServer).address
-    return `http://127.0.0.1:${address._tag === "UnixPathAddress" ? 0 : address.port}`
-  })
 
 const chat = (url: string, model: string) =>
   Effect.promise(async () => {

@@ -53,28 +53,17 @@ export const routeNotFound = (method: string, path: string): ApiError =>
 export const BAD_FRAMING = "bad_framing"
 export const badFraming = (): ApiError =>
   make(400, "invalid_request_error", "HTTP/1.0 requests cannot use Transfer-Encoding: send a Content-Length, or use HTTP/1.1", BAD_FRAMING)
+/** A refusal the client should send again shortly (a 503 with `Retry-After: 1`), maybe to another replica. */
+const retryShortly = (message: string, code: string): ApiError =>
+  new ApiError({ status: 503, type: "server_error", message, code, param: null, retryAfterSeconds: 1 })
 /** The `code` of a request refused because the bodies in flight already hold all they may. */
 export const OVERLOADED = "gateway_overloaded"
 export const overloaded = (): ApiError =>
-  new ApiError({
-    status: 503,
-    type: "server_error",
-    message: "The gateway is holding as many request bodies as it may: retry shortly",
-    code: OVERLOADED,
-    param: null,
-    retryAfterSeconds: 1
-  })
+  retryShortly("The gateway is holding as many request bodies as it may: retry shortly", OVERLOADED)
 /** The `code` of a request refused because the gateway is shutting down. */
 export const SHUTTING_DOWN = "shutting_down"
 export const shuttingDown = (): ApiError =>
-  new ApiError({
-    status: 503,
-    type: "server_error",
-    message: "The gateway is shutting down: send the request again (another replica will take it)",
-    code: SHUTTING_DOWN,
-    param: null,
-    retryAfterSeconds: 1
-  })
+  retryShortly("The gateway is shutting down: send the request again (another replica will take it)", SHUTTING_DOWN)
 export const internal = (): ApiError => make(500, "server_error", "The gateway failed unexpectedly", "internal_error")
 
 const retryAfterSeconds = (error: LlmError.LlmError): { retryAfterSeconds?: number } => {

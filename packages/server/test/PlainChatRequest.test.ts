@@ -105,47 +105,8 @@ const unusual: ReadonlyArray<Record<string, unknown>> = [
   JSON.parse("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":1e400}")
 ]
 
-/** A deterministic generator (mulberry32), so a failure reproduces. */
-const random = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-
 const keysSeen = ["model", "messages", "stream", "stream_options", "max_tokens", "temperature", "stop", "n", "user", "metadata", "tags", "role", "content", "name", "text", "type", "image_url", "url", "detail", "tool_calls", "tool_call_id", "id", "function", "arguments", "refusal", "include_usage", "extra", "0"]
 const values: ReadonlyArray<unknown> = [null, true, false, 0, -1, 1.5, 2, 1e21, "", "user", "assistant", "tool", "text", "image_url", "function", "auto", "x", [], [1], ["a"], {}, { type: "text", text: "t" }, [user], { url: "u" }]
-
-/** Mutates a deep copy at one random spot: sets, deletes, or moves a key to the front. */
-const mutate = (body: unknown, next: () => number): unknown => {
-  const copy = JSON.parse(JSON.stringify(body)) as unknown
-  const containers: Array<Record<string, unknown> | Array<unknown>> = []
-  const walk = (u: unknown) => {
-    if (typeof u !== "object" || u === null) return
-    containers.push(u as Record<string, unknown>)
-    for (const v of Object.values(u)) walk(v)
-  }
-  walk(copy)
-  const pick = <A>(xs: ReadonlyArray<A>): A => xs[Math.floor(next() * xs.length)]!
-  const target = pick(containers)
-  const action = next()
-  if (Array.isArray(target)) {
-    if (action < 0.3 && target.length > 0) target.pop()
-    else target.push(pick(values))
-    return copy
-  }
-  const present = Object.keys(target)
-  if (action < 0.25 && present.length > 0) delete target[pick(present)]
-  else if (action < 0.4 && present.length > 0) {
-    const key = pick(present)
-    const value = target[key]
-    delete target[key]
-    const rest = { ...target }
-    for (const k of Object.keys(target)) delete target[k]
-    Object.assign(target, { [key]: value }, rest)
-  } else target[pick(keysSeen)] = pick(values)
-  return copy
-}
 
 describe("PlainChatRequest", () => {
   it("takes the common bodies itself, with exactly the Schema's result (values and key order)", () => {
@@ -169,11 +130,11 @@ describe("PlainChatRequest", () => {
       assert.strictEqual(fast, schema, JSON.stringify(body))
     }
     for (const body of unusual) check(body)
-    const next = random(20261123)
-    for (let i = 0; i < 4_000; i++) {
+    const next = SchemaFuzz.random(20261123)
+    for (let i = 0; i < 6_000; i++) {
       let body: unknown = common[i % common.length]
       const steps = 1 + Math.floor(next() * 3)
-      for (let s = 0; s < steps; s++) body = mutate(body, next)
+      for (let s = 0; s < steps; s++) body = SchemaFuzz.mutate(body, next, keysSeen, values)
       check(body)
     }
     // Both sides were exercised: many bodies answered by the fast path, many refused by the Schema.
