@@ -46,6 +46,7 @@ export const runGroup = <A>(
       const { pool, healthy } = choice
       const attemptOn = (random: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
         const d = Selection.pick(engine, run, group, pool, snapshot, random)
+        if ("_tag" in d) return Effect.fail(lastError ?? d)
         run.attempts++
         return Effect.flatMap(state.onStart(d.id), () => {
           // Made once the call is recorded as started: `operation` may read the clock as it is made.
