@@ -11,6 +11,7 @@
  * made of), `Selection`, `AttemptLoop`, `Fallbacks`, `Completion` and `Streaming`.
  */
 import { Effect, Layer } from "effect"
+import type * as LatencyRouting from "./LatencyRouting.ts"
 import * as LlmClient from "./LlmClient.ts"
 import type { RouterConfig, Settings } from "./RouterConfig.ts"
 import type { RouterState } from "./RouterState.ts"
@@ -21,8 +22,12 @@ import { stream } from "./internal/Streaming.ts"
 /** Gives each deployment the client that calls it (a provider adapter, a simulated provider…). */
 export type ClientFor<E = never, R = never> = Engine.ClientFor<E, R>
 
-export const make = <E, R>(config: RouterConfig, clientFor: ClientFor<E, R>) =>
-  Effect.map(Engine.make(config, clientFor), (engine) =>
+/**
+ * `strategy`: a learning strategy to route by instead of the configured one (for instance a
+ * `LatencyRouting.make(...)` with arguments of its own, or a benchmark's re-statement of another).
+ */
+export const make = <E, R>(config: RouterConfig, clientFor: ClientFor<E, R>, strategy?: LatencyRouting.LatencyRouting) =>
+  Effect.map(Engine.make(config, clientFor, strategy), (engine) =>
     LlmClient.LlmClient.of({
       chat: (request) => chat(engine, request),
       stream: (request) => stream(engine, request)

@@ -10,6 +10,7 @@ import * as Budget from "../Budget.ts"
 import type { Usage } from "../Chat.ts"
 import * as Cost from "../Cost.ts"
 import type { Deployment } from "../Deployment.ts"
+import * as LatencyRouting from "../LatencyRouting.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import type { RouteInfo } from "../RouteInfo.ts"
@@ -29,6 +30,8 @@ export interface Engine {
   readonly settings: Settings
   readonly state: StateService
   readonly strategy: Strategy.Strategy
+  /** What the strategy learns from each call, when it learns (`latency-based-routing`); see `Observed`. */
+  readonly latency: LatencyRouting.Observer | undefined
   /** Spend limits per deployment (`Budget`); none configured, no ledger and no check on any request. */
   readonly budgetLimits: ReadonlyMap<string, ReadonlyArray<Budget.Limit>>
   readonly ledger: Budget.Ledger | undefined
@@ -46,7 +49,11 @@ export interface Engine {
   readonly rateLimited: boolean
 }
 
-export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clientFor: ClientFor<E, R>) {
+export const make = Effect.fnUntraced(function*<E, R>(
+  config: RouterConfig,
+  clientFor: ClientFor<E, R>,
+  learning?: LatencyRouting.LatencyRouting
+) {
   const state = yield* RouterState
   const { settings } = config
   const budgetLimits = Budget.limitsOf(config.deployments, settings.providerBudgets)
@@ -60,11 +67,15 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     else groups.set(deployment.group, [deployment])
     clients.set(deployment.id, yield* clientFor(deployment))
   }
+  // Adaptive latency routing keeps its estimates per router, fed by every call this router makes.
+  const latency = learning ??
+    (settings.routingStrategy === "latency-based-routing" ? LatencyRouting.make(settings.latencyArgs) : undefined)
   const engine: Engine = {
     config,
     settings,
     state,
-    strategy: Strategy.byName[settings.routingStrategy],
+    strategy: latency?.pick ?? Strategy.byName[settings.routingStrategy],
+    latency: latency?.observer,
     budgetLimits,
     ledger,
     pins: settings.sessionAffinityTtlMs > 0 ? makePins(settings.sessionAffinityTtlMs) : undefined,
