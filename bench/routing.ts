@@ -122,7 +122,7 @@ const runOne = (scenario: Scenario, contender: Contender): Promise<Outcome> =>
         stream: sim.stream
       })
       const custom = contender.custom?.({ scenario, sims })
-      const router = yield* Router.make(config, (d) => Effect.succeed(recorded(sims.get(d.id)!)), custom).pipe(
+      const router = yield* Router.make(config, (d) => Effect.succeed(recorded(sims.get(d.id)!)), { latency: custom }).pipe(
         Effect.provideServiceEffect(RouterState.RouterState, RouterState.makeMemory)
       )
 

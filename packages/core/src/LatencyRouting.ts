@@ -14,7 +14,7 @@
 import type { Deployment } from "./Deployment.ts"
 import type * as LlmError from "./LlmError.ts"
 import * as LatencyEstimate from "./internal/LatencyEstimate.ts"
-import type { Strategy } from "./Strategy.ts"
+import type { Pick } from "./Strategy.ts"
 
 export interface Args {
   /** LiteLLM's `ttl`: samples older than this stop counting (default one hour). */
@@ -67,7 +67,7 @@ const penalised: ReadonlySet<LlmError.Tag> = new Set(["Timeout", "ConnectionFail
 
 /** The strategy and the observer that feeds it; one per router, as its estimates are that router's. */
 export interface LatencyRouting {
-  readonly pick: Strategy
+  readonly pick: Pick
   readonly observer: Observer
   /** The current estimate a request of this kind would be ranked by, for inspection and tests. */
   readonly estimate: (deployment: string, streaming: boolean, now: number) => number | undefined
@@ -105,7 +105,7 @@ export const make = (args: Args = {}): LatencyRouting => {
     return due
   }
 
-  const pick: Strategy = (candidates, context) => {
+  const pick: Pick = (candidates, context) => {
     if (candidates.length === 1) return candidates[0]!
     const now = context.snapshot.now
     const signal: LatencyEstimate.Signal = context.streaming ? "firstChunk" : "whole"

@@ -11,7 +11,6 @@
  * made of), `Selection`, `AttemptLoop`, `Fallbacks`, `Completion` and `Streaming`.
  */
 import { Effect, Layer } from "effect"
-import type * as LatencyRouting from "./LatencyRouting.ts"
 import * as LlmClient from "./LlmClient.ts"
 import type { RouterConfig, Settings } from "./RouterConfig.ts"
 import type { RouterState } from "./RouterState.ts"
@@ -23,11 +22,13 @@ import { stream } from "./internal/Streaming.ts"
 export type ClientFor<E = never, R = never> = Engine.ClientFor<E, R>
 
 /**
- * `strategy`: a learning strategy to route by instead of the configured one (for instance a
- * `LatencyRouting.make(...)` with arguments of its own, or a benchmark's re-statement of another).
+ * What an app adds to a router from code: its own strategy for every group, or for some
+ * (`Strategy` pipelines; LiteLLM's `set_custom_routing_strategy`).
  */
-export const make = <E, R>(config: RouterConfig, clientFor: ClientFor<E, R>, strategy?: LatencyRouting.LatencyRouting) =>
-  Effect.map(Engine.make(config, clientFor, strategy), (engine) =>
+export type Options = Engine.Options
+
+export const make = <E, R>(config: RouterConfig, clientFor: ClientFor<E, R>, options?: Options) =>
+  Effect.map(Engine.make(config, clientFor, options), (engine) =>
     LlmClient.LlmClient.of({
       chat: (request) => chat(engine, request),
       stream: (request) => stream(engine, request)
@@ -36,7 +37,8 @@ export const make = <E, R>(config: RouterConfig, clientFor: ClientFor<E, R>, str
 /** The router as the application's `LlmClient`. */
 export const layer = <E, R>(
   config: RouterConfig,
-  clientFor: ClientFor<E, R>
-): Layer.Layer<LlmClient.LlmClient, E, RouterState | R> => Layer.effect(LlmClient.LlmClient, make(config, clientFor))
+  clientFor: ClientFor<E, R>,
+  options?: Options
+): Layer.Layer<LlmClient.LlmClient, E, RouterState | R> => Layer.effect(LlmClient.LlmClient, make(config, clientFor, options))
 
 export type { Settings }

@@ -8,8 +8,8 @@
  * latencies; the strategy's picks on hand-made states.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { type Chat, LatencyRouting, RouterConfig, type RouterState } from "@llm-router/core"
-import { Arbitrary, Effect, Random, Schema, Stream } from "effect"
+import { type Chat, LatencyRouting, RouterConfig, type RouterState, Strategy } from "@llm-router/core"
+import { Arbitrary, Effect, pipe, Random, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { deployment, harness, type Harness, request } from "./Fixture.ts"
 
@@ -154,6 +154,23 @@ describe("latency-based-routing follows the providers", () => {
       // Only probes reach b.
       assert.isAbove(share(h, "a", 10 * SECOND, 60 * SECOND), 0.9)
     }).pipe(Random.withSeed(8)))
+})
+
+describe("in a pipeline of one's own", () => {
+  it.effect("a filter then adaptive latency routing: the filter holds, and a slowdown of the fastest left moves traffic to the other", () =>
+    Effect.gen(function*() {
+      const adaptive = LatencyRouting.make()
+      const strategy = pipe(Strategy.candidates, Strategy.filter((d) => d.id !== "c"), Strategy.pick(adaptive.pick))
+      const h = yield* harness({ model_list: ["a", "b", "c"].map((id) => deployment("gpt", id)) }, {
+        a: latency((now, t) => (now >= 30 * SECOND ? 50 : 8) * t),
+        b: latency((_, t) => 10 * t),
+        c: latency((_, t) => 5 * t)
+      }, { latency: adaptive, strategy })
+      yield* steady(h, 100, 60 * SECOND)
+      assert.strictEqual(h.callsTo("c"), 0)
+      assert.isAbove(share(h, "a", 5 * SECOND, 30 * SECOND), 0.9)
+      assert.isAbove(share(h, "b", 40 * SECOND, 60 * SECOND), 0.9)
+    }).pipe(Random.withSeed(9)))
 })
 
 describe("routing_strategy_args", () => {

@@ -15,6 +15,7 @@ import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import type { RouteInfo } from "../RouteInfo.ts"
 import type { RouterConfig, Settings } from "../RouterConfig.ts"
+import * as RetryPolicy from "../RetryPolicy.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import { RouterState, type Service as StateService } from "../RouterState.ts"
 import * as RouterTracing from "../RouterTracing.ts"
@@ -29,7 +30,10 @@ export interface Engine {
   readonly config: RouterConfig
   readonly settings: Settings
   readonly state: StateService
-  readonly strategy: Strategy.Strategy
+  /** The retry policy of a group (`RetryPolicy`), resolved once. */
+  readonly retryFor: (group: string) => RetryPolicy.Resolved
+  /** The strategy of a group: the app's for that group, else the app's for all, else the configured one. */
+  readonly strategyFor: (group: string) => Strategy.Strategy
   /** What the strategy learns from each call, when it learns (`latency-based-routing`); see `Observed`. */
   readonly latency: LatencyRouting.Observer | undefined
   /** Spend limits per deployment (`Budget`); none configured, no ledger and no check on any request. */
@@ -49,11 +53,26 @@ export interface Engine {
   readonly rateLimited: boolean
 }
 
-export const make = Effect.fnUntraced(function*<E, R>(
-  config: RouterConfig,
-  clientFor: ClientFor<E, R>,
-  learning?: LatencyRouting.LatencyRouting
-) {
+/** What an app adds to a router from code (see `Router.make`). */
+export interface Options {
+  /** The strategy of every group, instead of `routing_strategy` (LiteLLM's `set_custom_routing_strategy`). */
+  readonly strategy?: Strategy.Strategy | undefined
+  /** Strategies of particular groups, over `strategy`. */
+  readonly strategies?: Readonly<Record<string, Strategy.Strategy>> | undefined
+  /** The retry policy of every group, over the config's `retry_policy`. */
+  readonly retryPolicy?: RetryPolicy.RetryPolicy | undefined
+  /** Retry policies of particular groups, over the config's `model_group_retry_policy`. */
+  readonly retryPolicies?: Readonly<Record<string, RetryPolicy.RetryPolicy>> | undefined
+  /**
+   * Adaptive latency routing whose estimates this router feeds from every call it makes
+   * (`LatencyRouting.make(...)`): its `pick` routes the groups `strategy` and `strategies` leave,
+   * and a pipeline may end with it. With `routing_strategy: latency-based-routing` and none
+   * given, the router makes one from `routing_strategy_args`.
+   */
+  readonly latency?: LatencyRouting.LatencyRouting | undefined
+}
+
+export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clientFor: ClientFor<E, R>, options: Options = {}) {
   const state = yield* RouterState
   const { settings } = config
   const budgetLimits = Budget.limitsOf(config.deployments, settings.providerBudgets)
@@ -68,13 +87,14 @@ export const make = Effect.fnUntraced(function*<E, R>(
     clients.set(deployment.id, yield* clientFor(deployment))
   }
   // Adaptive latency routing keeps its estimates per router, fed by every call this router makes.
-  const latency = learning ??
+  const latency = options.latency ??
     (settings.routingStrategy === "latency-based-routing" ? LatencyRouting.make(settings.latencyArgs) : undefined)
   const engine: Engine = {
     config,
     settings,
     state,
-    strategy: latency?.pick ?? Strategy.byName[settings.routingStrategy],
+    retryFor: retryPolicies(config, groups.keys(), options),
+    strategyFor: strategies(options.strategy ?? latency?.pick ?? Strategy.byName[settings.routingStrategy], options.strategies),
     latency: latency?.observer,
     budgetLimits,
     ledger,
@@ -90,6 +110,25 @@ export const make = Effect.fnUntraced(function*<E, R>(
   }
   return engine
 })
+
+/** Each group's retry policy, resolved once: the app's over the config's, a group's over the default. */
+const retryPolicies = (config: RouterConfig, groups: Iterable<string>, options: Options) => {
+  const { settings } = config
+  const all = options.retryPolicy ?? settings.retryPolicies?.default ?? {}
+  const groupPolicy = (group: string) => options.retryPolicies?.[group] ?? settings.retryPolicies?.byGroup.get(group)
+  const byGroup = new Map<string, RetryPolicy.Resolved>()
+  for (const group of groups) {
+    byGroup.set(group, RetryPolicy.resolve(groupPolicy(group), all, settings.numRetries, settings.retrySchedule))
+  }
+  const fallback = RetryPolicy.resolve(undefined, all, settings.numRetries, settings.retrySchedule)
+  return (group: string) => byGroup.get(group) ?? fallback
+}
+
+const strategies = (all: Strategy.Strategy, byGroup: Readonly<Record<string, Strategy.Strategy>> | undefined) => {
+  if (byGroup === undefined) return () => all
+  const map = new Map(Object.entries(byGroup))
+  return (group: string) => map.get(group) ?? all
+}
 
 export const resolveGroup = (engine: Engine, model: string): string | undefined => {
   if (engine.groups.has(model)) return model
