@@ -186,6 +186,19 @@ describe("reasoning, usage and finish reasons", () => {
     }))
 })
 
+describe("structured output", () => {
+  it.effect("an answer that does not fit the Schema fails as invalid output", () =>
+    Effect.gen(function*() {
+      const { requests, layer } = scripted({ chat: () => Effect.succeed({ response: answer({ content: `{"city":42}` }, "stop"), route }) })
+      const error = yield* LanguageModel.generateObject({ prompt: "x", schema: Schema.Struct({ city: Schema.String }) }).pipe(
+        Effect.provide(layer),
+        Effect.flip
+      )
+      assert.oneOf(error.reason._tag, ["InvalidOutputError", "StructuredOutputError"])
+      assert.strictEqual(requests[0]?.response_format?.type, "json_schema")
+    }))
+})
+
 describe("restarts and the request", () => {
   it.effect("a restart whose new answer is only a tool call leaves no text of the abandoned one", () =>
     Effect.gen(function*() {
