@@ -43,6 +43,9 @@ export const waitFor = (check: () => string | undefined, what: string, timeoutMs
     throw new Error(`timed out waiting for ${what}`)
   })
 
-/** The base URL `serve` announces once it listens. */
-export const listeningUrl = (server: Run, timeoutMs?: number) =>
+/**
+ * The base URL `serve` announces once it listens. Start-up alone takes 6-12 s when the machine
+ * is loaded (two cores shared by many test processes), hence the generous default wait.
+ */
+export const listeningUrl = (server: Run, timeoutMs = 60_000) =>
   waitFor(() => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(server.stdout())?.[1], `the listening line (stderr: ${server.stderr()})`, timeoutMs)

@@ -64,7 +64,7 @@ describe("llm-router serve: shutdown", () => {
       const upstream = yield* OpenAiUpstream.make({ latencyMs: 3_000 })
       const server = run(["serve", "--config", "config.yaml", "--port", "0"], { cwd: configFile(upstream) })
       yield* Effect.addFinalizer(() => Effect.sync(() => server.child.kill("SIGKILL")))
-      const url = yield* listeningUrl(server, 60_000)
+      const url = yield* listeningUrl(server)
 
       const outcome = yield* Effect.promise(async () => {
         // An idle keep-alive connection, one with a request in flight, one halfway through a request's head.
@@ -122,7 +122,7 @@ describe("llm-router serve: shutdown", () => {
       const upstream = yield* OpenAiUpstream.make({ latencyMs: 100_000 })
       const server = run(["serve", "--config", "config.yaml", "--port", "0"], { cwd: configFile(upstream) })
       yield* Effect.addFinalizer(() => Effect.sync(() => server.child.kill("SIGKILL")))
-      const url = yield* listeningUrl(server, 60_000)
+      const url = yield* listeningUrl(server)
       const busy = yield* Effect.promise(() => connect(url))
       busy.socket.write(chatHead + chatRest)
       yield* waitFor(() => (upstream.requests.length > 0 ? "arrived" : undefined), "the request upstream")
