@@ -18,6 +18,7 @@ import { type Engine, newRun, requestTimeoutMs, resolveGroup, routeInfo, spend, 
 import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
 import * as Overrides from "../Overrides.ts"
 import * as MockResponse from "./MockResponse.ts"
+import { observed } from "./Observed.ts"
 import type { Run } from "./Run.ts"
 
 export const chat = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
@@ -59,7 +60,7 @@ const routeChat = (
       const timeoutMs = requestTimeoutMs(engine, run, d)
       const mock = run.overrides?.mockResponse
       const client = mock === undefined ? engine.clients.get(d.id)! : MockResponse.client(d, mock)
-      return client.chat(run.request).pipe(
+      const call = client.chat(run.request).pipe(
         Deadline.timeoutOrElse(timeoutMs, () =>
           Effect.fail(
             new LlmError.Timeout({
@@ -90,6 +91,10 @@ const routeChat = (
           )
         })
       )
+      return observed(engine.latency, d.id, false, began, call, (completion, now) => ({
+        latencyMs: now - began,
+        outputTokens: completion.response.usage?.completion_tokens
+      }))
     }),
     (served) => {
       const now = clock.currentTimeMillisUnsafe()

@@ -35,6 +35,7 @@ import {
 import { fallBack, route } from "./Fallbacks.ts"
 import * as Overrides from "../Overrides.ts"
 import * as MockResponse from "./MockResponse.ts"
+import { observed } from "./Observed.ts"
 import { addTo, resetChains, type Run, type Served } from "./Run.ts"
 
 /**
@@ -79,7 +80,7 @@ const openStream = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) 
           return held.some(chunkHasContent) ? Effect.succeed({ pull, held, ended: false }) : readToContent(pull)
         })
       const timeoutMs = firstChunkTimeoutMs(engine, run, d)
-      return Effect.flatMap(pullIn(client.stream(run.request), scope), readToContent).pipe(
+      const opening = Effect.flatMap(pullIn(client.stream(run.request), scope), readToContent).pipe(
         Deadline.timeoutOrElse(timeoutMs, () =>
           Effect.fail(
             new LlmError.Timeout({
@@ -92,6 +93,7 @@ const openStream = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) 
         Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)),
         Effect.map((opened) => ({ ...opened, scope, began, firstChunkAt: clock.currentTimeMillisUnsafe() }))
       )
+      return observed(engine.latency, d.id, true, began, opening, (opened) => ({ latencyMs: opened.firstChunkAt - began }))
     })
   })
 
