@@ -9,42 +9,28 @@ import { assert, layer } from "@effect/vitest"
 import { createOpenAI } from "@ai-sdk/openai"
 import { generateText, jsonSchema, Output, stepCountIs, streamText, tool } from "ai"
 import { Context, Effect, Layer } from "effect"
-import { HttpServer } from "effect/http"
 import OpenAI, { APIError, BadRequestError, NotFoundError } from "openai"
 import type { ResponseStreamEvent } from "openai/resources/responses/responses"
-import { Gateway, GatewayConfig, Providers } from "@llm-router/server"
-import { AnthropicUpstream, GeminiUpstream, OpenAiUpstream } from "@llm-router/testing"
+import * as GatewayUnderTest from "./GatewayUnderTest.ts"
+import { AnthropicUpstream, OpenAiUpstream } from "@llm-router/testing"
 
 const MASTER_KEY = "sk-gateway-responses-master"
 const WEATHER = { city: "Paris", celsius: 21 }
 
-interface Env {
+interface Env extends GatewayUnderTest.Upstreams {
   readonly baseURL: string
   readonly client: OpenAI
-  readonly openai: OpenAiUpstream.OpenAiUpstream
-  readonly anthropic: AnthropicUpstream.AnthropicUpstream
-  readonly gemini: GeminiUpstream.GeminiUpstream
 }
 class TestEnv extends Context.Service<TestEnv, Env>()("test/gateway-responses/TestEnv") {}
 
 const env = Layer.effect(TestEnv, Effect.gen(function*() {
-  const openai = yield* OpenAiUpstream.make()
-  const anthropic = yield* AnthropicUpstream.make()
-  const gemini = yield* GeminiUpstream.make()
+  const mocks = yield* GatewayUnderTest.upstreams
+  const { openai, anthropic } = mocks
   // Upstreams that answer with a JSON document, for structured output.
   const jsonOpenai = yield* OpenAiUpstream.make({ text: JSON.stringify(WEATHER), echo: false })
   const jsonClaude = yield* AnthropicUpstream.make({ text: JSON.stringify(WEATHER) })
   const yaml = `
-model_list:
-  - model_name: gpt-4o
-    litellm_params: { model: openai/gpt-4o, api_base: "${openai.baseUrl}", api_key: sk-mock-openai }
-    model_info: { id: openai-main }
-  - model_name: claude
-    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${anthropic.baseUrl}", api_key: sk-ant-mock }
-    model_info: { id: anthropic-main }
-  - model_name: flash
-    litellm_params: { model: gemini/gemini-2.5-flash, api_base: "${gemini.baseUrl}", api_key: gemini-mock-key }
-    model_info: { id: gemini-main }
+model_list:${GatewayUnderTest.plainGroups(mocks)}
   # OpenAI answers 500 first; Claude takes the retry.
   - model_name: failover
     litellm_params: { model: openai/gpt-4o, api_base: "${openai.faultUrl("server-error")}", api_key: sk-mock-openai, order: 1 }
@@ -76,13 +62,8 @@ litellm_settings:
 general_settings:
   master_key: ${MASTER_KEY}
 `
-  const config = yield* GatewayConfig.parse(yaml, { knownProviders: Providers.builtin.known })
-  const context = yield* Layer.build(
-    Gateway.layer({ config, clientFor: Providers.builtin.clientFor, port: 0 }).pipe(Layer.provide(Providers.layerHttpClient))
-  )
-  const address = Context.get(context, HttpServer.HttpServer).address
-  const baseURL = `http://127.0.0.1:${address._tag === "UnixPathAddress" ? 0 : address.port}/v1`
-  return { baseURL, client: new OpenAI({ baseURL, apiKey: MASTER_KEY, maxRetries: 0 }), openai, anthropic, gemini }
+  const baseURL = `${yield* GatewayUnderTest.start(yaml)}/v1`
+  return { baseURL, client: new OpenAI({ baseURL, apiKey: MASTER_KEY, maxRetries: 0 }), ...mocks }
 }).pipe(Effect.orDie))
 
 const weatherTool = {
@@ -105,19 +86,13 @@ const weatherFormat = {
   }
 }
 
-/** The error a call fails with (the client's own class), or a test failure if it succeeds. */
-const failure = <A>(promise: () => Promise<A>) =>
-  Effect.promise(() => promise().then(() => assert.fail("expected the call to fail"), (error: unknown) => error))
+const { failure } = GatewayUnderTest
 
 layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
   it.effect("answers responses.create through each provider, with the route in its headers", () =>
     Effect.gen(function*() {
       const { client } = yield* TestEnv
-      for (const [model, deployment, provider] of [
-        ["gpt-4o", "openai-main", "openai"],
-        ["claude", "anthropic-main", "anthropic"],
-        ["flash", "gemini-main", "gemini"]
-      ] as const) {
+      for (const { model, deployment, provider } of GatewayUnderTest.eachProvider) {
         const { data, response } = yield* Effect.promise(() =>
           client.responses.create({ model, instructions: "Be brief.", input: "Say hello" }).withResponse()
         )

@@ -8,7 +8,7 @@
  * completions cannot say (hosted tools, files by id, …) is refused with the field at fault.
  */
 import { Result, Schema } from "effect"
-import type { Chat } from "@llm-router/core"
+import { type Chat, Untranslatable } from "@llm-router/core"
 
 const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
 const open = <F extends Schema.Struct.Fields>(fields: F) => Schema.StructWithRest(Schema.Struct(fields), Rest)
@@ -120,15 +120,9 @@ export type ResponsesRequest = typeof ResponsesRequest.Type
 
 export const decode = Schema.decodeUnknownResult(ResponsesRequest)
 
-/** Why a request cannot be translated, and the field at fault (OpenAI's `param`). */
-export class Invalid {
-  readonly message: string
-  readonly param: string | null
-  constructor(message: string, param: string | null) {
-    this.message = message
-    this.param = param
-  }
-}
+/** Why a request cannot be translated, and the field at fault. */
+export const Invalid = Untranslatable.Untranslatable
+export type Invalid = Untranslatable.Untranslatable
 
 /** Fields of the Responses API this gateway does not serve: asked for, they are a 400 saying so. */
 export const unsupported = (request: ResponsesRequest): Invalid | undefined => {

@@ -23,6 +23,7 @@ import * as ApiError from "./ApiError.ts"
 import * as Auth from "./Auth.ts"
 import type { GatewayConfig } from "./GatewayConfig.ts"
 import * as RequestBody from "./RequestBody.ts"
+import * as MessagesRoute from "./MessagesRoute.ts"
 import * as ResponsesRoute from "./ResponsesRoute.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
 import { type Dialect, openAiDialect, pullIn, type RouteKit } from "./RouteKit.ts"
@@ -462,6 +463,7 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
       // Routes in files of their own (the Responses API, Anthropic's Messages API).
       const kit: RouteKit = { client, readBody, scrub, handle: (route, dialect, f) => handle(route, true, f, dialect), sessionOf }
       yield* ResponsesRoute.register(router, kit)
+      yield* MessagesRoute.register(router, kit)
       yield* router.add("*", "*", handle("unmatched", false, notFound))
     })
   )
