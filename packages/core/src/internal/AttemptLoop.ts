@@ -4,13 +4,17 @@
  * the same one (after a backoff), within `num_retries`. Generic over the operation (`Run`'s
  * `Operation`): a chat, opening a stream, or any other call a deployment answers.
  */
-import { Cause, Clock, Duration, Effect, Pull, Random, Result, Schedule } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Pull, Random, Result, Schedule } from "effect"
 import type { Deployment } from "../Deployment.ts"
 import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import { type Engine, recordFailure, release } from "./Engine.ts"
 import { addTo, type Operation, type Run, type Served } from "./Run.ts"
 import * as Selection from "./Selection.ts"
+
+/** An exit that neither the operation (success) nor `afterFailure` (a typed failure) records. */
+const endsUnrecorded = <A>(exit: Exit.Exit<A, LlmError.LlmError>): boolean =>
+  Exit.isFailure(exit) && !Cause.hasFails(exit.cause)
 
 /**
  * One model group for `run`. `ignoreCooldown` is the last resort, when every deployment of
@@ -29,8 +33,12 @@ export const runGroup = <A>(
   const candidates = found.success
   const { settings, state } = engine
   const ids = engine.groupIds.get(group) ?? []
-  // The backoff schedule is only stepped when a retry has to wait: most requests never need it.
-  let backoff: ((now: number, input: LlmError.LlmError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>) | undefined
+  const retry = engine.retryFor(group)
+  /** Retries allowed after a failure with `error`: the request's own `num_retries`, else the group's policy. */
+  const retriesAfter = (error: LlmError.LlmError) => run.numRetries ?? retry.retriesAfter(error)
+  // A backoff schedule is only stepped when a retry has to wait: most requests never need one.
+  // One stepper per schedule, so a kind's backoff grows across its retries.
+  let backoffs: Map<unknown, (now: number, input: LlmError.LlmError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>> | undefined
   let lastError: LlmError.LlmError | undefined
 
   /**
@@ -39,7 +47,7 @@ export const runGroup = <A>(
    * microsecond per run); what follows a failure is a generator, as it is rare and may wait.
    */
   const attemptFrom = (attempt: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
-    if (attempt > settings.numRetries) return Effect.fail(lastError!)
+    if (lastError !== undefined && attempt > retriesAfter(lastError)) return Effect.fail(lastError)
     return Effect.flatMap(state.snapshot(ids), (snapshot) => {
       const choice = Selection.choose(engine, run, group, candidates, snapshot, ignoreCooldown, lastError)
       if (!("pool" in choice)) return Effect.fail(choice)
@@ -52,7 +60,11 @@ export const runGroup = <A>(
           // Made once the call is recorded as started: `operation` may read the clock as it is made.
           const direct = operation(d)
           const called = run.span === undefined ? direct : engine.spans.attempt(run.span, d, run.attempts, direct)
-          return Effect.matchCauseEffect(Effect.onInterrupt(called, () => release(engine, d)), {
+          // One bracket for the in-flight count taken by `onStart`: a success is recorded by the
+          // operation, a failure by `afterFailure`; anything else (an interruption, a defect)
+          // gives the count back here, so no exit leaves it raised.
+          const bracketed = Effect.onExit(called, (exit) => (endsUnrecorded(exit) ? release(engine, d) : Effect.void))
+          return Effect.matchCauseEffect(bracketed, {
             onFailure: (cause) => afterFailure(attempt, d, healthy, cause),
             onSuccess: (value) => {
               if (run.session !== undefined) engine.pins?.set(group, run.session, d.id, snapshot.now)
@@ -80,7 +92,7 @@ export const runGroup = <A>(
       addTo(run, "failed", d.id)
       if (!policy.retrySameDeployment) addTo(run, "excluded", d.id)
       const cooled = yield* recordFailure(engine, d, group, lastError)
-      if (!policy.tryOtherDeployments || attempt === settings.numRetries) return yield* lastError
+      if (!policy.tryOtherDeployments || attempt >= retriesAfter(lastError)) return yield* lastError
       // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
       const othersReady = healthy.some((o) => o.id !== d.id && run.excluded?.has(o.id) !== true)
       const now = yield* Clock.currentTimeMillis
@@ -96,7 +108,12 @@ export const runGroup = <A>(
         const retryAfter = Math.max(hinted ?? 0, waitOut ?? 0)
         // A provider asking for a longer wait than we allow: give up here and let fallbacks answer.
         if (retryAfter > settings.maxRetryAfterMs) return yield* lastError
-        backoff ??= yield* Schedule.toStep(settings.retrySchedule)
+        const schedule = retry.scheduleAfter(lastError)
+        let backoff = backoffs?.get(schedule)
+        if (backoff === undefined) {
+          backoff = yield* Schedule.toStep(schedule)
+          ;(backoffs ??= new Map()).set(schedule, backoff)
+        }
         const step = yield* Pull.catchDone(
           Effect.map(backoff(now, lastError), ([, delay]) => Duration.toMillis(delay)),
           () => Effect.succeed(undefined)
