@@ -16,6 +16,7 @@ import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
 import { type Engine, newRun, requestTimeoutMs, resolveGroup, routeInfo, spend, unknownModel } from "./Engine.ts"
 import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
+import { observed } from "./Observed.ts"
 import type { Run } from "./Run.ts"
 
 export const chat = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
@@ -48,7 +49,7 @@ const routeChat = (
       // Made when the attempt starts (see `AttemptLoop`).
       const began = clock.currentTimeMillisUnsafe()
       const timeoutMs = requestTimeoutMs(engine, d)
-      return engine.clients.get(d.id)!.chat(run.request).pipe(
+      const call = engine.clients.get(d.id)!.chat(run.request).pipe(
         Deadline.timeoutOrElse(timeoutMs, () =>
           Effect.fail(
             new LlmError.Timeout({
@@ -79,6 +80,10 @@ const routeChat = (
           )
         })
       )
+      return observed(engine.latency, d.id, false, began, call, (completion, now) => ({
+        latencyMs: now - began,
+        outputTokens: completion.response.usage?.completion_tokens
+      }))
     }),
     (served) => {
       const now = clock.currentTimeMillisUnsafe()

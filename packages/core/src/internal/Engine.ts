@@ -10,6 +10,7 @@ import * as Budget from "../Budget.ts"
 import type { Usage } from "../Chat.ts"
 import * as Cost from "../Cost.ts"
 import type { Deployment } from "../Deployment.ts"
+import * as LatencyRouting from "../LatencyRouting.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import type { RouteInfo } from "../RouteInfo.ts"
@@ -33,6 +34,8 @@ export interface Engine {
   readonly retryFor: (group: string) => RetryPolicy.Resolved
   /** The strategy of a group: the app's for that group, else the app's for all, else the configured one. */
   readonly strategyFor: (group: string) => Strategy.Strategy
+  /** What the strategy learns from each call, when it learns (`latency-based-routing`); see `Observed`. */
+  readonly latency: LatencyRouting.Observer | undefined
   /** Spend limits per deployment (`Budget`); none configured, no ledger and no check on any request. */
   readonly budgetLimits: ReadonlyMap<string, ReadonlyArray<Budget.Limit>>
   readonly ledger: Budget.Ledger | undefined
@@ -60,6 +63,13 @@ export interface Options {
   readonly retryPolicy?: RetryPolicy.RetryPolicy | undefined
   /** Retry policies of particular groups, over the config's `model_group_retry_policy`. */
   readonly retryPolicies?: Readonly<Record<string, RetryPolicy.RetryPolicy>> | undefined
+  /**
+   * Adaptive latency routing whose estimates this router feeds from every call it makes
+   * (`LatencyRouting.make(...)`): its `pick` routes the groups `strategy` and `strategies` leave,
+   * and a pipeline may end with it. With `routing_strategy: latency-based-routing` and none
+   * given, the router makes one from `routing_strategy_args`.
+   */
+  readonly latency?: LatencyRouting.LatencyRouting | undefined
 }
 
 export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clientFor: ClientFor<E, R>, options: Options = {}) {
@@ -76,12 +86,16 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     else groups.set(deployment.group, [deployment])
     clients.set(deployment.id, yield* clientFor(deployment))
   }
+  // Adaptive latency routing keeps its estimates per router, fed by every call this router makes.
+  const latency = options.latency ??
+    (settings.routingStrategy === "latency-based-routing" ? LatencyRouting.make(settings.latencyArgs) : undefined)
   const engine: Engine = {
     config,
     settings,
     state,
     retryFor: retryPolicies(config, groups.keys(), options),
-    strategyFor: strategies(options.strategy ?? Strategy.byName[settings.routingStrategy], options.strategies),
+    strategyFor: strategies(options.strategy ?? latency?.pick ?? Strategy.byName[settings.routingStrategy], options.strategies),
+    latency: latency?.observer,
     budgetLimits,
     ledger,
     pins: settings.sessionAffinityTtlMs > 0 ? makePins(settings.sessionAffinityTtlMs) : undefined,
