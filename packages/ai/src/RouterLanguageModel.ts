@@ -8,7 +8,7 @@
  * Failures are `AiError`s whose reason is the `effect/ai` kind (`RateLimitError`,
  * `QuotaExhaustedError`, `AuthenticationError`, …), their metadata naming the deployment.
  */
-import { type Chat, LlmClient, type RouteInfo } from "@llm-router/core"
+import { type Chat, LlmClient, LlmError, type RouteInfo } from "@llm-router/core"
 import { Context, Effect, Layer, Option, Stream } from "effect"
 import { dual } from "effect/Function"
 import { type AiError, LanguageModel, Model, type Response, Telemetry, Tool } from "effect/ai"
@@ -140,13 +140,28 @@ export const routeOf = (
  * (`RateLimited`, `NoDeploymentAvailable`, …), provider, deployment, HTTP status, group, and
  * the message with secrets scrubbed.
  */
-export const failureOf = (error: AiError.AiError): Record<string, unknown> | undefined => {
+export const failureOf = (error: AiError.AiError): Failure | undefined => {
   const reason = error.reason
   if (reason._tag === "NetworkError") {
     const cause = reason.cause
-    return typeof cause === "object" && cause !== null && "_tag" in cause
-      ? RouteMetadata.read(RouteMetadata.ofError(cause as Parameters<typeof RouteMetadata.ofError>[0]))
-      : undefined
+    return LlmError.isLlmError(cause) ? RouteMetadata.read(RouteMetadata.ofError(cause)) as Failure | undefined : undefined
   }
-  return "metadata" in reason ? RouteMetadata.read(reason.metadata as Response.ProviderMetadata) : undefined
+  return "metadata" in reason ? RouteMetadata.read(reason.metadata as Response.ProviderMetadata) as Failure | undefined : undefined
+}
+
+/** What `failureOf` reads: the router's own account of a failure. */
+export interface Failure {
+  readonly error: LlmError.Tag
+  readonly provider: string
+  readonly deployment?: string
+  readonly status?: number
+  /** The model group, when the router itself failed the call (`NoDeploymentAvailable`). */
+  readonly group?: string
+  /** The request field at fault, for `BadRequest`. */
+  readonly param?: string
+  /** Which clock ran out, for `Timeout`. */
+  readonly phase?: "request" | "first-chunk" | "idle"
+  readonly quotaExhausted?: boolean
+  /** The error's message, with anything shaped like a key scrubbed. */
+  readonly message: string
 }

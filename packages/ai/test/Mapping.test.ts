@@ -86,15 +86,17 @@ describe("LlmError to AiError, per kind", () => {
       assert.strictEqual(failure.reason._tag, reason)
       assert.strictEqual(failure.isRetryable, retryable)
       const where = RouterLanguageModel.failureOf(failure)
-      assert.strictEqual(where?.["error"], error._tag)
-      assert.strictEqual(where?.["deployment"], error.deployment)
-      assert.strictEqual(where?.["provider"], error.provider)
+      assert.strictEqual(where?.error, error._tag)
+      assert.strictEqual(where?.deployment, error.deployment)
+      assert.strictEqual(where?.provider, error.provider)
       assert.notInclude(JSON.stringify(where), "sk-abcdef123456", "the message is scrubbed")
       if ("retryAfter" in error && error.retryAfter !== undefined && reason === "RateLimitError") {
         assert.deepStrictEqual(failure.retryAfter, error.retryAfter)
       }
       if (error._tag === "BadRequest") assert.strictEqual((failure.reason as { parameter?: string }).parameter, "temperature")
-      if (error._tag === "NoDeploymentAvailable") assert.strictEqual(where?.["group"], "g")
+      if (error._tag === "NoDeploymentAvailable") assert.strictEqual(where?.group, "g")
+      if (error._tag === "Timeout") assert.strictEqual(where?.phase, "request")
+      if (error._tag === "BadRequest") assert.strictEqual(where?.param, "temperature")
     }))
 
   it.effect("a stream's failure is mapped the same way", () =>
