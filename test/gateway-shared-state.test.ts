@@ -14,7 +14,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { OpenAiUpstream } from "@llm-router/testing"
-import { listeningUrl, run } from "./CliProcess.ts"
+import { listeningUrl, run, waitFor } from "./CliProcess.ts"
 
 /** The machine's Redis, as the package tests take it. */
 const REDIS = new URL(process.env["LLM_ROUTER_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379")
@@ -97,7 +97,9 @@ describe("replicas sharing cooldowns through Redis", () => {
         // A cooldown long enough that no slow run sees it end before replica b is asked.
         "  num_retries: 1\n  cooldown_time: 60"
       )
-      for (const r of replicas) assert.include(r.stdout(), `shared state: cooldowns shared through redis://${REDIS.hostname}:${REDIS.port || 6379}`)
+      // The line follows the listening line, maybe in a later read of the pipe.
+      const sharing = `shared state: cooldowns shared through redis://${REDIS.hostname}:${REDIS.port || 6379}`
+      for (const r of replicas) yield* waitFor(() => (r.stdout().includes(sharing) ? sharing : undefined), "the shared-state line")
       for (const base of [a, b]) {
         const shared = yield* poll(Effect.map(readiness(base), (r) => r.shared_state), (state) => (state as { connected?: boolean }).connected === true)
         assert.deepStrictEqual(shared, { store: "redis", connected: true })
