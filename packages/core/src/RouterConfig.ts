@@ -6,6 +6,7 @@
  */
 import { Effect, Redacted, Schedule, Schema, SchemaIssue } from "effect"
 import * as Budget from "./Budget.ts"
+import * as ComplexityRouter from "./ComplexityRouter.ts"
 import type { Deployment } from "./Deployment.ts"
 import { parseModel } from "./Deployment.ts"
 import type { LlmError, Tag } from "./LlmError.ts"
@@ -40,7 +41,10 @@ export const LitellmParams = Schema.StructWithRest(
     output_cost_per_token: Schema.optionalKey(between(0, 1)),
     /** LiteLLM's deployment budget: USD per `budget_duration` (see `Budget`). */
     max_budget: Schema.optionalKey(between(0, 1e9)),
-    budget_duration: Schema.optionalKey(Schema.String)
+    budget_duration: Schema.optionalKey(Schema.String),
+    /** LiteLLM's complexity router (with `model: auto_router/complexity_router`; see `ComplexityRouter`). */
+    complexity_router_config: Schema.optionalKey(ComplexityRouter.ConfigInput),
+    complexity_router_default_model: Schema.optionalKey(Schema.String)
   }),
   Rest
 )
@@ -160,6 +164,8 @@ export interface Settings {
   readonly sessionAffinityTtlMs: number
   /** Backoff between retries when no other deployment is healthy; fed the error that caused it. */
   readonly retrySchedule: Schedule.Schedule<unknown, LlmError>
+  /** The `auto_router/complexity_router` entries of `model_list`, by the model name they answer to. */
+  readonly complexityRouters: ReadonlyMap<string, ComplexityRouter.ComplexityRouter>
 }
 
 export interface RouterConfig {
@@ -236,12 +242,15 @@ export const resolve = (
   Effect.suspend(() => {
     const issues: Array<ConfigIssue> = []
     const ids = new Map<string, number>()
-    const deployments = input.model_list.map((entry, index): Deployment => {
+    const isComplexityRouter = (entry: DeploymentEntry) => entry.litellm_params.model === ComplexityRouter.MODEL
+    const deployments = input.model_list.flatMap((entry, index): ReadonlyArray<Deployment> => {
+      if (isComplexityRouter(entry)) return []
       const params = entry.litellm_params
       const { provider, model } = parseModel(params.model)
       const {
         model: _model, api_key, api_base, api_version, weight, order, rpm, tpm, timeout, stream_timeout,
         cooldown_time, tags, max_input_tokens, input_cost_per_token, output_cost_per_token, max_budget, budget_duration,
+        complexity_router_config: _complexityConfig, complexity_router_default_model: _complexityDefault,
         ...rest
       } = params
       let id = entry.model_info?.id ?? `${entry.model_name}/${params.model}`
@@ -256,7 +265,7 @@ export const resolve = (
         ModelCatalog.lookup(model, provider)?.contextWindow
       const secretPath = `model_list[${index}].litellm_params.api_key`
       const budget = budgetOf(max_budget, budget_duration, `model_list[${index}].litellm_params`, "max_budget", "budget_duration", issues)
-      return {
+      return [{
         id,
         group: entry.model_name,
         provider,
@@ -277,7 +286,7 @@ export const resolve = (
         outputCostPerToken: entry.model_info?.output_cost_per_token ?? output_cost_per_token,
         budget,
         params: rest
-      }
+      }]
     })
 
     const groups = new Set(deployments.map((d) => d.group))
@@ -292,6 +301,23 @@ export const resolve = (
     }
     const known = (name: string) => groups.has(name) || aliases.has(name)
     const knownList = () => [...groups].join(", ")
+    const complexityRouters = new Map<string, ComplexityRouter.ComplexityRouter>()
+    input.model_list.forEach((entry, index) => {
+      if (!isComplexityRouter(entry)) return
+      const path = `model_list[${index}].litellm_params`
+      if (known(entry.model_name) || complexityRouters.has(entry.model_name)) {
+        issues.push({ path: `model_list[${index}].model_name`, message: `"${entry.model_name}" names a model group already; a complexity router needs a name of its own` })
+      }
+      const { router, issues: routerIssues } = ComplexityRouter.resolve(
+        entry.model_name,
+        entry.litellm_params.complexity_router_config,
+        entry.litellm_params.complexity_router_default_model,
+        (group) => known(group),
+        path
+      )
+      issues.push(...routerIssues)
+      complexityRouters.set(entry.model_name, router)
+    })
     const checkChains = (field: string, list: RouterConfigInput["fallbacks"]) =>
       (list ?? []).forEach((entry, i) => {
         const keys = Object.keys(entry)
@@ -360,7 +386,8 @@ export const resolve = (
       streamFailurePolicy: input.stream_failure_policy ?? "fail",
       sessionAffinityTtlMs: (input.session_affinity_ttl_seconds ?? defaults.sessionAffinityTtlSeconds) * 1000,
       providerBudgets,
-      retrySchedule: defaultRetrySchedule
+      retrySchedule: defaultRetrySchedule,
+      complexityRouters
     }
     return Effect.succeed({ deployments, settings })
   })

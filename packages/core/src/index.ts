@@ -4,10 +4,13 @@
  */
 export * as Budget from "./Budget.ts"
 export * as Chat from "./Chat.ts"
+export * as Complexity from "./Complexity.ts"
+export * as ComplexityRouter from "./ComplexityRouter.ts"
 export * as Cost from "./Cost.ts"
 export * as Deadline from "./Deadline.ts"
 export * as Deployment from "./Deployment.ts"
 export * as IdleDeadline from "./IdleDeadline.ts"
+export * as LiteLlmComplexity from "./LiteLlmComplexity.ts"
 export * as LlmClient from "./LlmClient.ts"
 export * as LlmError from "./LlmError.ts"
 export * as ModelCatalog from "./ModelCatalog.ts"

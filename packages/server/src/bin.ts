@@ -7,6 +7,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect } from "effect"
 import { CliError } from "effect/cli"
+import { ClassifyError } from "./Classify.ts"
 import * as Cli from "./Cli.ts"
 import { GatewayConfigError } from "./GatewayConfig.ts"
 
@@ -15,7 +16,7 @@ Cli.run.pipe(
   Effect.tapCause((cause) => {
     if (Cause.hasInterruptsOnly(cause)) return Effect.void
     const error = Cause.squash(cause)
-    if (error instanceof GatewayConfigError || CliError.isCliError(error)) return Effect.void
+    if (error instanceof GatewayConfigError || error instanceof ClassifyError || CliError.isCliError(error)) return Effect.void
     return Console.error(Cause.pretty(cause))
   }),
   Effect.provide(NodeServices.layer),
