@@ -129,10 +129,20 @@ const add = (source: string, tier: Tier, texts: ReadonlyArray<string>) => {
 // COMPLEX: programming tasks. MBPP's training and validation problems (task_id 511-974; CC BY 4.0;
 // the test split 11-510 is left out) and GPTeacher's code-generation instructions (MIT).
 {
-  const mbpp = jsonLines(show("muitiiifruckt+ASE", "mbpp.jsonl"))
-    .filter((r) => Number(r["task_id"]) >= 511)
-    .map((r) => `${String(r["text"])} Your code should pass these tests:\n\n${(r["test_list"] as Array<string>).join("\n")}`)
-  add("mbpp-train", "COMPLEX", sample(mbpp, 260, (s) => s))
+  const problems = jsonLines(show("muitiiifruckt+ASE", "mbpp.jsonl")).filter((r) => Number(r["task_id"]) >= 511)
+  const asText = (r: Record<string, unknown>) =>
+    `${String(r["text"])} Your code should pass these tests:\n\n${(r["test_list"] as Array<string>).join("\n")}`
+  const inText = sample(problems, 260, asText)
+  add("mbpp-train", "COMPLEX", inText.map(asText))
+  // The other problems as a function to complete (a signature and a docstring with an example, as
+  // code-completion prompts are written), so code-shaped prompts are learned too.
+  const asSignature = (r: Record<string, unknown>): string => {
+    const signature = String(r["code"]).split("\n").find((line) => line.startsWith("def "))
+    const test = /^assert (.+)==(.+)$/.exec((r["test_list"] as Array<string>)[0]!.replace(/\s+$/, ""))
+    if (signature === undefined || test === null) return ""
+    return `${signature.trimEnd()}\n    """ ${String(r["text"])}\n    >>> ${test[1]!.trim()}\n    ${test[2]!.trim()}\n    """\n`
+  }
+  add("mbpp-train-signatures", "COMPLEX", problems.filter((r) => !inText.includes(r)).map(asSignature))
   const codegen = JSON.parse(show("teknium1+GPTeacher", "Codegen/codegen-instruct.json")) as Array<
     { instruction: string; input: string }
   >
@@ -167,6 +177,13 @@ const add = (source: string, tier: Tier, texts: ReadonlyArray<string>) => {
     }
   }
   add("reasoning-gym-gallery", "REASONING", texts)
+}
+
+// REASONING: algebra word problems with answer choices, AQuA-RAT's development split (Apache-2.0;
+// its training file is too large to fetch here, and its test split is left out).
+{
+  const aqua = jsonLines(show("google-deepmind+AQuA", "dev.json"))
+  add("aqua-rat-dev", "REASONING", aqua.map((r) => `${String(r["question"])}\nAnswer choices: ${(r["options"] as Array<string>).join(", ")}`))
 }
 
 // REASONING: first-order logic problems, FOLIO's training split (CC BY-SA 4.0): its premises and

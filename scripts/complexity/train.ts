@@ -76,13 +76,17 @@ const softmax = (s: Float64Array) => {
 }
 
 /**
- * Prior knowledge the data cannot teach (it holds few proofs and few explicit requests for
- * step-by-step reasoning, and LiteLLM's users rely on both): these weights are set, not learned.
+ * Prior knowledge the data cannot teach (it holds few proofs, few explicit requests for
+ * step-by-step reasoning, little math notation and few technical explanations, and LiteLLM's users
+ * rely on all of them): these weights are set, not learned.
  * Per hand feature, its weight toward each tier.
  */
 export const PRIORS: ReadonlyArray<readonly [string, readonly [number, number, number, number]]> = [
   ["proof", [-1.5, -1.5, 0, 4]],
-  ["reasoning-request", [-0.5, -0.5, 0, 2]]
+  ["reasoning-request", [-0.5, -0.5, 0, 2]],
+  ["technical", [-1, -0.5, 1.5, 0.5]],
+  ["formula", [-1, -1, 0, 2.5]],
+  ["math-notation", [-1, -1, 0, 2]]
 ]
 const frozen = new Set<number>()
 const applyPriors = (w: Float64Array) => {

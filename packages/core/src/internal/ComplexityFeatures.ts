@@ -48,7 +48,10 @@ export const HAND_FEATURES = [
   "roleplay",
   "code-task",
   "word-problem",
-  "chit-chat"
+  "chit-chat",
+  "formula",
+  "technical",
+  "math-notation"
 ] as const
 export type HandFeature = typeof HAND_FEATURES[number]
 
@@ -128,7 +131,10 @@ const LEXICON: ReadonlyArray<readonly [HandFeature, string]> = [
   [
     "puzzle",
     "puzzle puzzles riddle riddles logic knights knaves liar liars truth_teller truthful lies lying sudoku maze " +
-    "grid cell cells houses clue clues who_owns brain_teaser statements statement true_or false_or"
+    "grid cell cells houses clue clues who_owns brain_teaser statements statement true_or false_or " +
+    "finished_before finished_after next_to sitting_next seated left_of right_of taller_than shorter_than " +
+    "older_than younger_than exactly_one only_one neither_nor either_or always_lies always_tells the_truth " +
+    "tells_the lateral"
   ],
   [
     "design",
@@ -156,7 +162,21 @@ const LEXICON: ReadonlyArray<readonly [HandFeature, string]> = [
     "require required requirements constraint constraints format formatted limit words_long each_of following " +
     "make_sure do_not don't never always"
   ],
-  ["roleplay", "imagine pretend roleplay role-play act_as you_are persona character scenario role"]
+  ["roleplay", "imagine pretend roleplay role-play act_as you_are persona character scenario role"],
+  [
+    "technical",
+    "machine_learning neural network networks gradient descent regression transformer transformers embedding " +
+    "embeddings quantum kernel compiler cryptography encryption blockchain statistical stochastic bayesian " +
+    "inference entropy eigenvalue eigenvalues tensor tensors gpu cuda latency throughput tcp concurrency " +
+    "overfitting regularization backpropagation convolutional reinforcement_learning deep_learning " +
+    "differential topology thermodynamics relativity genome protein"
+  ],
+  [
+    "math-notation",
+    "sin cos tan cot log ln sqrt derivative derivatives integral integrals integrate differentiate limit lim dx dy " +
+    "determinant eigenvalue polynomial polynomials logarithm exponent quadratic cubic asymptote converge converges " +
+    "series_converge real_x all_real find_all modulo congruent prime_factorization"
+  ]
 ]
 
 /**
@@ -169,6 +189,9 @@ const tableKeys = new Int32Array(TABLE_SIZE)
 const tableBits = new Int32Array(TABLE_SIZE)
 const OPENS_QUESTION = 1 << 30
 const OPENS_TASK = 1 << 29
+const FEATURE_BITS = (1 << 28) - 1
+/** The word starts a lexicon phrase: only then is the next word's pair looked up. */
+const STARTS_PHRASE = 1 << 28
 
 /** Lexicon features in bit order. */
 const LEXICON_FEATURE_OF_BIT: ReadonlyArray<number> = [...new Set(LEXICON.map(([feature]) => F[feature] - BUCKETS))]
@@ -205,7 +228,11 @@ for (const [feature, words] of LEXICON) {
   for (const entry of words.split(/\s+/)) {
     if (entry === "") continue
     const parts = entry.split("_")
-    addToTable(parts.length === 1 ? hashWord(parts[0]!) : mixPair(hashWord(parts[0]!), hashWord(parts[1]!)), bit)
+    if (parts.length === 1) addToTable(hashWord(parts[0]!), bit)
+    else {
+      addToTable(hashWord(parts[0]!), STARTS_PHRASE)
+      addToTable(mixPair(hashWord(parts[0]!), hashWord(parts[1]!)), bit)
+    }
   }
 }
 for (const word of ("write create generate implement build make design develop find give list compose draft translate convert " +
@@ -254,7 +281,8 @@ const countBucket = (h: number) => {
 const countLexicon = (hash: number): number => {
   const bits = lookup(hash)
   if (bits !== 0) {
-    for (let b = 0; b < LEXICON_FEATURE_OF_BIT.length; b++) if ((bits & (1 << b)) !== 0) hand[LEXICON_FEATURE_OF_BIT[b]!]! += 1
+    // Each set feature bit, lowest first (31 - clz32 of the lowest bit is its index).
+    for (let rest = bits & FEATURE_BITS; rest !== 0; rest &= rest - 1) hand[LEXICON_FEATURE_OF_BIT[31 - Math.clz32(rest & -rest)]!]! += 1
   }
   return bits
 }
@@ -296,6 +324,9 @@ export const extract = (text: string): Features => {
   let opensWithQuestion = 0
   let opensWithTask = 0
   let asks = 0
+  let formula = 0
+  let wordStartsWithDigit = false
+  let wordLength = 0
 
   let h = FNV_OFFSET
   let inWord = false
@@ -304,6 +335,7 @@ export const extract = (text: string): Features => {
   let wordHasUnderscore = false
   let prevLower = false
   let prevWord = 0
+  let prevStartsPhrase = false
   let prevChar = 10 // as if after a newline
   let lastNonSpace = 10
   let lineIndent = 0
@@ -322,6 +354,8 @@ export const extract = (text: string): Features => {
     if (isWordChar(c) || (c === 95 && inWord)) {
       if (!inWord) {
         inWord = true
+        wordStartsWithDigit = c >= 48 && c <= 57
+        wordLength = 0
         wordIsNumber = true
         wordHasUpperInside = false
         wordHasUnderscore = false
@@ -332,19 +366,22 @@ export const extract = (text: string): Features => {
         lineDigitsOnly = false
       }
       h = Math.imul(h ^ c, FNV_PRIME)
+      wordLength++
       prevLower = c >= 97 && c <= 122 && !upper
     } else {
       if (inWord) {
         const word = wordIsNumber ? NUMBER_HASH : h >>> 0
         words++
         if (wordIsNumber) numbers++
+        // "5x", "2xy": a coefficient and its variable.
+        else if (wordStartsWithDigit && wordLength <= 4 && prevChar >= 97 && prevChar <= 122) formula++
         if (wordHasUpperInside || wordHasUnderscore) identifiers++
         countBucket(word)
         const bits = countLexicon(word)
         if (prevWord !== 0) {
           const pair = mixPair(prevWord, word)
           countBucket(pair)
-          countLexicon(pair)
+          if (prevStartsPhrase) countLexicon(pair)
         }
         // "    at foo (file.js:1:2)": a frame of a stack trace.
         if (word === AT && lineFirstWord && lineIndent > 0) stackTrace++
@@ -362,6 +399,7 @@ export const extract = (text: string): Features => {
         openingWords++
         lineFirstWord = false
         prevWord = word
+        prevStartsPhrase = (bits & STARTS_PHRASE) !== 0
         h = FNV_OFFSET
         inWord = false
       }
@@ -377,6 +415,7 @@ export const extract = (text: string): Features => {
           lineDigitsOnly = true
           sentenceStart = true
           prevWord = 0
+          prevStartsPhrase = false
           break
         case 32:
         case 9:
@@ -413,13 +452,14 @@ export const extract = (text: string): Features => {
           if (lastLineChar === 10) listItems++
           else if (lastNonSpace >= 48 && lastNonSpace <= 57) arithmetic++
           break
+        case 94: // ^
         case 61: // =
         case 43: // +
         case 47: // /
-        case 94: // ^
         case 37: // %
         case 60: // <
         case 62: // >
+          if (c === 94) formula++
           if (c === 61 && prevChar === 61) codeSymbols++
           if (lastNonSpace >= 48 && lastNonSpace <= 57) arithmetic++
           break
@@ -478,6 +518,7 @@ export const extract = (text: string): Features => {
   hand[F["code-task"] - BUCKETS] = asks > 0 || opensWithTask === 1 ? log(codeWords + codeLines + codeSymbols / 4) : 0
   hand[F["word-problem"] - BUCKETS] = numbers >= 2 && (questions > 0 || mathWords > 0) ? log(numbers + mathWords) / 2 : 0
   hand[F["chit-chat"] - BUCKETS] = words <= 8 && smallTalk > 0 && numbers === 0 ? 1 : 0
+  hand[F.formula - BUCKETS] = log(formula + latex) / 2
   // Lexicon counts → log scale.
   for (const index of LEXICON_FEATURE_OF_BIT) hand[index] = log(hand[index]!)
 
