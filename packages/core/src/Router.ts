@@ -21,8 +21,14 @@ import { stream } from "./internal/Streaming.ts"
 /** Gives each deployment the client that calls it (a provider adapter, a simulated provider…). */
 export type ClientFor<E = never, R = never> = Engine.ClientFor<E, R>
 
-export const make = <E, R>(config: RouterConfig, clientFor: ClientFor<E, R>) =>
-  Effect.map(Engine.make(config, clientFor), (engine) =>
+/**
+ * What an app adds to a router from code: its own strategy for every group, or for some
+ * (`Strategy` pipelines; LiteLLM's `set_custom_routing_strategy`).
+ */
+export type Options = Engine.Options
+
+export const make = <E, R>(config: RouterConfig, clientFor: ClientFor<E, R>, options?: Options) =>
+  Effect.map(Engine.make(config, clientFor, options), (engine) =>
     LlmClient.LlmClient.of({
       chat: (request) => chat(engine, request),
       stream: (request) => stream(engine, request)
@@ -31,7 +37,8 @@ export const make = <E, R>(config: RouterConfig, clientFor: ClientFor<E, R>) =>
 /** The router as the application's `LlmClient`. */
 export const layer = <E, R>(
   config: RouterConfig,
-  clientFor: ClientFor<E, R>
-): Layer.Layer<LlmClient.LlmClient, E, RouterState | R> => Layer.effect(LlmClient.LlmClient, make(config, clientFor))
+  clientFor: ClientFor<E, R>,
+  options?: Options
+): Layer.Layer<LlmClient.LlmClient, E, RouterState | R> => Layer.effect(LlmClient.LlmClient, make(config, clientFor, options))
 
 export type { Settings }
