@@ -23,7 +23,7 @@ const decodeConfig = (entries: ReadonlyArray<unknown>) =>
 const routerOf = (entries: ReadonlyArray<unknown>): ComplexityRouter.ComplexityRouter => {
   const exit = decodeConfig(entries)
   if (!Exit.isSuccess(exit)) throw new Error(String(exit.cause))
-  return exit.value.settings.complexityRouters.get("auto")!
+  return exit.value.settings.complexityRouters!.get("auto")!
 }
 
 const all = [group("cheap"), group("mid"), group("strong"), group("thinker")]
@@ -40,7 +40,7 @@ describe("ComplexityRouter config (LiteLLM's shape)", () => {
     expect(Exit.isSuccess(exit)).toBe(true)
     if (!Exit.isSuccess(exit)) return
     expect(exit.value.deployments.map((d) => d.group)).toEqual(["cheap", "mid", "strong", "thinker"])
-    const router = exit.value.settings.complexityRouters.get("auto")!
+    const router = exit.value.settings.complexityRouters!.get("auto")!
     expect(router.tiers).toEqual({ SIMPLE: ["cheap"], MEDIUM: ["mid"], COMPLEX: ["strong"], REASONING: ["thinker"] })
     expect(router.defaultModel).toBe("mid")
     expect(router.rules).toBe("ours")

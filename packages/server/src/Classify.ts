@@ -15,7 +15,7 @@ export const routerOf = (
   config: GatewayConfig.GatewayConfig,
   name: string | undefined
 ): ComplexityRouter.ComplexityRouter | ClassifyError => {
-  const routers = config.router.settings.complexityRouters
+  const routers = config.router.settings.complexityRouters ?? new Map<string, ComplexityRouter.ComplexityRouter>()
   if (name !== undefined) {
     return routers.get(name) ??
       new ClassifyError({ message: `no complexity router named "${name}" (the config has: ${[...routers.keys()].join(", ") || "none"})` })

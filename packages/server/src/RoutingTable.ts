@@ -91,7 +91,7 @@ export const format = (config: GatewayConfig.GatewayConfig, source?: string): st
     lines.push("Aliases:")
     for (const [alias, target] of settings.aliases) lines.push(`  ${alias} -> ${target.group}${target.hidden ? " (hidden)" : ""}`)
   }
-  if (settings.complexityRouters.size > 0) {
+  if (settings.complexityRouters !== undefined && settings.complexityRouters.size > 0) {
     lines.push("")
     lines.push("Complexity routers:")
     for (const [name, router] of settings.complexityRouters) {

@@ -14,28 +14,37 @@ import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
-import { type Engine, newRun, requestTimeoutMs, resolveGroup, routeInfo, spend, unknownModel } from "./Engine.ts"
+import type { ComplexityRoute } from "../RouteInfo.ts"
+import * as ComplexityRouting from "./ComplexityRouting.ts"
+import { type Engine, newRun, requestTimeoutMs, routeInfo, spend } from "./Engine.ts"
 import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
 import type { Run } from "./Run.ts"
 
 export const chat = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
-  chatRouted(engine, request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(engine, request.model), error, false)))
+  chatRouted(engine, request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(ComplexityRouting.metricGroup(engine, request.model), error, false)))
 
-const chatRouted = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
-  const group = resolveGroup(engine, request.model)
-  if (group === undefined) return Effect.fail(unknownModel(engine, request))
-  return Effect.withFiber((fiber) => {
+const chatRouted = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
+  ComplexityRouting.onGroup(engine, request, (group, complexity) => chatOn(engine, request, group, complexity))
+
+const chatOn = (
+  engine: Engine,
+  request: ChatRequest,
+  group: string,
+  complexity: ComplexityRoute | undefined
+): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
+  Effect.withFiber((fiber) => {
     const clock = fiber.getRef(Clock.Clock)
     if (!RouterTracing.enabled(fiber)) {
       const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest)
+      if (complexity !== undefined) run.complexity = complexity
       return routeChat(engine, run, fiber, clock)
     }
     return Effect.flatMap(engine.spans.request(request, false), (span) => {
       const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), span, TokenEstimate.ofRequest)
+      if (complexity !== undefined) run.complexity = complexity
       return engine.spans.completion(span, routeChat(engine, run, fiber, clock))
     })
   })
-}
 
 const routeChat = (
   engine: Engine,

@@ -16,6 +16,7 @@ import type { Deployment } from "../Deployment.ts"
 import * as IdleDeadline from "../IdleDeadline.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
+import type { ComplexityRoute } from "../RouteInfo.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
@@ -26,11 +27,10 @@ import {
   newRun,
   recordFailure,
   release,
-  resolveGroup,
   routeInfo,
-  spend,
-  unknownModel
+  spend
 } from "./Engine.ts"
+import * as ComplexityRouting from "./ComplexityRouting.ts"
 import { fallBack, route } from "./Fallbacks.ts"
 import { addTo, resetChains, type Run, type Served } from "./Run.ts"
 
@@ -91,23 +91,29 @@ const openStream = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) 
     })
   })
 
-const start = (engine: Engine, request: ChatRequest): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> => {
-  const group = resolveGroup(engine, request.model)
-  if (group === undefined) return Effect.fail(unknownModel(engine, request))
-  return Effect.withFiber((fiber) => {
+const start = (engine: Engine, request: ChatRequest): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> =>
+  ComplexityRouting.onGroup(engine, request, (group, complexity) => startOn(engine, request, group, complexity))
+
+const startOn = (
+  engine: Engine,
+  request: ChatRequest,
+  group: string,
+  complexity: ComplexityRoute | undefined
+): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> =>
+  Effect.withFiber((fiber) => {
     const run = (span: Parameters<typeof newRun>[6]) =>
-      Effect.map(
-        Clock.currentTimeMillis,
-        (startedAt) => newRun(engine, fiber, request, group, true, startedAt, span, TokenEstimate.ofRequest)
-      )
+      Effect.map(Clock.currentTimeMillis, (startedAt) => {
+        const made = newRun(engine, fiber, request, group, true, startedAt, span, TokenEstimate.ofRequest)
+        if (complexity !== undefined) made.complexity = complexity
+        return made
+      })
     return RouterTracing.enabled(fiber) ? Effect.flatMap(engine.spans.request(request, true), run) : run(undefined)
   })
-}
 
 export const stream = (engine: Engine, request: ChatRequest): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> =>
   Stream.unwrap(
     Effect.flatMap(start(engine, request), (run) => Effect.flatMap(Effect.scope, (parent) => streamRun(engine, run, parent)))
-  ).pipe(Stream.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(engine, request.model), error, true)))
+  ).pipe(Stream.tapError((error) => RouterMetrics.recordRequestFailure(ComplexityRouting.metricGroup(engine, request.model), error, true)))
 
 const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) => {
   const { settings } = engine
