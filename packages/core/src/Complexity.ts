@@ -49,7 +49,8 @@ const decodeWeights = (): Float32Array => {
   return new Float32Array(bytes.buffer)
 }
 
-const weights = decodeWeights()
+/** Decoded on first use, so a process that never classifies pays nothing at start-up. */
+let decoded: Float32Array | undefined
 const K = TIERS.length
 
 /** A hand feature must add at least this much (in logits, over the other tiers' mean) to be named a signal. */
@@ -58,6 +59,7 @@ const MAX_SIGNALS = 5
 
 /** Our classifier on one text (see the module comment). */
 export const classify = (text: string): Classification => {
+  const weights = decoded ??= decodeWeights()
   const f = extract(text)
   let w0 = 0, w1 = 0, w2 = 0, w3 = 0
   for (let i = 0; i < f.touchedCount; i++) {
@@ -87,14 +89,19 @@ export const classify = (text: string): Classification => {
   if (s3 > bestScore) (best = 3, bestScore = s3)
   const e0 = Math.exp(s0 - bestScore), e1 = Math.exp(s1 - bestScore), e2 = Math.exp(s2 - bestScore), e3 = Math.exp(s3 - bestScore)
   const score = (e1 + 2 * e2 + 3 * e3) / (3 * (e0 + e1 + e2 + e3))
-  return { tier: TIERS[best]!, score, signals: signalsOf(hand, best, [w0, w1, w2, w3]) }
+  return { tier: TIERS[best]!, score, signals: signalsOf(weights, hand, best, [w0, w1, w2, w3]) }
 }
 
 /** Our classifier on a request's prompt: the system prompt, then the user's ask. */
 export const classifier: Classifier = (prompt) => classify(prompt.system === "" ? prompt.user : `${prompt.system}\n\n${prompt.user}`)
 
 /** The hand features (and the vocabulary as "wording") that favour `tier` most over the other tiers. */
-const signalsOf = (hand: Float64Array, tier: number, vocabulary: ReadonlyArray<number>): ReadonlyArray<string> => {
+const signalsOf = (
+  weights: Float32Array,
+  hand: Float64Array,
+  tier: number,
+  vocabulary: ReadonlyArray<number>
+): ReadonlyArray<string> => {
   const found: Array<{ name: string; lift: number }> = []
   const lift = (values: ReadonlyArray<number>) => {
     let others = 0

@@ -55,8 +55,8 @@ export interface ComplexityRouter {
   readonly tiers: Readonly<Record<Complexity.Tier, ReadonlyArray<string>>>
   /** Where a request goes when no tier group at or above its tier is available, or it has no user text. */
   readonly defaultModel: string | undefined
-  /** "litellm" when the config set LiteLLM's scoring values (its rules then apply), else "ours". */
-  readonly rules: "ours" | "litellm"
+  /** "litellm" when the config set LiteLLM's scoring values (its rules then apply), "custom" for a classifier given in code, else "ours". */
+  readonly rules: "ours" | "litellm" | "custom"
   readonly classifier: Complexity.Classifier
 }
 
@@ -130,6 +130,35 @@ export const resolve = (
     : Complexity.classifier
   return { router: { name, tiers, defaultModel: fallback, rules: litellm ? "litellm" : "ours", classifier }, issues }
 }
+
+/**
+ * A complexity router made in code: `tiers` maps a tier to its model group (or groups, tried in
+ * order), and `classifier` defaults to ours (`Complexity.classifier`); any `Complexity.Classifier`
+ * fits, `LiteLlmComplexity.make(…)` included. Put it in a router's `settings.complexityRouters`
+ * under its `name`.
+ */
+export const make = (options: {
+  readonly name: string
+  readonly tiers: Partial<Readonly<Record<Complexity.Tier, string | ReadonlyArray<string>>>>
+  readonly defaultModel?: string | undefined
+  readonly classifier?: Complexity.Classifier | undefined
+}): ComplexityRouter => {
+  const groups = (tier: Complexity.Tier): ReadonlyArray<string> => {
+    const value = options.tiers[tier]
+    return value === undefined ? [] : typeof value === "string" ? [value] : value
+  }
+  return {
+    name: options.name,
+    tiers: { SIMPLE: groups("SIMPLE"), MEDIUM: groups("MEDIUM"), COMPLEX: groups("COMPLEX"), REASONING: groups("REASONING") },
+    defaultModel: options.defaultModel,
+    rules: options.classifier === undefined ? "ours" : "custom",
+    classifier: options.classifier ?? Complexity.classifier
+  }
+}
+
+/** How a router classifies, in words (for `llm-router check` and `classify`). */
+export const describeRules = (router: ComplexityRouter): string =>
+  router.rules === "ours" ? "llm-router's classifier" : router.rules === "litellm" ? "LiteLLM's rules" : "a custom classifier"
 
 /** What a complexity router decided for one request. */
 export interface Decision {

@@ -4,7 +4,7 @@
  * deployments are all cooling down; a forced tier wins; the route reports the decision.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ComplexityRouter, LlmClient } from "@llm-router/core"
+import { ComplexityRouter, LlmClient, Router, RouterConfig, RouterState } from "@llm-router/core"
 import { Effect } from "effect"
 import { assertTag, collectStream, deployment, failOnClock, harness, request, SimulatedProvider, succeedOnClock } from "./Fixture.ts"
 
@@ -119,5 +119,26 @@ describe("complexity routing", () => {
       const done = parts.find((p): p is Extract<LlmClient.StreamPart, { _tag: "Done" }> => p._tag === "Done")
       assert.strictEqual(start?.route.complexity?.tier, "COMPLEX")
       assert.strictEqual(done?.route.complexity?.tier, "COMPLEX")
+    }))
+})
+
+describe("ComplexityRouter.make (in code)", () => {
+  it.effect("a router made in code, with a classifier of one's own, routes like a configured one", () =>
+    Effect.gen(function*() {
+      const decoded = yield* RouterConfig.decode({ model_list: groups })
+      const everythingIsHard = ComplexityRouter.make({
+        name: "smart",
+        tiers: { SIMPLE: "cheap", REASONING: ["thinker", "strong"] },
+        classifier: () => ({ tier: "REASONING", score: 1, signals: ["mine"] })
+      })
+      const config = { ...decoded, settings: { ...decoded.settings, complexityRouters: new Map([["smart", everythingIsHard]]) } }
+      const sims = yield* Effect.forEach(config.deployments, (d) => SimulatedProvider.make({ deployment: d.id, group: d.group }))
+      const router = yield* Router.make(config, (d) => Effect.succeed<LlmClient.Service>(sims.find((s) => s.deployment === d.id)!)).pipe(
+        Effect.provideServiceEffect(RouterState.RouterState, RouterState.makeMemory)
+      )
+      const { route } = yield* succeedOnClock(router.chat(request("smart", HELLO)))
+      assert.strictEqual(route.group, "thinker")
+      assert.deepStrictEqual(route.complexity, { router: "smart", tier: "REASONING", score: 1, signals: ["mine"], forced: false })
+      assert.strictEqual(ComplexityRouter.describeRules(everythingIsHard), "a custom classifier")
     }))
 })

@@ -97,7 +97,7 @@ export const run = (router: ComplexityRouter.ComplexityRouter, prompts: Readonly
       lines.push(result)
       return Console.log(formatLine(result))
     }
-    yield* Console.log(`complexity router "${router.name}" (${router.rules === "ours" ? "llm-router's classifier" : "LiteLLM's rules"})`)
+    yield* Console.log(`complexity router "${router.name}" (${ComplexityRouter.describeRules(router)})`)
     if (prompts.length > 0) {
       for (const [i, prompt] of prompts.entries()) {
         yield* report(classifyRequest(router, { model: router.name, messages: [{ role: "user", content: prompt }] }), `prompt ${i + 1}`)

@@ -5,7 +5,7 @@
  * and query string.
  */
 import { RedisRouterState } from "@llm-router/redis"
-import { Complexity, type Deployment } from "@llm-router/core"
+import { Complexity, ComplexityRouter, type Deployment } from "@llm-router/core"
 import * as GatewayConfig from "./GatewayConfig.ts"
 
 /** A base URL without user info or query (either may hold a credential). */
@@ -96,7 +96,7 @@ export const format = (config: GatewayConfig.GatewayConfig, source?: string): st
     lines.push("Complexity routers:")
     for (const [name, router] of settings.complexityRouters) {
       const ladder = Complexity.TIERS.map((tier) => `${tier} ${router.tiers[tier].join(", ") || "-"}`).join("  ")
-      lines.push(`  ${name} (${router.rules === "ours" ? "llm-router's classifier" : "LiteLLM's rules"}): ${ladder}  default ${router.defaultModel ?? "-"}`)
+      lines.push(`  ${name} (${ComplexityRouter.describeRules(router)}): ${ladder}  default ${router.defaultModel ?? "-"}`)
     }
   }
   const fallbackLines = [
