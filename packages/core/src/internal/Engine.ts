@@ -5,7 +5,7 @@
  * describing a route). The selection, attempt loop, fallbacks and streaming modules take an
  * `Engine` as their first argument rather than closing over a shared scope.
  */
-import { Effect, type Fiber, type Tracer } from "effect"
+import { Effect, type Fiber, Result, type Tracer } from "effect"
 import * as Budget from "../Budget.ts"
 import type { Usage } from "../Chat.ts"
 import * as Cost from "../Cost.ts"
@@ -15,6 +15,7 @@ import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import type { RouteInfo } from "../RouteInfo.ts"
 import type { RouterConfig, Settings } from "../RouterConfig.ts"
+import * as Overrides from "../Overrides.ts"
 import * as RetryPolicy from "../RetryPolicy.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import { RouterState, type Service as StateService } from "../RouterState.ts"
@@ -146,10 +147,13 @@ export const unknownModel = (engine: Engine, request: Routable) =>
     }". Known: ${engine.knownModels}`
   })
 
-export const requestTimeoutMs = (engine: Engine, d: Deployment) => d.timeoutMs ?? engine.settings.timeoutMs
-export const firstChunkTimeoutMs = (engine: Engine, d: Deployment) =>
-  d.streamTimeoutMs ?? engine.settings.streamTimeoutMs ?? requestTimeoutMs(engine, d)
-export const idleTimeoutMs = (engine: Engine, d: Deployment) => engine.settings.streamIdleTimeoutMs ?? firstChunkTimeoutMs(engine, d)
+/** A call's bound: the request's own `timeout`, else the deployment's, else the router's. */
+export const requestTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
+  run.overrides?.timeoutMs ?? d.timeoutMs ?? engine.settings.timeoutMs
+export const firstChunkTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
+  run.overrides?.timeoutMs ?? d.streamTimeoutMs ?? engine.settings.streamTimeoutMs ?? requestTimeoutMs(engine, run, d)
+export const idleTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
+  engine.settings.streamIdleTimeoutMs ?? firstChunkTimeoutMs(engine, run, d)
 
 /** A new run of `request` on `group`; `estimate` counts its input tokens when a check needs them. */
 export const newRun = <Req extends Routable>(
@@ -160,7 +164,8 @@ export const newRun = <Req extends Routable>(
   streaming: boolean,
   startedAt: number,
   span: Tracer.Span | undefined,
-  estimate: (request: Req) => number
+  estimate: (request: Req) => number,
+  overrides: Overrides.Overrides | undefined
 ): Run<Req> => ({
   request,
   group,
@@ -174,8 +179,39 @@ export const newRun = <Req extends Routable>(
   estimatedTokens: undefined,
   estimate,
   session: engine.pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request),
-  span
+  span,
+  overrides: Overrides.merge(fiber.getRef(Overrides.Current), overrides)
 })
+
+/**
+ * The request without its override fields and what they say (`Overrides`), or a `BadRequest`:
+ * a malformed field, or a fallback that names no group. (Asked only when `Overrides.inBody`.)
+ */
+export const takeOverrides = <Req extends Routable>(
+  engine: Engine,
+  request: Req
+): Result.Result<readonly [Req, Overrides.Overrides | undefined], LlmError.LlmError> => {
+  const taken = Overrides.takeFromBody(request)
+  if (Result.isFailure(taken)) return taken
+  const [rest, overrides] = taken.success
+  if (overrides.fallbacks === undefined) return taken
+  const groups: Array<string> = []
+  for (const name of overrides.fallbacks) {
+    const group = resolveGroup(engine, name)
+    if (group === undefined) {
+      return Result.fail(
+        new LlmError.BadRequest({
+          provider: ROUTER,
+          status: 400,
+          param: "fallbacks",
+          message: `fallbacks: unknown model group "${name.length > 200 ? name.slice(0, 200) + "…" : name}"`
+        })
+      )
+    }
+    groups.push(group)
+  }
+  return Result.succeed([rest, { ...overrides, fallbacks: groups }])
+}
 
 /** Counts what a served call cost against its deployment's budgets. */
 export const spend = (engine: Engine, route: RouteInfo, now: number) => {
