@@ -7,7 +7,7 @@
  * decides how a refused body ends: the response is sent and the connection closed.
  */
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { Effect, Result, Schema } from "effect"
+import { Effect, Result, Schema, type SchemaIssue } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { Chat, RouterConfig } from "@llm-router/core"
 import type { Readable } from "node:stream"
@@ -243,8 +243,8 @@ const readStreaming = (source: Readable, limits: Limits, resume: Resume, share: 
 
 const decodeChat = Schema.decodeUnknownResult(Chat.ChatRequest)
 
-/** Parses and checks a chat-completions body; a refusal names the field at fault. */
-export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiError.ApiError> => {
+/** A body parsed as a JSON object, or the 400 to answer. */
+export const jsonObject = (bytes: Buffer): Result.Result<Record<string, unknown>, ApiError.ApiError> => {
   if (JsonDepth.exceeds(bytes)) {
     return Result.fail(ApiError.invalidRequest(`The request body nests deeper than ${JsonDepth.MAX_DEPTH} levels of arrays and objects`, null))
   }
@@ -257,13 +257,24 @@ export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiE
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return Result.fail(ApiError.invalidRequest("The request body must be a JSON object", null))
   }
-  // Most bodies have a shape the fast path decodes exactly as the Schema would.
-  const plain = PlainChatRequest.decode(json as Record<string, unknown>)
-  if (plain !== undefined) return Result.succeed(plain)
-  const decoded = decodeChat(json, { errors: "all" })
-  if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
-  const issues = RouterConfig.issuesOf(decoded.failure.issue)
-  const param = issues[0]?.path || null
+  return Result.succeed(json as Record<string, unknown>)
+}
+
+/** The 400 for a body its Schema refused: every problem listed, the first field named as `param`. */
+export const invalidBody = (what: string, issue: SchemaIssue.Issue): ApiError.ApiError => {
+  const issues = RouterConfig.issuesOf(issue)
   const list = issues.map((i) => `${i.path || "(body)"}: ${i.message}`).join("; ")
-  return Result.fail(ApiError.invalidRequest(`Invalid chat completion request: ${list}`, param))
+  return ApiError.invalidRequest(`Invalid ${what}: ${list}`, issues[0]?.path || null)
+}
+
+/** Parses and checks a chat-completions body; a refusal names the field at fault. */
+export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiError.ApiError> => {
+  const json = jsonObject(bytes)
+  if (Result.isFailure(json)) return Result.fail(json.failure)
+  // Most bodies have a shape the fast path decodes exactly as the Schema would.
+  const plain = PlainChatRequest.decode(json.success)
+  if (plain !== undefined) return Result.succeed(plain)
+  const decoded = decodeChat(json.success, { errors: "all" })
+  if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
+  return Result.fail(invalidBody("chat completion request", decoded.failure.issue))
 }
