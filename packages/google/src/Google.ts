@@ -71,6 +71,7 @@ export const make = (deployment: Deployment.Deployment): Effect.Effect<LlmClient
 
 const build = (deployment: Deployment.Deployment, http: HttpClient.HttpClient): LlmClient.Service => {
   const defaults: GeminiRequest.Defaults = {
+    model: deployment.model,
     safetySettings: deployment.params["safety_settings"],
     reasoningEffort: deployment.params["reasoning_effort"]
   }

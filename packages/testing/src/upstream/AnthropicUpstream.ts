@@ -2,7 +2,8 @@
  * A mock of Anthropic's Messages API (`POST /v1/messages`, API version 2023-06-01) on
  * 127.0.0.1, for provider, gateway and chaos tests and the no-keys demo. It answers in
  * Anthropic's real wire format, plain and streamed (every event kind, `ping` included), calls a
- * tool when the request offers tools, and produces every fault of the `MockUpstream` contract
+ * tool when the request offers tools, answers JSON of the schema for `output_config.format`
+ * (structured output), and produces every fault of the `MockUpstream` contract
  * with Anthropic's real error bodies and headers. It validates requests the way Anthropic does
  * where that is cheap (missing `max_tokens`, a `system` role in `messages`, turns that do not
  * alternate, unknown top-level fields, tool results without their tool use, ...) and answers
@@ -40,6 +41,7 @@ import { Effect, type Scope } from "effect"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { type Fault, faults, type MockUpstream, type Options as BaseOptions, type RecordedRequest } from "./MockUpstream.ts"
+import * as SchemaSample from "./SchemaSample.ts"
 
 export interface Options extends BaseOptions {
   /** When set, requests with another `x-api-key` get 401 `authentication_error`. */
@@ -266,7 +268,26 @@ export const validate = (body: unknown): string | undefined => {
     }
     previousRole = role
   }
-  return validateThinking(body, maxTokens, messages)
+  return validateOutputConfig(body["output_config"]) ?? validateThinking(body, maxTokens, messages)
+}
+
+/** `output_config.format`: a JSON schema whose every object is closed, as Anthropic's grammar requires. */
+const validateOutputConfig = (config: unknown): string | undefined => {
+  if (config === undefined) return undefined
+  if (!isObject(config)) return "output_config: Input should be a valid dictionary"
+  const format = config["format"]
+  if (format === undefined) return undefined
+  if (!isObject(format) || format["type"] !== "json_schema") return "output_config.format.type: Input should be 'json_schema'"
+  if (!isObject(format["schema"])) return "output_config.format.schema: Field required"
+  const open = (node: unknown): boolean => {
+    if (Array.isArray(node)) return node.some(open)
+    if (!isObject(node)) return false
+    if ((node["type"] === "object" || isObject(node["properties"])) && node["additionalProperties"] !== false) return true
+    return Object.values(node).some(open)
+  }
+  return open(format["schema"])
+    ? "output_config.format.schema: For 'object' type, 'additionalProperties' must be explicitly set to false"
+    : undefined
 }
 
 /** Anthropic's rules for extended thinking, with its messages (2026-11). */
@@ -326,33 +347,6 @@ const pieces = (text: string, count: number | undefined): Array<string> => {
   return out
 }
 
-const sampleValue = (schema: unknown, name: string): unknown => {
-  const type = isObject(schema) ? schema["type"] : undefined
-  if (isObject(schema) && Array.isArray(schema["enum"]) && schema["enum"].length > 0) return schema["enum"][0]
-  switch (type) {
-    case "number":
-    case "integer":
-      return 1
-    case "boolean":
-      return true
-    case "array":
-      return []
-    case "object":
-      return {}
-    default:
-      return `${name}-value`
-  }
-}
-
-const sampleInput = (schema: unknown): Record<string, unknown> => {
-  if (!isObject(schema) || !isObject(schema["properties"])) return {}
-  const properties = schema["properties"]
-  const required = Array.isArray(schema["required"]) ? schema["required"].map(String) : Object.keys(properties)
-  const input: Record<string, unknown> = {}
-  for (const name of required) input[name] = sampleValue(properties[name], name)
-  return input
-}
-
 interface Answer {
   readonly message: Message
   /** The text block's pieces, in stream order. */
@@ -409,6 +403,9 @@ const answer = (body: Json, options: Options, serial: number, cache: Set<string>
   const inputTokens = options.usage?.input_tokens ?? Math.max(1, promptTokens - cacheRead - cacheWrite)
 
   let text = options.text ?? DEFAULT_TEXT
+  // Structured output (`output_config.format`): constrained decoding answers JSON of the schema.
+  const format = isObject(body["output_config"]) ? body["output_config"]["format"] : undefined
+  if (isObject(format)) text = JSON.stringify(SchemaSample.sample(format["schema"]))
   let stopReason: StopReason = options.stopReason ?? "end_turn"
   let stopSequence: string | null = null
   const stops = Array.isArray(body["stop_sequences"]) ? (body["stop_sequences"] as Array<string>) : []
@@ -440,7 +437,7 @@ const answer = (body: Json, options: Options, serial: number, cache: Set<string>
       type: "tool_use",
       id: `toolu_mock_${serial}`,
       name: String(tool["name"]),
-      input: options.toolInput ?? sampleInput(tool["input_schema"]),
+      input: (options.toolInput ?? SchemaSample.sample(tool["input_schema"])) as Record<string, unknown>,
       caller: { type: "direct" }
     })
     stopReason = "tool_use"

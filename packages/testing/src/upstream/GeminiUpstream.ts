@@ -12,8 +12,10 @@
  *   a `functionCall` of the first allowed function, with arguments made up from its schema,
  *   unless the conversation's last turn already carries the function results.
  * - `generationConfig.maxOutputTokens` below the answer's word count cuts it (`MAX_TOKENS`);
- *   `candidateCount` gives that many candidates; `responseMimeType: "application/json"` wraps
- *   the text as `{"text": …}`.
+ *   `candidateCount` gives that many candidates; `responseJsonSchema` or `responseSchema` (the
+ *   OpenAPI subset, checked like function `parameters`) answer JSON of the schema (models before
+ *   2.5 refuse `responseJsonSchema`, as Gemini 2.0 does); otherwise
+ *   `responseMimeType: "application/json"` wraps the text as `{"text": …}`.
  * - Requests are checked where the real API is strict, with its error bodies: no key → 403
  *   `PERMISSION_DENIED`; a key other than `options.apiKey` → 400 `API_KEY_INVALID`; a role
  *   other than `user`/`model` (e.g. `system` in `contents`) → 400; empty `contents` or
@@ -48,6 +50,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Fault, MockUpstream, Options as BaseOptions, RecordedRequest } from "./MockUpstream.ts"
 import { faults } from "./MockUpstream.ts"
+import * as SchemaSample from "./SchemaSample.ts"
 
 export interface Options extends BaseOptions {
   /** The only key accepted; others get `API_KEY_INVALID`. Default: any non-empty key. */
@@ -302,6 +305,14 @@ const validate = (body: unknown): RpcStatus | undefined => {
   if (generation !== undefined) {
     if (!isObj(generation)) return invalid("Invalid value at 'generation_config'")
     for (const key of Object.keys(generation)) if (!generationKeys.has(key)) return unknownName(key, "generation_config")
+    if (generation.responseSchema !== undefined && generation.responseJsonSchema !== undefined) {
+      return invalid("responseSchema and responseJsonSchema cannot both be set.")
+    }
+    if ((generation.responseSchema ?? generation.responseJsonSchema) !== undefined && generation.responseMimeType !== "application/json") {
+      return invalid("response_mime_type must be application/json when a response schema is set.")
+    }
+    const error = checkSchema(generation.responseSchema, "generation_config.response_schema")
+    if (error) return error
   }
   const tools = body.tools
   if (tools !== undefined) {
@@ -319,6 +330,14 @@ const validate = (body: unknown): RpcStatus | undefined => {
     }
   }
   return undefined
+}
+
+/** Models before Gemini 2.5 take only the OpenAPI `responseSchema`, not `responseJsonSchema`. */
+const jsonSchemaProblem = (body: unknown, model: string): RpcStatus | undefined => {
+  const generation = isObj(body) && isObj(body.generationConfig) ? body.generationConfig : {}
+  return generation.responseJsonSchema !== undefined && /gemini-(1\.|2\.0)/.test(model)
+    ? invalid(`JSON schema (response_json_schema) is not supported for ${model}; use response_schema.`)
+    : undefined
 }
 
 // ---------------------------------------------------------------------------
@@ -408,7 +427,9 @@ const answerFor = (body: Obj, options: Options): Answer => {
     return { pieces: [], call: { name: fn.name, args: sampleArgs(fn.parameters) }, finishReason: "STOP", candidates, outputTokens: 8, promptTokens: prompt }
   }
   let text = options.text ?? "Hello from the mock."
-  if (generation.responseMimeType === "application/json") text = JSON.stringify({ text })
+  const schema = generation.responseJsonSchema ?? generation.responseSchema
+  if (schema !== undefined) text = JSON.stringify(SchemaSample.sample(schema))
+  else if (generation.responseMimeType === "application/json") text = JSON.stringify({ text })
   let tokens = text.split(/(?<=\s)/)
   let finishReason: Wire<FinishReason> = "STOP"
   const max = generation.maxOutputTokens
@@ -572,7 +593,7 @@ export const make = (options: Options = {}): Effect.Effect<GeminiUpstream, never
         if (body === undefined) {
           return sendError(invalid(`Invalid JSON payload received. Unexpected token.\n${raw.slice(0, 40)}\n^`))
         }
-        const problem = validate(body)
+        const problem = validate(body) ?? jsonSchemaProblem(body, model)
         if (problem !== undefined) return sendError(problem)
         const request = body as Obj
 
