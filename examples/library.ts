@@ -5,19 +5,20 @@
  * answer comes from Anthropic through the configured fallback. Point `api_base`/`api_key` at
  * the real APIs and nothing else changes.
  *
+ * It depends on core, `@llm-router/providers` (the adapters) and an `HttpClient` layer, never on
+ * the gateway.
+ *
  * Run: pnpm example:library   (or: node examples/library.ts)
  */
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
-import { LlmClient, Router, RouterConfig, RouterState } from "@llm-router/core"
-import { Providers } from "@llm-router/server"
+import { LlmClient, RouterState } from "@llm-router/core"
+import { Providers } from "@llm-router/providers"
 import { AnthropicUpstream, OpenAiUpstream } from "@llm-router/testing"
 import { Console, Effect, Layer } from "effect"
 
 /** The router as the app's `LlmClient`, over every built-in provider adapter. */
 const routerLayer = (config: unknown) =>
-  Layer.unwrap(Effect.map(RouterConfig.decode(config), (decoded) => Router.layer(decoded, Providers.builtin.clientFor))).pipe(
-    Layer.provide([RouterState.layerMemory, NodeHttpClient.layerUndici])
-  )
+  Providers.layerRouter(config).pipe(Layer.provide([RouterState.layerMemory, NodeHttpClient.layerUndici]))
 
 /** The app: it knows nothing of providers, retries or fallbacks. */
 const app = Effect.gen(function*() {

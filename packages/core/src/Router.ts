@@ -426,7 +426,8 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     new LlmError.ModelNotFound({
       provider: ROUTER,
       status: 404,
-      message: `Unknown model group "${request.model}". Known: ${knownModels}`
+      // A caller's model name is echoed cut short: it is input of any size.
+      message: `Unknown model group "${request.model.length > 200 ? request.model.slice(0, 200) + "…" : request.model}". Known: ${knownModels}`
     })
 
   const newRun = (
@@ -492,7 +493,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
       : settings.defaultFallbacks.length > 0
 
   const chat = (request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
-    chatRouted(request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(request.model, error, false)))
+    chatRouted(request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(request.model), error, false)))
 
   // `flatMap`s rather than `Effect.gen` on the chat path, which every request takes: a
   // generator costs about a microsecond per run. The clock and the fiber are read once, and
@@ -740,7 +741,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
           Stream.fromPull(Effect.succeed(traced))
         )
       }))
-    ).pipe(Stream.tapError((error) => RouterMetrics.recordRequestFailure(request.model, error, true)))
+    ).pipe(Stream.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(request.model), error, true)))
 
   return LlmClient.LlmClient.of({ chat, stream })
 })

@@ -105,9 +105,16 @@ export const recordSuccessUnsafe = (route: RouteInfo, streaming: boolean, contex
 export const recordSuccess = (route: RouteInfo, streaming: boolean): Effect.Effect<void> =>
   Effect.contextWith((context) => Effect.sync(() => recordSuccessUnsafe(route, streaming, context)))
 
-export const recordRequestFailure = (group: string, error: LlmError, streaming: boolean): Effect.Effect<void> =>
+/**
+ * The group label of a request for a model that is no configured group or alias: a caller's
+ * model name never becomes a label, or every distinct name would make a series.
+ */
+export const UNKNOWN_GROUP = "(unknown)"
+
+/** A failed request, under its resolved group (`undefined`: the model named no group). */
+export const recordRequestFailure = (group: string | undefined, error: LlmError, streaming: boolean): Effect.Effect<void> =>
   Metric.update(
-    requests({ group, deployment: error.deployment ?? "", provider: error.provider, outcome: error._tag, stream: String(streaming) }),
+    requests({ group: group ?? UNKNOWN_GROUP, deployment: error.deployment ?? "", provider: error.provider, outcome: error._tag, stream: String(streaming) }),
     1
   )
 

@@ -1,0 +1,65 @@
+/**
+ * Which adapter calls which deployment: `Deployment.provider` (the prefix of
+ * `litellm_params.model`) dispatched to the provider packages' `make`. The list of known
+ * prefixes also validates a config, so an unknown provider is a config error that names
+ * the ones this registry can call, rather than a failure on the first request.
+ *
+ * This is what an Effect app needs to run the router as a library; the gateway uses the same
+ * registry and adds only its HTTP client.
+ */
+import { Effect, Layer } from "effect"
+import type { HttpClient } from "effect/http"
+import { type Deployment, type LlmClient, Router, RouterConfig, type RouterState } from "@llm-router/core"
+import { Anthropic } from "@llm-router/anthropic"
+import { Google } from "@llm-router/google"
+import { OpenAi } from "@llm-router/openai"
+
+/** What every provider package exports. */
+export interface Adapter<R> {
+  readonly providers: ReadonlyArray<string>
+  readonly make: (deployment: Deployment.Deployment) => Effect.Effect<LlmClient.Service, never, R>
+}
+
+export interface Registry<R> {
+  /** Every provider prefix the registry serves, in adapter order. */
+  readonly known: ReadonlyArray<string>
+  /** Fails with a config error naming the known prefixes when a deployment's provider has no adapter. */
+  readonly clientFor: Router.ClientFor<RouterConfig.RouterConfigError, R>
+}
+
+/** A registry over adapters; the first adapter that names a prefix serves it. */
+export const make = <R>(adapters: ReadonlyArray<Adapter<R>>): Registry<R> => {
+  const byProvider = new Map<string, Adapter<R>>()
+  for (const adapter of adapters) {
+    for (const provider of adapter.providers) if (!byProvider.has(provider)) byProvider.set(provider, adapter)
+  }
+  const known = [...byProvider.keys()]
+  return {
+    known,
+    clientFor: (deployment) => {
+      const adapter = byProvider.get(deployment.provider)
+      // The gateway validates configs against `known` first; a library caller may not have.
+      if (adapter === undefined) {
+        return Effect.fail(RouterConfig.RouterConfigError.fromIssues([{
+          path: `model_list (deployment ${deployment.id})`,
+          message: `unknown provider "${deployment.provider}" (known: ${known.join(", ")})`
+        }]))
+      }
+      return adapter.make(deployment)
+    }
+  }
+}
+
+/** OpenAI and every OpenAI-compatible API, Anthropic, and Gemini. */
+export const builtin: Registry<HttpClient.HttpClient> = make<HttpClient.HttpClient>([OpenAi, Anthropic, Google])
+
+/**
+ * The router as the app's `LlmClient` over the built-in adapters, from a config value in
+ * LiteLLM's shape (`model_list`, `fallbacks`, router settings: parsed YAML or JSON, or a
+ * literal). An invalid config fails the layer with every problem and its path. For other
+ * adapters, `Router.layer(config, make([...]).clientFor)`.
+ */
+export const layerRouter = (
+  config: unknown
+): Layer.Layer<LlmClient.LlmClient, RouterConfig.RouterConfigError, RouterState.RouterState | HttpClient.HttpClient> =>
+  Layer.unwrap(Effect.map(RouterConfig.decode(config), (decoded) => Router.layer(decoded, builtin.clientFor)))
