@@ -4,3 +4,4 @@
  * LM Studio, llama.cpp) as `LlmClient`s: `import { OpenAi } from "@llm-router/openai"`.
  */
 export * as OpenAi from "./OpenAi.ts"
+export * as OpenAiEmbeddings from "./OpenAiEmbeddings.ts"

@@ -1,7 +1,7 @@
 /**
- * Reading and checking a chat request before anything reaches a provider: the body under a
+ * Reading and checking a request (chat, embeddings) before anything reaches a provider: the body under a
  * size limit (413) and a deadline (408, for slow or stalled clients), then JSON (400), then
- * the chat-completions schema with every problem listed and the first field named as
+ * the route's schema with every problem listed and the first field named as
  * OpenAI's `param` (400). Read straight from Node's request so the gateway, not the socket,
  * decides how a refused body ends: the response is sent and the connection closed.
  */
@@ -168,8 +168,8 @@ const readStreaming = (source: Readable, limits: Limits, resume: Resume): Effect
 
 const decodeChat = Schema.decodeUnknownResult(Chat.ChatRequest)
 
-/** Parses and checks a chat-completions body; a refusal names the field at fault. */
-export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiError.ApiError> => {
+/** A body's JSON object, or the 400 for a body that is not one. */
+const jsonObject = (bytes: Buffer): Result.Result<Record<string, unknown>, ApiError.ApiError> => {
   let json: unknown
   try {
     json = JSON.parse(bytes.toString("utf8"))
@@ -179,13 +179,35 @@ export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiE
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return Result.fail(ApiError.invalidRequest("The request body must be a JSON object", null))
   }
-  // Most bodies have a shape the fast path decodes exactly as the Schema would.
-  const plain = PlainChatRequest.decode(json as Record<string, unknown>)
-  if (plain !== undefined) return Result.succeed(plain)
-  const decoded = decodeChat(json, { errors: "all" })
-  if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
-  const issues = RouterConfig.issuesOf(decoded.failure.issue)
+  return Result.succeed(json as Record<string, unknown>)
+}
+
+/** A schema's refusal as a 400 that lists every problem and names the first field as `param`. */
+const refusal = (what: string, error: Schema.SchemaError): ApiError.ApiError => {
+  const issues = RouterConfig.issuesOf(error.issue)
   const param = issues[0]?.path || null
   const list = issues.map((i) => `${i.path || "(body)"}: ${i.message}`).join("; ")
-  return Result.fail(ApiError.invalidRequest(`Invalid chat completion request: ${list}`, param))
+  return ApiError.invalidRequest(`Invalid ${what}: ${list}`, param)
+}
+
+/** Parses and checks a chat-completions body; a refusal names the field at fault. */
+export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiError.ApiError> => {
+  const json = jsonObject(bytes)
+  if (Result.isFailure(json)) return Result.fail(json.failure)
+  // Most bodies have a shape the fast path decodes exactly as the Schema would.
+  const plain = PlainChatRequest.decode(json.success)
+  if (plain !== undefined) return Result.succeed(plain)
+  const decoded = decodeChat(json.success, { errors: "all" })
+  return Result.isSuccess(decoded) ? Result.succeed(decoded.success) : Result.fail(refusal("chat completion request", decoded.failure))
+}
+
+/** A body checked by `schema` (embeddings, ...): its JSON object decoded, or the 400 naming the field at fault. */
+export const decoder = <A>(schema: Schema.Decoder<A>, what: string) => {
+  const decode = Schema.decodeUnknownResult(schema)
+  return (bytes: Buffer): Result.Result<A, ApiError.ApiError> => {
+    const json = jsonObject(bytes)
+    if (Result.isFailure(json)) return Result.fail(json.failure)
+    const decoded = decode(json.success, { errors: "all" })
+    return Result.isSuccess(decoded) ? Result.succeed(decoded.success) : Result.fail(refusal(what, decoded.failure))
+  }
 }

@@ -7,7 +7,8 @@
  * - `POST /v1beta/models/{model}:generateContent` → a `GenerateContentResponse`;
  *   `:streamGenerateContent?alt=sse` → `data: <chunk>\r\n\r\n` events, no `[DONE]`, the last
  *   chunk carrying `finishReason` and full `usageMetadata` (without `alt=sse`: one JSON array).
- *   `/v1/` works too.
+ *   `/v1/` works too. `:batchEmbedContents` → deterministic `embeddings[].values` (see
+ *   `EmbeddingAnswers`), with Gemini's checks and faults.
  * - With `tools` in the request (and `functionCallingConfig.mode` not `NONE`), the answer is
  *   a `functionCall` of the first allowed function, with arguments made up from its schema,
  *   unless the conversation's last turn already carries the function results.
@@ -50,6 +51,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Fault, MockUpstream, Options as BaseOptions, RecordedRequest } from "./MockUpstream.ts"
 import { faults } from "./MockUpstream.ts"
+import * as EmbeddingAnswers from "./EmbeddingAnswers.ts"
 import * as SchemaSample from "./SchemaSample.ts"
 
 export interface Options extends BaseOptions {
@@ -513,7 +515,7 @@ const blockedAnswer = (body: Obj, model: string, responseId: string): MockRespon
 // Server
 // ---------------------------------------------------------------------------
 
-const route = /^\/(v1beta|v1)\/models\/([^/:]+):(generateContent|streamGenerateContent)$/
+const route = /^\/(v1beta|v1)\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/
 const faultPrefix = /^\/fault\/([a-z0-9-]+)(\/.*)?$/
 
 export const make = (options: Options = {}): Effect.Effect<GeminiUpstream, never, Scope.Scope> =>
@@ -592,6 +594,10 @@ export const make = (options: Options = {}): Effect.Effect<GeminiUpstream, never
         if (options.models !== undefined && !options.models.includes(model)) return sendError(notFound(model))
         if (body === undefined) {
           return sendError(invalid(`Invalid JSON payload received. Unexpected token.\n${raw.slice(0, 40)}\n^`))
+        }
+        if (match[3] === "batchEmbedContents") {
+          const answer = EmbeddingAnswers.geminiAnswer(body, model)
+          return answer._tag === "Ok" ? sendJson(200, answer.body) : sendError(invalid(answer.message))
         }
         const problem = validate(body) ?? jsonSchemaProblem(body, model)
         if (problem !== undefined) return sendError(problem)
