@@ -5,17 +5,21 @@
  * watch failover in the `x-llm-router-*` response headers and in `/metrics`.
  *
  *   pnpm start                 gateway on http://127.0.0.1:4000 (PORT=… to change)
+ *
+ * A port in use (the gateway's or a mock's) is one line and exit 1; Ctrl-C exits 0 quietly.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Console, Effect, Layer, Schedule } from "effect"
-import { Gateway, GatewayConfig, Providers } from "@llm-router/server"
+import { Cause, Console, Effect, Exit, Layer, Schedule } from "effect"
+import { Gateway, GatewayConfig, Providers, StartupError, UpstreamLog } from "@llm-router/server"
 import { fileURLToPath } from "node:url"
 import { AnthropicUpstream, GeminiUpstream, MockUpstream, OpenAiUpstream } from "@llm-router/testing"
 
 const CONFIG = fileURLToPath(new URL("./demo.yaml", import.meta.url))
-const PORT = Number(process.env["PORT"] ?? 4000)
+const DEFAULT_PORT = 4000
+/** The ports demo.yaml names for the mock upstreams. */
+const MOCK_PORTS = { openai: 4101, anthropic: 4102, gemini: 4103, flaky: 4104 } as const
 const OUTAGE = { startsAfter: "15 seconds", lasts: "20 seconds", upFor: "40 seconds" } as const
 
 const time = () => new Date().toISOString().slice(11, 19)
@@ -59,27 +63,40 @@ Try (watch the x-llm-router-* headers while the flaky mock is down):
 Or any OpenAI client: base URL ${base}/v1, any API key. Ctrl-C stops.
 `
 
+/** A mock on its fixed port, or one line saying which port is taken. */
+const mock = <A, E, R>(name: string, port: number, make: Effect.Effect<A, E, R>) =>
+  make.pipe(StartupError.explainListen(
+    `the demo's ${name} mock`,
+    "127.0.0.1",
+    port,
+    `the demo needs ports ${MOCK_PORTS.openai}-${MOCK_PORTS.flaky} free (stop whatever holds them)`
+  ))
+
 const main = Effect.gen(function*() {
-  // The ports are the ones demo.yaml names.
-  yield* OpenAiUpstream.make({ port: 4101, text: "Hello from the steady OpenAI mock.", chunkDelayMs: 40 })
-  yield* AnthropicUpstream.make({ port: 4102, text: "Hello from the Anthropic mock.", chunkDelayMs: 40 })
-  yield* GeminiUpstream.make({ port: 4103, text: "Hello from the Gemini mock.", streamDelayMs: 40 })
-  const flaky = yield* OpenAiUpstream.make({ port: 4104, text: "Hello from the flaky OpenAI mock.", chunkDelayMs: 40 })
+  const port = (yield* StartupError.portFromEnv()) ?? DEFAULT_PORT
+  yield* mock("OpenAI", MOCK_PORTS.openai, OpenAiUpstream.make({ port: MOCK_PORTS.openai, text: "Hello from the steady OpenAI mock.", chunkDelayMs: 40 }))
+  yield* mock("Anthropic", MOCK_PORTS.anthropic, AnthropicUpstream.make({ port: MOCK_PORTS.anthropic, text: "Hello from the Anthropic mock.", chunkDelayMs: 40 }))
+  yield* mock("Gemini", MOCK_PORTS.gemini, GeminiUpstream.make({ port: MOCK_PORTS.gemini, text: "Hello from the Gemini mock.", streamDelayMs: 40 }))
+  const flaky = yield* mock("flaky OpenAI", MOCK_PORTS.flaky, OpenAiUpstream.make({ port: MOCK_PORTS.flaky, text: "Hello from the flaky OpenAI mock.", chunkDelayMs: 40 }))
 
   const config = yield* GatewayConfig.load(CONFIG, { knownProviders: Providers.builtin.known })
   yield* Layer.build(
-    Gateway.layer({ config, clientFor: Providers.builtin.clientFor, port: PORT }).pipe(
+    Gateway.layer({ config, clientFor: UpstreamLog.logFailures(Providers.builtin.clientFor), port }).pipe(
       Layer.provide(NodeHttpClient.layerUndici)
     )
-  )
-  yield* Console.log(instructions(`http://127.0.0.1:${PORT}`))
+  ).pipe(StartupError.explainListen("the demo's gateway", "127.0.0.1", port, "pick another with PORT=N"))
+  yield* Console.log(instructions(`http://127.0.0.1:${port}`))
   yield* recurringOutage(flaky, "openai-flaky (mock on :4104)").pipe(Effect.forkScoped)
   return yield* Effect.never
 })
 
 main.pipe(
   Effect.scoped,
-  Effect.tapError((error) => Console.error(error.message)),
+  Effect.tapError((error) => Console.error(error instanceof StartupError.StartupError ? `llm-router demo: ${error.message}` : error.message)),
   Effect.provide(NodeServices.layer),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    // Ctrl-C is how the demo is meant to end: exit 0, not 130 (which pnpm reports as a failure).
+    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1)
+  })
 )

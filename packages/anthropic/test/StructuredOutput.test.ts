@@ -23,7 +23,9 @@ const strictSchema = {
   additionalProperties: false
 }
 const forecast: Chat.ResponseFormat = { type: "json_schema", json_schema: { name: "forecast", schema: strictSchema, strict: true } }
+/** What the mock answers (see `Synthesize`): its strings are the mock's text, or `<name>-value` in a tool's input. */
 const expected = { city: "city-value", days: [{ high: 1 }], unit: "C" }
+const MOCK_TEXT = "city-value"
 
 const NATIVE_MODEL = "claude-sonnet-4-5-20250929"
 const OLDER_MODEL = "claude-sonnet-4-20250514"
@@ -130,7 +132,7 @@ describe("the answer to a JSON schema, through the mock", () => {
   for (const [how, model] of cases) {
     it.live(`by ${how}: JSON in content, finish_reason stop, no tool calls (plain)`, () =>
       Effect.gen(function*() {
-        const mock = yield* AnthropicUpstream.make({ text: "Sure! Here is the forecast you asked for." })
+        const mock = yield* AnthropicUpstream.make({ text: MOCK_TEXT })
         const { response } = yield* chat(deployment(mock.baseUrl, { model }), request({ response_format: forecast }))
         const choice = response.choices[0]!
         assert.deepStrictEqual(JSON.parse(choice.message.content ?? ""), expected)
@@ -140,7 +142,7 @@ describe("the answer to a JSON schema, through the mock", () => {
 
     it.live(`by ${how}: the same JSON streamed as content deltas`, () =>
       Effect.gen(function*() {
-        const mock = yield* AnthropicUpstream.make({ text: "Sure! Here is the forecast you asked for." })
+        const mock = yield* AnthropicUpstream.make({ text: MOCK_TEXT })
         const parts = yield* streamParts(deployment(mock.baseUrl, { model }), request({ response_format: forecast }))
         const collected = Chat.collectChunks(chunksOf(parts))
         const choice = collected.choices[0]!

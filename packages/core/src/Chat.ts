@@ -274,8 +274,20 @@ export const requestText = (request: ChatRequest): string => {
   return text
 }
 
-/** Joins a stream's chunks into the response a non-streamed call would have returned. */
-export const collectChunks = (chunks: ReadonlyArray<ChatChunk>): ChatResponse => {
+/** Marks where a stream's answer started again (`LlmClient`'s `Restarted` part). */
+export interface Restart {
+  readonly _tag: "Restarted"
+}
+
+const isRestart = (item: ChatChunk | Restart): item is Restart => (item as Partial<Restart>)._tag === "Restarted"
+
+/**
+ * Joins a stream's chunks into the response a non-streamed call would have returned. Chunks
+ * before a restart (as `LlmClient.chunks` keeps them) belong to an abandoned answer: only
+ * those after the last one count.
+ */
+export const collectChunks = (items: ReadonlyArray<ChatChunk | Restart>): ChatResponse => {
+  const chunks = items.slice(items.findLastIndex(isRestart) + 1) as ReadonlyArray<ChatChunk>
   const first = chunks[0]
   const byIndex = new Map<
     number,

@@ -3,9 +3,11 @@
  * a stream. Provider adapters, simulated providers and the router are all values of it,
  * so routers nest and tests swap a simulated provider in for a real one.
  */
-import { Cause, Context, Effect, Layer, Pull, Result, Stream } from "effect"
+import { Cause, Context, Effect, Layer, Pull, Result, Schedule, Stream } from "effect"
 import * as Arr from "effect/Array"
+import { dual } from "effect/Function"
 import type { ChatChunk, ChatRequest, ChatResponse } from "./Chat.ts"
+import * as Restarts from "./internal/Restarts.ts"
 import type { LlmError } from "./LlmError.ts"
 import type { RouteInfo } from "./RouteInfo.ts"
 
@@ -35,9 +37,84 @@ export class LlmClient extends Context.Service<LlmClient, Service>()("@llm-route
 
 export const layer = (service: Service): Layer.Layer<LlmClient> => Layer.succeed(LlmClient, LlmClient.of(service))
 
-/** The chunks of a stream, without the route parts. */
-export const chunks = <E, R>(parts: Stream.Stream<StreamPart, E, R>): Stream.Stream<ChatChunk, E, R> =>
-  Stream.filterMap(parts, (part) => (part._tag === "Chunk" ? Result.succeed(part.chunk) : Result.failVoid))
+/** The part that voids the chunks before it: the answer starts again. */
+export type Restarted = Extract<StreamPart, { readonly _tag: "Restarted" }>
+
+/**
+ * The chunks of a stream and its restarts, without the `Start`/`Done` route parts. A
+ * `Restarted` stays in, so that whoever joins the chunks can drop those before it:
+ * `Chat.collectChunks` does.
+ */
+export const chunks = <E, R>(parts: Stream.Stream<StreamPart, E, R>): Stream.Stream<ChatChunk | Restarted, E, R> =>
+  Stream.filterMap(parts, (part): Result.Result<ChatChunk | Restarted, void> =>
+    part._tag === "Chunk" ? Result.succeed(part.chunk) : part._tag === "Restarted" ? Result.succeed(part) : Result.failVoid)
+
+// ---------------------------------------------------------------------------------------
+// Combinators: a client from a client, as `HttpClient`'s are (`retry`, `mapRequest`, `tap`…).
+
+/**
+ * Retries a failed call as `policy` says (its input is the `LlmError`). A stream is opened
+ * again too; when the failed attempt had already announced a deployment (its `Start`), the
+ * next one begins with a `Restarted` part, so a consumer drops what it had (see `chunks`).
+ * For a router, prefer its own `num_retries` and fallbacks: they know the deployments.
+ */
+export const retry: {
+  <X>(policy: Schedule.Schedule<X, LlmError>): (self: Service) => Service
+  <X>(self: Service, policy: Schedule.Schedule<X, LlmError>): Service
+} = dual(2, <X>(self: Service, policy: Schedule.Schedule<X, LlmError>): Service => ({
+  chat: (request) => Effect.retry(self.chat(request), policy),
+  stream: (request) =>
+    Stream.unwrap(Effect.map(Schedule.toStepWithSleep(policy), (step) => {
+      const restarts = Restarts.make()
+      const attempt = (): Stream.Stream<StreamPart, LlmError> =>
+        Stream.catch(restarts.attempt(self.stream(request)), (error) =>
+          Stream.unwrap(Pull.catchDone(Effect.as(step(error), Stream.suspend(attempt)), () => Effect.fail(error))))
+      return attempt()
+    }))
+}))
+
+/**
+ * Falls back to `that` when `self` fails. A stream that fails after announcing a deployment
+ * goes on with `that`'s answer after a `Restarted` part.
+ */
+export const orElse: {
+  (that: Service): (self: Service) => Service
+  (self: Service, that: Service): Service
+} = dual(2, (self: Service, that: Service): Service => ({
+  chat: (request) => Effect.catch(self.chat(request), () => that.chat(request)),
+  stream: (request) =>
+    Stream.suspend(() => {
+      const restarts = Restarts.make()
+      return Stream.catch(restarts.attempt(self.stream(request)), () => restarts.attempt(that.stream(request)))
+    })
+}))
+
+/** Changes every request before it is sent (a default model, a system prompt, a `user` tag…). */
+export const mapRequest: {
+  (f: (request: ChatRequest) => ChatRequest): (self: Service) => Service
+  (self: Service, f: (request: ChatRequest) => ChatRequest): Service
+} = dual(2, (self: Service, f: (request: ChatRequest) => ChatRequest): Service => ({
+  chat: (request) => Effect.suspend(() => self.chat(f(request))),
+  stream: (request) => Stream.suspend(() => self.stream(f(request)))
+}))
+
+/** Runs `f` with the final route of every answered call: a chat's, or a stream's `Done`. */
+export const tap: {
+  (f: (route: RouteInfo) => Effect.Effect<unknown>): (self: Service) => Service
+  (self: Service, f: (route: RouteInfo) => Effect.Effect<unknown>): Service
+} = dual(2, (self: Service, f: (route: RouteInfo) => Effect.Effect<unknown>): Service => ({
+  chat: (request) => Effect.tap(self.chat(request), (completion) => f(completion.route)),
+  stream: (request) => Stream.tap(self.stream(request), (part) => (part._tag === "Done" ? f(part.route) : Effect.void))
+}))
+
+/** Runs `f` with the error of every failed call. */
+export const tapError: {
+  (f: (error: LlmError) => Effect.Effect<unknown>): (self: Service) => Service
+  (self: Service, f: (error: LlmError) => Effect.Effect<unknown>): Service
+} = dual(2, (self: Service, f: (error: LlmError) => Effect.Effect<unknown>): Service => ({
+  chat: (request) => Effect.tapError(self.chat(request), f),
+  stream: (request) => Stream.tapError(self.stream(request), f)
+}))
 
 /**
  * A provider's answer as parts: `start`, the chunks, then `done`, each step its own batch, in

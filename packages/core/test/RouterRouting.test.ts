@@ -381,7 +381,7 @@ describe("RouteInfo", () => {
       assert.strictEqual(parts.filter((p) => p._tag === "Start").length, 1)
     }))
 
-  it.effect("LlmClient.chunks keeps only the chunks", () =>
+  it.effect("LlmClient.chunks keeps the chunks, without the route parts", () =>
     Effect.gen(function*() {
       const h = yield* harness({ model_list: [deployment("gpt", "a")] })
       const chunks = yield* Stream.runCollect(LlmClient.chunks(h.router.stream(request())))

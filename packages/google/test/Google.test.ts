@@ -623,7 +623,8 @@ describe("Google adapter: response_format json_schema", () => {
     ...hello,
     response_format: { type: "json_schema", json_schema: { name: "place", schema, strict: true } }
   }
-  const expected = { city: "city-value", tags: ["tags-value"], id: 1 }
+  // The mock's strings are its text (see `Synthesize`).
+  const expected = { city: "Here you go.", tags: ["Here you go."], id: 1 }
 
   for (const [model, field] of [["gemini-2.5-flash", "responseJsonSchema"], ["gemini-2.0-flash", "responseSchema"]] as const) {
     live(`${model} gets the schema as ${field}, and answers JSON of it in content, plain and streamed`, () =>

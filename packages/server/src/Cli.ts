@@ -5,7 +5,7 @@
  * An invalid config prints every problem and exits with code 2; SIGTERM/SIGINT stop the
  * server gracefully and exit 0.
  */
-import { Cause, Console, Effect, Exit, Layer } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Logger, Option } from "effect"
 import type { Runtime } from "effect"
 import { Command, Flag } from "effect/cli"
 import { HttpServer } from "effect/http"
@@ -14,7 +14,9 @@ import * as Gateway from "./Gateway.ts"
 import * as GatewayConfig from "./GatewayConfig.ts"
 import * as Providers from "./Providers.ts"
 import * as RoutingTable from "./RoutingTable.ts"
+import * as StartupError from "./StartupError.ts"
 import * as Tracing from "./Tracing.ts"
+import * as UpstreamLog from "./UpstreamLog.ts"
 
 export const version = "0.1.0"
 
@@ -49,19 +51,46 @@ const warnUnsupported = (config: GatewayConfig.GatewayConfig) => {
   return warning === undefined ? Effect.void : Console.error(`warning: ${warning}`)
 }
 
+export const defaultPort = 4000
+export const defaultHost = "127.0.0.1"
+
+/** What `serve --help` says the gateway reads from the environment. */
+const environmentHelp = [
+  "Run the OpenAI-compatible gateway (default http://127.0.0.1:4000).",
+  "",
+  "Environment read:",
+  "  PORT                          port when --port is not given",
+  "  os.environ/NAME               every variable the config file names that way",
+  "  OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, AZURE_API_KEY, AZURE_API_BASE, AZURE_API_VERSION, …",
+  "                                a provider's key (and base) for deployments without api_key, as in LiteLLM",
+  "  OTEL_EXPORTER_OTLP_ENDPOINT   export traces over OTLP/HTTP (and OTEL_EXPORTER_OTLP_PROTOCOL, _HEADERS,",
+  "                                OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG)",
+  "",
+  "A failed upstream call is logged on stderr at warn level (--log-level error hides it)."
+].join("\n")
+
 const serve = Command.make(
   "serve",
   {
     config: configFlag,
-    port: Flag.Int("port").pipe(Flag.withDefault(4000), Flag.withDescription("Port to listen on (0 picks a free one)")),
-    host: Flag.String("host").pipe(Flag.withDefault("127.0.0.1"), Flag.withDescription("Interface to listen on")),
+    port: Flag.Int("port").pipe(
+      Flag.optional,
+      Flag.withDescription(`Port to listen on (default: $PORT, else ${defaultPort}; 0 picks a free one)`)
+    ),
+    host: Flag.String("host").pipe(
+      Flag.withDefault(defaultHost),
+      Flag.withDescription(`Interface to listen on (default ${defaultHost}; 0.0.0.0 for every interface)`)
+    ),
     accessLog: Flag.Boolean("access-log").pipe(
       Flag.withDefault(false),
       Flag.withDescription("Print one JSON line per answered request (method, path, status, route, latency) on stdout")
     )
   },
-  ({ accessLog, config: file, host, port }) =>
+  ({ accessLog, config: file, host, port: portFlag }) =>
     Effect.gen(function*() {
+      const port = Option.isSome(portFlag)
+        ? yield* StartupError.checkPort(portFlag.value, `--port ${portFlag.value}`)
+        : (yield* StartupError.portFromEnv()) ?? defaultPort
       const config = yield* loadConfig(file)
       yield* warnUnsupported(config)
       const tracing = yield* Tracing.settings
@@ -88,13 +117,17 @@ const serve = Command.make(
         yield* Effect.addFinalizer(() => Console.log("llm-router shutting down: finishing in-flight requests"))
       }))
       return yield* Layer.launch(announce.pipe(
-        Layer.provide(Gateway.layer({ config, clientFor: Providers.builtin.clientFor, host, port, accessLog })),
+        Layer.provide(Gateway.layer({ config, clientFor: UpstreamLog.logFailures(Providers.builtin.clientFor), host, port, accessLog })),
         Layer.provide(Providers.layerHttpClient),
         // Outermost: every layer above is built with the tracer in place, and it flushes last.
         Layer.provide(Tracing.layer(tracing))
-      ))
+      )).pipe(
+        StartupError.explainListen("the gateway", host, port, "pick another with --port N (or PORT=N), or 0 for any free port"),
+        // stdout carries the access log; logs go to stderr.
+        Effect.provideService(Logger.LogToStderr, true)
+      )
     })
-).pipe(Command.withDescription("Run the OpenAI-compatible gateway"))
+).pipe(Command.withDescription(environmentHelp))
 
 const check = Command.make(
   "check",
@@ -126,5 +159,6 @@ export const teardown: Runtime.Teardown = (exit, onExit) => {
   if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return onExit(0)
   const error = Cause.squash(exit.cause)
   if (error instanceof GatewayConfig.GatewayConfigError) return onExit(CONFIG_ERROR_EXIT_CODE)
+  if (error instanceof StartupError.StartupError) return onExit(1)
   return onExit(1)
 }

@@ -9,6 +9,7 @@ import { Cause, Console, Effect } from "effect"
 import { CliError } from "effect/cli"
 import * as Cli from "./Cli.ts"
 import { GatewayConfigError } from "./GatewayConfig.ts"
+import { StartupError } from "./StartupError.ts"
 
 Cli.run.pipe(
   // Config problems and command-line mistakes are already printed, readably; anything else is not.
@@ -16,6 +17,8 @@ Cli.run.pipe(
     if (Cause.hasInterruptsOnly(cause)) return Effect.void
     const error = Cause.squash(cause)
     if (error instanceof GatewayConfigError || CliError.isCliError(error)) return Effect.void
+    // One line a person can act on (a port in use, a bad port), without a stack.
+    if (error instanceof StartupError) return Console.error(`llm-router: ${error.message}`)
     return Console.error(Cause.pretty(cause))
   }),
   Effect.provide(NodeServices.layer),

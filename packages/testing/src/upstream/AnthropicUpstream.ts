@@ -2,8 +2,8 @@
  * A mock of Anthropic's Messages API (`POST /v1/messages`, API version 2023-06-01) on
  * 127.0.0.1, for provider, gateway and chaos tests and the no-keys demo. It answers in
  * Anthropic's real wire format, plain and streamed (every event kind, `ping` included), calls a
- * tool when the request offers tools, answers JSON of the schema for `output_config.format`
- * (structured output), and produces every fault of the `MockUpstream` contract
+ * tool when the request offers tools (its input made to match the tool's `input_schema`, see
+ * `Synthesize`), answers `output_config.format` json_schema with a matching JSON value, and produces every fault of the `MockUpstream` contract
  * with Anthropic's real error bodies and headers. It validates requests the way Anthropic does
  * where that is cheap (missing `max_tokens`, a `system` role in `messages`, turns that do not
  * alternate, unknown top-level fields, tool results without their tool use, ...) and answers
@@ -41,7 +41,7 @@ import { Effect, type Scope } from "effect"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { type Fault, faults, type MockUpstream, type Options as BaseOptions, type RecordedRequest } from "./MockUpstream.ts"
-import * as SchemaSample from "./SchemaSample.ts"
+import * as Synthesize from "./Synthesize.ts"
 
 export interface Options extends BaseOptions {
   /** When set, requests with another `x-api-key` get 401 `authentication_error`. */
@@ -403,9 +403,9 @@ const answer = (body: Json, options: Options, serial: number, cache: Set<string>
   const inputTokens = options.usage?.input_tokens ?? Math.max(1, promptTokens - cacheRead - cacheWrite)
 
   let text = options.text ?? DEFAULT_TEXT
-  // Structured output (`output_config.format`): constrained decoding answers JSON of the schema.
+  // Structured output (`output_config.format`): a JSON value matching the schema, its strings the mock's text.
   const format = isObject(body["output_config"]) ? body["output_config"]["format"] : undefined
-  if (isObject(format)) text = JSON.stringify(SchemaSample.sample(format["schema"]))
+  if (isObject(format) && format["type"] === "json_schema") text = JSON.stringify(Synthesize.valueOf(format["schema"], { string: () => text }))
   let stopReason: StopReason = options.stopReason ?? "end_turn"
   let stopSequence: string | null = null
   const stops = Array.isArray(body["stop_sequences"]) ? (body["stop_sequences"] as Array<string>) : []
@@ -437,7 +437,7 @@ const answer = (body: Json, options: Options, serial: number, cache: Set<string>
       type: "tool_use",
       id: `toolu_mock_${serial}`,
       name: String(tool["name"]),
-      input: (options.toolInput ?? SchemaSample.sample(tool["input_schema"])) as Record<string, unknown>,
+      input: options.toolInput ?? Synthesize.argumentsOf(tool["input_schema"], { string: (name) => `${name}-value` }),
       caller: { type: "direct" }
     })
     stopReason = "tool_use"
@@ -727,6 +727,8 @@ export const make = (options: Options = {}): Effect.Effect<AnthropicUpstream, ne
     const port = yield* Effect.acquireRelease(
       Effect.callback<number>((resume) => {
         server.listen(options.port ?? 0, "127.0.0.1", () => resume(Effect.succeed((server.address() as AddressInfo).port)))
+        // A port in use fails the acquisition rather than crashing the process.
+        server.once("error", (error) => resume(Effect.die(error)))
       }),
       () =>
         Effect.callback<void>((resume) => {

@@ -13,10 +13,10 @@
  *   a `functionCall` of the first allowed function, with arguments made up from its schema,
  *   unless the conversation's last turn already carries the function results.
  * - `generationConfig.maxOutputTokens` below the answer's word count cuts it (`MAX_TOKENS`);
- *   `candidateCount` gives that many candidates; `responseJsonSchema` or `responseSchema` (the
- *   OpenAPI subset, checked like function `parameters`) answer JSON of the schema (models before
- *   2.5 refuse `responseJsonSchema`, as Gemini 2.0 does); otherwise
- *   `responseMimeType: "application/json"` wraps the text as `{"text": …}`.
+ *   `candidateCount` gives that many candidates; `responseMimeType: "application/json"` answers
+ *   a value matching `responseJsonSchema` / `responseSchema` (`Synthesize`), or `{"text": …}`;
+ *   `responseSchema` is checked like function `parameters`, and models before Gemini 2.5 refuse
+ *   `responseJsonSchema`, as Gemini 2.0 does.
  * - Requests are checked where the real API is strict, with its error bodies: no key → 403
  *   `PERMISSION_DENIED`; a key other than `options.apiKey` → 400 `API_KEY_INVALID`; a role
  *   other than `user`/`model` (e.g. `system` in `contents`) → 400; empty `contents` or
@@ -52,7 +52,7 @@ import type { AddressInfo } from "node:net"
 import type { Fault, MockUpstream, Options as BaseOptions, RecordedRequest } from "./MockUpstream.ts"
 import { faults } from "./MockUpstream.ts"
 import * as EmbeddingAnswers from "./EmbeddingAnswers.ts"
-import * as SchemaSample from "./SchemaSample.ts"
+import * as Synthesize from "./Synthesize.ts"
 
 export interface Options extends BaseOptions {
   /** The only key accepted; others get `API_KEY_INVALID`. Default: any non-empty key. */
@@ -363,35 +363,6 @@ const promptTokens = (body: Obj): number => {
   return Math.max(n, 1)
 }
 
-/** A made-up value for each required (else every) property of a function's parameters. */
-const sampleArgs = (schema: unknown): Record<string, unknown> => {
-  if (!isObj(schema) || !isObj(schema.properties)) return {}
-  const required = Array.isArray(schema.required) ? schema.required.filter((r): r is string => typeof r === "string") : []
-  const names = required.length > 0 ? required : Object.keys(schema.properties)
-  const out: Record<string, unknown> = {}
-  for (const name of names) out[name] = sampleValue(schema.properties[name])
-  return out
-}
-const sampleValue = (schema: unknown): unknown => {
-  if (!isObj(schema)) return null
-  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0]
-  switch (typeof schema.type === "string" ? schema.type.toLowerCase() : "") {
-    case "string":
-      return "mock"
-    case "integer":
-    case "number":
-      return 1
-    case "boolean":
-      return true
-    case "array":
-      return [sampleValue(schema.items)]
-    case "object":
-      return sampleArgs(schema)
-    default:
-      return null
-  }
-}
-
 /** The function to call, when the request has tools and the last turn is not their results. */
 const functionToCall = (body: Obj): { name: string; parameters: unknown } | undefined => {
   const declarations = (Array.isArray(body.tools) ? body.tools : []).flatMap((tool) =>
@@ -408,7 +379,7 @@ const functionToCall = (body: Obj): { name: string; parameters: unknown } | unde
   if (answered && mode !== "ANY") return undefined
   const allowed = isObj(calling) && Array.isArray(calling.allowedFunctionNames) ? calling.allowedFunctionNames : undefined
   const chosen = declarations.find((d) => allowed === undefined || allowed.includes(d.name)) ?? declarations[0]!
-  return { name: String(chosen.name), parameters: chosen.parameters }
+  return { name: String(chosen.name), parameters: chosen.parameters ?? chosen.parametersJsonSchema }
 }
 
 interface Answer {
@@ -426,12 +397,15 @@ const answerFor = (body: Obj, options: Options): Answer => {
   const prompt = promptTokens(body)
   const fn = functionToCall(body)
   if (fn !== undefined) {
-    return { pieces: [], call: { name: fn.name, args: sampleArgs(fn.parameters) }, finishReason: "STOP", candidates, outputTokens: 8, promptTokens: prompt }
+    const args = Synthesize.argumentsOf(fn.parameters, { string: () => "mock" })
+    return { pieces: [], call: { name: fn.name, args }, finishReason: "STOP", candidates, outputTokens: 8, promptTokens: prompt }
   }
   let text = options.text ?? "Hello from the mock."
+  // JSON mode: a value matching `responseJsonSchema` / `responseSchema` when one is given.
   const schema = generation.responseJsonSchema ?? generation.responseSchema
-  if (schema !== undefined) text = JSON.stringify(SchemaSample.sample(schema))
-  else if (generation.responseMimeType === "application/json") text = JSON.stringify({ text })
+  if (generation.responseMimeType === "application/json") {
+    text = JSON.stringify(schema === undefined ? { text } : Synthesize.valueOf(schema, { string: () => text }))
+  }
   let tokens = text.split(/(?<=\s)/)
   let finishReason: Wire<FinishReason> = "STOP"
   const max = generation.maxOutputTokens
@@ -682,6 +656,8 @@ export const make = (options: Options = {}): Effect.Effect<GeminiUpstream, never
         })
       })
       server.on("clientError", (_error, socket) => socket.destroy())
+      // A port in use fails the acquisition rather than crashing the process.
+      server.once("error", (error) => resume(Effect.die(error)))
       server.listen(options.port ?? 0, "127.0.0.1", () => {
         const port = (server.address() as AddressInfo).port
         const baseUrl = `http://127.0.0.1:${port}`

@@ -18,8 +18,10 @@
  * `echo: false`, by " You said: <last user message>"; `model` echoes the request's model
  * (Azure classic: the deployment). A request with `tools` (and `tool_choice` not "none"),
  * or whose model contains "tool-call", gets a tool call to the named or first tool (or
- * `get_weather`) with arguments `{"query": <last user message>}`; a model containing
- * "parallel" gets two calls. Streams send a role chunk, content (one chunk per word, or
+ * `get_weather`) whose arguments match the tool's `parameters` (`Synthesize`; strings are the
+ * last user message), or `{"query": <last user message>}` without parameters; a model containing
+ * "parallel" gets two calls. `response_format` (`json_schema`, `json_object`) gets a JSON value
+ * that matches the schema; `n` gets that many choices (streamed one after the other). Streams send a role chunk, content (one chunk per word, or
  * `streamChunks` pieces) or tool-call deltas keyed by index with arguments split in three,
  * a finish chunk, the usage chunk (`choices: []`) when `stream_options.include_usage`, then
  * `data: [DONE]`. Usage is deterministic: prompt = ceil(chars / 4), completion = words.
@@ -42,6 +44,7 @@ import type { Model } from "openai/resources/models"
 import type { ErrorObject } from "openai/resources/shared"
 import * as EmbeddingAnswers from "./EmbeddingAnswers.ts"
 import { type Fault, faults, type MockUpstream, type Options as ContractOptions, type RecordedRequest } from "./MockUpstream.ts"
+import * as Synthesize from "./Synthesize.ts"
 
 export interface Options extends ContractOptions {
   /** Pause between streamed chunks, in ms (default 0: the whole stream at once). */
@@ -335,7 +338,7 @@ interface PlannedCall {
 
 /** The canned tool calls a request asks for, or none. */
 const plannedCalls = (input: ChatInput, sequence: number): ReadonlyArray<PlannedCall> => {
-  const tools = Array.isArray(input.body["tools"]) ? input.body["tools"] as ReadonlyArray<{ function?: { name?: string } }> : []
+  const tools = Array.isArray(input.body["tools"]) ? input.body["tools"] as ReadonlyArray<{ function?: { name?: string; parameters?: unknown } }> : []
   const choice = input.body["tool_choice"]
   const wanted = (tools.length > 0 && choice !== "none") || input.model.includes("tool-call")
   if (!wanted) return []
@@ -343,18 +346,30 @@ const plannedCalls = (input: ChatInput, sequence: number): ReadonlyArray<Planned
   const names = named !== undefined ? [named] : tools.map((t) => t.function?.name).filter((n): n is string => typeof n === "string")
   const first = names[0] ?? "get_weather"
   const count = input.model.includes("parallel") ? 2 : 1
-  const args = JSON.stringify({ query: lastUserText(input.body) })
+  const query = lastUserText(input.body)
+  // Arguments that match the tool's parameters (its strings: the user's message); `{"query": …}` without parameters.
+  const argumentsFor = (name: string) => {
+    const parameters = tools.find((t) => t.function?.name === name)?.function?.parameters
+    return JSON.stringify(parameters === undefined ? { query } : Synthesize.argumentsOf(parameters, { string: () => query }))
+  }
   return Array.from({ length: count }, (_, i) => ({
     id: `call_mock_${sequence}_${i}`,
     name: names[i] ?? first,
-    arguments: args
+    arguments: argumentsFor(names[i] ?? first)
   }))
 }
 
 const answerText = (input: ChatInput, options: Options) => {
   const text = options.text ?? DEFAULT_TEXT
+  // `response_format`: a JSON value matching the schema (its strings: the mock's text).
+  const json = Synthesize.openAiResponseSchema(input.body["response_format"])
+  if (json !== undefined) return JSON.stringify(Synthesize.valueOf(json.schema, { string: () => text }))
   return options.echo === false ? text : `${text} You said: ${lastUserText(input.body)}`
 }
+
+/** `n`: how many choices the answer has (1 to 8 here; OpenAI allows up to 128). */
+const choiceCount = (body: Record<string, unknown>): number =>
+  typeof body["n"] === "number" && Number.isInteger(body["n"]) ? Math.min(Math.max(body["n"], 1), 8) : 1
 
 /** Splits text into `n` pieces (default: one per word, spaces kept with the following word). */
 const pieces = (text: string, n: number | undefined): ReadonlyArray<string> => {
@@ -367,6 +382,7 @@ const pieces = (text: string, n: number | undefined): ReadonlyArray<string> => {
 const completionOf = (input: ChatInput, options: Options, sequence: number): ChatCompletion => {
   const calls = plannedCalls(input, sequence)
   const content = calls.length > 0 ? null : answerText(input, options)
+  const n = choiceCount(input.body)
   return {
     id: `chatcmpl-mock-${sequence}`,
     object: "chat.completion",
@@ -374,8 +390,8 @@ const completionOf = (input: ChatInput, options: Options, sequence: number): Cha
     model: input.model,
     system_fingerprint: "fp_mock",
     service_tier: "default",
-    choices: [{
-      index: 0,
+    choices: Array.from({ length: n }, (_, index) => ({
+      index,
       message: {
         role: "assistant",
         content,
@@ -392,9 +408,9 @@ const completionOf = (input: ChatInput, options: Options, sequence: number): Cha
           : {})
       },
       logprobs: null,
-      finish_reason: calls.length > 0 ? "tool_calls" : "stop"
-    }],
-    usage: usageOf(input.body, content === null ? calls.length * Math.ceil(calls[0]!.arguments.length / 4) : countWords(content))
+      finish_reason: calls.length > 0 ? "tool_calls" as const : "stop" as const
+    })),
+    usage: usageOf(input.body, n * (content === null ? calls.length * Math.ceil(calls[0]!.arguments.length / 4) : countWords(content)))
   }
 }
 
@@ -409,27 +425,30 @@ const chunksOf = (input: ChatInput, options: Options, sequence: number): Readonl
     service_tier: "default" as const,
     ...(includeUsage ? { usage: null } : {})
   }
-  const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
-    ...head,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }]
-  })
   const calls = plannedCalls(input, sequence)
   const out: Array<ChatCompletionChunk> = []
   let completionTokens = 0
-  if (calls.length > 0) {
-    out.push(chunk({ role: "assistant", content: null, refusal: null }))
-    calls.forEach((call, index) => {
-      out.push(chunk({ tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }))
-      for (const part of pieces(call.arguments, 3)) out.push(chunk({ tool_calls: [{ index, function: { arguments: part } }] }))
-      completionTokens += Math.ceil(call.arguments.length / 4)
+  // With `n`, each choice streams in turn under its own index.
+  for (let choice = 0; choice < choiceCount(input.body); choice++) {
+    const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
+      ...head,
+      choices: [{ index: choice, delta, logprobs: null, finish_reason: finish }]
     })
-    out.push(chunk({}, "tool_calls"))
-  } else {
-    const text = answerText(input, options)
-    out.push(chunk({ role: "assistant", content: "", refusal: null }))
-    for (const part of pieces(text, options.streamChunks)) out.push(chunk({ content: part }))
-    completionTokens = countWords(text)
-    out.push(chunk({}, "stop"))
+    if (calls.length > 0) {
+      out.push(chunk({ role: "assistant", content: null, refusal: null }))
+      calls.forEach((call, index) => {
+        out.push(chunk({ tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }))
+        for (const part of pieces(call.arguments, 3)) out.push(chunk({ tool_calls: [{ index, function: { arguments: part } }] }))
+        completionTokens += Math.ceil(call.arguments.length / 4)
+      })
+      out.push(chunk({}, "tool_calls"))
+    } else {
+      const text = answerText(input, options)
+      out.push(chunk({ role: "assistant", content: "", refusal: null }))
+      for (const part of pieces(text, options.streamChunks)) out.push(chunk({ content: part }))
+      completionTokens += countWords(text)
+      out.push(chunk({}, "stop"))
+    }
   }
   if (includeUsage) out.push({ ...head, choices: [], usage: usageOf(input.body, completionTokens) })
   return out
