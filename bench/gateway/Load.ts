@@ -19,11 +19,15 @@ export interface Target {
   readonly path: string
   readonly headers: Readonly<Record<string, string>>
   readonly model: string
+  /** Where this target takes embeddings, when it does (the embeddings scenario skips the others). */
+  readonly embeddings?: { readonly path: string; readonly model: string } | undefined
   readonly pool: Undici.Pool
 }
 
 export interface Shape {
   readonly stream: boolean
+  /** Embeddings requests (one input) instead of chat. */
+  readonly embeddings?: boolean | undefined
   readonly concurrency: number
   readonly count: number
   /** A block stops early when it has run this long (so one slow target cannot stall the run). */
@@ -47,15 +51,15 @@ export const makeTarget = (t: Omit<Target, "pool">): Target => ({
 })
 
 const bodies = new Map<string, Buffer>()
-const bodyFor = (model: string, stream: boolean): Buffer => {
-  const key = `${model}\u0000${stream}`
+const bodyFor = (model: string, stream: boolean, embeddings: boolean): Buffer => {
+  const key = `${model}\u0000${stream}\u0000${embeddings}`
   let body = bodies.get(key)
   if (body === undefined) {
-    body = Buffer.from(JSON.stringify({
-      model,
-      messages: [{ role: "user", content: "Say hello." }],
-      ...(stream ? { stream: true } : {})
-    }))
+    body = Buffer.from(JSON.stringify(
+      embeddings
+        ? { model, input: "Say hello.", encoding_format: "float" }
+        : { model, messages: [{ role: "user", content: "Say hello." }], ...(stream ? { stream: true } : {}) }
+    ))
     bodies.set(key, body)
   }
   return body
@@ -71,9 +75,10 @@ interface One {
 const toMs = (ns: bigint): number => Number(ns) / 1e6
 
 /** Sends one request and checks the answer is the mock's (so a fast error never counts as a fast success). */
-export const once = (target: Target, stream: boolean): Promise<One> =>
+export const once = (target: Target, stream: boolean, embeddings = false): Promise<One> =>
   new Promise((resolve) => {
-    const body = bodyFor(target.model, stream)
+    const to = embeddings && target.embeddings !== undefined ? target.embeddings : target
+    const body = bodyFor(to.model, stream, embeddings)
     const parts: Array<Buffer> = []
     let status = 0
     let tFirst = 0n
@@ -81,7 +86,7 @@ export const once = (target: Target, stream: boolean): Promise<One> =>
     const t0 = process.hrtime.bigint()
     target.pool.dispatch({
       method: "POST",
-      path: target.path,
+      path: to.path,
       headers: { ...target.headers, "content-type": "application/json", "content-length": String(body.length) },
       body
     }, {
@@ -96,8 +101,10 @@ export const once = (target: Target, stream: boolean): Promise<One> =>
       onResponseEnd() {
         const t1 = process.hrtime.bigint()
         const text = Buffer.concat(parts).toString("utf8")
-        const ok = status === 200 && text.includes("bench mock") &&
-          (stream ? text.trimEnd().endsWith("data: [DONE]") : text.includes("\"chat.completion\""))
+        const ok = status === 200 && (embeddings
+          ? text.includes("\"embedding\":[")
+          : text.includes("bench mock") &&
+            (stream ? text.trimEnd().endsWith("data: [DONE]") : text.includes("\"chat.completion\"")))
         if (ok) resolve({ ok, latency: toMs(t1 - t0), ttfb: toMs((tFirst === 0n ? t1 : tFirst) - t0) })
         else failed(`status ${status}: ${text.slice(0, 200)}`)
       },
@@ -119,7 +126,7 @@ export const block = async (target: Target, shape: Shape): Promise<Block> => {
   const worker = async (): Promise<void> => {
     while (next < shape.count && process.hrtime.bigint() < deadline) {
       next++
-      const r = await once(target, shape.stream)
+      const r = await once(target, shape.stream, shape.embeddings === true)
       if (r.ok) {
         latency.push(r.latency)
         ttfb.push(r.ttfb)

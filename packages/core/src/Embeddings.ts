@@ -37,7 +37,11 @@ export const EmbeddingRequest = Schema.StructWithRest(
     input: Input,
     encoding_format: Schema.optionalKey(EncodingFormat),
     dimensions: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
-    user: Schema.optionalKey(Schema.String)
+    user: Schema.optionalKey(Schema.String),
+    /** LiteLLM's routing metadata, as on chat: `tags` select deployments by their `tags`. */
+    metadata: Schema.optionalKey(
+      Schema.StructWithRest(Schema.Struct({ tags: Schema.optionalKey(Schema.Array(Schema.String)) }), Passthrough)
+    )
   }),
   Passthrough
 )
