@@ -35,7 +35,7 @@ model_list:
     litellm_params: { model: openai/text-embedding-3-small, api_base: "${openai.baseUrl}", api_key: sk-mock-openai }
     model_info: { id: embed-openai, mode: embedding }
   - model_name: embed-azure
-    litellm_params: { model: azure/my-embedder, api_base: "${openai.origin}", api_key: azure-mock-key }
+    litellm_params: { model: azure/text-embedding-3-small, api_base: "${openai.origin}", api_key: azure-mock-key }
     model_info: { id: embed-azure, mode: embedding }
   - model_name: embed-gemini
     litellm_params: { model: gemini/gemini-embedding-001, api_base: "${gemini.baseUrl}", api_key: gemini-mock-key }
@@ -115,7 +115,7 @@ layer(env, { excludeTestServices: true })("embeddings through the gateway", (it)
         assert.strictEqual(response.headers.get("x-llm-router-model-group"), model)
       }
       const azure = openai.requests.findLast((r) => r.path.includes("/openai/deployments/"))
-      assert.strictEqual(azure?.path, "/openai/deployments/my-embedder/embeddings?api-version=2024-10-21")
+      assert.strictEqual(azure?.path, "/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-10-21")
       assert.strictEqual((azure?.body as Record<string, unknown>)["encoding_format"], "base64")
     }))
 

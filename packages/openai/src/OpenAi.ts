@@ -6,15 +6,9 @@
  * request or body read, and a stream's request is tied to the stream's scope, so its socket
  * is closed however the stream ends (even when the consumer stops right after `Start`).
  */
-<<<<<<< HEAD
 import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, RouteInfo, StreamingHttp } from "@llm-router/core"
 import { Clock, Effect, Layer, Result, type Scope, Stream } from "effect"
 import { HttpBody, HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
-=======
-import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, ResponseLimit, RouteInfo, StreamingHttp } from "@llm-router/core"
-import { Clock, Effect, Layer, Redacted, Result, type Scope, Stream } from "effect"
-import { HttpBody, HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
->>>>>>> 829114f
 import * as ChunkStream from "./ChunkStream.ts"
 import * as Endpoint from "./Endpoint.ts"
 import * as ErrorBody from "./ErrorBody.ts"
@@ -28,43 +22,6 @@ export { retryAfterFromText } from "./ErrorBody.ts"
 
 const isOk = (status: number) => status >= 200 && status < 300
 
-<<<<<<< HEAD
-=======
-interface Body {
-  readonly text: string
-  /** Set when the connection broke while reading; `text` holds what arrived before. */
-  readonly failure?: HttpClientError.HttpClientError | undefined
-}
-
-/**
- * Reads a whole body, keeping what arrived even when the connection breaks mid-way, up to
- * `ResponseLimit.MaxResponseBytes` (past it the read stops, aborting the request, and fails).
- */
-const readBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<Body> =>
-  Effect.withFiber((fiber) => {
-    const limit = fiber.getRef(ResponseLimit.MaxResponseBytes)
-    const decoder = new TextDecoder()
-    let text = ""
-    let bytes = 0
-    return Stream.runForEachArray(response.stream, (parts) => {
-      for (const part of parts) {
-        bytes += part.length
-        if (bytes > limit) {
-          const cause = new ResponseLimit.ResponseTooLarge(limit)
-          return Effect.fail(
-            new HttpClientError.HttpClientError({ reason: new HttpClientError.DecodeError({ request: response.request, response, cause }) })
-          )
-        }
-        text += decoder.decode(part, { stream: true })
-      }
-      return Effect.void
-    }).pipe(
-        Effect.map((): Body => ({ text: text + decoder.decode() })),
-        Effect.catch((failure) => Effect.succeed<Body>({ text: text + decoder.decode(), failure }))
-      )
-  })
-
->>>>>>> 829114f
 /** Builds the client for one deployment. Never fails: a misconfigured deployment's calls do. */
 export const make = (
   deployment: Deployment.Deployment

@@ -3,9 +3,9 @@
  * completions, embeddings): the error context with its secret, scrubbing, and the mapping of
  * a transport failure, a broken body and a non-2xx answer into `LlmError`s.
  */
-import { type Deployment, LlmError, ProviderError } from "@llm-router/core"
+import { type Deployment, LlmError, ProviderError, ResponseLimit } from "@llm-router/core"
 import { Clock, Effect, Redacted, Stream } from "effect"
-import type { HttpClientError, HttpClientResponse } from "effect/http"
+import { HttpClientError, type HttpClientResponse } from "effect/http"
 import * as ErrorBody from "./ErrorBody.ts"
 
 export interface Body {
@@ -14,18 +14,32 @@ export interface Body {
   readonly failure?: HttpClientError.HttpClientError | undefined
 }
 
-/** Reads a whole body, keeping what arrived even when the connection breaks mid-way. */
+/**
+ * Reads a whole body, keeping what arrived even when the connection breaks mid-way, up to
+ * `ResponseLimit.MaxResponseBytes` (past it the read stops, aborting the request, and fails).
+ */
 export const readBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<Body> =>
-  Effect.suspend(() => {
+  Effect.withFiber((fiber) => {
+    const limit = fiber.getRef(ResponseLimit.MaxResponseBytes)
     const decoder = new TextDecoder()
     let text = ""
-    return Stream.runForEachArray(response.stream, (parts) =>
-      Effect.sync(() => {
-        for (const part of parts) text += decoder.decode(part, { stream: true })
-      })).pipe(
-        Effect.map((): Body => ({ text: text + decoder.decode() })),
-        Effect.catch((failure) => Effect.succeed<Body>({ text: text + decoder.decode(), failure }))
-      )
+    let bytes = 0
+    return Stream.runForEachArray(response.stream, (parts) => {
+      for (const part of parts) {
+        bytes += part.length
+        if (bytes > limit) {
+          const cause = new ResponseLimit.ResponseTooLarge(limit)
+          return Effect.fail(
+            new HttpClientError.HttpClientError({ reason: new HttpClientError.DecodeError({ request: response.request, response, cause }) })
+          )
+        }
+        text += decoder.decode(part, { stream: true })
+      }
+      return Effect.void
+    }).pipe(
+      Effect.map((): Body => ({ text: text + decoder.decode() })),
+      Effect.catch((failure) => Effect.succeed<Body>({ text: text + decoder.decode(), failure }))
+    )
   })
 
 export interface Transport {

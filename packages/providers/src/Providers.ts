@@ -79,12 +79,13 @@ export const builtin: Registry<HttpClient.HttpClient> = make<HttpClient.HttpClie
 )
 
 /**
- * The router as the app's `LlmClient` over the built-in adapters, from a config value in
+ * The router as the app's `LlmClient` (and `EmbeddingClient`, for its embedding groups) over
+ * the built-in adapters, from a config value in
  * LiteLLM's shape (`model_list`, `fallbacks`, router settings: parsed YAML or JSON, or a
  * literal). An invalid config fails the layer with every problem and its path. For other
  * adapters, `Router.layer(config, make([...]).clientFor)`.
  */
 export const layerRouter = (
   config: unknown
-): Layer.Layer<LlmClient.LlmClient, RouterConfig.RouterConfigError, RouterState.RouterState | HttpClient.HttpClient> =>
-  Layer.unwrap(Effect.map(RouterConfig.decode(config), (decoded) => Router.layer(decoded, builtin.clientFor)))
+): Layer.Layer<LlmClient.LlmClient | EmbeddingClient.EmbeddingClient, RouterConfig.RouterConfigError, RouterState.RouterState | HttpClient.HttpClient> =>
+  Layer.unwrap(Effect.map(RouterConfig.decode(config), (decoded) => Router.layer(decoded, builtin.clientFor, builtin.embeddingClientFor)))

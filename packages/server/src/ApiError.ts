@@ -49,10 +49,8 @@ export const unauthorized = (message: string): ApiError =>
   make(401, "authentication_error", message, "invalid_api_key")
 export const routeNotFound = (method: string, path: string): ApiError =>
   make(404, "invalid_request_error", `Unknown route ${method} ${path}`, "unknown_url")
-<<<<<<< HEAD
 export const modelNotFound = (id: string): ApiError =>
   make(404, "invalid_request_error", `The model '${id.length > 200 ? id.slice(0, 200) + "…" : id}' does not exist`, "model_not_found", "model")
-=======
 /** The `code` of a request refused because the bodies in flight already hold all they may. */
 export const OVERLOADED = "gateway_overloaded"
 export const overloaded = (): ApiError =>
@@ -75,7 +73,6 @@ export const shuttingDown = (): ApiError =>
     param: null,
     retryAfterSeconds: 1
   })
->>>>>>> 829114f
 export const internal = (): ApiError => make(500, "server_error", "The gateway failed unexpectedly", "internal_error")
 
 const retryAfterSeconds = (error: LlmError.LlmError): { retryAfterSeconds?: number } => {

@@ -1,6 +1,6 @@
 /**
- * The OpenAI-compatible HTTP gateway: chat completions (plain and SSE) through the router,
- * the model list, health, and Prometheus metrics, on `effect/http`'s `HttpRouter`.
+ * The OpenAI-compatible HTTP gateway: chat completions (plain and SSE) and embeddings
+ * (`EmbeddingsRoute`) through the router, the model list, health, and Prometheus metrics, on `effect/http`'s `HttpRouter`.
  *
  * Every response carries `x-request-id` and, for chat, the `x-llm-router-*` route headers.
  * A streamed answer holds its status and headers until the router has the first content
@@ -15,22 +15,15 @@ import type { Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
-<<<<<<< HEAD
-import { EmbeddingClient, LlmClient, LlmError, Router, RouterState, SessionAffinity, WireJson } from "@llm-router/core"
-=======
-import { LlmClient, LlmError, ResponseLimit, Router, RouterState, SessionAffinity, WireJson } from "@llm-router/core"
->>>>>>> 829114f
+import { EmbeddingClient, LlmClient, LlmError, ResponseLimit, Router, RouterState, SessionAffinity, WireJson } from "@llm-router/core"
 import type { Chat } from "@llm-router/core"
 import { RedisRouterState } from "@llm-router/redis"
 import { createServer } from "node:http"
 import * as AccessLog from "./AccessLog.ts"
 import * as ApiError from "./ApiError.ts"
 import * as Auth from "./Auth.ts"
-<<<<<<< HEAD
-import * as EmbeddingsRoute from "./EmbeddingsRoute.ts"
-=======
 import * as Drain from "./Drain.ts"
->>>>>>> 829114f
+import * as EmbeddingsRoute from "./EmbeddingsRoute.ts"
 import type { GatewayConfig } from "./GatewayConfig.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
@@ -521,15 +514,16 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
       const embeddingsHandler = handle("/v1/embeddings", true, EmbeddingsRoute.handler({ readBody, embeddings, failure: llmFailure }))
       const modelsHandler = handle("/v1/models", true, models)
       const modelHandler = handle("/v1/models/{id}", true, model)
+      // One route takes `/v1/models` and `/v1/models/{id}`: the router counts the bare path as the wildcard's.
+      const modelsOrModel = (request: HttpServerRequest.HttpServerRequest) =>
+        /^(\/v1)?\/models\/?(\?|$)/.test(request.url) ? modelsHandler(request) : modelHandler(request)
       const livenessHandler = handle("/health/liveness", false, liveness)
       yield* router.add("POST", "/v1/chat/completions", chatHandler)
       yield* router.add("POST", "/chat/completions", chatHandler)
-      yield* router.add("GET", "/v1/models", modelsHandler)
-      yield* router.add("GET", "/models", modelsHandler)
+      yield* router.add("GET", "/v1/models/*", modelsOrModel)
+      yield* router.add("GET", "/models/*", modelsOrModel)
       yield* router.add("POST", "/v1/embeddings", embeddingsHandler)
       yield* router.add("POST", "/embeddings", embeddingsHandler)
-      yield* router.add("GET", "/v1/models/*", modelHandler)
-      yield* router.add("GET", "/models/*", modelHandler)
       yield* router.add("GET", "/health/liveness", livenessHandler)
       // LiteLLM's spelling, for probes written against it; and its `/health`, from the router's state.
       yield* router.add("GET", "/health/liveliness", livenessHandler)
@@ -547,6 +541,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
 export interface ServeOptions<E, R> extends Settings {
   /** The client for each deployment: the provider registry, or a stub in tests. */
   readonly clientFor: Router.ClientFor<E, R>
+  /** The embeddings client for each embedding deployment (`Providers.builtin.embeddingClientFor`); none, no embeddings. */
+  readonly embeddingClientFor?: Router.EmbeddingClientFor<E, R> | undefined
   readonly host?: string | undefined
   /** 0 picks a free port; read it from `HttpServer.address`. */
   readonly port?: number | undefined
@@ -562,9 +558,14 @@ export const layerState = (config: GatewayConfig): Layer.Layer<RouterState.Route
     : RedisRouterState.layerNode(config.sharedState, { prefix: config.sharedState.keyPrefix })
 
 /** The routes with their router: needs `HttpRouter` and whatever `clientFor` needs. */
-export const layerRoutes = <E, R>(options: Settings & { readonly clientFor: Router.ClientFor<E, R> }) =>
+export const layerRoutes = <E, R>(
+  options: Settings & {
+    readonly clientFor: Router.ClientFor<E, R>
+    readonly embeddingClientFor?: Router.EmbeddingClientFor<E, R> | undefined
+  }
+) =>
   routes(options).pipe(
-    Layer.provide(Router.layer(options.config.router, options.clientFor)),
+    Layer.provide(Router.layer(options.config.router, options.clientFor, options.embeddingClientFor)),
     Layer.provide(layerState(options.config))
   )
 

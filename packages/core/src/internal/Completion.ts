@@ -14,7 +14,7 @@ import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
-import { type Engine, newRun, requestTimeoutMs, resolveGroup, routeInfo, spend, unknownModel } from "./Engine.ts"
+import { type Engine, modeRefusal, newRun, requestTimeoutMs, resolveGroup, routeInfo, spend, unknownModel } from "./Engine.ts"
 import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
 import type { Run } from "./Run.ts"
 
@@ -24,6 +24,8 @@ export const chat = (engine: Engine, request: ChatRequest): Effect.Effect<LlmCli
 const chatRouted = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
   const group = resolveGroup(engine, request.model)
   if (group === undefined) return Effect.fail(unknownModel(engine, request))
+  const refused = modeRefusal(engine, group, "chat")
+  if (refused !== undefined) return Effect.fail(refused)
   return Effect.withFiber((fiber) => {
     const clock = fiber.getRef(Clock.Clock)
     if (!RouterTracing.enabled(fiber)) {

@@ -1,6 +1,6 @@
 /**
  * What a router is made of, built once from its config: the groups and their deployments, a
- * client per deployment, the state store, the strategy, budgets, session pins and spans; and
+ * client per deployment (a chat client, or an embeddings client for an embedding deployment), the state store, the strategy, budgets, session pins and spans; and
  * the small steps every part of the router shares (resolving a group, recording a failure,
  * describing a route). The selection, attempt loop, fallbacks and streaming modules take an
  * `Engine` as their first argument rather than closing over a shared scope.
@@ -9,7 +9,8 @@ import { Effect, type Fiber, type Tracer } from "effect"
 import * as Budget from "../Budget.ts"
 import type { Usage } from "../Chat.ts"
 import * as Cost from "../Cost.ts"
-import type { Deployment } from "../Deployment.ts"
+import { type Deployment, isChat } from "../Deployment.ts"
+import type * as EmbeddingClient from "../EmbeddingClient.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import type { RouteInfo } from "../RouteInfo.ts"
@@ -24,6 +25,9 @@ import { ROUTER, type Routable, type Run } from "./Run.ts"
 /** Gives each deployment the client that calls it (a provider adapter, a simulated provider…). */
 export type ClientFor<E = never, R = never> = (deployment: Deployment) => Effect.Effect<LlmClient.Service, E, R>
 
+/** Gives each embedding deployment (`model_info.mode: embedding`) the client that calls it. */
+export type EmbeddingClientFor<E = never, R = never> = (deployment: Deployment) => Effect.Effect<EmbeddingClient.Service, E, R>
+
 export interface Engine {
   readonly config: RouterConfig
   readonly settings: Settings
@@ -36,7 +40,15 @@ export interface Engine {
   readonly spans: RouterTracing.Spans
   readonly groups: ReadonlyMap<string, ReadonlyArray<Deployment>>
   readonly groupIds: ReadonlyMap<string, ReadonlyArray<string>>
+  /** The chat client of each chat deployment. */
   readonly clients: ReadonlyMap<string, LlmClient.Service>
+  /** The embeddings client of each embedding deployment (when the router was given a way to make them). */
+  readonly embeddingClients: ReadonlyMap<string, EmbeddingClient.Service>
+  /**
+   * What each group is (`chat`, `embedding`, or another `model_info.mode`): a group serves only
+   * its kind of request (see `Embedding.modeRefusal`).
+   */
+  readonly groupKinds: ReadonlyMap<string, string>
   /** The groups and visible aliases, for the unknown-model error. */
   readonly knownModels: string
   /**
@@ -46,7 +58,11 @@ export interface Engine {
   readonly rateLimited: boolean
 }
 
-export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clientFor: ClientFor<E, R>) {
+export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
+  config: RouterConfig,
+  clientFor: ClientFor<E, R>,
+  embeddingClientFor?: EmbeddingClientFor<E2, R2>
+) {
   const state = yield* RouterState
   const { settings } = config
   const budgetLimits = Budget.limitsOf(config.deployments, settings.providerBudgets)
@@ -54,11 +70,19 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
   const makePins = yield* SessionAffinity.MakePinTable
   const groups = new Map<string, Array<Deployment>>()
   const clients = new Map<string, LlmClient.Service>()
+  const embeddingClients = new Map<string, EmbeddingClient.Service>()
+  const groupKinds = new Map<string, string>()
   for (const deployment of config.deployments) {
     const members = groups.get(deployment.group)
     if (members) members.push(deployment)
     else groups.set(deployment.group, [deployment])
-    clients.set(deployment.id, yield* clientFor(deployment))
+    // A group is one kind of model (`RouterConfig` checks): its first deployment says which.
+    if (!groupKinds.has(deployment.group)) groupKinds.set(deployment.group, isChat(deployment.mode) ? "chat" : deployment.mode!)
+    // Each deployment gets the client of its kind; the other kinds (images, audio, ...) get none.
+    if (isChat(deployment.mode)) clients.set(deployment.id, yield* clientFor(deployment))
+    else if (deployment.mode === "embedding" && embeddingClientFor !== undefined) {
+      embeddingClients.set(deployment.id, yield* embeddingClientFor(deployment))
+    }
   }
   const engine: Engine = {
     config,
@@ -72,6 +96,8 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     groups,
     groupIds: new Map([...groups].map(([group, members]) => [group, members.map((d) => d.id)])),
     clients,
+    embeddingClients,
+    groupKinds,
     // Hidden aliases still route, but are not advertised (LiteLLM's `hidden: true`).
     knownModels: [...groups.keys(), ...[...settings.aliases].filter(([, a]) => !a.hidden).map(([name]) => name)].join(", "),
     rateLimited: settings.routingStrategy.startsWith("usage-based-routing") &&
@@ -95,6 +121,23 @@ export const unknownModel = (engine: Engine, request: Routable) =>
       request.model.length > 200 ? request.model.slice(0, 200) + "…" : request.model
     }". Known: ${engine.knownModels}`
   })
+
+/**
+ * The refusal of `group` for an operation of the other kind (`wanted`), or `undefined` when the
+ * group serves it (see `groupKinds`).
+ */
+export const modeRefusal = (engine: Engine, group: string, wanted: "chat" | "embedding"): LlmError.BadRequest | undefined => {
+  const kind = engine.groupKinds.get(group) ?? "chat"
+  if (kind === wanted) return undefined
+  const article = /^[aeiou]/.test(kind) ? "an" : "a"
+  const serves = kind === "chat" ? "chat completions" : kind === "embedding" ? "embeddings (/v1/embeddings)" : `${kind} requests, which this router does not route`
+  return new LlmError.BadRequest({
+    provider: ROUTER,
+    status: 400,
+    message: `Model group "${group}" is ${article} ${kind} model group (model_info.mode): it serves ${serves}, not ${wanted === "chat" ? "chat completions" : "embeddings"}`,
+    param: "model"
+  })
+}
 
 export const requestTimeoutMs = (engine: Engine, d: Deployment) => d.timeoutMs ?? engine.settings.timeoutMs
 export const firstChunkTimeoutMs = (engine: Engine, d: Deployment) =>

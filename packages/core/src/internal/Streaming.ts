@@ -26,6 +26,7 @@ import {
   newRun,
   recordFailure,
   release,
+  modeRefusal,
   resolveGroup,
   routeInfo,
   spend,
@@ -94,6 +95,8 @@ const openStream = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) 
 const start = (engine: Engine, request: ChatRequest): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> => {
   const group = resolveGroup(engine, request.model)
   if (group === undefined) return Effect.fail(unknownModel(engine, request))
+  const refused = modeRefusal(engine, group, "chat")
+  if (refused !== undefined) return Effect.fail(refused)
   return Effect.withFiber((fiber) => {
     const run = (span: Parameters<typeof newRun>[6]) =>
       Effect.map(

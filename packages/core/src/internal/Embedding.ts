@@ -1,0 +1,84 @@
+/**
+ * Embeddings through the router: the operation an embeddings request performs on a deployment
+ * (the call under its timeout, the success recorded) and the route it reports, over the same
+ * attempt loop, fallbacks, cooldowns, budgets and metrics as a chat. Only embedding groups
+ * (`model_info.mode: embedding`) take it; a chat group asked for embeddings, and an embedding
+ * group asked to chat (`Engine.modeRefusal`), is a `BadRequest` naming the group's kind.
+ */
+import { Clock, Effect, type Fiber } from "effect"
+import * as Deadline from "../Deadline.ts"
+import type * as EmbeddingClient from "../EmbeddingClient.ts"
+import * as Embeddings from "../Embeddings.ts"
+import * as LlmError from "../LlmError.ts"
+import * as RouterMetrics from "../RouterMetrics.ts"
+import * as TokenEstimate from "../TokenEstimate.ts"
+import { type Engine, modeRefusal, newRun, requestTimeoutMs, resolveGroup, routeInfo, spend, unknownModel } from "./Engine.ts"
+import { route } from "./Fallbacks.ts"
+import type { Run } from "./Run.ts"
+
+/** The input a request's context-window check weighs: its longest input (each input is embedded on its own). */
+const largestInput = (request: Embeddings.EmbeddingRequest): number =>
+  Math.max(...Embeddings.inputsOf(request.input).map((item) => (typeof item === "string" ? TokenEstimate.ofText(item) : item.length)))
+
+export const embed = (engine: Engine, request: Embeddings.EmbeddingRequest): Effect.Effect<EmbeddingClient.Embedded, LlmError.LlmError> =>
+  embedRouted(engine, request).pipe(
+    Effect.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(engine, request.model), error, false))
+  )
+
+const embedRouted = (engine: Engine, request: Embeddings.EmbeddingRequest): Effect.Effect<EmbeddingClient.Embedded, LlmError.LlmError> => {
+  const group = resolveGroup(engine, request.model)
+  if (group === undefined) return Effect.fail(unknownModel(engine, request))
+  const refused = modeRefusal(engine, group, "embedding")
+  if (refused !== undefined) return Effect.fail(refused)
+  return Effect.withFiber((fiber) => {
+    const clock = fiber.getRef(Clock.Clock)
+    const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, largestInput)
+    return routeEmbedding(engine, run, fiber, clock)
+  })
+}
+
+const routeEmbedding = (
+  engine: Engine,
+  run: Run<Embeddings.EmbeddingRequest>,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  clock: Clock.Clock
+): Effect.Effect<EmbeddingClient.Embedded, LlmError.LlmError> =>
+  Effect.flatMap(
+    route(engine, run, (d) => {
+      const client = engine.embeddingClients.get(d.id)
+      if (client === undefined) {
+        return Effect.fail(new LlmError.BadRequest({
+          provider: d.provider,
+          deployment: d.id,
+          message: `No embeddings client for deployment "${d.id}" (provider ${d.provider})`
+        }))
+      }
+      // Made when the attempt starts (see `AttemptLoop`).
+      const began = clock.currentTimeMillisUnsafe()
+      const timeoutMs = requestTimeoutMs(engine, d)
+      return client.embed(run.request).pipe(
+        Deadline.timeoutOrElse(timeoutMs, () =>
+          Effect.fail(
+            new LlmError.Timeout({
+              provider: d.provider,
+              deployment: d.id,
+              phase: "request",
+              message: `No response from ${d.id} within ${timeoutMs} ms`
+            })
+          )),
+        Effect.flatMap((embedded) =>
+          Effect.as(
+            engine.state.onSuccess(d.id, { latencyMs: clock.currentTimeMillisUnsafe() - began, tokens: embedded.response.usage.total_tokens }),
+            embedded
+          )
+        )
+      )
+    }),
+    (served) => {
+      const now = clock.currentTimeMillisUnsafe()
+      const route = routeInfo(run, served, now, served.value.route.usage)
+      spend(engine, route, now)
+      RouterMetrics.recordSuccessUnsafe(route, false, fiber.context)
+      return Effect.succeed({ response: served.value.response, route })
+    }
+  )
