@@ -27,16 +27,19 @@ export type ClientFor<E = never, R = never> = Engine.ClientFor<E, R>
 export type EmbeddingClientFor<E = never, R = never> = Engine.EmbeddingClientFor<E, R>
 
 /**
+ * What an app adds to a router from code: its own strategy for every group, or for some
+ * (`Strategy` pipelines; LiteLLM's `set_custom_routing_strategy`); and `embeddingClientFor`,
+ * the embeddings client of each embedding deployment (`Providers.builtin.embeddingClientFor`).
+ */
+export type Options<E2 = never, R2 = never> = Engine.Options<E2, R2>
+
+/**
  * The router's two faces over one engine (one state, one budget ledger, one pin table): chat
  * for its chat groups, embeddings for its embedding groups. Without `embeddingClientFor`, an
  * embedding group's requests fail: its deployments have no client.
  */
-export const makeServices = <E, R, E2 = never, R2 = never>(
-  config: RouterConfig,
-  clientFor: ClientFor<E, R>,
-  embeddingClientFor?: EmbeddingClientFor<E2, R2>
-) =>
-  Effect.map(Engine.make(config, clientFor, embeddingClientFor), (engine) => ({
+export const makeServices = <E, R, E2 = never, R2 = never>(config: RouterConfig, clientFor: ClientFor<E, R>, options?: Options<E2, R2>) =>
+  Effect.map(Engine.make(config, clientFor, options), (engine) => ({
     llm: LlmClient.LlmClient.of({
       chat: (request) => chat(engine, request),
       stream: (request) => stream(engine, request)
@@ -44,17 +47,17 @@ export const makeServices = <E, R, E2 = never, R2 = never>(
     embeddings: EmbeddingClient.EmbeddingClient.of({ embed: (request) => embed(engine, request) })
   }))
 
-export const make = <E, R>(config: RouterConfig, clientFor: ClientFor<E, R>) =>
-  Effect.map(makeServices(config, clientFor), (services) => services.llm)
+export const make = <E, R, E2 = never, R2 = never>(config: RouterConfig, clientFor: ClientFor<E, R>, options?: Options<E2, R2>) =>
+  Effect.map(makeServices(config, clientFor, options), (services) => services.llm)
 
 /** The router as the application's `LlmClient`, and as its `EmbeddingClient` (see `makeServices`). */
 export const layer = <E, R, E2 = never, R2 = never>(
   config: RouterConfig,
   clientFor: ClientFor<E, R>,
-  embeddingClientFor?: EmbeddingClientFor<E2, R2>
+  options?: Options<E2, R2>
 ): Layer.Layer<LlmClient.LlmClient | EmbeddingClient.EmbeddingClient, E | E2, RouterState | R | R2> =>
   Layer.effectContext(
-    Effect.map(makeServices(config, clientFor, embeddingClientFor), (services) =>
+    Effect.map(makeServices(config, clientFor, options), (services) =>
       Context.make(LlmClient.LlmClient, services.llm).pipe(Context.add(EmbeddingClient.EmbeddingClient, services.embeddings)))
   )
 

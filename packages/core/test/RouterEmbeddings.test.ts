@@ -37,7 +37,7 @@ const setup = (config: unknown, down: Set<string>) =>
   Effect.gen(function*() {
     const calls: Array<string> = []
     const decoded = yield* RouterConfig.decode(config)
-    const services = yield* Router.makeServices(decoded, noChat, scripted(down, calls))
+    const services = yield* Router.makeServices(decoded, noChat, { embeddingClientFor: scripted(down, calls) })
     return { ...services, calls }
   }).pipe(Effect.provide(RouterState.layerMemory))
 

@@ -88,4 +88,4 @@ export const builtin: Registry<HttpClient.HttpClient> = make<HttpClient.HttpClie
 export const layerRouter = (
   config: unknown
 ): Layer.Layer<LlmClient.LlmClient | EmbeddingClient.EmbeddingClient, RouterConfig.RouterConfigError, RouterState.RouterState | HttpClient.HttpClient> =>
-  Layer.unwrap(Effect.map(RouterConfig.decode(config), (decoded) => Router.layer(decoded, builtin.clientFor, builtin.embeddingClientFor)))
+  Layer.unwrap(Effect.map(RouterConfig.decode(config), (decoded) => Router.layer(decoded, builtin.clientFor, { embeddingClientFor: builtin.embeddingClientFor })))

@@ -565,7 +565,7 @@ export const layerRoutes = <E, R>(
   }
 ) =>
   routes(options).pipe(
-    Layer.provide(Router.layer(options.config.router, options.clientFor, options.embeddingClientFor)),
+    Layer.provide(Router.layer(options.config.router, options.clientFor, { embeddingClientFor: options.embeddingClientFor })),
     Layer.provide(layerState(options.config))
   )
 

@@ -4,13 +4,17 @@
  * the same one (after a backoff), within `num_retries`. Generic over the operation (`Run`'s
  * `Operation`): a chat, opening a stream, or any other call a deployment answers.
  */
-import { Cause, Clock, Duration, Effect, Pull, Random, Result, Schedule } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Pull, Random, Result, Schedule } from "effect"
 import type { Deployment } from "../Deployment.ts"
 import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import { type Engine, recordFailure, release } from "./Engine.ts"
 import { addTo, type Operation, type Run, type Served } from "./Run.ts"
 import * as Selection from "./Selection.ts"
+
+/** An exit that neither the operation (success) nor `afterFailure` (a typed failure) records. */
+const endsUnrecorded = <A>(exit: Exit.Exit<A, LlmError.LlmError>): boolean =>
+  Exit.isFailure(exit) && !Cause.hasFails(exit.cause)
 
 /**
  * One model group for `run`. `ignoreCooldown` is the last resort, when every deployment of
@@ -46,12 +50,17 @@ export const runGroup = <A>(
       const { pool, healthy } = choice
       const attemptOn = (random: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
         const d = Selection.pick(engine, run, group, pool, snapshot, random)
+        if ("_tag" in d) return Effect.fail(lastError ?? d)
         run.attempts++
         return Effect.flatMap(state.onStart(d.id), () => {
           // Made once the call is recorded as started: `operation` may read the clock as it is made.
           const direct = operation(d)
           const called = run.span === undefined ? direct : engine.spans.attempt(run.span, d, run.attempts, direct)
-          return Effect.matchCauseEffect(Effect.onInterrupt(called, () => release(engine, d)), {
+          // One bracket for the in-flight count taken by `onStart`: a success is recorded by the
+          // operation, a failure by `afterFailure`; anything else (an interruption, a defect)
+          // gives the count back here, so no exit leaves it raised.
+          const bracketed = Effect.onExit(called, (exit) => (endsUnrecorded(exit) ? release(engine, d) : Effect.void))
+          return Effect.matchCauseEffect(bracketed, {
             onFailure: (cause) => afterFailure(attempt, d, healthy, cause),
             onSuccess: (value) => {
               if (run.session !== undefined) engine.pins?.set(group, run.session, d.id, snapshot.now)

@@ -32,7 +32,8 @@ export interface Engine {
   readonly config: RouterConfig
   readonly settings: Settings
   readonly state: StateService
-  readonly strategy: Strategy.Strategy
+  /** The strategy of a group: the app's for that group, else the app's for all, else the configured one. */
+  readonly strategyFor: (group: string) => Strategy.Strategy
   /** Spend limits per deployment (`Budget`); none configured, no ledger and no check on any request. */
   readonly budgetLimits: ReadonlyMap<string, ReadonlyArray<Budget.Limit>>
   readonly ledger: Budget.Ledger | undefined
@@ -58,11 +59,22 @@ export interface Engine {
   readonly rateLimited: boolean
 }
 
+/** What an app adds to a router from code (see `Router.make`). */
+export interface Options<E2 = never, R2 = never> {
+  /** The strategy of every group, instead of `routing_strategy` (LiteLLM's `set_custom_routing_strategy`). */
+  readonly strategy?: Strategy.Strategy | undefined
+  /** Strategies of particular groups, over `strategy`. */
+  readonly strategies?: Readonly<Record<string, Strategy.Strategy>> | undefined
+  /** The embeddings client of each embedding deployment; without it an embedding group's requests fail. */
+  readonly embeddingClientFor?: EmbeddingClientFor<E2, R2> | undefined
+}
+
 export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
   config: RouterConfig,
   clientFor: ClientFor<E, R>,
-  embeddingClientFor?: EmbeddingClientFor<E2, R2>
+  options: Options<E2, R2> = {}
 ) {
+  const embeddingClientFor = options.embeddingClientFor
   const state = yield* RouterState
   const { settings } = config
   const budgetLimits = Budget.limitsOf(config.deployments, settings.providerBudgets)
@@ -88,7 +100,7 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
     config,
     settings,
     state,
-    strategy: Strategy.byName[settings.routingStrategy],
+    strategyFor: strategies(options.strategy ?? Strategy.byName[settings.routingStrategy], options.strategies),
     budgetLimits,
     ledger,
     pins: settings.sessionAffinityTtlMs > 0 ? makePins(settings.sessionAffinityTtlMs) : undefined,
@@ -105,6 +117,12 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
   }
   return engine
 })
+
+const strategies = (all: Strategy.Strategy, byGroup: Readonly<Record<string, Strategy.Strategy>> | undefined) => {
+  if (byGroup === undefined) return () => all
+  const map = new Map(Object.entries(byGroup))
+  return (group: string) => map.get(group) ?? all
+}
 
 export const resolveGroup = (engine: Engine, model: string): string | undefined => {
   if (engine.groups.has(model)) return model

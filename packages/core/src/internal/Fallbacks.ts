@@ -47,24 +47,37 @@ const runWithFallbacks = <A>(
   ignoreCooldown: boolean
 ): Effect.Effect<Served<A>, LlmError.LlmError> =>
   runGroup(engine, run, group, operation, ignoreCooldown).pipe(
-    Effect.catch((error) =>
-      Effect.gen(function*() {
-        let last = error
-        for (const next of chainFor(engine, error, group)) {
-          if (next === run.group || run.visited?.has(next) === true) continue
-          if (run.fallbacks.length >= engine.settings.maxFallbacks) break
-          addTo(run, "visited", next)
-          run.fallbacks.push(next)
-          yield* RouterMetrics.recordFallback(group, next)
-          const result = yield* Effect.result(runWithFallbacks(engine, run, next, operation, ignoreCooldown))
-          if (result._tag === "Success") return result.success
-          // A provider's real error says more than a fallback's "everything is cooling down".
-          if (result.failure._tag !== "NoDeploymentAvailable" || last._tag === "NoDeploymentAvailable") last = result.failure
-        }
-        return yield* last
-      })
-    )
+    Effect.catch((error) => fallBack(engine, run, group, error, operation, ignoreCooldown))
   )
+
+/**
+ * After `group` gave up with `error`: its chain in configured order, each fallback with its own
+ * retries and chain, within `max_fallbacks`; `error` when none answers. (A stream whose group
+ * has spent its restarts comes here too.)
+ */
+export const fallBack = <A>(
+  engine: Engine,
+  run: Run,
+  group: string,
+  error: LlmError.LlmError,
+  operation: Operation<A>,
+  ignoreCooldown = false
+): Effect.Effect<Served<A>, LlmError.LlmError> =>
+  Effect.gen(function*() {
+    let last = error
+    for (const next of chainFor(engine, error, group)) {
+      if (next === run.group || run.visited?.has(next) === true) continue
+      if (run.fallbacks.length >= engine.settings.maxFallbacks) break
+      addTo(run, "visited", next)
+      run.fallbacks.push(next)
+      yield* RouterMetrics.recordFallback(group, next)
+      const result = yield* Effect.result(runWithFallbacks(engine, run, next, operation, ignoreCooldown))
+      if (result._tag === "Success") return result.success
+      // A provider's real error says more than a fallback's "everything is cooling down".
+      if (result.failure._tag !== "NoDeploymentAvailable" || last._tag === "NoDeploymentAvailable") last = result.failure
+    }
+    return yield* last
+  })
 
 /**
  * The whole request: its group, then the fallbacks. When it would fail without a single call

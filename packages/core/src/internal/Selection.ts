@@ -156,7 +156,11 @@ export const choose = (
   })
 }
 
-/** The deployment of one attempt: a session goes back to its deployment while that is still in the pool, else the strategy picks. */
+/**
+ * The deployment of one attempt: a session goes back to its deployment while that is still in
+ * the pool, else the strategy picks; a strategy whose filters leave nothing is answered as no
+ * deployment available (so fallbacks act on it).
+ */
 export const pick = (
   engine: Engine,
   run: Run,
@@ -164,8 +168,13 @@ export const pick = (
   pool: ReadonlyArray<Deployment>,
   snapshot: Snapshot,
   random: number
-): Deployment => {
+): Deployment | LlmError.LlmError => {
   const pinned = run.session !== undefined ? engine.pins?.get(group, run.session, snapshot.now) : undefined
-  return (pinned !== undefined ? pool.find((c) => c.id === pinned) : undefined) ??
-    engine.strategy(pool, { snapshot, streaming: run.streaming, random })
+  const chosen = (pinned !== undefined ? pool.find((c) => c.id === pinned) : undefined) ??
+    engine.strategyFor(group)(pool, { snapshot, streaming: run.streaming, random, request: run.request })
+  return chosen ?? new LlmError.NoDeploymentAvailable({
+    provider: ROUTER,
+    group,
+    message: `The routing strategy of model group "${group}" chose none of its ${pool.length} available deployments`
+  })
 }

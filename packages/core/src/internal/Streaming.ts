@@ -32,7 +32,7 @@ import {
   spend,
   unknownModel
 } from "./Engine.ts"
-import { route } from "./Fallbacks.ts"
+import { fallBack, route } from "./Fallbacks.ts"
 import { addTo, resetChains, type Run, type Served } from "./Run.ts"
 
 /**
@@ -120,6 +120,8 @@ const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) =
   let pullCurrent: Pulled = Cause.done()
   let usage: Usage | undefined
   let restarts = 0
+  /** Restarts per group: `num_retries` of them within a group, then its fallbacks, as a plain request's retries. */
+  let groupRestarts: Map<string, number> | undefined
   let done = false
   /** Whether the current deployment's call has been recorded as finished (success or failure). */
   let settled = true
@@ -164,8 +166,8 @@ const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) =
       ), opened.value.scope)
   }
   // `flatMap`s rather than `Effect.gen` on the steps every stream takes (see `Completion`).
-  const openNext = Effect.suspend(() =>
-    Effect.flatMap(route(engine, run, openStream(engine, run, parent)), (opened) => {
+  const opened = (serving: Effect.Effect<Open, LlmError.LlmError>) =>
+    Effect.flatMap(serving, (opened) => {
       current = opened
       settled = false
       return Effect.flatMap(idleGuard(opened), (guarded) => {
@@ -176,7 +178,7 @@ const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) =
         ])
       })
     })
-  )
+  const openNext = Effect.suspend(() => opened(route(engine, run, openStream(engine, run, parent))))
   const finish = (open: Open) =>
     Effect.suspend(() => {
       done = true
@@ -209,15 +211,26 @@ const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) =
       addTo(run, "excluded", open.deployment.id)
       settled = true
       yield* recordFailure(engine, open.deployment, open.group, error)
-      if (settings.streamFailurePolicy !== "restart" || restarts >= settings.numRetries) return yield* error
+      if (settings.streamFailurePolicy !== "restart") return yield* error
+      const restartsHere = groupRestarts?.get(open.group) ?? 0
       restarts++
       usage = undefined
       const now = yield* Clock.currentTimeMillis
       const restarted: LlmClient.StreamPart = { _tag: "Restarted", route: finalRoute(open, now), reason: error }
-      // The restart is a new routing pass: the groups entered before may still hold other deployments.
-      resetChains(run)
-      // Nothing left to restart on: the caller gets the error that broke the stream, not "no deployments".
-      const next = yield* openNext.pipe(Effect.catchTag("NoDeploymentAvailable", () => Effect.fail(error)))
+      // The group's restarts are spent, or it has no deployment left: its fallbacks, as for a plain request.
+      // Nothing answers: the caller gets the error that broke the stream, not "no deployments".
+      const toFallbacks = fallBack(engine, run, open.group, error, openStream(engine, run, parent)).pipe(
+        Effect.catchTag("NoDeploymentAvailable", () => Effect.fail(error))
+      )
+      let next: NonEmptyReadonlyArray<LlmClient.StreamPart>
+      if (restartsHere >= settings.numRetries) {
+        next = yield* opened(toFallbacks)
+      } else {
+        ;(groupRestarts ??= new Map()).set(open.group, restartsHere + 1)
+        // The restart is a new routing pass: the groups entered before may still hold other deployments.
+        resetChains(run)
+        next = yield* openNext.pipe(Effect.catchTag("NoDeploymentAvailable", () => opened(toFallbacks)))
+      }
       return Arr.prepend(next, restarted)
     })
 
