@@ -8,13 +8,12 @@
  */
 import { Clock, Effect, type Fiber } from "effect"
 import type { ChatRequest } from "../Chat.ts"
-import * as Deadline from "../Deadline.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
-import { type Engine, modeRefusal, newRun, requestTimeoutMs, resolveGroup, routeInfo, spend, unknownModel } from "./Engine.ts"
+import { type Engine, modeRefusal, newRun, resolveGroup, servedWhole, underRequestTimeout, unknownModel } from "./Engine.ts"
 import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
 import type { Run } from "./Run.ts"
 
@@ -49,17 +48,7 @@ const routeChat = (
     route(engine, run, (d) => {
       // Made when the attempt starts (see `AttemptLoop`).
       const began = clock.currentTimeMillisUnsafe()
-      const timeoutMs = requestTimeoutMs(engine, d)
-      return engine.clients.get(d.id)!.chat(run.request).pipe(
-        Deadline.timeoutOrElse(timeoutMs, () =>
-          Effect.fail(
-            new LlmError.Timeout({
-              provider: d.provider,
-              deployment: d.id,
-              phase: "request",
-              message: `No response from ${d.id} within ${timeoutMs} ms`
-            })
-          )),
+      return underRequestTimeout(engine, d, engine.clients.get(d.id)!.chat(run.request)).pipe(
         Effect.flatMap((completion) => {
           if (
             completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
@@ -82,11 +71,9 @@ const routeChat = (
         })
       )
     }),
-    (served) => {
-      const now = clock.currentTimeMillisUnsafe()
-      const route = routeInfo(run, served, now, served.value.response.usage)
-      spend(engine, route, now)
-      RouterMetrics.recordSuccessUnsafe(route, false, fiber.context)
-      return Effect.succeed({ response: served.value.response, route })
-    }
+    (served) =>
+      Effect.succeed({
+        response: served.value.response,
+        route: servedWhole(engine, run, served, served.value.response.usage, fiber, clock.currentTimeMillisUnsafe())
+      })
   )

@@ -6,13 +6,12 @@
  * group asked to chat (`Engine.modeRefusal`), is a `BadRequest` naming the group's kind.
  */
 import { Clock, Effect, type Fiber } from "effect"
-import * as Deadline from "../Deadline.ts"
 import type * as EmbeddingClient from "../EmbeddingClient.ts"
 import * as Embeddings from "../Embeddings.ts"
 import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
-import { type Engine, modeRefusal, newRun, requestTimeoutMs, resolveGroup, routeInfo, spend, unknownModel } from "./Engine.ts"
+import { type Engine, modeRefusal, newRun, resolveGroup, servedWhole, underRequestTimeout, unknownModel } from "./Engine.ts"
 import { route } from "./Fallbacks.ts"
 import type { Run } from "./Run.ts"
 
@@ -55,17 +54,7 @@ const routeEmbedding = (
       }
       // Made when the attempt starts (see `AttemptLoop`).
       const began = clock.currentTimeMillisUnsafe()
-      const timeoutMs = requestTimeoutMs(engine, d)
-      return client.embed(run.request).pipe(
-        Deadline.timeoutOrElse(timeoutMs, () =>
-          Effect.fail(
-            new LlmError.Timeout({
-              provider: d.provider,
-              deployment: d.id,
-              phase: "request",
-              message: `No response from ${d.id} within ${timeoutMs} ms`
-            })
-          )),
+      return underRequestTimeout(engine, d, client.embed(run.request)).pipe(
         Effect.flatMap((embedded) =>
           Effect.as(
             engine.state.onSuccess(d.id, { latencyMs: clock.currentTimeMillisUnsafe() - began, tokens: embedded.response.usage.total_tokens }),
@@ -74,11 +63,9 @@ const routeEmbedding = (
         )
       )
     }),
-    (served) => {
-      const now = clock.currentTimeMillisUnsafe()
-      const route = routeInfo(run, served, now, served.value.route.usage)
-      spend(engine, route, now)
-      RouterMetrics.recordSuccessUnsafe(route, false, fiber.context)
-      return Effect.succeed({ response: served.value.response, route })
-    }
+    (served) =>
+      Effect.succeed({
+        response: served.value.response,
+        route: servedWhole(engine, run, served, served.value.route.usage, fiber, clock.currentTimeMillisUnsafe())
+      })
   )

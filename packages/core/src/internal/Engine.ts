@@ -9,6 +9,7 @@ import { Effect, type Fiber, type Tracer } from "effect"
 import * as Budget from "../Budget.ts"
 import type { Usage } from "../Chat.ts"
 import * as Cost from "../Cost.ts"
+import * as Deadline from "../Deadline.ts"
 import { type Deployment, isChat } from "../Deployment.ts"
 import type * as EmbeddingClient from "../EmbeddingClient.ts"
 import type * as LlmClient from "../LlmClient.ts"
@@ -158,6 +159,40 @@ export const modeRefusal = (engine: Engine, group: string, wanted: "chat" | "emb
 }
 
 export const requestTimeoutMs = (engine: Engine, d: Deployment) => d.timeoutMs ?? engine.settings.timeoutMs
+/** A whole call to `d` under its request timeout (`timeout`), which fails it with a `Timeout`. */
+export const underRequestTimeout = <A>(engine: Engine, d: Deployment, call: Effect.Effect<A, LlmError.LlmError>) => {
+  const timeoutMs = requestTimeoutMs(engine, d)
+  return call.pipe(
+    Deadline.timeoutOrElse(timeoutMs, () =>
+      Effect.fail(
+        new LlmError.Timeout({
+          provider: d.provider,
+          deployment: d.id,
+          phase: "request",
+          message: `No response from ${d.id} within ${timeoutMs} ms`
+        })
+      ))
+  )
+}
+
+/**
+ * The route of a request served whole (a chat, an embedding), with its cost counted against
+ * budgets and its success in the metrics, read in the calling fiber (no steps of its own).
+ */
+export const servedWhole = (
+  engine: Engine,
+  run: Run<any>,
+  served: { readonly deployment: Deployment; readonly group: string },
+  usage: Usage | null | undefined,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  now: number
+): RouteInfo => {
+  const route = routeInfo(run, served, now, usage)
+  spend(engine, route, now)
+  RouterMetrics.recordSuccessUnsafe(route, false, fiber.context)
+  return route
+}
+
 export const firstChunkTimeoutMs = (engine: Engine, d: Deployment) =>
   d.streamTimeoutMs ?? engine.settings.streamTimeoutMs ?? requestTimeoutMs(engine, d)
 export const idleTimeoutMs = (engine: Engine, d: Deployment) => engine.settings.streamIdleTimeoutMs ?? firstChunkTimeoutMs(engine, d)
