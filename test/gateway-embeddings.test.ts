@@ -10,10 +10,10 @@ import { assert, layer } from "@effect/vitest"
 import { createOpenAI } from "@ai-sdk/openai"
 import { embed, embedMany } from "ai"
 import { Context, Effect, Layer } from "effect"
-import { HttpServer } from "effect/http"
-import OpenAI, { BadRequestError, NotFoundError } from "openai"
-import { Gateway, GatewayConfig, Providers } from "@llm-router/server"
+import type OpenAI from "openai"
+import { BadRequestError, NotFoundError } from "openai"
 import { GeminiUpstream, OpenAiUpstream } from "@llm-router/testing"
+import * as InProcessGateway from "./InProcessGateway.ts"
 import * as EmbeddingAnswers from "../packages/testing/src/upstream/EmbeddingAnswers.ts"
 
 const MASTER_KEY = "sk-gateway-embeddings"
@@ -29,7 +29,7 @@ class TestEnv extends Context.Service<TestEnv, Env>()("test/gateway-embeddings/T
 const env = Layer.effect(TestEnv, Effect.gen(function*() {
   const openai = yield* OpenAiUpstream.make()
   const gemini = yield* GeminiUpstream.make()
-  const config = yield* GatewayConfig.parse(`
+  const started = yield* InProcessGateway.start(`
 model_list:
   - model_name: embed
     litellm_params: { model: openai/text-embedding-3-small, api_base: "${openai.baseUrl}", api_key: sk-mock-openai }
@@ -58,19 +58,8 @@ router_settings:
   allowed_fails: 0
 general_settings:
   master_key: ${MASTER_KEY}
-`, { knownProviders: Providers.builtin.known })
-  const context = yield* Layer.build(
-    Gateway.layer({
-      config,
-      clientFor: Providers.builtin.clientFor,
-      embeddingClientFor: Providers.builtin.embeddingClientFor,
-      port: 0,
-      maxRequestBytes: 1024 * 1024
-    }).pipe(Layer.provide(Providers.layerHttpClient))
-  )
-  const address = Context.get(context, HttpServer.HttpServer).address
-  const baseURL = `http://127.0.0.1:${address._tag === "UnixPathAddress" ? 0 : address.port}/v1`
-  return { baseURL, client: new OpenAI({ baseURL, apiKey: MASTER_KEY, maxRetries: 0 }), openai, gemini }
+`, MASTER_KEY)
+  return { ...started, openai, gemini }
 }).pipe(Effect.orDie))
 
 /** The error a call fails with (the client's own class), or a test failure if it succeeds. */

@@ -9,10 +9,9 @@ import { assert, layer } from "@effect/vitest"
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible"
 import { generateObject, jsonSchema } from "ai"
 import { Context, Effect, Layer } from "effect"
-import { HttpServer } from "effect/http"
-import OpenAI from "openai"
-import { Gateway, GatewayConfig, Providers } from "@llm-router/server"
+import type OpenAI from "openai"
 import { AnthropicUpstream, GeminiUpstream, OpenAiUpstream } from "@llm-router/testing"
+import * as InProcessGateway from "./InProcessGateway.ts"
 
 const MASTER_KEY = "sk-gateway-structured"
 /** The mocks' text, which is prose: only a structured answer parses. */
@@ -28,7 +27,7 @@ const env = Layer.effect(TestEnv, Effect.gen(function*() {
   const openai = yield* OpenAiUpstream.make()
   const anthropic = yield* AnthropicUpstream.make({ text: TEXT })
   const gemini = yield* GeminiUpstream.make({ text: TEXT })
-  const config = yield* GatewayConfig.parse(`
+  return yield* InProcessGateway.start(`
 model_list:
   - model_name: claude-native
     litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${anthropic.baseUrl}", api_key: sk-ant-mock }
@@ -53,15 +52,7 @@ router_settings:
   allowed_fails: 0
 general_settings:
   master_key: ${MASTER_KEY}
-`, { knownProviders: Providers.builtin.known })
-  const context = yield* Layer.build(
-    Gateway.layer({ config, clientFor: Providers.builtin.clientFor, port: 0, maxRequestBytes: 1024 * 1024 }).pipe(
-      Layer.provide(Providers.layerHttpClient)
-    )
-  )
-  const address = Context.get(context, HttpServer.HttpServer).address
-  const baseURL = `http://127.0.0.1:${address._tag === "UnixPathAddress" ? 0 : address.port}/v1`
-  return { baseURL, client: new OpenAI({ baseURL, apiKey: MASTER_KEY, maxRetries: 0 }) }
+`, MASTER_KEY)
 }).pipe(Effect.orDie))
 
 /** What OpenAI's strict mode takes (closed objects, every property required). */
