@@ -7,9 +7,11 @@
 import { Effect, Redacted, Schedule, Schema, SchemaIssue } from "effect"
 import * as Budget from "./Budget.ts"
 import type { Deployment } from "./Deployment.ts"
+import type * as LatencyRouting from "./LatencyRouting.ts"
 import { isChat, type Mode, modes, parseModel } from "./Deployment.ts"
 import type { LlmError, Tag } from "./LlmError.ts"
 import * as ModelCatalog from "./ModelCatalog.ts"
+import * as RetryPolicy from "./RetryPolicy.ts"
 
 const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
 const between = (min: number, max: number) =>
@@ -98,6 +100,12 @@ export type StreamFailurePolicy = typeof StreamFailurePolicy.Type
 export const RouterConfigInput = Schema.Struct({
   model_list: Schema.Array(DeploymentEntry).check(Schema.isMinLength(1)),
   routing_strategy: Schema.optionalKey(RoutingStrategy),
+  /** LiteLLM's, for `latency-based-routing`: `ttl` in seconds, `lowest_latency_buffer` a fraction, `max_latency_list_size`. */
+  routing_strategy_args: Schema.optionalKey(Schema.Struct({
+    ttl: Schema.optionalKey(between(0, 30 * DAY_SECONDS)),
+    lowest_latency_buffer: Schema.optionalKey(between(0, 100)),
+    max_latency_list_size: Schema.optionalKey(intBetween(1, 10_000))
+  })),
   num_retries: Schema.optionalKey(intBetween(0, 20)),
   allowed_fails: Schema.optionalKey(intBetween(0, 10_000)),
   // Any subset of LiteLLM's keys (a Record over literal keys would demand all of them); unknown keys are reported by `resolve`.
@@ -125,6 +133,10 @@ export const RouterConfigInput = Schema.Struct({
   max_retry_after: Schema.optionalKey(between(0, 3600)),
   /** LiteLLM's: how long a session keeps its deployment without a request, in seconds; 0 turns affinity off. */
   session_affinity_ttl_seconds: Schema.optionalKey(between(0, DAY_SECONDS)),
+  /** LiteLLM's retries per error kind (`RateLimitErrorRetries`…), over `num_retries` (see `RetryPolicy`). */
+  retry_policy: Schema.optionalKey(Schema.Record(Schema.String, intBetween(0, 20))),
+  /** LiteLLM's `retry_policy` per model group, over `retry_policy`. */
+  model_group_retry_policy: Schema.optionalKey(Schema.Record(Schema.String, Schema.Record(Schema.String, intBetween(0, 20)))),
   /** LiteLLM's provider budgets: per provider, `budget_limit` USD per `time_period` (see `Budget`). */
   provider_budget_config: Schema.optionalKey(Schema.Record(
     Schema.String,
@@ -137,6 +149,8 @@ export interface Settings {
   /** `provider_budget_config`, resolved; empty when there is none. */
   readonly providerBudgets: ReadonlyMap<string, Budget.ProviderBudget>
   readonly routingStrategy: RoutingStrategy
+  /** `routing_strategy_args`, for `latency-based-routing` (see `LatencyRouting`). */
+  readonly latencyArgs?: LatencyRouting.Args | undefined
   readonly numRetries: number
   readonly allowedFails: number
   /** Per error tag, overriding `allowedFails`. */
@@ -162,6 +176,8 @@ export interface Settings {
   readonly sessionAffinityTtlMs: number
   /** Backoff between retries when no other deployment is healthy; fed the error that caused it. */
   readonly retrySchedule: Schedule.Schedule<unknown, LlmError>
+  /** `retry_policy` and `model_group_retry_policy`, over `numRetries` and `retrySchedule`. */
+  readonly retryPolicies?: RetryPolicy.RetryPolicies | undefined
 }
 
 export interface RouterConfig {
@@ -347,6 +363,20 @@ export const resolve = (
         issues.push({ path: `allowed_fails_policy.${key}`, message: `unknown key (known: ${Object.keys(allowedFailsKeys).join(", ")})` })
       }
     }
+    const checkRetryPolicy = (path: string, policy: Readonly<Record<string, number>>) => {
+      for (const key of Object.keys(policy)) {
+        if (!Object.hasOwn(RetryPolicy.litellmKeys, key)) {
+          issues.push({ path: `${path}.${key}`, message: `unknown key (known: ${Object.keys(RetryPolicy.litellmKeys).join(", ")})` })
+        }
+      }
+    }
+    checkRetryPolicy("retry_policy", input.retry_policy ?? {})
+    for (const [group, policy] of Object.entries(input.model_group_retry_policy ?? {})) {
+      if (!known(group)) {
+        issues.push({ path: `model_group_retry_policy.${group}`, message: `unknown model group "${group}" (known: ${knownList()})` })
+      }
+      checkRetryPolicy(`model_group_retry_policy.${group}`, policy)
+    }
     const providerBudgets = new Map<string, Budget.ProviderBudget>()
     for (const [provider, { budget_limit, time_period }] of Object.entries(input.provider_budget_config ?? {})) {
       const budget = budgetOf(budget_limit, time_period, `provider_budget_config.${provider}`, "budget_limit", "time_period", issues)
@@ -362,6 +392,7 @@ export const resolve = (
     const fallbacks = toMap(input.fallbacks, groupOf)
     const settings: Settings = {
       routingStrategy: input.routing_strategy ?? defaults.routingStrategy,
+      latencyArgs: latencyArgsOf(input.routing_strategy_args),
       numRetries: input.num_retries ?? defaults.numRetries,
       allowedFails: input.allowed_fails ?? defaults.allowedFails,
       allowedFailsByTag,
@@ -382,10 +413,22 @@ export const resolve = (
       streamFailurePolicy: input.stream_failure_policy ?? "fail",
       sessionAffinityTtlMs: (input.session_affinity_ttl_seconds ?? defaults.sessionAffinityTtlSeconds) * 1000,
       providerBudgets,
-      retrySchedule: defaultRetrySchedule
+      retrySchedule: defaultRetrySchedule,
+      retryPolicies: {
+        default: RetryPolicy.fromLitellm(input.retry_policy ?? {}),
+        byGroup: new Map(Object.entries(input.model_group_retry_policy ?? {}).map(([group, policy]) => [groupOf(group), RetryPolicy.fromLitellm(policy)]))
+      }
     }
     return Effect.succeed({ deployments, settings })
   })
+
+/** LiteLLM's `routing_strategy_args` in the units `LatencyRouting` takes; only the keys given. */
+const latencyArgsOf = (args: RouterConfigInput["routing_strategy_args"]): LatencyRouting.Args | undefined =>
+  args === undefined ? undefined : {
+    ...(args.ttl !== undefined ? { ttlMs: args.ttl * 1000 } : {}),
+    ...(args.lowest_latency_buffer !== undefined ? { lowestLatencyBuffer: args.lowest_latency_buffer } : {}),
+    ...(args.max_latency_list_size !== undefined ? { maxLatencyListSize: args.max_latency_list_size } : {})
+  }
 
 /** A limit and its period, both or neither; a bad period is an issue at `path.periodKey`. */
 const budgetOf = (

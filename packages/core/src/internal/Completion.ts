@@ -15,6 +15,7 @@ import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
 import { type Engine, modeRefusal, newRun, resolveGroup, servedWhole, underRequestTimeout, unknownModel } from "./Engine.ts"
 import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
+import { observed } from "./Observed.ts"
 import type { Run } from "./Run.ts"
 
 export const chat = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
@@ -48,7 +49,7 @@ const routeChat = (
     route(engine, run, (d) => {
       // Made when the attempt starts (see `AttemptLoop`).
       const began = clock.currentTimeMillisUnsafe()
-      return underRequestTimeout(engine, d, engine.clients.get(d.id)!.chat(run.request)).pipe(
+      const call = underRequestTimeout(engine, d, engine.clients.get(d.id)!.chat(run.request)).pipe(
         Effect.flatMap((completion) => {
           if (
             completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
@@ -70,6 +71,10 @@ const routeChat = (
           )
         })
       )
+      return observed(engine.latency, d.id, false, began, call, (completion, now) => ({
+        latencyMs: now - began,
+        outputTokens: completion.response.usage?.completion_tokens
+      }))
     }),
     (served) =>
       Effect.succeed({

@@ -12,10 +12,12 @@ import * as Cost from "../Cost.ts"
 import * as Deadline from "../Deadline.ts"
 import { type Deployment, isChat } from "../Deployment.ts"
 import type * as EmbeddingClient from "../EmbeddingClient.ts"
+import * as LatencyRouting from "../LatencyRouting.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import type { RouteInfo } from "../RouteInfo.ts"
 import type { RouterConfig, Settings } from "../RouterConfig.ts"
+import * as RetryPolicy from "../RetryPolicy.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import { RouterState, type Service as StateService } from "../RouterState.ts"
 import * as RouterTracing from "../RouterTracing.ts"
@@ -33,8 +35,12 @@ export interface Engine {
   readonly config: RouterConfig
   readonly settings: Settings
   readonly state: StateService
+  /** The retry policy of a group (`RetryPolicy`), resolved once. */
+  readonly retryFor: (group: string) => RetryPolicy.Resolved
   /** The strategy of a group: the app's for that group, else the app's for all, else the configured one. */
   readonly strategyFor: (group: string) => Strategy.Strategy
+  /** What the strategy learns from each call, when it learns (`latency-based-routing`); see `Observed`. */
+  readonly latency: LatencyRouting.Observer | undefined
   /** Spend limits per deployment (`Budget`); none configured, no ledger and no check on any request. */
   readonly budgetLimits: ReadonlyMap<string, ReadonlyArray<Budget.Limit>>
   readonly ledger: Budget.Ledger | undefined
@@ -66,6 +72,17 @@ export interface Options<E2 = never, R2 = never> {
   readonly strategy?: Strategy.Strategy | undefined
   /** Strategies of particular groups, over `strategy`. */
   readonly strategies?: Readonly<Record<string, Strategy.Strategy>> | undefined
+  /** The retry policy of every group, over the config's `retry_policy`. */
+  readonly retryPolicy?: RetryPolicy.RetryPolicy | undefined
+  /** Retry policies of particular groups, over the config's `model_group_retry_policy`. */
+  readonly retryPolicies?: Readonly<Record<string, RetryPolicy.RetryPolicy>> | undefined
+  /**
+   * Adaptive latency routing whose estimates this router feeds from every call it makes
+   * (`LatencyRouting.make(...)`): its `pick` routes the groups `strategy` and `strategies` leave,
+   * and a pipeline may end with it. With `routing_strategy: latency-based-routing` and none
+   * given, the router makes one from `routing_strategy_args`.
+   */
+  readonly latency?: LatencyRouting.LatencyRouting | undefined
   /** The embeddings client of each embedding deployment; without it an embedding group's requests fail. */
   readonly embeddingClientFor?: EmbeddingClientFor<E2, R2> | undefined
 }
@@ -97,11 +114,16 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
       embeddingClients.set(deployment.id, yield* embeddingClientFor(deployment))
     }
   }
+  // Adaptive latency routing keeps its estimates per router, fed by every call this router makes.
+  const latency = options.latency ??
+    (settings.routingStrategy === "latency-based-routing" ? LatencyRouting.make(settings.latencyArgs) : undefined)
   const engine: Engine = {
     config,
     settings,
     state,
-    strategyFor: strategies(options.strategy ?? Strategy.byName[settings.routingStrategy], options.strategies),
+    retryFor: retryPolicies(config, groups.keys(), options),
+    strategyFor: strategies(options.strategy ?? latency?.pick ?? Strategy.byName[settings.routingStrategy], options.strategies),
+    latency: latency?.observer,
     budgetLimits,
     ledger,
     pins: settings.sessionAffinityTtlMs > 0 ? makePins(settings.sessionAffinityTtlMs) : undefined,
@@ -118,6 +140,19 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
   }
   return engine
 })
+
+/** Each group's retry policy, resolved once: the app's over the config's, a group's over the default. */
+const retryPolicies = (config: RouterConfig, groups: Iterable<string>, options: Options<unknown, unknown>) => {
+  const { settings } = config
+  const all = options.retryPolicy ?? settings.retryPolicies?.default ?? {}
+  const groupPolicy = (group: string) => options.retryPolicies?.[group] ?? settings.retryPolicies?.byGroup.get(group)
+  const byGroup = new Map<string, RetryPolicy.Resolved>()
+  for (const group of groups) {
+    byGroup.set(group, RetryPolicy.resolve(groupPolicy(group), all, settings.numRetries, settings.retrySchedule))
+  }
+  const fallback = RetryPolicy.resolve(undefined, all, settings.numRetries, settings.retrySchedule)
+  return (group: string) => byGroup.get(group) ?? fallback
+}
 
 const strategies = (all: Strategy.Strategy, byGroup: Readonly<Record<string, Strategy.Strategy>> | undefined) => {
   if (byGroup === undefined) return () => all

@@ -33,6 +33,7 @@ import {
   unknownModel
 } from "./Engine.ts"
 import { fallBack, route } from "./Fallbacks.ts"
+import { observed } from "./Observed.ts"
 import { addTo, resetChains, type Run, type Served } from "./Run.ts"
 
 /**
@@ -76,7 +77,7 @@ const openStream = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) 
           return held.some(chunkHasContent) ? Effect.succeed({ pull, held, ended: false }) : readToContent(pull)
         })
       const timeoutMs = firstChunkTimeoutMs(engine, d)
-      return Effect.flatMap(pullIn(client.stream(run.request), scope), readToContent).pipe(
+      const opening = Effect.flatMap(pullIn(client.stream(run.request), scope), readToContent).pipe(
         Deadline.timeoutOrElse(timeoutMs, () =>
           Effect.fail(
             new LlmError.Timeout({
@@ -89,6 +90,7 @@ const openStream = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) 
         Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)),
         Effect.map((opened) => ({ ...opened, scope, began, firstChunkAt: clock.currentTimeMillisUnsafe() }))
       )
+      return observed(engine.latency, d.id, true, began, opening, (opened) => ({ latencyMs: opened.firstChunkAt - began }))
     })
   })
 
