@@ -2,8 +2,9 @@
  * Gemini's embeddings (`POST {base}/v1beta/models/{model}:batchEmbedContents`) as an
  * `EmbeddingClient` per deployment: an OpenAI embeddings request becomes one `requests[]`
  * entry per input (`dimensions` as `outputDimensionality`), and the `embeddings[].values`
- * come back in OpenAI's list, as floats or base64 as asked. Gemini reports no usage for
- * embeddings, so usage (and cost) is estimated from the input's length.
+ * come back in OpenAI's list, as floats or base64 as asked. Gemini's API reports no usage for
+ * embeddings (unless a `usageMetadata` comes back), so usage and cost are then estimated from
+ * the input's length.
  */
 import type { Deployment } from "@llm-router/core"
 import { EmbeddingClient, Embeddings, LlmError, ProviderError, RouteInfo, TokenEstimate } from "@llm-router/core"
@@ -19,7 +20,9 @@ export interface EmbedContentRequest {
 }
 
 export const BatchEmbedContentsResponse = Schema.Struct({
-  embeddings: Schema.Array(Schema.Struct({ values: Schema.Array(Schema.Finite) }))
+  embeddings: Schema.Array(Schema.Struct({ values: Schema.Array(Schema.Finite) })),
+  /** Where Gemini reports it (`@google/genai` declares it), the prompt's tokens. */
+  usageMetadata: Schema.optionalKey(Schema.Struct({ promptTokenCount: Schema.optionalKey(Schema.Finite) }))
 })
 const decodeResponse = Schema.decodeUnknownResult(Schema.fromJsonString(BatchEmbedContentsResponse))
 
@@ -76,7 +79,7 @@ export const make = (
                 if (vectors.length !== body.success.requests.length) {
                   return Effect.fail(malformed(response.status, `${vectors.length} embeddings for ${body.success.requests.length} inputs`))
                 }
-                const tokens = TokenEstimate.ofText(Embeddings.inputText(request.input))
+                const tokens = decoded.success.usageMetadata?.promptTokenCount ?? TokenEstimate.ofText(Embeddings.inputText(request.input))
                 const floats: Embeddings.EmbeddingResponse = {
                   object: "list",
                   data: vectors.map((v, index) => ({ object: "embedding", index, embedding: v.values })),
