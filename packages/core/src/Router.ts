@@ -13,7 +13,7 @@
 import { Context, Effect, Layer } from "effect"
 import * as EmbeddingClient from "./EmbeddingClient.ts"
 import * as LlmClient from "./LlmClient.ts"
-import type { RouterConfig, Settings } from "./RouterConfig.ts"
+import type { RouterConfig, RouterConfigError, Settings } from "./RouterConfig.ts"
 import type { RouterState } from "./RouterState.ts"
 import { chat } from "./internal/Completion.ts"
 import { embed } from "./internal/Embedding.ts"
@@ -55,7 +55,7 @@ export const layer = <E, R, E2 = never, R2 = never>(
   config: RouterConfig,
   clientFor: ClientFor<E, R>,
   options?: Options<E2, R2>
-): Layer.Layer<LlmClient.LlmClient | EmbeddingClient.EmbeddingClient, E | E2, RouterState | R | R2> =>
+): Layer.Layer<LlmClient.LlmClient | EmbeddingClient.EmbeddingClient, E | E2 | RouterConfigError, RouterState | R | R2> =>
   Layer.effectContext(
     Effect.map(makeServices(config, clientFor, options), (services) =>
       Context.make(LlmClient.LlmClient, services.llm).pipe(Context.add(EmbeddingClient.EmbeddingClient, services.embeddings)))

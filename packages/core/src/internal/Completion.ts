@@ -6,34 +6,43 @@
  * microsecond per run. The clock and the fiber are read once, and each step reads them where it
  * runs (a `Clock.currentTimeMillis` or `Metric.update` would be steps of their own).
  */
-import { Clock, Effect, type Fiber } from "effect"
+import { Clock, Effect, type Fiber, Result } from "effect"
 import type { ChatRequest } from "../Chat.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
-import { type Engine, modeRefusal, newRun, resolveGroup, servedWhole, underRequestTimeout, unknownModel } from "./Engine.ts"
+import { type Engine, modeRefusal, newRun, resolveGroup, servedWhole, takeOverrides, underRequestTimeout, unknownModel } from "./Engine.ts"
 import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
+import * as Overrides from "../Overrides.ts"
+import * as MockResponse from "./MockResponse.ts"
 import { observed } from "./Observed.ts"
 import type { Run } from "./Run.ts"
 
 export const chat = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
   chatRouted(engine, request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(engine, request.model), error, false)))
 
-const chatRouted = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
-  const group = resolveGroup(engine, request.model)
-  if (group === undefined) return Effect.fail(unknownModel(engine, request))
+const chatRouted = (engine: Engine, asked: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
+  const group = resolveGroup(engine, asked.model)
+  if (group === undefined) return Effect.fail(unknownModel(engine, asked))
   const refused = modeRefusal(engine, group, "chat")
   if (refused !== undefined) return Effect.fail(refused)
+  let request = asked
+  let overrides: Overrides.Overrides | undefined
+  if (Overrides.inBody(asked)) {
+    const taken = takeOverrides(engine, asked)
+    if (Result.isFailure(taken)) return Effect.fail(taken.failure)
+    ;[request, overrides] = taken.success
+  }
   return Effect.withFiber((fiber) => {
     const clock = fiber.getRef(Clock.Clock)
     if (!RouterTracing.enabled(fiber)) {
-      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest)
+      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest, overrides)
       return routeChat(engine, run, fiber, clock)
     }
     return Effect.flatMap(engine.spans.request(request, false), (span) => {
-      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), span, TokenEstimate.ofRequest)
+      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), span, TokenEstimate.ofRequest, overrides)
       return engine.spans.completion(span, routeChat(engine, run, fiber, clock))
     })
   })
@@ -49,7 +58,9 @@ const routeChat = (
     route(engine, run, (d) => {
       // Made when the attempt starts (see `AttemptLoop`).
       const began = clock.currentTimeMillisUnsafe()
-      const call = underRequestTimeout(engine, d, engine.clients.get(d.id)!.chat(run.request)).pipe(
+      const mock = run.overrides?.mockResponse
+      const client = mock === undefined ? engine.clients.get(d.id)! : MockResponse.client(d, mock)
+      const call = underRequestTimeout(engine, run, d, client.chat(run.request)).pipe(
         Effect.flatMap((completion) => {
           if (
             completion.response.choices.some((c) => c.finish_reason === "content_filter") &&

@@ -5,13 +5,14 @@
  * (`model_info.mode: embedding`) take it; a chat group asked for embeddings, and an embedding
  * group asked to chat (`Engine.modeRefusal`), is a `BadRequest` naming the group's kind.
  */
-import { Clock, Effect, type Fiber } from "effect"
+import { Clock, Effect, type Fiber, Result } from "effect"
 import type * as EmbeddingClient from "../EmbeddingClient.ts"
 import * as Embeddings from "../Embeddings.ts"
 import * as LlmError from "../LlmError.ts"
+import * as Overrides from "../Overrides.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
-import { type Engine, modeRefusal, newRun, resolveGroup, servedWhole, underRequestTimeout, unknownModel } from "./Engine.ts"
+import { type Engine, modeRefusal, newRun, resolveGroup, servedWhole, takeOverrides, underRequestTimeout, unknownModel } from "./Engine.ts"
 import { route } from "./Fallbacks.ts"
 import type { Run } from "./Run.ts"
 
@@ -24,14 +25,22 @@ export const embed = (engine: Engine, request: Embeddings.EmbeddingRequest): Eff
     Effect.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(engine, request.model), error, false))
   )
 
-const embedRouted = (engine: Engine, request: Embeddings.EmbeddingRequest): Effect.Effect<EmbeddingClient.Embedded, LlmError.LlmError> => {
-  const group = resolveGroup(engine, request.model)
-  if (group === undefined) return Effect.fail(unknownModel(engine, request))
+const embedRouted = (engine: Engine, asked: Embeddings.EmbeddingRequest): Effect.Effect<EmbeddingClient.Embedded, LlmError.LlmError> => {
+  const group = resolveGroup(engine, asked.model)
+  if (group === undefined) return Effect.fail(unknownModel(engine, asked))
   const refused = modeRefusal(engine, group, "embedding")
   if (refused !== undefined) return Effect.fail(refused)
+  // LiteLLM's per-request overrides (`timeout`, `num_retries`, `fallbacks`), as on chat.
+  let request = asked
+  let overrides: Overrides.Overrides | undefined
+  if (Overrides.inBody(asked)) {
+    const taken = takeOverrides(engine, asked)
+    if (Result.isFailure(taken)) return Effect.fail(taken.failure)
+    ;[request, overrides] = taken.success
+  }
   return Effect.withFiber((fiber) => {
     const clock = fiber.getRef(Clock.Clock)
-    const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, largestInput)
+    const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, largestInput, overrides)
     return routeEmbedding(engine, run, fiber, clock)
   })
 }
@@ -54,7 +63,7 @@ const routeEmbedding = (
       }
       // Made when the attempt starts (see `AttemptLoop`).
       const began = clock.currentTimeMillisUnsafe()
-      return underRequestTimeout(engine, d, client.embed(run.request)).pipe(
+      return underRequestTimeout(engine, run, d, client.embed(run.request)).pipe(
         Effect.flatMap((embedded) =>
           Effect.as(
             engine.state.onSuccess(d.id, { latencyMs: clock.currentTimeMillisUnsafe() - began, tokens: embedded.response.usage.total_tokens }),

@@ -5,7 +5,7 @@
  * describing a route). The selection, attempt loop, fallbacks and streaming modules take an
  * `Engine` as their first argument rather than closing over a shared scope.
  */
-import { Effect, type Fiber, type Tracer } from "effect"
+import { Effect, type Fiber, Result, type Tracer } from "effect"
 import * as Budget from "../Budget.ts"
 import type { Usage } from "../Chat.ts"
 import * as Cost from "../Cost.ts"
@@ -16,7 +16,9 @@ import * as LatencyRouting from "../LatencyRouting.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import type { RouteInfo } from "../RouteInfo.ts"
-import type { RouterConfig, Settings } from "../RouterConfig.ts"
+import { type RouterConfig, RouterConfigError, type Settings } from "../RouterConfig.ts"
+import * as FallbackPlan from "../FallbackPlan.ts"
+import * as Overrides from "../Overrides.ts"
 import * as RetryPolicy from "../RetryPolicy.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import { RouterState, type Service as StateService } from "../RouterState.ts"
@@ -47,7 +49,14 @@ export interface Engine {
   readonly pins: SessionAffinity.PinTable | undefined
   readonly spans: RouterTracing.Spans
   readonly groups: ReadonlyMap<string, ReadonlyArray<Deployment>>
+  /**
+   * What a group name or fallback target routes over: the groups, and each deployment a
+   * fallback plan names by id (`model_info.id`), as a group of one.
+   */
+  readonly targets: ReadonlyMap<string, ReadonlyArray<Deployment>>
   readonly groupIds: ReadonlyMap<string, ReadonlyArray<string>>
+  /** The fallback plan: the app's, else the config's. */
+  readonly plan: FallbackPlan.FallbackPlan
   /** The chat client of each chat deployment. */
   readonly clients: ReadonlyMap<string, LlmClient.Service>
   /** The embeddings client of each embedding deployment (when the router was given a way to make them). */
@@ -83,6 +92,8 @@ export interface Options<E2 = never, R2 = never> {
    * given, the router makes one from `routing_strategy_args`.
    */
   readonly latency?: LatencyRouting.LatencyRouting | undefined
+  /** The fallback plan, instead of the config's chains (its targets are checked when the router is made). */
+  readonly fallbacks?: FallbackPlan.FallbackPlan | undefined
   /** The embeddings client of each embedding deployment; without it an embedding group's requests fail. */
   readonly embeddingClientFor?: EmbeddingClientFor<E2, R2> | undefined
 }
@@ -114,6 +125,22 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
       embeddingClients.set(deployment.id, yield* embeddingClientFor(deployment))
     }
   }
+  const plan = options.fallbacks === undefined ? FallbackPlan.fromSettings(settings) : resolvePlan(options.fallbacks, settings)
+  const targets = new Map<string, ReadonlyArray<Deployment>>(groups)
+  const byId = new Map(config.deployments.map((d) => [d.id, d]))
+  const unknown: Array<string> = []
+  for (const target of FallbackPlan.targets(plan)) {
+    if (targets.has(target)) continue
+    const single = byId.get(target)
+    if (single !== undefined) targets.set(target, [single])
+    else unknown.push(target)
+  }
+  if (unknown.length > 0) {
+    return yield* new RouterConfigError({
+      message: `The fallback plan names no group or deployment: ${unknown.join(", ")}`,
+      issues: unknown.map((target) => ({ path: "fallbacks", message: `unknown model group or deployment "${target}"` }))
+    })
+  }
   // Adaptive latency routing keeps its estimates per router, fed by every call this router makes.
   const latency = options.latency ??
     (settings.routingStrategy === "latency-based-routing" ? LatencyRouting.make(settings.latencyArgs) : undefined)
@@ -129,7 +156,9 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
     pins: settings.sessionAffinityTtlMs > 0 ? makePins(settings.sessionAffinityTtlMs) : undefined,
     spans: RouterTracing.make(config.deployments),
     groups,
-    groupIds: new Map([...groups].map(([group, members]) => [group, members.map((d) => d.id)])),
+    targets,
+    groupIds: new Map([...targets].map(([group, members]) => [group, members.map((d) => d.id)])),
+    plan,
     clients,
     embeddingClients,
     groupKinds,
@@ -140,6 +169,20 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
   }
   return engine
 })
+
+/** A plan from code, its aliases resolved to their groups. */
+const resolvePlan = (plan: FallbackPlan.FallbackPlan, settings: Settings): FallbackPlan.FallbackPlan => {
+  const groupOf = (name: string) => settings.aliases.get(name)?.group ?? name
+  const chains = (map: ReadonlyMap<string, ReadonlyArray<string>>) =>
+    new Map([...map].map(([from, to]) => [from === "*" ? from : groupOf(from), to.map(groupOf)]))
+  return {
+    generic: chains(plan.generic),
+    contextWindow: chains(plan.contextWindow),
+    contentPolicy: chains(plan.contentPolicy),
+    default: plan.default.map(groupOf),
+    maxFallbacks: plan.maxFallbacks
+  }
+}
 
 /** Each group's retry policy, resolved once: the app's over the config's, a group's over the default. */
 const retryPolicies = (config: RouterConfig, groups: Iterable<string>, options: Options<unknown, unknown>) => {
@@ -176,6 +219,14 @@ export const unknownModel = (engine: Engine, request: Routable) =>
     }". Known: ${engine.knownModels}`
   })
 
+/** A call's bound: the request's own `timeout`, else the deployment's, else the router's. */
+export const requestTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
+  run.overrides?.timeoutMs ?? d.timeoutMs ?? engine.settings.timeoutMs
+export const firstChunkTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
+  run.overrides?.timeoutMs ?? d.streamTimeoutMs ?? engine.settings.streamTimeoutMs ?? requestTimeoutMs(engine, run, d)
+export const idleTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
+  engine.settings.streamIdleTimeoutMs ?? firstChunkTimeoutMs(engine, run, d)
+
 /**
  * The refusal of `group` for an operation of the other kind (`wanted`), or `undefined` when the
  * group serves it (see `groupKinds`).
@@ -193,10 +244,9 @@ export const modeRefusal = (engine: Engine, group: string, wanted: "chat" | "emb
   })
 }
 
-export const requestTimeoutMs = (engine: Engine, d: Deployment) => d.timeoutMs ?? engine.settings.timeoutMs
-/** A whole call to `d` under its request timeout (`timeout`), which fails it with a `Timeout`. */
-export const underRequestTimeout = <A>(engine: Engine, d: Deployment, call: Effect.Effect<A, LlmError.LlmError>) => {
-  const timeoutMs = requestTimeoutMs(engine, d)
+/** A whole call to `d` under its request timeout (`requestTimeoutMs`), which fails it with a `Timeout`. */
+export const underRequestTimeout = <A>(engine: Engine, run: Run<any>, d: Deployment, call: Effect.Effect<A, LlmError.LlmError>) => {
+  const timeoutMs = requestTimeoutMs(engine, run, d)
   return call.pipe(
     Deadline.timeoutOrElse(timeoutMs, () =>
       Effect.fail(
@@ -228,10 +278,6 @@ export const servedWhole = (
   return route
 }
 
-export const firstChunkTimeoutMs = (engine: Engine, d: Deployment) =>
-  d.streamTimeoutMs ?? engine.settings.streamTimeoutMs ?? requestTimeoutMs(engine, d)
-export const idleTimeoutMs = (engine: Engine, d: Deployment) => engine.settings.streamIdleTimeoutMs ?? firstChunkTimeoutMs(engine, d)
-
 /** A new run of `request` on `group`; `estimate` counts its input tokens when a check needs them. */
 export const newRun = <Req extends Routable>(
   engine: Engine,
@@ -241,7 +287,8 @@ export const newRun = <Req extends Routable>(
   streaming: boolean,
   startedAt: number,
   span: Tracer.Span | undefined,
-  estimate: (request: Req) => number
+  estimate: (request: Req) => number,
+  overrides: Overrides.Overrides | undefined
 ): Run<Req> => ({
   request,
   group,
@@ -255,8 +302,39 @@ export const newRun = <Req extends Routable>(
   estimatedTokens: undefined,
   estimate,
   session: engine.pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request),
-  span
+  span,
+  overrides: Overrides.merge(fiber.getRef(Overrides.Current), overrides)
 })
+
+/**
+ * The request without its override fields and what they say (`Overrides`), or a `BadRequest`:
+ * a malformed field, or a fallback that names no group. (Asked only when `Overrides.inBody`.)
+ */
+export const takeOverrides = <Req extends Routable>(
+  engine: Engine,
+  request: Req
+): Result.Result<readonly [Req, Overrides.Overrides | undefined], LlmError.LlmError> => {
+  const taken = Overrides.takeFromBody(request)
+  if (Result.isFailure(taken)) return taken
+  const [rest, overrides] = taken.success
+  if (overrides.fallbacks === undefined) return taken
+  const groups: Array<string> = []
+  for (const name of overrides.fallbacks) {
+    const group = resolveGroup(engine, name)
+    if (group === undefined) {
+      return Result.fail(
+        new LlmError.BadRequest({
+          provider: ROUTER,
+          status: 400,
+          param: "fallbacks",
+          message: `fallbacks: unknown model group "${name.length > 200 ? name.slice(0, 200) + "…" : name}"`
+        })
+      )
+    }
+    groups.push(group)
+  }
+  return Result.succeed([rest, { ...overrides, fallbacks: groups }])
+}
 
 /** Counts what a served call cost against its deployment's budgets. */
 export const spend = (engine: Engine, route: RouteInfo, now: number) => {
