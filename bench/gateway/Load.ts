@@ -19,15 +19,13 @@ export interface Target {
   readonly path: string
   readonly headers: Readonly<Record<string, string>>
   readonly model: string
-  /** Where this target takes embeddings, when it does (the embeddings scenario skips the others). */
-  readonly embeddings?: { readonly path: string; readonly model: string } | undefined
+  /** The API spoken at `path`: chat completions (the default), OpenAI's Responses API, or embeddings. */
+  readonly api?: "chat" | "responses" | "embeddings" | undefined
   readonly pool: Undici.Pool
 }
 
 export interface Shape {
   readonly stream: boolean
-  /** Embeddings requests (one input) instead of chat. */
-  readonly embeddings?: boolean | undefined
   readonly concurrency: number
   readonly count: number
   /** A block stops early when it has run this long (so one slow target cannot stall the run). */
@@ -51,14 +49,16 @@ export const makeTarget = (t: Omit<Target, "pool">): Target => ({
 })
 
 const bodies = new Map<string, Buffer>()
-const bodyFor = (model: string, stream: boolean, embeddings: boolean): Buffer => {
-  const key = `${model}\u0000${stream}\u0000${embeddings}`
+const bodyFor = (model: string, stream: boolean, api: Target["api"]): Buffer => {
+  const key = `${model}\u0000${stream}\u0000${api}`
   let body = bodies.get(key)
   if (body === undefined) {
     body = Buffer.from(JSON.stringify(
-      embeddings
-        ? { model, input: "Say hello.", encoding_format: "float" }
-        : { model, messages: [{ role: "user", content: "Say hello." }], ...(stream ? { stream: true } : {}) }
+      api === "embeddings" ? { model, input: "Say hello.", encoding_format: "float" } : {
+        model,
+        ...(api === "responses" ? { input: "Say hello.", store: false } : { messages: [{ role: "user", content: "Say hello." }] }),
+        ...(stream ? { stream: true } : {})
+      }
     ))
     bodies.set(key, body)
   }
@@ -75,10 +75,9 @@ interface One {
 const toMs = (ns: bigint): number => Number(ns) / 1e6
 
 /** Sends one request and checks the answer is the mock's (so a fast error never counts as a fast success). */
-export const once = (target: Target, stream: boolean, embeddings = false): Promise<One> =>
+export const once = (target: Target, stream: boolean): Promise<One> =>
   new Promise((resolve) => {
-    const to = embeddings && target.embeddings !== undefined ? target.embeddings : target
-    const body = bodyFor(to.model, stream, embeddings)
+    const body = bodyFor(target.model, stream, target.api)
     const parts: Array<Buffer> = []
     let status = 0
     let tFirst = 0n
@@ -86,7 +85,7 @@ export const once = (target: Target, stream: boolean, embeddings = false): Promi
     const t0 = process.hrtime.bigint()
     target.pool.dispatch({
       method: "POST",
-      path: to.path,
+      path: target.path,
       headers: { ...target.headers, "content-type": "application/json", "content-length": String(body.length) },
       body
     }, {
@@ -101,10 +100,11 @@ export const once = (target: Target, stream: boolean, embeddings = false): Promi
       onResponseEnd() {
         const t1 = process.hrtime.bigint()
         const text = Buffer.concat(parts).toString("utf8")
-        const ok = status === 200 && (embeddings
+        const ok = status === 200 && (target.api === "embeddings"
           ? text.includes("\"embedding\":[")
-          : text.includes("bench mock") &&
-            (stream ? text.trimEnd().endsWith("data: [DONE]") : text.includes("\"chat.completion\"")))
+          : text.includes("bench mock") && (target.api === "responses"
+            ? (stream ? text.includes("event: response.completed") : text.includes("\"object\":\"response\""))
+            : stream ? text.trimEnd().endsWith("data: [DONE]") : text.includes("\"chat.completion\"")))
         if (ok) resolve({ ok, latency: toMs(t1 - t0), ttfb: toMs((tFirst === 0n ? t1 : tFirst) - t0) })
         else failed(`status ${status}: ${text.slice(0, 200)}`)
       },
@@ -126,7 +126,7 @@ export const block = async (target: Target, shape: Shape): Promise<Block> => {
   const worker = async (): Promise<void> => {
     while (next < shape.count && process.hrtime.bigint() < deadline) {
       next++
-      const r = await once(target, shape.stream, shape.embeddings === true)
+      const r = await once(target, shape.stream)
       if (r.ok) {
         latency.push(r.latency)
         ttfb.push(r.ttfb)

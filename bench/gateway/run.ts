@@ -36,6 +36,8 @@ interface Scenario {
   readonly key: "c1" | "c1s" | "c32" | "c1e"
   readonly label: string
   readonly shape: Load.Shape
+  /** Sent to the targets' embeddings routes (`embeddingTargets`) instead of their chat routes. */
+  readonly embeddings?: boolean
 }
 // Counts sized so a full run takes about 1–2 minutes on 2 cores; Portkey's
 // ~30 ms streamed first byte is what bounds the streamed block.
@@ -44,13 +46,13 @@ const scenarios: ReadonlyArray<Scenario> = [
   { key: "c1s", label: "c=1 streamed", shape: { stream: true, concurrency: 1, count: quick ? 30 : 100, maxMs: 5_000 } },
   { key: "c32", label: "c=32 plain", shape: { stream: false, concurrency: 32, count: quick ? 500 : 3_000, maxMs: 5_000 } },
   // Embeddings (one input, 1536 floats back) beside the c=1 chat block: direct and llm-router only.
-  { key: "c1e", label: "c=1 embeddings", shape: { stream: false, embeddings: true, concurrency: 1, count: quick ? 100 : 1_000, maxMs: 5_000 } }
+  { key: "c1e", label: "c=1 embeddings", embeddings: true, shape: { stream: false, concurrency: 1, count: quick ? 100 : 1_000, maxMs: 5_000 } }
 ]
-const warmup: ReadonlyArray<Load.Shape> = [
+const warmup: ReadonlyArray<Load.Shape & { readonly embeddings?: boolean }> = [
   { stream: false, concurrency: 1, count: quick ? 100 : 300, maxMs: 5_000 },
   { stream: true, concurrency: 1, count: quick ? 20 : 60, maxMs: 5_000 },
   { stream: false, concurrency: 32, count: quick ? 300 : 1_500, maxMs: 5_000 },
-  { stream: false, embeddings: true, concurrency: 1, count: quick ? 50 : 200, maxMs: 5_000 }
+  { stream: false, concurrency: 1, count: quick ? 50 : 200, maxMs: 5_000, embeddings: true }
 ]
 
 // ---------------------------------------------------------------- sealing
@@ -95,16 +97,13 @@ const mockBase = `http://127.0.0.1:${mockPort}/v1`
 const servers = new Map<string, Processes.Child>([["direct", mock]])
 
 const targets: Array<Load.Target> = [
-  Load.makeTarget({
-    key: "direct",
-    label: "direct mock",
-    port: mockPort,
-    path: "/v1/chat/completions",
-    headers: {},
-    model: "bench-model",
-    embeddings: { path: "/v1/embeddings", model: "bench-embedding-model" }
-  })
+  Load.makeTarget({ key: "direct", label: "direct mock", port: mockPort, path: "/v1/chat/completions", headers: {}, model: "bench-model" })
 ]
+/** The same servers' embeddings routes, by target key: the mock's and our gateway's (not Portkey's). */
+const embeddingTargets = new Map<string, Load.Target>([[
+  "direct",
+  Load.makeTarget({ key: "direct", label: "direct mock", port: mockPort, path: "/v1/embeddings", headers: {}, model: "bench-embedding-model", api: "embeddings" })
+]])
 
 const gatewayLabel = "llm-router"
 const startGateway = async (): Promise<Load.Target | string> => {
@@ -116,15 +115,11 @@ const startGateway = async (): Promise<Load.Target | string> => {
   servers.set("gateway", child)
   const up = await Processes.waitReady(child, port, "/health/liveness", 30_000)
   if (up !== undefined) return `${up}\n${Processes.logTail(child)}`
-  return Load.makeTarget({
-    key: "gateway",
-    label: gatewayLabel,
-    port,
-    path: "/v1/chat/completions",
-    headers: {},
-    model: "bench",
-    embeddings: { path: "/v1/embeddings", model: "bench-embed" }
-  })
+  embeddingTargets.set(
+    "gateway",
+    Load.makeTarget({ key: "gateway", label: gatewayLabel, port, path: "/v1/embeddings", headers: {}, model: "bench-embed", api: "embeddings" })
+  )
+  return Load.makeTarget({ key: "gateway", label: gatewayLabel, port, path: "/v1/chat/completions", headers: {}, model: "bench" })
 }
 
 const portkeyVersion = (JSON.parse(Fs.readFileSync(Path.join(portkeyDir, "package.json"), "utf8")) as { version: string }).version
@@ -154,7 +149,8 @@ for (const [key, label, starting] of [["gateway", gatewayLabel, startGateway()],
   // One plain and one streamed call must come back as the mock's answer before any timing counts.
   const plain = await Load.once(started, false)
   const streamed = plain.ok ? await Load.once(started, true) : plain
-  const embedded = streamed.ok && started.embeddings !== undefined ? await Load.once(started, false, true) : streamed
+  const embeddingTarget = embeddingTargets.get(key)
+  const embedded = streamed.ok && embeddingTarget !== undefined ? await Load.once(embeddingTarget, false) : streamed
   if (!plain.ok || !streamed.ok || !embedded.ok) {
     unavailable.push({ key, label, reason: `sanity request failed: ${plain.error ?? streamed.error ?? embedded.error}` })
     continue
@@ -171,10 +167,14 @@ log(`bench/gateway: targets ${targets.map((t) => t.label).join(", ")}; logs in $
 for (const u of unavailable) log(`bench/gateway: ${u.label} unavailable: ${u.reason.split("\n")[0]}`)
 
 const began = Date.now()
-/** The embeddings shapes go only to targets that take embeddings. */
-const serves = (target: Load.Target, shape: Load.Shape): boolean => shape.embeddings !== true || target.embeddings !== undefined
+/** Where a block of `embeddings` requests (or chat's) goes for `target`; none when it takes no embeddings. */
+const routeOf = (target: Load.Target, embeddings: boolean | undefined): Load.Target | undefined =>
+  embeddings === true ? embeddingTargets.get(target.key) : target
 for (const target of targets) {
-  for (const shape of warmup) if (serves(target, shape)) await Load.block(target, shape)
+  for (const shape of warmup) {
+    const to = routeOf(target, shape.embeddings)
+    if (to !== undefined) await Load.block(to, shape)
+  }
 }
 log(`bench/gateway: warm-up done in ${((Date.now() - began) / 1000).toFixed(1)} s`)
 
@@ -192,11 +192,12 @@ for (let round = 0; round < rounds; round++) {
     // Rotate the order every round so drift and bursts of machine noise land on every target alike.
     const order = targets.map((_, i) => targets[(i + round) % targets.length]!)
     for (const target of order) {
-      if (!serves(target, s.shape)) continue
+      const to = routeOf(target, s.embeddings)
+      if (to === undefined) continue
       const server = servers.get(target.key)
       const before = server === undefined ? undefined : Processes.cpuMillis(server)
       const mainBefore = server === undefined ? undefined : Processes.cpuMillis(server, { mainThread: true })
-      const block = await Load.block(target, s.shape)
+      const block = await Load.block(to, s.shape)
       const after = server === undefined ? undefined : Processes.cpuMillis(server)
       const mainAfter = server === undefined ? undefined : Processes.cpuMillis(server, { mainThread: true })
       results.get(s.key)!.get(target.key)!.push(block)

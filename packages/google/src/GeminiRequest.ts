@@ -191,7 +191,8 @@ const generationConfig = (request: Chat.ChatRequest, defaults: Defaults): Gemini
     if (schema !== undefined && takesJsonSchema(defaults.model)) set("responseJsonSchema", GeminiSchema.toResponseJsonSchema(schema))
     else if (schema !== undefined) set("responseSchema", GeminiSchema.toParameters(schema))
   }
-  set("thinkingConfig", thinkingConfig(request["reasoning_effort"] ?? defaults.reasoningEffort))
+  // Anthropic's `thinking` (a Messages API client's, through the gateway) counts as its level.
+  set("thinkingConfig", thinkingConfig(request["reasoning_effort"] ?? ReasoningEffort.fromThinking(request["thinking"]) ?? defaults.reasoningEffort))
   return Object.keys(config).length > 0 ? (config as GeminiWire.GenerationConfig) : undefined
 }
 

@@ -4,47 +4,37 @@
  * budgets, metrics and `x-llm-router-*` route headers as chat. A body that is not an embeddings
  * request, or a chat group asked for embeddings, is a 400 in OpenAI's error shape.
  */
-import { Effect, Result } from "effect"
-import { HttpServerResponse } from "effect/http"
-import type { HttpServerRequest } from "effect/http"
+import { Clock, Effect, Result } from "effect"
+import { type HttpRouter, HttpServerResponse } from "effect/http"
 import { type EmbeddingClient, Embeddings, type LlmError, WireJson } from "@llm-router/core"
-import type * as ApiError from "./ApiError.ts"
+import * as ApiError from "./ApiError.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
-
-export interface Dependencies {
-  /** Reads the request's body under the gateway's limits. */
-  readonly readBody: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<Buffer, ApiError.ApiError>
-  /** The router's embeddings. */
-  readonly embeddings: EmbeddingClient.Service
-  /** A routed request's failure as the HTTP answer (OpenAI's error shape, with route headers). */
-  readonly failure: (
-    error: LlmError.LlmError,
-    group: string,
-    started: number,
-    requestId: string
-  ) => Effect.Effect<HttpServerResponse.HttpServerResponse>
-}
+import * as RouteKit from "./RouteKit.ts"
 
 const decode = RequestBody.decoder(Embeddings.EmbeddingRequest, "embeddings request")
 
-/** The route's handler, for the gateway's `handle` (which adds auth, request ids and errors). */
-export const handler = (deps: Dependencies) =>
-(
-  request: HttpServerRequest.HttpServerRequest,
-  requestId: string,
-  started: number
-): Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError.ApiError> =>
-  Effect.flatMap(deps.readBody(request), (bytes) => {
-    const decoded = decode(bytes)
-    if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
-    return Effect.matchEffect(deps.embeddings.embed(decoded.success), {
-      onSuccess: ({ response, route }) =>
-        Effect.succeed(HttpServerResponse.text(WireJson.stringify(response), {
-          status: 200,
-          contentType: "application/json",
-          headers: RouteHeaders.ofRoute(route, requestId)
-        })),
-      onFailure: (error) => deps.failure(error, decoded.success.model, started, requestId)
-    })
+const json = (body: object, status: number, headers: Record<string, string>) =>
+  HttpServerResponse.text(WireJson.stringify(body), { status, contentType: "application/json", headers })
+
+/** Registers the route on the gateway's router, over the router's `embeddings`. */
+export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit, embeddings: EmbeddingClient.Service) =>
+  Effect.gen(function*() {
+    const embed: RouteKit.Handler = (request, requestId, started) =>
+      Effect.flatMap(kit.readBody(request), (bytes) => {
+        const decoded = decode(bytes)
+        if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
+        const failed = (error: LlmError.LlmError) =>
+          Effect.map(Clock.currentTimeMillis, (at) => {
+            const apiError = ApiError.fromLlmError(error, kit.scrub)
+            return json(ApiError.body(apiError), apiError.status, RouteHeaders.ofError(apiError, decoded.success.model, at - started, requestId))
+          })
+        return Effect.matchEffect(embeddings.embed(decoded.success), {
+          onFailure: failed,
+          onSuccess: ({ response, route }) => Effect.succeed(json(response, 200, RouteHeaders.ofRoute(route, requestId)))
+        })
+      })
+    const handler = kit.handle("/v1/embeddings", RouteKit.openAiDialect, embed)
+    yield* router.add("POST", "/v1/embeddings", handler)
+    yield* router.add("POST", "/embeddings", handler)
   })

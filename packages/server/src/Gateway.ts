@@ -9,8 +9,7 @@
  * client goes away the handler is interrupted, which aborts the upstream request.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Cause, Channel, Clock, Console, type Context, Duration, Effect, Layer, Metric, Option, Pull, Random, Redacted, Result, Stream } from "effect"
-import type { NonEmptyReadonlyArray } from "effect/Array"
+import { Cause, Clock, Console, type Context, Duration, Effect, Layer, Metric, Option, Pull, Random, Redacted, Result, Stream } from "effect"
 import type { Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
@@ -26,7 +25,10 @@ import * as Drain from "./Drain.ts"
 import * as EmbeddingsRoute from "./EmbeddingsRoute.ts"
 import type { GatewayConfig } from "./GatewayConfig.ts"
 import * as RequestBody from "./RequestBody.ts"
+import * as MessagesRoute from "./MessagesRoute.ts"
+import * as ResponsesRoute from "./ResponsesRoute.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
+import { type Dialect, openAiDialect, pullIn, type RouteKit } from "./RouteKit.ts"
 import * as Turn from "./Turn.ts"
 
 // ---------------------------------------------------------------------------------------
@@ -105,21 +107,10 @@ const jsonResponse = (body: object, status: number, headers: Record<string, stri
 const closesConnection = (error: ApiError.ApiError) =>
   error.status === 413 || error.status === 408 || error.code === ApiError.SHUTTING_DOWN || error.code === ApiError.OVERLOADED
 
-const errorResponse = (error: ApiError.ApiError, headers: Record<string, string>) =>
-  jsonResponse(ApiError.body(error), error.status, closesConnection(error) ? { ...headers, connection: "close" } : headers)
+const errorResponse = (error: ApiError.ApiError, headers: Record<string, string>, dialect: Dialect = openAiDialect) =>
+  jsonResponse(dialect.errorBody(error), error.status, closesConnection(error) ? { ...headers, connection: "close" } : headers)
 
 const encoder = new TextEncoder()
-
-/**
- * `Stream.toPull` with its scope given, for a pull that one fiber reads in turn: without the
- * context merge and the semaphore `toPull` wraps around every pull (a copy of every service per
- * pull). A stream that fails while opening fails its first pull, as with `toPull`.
- */
-const pullIn = <A, E>(
-  stream: Stream.Stream<A, E>,
-  scope: Scope.Scope
-): Effect.Effect<Pull.Pull<NonEmptyReadonlyArray<A>, E>> =>
-  Effect.catchCause(Channel.toPullScoped(stream.channel, scope), (cause) => Effect.succeed(Effect.failCause(cause)))
 
 /**
  * A chunk for a client that did not ask for usage (`stream_options.include_usage`): as from
@@ -228,8 +219,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
       }
       const allIds = config.router.deployments.map((d) => d.id)
 
-      const authorize = (request: HttpServerRequest.HttpServerRequest): ApiError.ApiError | undefined => {
-        const result = checkAuth(request.headers["authorization"])
+      const authorize = (request: HttpServerRequest.HttpServerRequest, dialect: Dialect): ApiError.ApiError | undefined => {
+        const result = checkAuth(dialect.authorization(request))
         if (result === "ok") return undefined
         return ApiError.unauthorized(
           result === "missing"
@@ -246,7 +237,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           HttpServerResponse.HttpServerResponse,
           ApiError.ApiError,
           Scope.Scope
-        >
+        >,
+        dialect: Dialect = openAiDialect
       ) =>
       (request: HttpServerRequest.HttpServerRequest) =>
         // One step in and one out on the success path, which every request takes: each
@@ -259,7 +251,7 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           const denied = settings.drain?.draining() === true
             ? ApiError.shuttingDown()
             : protectedRoute
-            ? authorize(request)
+            ? authorize(request, dialect)
             : undefined
           let handled: Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError.ApiError, Scope.Scope>
           if (denied !== undefined) handled = Effect.fail(denied)
@@ -288,7 +280,11 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
               Effect.failCause(cause).pipe(
                 Effect.catchTag("ApiError", (error) =>
                   Effect.succeed(
-                    errorResponse(error, RouteHeaders.ofError(error, undefined, clock.currentTimeMillisUnsafe() - started, requestId))
+                    errorResponse(
+                      error,
+                      RouteHeaders.ofError(error, undefined, clock.currentTimeMillisUnsafe() - started, requestId),
+                      dialect
+                    )
                   )),
                 Effect.catchCause((cause) =>
                   // A bug, not input: logged (the cause holds no request body or secret), answered with a 500.
@@ -296,7 +292,7 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
                     ? Effect.failCause(cause)
                     : Effect.as(
                       Effect.logError(`llm-router: request ${requestId} failed unexpectedly`, cause),
-                      errorResponse(ApiError.internal(), { [RouteHeaders.names.requestId]: requestId })
+                      errorResponse(ApiError.internal(), { [RouteHeaders.names.requestId]: requestId }, dialect)
                     )),
                 Effect.flatMap(answered)
               )
@@ -511,7 +507,6 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
         Effect.fail(ApiError.routeNotFound(request.method, request.url.split("?")[0] ?? ""))
 
       const chatHandler = handle("/v1/chat/completions", true, chat)
-      const embeddingsHandler = handle("/v1/embeddings", true, EmbeddingsRoute.handler({ readBody, embeddings, failure: llmFailure }))
       const modelsHandler = handle("/v1/models", true, models)
       const modelHandler = handle("/v1/models/{id}", true, model)
       // One route takes `/v1/models` and `/v1/models/{id}`: the router counts the bare path as the wildcard's.
@@ -522,14 +517,17 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
       yield* router.add("POST", "/chat/completions", chatHandler)
       yield* router.add("GET", "/v1/models/*", modelsOrModel)
       yield* router.add("GET", "/models/*", modelsOrModel)
-      yield* router.add("POST", "/v1/embeddings", embeddingsHandler)
-      yield* router.add("POST", "/embeddings", embeddingsHandler)
       yield* router.add("GET", "/health/liveness", livenessHandler)
       // LiteLLM's spelling, for probes written against it; and its `/health`, from the router's state.
       yield* router.add("GET", "/health/liveliness", livenessHandler)
       yield* router.add("GET", "/health", handle("/health", true, health))
       yield* router.add("GET", "/health/readiness", handle("/health/readiness", false, readiness))
       yield* router.add("GET", "/metrics", handle("/metrics", config.requireAuthForMetrics, metrics))
+      // Routes in files of their own (the Responses API, Anthropic's Messages API, embeddings).
+      const kit: RouteKit = { client, readBody, scrub, handle: (route, dialect, f) => handle(route, true, f, dialect), sessionOf }
+      yield* ResponsesRoute.register(router, kit)
+      yield* MessagesRoute.register(router, kit)
+      yield* EmbeddingsRoute.register(router, kit, embeddings)
       yield* router.add("*", "*", handle("unmatched", false, notFound))
     })
   )

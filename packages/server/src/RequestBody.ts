@@ -7,7 +7,7 @@
  * decides how a refused body ends: the response is sent and the connection closed.
  */
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { Effect, Result, Schema } from "effect"
+import { Effect, Result, Schema, type SchemaIssue } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { Chat, RouterConfig } from "@llm-router/core"
 import type { Readable } from "node:stream"
@@ -243,8 +243,8 @@ const readStreaming = (source: Readable, limits: Limits, resume: Resume, share: 
 
 const decodeChat = Schema.decodeUnknownResult(Chat.ChatRequest)
 
-/** A body's JSON object, or the 400 for a body that is not one (or nests too deep to parse safely). */
-const jsonObject = (bytes: Buffer): Result.Result<Record<string, unknown>, ApiError.ApiError> => {
+/** A body parsed as a JSON object, or the 400 to answer. */
+export const jsonObject = (bytes: Buffer): Result.Result<Record<string, unknown>, ApiError.ApiError> => {
   if (JsonDepth.exceeds(bytes)) {
     return Result.fail(ApiError.invalidRequest(`The request body nests deeper than ${JsonDepth.MAX_DEPTH} levels of arrays and objects`, null))
   }
@@ -260,12 +260,11 @@ const jsonObject = (bytes: Buffer): Result.Result<Record<string, unknown>, ApiEr
   return Result.succeed(json as Record<string, unknown>)
 }
 
-/** A schema's refusal as a 400 that lists every problem and names the first field as `param`. */
-const refusal = (what: string, error: Schema.SchemaError): ApiError.ApiError => {
-  const issues = RouterConfig.issuesOf(error.issue)
-  const param = issues[0]?.path || null
+/** The 400 for a body its Schema refused: every problem listed, the first field named as `param`. */
+export const invalidBody = (what: string, issue: SchemaIssue.Issue): ApiError.ApiError => {
+  const issues = RouterConfig.issuesOf(issue)
   const list = issues.map((i) => `${i.path || "(body)"}: ${i.message}`).join("; ")
-  return ApiError.invalidRequest(`Invalid ${what}: ${list}`, param)
+  return ApiError.invalidRequest(`Invalid ${what}: ${list}`, issues[0]?.path || null)
 }
 
 /** Parses and checks a chat-completions body; a refusal names the field at fault. */
@@ -276,7 +275,8 @@ export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiE
   const plain = PlainChatRequest.decode(json.success)
   if (plain !== undefined) return Result.succeed(plain)
   const decoded = decodeChat(json.success, { errors: "all" })
-  return Result.isSuccess(decoded) ? Result.succeed(decoded.success) : Result.fail(refusal("chat completion request", decoded.failure))
+  if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
+  return Result.fail(invalidBody("chat completion request", decoded.failure.issue))
 }
 
 /** A body checked by `schema` (embeddings, ...): its JSON object decoded, or the 400 naming the field at fault. */
@@ -286,6 +286,6 @@ export const decoder = <A>(schema: Schema.Decoder<A>, what: string) => {
     const json = jsonObject(bytes)
     if (Result.isFailure(json)) return Result.fail(json.failure)
     const decoded = decode(json.success, { errors: "all" })
-    return Result.isSuccess(decoded) ? Result.succeed(decoded.success) : Result.fail(refusal(what, decoded.failure))
+    return Result.isSuccess(decoded) ? Result.succeed(decoded.success) : Result.fail(invalidBody(what, decoded.failure.issue))
   }
 }
