@@ -3,7 +3,9 @@
  * deployments, Ollama, vLLM, Together, Mistral, ...), as an `EmbeddingClient` per deployment.
  * Only the fields OpenAI documents are sent. The answer comes back in the encoding the caller
  * asked for whatever the server sent (some OpenAI-compatible servers ignore
- * `encoding_format`), and with usage: estimated from the input when a server reports none.
+ * `encoding_format`), and with usage: estimated from the input when a server reports none. An
+ * answer that needed none of that keeps the text it was read from (`WireJson`), which the
+ * gateway sends as is rather than serialising 1536 floats again.
  */
 import {
   type Deployment,
@@ -12,7 +14,8 @@ import {
   LlmError,
   ProviderError,
   RouteInfo,
-  TokenEstimate
+  TokenEstimate,
+  WireJson
 } from "@llm-router/core"
 import { Clock, Effect, Layer, Result, Schema } from "effect"
 import { HttpBody, HttpClient, HttpClientRequest } from "effect/http"
@@ -74,6 +77,11 @@ export const make = (
       const upstream = decoded.success
       const count = Embeddings.inputsOf(request.input).length
       if (upstream.data.length !== count) return malformed(`${upstream.data.length} embeddings for ${count} inputs`)
+      // An answer already whole and in the encoding asked for goes out as the upstream wrote it (see `WireJson`).
+      if (upstream["object"] === "list" && upstream.model !== undefined && upstream.usage !== undefined && upstream.usage !== null) {
+        const whole = upstream as unknown as Embeddings.EmbeddingResponse
+        if (Embeddings.encoded(whole, request.encoding_format) === whole) return Result.succeed(WireJson.remember(whole, body.text))
+      }
       const estimated = TokenEstimate.ofText(Embeddings.inputText(request.input))
       const response = Embeddings.encoded({
         object: "list",

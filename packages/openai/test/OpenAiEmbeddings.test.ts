@@ -5,7 +5,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Embeddings } from "@llm-router/core"
+import { Embeddings, WireJson } from "@llm-router/core"
 import { OpenAiEmbeddings } from "@llm-router/openai"
 import { Effect, Redacted } from "effect"
 import * as EmbeddingAnswers from "../../testing/src/upstream/EmbeddingAnswers.ts"
@@ -32,6 +32,24 @@ describe("OpenAiEmbeddings", () => {
       assert.deepStrictEqual(route.usage, { prompt_tokens: 3, completion_tokens: 0, total_tokens: 3 })
       // text-embedding-3-small: $0.02 per million tokens.
       assert.closeTo(route.costUsd ?? -1, 3 * 0.02 / 1e6, 1e-15)
+    })))
+
+  it.live("an answer in the shape and encoding asked for keeps the upstream's text; a converted one does not", () =>
+    live(Effect.gen(function*() {
+      const mock = yield* OpenAiUpstream.make()
+      const client = yield* OpenAiEmbeddings.make(small({ apiBase: mock.baseUrl }))
+      const { response } = yield* client.embed(ask({ dimensions: 4 }))
+      // Exactly the mock's bytes (its answer as `EmbeddingAnswers` makes it), and the same meaning as the decoded answer.
+      const text = WireJson.stringify(response)
+      const answer = EmbeddingAnswers.openAiAnswer(lastBody(mock.requests), "text-embedding-3-small")
+      assert.strictEqual(text, answer._tag === "Ok" ? JSON.stringify(answer.body) : "")
+      assert.deepStrictEqual(JSON.parse(text), JSON.parse(JSON.stringify(response)))
+      // Kept, not serialised again: the decoded answer lists its fields in the Schema's order.
+      assert.notStrictEqual(JSON.stringify(response), text)
+      // Floats asked for as base64 by a server that ignored it are converted, so not kept.
+      const converted = Embeddings.encoded(response, "base64")!
+      assert.notStrictEqual(converted, response)
+      assert.strictEqual(WireJson.stringify(converted), JSON.stringify(converted))
     })))
 
   it.live("base64 stays base64 and decodes to the same floats; a batch keeps its order", () =>
