@@ -196,7 +196,7 @@ for (const g of gateways) {
 for (const target of [direct, ...gateways]) {
   process.stdout.write(`median latency per request (${kind}, blocks' medians): ${median(latencies.get(target.key)!).toFixed(3)} ms  [${target.key}: ${target.label}]\n`)
 }
-if (gateways.length === 2) {
+if (compare !== undefined) {
   const a = added.get("A")!
   const b = added.get("B")!
   process.stdout.write(

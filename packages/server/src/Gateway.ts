@@ -93,6 +93,12 @@ export const makeRequestIds: Effect.Effect<(request: HttpServerRequest.HttpServe
 const sessionOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
   request.headers["x-session-id"] ?? request.headers["x-litellm-session-id"]
 
+/** The `x-llm-router-tier` header forces a complexity router's tier, as `metadata.complexity_tier` does (the header wins). */
+const withForcedTier = (chatRequest: Chat.ChatRequest, request: HttpServerRequest.HttpServerRequest): Chat.ChatRequest => {
+  const tier = request.headers[RouteHeaders.names.tier]
+  return tier === undefined ? chatRequest : { ...chatRequest, metadata: { ...chatRequest.metadata, complexity_tier: tier } }
+}
+
 // ---------------------------------------------------------------------------------------
 // Responses
 // ---------------------------------------------------------------------------------------
@@ -311,7 +317,7 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
         Effect.flatMap(readBody(request), (bytes) => {
           const decoded = RequestBody.chatRequest(bytes)
           if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
-          const chatRequest = decoded.success
+          const chatRequest = withForcedTier(decoded.success, request)
           const session = sessionOf(request)
           if (chatRequest.stream === true) return streamed(chatRequest, requestId, started, session)
           const call = client.chat(chatRequest)
@@ -412,7 +418,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
 
       const modelIds = [
         ...groups.keys(),
-        ...[...config.router.settings.aliases].filter(([, alias]) => !alias.hidden).map(([name]) => name)
+        ...[...config.router.settings.aliases].filter(([, alias]) => !alias.hidden).map(([name]) => name),
+        ...(config.router.settings.complexityRouters?.keys() ?? [])
       ]
       const modelObject = (id: string) => ({ id, object: "model", created: startedAt, owned_by: "llm-router" })
       const modelList = JSON.stringify({ object: "list", data: modelIds.map(modelObject) })

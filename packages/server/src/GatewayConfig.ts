@@ -9,7 +9,7 @@
  */
 import { Config, Effect, FileSystem, Redacted, Result, Schema } from "effect"
 import { Yaml } from "effect/encoding"
-import { Deployment, RouterConfig } from "@llm-router/core"
+import { ComplexityRouter, Deployment, RouterConfig } from "@llm-router/core"
 import type { RedisRouterState } from "@llm-router/redis"
 
 export interface GatewayConfig {
@@ -214,7 +214,7 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
           if (!isRecord(params)) return entry
           const resolved: Record<string, unknown> = { ...params }
           const model = params["model"]
-          if (typeof model === "string" && knownProviders !== undefined) {
+          if (typeof model === "string" && knownProviders !== undefined && model !== ComplexityRouter.MODEL) {
             const { provider } = Deployment.parseModel(model)
             if (!knownProviders.includes(provider)) {
               issues.push({

@@ -16,6 +16,8 @@ export const names = {
   fallbacks: "x-llm-router-fallbacks",
   latencyMs: "x-llm-router-latency-ms",
   costUsd: "x-llm-router-cost-usd",
+  /** The complexity tier (or "default"): on answers a complexity router routed; on requests, to force one. */
+  tier: "x-llm-router-tier",
   requestId: "x-request-id"
 } as const
 
@@ -70,6 +72,7 @@ export const ofRoute = (route: RouteInfo.RouteInfo, requestId: string): Record<s
     "x-request-id": requestId
   }
   if (route.costUsd !== undefined) headers[names.costUsd] = route.costUsd.toFixed(8)
+  if (route.complexity !== undefined) headers[names.tier] = route.complexity.tier ?? "default"
   return headers
 }
 
