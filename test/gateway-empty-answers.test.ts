@@ -10,7 +10,10 @@ import { Effect } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { OpenAiUpstream } from "@llm-router/testing"
-import { start } from "./InProcessGateway.ts"
+import * as InProcessGateway from "./InProcessGateway.ts"
+
+/** The gateway's base URL (no master key in these configs). */
+const start = (yaml: string) => Effect.map(InProcessGateway.start(yaml, "none"), ({ baseURL }) => baseURL.replace(/\/v1$/, ""))
 
 const emptyUpstream = Effect.acquireRelease(
   Effect.callback<{ readonly baseUrl: (kind: "no-choices" | "done-only" | "role-only") => string; readonly close: () => void }>((resume) => {

@@ -11,7 +11,10 @@ import { Clock, Context, Effect, Layer, Random } from "effect"
 import { Redis } from "effect/persistence"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { start } from "./InProcessGateway.ts"
+import * as InProcessGateway from "./InProcessGateway.ts"
+
+/** The gateway's base URL (no master key in these configs). */
+const start = (yaml: string) => Effect.map(InProcessGateway.start(yaml, "none"), ({ baseURL }) => baseURL.replace(/\/v1$/, ""))
 
 const REDIS = new URL(process.env["LLM_ROUTER_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379")
 

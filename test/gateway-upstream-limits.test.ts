@@ -10,7 +10,10 @@ import { Effect } from "effect"
 import { createServer, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { OpenAiUpstream } from "@llm-router/testing"
-import { start } from "./InProcessGateway.ts"
+import * as InProcessGateway from "./InProcessGateway.ts"
+
+/** The gateway's base URL (no master key in these configs). */
+const start = (yaml: string) => Effect.map(InProcessGateway.start(yaml, "none"), ({ baseURL }) => baseURL.replace(/\/v1$/, ""))
 
 interface RawUpstream {
   readonly baseUrl: (behaviour: "huge" | "trickle") => string

@@ -56,6 +56,8 @@ export const badFraming = (): ApiError =>
 /** A refusal the client should send again shortly (a 503 with `Retry-After: 1`), maybe to another replica. */
 const retryShortly = (message: string, code: string): ApiError =>
   new ApiError({ status: 503, type: "server_error", message, code, param: null, retryAfterSeconds: 1 })
+export const modelNotFound = (id: string): ApiError =>
+  make(404, "invalid_request_error", `The model '${id.length > 200 ? id.slice(0, 200) + "…" : id}' does not exist`, "model_not_found", "model")
 /** The `code` of a request refused because the bodies in flight already hold all they may. */
 export const OVERLOADED = "gateway_overloaded"
 export const overloaded = (): ApiError =>

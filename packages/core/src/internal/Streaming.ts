@@ -28,6 +28,7 @@ import {
   newRun,
   recordFailure,
   release,
+  modeRefusal,
   routeInfo,
   spend,
   takeOverrides
@@ -110,6 +111,8 @@ const startOn = (
   group: string,
   complexity: ComplexityRoute | undefined
 ): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> => {
+  const refused = modeRefusal(engine, group, "chat")
+  if (refused !== undefined) return Effect.fail(refused)
   let request = asked
   let overrides: Overrides.Overrides | undefined
   if (Overrides.inBody(asked)) {
