@@ -16,6 +16,7 @@ import type { RouterConfig, RouterConfigError, Settings } from "./RouterConfig.t
 import type { RouterState } from "./RouterState.ts"
 import { chat } from "./internal/Completion.ts"
 import * as Engine from "./internal/Engine.ts"
+import { operate } from "./internal/Operation.ts"
 import { stream } from "./internal/Streaming.ts"
 
 /** Gives each deployment the client that calls it (a provider adapter, a simulated provider…). */
@@ -31,7 +32,8 @@ export const make = <E, R>(config: RouterConfig, clientFor: ClientFor<E, R>, opt
   Effect.map(Engine.make(config, clientFor, options), (engine) =>
     LlmClient.LlmClient.of({
       chat: (request) => chat(engine, request),
-      stream: (request) => stream(engine, request)
+      stream: (request) => stream(engine, request),
+      operate: (request, operation) => operate(engine, request, operation)
     }))
 
 /** The router as the application's `LlmClient`. */

@@ -11,7 +11,7 @@ import { Clock, Effect, Random, Result } from "effect"
 import type { HttpRouter } from "effect/http"
 import { HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
-import { type LlmClient, WireJson } from "@llm-router/core"
+import { type LlmClient, Overrides, WireJson } from "@llm-router/core"
 import { ResponsesRequest, ResponsesResponse, ResponsesStream } from "@llm-router/openai"
 import * as ApiError from "./ApiError.ts"
 import * as RequestBody from "./RequestBody.ts"
@@ -20,6 +20,8 @@ import * as RouteHeaders from "./RouteHeaders.ts"
 import * as RouteKit from "./RouteKit.ts"
 
 const dialect = RouteKit.openAiDialect
+/** Fields the router takes off a request (LiteLLM's), never sent to a provider. */
+const CONSUMED = Object.keys(Overrides.BodyFields.fields)
 const json = (body: object, status: number, headers: Record<string, string>) =>
   HttpServerResponse.text(WireJson.stringify(body), { status, contentType: "application/json", headers })
 
@@ -113,13 +115,24 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
               makeEncoder: () => encoder(new ResponsesStream.Translator(body, ids, createdAt), remember, kit.scrub)
             })
           }
-          return Effect.matchEffect(RouteKit.inSession(kit.client.chat(chat.success), session), {
+          const translated = (completion: LlmClient.Completion) =>
+            Effect.map(Clock.currentTimeMillis, (at) => ({
+              value: ResponsesResponse.fromChat(body, completion.response, ids, createdAt, Math.floor(at / 1000)),
+              usage: completion.response.usage,
+              route: completion.route
+            }))
+          // Through the router's operation seam: each attempt on a deployment whose client speaks
+          // the Responses API (OpenAI) sends the request natively, any other gets the chat call.
+          const native = ResponsesRequest.toNative(body, [...earlier, ...input], CONSUMED)
+          const served = kit.client.operate === undefined
+            ? Effect.flatMap(kit.client.chat(chat.success), translated)
+            : kit.client.operate(chat.success, (_, client, routing) =>
+              client.responses === undefined
+                ? Effect.flatMap(client.chat(routing), translated)
+                : Effect.map(client.responses(native), (answer) => ({ value: ResponsesResponse.fromNative(body, answer.value, ids), usage: answer.usage })))
+          return Effect.matchEffect(RouteKit.inSession(served, session), {
             onFailure: failed,
-            onSuccess: (completion) =>
-              Effect.flatMap(Clock.currentTimeMillis, (at) => {
-                const response = ResponsesResponse.fromChat(body, completion.response, ids, createdAt, Math.floor(at / 1000))
-                return Effect.as(remember(response), json(response, 200, RouteHeaders.ofRoute(completion.route, requestId)))
-              })
+            onSuccess: ({ route, value }) => Effect.as(remember(value), json(value, 200, RouteHeaders.ofRoute(route, requestId)))
           })
         }))
 

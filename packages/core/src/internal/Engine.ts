@@ -9,6 +9,7 @@ import { Effect, type Fiber, Result, type Tracer } from "effect"
 import * as Budget from "../Budget.ts"
 import type { Usage } from "../Chat.ts"
 import * as Cost from "../Cost.ts"
+import * as Deadline from "../Deadline.ts"
 import type { Deployment } from "../Deployment.ts"
 import * as LatencyRouting from "../LatencyRouting.ts"
 import type * as LlmClient from "../LlmClient.ts"
@@ -196,6 +197,40 @@ export const firstChunkTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment
   run.overrides?.timeoutMs ?? d.streamTimeoutMs ?? engine.settings.streamTimeoutMs ?? requestTimeoutMs(engine, run, d)
 export const idleTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
   engine.settings.streamIdleTimeoutMs ?? firstChunkTimeoutMs(engine, run, d)
+
+/** A whole call to `d` under its request timeout (`requestTimeoutMs`), which fails it with a `Timeout`. */
+export const underRequestTimeout = <A>(engine: Engine, run: Run<any>, d: Deployment, call: Effect.Effect<A, LlmError.LlmError>) => {
+  const timeoutMs = requestTimeoutMs(engine, run, d)
+  return call.pipe(
+    Deadline.timeoutOrElse(timeoutMs, () =>
+      Effect.fail(
+        new LlmError.Timeout({
+          provider: d.provider,
+          deployment: d.id,
+          phase: "request",
+          message: `No response from ${d.id} within ${timeoutMs} ms`
+        })
+      ))
+  )
+}
+
+/**
+ * The route of a request served whole (a chat, another operation), with its cost counted against
+ * budgets and its success in the metrics, read in the calling fiber (no steps of its own).
+ */
+export const servedWhole = (
+  engine: Engine,
+  run: Run<any>,
+  served: { readonly deployment: Deployment; readonly group: string },
+  usage: Usage | null | undefined,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  now: number
+): RouteInfo => {
+  const route = routeInfo(run, served, now, usage)
+  spend(engine, route, now)
+  RouterMetrics.recordSuccessUnsafe(route, false, fiber.context)
+  return route
+}
 
 /** A new run of `request` on `group`; `estimate` counts its input tokens when a check needs them. */
 export const newRun = <Req extends Routable>(
