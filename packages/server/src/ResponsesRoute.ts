@@ -2,7 +2,9 @@
  * `POST /v1/responses` (and `/responses`): OpenAI's Responses API, plain and streamed, through the
  * router. The request is translated into a chat request (`ResponsesRequest` in
  * `@llm-router/openai`), so every provider can serve it and it fails over like any chat; the
- * answer is translated back (`ResponsesResponse`, `ResponsesStream`). Answers are kept in the
+ * answer is translated back (`ResponsesResponse`, `ResponsesStream`). A plain call is routed
+ * through the router's `operate` seam, so an attempt on an OpenAI deployment sends the request
+ * natively instead (streams are translated for every deployment). Answers are kept in the
  * gateway's `ResponseStore` unless `store: false`, so `previous_response_id` and
  * `item_reference` continue a conversation whichever deployment served it, and
  * `GET`/`DELETE /v1/responses/{id}` read and forget one. Errors are OpenAI's shape.
