@@ -15,7 +15,7 @@ import * as RouterTracing from "../RouterTracing.ts"
 import type { ComplexityRoute } from "../RouteInfo.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
 import * as ComplexityRouting from "./ComplexityRouting.ts"
-import { type Engine, newRun, servedWhole, takeOverrides, underRequestTimeout } from "./Engine.ts"
+import { type Engine, modeRefusal, newRun, servedWhole, takeOverrides, underRequestTimeout } from "./Engine.ts"
 import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
 import * as Overrides from "../Overrides.ts"
 import * as MockResponse from "./MockResponse.ts"
@@ -48,6 +48,9 @@ export const withRun = <A>(
   go: (run: Run<ChatRequest>, fiber: Fiber.Fiber<unknown, unknown>, clock: Clock.Clock) => Effect.Effect<A, LlmError.LlmError>,
   traced?: (span: Tracer.Span, routed: Effect.Effect<A, LlmError.LlmError>) => Effect.Effect<A, LlmError.LlmError>
 ): Effect.Effect<A, LlmError.LlmError> => {
+  // A chat group only: an embedding group refuses chats and other operations alike.
+  const refused = modeRefusal(engine, group, "chat")
+  if (refused !== undefined) return Effect.fail(refused)
   let request = asked
   let overrides: Overrides.Overrides | undefined
   if (Overrides.inBody(asked)) {
