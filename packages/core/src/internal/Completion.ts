@@ -6,9 +6,8 @@
  * microsecond per run. The clock and the fiber are read once, and each step reads them where it
  * runs (a `Clock.currentTimeMillis` or `Metric.update` would be steps of their own).
  */
-import { Clock, Effect, type Fiber, Result } from "effect"
+import { Clock, Effect, type Fiber, Result, type Tracer } from "effect"
 import type { ChatRequest } from "../Chat.ts"
-import * as Deadline from "../Deadline.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
@@ -16,7 +15,7 @@ import * as RouterTracing from "../RouterTracing.ts"
 import type { ComplexityRoute } from "../RouteInfo.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
 import * as ComplexityRouting from "./ComplexityRouting.ts"
-import { type Engine, newRun, requestTimeoutMs, routeInfo, spend, takeOverrides } from "./Engine.ts"
+import { type Engine, modeRefusal, newRun, servedWhole, takeOverrides, underRequestTimeout } from "./Engine.ts"
 import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
 import * as Overrides from "../Overrides.ts"
 import * as MockResponse from "./MockResponse.ts"
@@ -34,7 +33,24 @@ const chatOn = (
   asked: ChatRequest,
   group: string,
   complexity: ComplexityRoute | undefined
-): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
+): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
+  withRun(engine, asked, group, complexity, (run, fiber, clock) => routeChat(engine, run, fiber, clock), (span, routed) => engine.spans.completion(span, routed))
+
+/**
+ * The run of `asked` on `group` (its per-request overrides taken off), given to `go`; with
+ * `traced` and tracing on, under the request's span (`traced` adds what the answer says).
+ */
+export const withRun = <A>(
+  engine: Engine,
+  asked: ChatRequest,
+  group: string,
+  complexity: ComplexityRoute | undefined,
+  go: (run: Run<ChatRequest>, fiber: Fiber.Fiber<unknown, unknown>, clock: Clock.Clock) => Effect.Effect<A, LlmError.LlmError>,
+  traced?: (span: Tracer.Span, routed: Effect.Effect<A, LlmError.LlmError>) => Effect.Effect<A, LlmError.LlmError>
+): Effect.Effect<A, LlmError.LlmError> => {
+  // A chat group only: an embedding group refuses chats and other operations alike.
+  const refused = modeRefusal(engine, group, "chat")
+  if (refused !== undefined) return Effect.fail(refused)
   let request = asked
   let overrides: Overrides.Overrides | undefined
   if (Overrides.inBody(asked)) {
@@ -44,15 +60,15 @@ const chatOn = (
   }
   return Effect.withFiber((fiber) => {
     const clock = fiber.getRef(Clock.Clock)
-    if (!RouterTracing.enabled(fiber)) {
+    if (traced === undefined || !RouterTracing.enabled(fiber)) {
       const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest, overrides)
       if (complexity !== undefined) run.complexity = complexity
-      return routeChat(engine, run, fiber, clock)
+      return go(run, fiber, clock)
     }
     return Effect.flatMap(engine.spans.request(request, false), (span) => {
       const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), span, TokenEstimate.ofRequest, overrides)
       if (complexity !== undefined) run.complexity = complexity
-      return engine.spans.completion(span, routeChat(engine, run, fiber, clock))
+      return traced(span, go(run, fiber, clock))
     })
   })
 }
@@ -67,19 +83,9 @@ const routeChat = (
     route(engine, run, (d) => {
       // Made when the attempt starts (see `AttemptLoop`).
       const began = clock.currentTimeMillisUnsafe()
-      const timeoutMs = requestTimeoutMs(engine, run, d)
       const mock = run.overrides?.mockResponse
       const client = mock === undefined ? engine.clients.get(d.id)! : MockResponse.client(d, mock)
-      const call = client.chat(run.request).pipe(
-        Deadline.timeoutOrElse(timeoutMs, () =>
-          Effect.fail(
-            new LlmError.Timeout({
-              provider: d.provider,
-              deployment: d.id,
-              phase: "request",
-              message: `No response from ${d.id} within ${timeoutMs} ms`
-            })
-          )),
+      const call = underRequestTimeout(engine, run, d, client.chat(run.request)).pipe(
         Effect.flatMap((completion) => {
           if (
             completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
@@ -108,11 +114,9 @@ const routeChat = (
         outputTokens: completion.response.usage?.completion_tokens
       }))
     }),
-    (served) => {
-      const now = clock.currentTimeMillisUnsafe()
-      const route = routeInfo(run, served, now, served.value.response.usage)
-      spend(engine, route, now)
-      RouterMetrics.recordSuccessUnsafe(route, false, fiber.context)
-      return Effect.succeed({ response: served.value.response, route })
-    }
+    (served) =>
+      Effect.succeed({
+        response: served.value.response,
+        route: servedWhole(engine, run, served, served.value.response.usage, fiber, clock.currentTimeMillisUnsafe())
+      })
   )
