@@ -7,12 +7,13 @@
  * This is what an Effect app needs to run the router as a library; the gateway uses the same
  * registry and adds only its HTTP client.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import type { HttpClient } from "effect/http"
-import { type Deployment, type LlmClient, Router, RouterConfig, type RouterState } from "@llm-router/core"
+import { type Deployment, type LlmClient, LlmError, Router, RouterConfig, type RouterState } from "@llm-router/core"
 import { Anthropic } from "@llm-router/anthropic"
 import { Google } from "@llm-router/google"
 import { OpenAi } from "@llm-router/openai"
+import * as ProviderEnvironment from "./ProviderEnvironment.ts"
 
 /** What every provider package exports. */
 export interface Adapter<R> {
@@ -23,9 +24,35 @@ export interface Adapter<R> {
 export interface Registry<R> {
   /** Every provider prefix the registry serves, in adapter order. */
   readonly known: ReadonlyArray<string>
-  /** Fails with a config error naming the known prefixes when a deployment's provider has no adapter. */
+  /** LiteLLM prefixes this registry knows of but cannot call (Bedrock, Vertex AI, …); see `notSupported`. */
+  readonly unsupported: ReadonlyArray<string>
+  /** The environment variables LiteLLM reads for a provider's key, base URL and version, when a deployment has none. */
+  readonly environment: (provider: string) => ProviderEnvironment.ProviderEnvironment | undefined
+  /**
+   * Fails with a config error naming the known prefixes when a deployment's provider is unknown;
+   * a deployment on an `unsupported` provider gets a client whose every call fails (`notSupported`).
+   */
   readonly clientFor: Router.ClientFor<RouterConfig.RouterConfigError, R>
 }
+
+/**
+ * Why a call to a deployment on a provider this registry cannot call failed: `ModelNotFound`
+ * (the deployment is broken for good: the router cools it at once and tries the group's other
+ * deployments, then its fallbacks) with status 501, which the gateway answers as 501.
+ */
+export const notSupported = (deployment: Deployment.Deployment): LlmError.ModelNotFound =>
+  new LlmError.ModelNotFound({
+    provider: deployment.provider,
+    deployment: deployment.id,
+    status: 501,
+    message: `provider "${deployment.provider}" is not supported by this gateway (deployment "${deployment.id}", ` +
+      `model "${deployment.model}"): it speaks OpenAI-compatible APIs, Anthropic and Gemini`
+  })
+
+const unsupportedClient = (deployment: Deployment.Deployment): LlmClient.Service => ({
+  chat: () => Effect.fail(notSupported(deployment)),
+  stream: () => Stream.fail(notSupported(deployment))
+})
 
 /** A registry over adapters; the first adapter that names a prefix serves it. */
 export const make = <R>(adapters: ReadonlyArray<Adapter<R>>): Registry<R> => {
@@ -34,9 +61,13 @@ export const make = <R>(adapters: ReadonlyArray<Adapter<R>>): Registry<R> => {
     for (const provider of adapter.providers) if (!byProvider.has(provider)) byProvider.set(provider, adapter)
   }
   const known = [...byProvider.keys()]
+  const unsupported = ProviderEnvironment.unsupported.filter((p) => !byProvider.has(p))
   return {
     known,
+    unsupported,
+    environment: (provider) => (byProvider.has(provider) ? ProviderEnvironment.environments[provider] : undefined),
     clientFor: (deployment) => {
+      if (unsupported.includes(deployment.provider)) return Effect.succeed(unsupportedClient(deployment))
       const adapter = byProvider.get(deployment.provider)
       // The gateway validates configs against `known` first; a library caller may not have.
       if (adapter === undefined) {

@@ -25,7 +25,9 @@ import * as Auth from "./Auth.ts"
 import type { GatewayConfig } from "./GatewayConfig.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
+import { safeUrl } from "./RoutingTable.ts"
 import * as Turn from "./Turn.ts"
+import * as UnsupportedGroups from "./UnsupportedGroups.ts"
 
 // ---------------------------------------------------------------------------------------
 // Gateway-level metrics (the router records its own: requests, failures, retries, …)
@@ -291,17 +293,22 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           return errorResponse(apiError, RouteHeaders.ofError(apiError, group, now - started, requestId))
         })
 
+      const unsupportedGroup = UnsupportedGroups.make(config)
+      // For LiteLLM's x-litellm-model-api-base: each deployment's configured base, without credentials.
+      const apiBases = new Map(config.router.deployments.flatMap((d) => d.apiBase === undefined ? [] : [[d.id, safeUrl(d.apiBase)] as const]))
       const chat = (request: HttpServerRequest.HttpServerRequest, requestId: string, started: number) =>
         Effect.flatMap(readBody(request), (bytes) => {
           const decoded = RequestBody.chatRequest(bytes)
           if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
           const chatRequest = decoded.success
+          const refused = unsupportedGroup(chatRequest.model)
+          if (refused !== undefined) return llmFailure(refused, chatRequest.model, started, requestId)
           const session = sessionOf(request)
           if (chatRequest.stream === true) return streamed(chatRequest, requestId, started, session)
           const call = client.chat(chatRequest)
           return Effect.matchEffect(session === undefined ? call : Effect.provideService(call, SessionAffinity.SessionId, session), {
             onSuccess: (completion) =>
-              Effect.succeed(jsonResponse(completion.response, 200, RouteHeaders.ofRoute(completion.route, requestId))),
+              Effect.succeed(jsonResponse(completion.response, 200, RouteHeaders.ofRoute(completion.route, requestId, apiBases.get(completion.route.deployment)))),
             onFailure: (error) => llmFailure(error, chatRequest.model, started, requestId)
           })
         })
@@ -384,7 +391,7 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
             })
           })
           const headers: Record<string, string> = start !== undefined
-            ? RouteHeaders.ofRoute(start, requestId)
+            ? RouteHeaders.ofRoute(start, requestId, apiBases.get(start.deployment))
             : { [RouteHeaders.names.requestId]: requestId }
           return HttpServerResponse.stream(Stream.fromPull(Effect.succeed(body)), {
             contentType: "text/event-stream",
