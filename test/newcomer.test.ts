@@ -103,7 +103,8 @@ describe("a too-old Node", () => {
       const scripts = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts as Record<string, string>
       assert.include(scripts["start"], "--import ./packages/server/bin/NodeVersion.js")
       assert.match(scripts["test"]!, /^node packages\/server\/bin\/NodeVersion\.js && /)
-      assert.strictEqual(scripts["llm-router"], "node packages/server/bin/llm-router.js")
+      // `exec`: node replaces pnpm's shell, so a SIGTERM drain's exit code 0 is what pnpm sees (gateway-drain.test.ts).
+      assert.strictEqual(scripts["llm-router"], "exec node packages/server/bin/llm-router.js")
     }))
 })
 

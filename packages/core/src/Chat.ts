@@ -23,8 +23,21 @@ export const ImagePart = Schema.StructWithRest(Schema.Struct({
 }), Passthrough)
 export type ImagePart = typeof ImagePart.Type
 
-/** Parts other than text and images (audio, files, refusals) are carried as they came. */
-export const OtherPart = Schema.StructWithRest(Schema.Struct({ type: Schema.String }), Passthrough)
+/**
+ * Parts other than text and images (audio, files, refusals) are carried as they came. A text
+ * or image part must have its own shape: one that does not is refused, never forwarded as
+ * "another" part.
+ */
+export const OtherPart = Schema.StructWithRest(
+  Schema.Struct({
+    type: Schema.String.check(Schema.makeFilter((type: string) =>
+      type === "text" || type === "image_url"
+        ? `a part of type "${type}" needs ${type === "text" ? "a string \`text\`" : "an \`image_url\` with a string \`url\`"}`
+        : undefined
+    ))
+  }),
+  Passthrough
+)
 
 export const ContentPart = Schema.Union([TextPart, ImagePart, OtherPart])
 export type ContentPart = typeof ContentPart.Type

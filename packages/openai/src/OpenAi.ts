@@ -6,9 +6,9 @@
  * request or body read, and a stream's request is tied to the stream's scope, so its socket
  * is closed however the stream ends (even when the consumer stops right after `Start`).
  */
-import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, RouteInfo, StreamingHttp } from "@llm-router/core"
+import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, ResponseLimit, RouteInfo, StreamingHttp } from "@llm-router/core"
 import { Clock, Effect, Layer, Redacted, Result, type Scope, Stream } from "effect"
-import { HttpBody, HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import { HttpBody, HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import * as ChunkStream from "./ChunkStream.ts"
 import * as Endpoint from "./Endpoint.ts"
 import * as ErrorBody from "./ErrorBody.ts"
@@ -27,15 +27,29 @@ interface Body {
   readonly failure?: HttpClientError.HttpClientError | undefined
 }
 
-/** Reads a whole body, keeping what arrived even when the connection breaks mid-way. */
+/**
+ * Reads a whole body, keeping what arrived even when the connection breaks mid-way, up to
+ * `ResponseLimit.MaxResponseBytes` (past it the read stops, aborting the request, and fails).
+ */
 const readBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<Body> =>
-  Effect.suspend(() => {
+  Effect.withFiber((fiber) => {
+    const limit = fiber.getRef(ResponseLimit.MaxResponseBytes)
     const decoder = new TextDecoder()
     let text = ""
-    return Stream.runForEachArray(response.stream, (parts) =>
-      Effect.sync(() => {
-        for (const part of parts) text += decoder.decode(part, { stream: true })
-      })).pipe(
+    let bytes = 0
+    return Stream.runForEachArray(response.stream, (parts) => {
+      for (const part of parts) {
+        bytes += part.length
+        if (bytes > limit) {
+          const cause = new ResponseLimit.ResponseTooLarge(limit)
+          return Effect.fail(
+            new HttpClientError.HttpClientError({ reason: new HttpClientError.DecodeError({ request: response.request, response, cause }) })
+          )
+        }
+        text += decoder.decode(part, { stream: true })
+      }
+      return Effect.void
+    }).pipe(
         Effect.map((): Body => ({ text: text + decoder.decode() })),
         Effect.catch((failure) => Effect.succeed<Body>({ text: text + decoder.decode(), failure }))
       )

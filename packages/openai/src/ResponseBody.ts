@@ -68,7 +68,8 @@ const describe = (error: Schema.SchemaError) => error.message.slice(0, 300)
 // A chunk is decoded for every token, and the schema walk costs a few µs each: these checks
 // accept exactly the common shapes the schema accepts (rest fields are free-form there), so
 // a chunk that passes them needs no decoding; anything else still goes through the schema.
-const isCount = (u: unknown) => typeof u === "number" && Number.isInteger(u) && u >= 0
+// Every field the schema names must be checked here: `FastPathFuzz.test.ts` holds them to it.
+const isCount = (u: unknown) => typeof u === "number" && Number.isSafeInteger(u) && u >= 0
 const isOptional = (u: unknown, check: (u: unknown) => boolean) => u === undefined || check(u)
 const isText = (u: unknown) => typeof u === "string"
 const isNullableText = (u: unknown) => u === null || typeof u === "string"
@@ -81,9 +82,12 @@ const isUsage = (u: unknown) =>
 const isToolCallDelta = (u: unknown) =>
   isRecord(u) && isCount(u["index"]) && isOptional(u["id"], isText) && isOptional(u["type"], (t) => t === "function") &&
   isOptional(u["function"], (f) => isRecord(f) && isOptional(f["name"], isText) && isOptional(f["arguments"], isText))
+const isThinkingBlocks = (u: unknown) => Array.isArray(u) && u.every(isRecord)
 const isDelta = (u: unknown) =>
   isRecord(u) && isOptional(u["role"], (r) => r === "assistant") && isOptional(u["content"], isNullableText) &&
-  isOptional(u["refusal"], isNullableText) && isOptional(u["tool_calls"], (t) => Array.isArray(t) && t.every(isToolCallDelta))
+  isOptional(u["refusal"], isNullableText) && isOptional(u["reasoning_content"], isNullableText) &&
+  isOptional(u["thinking_blocks"], isThinkingBlocks) &&
+  isOptional(u["tool_calls"], (t) => Array.isArray(t) && t.every(isToolCallDelta))
 const isChunkChoice = (u: unknown) =>
   isRecord(u) && isCount(u["index"]) && isDelta(u["delta"]) &&
   isOptional(u["finish_reason"], (f) => f === null || (typeof f === "string" && finishReasons.has(f)))
@@ -98,7 +102,8 @@ const isToolCall = (u: unknown) =>
 const isChoice = (u: unknown) =>
   isRecord(u) && isCount(u["index"]) && (u["finish_reason"] === null || (typeof u["finish_reason"] === "string" && finishReasons.has(u["finish_reason"]))) &&
   isRecord(u["message"]) && u["message"]["role"] === "assistant" && isNullableText(u["message"]["content"]) &&
-  isOptional(u["message"]["refusal"], isNullableText) &&
+  isOptional(u["message"]["refusal"], isNullableText) && isOptional(u["message"]["reasoning_content"], isNullableText) &&
+  isOptional(u["message"]["thinking_blocks"], isThinkingBlocks) &&
   isOptional(u["message"]["tool_calls"], (t) => Array.isArray(t) && t.every(isToolCall))
 /** The same shortcut for a whole response (see `isPlainChunk`). */
 export const isPlainResponse = (u: Record<string, unknown>): boolean =>

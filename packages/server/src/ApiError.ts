@@ -49,6 +49,28 @@ export const unauthorized = (message: string): ApiError =>
   make(401, "authentication_error", message, "invalid_api_key")
 export const routeNotFound = (method: string, path: string): ApiError =>
   make(404, "invalid_request_error", `Unknown route ${method} ${path}`, "unknown_url")
+/** The `code` of a request refused because the bodies in flight already hold all they may. */
+export const OVERLOADED = "gateway_overloaded"
+export const overloaded = (): ApiError =>
+  new ApiError({
+    status: 503,
+    type: "server_error",
+    message: "The gateway is holding as many request bodies as it may: retry shortly",
+    code: OVERLOADED,
+    param: null,
+    retryAfterSeconds: 1
+  })
+/** The `code` of a request refused because the gateway is shutting down. */
+export const SHUTTING_DOWN = "shutting_down"
+export const shuttingDown = (): ApiError =>
+  new ApiError({
+    status: 503,
+    type: "server_error",
+    message: "The gateway is shutting down: send the request again (another replica will take it)",
+    code: SHUTTING_DOWN,
+    param: null,
+    retryAfterSeconds: 1
+  })
 export const internal = (): ApiError => make(500, "server_error", "The gateway failed unexpectedly", "internal_error")
 
 const retryAfterSeconds = (error: LlmError.LlmError): { retryAfterSeconds?: number } => {

@@ -15,13 +15,14 @@ import type { Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
-import { LlmClient, LlmError, Router, RouterState, SessionAffinity, WireJson } from "@llm-router/core"
+import { LlmClient, LlmError, ResponseLimit, Router, RouterState, SessionAffinity, WireJson } from "@llm-router/core"
 import type { Chat } from "@llm-router/core"
 import { RedisRouterState } from "@llm-router/redis"
 import { createServer } from "node:http"
 import * as AccessLog from "./AccessLog.ts"
 import * as ApiError from "./ApiError.ts"
 import * as Auth from "./Auth.ts"
+import * as Drain from "./Drain.ts"
 import type { GatewayConfig } from "./GatewayConfig.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
@@ -98,8 +99,12 @@ const sessionOf = (request: HttpServerRequest.HttpServerRequest): string | undef
 const jsonResponse = (body: object, status: number, headers: Record<string, string>) =>
   HttpServerResponse.text(WireJson.stringify(body), { status, contentType: "application/json", headers })
 
-/** Refused bodies close the connection: the rest of a huge or stalled body is not worth reading. */
-const closesConnection = (error: ApiError.ApiError) => error.status === 413 || error.status === 408
+/**
+ * Refused bodies close the connection: the rest of a huge or stalled body is not worth reading.
+ * So does a refusal while shutting down or overloaded: the client should retry, maybe elsewhere.
+ */
+const closesConnection = (error: ApiError.ApiError) =>
+  error.status === 413 || error.status === 408 || error.code === ApiError.SHUTTING_DOWN || error.code === ApiError.OVERLOADED
 
 const errorResponse = (error: ApiError.ApiError, headers: Record<string, string>) =>
   jsonResponse(ApiError.body(error), error.status, closesConnection(error) ? { ...headers, connection: "close" } : headers)
@@ -175,6 +180,8 @@ export interface Settings {
   readonly bodyTimeoutMs?: number | undefined
   /** One JSON line per answered request on stdout (see `AccessLog`). */
   readonly accessLog?: boolean | undefined
+  /** Shutdown in progress: requests are refused with a 503 (see `Drain`). */
+  readonly drain?: Drain.Drain | undefined
 }
 
 const secretsOf = (config: GatewayConfig): Array<string> => {
@@ -203,7 +210,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
       )
       const readBody = RequestBody.reader({
         maxBytes: settings.maxRequestBytes ?? config.maxRequestBytes,
-        timeoutMs: settings.bodyTimeoutMs ?? config.bodyTimeoutMs
+        timeoutMs: settings.bodyTimeoutMs ?? config.bodyTimeoutMs,
+        maxInFlightBytes: config.maxInFlightRequestBytes
       }, turn)
       const startedAt = Math.floor((yield* Clock.currentTimeMillis) / 1000)
       const groups = new Map<string, Array<string>>()
@@ -242,7 +250,11 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           const clock = fiber.getRef(Clock.Clock)
           const started = clock.currentTimeMillisUnsafe()
           const requestId = requestIdOf(request)
-          const denied = protectedRoute ? authorize(request) : undefined
+          const denied = settings.drain?.draining() === true
+            ? ApiError.shuttingDown()
+            : protectedRoute
+            ? authorize(request)
+            : undefined
           let handled: Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError.ApiError, Scope.Scope>
           if (denied !== undefined) handled = Effect.fail(denied)
           else {
@@ -504,25 +516,32 @@ export const layerRoutes = <E, R>(options: Settings & { readonly clientFor: Rout
   )
 
 /**
- * The gateway listening on Node's HTTP server. On shutdown it stops accepting, gives
- * in-flight requests `gracefulShutdownMs` to finish, then interrupts them.
+ * The gateway listening on Node's HTTP server. On shutdown it drains (see `Drain`): stops
+ * accepting, closes idle connections, answers what is in flight with `Connection: close` and
+ * refuses the rest with a 503, for at most `gracefulShutdownMs`; then interrupts what is left.
  */
-export const layer = <E, R>(options: ServeOptions<E, R>) => {
-  const { config } = options
-  const bodyTimeoutMs = options.bodyTimeoutMs ?? config.bodyTimeoutMs
-  return HttpRouter.serve(layerRoutes(options), { disableLogger: true, disableListenLog: true }).pipe(
-    Layer.provideMerge(NodeHttpServer.layer(
-      () =>
-        createServer({
-          // Node's own bound on receiving a request stays behind the gateway's body timeout.
-          requestTimeout: Math.max(300_000, bodyTimeoutMs + 10_000),
-          keepAliveTimeout: 65_000
-        }),
-      {
+export const layer = <E, R>(options: ServeOptions<E, R>) =>
+  Layer.unwrap(Effect.sync(() => {
+    const { config } = options
+    const bodyTimeoutMs = options.bodyTimeoutMs ?? config.bodyTimeoutMs
+    const server = createServer({
+      // Node's own bound on receiving a request stays behind the gateway's body timeout.
+      requestTimeout: Math.max(300_000, bodyTimeoutMs + 10_000),
+      keepAliveTimeout: 65_000
+    })
+    const drain = Drain.make(server)
+    const grace = Duration.millis(config.gracefulShutdownMs)
+    // Built after the routes are served, so released before them: the drain runs first, and
+    // the server's own shutdown then finds nothing left to wait for.
+    const drainOnShutdown = Layer.effectDiscard(Effect.addFinalizer(() => drain.drain(grace)))
+    return drainOnShutdown.pipe(
+      Layer.provideMerge(HttpRouter.serve(layerRoutes({ ...options, drain }), { disableLogger: true, disableListenLog: true })),
+      Layer.provideMerge(NodeHttpServer.layer(() => server, {
         host: options.host ?? "127.0.0.1",
         port: options.port ?? 4000,
-        gracefulShutdownTimeout: Duration.millis(config.gracefulShutdownMs)
-      }
-    ))
-  )
-}
+        gracefulShutdownTimeout: grace
+      })),
+      // Every call to a provider, made from the requests' fibers, reads its answers under this bound.
+      Layer.provide(Layer.succeed(ResponseLimit.MaxResponseBytes, config.maxResponseBytes))
+    )
+  }))

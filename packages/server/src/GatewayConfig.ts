@@ -17,6 +17,10 @@ export interface GatewayConfig {
   /** When set, every route but health needs `Authorization: Bearer <key>`. */
   readonly masterKey: Redacted.Redacted<string> | undefined
   readonly maxRequestBytes: number
+  /** What an upstream answer read whole may hold (see `ResponseLimit`). */
+  readonly maxResponseBytes: number
+  /** What the bodies of the requests in flight may hold together; beyond it new ones get a 503. */
+  readonly maxInFlightRequestBytes: number
   /** How long a client may take to send its request body. */
   readonly bodyTimeoutMs: number
   /** How long in-flight requests may take to finish on shutdown. */
@@ -57,6 +61,8 @@ export interface SharedState extends RedisRouterState.Connection {
 
 export const defaults = {
   maxRequestMb: 10,
+  maxResponseMb: 32,
+  maxInFlightRequestMb: 256,
   bodyTimeoutSeconds: 30,
   gracefulShutdownSeconds: 20
 } as const
@@ -124,7 +130,11 @@ const GeneralSettings = Schema.Struct({
   /** Ours: seconds a client may take to send its body. */
   request_body_timeout: Schema.optionalKey(Seconds),
   /** Ours: seconds in-flight requests get to finish on SIGTERM. */
-  graceful_shutdown_timeout: Schema.optionalKey(Seconds)
+  graceful_shutdown_timeout: Schema.optionalKey(Seconds),
+  /** Ours: MB an upstream's non-streamed answer may have. */
+  max_response_size_mb: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(4096))),
+  /** Ours: MB the bodies of all requests in flight may hold together. */
+  max_in_flight_request_size_mb: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(65536)))
 })
 const generalKeys = new Set(Object.keys(GeneralSettings.fields))
 
@@ -392,6 +402,8 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
       router: decoded.success,
       masterKey,
       maxRequestBytes: Math.floor((settings.max_request_size_mb ?? defaults.maxRequestMb) * 1024 * 1024),
+      maxResponseBytes: Math.floor((settings.max_response_size_mb ?? defaults.maxResponseMb) * 1024 * 1024),
+      maxInFlightRequestBytes: Math.floor((settings.max_in_flight_request_size_mb ?? defaults.maxInFlightRequestMb) * 1024 * 1024),
       bodyTimeoutMs: (settings.request_body_timeout ?? defaults.bodyTimeoutSeconds) * 1000,
       gracefulShutdownMs: (settings.graceful_shutdown_timeout ?? defaults.gracefulShutdownSeconds) * 1000,
       requireAuthForMetrics: requireAuthForMetrics === true,

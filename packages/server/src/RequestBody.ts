@@ -1,6 +1,7 @@
 /**
  * Reading and checking a chat request before anything reaches a provider: the body under a
- * size limit (413) and a deadline (408, for slow or stalled clients), then JSON (400), then
+ * size limit (413) and a deadline (408, for slow or stalled clients), then its nesting depth
+ * (400, see `JsonDepth`), then JSON (400), then
  * the chat-completions schema with every problem listed and the first field named as
  * OpenAI's `param` (400). Read straight from Node's request so the gateway, not the socket,
  * decides how a refused body ends: the response is sent and the connection closed.
@@ -11,12 +12,56 @@ import type { HttpServerRequest } from "effect/http"
 import { Chat, RouterConfig } from "@llm-router/core"
 import type { Readable } from "node:stream"
 import * as ApiError from "./ApiError.ts"
+import * as JsonDepth from "./JsonDepth.ts"
 import * as PlainChatRequest from "./PlainChatRequest.ts"
 import type * as Turn from "./Turn.ts"
 
 export interface Limits {
   readonly maxBytes: number
   readonly timeoutMs: number
+  /** What the bodies of all requests in flight may hold together (see `InFlightBytes`). */
+  readonly maxInFlightBytes: number
+}
+
+/**
+ * The bytes the bodies of the requests in flight hold together, bounded: a body takes its share
+ * before it is read (its `content-length`, or each piece of a chunked body as it comes) and
+ * gives it back when its response closes, which every request's does, however it ended. Past
+ * the bound a request is refused with a 503 rather than the process growing.
+ */
+class InFlightBytes {
+  private held = 0
+  private readonly max: number
+  constructor(max: number) {
+    this.max = max
+  }
+  take(bytes: number): boolean {
+    if (this.held + bytes > this.max) return false
+    this.held += bytes
+    return true
+  }
+  give(bytes: number): void {
+    this.held -= bytes
+  }
+}
+
+/** One request's share of `InFlightBytes`, given back once, when its response closes. */
+class Share {
+  private bytes = 0
+  private readonly pool: InFlightBytes
+  private readonly request: HttpServerRequest.HttpServerRequest
+  constructor(pool: InFlightBytes, request: HttpServerRequest.HttpServerRequest) {
+    this.pool = pool
+    this.request = request
+  }
+  take(bytes: number): boolean {
+    if (!this.pool.take(bytes)) return false
+    if (this.bytes === 0 && bytes > 0) {
+      NodeHttpServerRequest.toServerResponse(this.request).once("close", () => this.pool.give(this.bytes))
+    }
+    this.bytes += bytes
+    return true
+  }
 }
 
 type Resume = (effect: Effect.Effect<Buffer, ApiError.ApiError>) => void
@@ -37,23 +82,38 @@ type Resume = (effect: Effect.Effect<Buffer, ApiError.ApiError>) => void
  * - A body that is not whole by the end of its turn is read as it arrives, under the size
  *   limit and the deadline.
  */
-export const reader = (limits: Limits, turn: Turn.Turn) =>
-(request: HttpServerRequest.HttpServerRequest): Effect.Effect<Buffer, ApiError.ApiError> => {
-  const declared = request.headers["content-length"]
-  if (declared !== undefined && Number(declared) > limits.maxBytes) return Effect.fail(ApiError.bodyTooLarge(limits.maxBytes))
-  return Effect.callback<Buffer, ApiError.ApiError>((resume) => {
+export const reader = (limits: Limits, turn: Turn.Turn) => {
+  // Never below one body's limit, or a request the size limit allows could never be served.
+  const inFlight = new InFlightBytes(Math.max(limits.maxInFlightBytes, limits.maxBytes))
+  return (request: HttpServerRequest.HttpServerRequest): Effect.Effect<Buffer, ApiError.ApiError> => {
+    const declared = request.headers["content-length"]
+    if (declared !== undefined && Number(declared) > limits.maxBytes) return Effect.fail(ApiError.bodyTooLarge(limits.maxBytes))
+    const share = new Share(inFlight, request)
+    // A chunked body takes its share piece by piece, as it is read (see `readStreaming`).
+    if (declared !== undefined && !share.take(Number(declared))) return Effect.fail(ApiError.overloaded())
+    return read(request, declared, limits, turn, declared === undefined ? share : undefined)
+  }
+}
+
+const read = (
+  request: HttpServerRequest.HttpServerRequest,
+  declared: string | undefined,
+  limits: Limits,
+  turn: Turn.Turn,
+  share: Share | undefined
+): Effect.Effect<Buffer, ApiError.ApiError> =>
+  Effect.callback<Buffer, ApiError.ApiError>((resume) => {
     const source = NodeHttpServerRequest.toIncomingMessage(request)
     if (request.headers["expect"]?.toLowerCase() === "100-continue") {
       const response = NodeHttpServerRequest.toServerResponse(request)
       if (!response.headersSent && "writeContinue" in response) response.writeContinue()
-      return readStreaming(source, limits, resume)
+      return readStreaming(source, limits, resume, share)
     }
-    const body = new PendingBody(source, declared === undefined ? undefined : Number(declared), limits, resume)
+    const body = new PendingBody(source, declared === undefined ? undefined : Number(declared), limits, resume, share)
     if (turn.join()) body.takeWhenWhole()
     turn.atEnd(() => body.endOfTurn())
     return Effect.suspend(() => body.cancel())
   })
-}
 
 /** A body waiting in Node's buffer for its request's turn to end (see `reader`). */
 class PendingBody {
@@ -66,12 +126,21 @@ class PendingBody {
   private readonly expected: number | undefined
   private readonly limits: Limits
   private readonly resume: Resume
+  /** A chunked body's share of what bodies in flight may hold, taken as it is read. */
+  private readonly share: Share | undefined
 
-  constructor(source: Readable & { readonly complete: boolean }, expected: number | undefined, limits: Limits, resume: Resume) {
+  constructor(
+    source: Readable & { readonly complete: boolean },
+    expected: number | undefined,
+    limits: Limits,
+    resume: Resume,
+    share: Share | undefined
+  ) {
     this.source = source
     this.expected = expected
     this.limits = limits
     this.resume = resume
+    this.share = share
   }
 
   /** The parser has seen the body's end, or all the bytes its `content-length` declared. */
@@ -93,7 +162,7 @@ class PendingBody {
     if (this.whole) return this.take()
     this.stopListening()
     this.settled = true
-    this.streaming = readStreaming(this.source, this.limits, this.resume)
+    this.streaming = readStreaming(this.source, this.limits, this.resume, this.share)
     // A `readable` listener stops a stream from flowing; the data listeners need it to.
     this.source.resume()
   }
@@ -108,7 +177,9 @@ class PendingBody {
       // Not expected from Node; the request is answered with a 500 rather than left waiting.
       return this.resume(Effect.die(defect))
     }
-    this.resume(body.length > this.limits.maxBytes ? Effect.fail(ApiError.bodyTooLarge(this.limits.maxBytes)) : Effect.succeed(body))
+    if (body.length > this.limits.maxBytes) return this.resume(Effect.fail(ApiError.bodyTooLarge(this.limits.maxBytes)))
+    if (this.share !== undefined && !this.share.take(body.length)) return this.resume(Effect.fail(ApiError.overloaded()))
+    this.resume(Effect.succeed(body))
   }
 
   cancel(): Effect.Effect<void> {
@@ -125,7 +196,7 @@ class PendingBody {
 }
 
 /** Reads the body as it arrives, under the size limit and the deadline. */
-const readStreaming = (source: Readable, limits: Limits, resume: Resume): Effect.Effect<void> => {
+const readStreaming = (source: Readable, limits: Limits, resume: Resume, share: Share | undefined): Effect.Effect<void> => {
   const chunks: Array<Buffer> = []
   let bytes = 0
   // The deadline is a timer on the read, as Node's own `requestTimeout` is, rather than
@@ -148,6 +219,10 @@ const readStreaming = (source: Readable, limits: Limits, resume: Resume): Effect
     if (bytes > limits.maxBytes) {
       cleanup()
       return resume(Effect.fail(ApiError.bodyTooLarge(limits.maxBytes)))
+    }
+    if (share !== undefined && !share.take(chunk.length)) {
+      cleanup()
+      return resume(Effect.fail(ApiError.overloaded()))
     }
     chunks.push(chunk)
   }
@@ -207,6 +282,9 @@ const messageIssues = (json: Record<string, unknown>): Map<string, ReadonlyArray
 }
 
 export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiError.ApiError> => {
+  if (JsonDepth.exceeds(bytes)) {
+    return Result.fail(ApiError.invalidRequest(`The request body nests deeper than ${JsonDepth.MAX_DEPTH} levels of arrays and objects`, null))
+  }
   let json: unknown
   try {
     json = JSON.parse(bytes.toString("utf8"))

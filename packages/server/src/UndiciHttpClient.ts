@@ -15,6 +15,9 @@
  * - A body nobody reads is buffered up to `highWaterMark`, then the connection is paused; a
  *   paused response that is dropped is aborted when it is garbage collected, as with `make`.
  * - Transport failures are `TransportError`s, failures while reading a body `DecodeError`s.
+ * - A body read whole (`text`, `json`, `arrayBuffer`, …) may have `ResponseLimit.MaxResponseBytes`
+ *   (the caller's): past them the request is aborted and the read fails with a `DecodeError`
+ *   caused by `ResponseLimit.ResponseTooLarge`. Body streams are not bounded.
  *
  * What it hands to the stock client (`fallback`) instead, to keep their exact behaviour:
  * streamed and multipart request bodies, and upgrades. Spans: made with `spans: true` (see
@@ -28,7 +31,7 @@
  * client is marked as doing so (`StreamingHttp`), and the adapters skip `withScope` for it.
  */
 import type * as Undici from "@effect/platform-node/Undici"
-import { StreamingHttp } from "@llm-router/core"
+import { ResponseLimit, StreamingHttp } from "@llm-router/core"
 import { Cause, Channel, Clock, Effect, Exit, Inspectable, Option, Result, type Schema, Scope, Stream, Tracer } from "effect"
 import { identity } from "effect/Function"
 import { pipeArguments } from "effect/Pipeable"
@@ -62,7 +65,7 @@ export const make = (
 ): HttpClient.HttpClient => {
   const highWaterMark = options.highWaterMark ?? 1024 * 1024
   const targets = new TargetCache()
-  const execute = (request: HttpClientRequest.HttpClientRequest) => {
+  const execute = (request: HttpClientRequest.HttpClientRequest, maxBodyBytes: number) => {
     const body = request.body
     if (
       (body._tag !== "Empty" && body._tag !== "Uint8Array" && body._tag !== "Raw") ||
@@ -80,15 +83,17 @@ export const make = (
       )
     }
     const payload = body._tag === "Empty" ? null : body.body as string | Uint8Array
+    const limits: Limits = { highWaterMark, maxBodyBytes }
     return options.spans === true
-      ? traced(request, target.success, (traced) => dispatch(dispatcher, traced, target.success, payload, highWaterMark))
-      : dispatch(dispatcher, request, target.success, payload, highWaterMark)
+      ? traced(request, target.success, (traced) => dispatch(dispatcher, traced, target.success, payload, limits))
+      : dispatch(dispatcher, request, target.success, payload, limits)
   }
   // Its body streams abort their request when closed early, so the adapters need not pay for
   // `withScope` on streams (which has no hold on this client anyway).
   return StreamingHttp.markAbortsWhenBodyStreamCloses(HttpClient.makeWith(
     (request: Effect.Effect<HttpClientRequest.HttpClientRequest, HttpClientError.HttpClientError>) =>
-      Effect.flatMap(request, execute),
+      // The caller's bound on a body read whole (see `ResponseLimit`), read where it calls.
+      Effect.withFiber((fiber) => Effect.flatMap(request, (r) => execute(r, fiber.getRef(ResponseLimit.MaxResponseBytes)))),
     Effect.succeed
   ))
 }
@@ -185,6 +190,13 @@ const traced = (
 // Dispatch
 // ---------------------------------------------------------------------------------------
 
+interface Limits {
+  /** Bytes of unread body buffered before the connection is paused. */
+  readonly highWaterMark: number
+  /** Bytes a body read whole may have (`ResponseLimit.MaxResponseBytes`). */
+  readonly maxBodyBytes: number
+}
+
 /** One shared reason: an abort needs no stack trace of its own. */
 const interrupted = new Error("the HTTP request was interrupted")
 
@@ -193,10 +205,10 @@ const dispatch = (
   request: HttpClientRequest.HttpClientRequest,
   target: Target,
   body: string | Uint8Array | null,
-  highWaterMark: number
+  limits: Limits
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
   Effect.callback((resume) => {
-    const exchange = new Exchange(request, target.href, highWaterMark, (response) => resume(Effect.succeed(response)), (cause) =>
+    const exchange = new Exchange(request, target.href, limits, (response) => resume(Effect.succeed(response)), (cause) =>
       resume(Effect.fail(
         new HttpClientError.HttpClientError({ reason: new HttpClientError.TransportError({ request, cause }) })
       )))
@@ -227,7 +239,7 @@ const dispatch = (
 class Exchange implements Undici.Dispatcher.DispatchHandler {
   readonly request: HttpClientRequest.HttpClientRequest
   readonly href: string
-  private readonly highWaterMark: number
+  private readonly limits: Limits
   private readonly onHead: (response: Response) => void
   private readonly onFailure: (cause: unknown) => void
   private controller: Undici.Dispatcher.DispatchController | undefined
@@ -250,13 +262,13 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
   constructor(
     request: HttpClientRequest.HttpClientRequest,
     href: string,
-    highWaterMark: number,
+    limits: Limits,
     onHead: (response: Response) => void,
     onFailure: (cause: unknown) => void
   ) {
     this.request = request
     this.href = href
-    this.highWaterMark = highWaterMark
+    this.limits = limits
     this.onHead = onHead
     this.onFailure = onFailure
   }
@@ -298,11 +310,12 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
   onResponseData(controller: Undici.Dispatcher.DispatchController, chunk: Buffer): void {
     this.chunks.push(chunk)
     this.buffered += chunk.length
+    if (this.wholeWaiters !== undefined && this.buffered > this.limits.maxBodyBytes) return this.tooLarge()
     if (this.streamWaiter !== undefined) {
       const waiter = this.streamWaiter
       this.streamWaiter = undefined
       waiter()
-    } else if (this.wholeWaiters === undefined && this.buffered >= this.highWaterMark && !this.paused) {
+    } else if (this.wholeWaiters === undefined && this.buffered >= this.limits.highWaterMark && !this.paused) {
       this.paused = true
       controller.pause()
       // Nobody is reading: if the response is dropped as it is, free its connection
@@ -326,7 +339,17 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
     this.finish({ cause: error })
   }
 
+  /** A body read whole that outgrew its bound: the request is aborted and its readers fail. */
+  private tooLarge(): void {
+    this.chunks = []
+    this.buffered = 0
+    // Its readers learn why before undici reports the abort (which then changes nothing).
+    this.finish({ cause: new ResponseLimit.ResponseTooLarge(this.limits.maxBodyBytes) })
+    this.abort()
+  }
+
   private finish(end: NonNullable<Exchange["end"]>): void {
+    if (this.end !== undefined) return
     this.end = end
     this.releaseHead()
     const waiter = this.streamWaiter
@@ -378,7 +401,8 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
   awaitEnd(done: () => void): () => void {
     const waiters = this.wholeWaiters ??= new Set()
     waiters.add(done)
-    this.unpause()
+    if (this.buffered > this.limits.maxBodyBytes) this.tooLarge()
+    else this.unpause()
     return () => {
       if (waiters.delete(done) && waiters.size === 0 && this.end === undefined) this.abort()
     }

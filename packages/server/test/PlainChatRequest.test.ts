@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Result, Schema } from "effect"
 import { Chat } from "@llm-router/core"
+import { SchemaFuzz } from "@llm-router/testing"
 import * as PlainChatRequest from "../src/PlainChatRequest.ts"
 import * as RequestBody from "../src/RequestBody.ts"
 
@@ -178,6 +179,32 @@ describe("PlainChatRequest", () => {
     // Both sides were exercised: many bodies answered by the fast path, many refused by the Schema.
     assert.isAbove(answered, 1_000)
     assert.isAbove(refusedBySchema, 1_000)
+  })
+
+  it("agrees with the Schema on values generated from the Schema's arbitrary, mutated", () => {
+    const verdicts = SchemaFuzz.judge({
+      schema: Chat.ChatRequest,
+      fast: byFastPath,
+      bySchema: (value) => {
+        const verdict = bySchema(value)
+        return verdict === "rejected" ? undefined : verdict
+      },
+      literals: ["user", "assistant", "system", "developer", "tool", "text", "image_url", "function", "auto", "low"],
+      seed: 20261206,
+      rounds: 6_000
+    })
+    assert.deepStrictEqual(verdicts.disagreements.slice(0, 3), [])
+    assert.isAbove(verdicts.fastAccepted, 500)
+    assert.isAbove(verdicts.schemaRefused, 500)
+  })
+
+  it("malformed text and image parts are refused, not forwarded as other parts", () => {
+    for (const part of [{ type: "text" }, { type: "text", text: 5 }, { type: "image_url", image_url: 5 }, { type: "image_url" }]) {
+      const body = { model: "m", messages: [{ role: "user", content: [part] }] }
+      const read = RequestBody.chatRequest(Buffer.from(JSON.stringify(body)))
+      assert.isTrue(Result.isFailure(read), JSON.stringify(part))
+      if (Result.isFailure(read)) assert.strictEqual(read.failure.status, 400)
+    }
   })
 
   it("the gateway's body check gives the Schema's answer: the value, or a 400 naming the same field", () => {
