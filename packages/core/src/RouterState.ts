@@ -13,8 +13,14 @@ export interface DeploymentStats {
   readonly inFlight: number
   /** Mean of recent successful call latencies, when there are any. */
   readonly latencyMs?: number | undefined
+  /** Median and 90th percentile of recent latencies (samples older than `LATENCY_WINDOW_MS` expire). */
+  readonly latencyP50Ms?: number | undefined
+  readonly latencyP90Ms?: number | undefined
   /** Mean of recent times to first chunk of streams. */
   readonly timeToFirstChunkMs?: number | undefined
+  /** Median and 90th percentile of recent times to first chunk. */
+  readonly timeToFirstChunkP50Ms?: number | undefined
+  readonly timeToFirstChunkP90Ms?: number | undefined
   readonly requestsThisMinute: number
   readonly tokensThisMinute: number
   /** Failures inside the current one-minute window. */
@@ -66,6 +72,8 @@ export class RouterState extends Context.Service<RouterState, Service>()("@llm-r
 export const FAILURE_WINDOW_MS = 60_000
 /** Latency samples kept per deployment (LiteLLM keeps 10). */
 export const LATENCY_SAMPLES = 10
+/** How long a latency sample counts: older ones expire, so a deployment's past does not rule its present. */
+export const LATENCY_WINDOW_MS = 5 * 60_000
 
 export interface Entry {
   readonly cooldownUntil: number
@@ -73,7 +81,10 @@ export interface Entry {
   readonly failures: ReadonlyArray<number>
   readonly inFlight: number
   readonly latencies: ReadonlyArray<number>
+  /** When each of `latencies` was taken (epoch milliseconds), in the same order. */
+  readonly latencyTimes: ReadonlyArray<number>
   readonly ttfcs: ReadonlyArray<number>
+  readonly ttfcTimes: ReadonlyArray<number>
   readonly minute: number
   readonly requests: number
   readonly tokens: number
@@ -85,23 +96,51 @@ export const emptyEntry: Entry = {
   failures: [],
   inFlight: 0,
   latencies: [],
+  latencyTimes: [],
   ttfcs: [],
+  ttfcTimes: [],
   minute: 0,
   requests: 0,
   tokens: 0
 }
 
-const mean = (xs: ReadonlyArray<number>) => (xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length)
 const minuteOf = (now: number) => Math.floor(now / 60_000)
 
-const statsOf = (entry: Entry, now: number): DeploymentStats => {
-  // Read on every routing decision for every candidate: no allocation beyond the result.
+/** Mean, median and 90th percentile of a deployment's samples. */
+interface Summary {
+  readonly mean: number | undefined
+  readonly p50: number | undefined
+  readonly p90: number | undefined
+}
+const noSamples: Summary = { mean: undefined, p50: undefined, p90: undefined }
+
+/** The nearest-rank percentile `q` of sorted samples. */
+const percentile = (sorted: ReadonlyArray<number>, q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]
+
+/** The summary of the samples taken after `now - LATENCY_WINDOW_MS`. */
+export const summarize = (samples: ReadonlyArray<number>, times: ReadonlyArray<number>, now: number): Summary => {
+  const since = now - LATENCY_WINDOW_MS
+  let first = 0
+  while (first < times.length && times[first]! <= since) first++
+  if (first >= samples.length) return noSamples
+  const live = samples.slice(first)
+  const mean = live.reduce((a, b) => a + b, 0) / live.length
+  live.sort((a, b) => a - b)
+  return { mean, p50: percentile(live, 0.5), p90: percentile(live, 0.9) }
+}
+
+const statsOf = (entry: Entry, now: number, latency: Summary, ttfc: Summary): DeploymentStats => {
+  // Read on every routing decision for every candidate it considers: no allocation beyond the result.
   const thisMinute = entry.minute === minuteOf(now)
   return {
     cooldownUntil: entry.cooldownUntil > now ? entry.cooldownUntil : 0,
     inFlight: entry.inFlight,
-    latencyMs: mean(entry.latencies),
-    timeToFirstChunkMs: mean(entry.ttfcs),
+    latencyMs: latency.mean,
+    latencyP50Ms: latency.p50,
+    latencyP90Ms: latency.p90,
+    timeToFirstChunkMs: ttfc.mean,
+    timeToFirstChunkP50Ms: ttfc.p50,
+    timeToFirstChunkP90Ms: ttfc.p90,
     requestsThisMinute: thisMinute ? entry.requests : 0,
     tokensThisMinute: thisMinute ? entry.tokens : 0,
     recentFailures: entry.failures.length === 0 ? 0 : entry.failures.filter((t) => t > now - FAILURE_WINDOW_MS).length
@@ -136,13 +175,49 @@ export interface MemoryStore extends Service {
   readonly admitCooldown: (cooldown: Cooldown) => Effect.Effect<boolean>
 }
 
-/** An entry as the memory store keeps it: its own, so the hot paths update it in place. */
-type Slot = { -readonly [K in keyof Entry]: K extends "failures" | "latencies" | "ttfcs" ? Array<number> : Entry[K] }
+type Samples = "failures" | "latencies" | "latencyTimes" | "ttfcs" | "ttfcTimes"
+/**
+ * An entry as the memory store keeps it: its own, so the hot paths update it in place, with the
+ * summaries of its samples made when first read after a change (not on every read).
+ */
+type Slot = { -readonly [K in keyof Entry]: K extends Samples ? Array<number> : Entry[K] } & {
+  latency: Summary | undefined
+  ttfc: Summary | undefined
+  /** When the oldest sample expires, changing the summaries. */
+  summariesExpireAt: number
+}
 
 /** Adds a sample in place, keeping the last `LATENCY_SAMPLES`. */
-const addSample = (xs: Array<number>, x: number) => {
+const addSample = (xs: Array<number>, times: Array<number>, x: number, now: number) => {
   xs.push(x)
-  if (xs.length > LATENCY_SAMPLES) xs.shift()
+  times.push(now)
+  if (xs.length > LATENCY_SAMPLES) {
+    xs.shift()
+    times.shift()
+  }
+}
+
+const newSlot = (entry: Entry = emptyEntry): Slot => ({
+  ...entry,
+  failures: [...entry.failures],
+  latencies: [...entry.latencies],
+  latencyTimes: [...entry.latencyTimes],
+  ttfcs: [...entry.ttfcs],
+  ttfcTimes: [...entry.ttfcTimes],
+  latency: undefined,
+  ttfc: undefined,
+  summariesExpireAt: 0
+})
+
+/** The slot's stats at `now`, making its summaries when its samples changed or one expired. */
+const slotStats = (slot: Slot, now: number): DeploymentStats => {
+  if (slot.latency === undefined || slot.ttfc === undefined || now >= slot.summariesExpireAt) {
+    slot.latency = summarize(slot.latencies, slot.latencyTimes, now)
+    slot.ttfc = summarize(slot.ttfcs, slot.ttfcTimes, now)
+    const oldest = Math.min(slot.latencyTimes[0] ?? Infinity, slot.ttfcTimes[0] ?? Infinity)
+    slot.summariesExpireAt = oldest + LATENCY_WINDOW_MS
+  }
+  return statsOf(slot, now, slot.latency, slot.ttfc)
 }
 
 /**
@@ -154,12 +229,14 @@ const addSample = (xs: Array<number>, x: number) => {
  * per update was most of what the store allocated. Failures and cooldowns, which are rare,
  * go through the pure rules above and replace the entry.
  */
+const idleStats: DeploymentStats = statsOf(emptyEntry, 0, noSamples, noSamples)
+
 export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
   const entries = new Map<string, Slot>()
   const slotOf = (id: string): Slot => {
     let slot = entries.get(id)
     if (slot === undefined) {
-      slot = { ...emptyEntry, failures: [], latencies: [], ttfcs: [] }
+      slot = newSlot()
       entries.set(id, slot)
     }
     return slot
@@ -176,8 +253,10 @@ export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
   /** Replaces an entry with the outcome of a pure rule (whose arrays are new or the old entry's). */
   const replace = <B>(id: string, f: (entry: Entry, now: number) => readonly [B, Entry]): Effect.Effect<B> =>
     Clock.clockWith((clock) => {
-      const [result, next] = f(slotOf(id), clock.currentTimeMillisUnsafe())
-      entries.set(id, next as Slot)
+      const before = slotOf(id)
+      const [result, next] = f(before, clock.currentTimeMillisUnsafe())
+      // The samples are unchanged by these rules: the slot keeps its arrays and summaries.
+      if (next !== before) Object.assign(before, next)
       return Effect.succeed(result)
     })
   // Each method is one step: `clockWith` runs its function when the effect runs, every time.
@@ -186,7 +265,10 @@ export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
       Clock.clockWith((clock) => {
         const now = clock.currentTimeMillisUnsafe()
         const stats = new Map<string, DeploymentStats>()
-        for (const id of ids) stats.set(id, statsOf(entries.get(id) ?? emptyEntry, now))
+        for (const id of ids) {
+          const slot = entries.get(id)
+          stats.set(id, slot === undefined ? idleStats : slotStats(slot, now))
+        }
         return Effect.succeed({ now, stats })
       }),
     onStart: (id) =>
@@ -200,12 +282,14 @@ export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
     onSuccess: (id, success) =>
       Clock.clockWith((clock) => {
         const slot = slotOf(id)
-        rollMinute(slot, clock.currentTimeMillisUnsafe())
+        const now = clock.currentTimeMillisUnsafe()
+        rollMinute(slot, now)
         slot.inFlight = Math.max(0, slot.inFlight - 1)
         // A success shows the deployment works: its earlier failures no longer count.
         if (slot.failures.length > 0) slot.failures = []
-        addSample(slot.latencies, success.latencyMs)
-        if (success.timeToFirstChunkMs !== undefined) addSample(slot.ttfcs, success.timeToFirstChunkMs)
+        addSample(slot.latencies, slot.latencyTimes, success.latencyMs, now)
+        if (success.timeToFirstChunkMs !== undefined) addSample(slot.ttfcs, slot.ttfcTimes, success.timeToFirstChunkMs, now)
+        slot.latency = undefined
         slot.tokens += success.tokens
         return Effect.void
       }),

@@ -13,7 +13,6 @@
  * state through Redis also tell each other of new and moved pins (`MakePinTable`).
  */
 import { Context } from "effect"
-import type { ChatRequest } from "./Chat.ts"
 
 /**
  * The current request's session id. The gateway sets it from `x-session-id` (or LiteLLM's
@@ -31,7 +30,10 @@ const MAX_ID_LENGTH = 256
  * `prompt_cache_key` (OpenAI's own key for routing to a warm cache), else LiteLLM's
  * `metadata.session_id`. None: the request is routed on its own.
  */
-export const sessionOf = (contextual: string | undefined, request: ChatRequest): string | undefined => {
+export const sessionOf = (
+  contextual: string | undefined,
+  request: { readonly prompt_cache_key?: unknown; readonly metadata?: unknown }
+): string | undefined => {
   const metadata = request["metadata"]
   const candidates = [
     contextual,

@@ -1,24 +1,163 @@
 /**
- * Routing strategies: given the healthy deployments of a group, the state snapshot and a
- * random number, pick one. Pure functions, so they are cheap and easy to test; the router
- * supplies the randomness (from `Random`, so runs are reproducible with a seed).
+ * Routing strategies as values: a strategy is a pipeline of pure steps over the candidates
+ * the router's own checks left (healthy, within budget and limits, lowest `order`): filters
+ * and orderings that narrow the candidates, then a final pick. LiteLLM's `routing_strategy`
+ * names are prebuilt pipelines of these steps (`byName`); an app composes its own with `pipe`
+ * and gives it to the router (`Router.make(config, clientFor, { strategy })`). Steps are
+ * plain synchronous functions of (candidates, context), compiled once into one function, so
+ * a decision costs no allocation beyond what a step itself makes. The randomness comes from
+ * the router (from `Random`, so runs are reproducible with a seed).
+ *
+ * ```ts
+ * // The cheapest deployment whose p50 latency is under 500 ms, else the fastest.
+ * const cheapFast = pipe(
+ *   Strategy.candidates,
+ *   Strategy.filter((d, context) => (Strategy.statsOf(context, d).latencyP50Ms ?? 0) < 500),
+ *   Strategy.pickLowest(Strategy.pricePerToken),
+ *   Strategy.orElse(pipe(Strategy.candidates, Strategy.pickLowest(Strategy.latencyP50)))
+ * )
+ * ```
  */
 import type { Deployment } from "./Deployment.ts"
 import * as ModelCatalog from "./ModelCatalog.ts"
 import type { RoutingStrategy } from "./RouterConfig.ts"
 import type { DeploymentStats, Snapshot } from "./RouterState.ts"
 
+/** What a step sees besides the candidates. */
 export interface Context {
   readonly snapshot: Snapshot
   readonly streaming: boolean
-  /** A uniform random number in [0, 1). */
+  /** A uniform random number in [0, 1): one per decision (a step that needs two may split it, see `randomPair`). */
   readonly random: number
+  /** The request being routed: its `model`, `metadata`… (absent when a strategy is called outside a router). */
+  readonly request?: { readonly model: string; readonly metadata?: unknown } | undefined
 }
 
-export type Strategy = (candidates: ReadonlyArray<Deployment>, context: Context) => Deployment
+/**
+ * A final pick: given at least one candidate, chooses one. LiteLLM's strategies are picks
+ * (`simpleShuffle`, `leastBusy`…), so a pick is also a complete strategy.
+ */
+export type Pick = (candidates: ReadonlyArray<Deployment>, context: Context) => Deployment
+
+/**
+ * A complete strategy: chooses a deployment among the candidates, or none when its filters
+ * left nothing (the router then answers `NoDeploymentAvailable`, which fallbacks act on).
+ */
+export type Strategy = (candidates: ReadonlyArray<Deployment>, context: Context) => Deployment | undefined
+
+/** A step of a pipeline: the candidates that go on (a subset, possibly reordered). */
+export type Step = (candidates: ReadonlyArray<Deployment>, context: Context) => ReadonlyArray<Deployment>
+
+/** The steps before the final pick, in order. Build with `pipe(candidates, filter(…), …, pick(…))`. */
+export interface Pipeline {
+  readonly steps: ReadonlyArray<Step>
+}
+
+/** The start of every pipeline: all the candidates the router's checks left. */
+export const candidates: Pipeline = { steps: [] }
+
+/** Adds a step. */
+export const step = (next: Step) => (self: Pipeline): Pipeline => ({ steps: [...self.steps, next] })
+
+/** Keeps the candidates for which `keep` holds (possibly none). Costs nothing when every candidate passes. */
+export const filter = (keep: (deployment: Deployment, context: Context) => boolean) =>
+  step((candidates, context) => {
+    for (let i = 0; i < candidates.length; i++) {
+      if (!keep(candidates[i]!, context)) return candidates.filter((d) => keep(d, context))
+    }
+    return candidates
+  })
+
+/** Keeps the candidates for which `keep` holds, if there is any; else all of them. */
+export const prefer = (keep: (deployment: Deployment, context: Context) => boolean) =>
+  step((candidates, context) => {
+    const kept = candidates.filter((d) => keep(d, context))
+    return kept.length > 0 ? kept : candidates
+  })
+
+/** Keeps the candidates with the lowest score (ties all stay). */
+export const keepLowest = (score: (deployment: Deployment, context: Context) => number) =>
+  step((candidates, context) => lowestTies(candidates, (d) => score(d, context)))
+
+/** Orders the candidates by ascending score (a stable sort), for a pick that reads the order (`first`). */
+export const sortBy = (score: (deployment: Deployment, context: Context) => number) =>
+  step((candidates, context) => {
+    const scored = candidates.map((d) => [score(d, context), d] as const)
+    scored.sort((a, b) => a[0] - b[0])
+    return scored.map(([, d]) => d)
+  })
+
+/**
+ * Ends a pipeline with a pick: the strategy runs the steps in order and picks among what is
+ * left, or chooses none if a step left nothing.
+ */
+export const pick = (final: Pick) => (self: Pipeline): Strategy => {
+  const steps = self.steps
+  if (steps.length === 0) return (candidates, context) => (candidates.length === 0 ? undefined : final(candidates, context))
+  return (candidates, context) => {
+    let current = candidates
+    for (let i = 0; i < steps.length && current.length > 0; i++) current = steps[i]!(current, context)
+    return current.length === 0 ? undefined : final(current, context)
+  }
+}
+
+/** Ends a pipeline by choosing uniformly among the lowest-scoring candidates. */
+export const pickLowest = (score: (deployment: Deployment, context: Context) => number) =>
+  pick((candidates, context) => pickLowestOf(candidates, (d) => score(d, context), context.random))
+
+/** The first candidate (after a `sortBy`, the best). */
+export const first: Pick = (candidates) => candidates[0]!
+
+/** `self`, or when it chooses none, `that` over the same candidates. */
+export const orElse = (that: Strategy) => (self: Strategy): Strategy => (candidates, context) =>
+  self(candidates, context) ?? that(candidates, context)
+
+// ---------------------------------------------------------------------------------------------
+// What a step can read.
 
 const idle: DeploymentStats = { cooldownUntil: 0, inFlight: 0, requestsThisMinute: 0, tokensThisMinute: 0, recentFailures: 0 }
-const statsOf = (context: Context, d: Deployment) => context.snapshot.stats.get(d.id) ?? idle
+
+/** A deployment's stats in this decision's snapshot (an idle deployment's when it has none). */
+export const statsOf = (context: Context, d: Deployment): DeploymentStats => context.snapshot.stats.get(d.id) ?? idle
+
+/** Price per token, input plus output (the deployment's own, else the catalog's); unknown is `Infinity`. */
+export const pricePerToken = (d: Deployment): number => {
+  const known = d.inputCostPerToken === undefined || d.outputCostPerToken === undefined
+    ? ModelCatalog.lookup(d.model, d.provider)
+    : undefined
+  const input = d.inputCostPerToken ?? known?.inputPerToken
+  const output = d.outputCostPerToken ?? known?.outputPerToken
+  return input === undefined || output === undefined ? Number.POSITIVE_INFINITY : input + output
+}
+
+/** Calls in flight right now. */
+export const inFlight = (d: Deployment, context: Context): number => statsOf(context, d).inFlight
+
+/** Mean latency of recent calls (time to first chunk for streams); 0 when unmeasured, so new deployments are tried. */
+export const meanLatency = (d: Deployment, context: Context): number => {
+  const stats = statsOf(context, d)
+  return (context.streaming ? stats.timeToFirstChunkMs ?? stats.latencyMs : stats.latencyMs) ?? 0
+}
+
+/** Median latency of recent calls (time to first chunk for streams); 0 when unmeasured. */
+export const latencyP50 = (d: Deployment, context: Context): number => {
+  const stats = statsOf(context, d)
+  return (context.streaming ? stats.timeToFirstChunkP50Ms ?? stats.latencyP50Ms : stats.latencyP50Ms) ?? 0
+}
+
+/** Tokens used this minute. */
+export const tokensThisMinute = (d: Deployment, context: Context): number => statsOf(context, d).tokensThisMinute
+
+/** Two distinct indices below `n` (n ≥ 2) from one uniform number, for the power of two random choices. */
+export const randomPair = (random: number, n: number): readonly [number, number] => {
+  const scaled = random * n
+  const i = Math.floor(scaled)
+  const j = Math.floor((scaled - i) * (n - 1))
+  return [i, j >= i ? j + 1 : j]
+}
+
+// ---------------------------------------------------------------------------------------------
+// LiteLLM's strategies, as picks.
 
 const pickWeighted = (candidates: ReadonlyArray<Deployment>, weights: ReadonlyArray<number>, random: number): Deployment => {
   const total = weights.reduce((a, b) => a + b, 0)
@@ -31,8 +170,7 @@ const pickWeighted = (candidates: ReadonlyArray<Deployment>, weights: ReadonlyAr
   return candidates[candidates.length - 1]!
 }
 
-/** Chooses uniformly among the candidates with the lowest score. */
-const pickLowest = (candidates: ReadonlyArray<Deployment>, score: (d: Deployment) => number, random: number) => {
+const lowestTies = (candidates: ReadonlyArray<Deployment>, score: (d: Deployment) => number): ReadonlyArray<Deployment> => {
   let best = Number.POSITIVE_INFINITY
   let ties: Array<Deployment> = []
   for (const d of candidates) {
@@ -42,14 +180,20 @@ const pickLowest = (candidates: ReadonlyArray<Deployment>, score: (d: Deployment
       ties = [d]
     } else if (s === best) ties.push(d)
   }
-  return ties.length === 0 ? candidates[0]! : ties[Math.floor(random * ties.length)]!
+  return ties.length === 0 ? candidates : ties
+}
+
+/** Chooses uniformly among the candidates with the lowest score. */
+const pickLowestOf = (candidates: ReadonlyArray<Deployment>, score: (d: Deployment) => number, random: number) => {
+  const ties = lowestTies(candidates, score)
+  return ties[Math.floor(random * ties.length)]!
 }
 
 /**
  * LiteLLM's simple-shuffle: random, weighted by `weight` if any deployment has one, else by
  * `rpm`, else by `tpm`, else uniform. A deployment missing the chosen field weighs 0.
  */
-export const simpleShuffle: Strategy = (candidates, { random }) => {
+export const simpleShuffle: Pick = (candidates, { random }) => {
   for (const field of ["weight", "rpm", "tpm"] as const) {
     if (candidates.some((d) => d[field] !== undefined)) {
       return pickWeighted(candidates, candidates.map((d) => d[field] ?? 0), random)
@@ -59,33 +203,24 @@ export const simpleShuffle: Strategy = (candidates, { random }) => {
 }
 
 /** Fewest calls in flight right now. */
-export const leastBusy: Strategy = (candidates, context) =>
-  pickLowest(candidates, (d) => statsOf(context, d).inFlight, context.random)
+export const leastBusy: Pick = (candidates, context) => pickLowestOf(candidates, (d) => inFlight(d, context), context.random)
 
 /** Lowest mean latency (time to first chunk for streams); unmeasured deployments go first. */
-export const lowestLatency: Strategy = (candidates, context) =>
-  pickLowest(candidates, (d) => {
-    const stats = statsOf(context, d)
-    return (context.streaming ? stats.timeToFirstChunkMs ?? stats.latencyMs : stats.latencyMs) ?? 0
-  }, context.random)
+export const lowestLatency: Pick = (candidates, context) =>
+  pickLowestOf(candidates, (d) => meanLatency(d, context), context.random)
 
 /** Lowest price per token (input plus output); a deployment with no known price goes last. */
-export const lowestCost: Strategy = (candidates, context) =>
-  pickLowest(candidates, (d) => {
-    const known = ModelCatalog.lookup(d.model, d.provider)
-    const input = d.inputCostPerToken ?? known?.inputPerToken
-    const output = d.outputCostPerToken ?? known?.outputPerToken
-    return input === undefined || output === undefined ? Number.POSITIVE_INFINITY : input + output
-  }, context.random)
+export const lowestCost: Pick = (candidates, context) => pickLowestOf(candidates, pricePerToken, context.random)
 
 /**
  * LiteLLM's usage-based routing (v1 and v2 alike here): the fewest tokens used this minute.
  * Deployments at their `rpm` or `tpm` are not candidates at all (see the router's pre-call check).
  */
-export const lowestUsage: Strategy = (candidates, context) =>
-  pickLowest(candidates, (d) => statsOf(context, d).tokensThisMinute, context.random)
+export const lowestUsage: Pick = (candidates, context) =>
+  pickLowestOf(candidates, (d) => tokensThisMinute(d, context), context.random)
 
-export const byName: { readonly [K in RoutingStrategy]: Strategy } = {
+/** LiteLLM's `routing_strategy` names, each a prebuilt pipeline (a pick over all candidates). */
+export const byName: { readonly [K in RoutingStrategy]: Pick } = {
   "simple-shuffle": simpleShuffle,
   "least-busy": leastBusy,
   "latency-based-routing": lowestLatency,

@@ -46,7 +46,11 @@ export interface Harness {
 }
 
 /** Builds a router from `input` (a LiteLLM config) over one simulated provider per deployment. */
-export const harness = (input: Record<string, unknown>, behaviours: Record<string, Behaviour> = {}) =>
+export const harness = (
+  input: Record<string, unknown>,
+  behaviours: Record<string, Behaviour> = {},
+  options?: Router.Options
+) =>
   Effect.gen(function*() {
     const config = yield* RouterConfig.decode(input)
     const state = yield* RouterState.makeMemory
@@ -67,7 +71,7 @@ export const harness = (input: Record<string, unknown>, behaviours: Record<strin
           return sim.stream(req)
         }))
     })
-    const router = yield* Router.make(config, (d) => Effect.succeed(logged(sims.get(d.id)!, d.group))).pipe(
+    const router = yield* Router.make(config, (d) => Effect.succeed(logged(sims.get(d.id)!, d.group)), options).pipe(
       Effect.provideService(RouterState.RouterState, state)
     )
     const harness: Harness = {

@@ -154,6 +154,35 @@ describe("memory store", () => {
       assert.strictEqual(next.requestsThisMinute, 0)
       assert.strictEqual(next.tokensThisMinute, 0)
     }))
+
+  it.effect("latency percentiles over samples that expire after LATENCY_WINDOW_MS", () =>
+    Effect.gen(function*() {
+      const state = yield* RouterState.makeMemory
+      const succeed = (latencyMs: number, timeToFirstChunkMs?: number) =>
+        Effect.andThen(state.onStart("a"), state.onSuccess("a", { latencyMs, timeToFirstChunkMs, tokens: 1 }))
+      const statsNow = Effect.map(state.snapshot(["a"]), (s) => s.stats.get("a")!)
+      // Old samples: five slow calls.
+      for (let i = 0; i < 5; i++) yield* succeed(1000, 500)
+      yield* TestClock.adjust(RouterState.LATENCY_WINDOW_MS - 60_000)
+      // Recent samples: 10, 20, …, 50 ms.
+      for (let i = 1; i <= 5; i++) yield* succeed(i * 10)
+      const both = yield* statsNow
+      assert.strictEqual(both.latencyP50Ms, 50, "median of 10..50 and five 1000s (nearest rank)")
+      assert.strictEqual(both.latencyP90Ms, 1000)
+      assert.strictEqual(both.timeToFirstChunkP50Ms, 500)
+      // A minute later the slow samples have expired; the recent ones have not.
+      yield* TestClock.adjust(60_000)
+      const recent = yield* statsNow
+      assert.strictEqual(recent.latencyP50Ms, 30)
+      assert.strictEqual(recent.latencyP90Ms, 50)
+      assert.strictEqual(recent.latencyMs, 30)
+      assert.isUndefined(recent.timeToFirstChunkP50Ms)
+      // And then those too: the deployment counts as unmeasured.
+      yield* TestClock.adjust(RouterState.LATENCY_WINDOW_MS)
+      const none = yield* statsNow
+      assert.isUndefined(none.latencyP50Ms)
+      assert.isUndefined(none.latencyMs)
+    }))
 })
 
 describe("error policy", () => {

@@ -184,6 +184,29 @@ describe("failure after content, stream_failure_policy: restart", () => {
       assert.strictEqual(done?.restarts, 1)
     }))
 
+  it.effect("a group whose deployments all fail mid-stream moves on to its fallbacks, as a plain request does", () =>
+    Effect.gen(function*() {
+      const h = yield* harness(
+        {
+          model_list: [deployment("gpt", "a", { order: 1 }), deployment("gpt", "b", { order: 2 }), deployment("claude", "c")],
+          fallbacks: [{ gpt: ["claude"] }],
+          stream_failure_policy: "restart",
+          num_retries: 1
+        },
+        { a: { script: [dropMidStream(1)] }, b: { script: [dropMidStream(1)] } }
+      )
+      const { parts, error } = yield* collectStream(h.router.stream(request()))
+      assert.isUndefined(error)
+      assert.deepStrictEqual(h.order(), ["a", "b", "c"])
+      assert.strictEqual(tags(parts).filter((t) => t === "Restarted").length, 2)
+      assert.strictEqual(streamedText(parts), DEFAULT_TEXT)
+      const done = doneOf(parts)
+      assert.strictEqual(done?.deployment, "c")
+      assert.strictEqual(done?.servedBy, "claude")
+      assert.deepStrictEqual(done?.fallbacks, ["claude"])
+      assert.strictEqual(done?.restarts, 2)
+    }))
+
   it.effect("with no other deployment left, the stream fails", () =>
     Effect.gen(function*() {
       const h = yield* harness(

@@ -35,7 +35,7 @@ const context = (
 })
 
 /** How often each deployment is picked over an even grid of random numbers. */
-const shares = (strategy: Strategy.Strategy, candidates: ReadonlyArray<Deployment.Deployment>, steps = 10_000) => {
+const shares = (strategy: Strategy.Pick, candidates: ReadonlyArray<Deployment.Deployment>, steps = 10_000) => {
   const counts = new Map<string, number>()
   for (let i = 0; i < steps; i++) {
     const picked = strategy(candidates, context(i / steps))

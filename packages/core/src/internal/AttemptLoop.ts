@@ -1,0 +1,121 @@
+/**
+ * The attempt loop of one model group: choose a deployment (`Selection`), perform the
+ * operation on it, and on failure retry, preferring another healthy deployment (no wait) over
+ * the same one (after a backoff), within `num_retries`. Generic over the operation (`Run`'s
+ * `Operation`): a chat, opening a stream, or any other call a deployment answers.
+ */
+import { Cause, Clock, Duration, Effect, Exit, Pull, Random, Result, Schedule } from "effect"
+import type { Deployment } from "../Deployment.ts"
+import * as LlmError from "../LlmError.ts"
+import * as RouterMetrics from "../RouterMetrics.ts"
+import { type Engine, recordFailure, release } from "./Engine.ts"
+import { addTo, type Operation, type Run, type Served } from "./Run.ts"
+import * as Selection from "./Selection.ts"
+
+/** An exit that neither the operation (success) nor `afterFailure` (a typed failure) records. */
+const endsUnrecorded = <A>(exit: Exit.Exit<A, LlmError.LlmError>): boolean =>
+  Exit.isFailure(exit) && !Cause.hasFails(exit.cause)
+
+/**
+ * One model group for `run`. `ignoreCooldown` is the last resort, when every deployment of
+ * every chain is cooling.
+ */
+export const runGroup = <A>(
+  engine: Engine,
+  run: Run,
+  group: string,
+  operation: Operation<A>,
+  ignoreCooldown: boolean
+): Effect.Effect<Served<A>, LlmError.LlmError> => {
+  // The candidates depend only on the request and the config: found at once, not in a step of their own.
+  const found = Selection.eligible(engine, run, group)
+  if (Result.isFailure(found)) return Effect.fail(found.failure)
+  const candidates = found.success
+  const { settings, state } = engine
+  const ids = engine.groupIds.get(group) ?? []
+  // The backoff schedule is only stepped when a retry has to wait: most requests never need it.
+  let backoff: ((now: number, input: LlmError.LlmError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>) | undefined
+  let lastError: LlmError.LlmError | undefined
+
+  /**
+   * Attempt number `attempt` and, after a failure, the next ones. The path of a first attempt
+   * that succeeds is plain `flatMap`s (every request takes it; a generator costs about a
+   * microsecond per run); what follows a failure is a generator, as it is rare and may wait.
+   */
+  const attemptFrom = (attempt: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
+    if (attempt > settings.numRetries) return Effect.fail(lastError!)
+    return Effect.flatMap(state.snapshot(ids), (snapshot) => {
+      const choice = Selection.choose(engine, run, group, candidates, snapshot, ignoreCooldown, lastError)
+      if (!("pool" in choice)) return Effect.fail(choice)
+      const { pool, healthy } = choice
+      const attemptOn = (random: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
+        const d = Selection.pick(engine, run, group, pool, snapshot, random)
+        if ("_tag" in d) return Effect.fail(lastError ?? d)
+        run.attempts++
+        return Effect.flatMap(state.onStart(d.id), () => {
+          // Made once the call is recorded as started: `operation` may read the clock as it is made.
+          const direct = operation(d)
+          const called = run.span === undefined ? direct : engine.spans.attempt(run.span, d, run.attempts, direct)
+          // One bracket for the in-flight count taken by `onStart`: a success is recorded by the
+          // operation, a failure by `afterFailure`; anything else (an interruption, a defect)
+          // gives the count back here, so no exit leaves it raised.
+          const bracketed = Effect.onExit(called, (exit) => (endsUnrecorded(exit) ? release(engine, d) : Effect.void))
+          return Effect.matchCauseEffect(bracketed, {
+            onFailure: (cause) => afterFailure(attempt, d, healthy, cause),
+            onSuccess: (value) => {
+              if (run.session !== undefined) engine.pins?.set(group, run.session, d.id, snapshot.now)
+              return Effect.succeed({ value, deployment: d, group })
+            }
+          })
+        })
+      }
+      return pool.length > 1 ? Effect.flatMap(Random.next, attemptOn) : attemptOn(0)
+    })
+  }
+
+  /** After a failed attempt: record it, then retry (at once, or after a backoff) or give up. */
+  const afterFailure = (
+    attempt: number,
+    d: Deployment,
+    healthy: ReadonlyArray<Deployment>,
+    cause: Cause.Cause<LlmError.LlmError>
+  ): Effect.Effect<Served<A>, LlmError.LlmError> =>
+    Effect.gen(function*() {
+      const error = Cause.findErrorOption(cause)
+      if (error._tag === "None") return yield* Effect.failCause(cause as Cause.Cause<never>)
+      lastError = error.value
+      const policy = LlmError.policy(lastError)
+      addTo(run, "failed", d.id)
+      if (!policy.retrySameDeployment) addTo(run, "excluded", d.id)
+      const cooled = yield* recordFailure(engine, d, group, lastError)
+      if (!policy.tryOtherDeployments || attempt === settings.numRetries) return yield* lastError
+      // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
+      const othersReady = healthy.some((o) => o.id !== d.id && run.excluded?.has(o.id) !== true)
+      const now = yield* Clock.currentTimeMillis
+      const hinted = LlmError.retryAfterMillis(lastError)
+      // A provider that names its wait (a 429's Retry-After) is retried after it, within max_retry_after,
+      // even though this failure cooled it down: the retry then waits until that cooldown is over.
+      const waitOut = cooled !== undefined && hinted !== undefined && cooled.until - now <= settings.maxRetryAfterMs
+        ? cooled.until - now
+        : undefined
+      const selfReady = policy.retrySameDeployment && (cooled === undefined || waitOut !== undefined)
+      if (!othersReady && !selfReady && !ignoreCooldown) return yield* attemptFrom(attempt + 1)
+      if (!othersReady) {
+        const retryAfter = Math.max(hinted ?? 0, waitOut ?? 0)
+        // A provider asking for a longer wait than we allow: give up here and let fallbacks answer.
+        if (retryAfter > settings.maxRetryAfterMs) return yield* lastError
+        backoff ??= yield* Schedule.toStep(settings.retrySchedule)
+        const step = yield* Pull.catchDone(
+          Effect.map(backoff(now, lastError), ([, delay]) => Duration.toMillis(delay)),
+          () => Effect.succeed(undefined)
+        )
+        if (step === undefined) return yield* lastError
+        const delay = Math.max(step, retryAfter, settings.minRetryDelayMs)
+        if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
+      }
+      yield* RouterMetrics.recordRetry(group)
+      return yield* attemptFrom(attempt + 1)
+    })
+
+  return attemptFrom(0)
+}

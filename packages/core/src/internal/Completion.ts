@@ -1,0 +1,90 @@
+/**
+ * A chat completion through the router: the operation a chat performs on a deployment (the
+ * call under its timeout, a content-filtered answer turned into a policy violation when a
+ * chain can act on it, the success recorded) and the route it reports. The success path is
+ * `flatMap`s rather than `Effect.gen`, as every request takes it: a generator costs about a
+ * microsecond per run. The clock and the fiber are read once, and each step reads them where it
+ * runs (a `Clock.currentTimeMillis` or `Metric.update` would be steps of their own).
+ */
+import { Clock, Effect, type Fiber } from "effect"
+import type { ChatRequest } from "../Chat.ts"
+import * as Deadline from "../Deadline.ts"
+import type * as LlmClient from "../LlmClient.ts"
+import * as LlmError from "../LlmError.ts"
+import * as RouterMetrics from "../RouterMetrics.ts"
+import * as RouterTracing from "../RouterTracing.ts"
+import * as TokenEstimate from "../TokenEstimate.ts"
+import { type Engine, newRun, requestTimeoutMs, resolveGroup, routeInfo, spend, unknownModel } from "./Engine.ts"
+import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
+import type { Run } from "./Run.ts"
+
+export const chat = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
+  chatRouted(engine, request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(engine, request.model), error, false)))
+
+const chatRouted = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
+  const group = resolveGroup(engine, request.model)
+  if (group === undefined) return Effect.fail(unknownModel(engine, request))
+  return Effect.withFiber((fiber) => {
+    const clock = fiber.getRef(Clock.Clock)
+    if (!RouterTracing.enabled(fiber)) {
+      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest)
+      return routeChat(engine, run, fiber, clock)
+    }
+    return Effect.flatMap(engine.spans.request(request, false), (span) => {
+      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), span, TokenEstimate.ofRequest)
+      return engine.spans.completion(span, routeChat(engine, run, fiber, clock))
+    })
+  })
+}
+
+const routeChat = (
+  engine: Engine,
+  run: Run<ChatRequest>,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  clock: Clock.Clock
+): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
+  Effect.flatMap(
+    route(engine, run, (d) => {
+      // Made when the attempt starts (see `AttemptLoop`).
+      const began = clock.currentTimeMillisUnsafe()
+      const timeoutMs = requestTimeoutMs(engine, d)
+      return engine.clients.get(d.id)!.chat(run.request).pipe(
+        Deadline.timeoutOrElse(timeoutMs, () =>
+          Effect.fail(
+            new LlmError.Timeout({
+              provider: d.provider,
+              deployment: d.id,
+              phase: "request",
+              message: `No response from ${d.id} within ${timeoutMs} ms`
+            })
+          )),
+        Effect.flatMap((completion) => {
+          if (
+            completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
+            contentFilterSelectsFallback(engine, d.group)
+          ) {
+            return Effect.fail(
+              new LlmError.ContentPolicyViolation({
+                provider: d.provider,
+                deployment: d.id,
+                status: 200,
+                message: `${d.id} answered with finish_reason "content_filter"`
+              })
+            )
+          }
+          const latencyMs = clock.currentTimeMillisUnsafe() - began
+          return Effect.as(
+            engine.state.onSuccess(d.id, { latencyMs, tokens: completion.response.usage?.total_tokens ?? 0 }),
+            completion
+          )
+        })
+      )
+    }),
+    (served) => {
+      const now = clock.currentTimeMillisUnsafe()
+      const route = routeInfo(run, served, now, served.value.response.usage)
+      spend(engine, route, now)
+      RouterMetrics.recordSuccessUnsafe(route, false, fiber.context)
+      return Effect.succeed({ response: served.value.response, route })
+    }
+  )

@@ -1,0 +1,198 @@
+/**
+ * What a router is made of, built once from its config: the groups and their deployments, a
+ * client per deployment, the state store, the strategy, budgets, session pins and spans; and
+ * the small steps every part of the router shares (resolving a group, recording a failure,
+ * describing a route). The selection, attempt loop, fallbacks and streaming modules take an
+ * `Engine` as their first argument rather than closing over a shared scope.
+ */
+import { Effect, type Fiber, type Tracer } from "effect"
+import * as Budget from "../Budget.ts"
+import type { Usage } from "../Chat.ts"
+import * as Cost from "../Cost.ts"
+import type { Deployment } from "../Deployment.ts"
+import type * as LlmClient from "../LlmClient.ts"
+import * as LlmError from "../LlmError.ts"
+import type { RouteInfo } from "../RouteInfo.ts"
+import type { RouterConfig, Settings } from "../RouterConfig.ts"
+import * as RouterMetrics from "../RouterMetrics.ts"
+import { RouterState, type Service as StateService } from "../RouterState.ts"
+import * as RouterTracing from "../RouterTracing.ts"
+import * as SessionAffinity from "../SessionAffinity.ts"
+import * as Strategy from "../Strategy.ts"
+import { ROUTER, type Routable, type Run } from "./Run.ts"
+
+/** Gives each deployment the client that calls it (a provider adapter, a simulated provider…). */
+export type ClientFor<E = never, R = never> = (deployment: Deployment) => Effect.Effect<LlmClient.Service, E, R>
+
+export interface Engine {
+  readonly config: RouterConfig
+  readonly settings: Settings
+  readonly state: StateService
+  /** The strategy of a group: the app's for that group, else the app's for all, else the configured one. */
+  readonly strategyFor: (group: string) => Strategy.Strategy
+  /** Spend limits per deployment (`Budget`); none configured, no ledger and no check on any request. */
+  readonly budgetLimits: ReadonlyMap<string, ReadonlyArray<Budget.Limit>>
+  readonly ledger: Budget.Ledger | undefined
+  readonly pins: SessionAffinity.PinTable | undefined
+  readonly spans: RouterTracing.Spans
+  readonly groups: ReadonlyMap<string, ReadonlyArray<Deployment>>
+  readonly groupIds: ReadonlyMap<string, ReadonlyArray<string>>
+  readonly clients: ReadonlyMap<string, LlmClient.Service>
+  /** The groups and visible aliases, for the unknown-model error. */
+  readonly knownModels: string
+  /**
+   * Usage-based routing, as LiteLLM's: `rpm` / `tpm` are limits, not weights. (Under the other
+   * strategies they stay weights, as in LiteLLM.)
+   */
+  readonly rateLimited: boolean
+}
+
+/** What an app adds to a router from code (see `Router.make`). */
+export interface Options {
+  /** The strategy of every group, instead of `routing_strategy` (LiteLLM's `set_custom_routing_strategy`). */
+  readonly strategy?: Strategy.Strategy | undefined
+  /** Strategies of particular groups, over `strategy`. */
+  readonly strategies?: Readonly<Record<string, Strategy.Strategy>> | undefined
+}
+
+export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clientFor: ClientFor<E, R>, options: Options = {}) {
+  const state = yield* RouterState
+  const { settings } = config
+  const budgetLimits = Budget.limitsOf(config.deployments, settings.providerBudgets)
+  const ledger = budgetLimits.size > 0 ? (yield* Budget.MakeLedger)([...budgetLimits.values()].flat()) : undefined
+  const makePins = yield* SessionAffinity.MakePinTable
+  const groups = new Map<string, Array<Deployment>>()
+  const clients = new Map<string, LlmClient.Service>()
+  for (const deployment of config.deployments) {
+    const members = groups.get(deployment.group)
+    if (members) members.push(deployment)
+    else groups.set(deployment.group, [deployment])
+    clients.set(deployment.id, yield* clientFor(deployment))
+  }
+  const engine: Engine = {
+    config,
+    settings,
+    state,
+    strategyFor: strategies(options.strategy ?? Strategy.byName[settings.routingStrategy], options.strategies),
+    budgetLimits,
+    ledger,
+    pins: settings.sessionAffinityTtlMs > 0 ? makePins(settings.sessionAffinityTtlMs) : undefined,
+    spans: RouterTracing.make(config.deployments),
+    groups,
+    groupIds: new Map([...groups].map(([group, members]) => [group, members.map((d) => d.id)])),
+    clients,
+    // Hidden aliases still route, but are not advertised (LiteLLM's `hidden: true`).
+    knownModels: [...groups.keys(), ...[...settings.aliases].filter(([, a]) => !a.hidden).map(([name]) => name)].join(", "),
+    rateLimited: settings.routingStrategy.startsWith("usage-based-routing") &&
+      config.deployments.some((d) => d.rpm !== undefined || d.tpm !== undefined)
+  }
+  return engine
+})
+
+const strategies = (all: Strategy.Strategy, byGroup: Readonly<Record<string, Strategy.Strategy>> | undefined) => {
+  if (byGroup === undefined) return () => all
+  const map = new Map(Object.entries(byGroup))
+  return (group: string) => map.get(group) ?? all
+}
+
+export const resolveGroup = (engine: Engine, model: string): string | undefined => {
+  if (engine.groups.has(model)) return model
+  const alias = engine.settings.aliases.get(model)
+  return alias && engine.groups.has(alias.group) ? alias.group : undefined
+}
+
+export const unknownModel = (engine: Engine, request: Routable) =>
+  new LlmError.ModelNotFound({
+    provider: ROUTER,
+    status: 404,
+    // A caller's model name is echoed cut short: it is input of any size.
+    message: `Unknown model group "${
+      request.model.length > 200 ? request.model.slice(0, 200) + "…" : request.model
+    }". Known: ${engine.knownModels}`
+  })
+
+export const requestTimeoutMs = (engine: Engine, d: Deployment) => d.timeoutMs ?? engine.settings.timeoutMs
+export const firstChunkTimeoutMs = (engine: Engine, d: Deployment) =>
+  d.streamTimeoutMs ?? engine.settings.streamTimeoutMs ?? requestTimeoutMs(engine, d)
+export const idleTimeoutMs = (engine: Engine, d: Deployment) => engine.settings.streamIdleTimeoutMs ?? firstChunkTimeoutMs(engine, d)
+
+/** A new run of `request` on `group`; `estimate` counts its input tokens when a check needs them. */
+export const newRun = <Req extends Routable>(
+  engine: Engine,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  request: Req,
+  group: string,
+  streaming: boolean,
+  startedAt: number,
+  span: Tracer.Span | undefined,
+  estimate: (request: Req) => number
+): Run<Req> => ({
+  request,
+  group,
+  streaming,
+  startedAt,
+  attempts: 0,
+  fallbacks: [],
+  visited: undefined,
+  excluded: undefined,
+  failed: undefined,
+  estimatedTokens: undefined,
+  estimate,
+  session: engine.pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request),
+  span
+})
+
+/** Counts what a served call cost against its deployment's budgets. */
+export const spend = (engine: Engine, route: RouteInfo, now: number) => {
+  if (engine.ledger !== undefined && route.costUsd !== undefined) {
+    Budget.record(engine.ledger, engine.budgetLimits.get(route.deployment), now, route.costUsd)
+  }
+}
+
+/** Ends an in-flight call that neither succeeded nor failed (the caller went away, or it died). */
+export const release = (engine: Engine, d: Deployment) =>
+  Effect.asVoid(engine.state.onFailure(d.id, {
+    reason: "Interrupted",
+    countsTowardCooldown: false,
+    coolsImmediately: false,
+    allowedFails: 0,
+    cooldownMs: 0
+  }))
+
+/** Records a failed call and says whether its deployment is now cooling down. */
+export const recordFailure = (engine: Engine, d: Deployment, group: string, error: LlmError.LlmError) => {
+  const { settings } = engine
+  const policy = LlmError.policy(error)
+  const retryAfter = LlmError.retryAfterMillis(error) ?? 0
+  return engine.state.onFailure(d.id, {
+    reason: error._tag,
+    countsTowardCooldown: policy.countsTowardCooldown && !settings.disableCooldowns,
+    coolsImmediately: policy.coolsImmediately,
+    allowedFails: settings.allowedFailsByTag[error._tag] ?? settings.allowedFails,
+    cooldownMs: Math.max(d.cooldownMs ?? settings.cooldownMs, retryAfter)
+  }).pipe(
+    Effect.tap((cooldown) => RouterMetrics.recordFailure(group, d, error, cooldown !== undefined))
+  )
+}
+
+/** The route of a served request, as its caller sees it. */
+export const routeInfo = (
+  run: Run<any>,
+  served: { readonly deployment: Deployment; readonly group: string },
+  now: number,
+  usage: Usage | null | undefined,
+  extra?: Partial<RouteInfo>
+): RouteInfo => ({
+  group: run.group,
+  servedBy: served.group,
+  deployment: served.deployment.id,
+  provider: served.deployment.provider,
+  model: served.deployment.model,
+  attempts: run.attempts,
+  fallbacks: [...run.fallbacks],
+  latencyMs: now - run.startedAt,
+  usage: usage ?? undefined,
+  costUsd: Cost.ofUsage(served.deployment, usage),
+  ...extra
+})
+

@@ -1,0 +1,267 @@
+/**
+ * A streamed chat through the router. Opening a stream is the operation the attempt loop
+ * performs: it reads a deployment's stream up to its first content chunk, holding back the
+ * role-only preamble, so a failure until then fails over like any other attempt. After
+ * content has gone out, a failure ends the stream, or with `stream_failure_policy: restart`
+ * starts it again on another deployment (a `Restarted` part). The idle deadline guards each
+ * deployment's pulls after its first content.
+ */
+import { Cause, Channel, Clock, Effect, Exit, Pull, Scope, Stream } from "effect"
+import * as Arr from "effect/Array"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import type { ChatChunk, ChatRequest, Usage } from "../Chat.ts"
+import { chunkHasContent } from "../Chat.ts"
+import * as Deadline from "../Deadline.ts"
+import type { Deployment } from "../Deployment.ts"
+import * as IdleDeadline from "../IdleDeadline.ts"
+import type * as LlmClient from "../LlmClient.ts"
+import * as LlmError from "../LlmError.ts"
+import * as RouterMetrics from "../RouterMetrics.ts"
+import * as RouterTracing from "../RouterTracing.ts"
+import * as TokenEstimate from "../TokenEstimate.ts"
+import {
+  type Engine,
+  firstChunkTimeoutMs,
+  idleTimeoutMs,
+  newRun,
+  recordFailure,
+  release,
+  resolveGroup,
+  routeInfo,
+  spend,
+  unknownModel
+} from "./Engine.ts"
+import { fallBack, route } from "./Fallbacks.ts"
+import { addTo, resetChains, type Run, type Served } from "./Run.ts"
+
+/**
+ * `Stream.toPull` with its scope given, for a pull that one fiber reads in turn: without the
+ * context merge and the semaphore `toPull` wraps around every pull (a copy of every service per
+ * pull). A stream that fails while opening fails its first pull, as with `toPull`.
+ */
+const pullIn = <A, E>(
+  stream: Stream.Stream<A, E>,
+  scope: Scope.Scope
+): Effect.Effect<Pull.Pull<NonEmptyReadonlyArray<A>, E>> =>
+  Effect.catchCause(Channel.toPullScoped(stream.channel, scope), (cause) => Effect.succeed(Effect.failCause(cause)))
+
+type Pulled = Pull.Pull<NonEmptyReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError>
+
+/** A deployment's stream, read up to its first content. */
+interface Opened {
+  readonly pull: Pulled
+  readonly held: Array<ChatChunk>
+  /** The stream ended while being read to its first content. */
+  readonly ended: boolean
+  readonly scope: Scope.Closeable
+  readonly began: number
+  readonly firstChunkAt: number
+}
+
+/**
+ * Opens a stream on one deployment and reads it up to its first content chunk. The attempt's
+ * scope is closed (aborting the upstream call) when the attempt fails.
+ */
+const openStream = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) => (d: Deployment): Effect.Effect<Opened, LlmError.LlmError> =>
+  Clock.clockWith((clock) => {
+    const began = clock.currentTimeMillisUnsafe()
+    const client = engine.clients.get(d.id)!
+    return Effect.flatMap(Scope.fork(parent), (scope) => {
+      const held: Array<ChatChunk> = []
+      const readToContent = (pull: Pulled): Effect.Effect<{ pull: Pulled; held: Array<ChatChunk>; ended: boolean }, LlmError.LlmError> =>
+        Effect.flatMap(Pull.catchDone(pull, () => Effect.succeed(undefined)), (parts) => {
+          if (parts === undefined) return Effect.succeed({ pull, held, ended: true })
+          for (const part of parts) if (part._tag === "Chunk") held.push(part.chunk)
+          return held.some(chunkHasContent) ? Effect.succeed({ pull, held, ended: false }) : readToContent(pull)
+        })
+      const timeoutMs = firstChunkTimeoutMs(engine, d)
+      return Effect.flatMap(pullIn(client.stream(run.request), scope), readToContent).pipe(
+        Deadline.timeoutOrElse(timeoutMs, () =>
+          Effect.fail(
+            new LlmError.Timeout({
+              provider: d.provider,
+              deployment: d.id,
+              phase: "first-chunk",
+              message: `No content from ${d.id} within ${timeoutMs} ms`
+            })
+          )),
+        Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)),
+        Effect.map((opened) => ({ ...opened, scope, began, firstChunkAt: clock.currentTimeMillisUnsafe() }))
+      )
+    })
+  })
+
+const start = (engine: Engine, request: ChatRequest): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> => {
+  const group = resolveGroup(engine, request.model)
+  if (group === undefined) return Effect.fail(unknownModel(engine, request))
+  return Effect.withFiber((fiber) => {
+    const run = (span: Parameters<typeof newRun>[6]) =>
+      Effect.map(
+        Clock.currentTimeMillis,
+        (startedAt) => newRun(engine, fiber, request, group, true, startedAt, span, TokenEstimate.ofRequest)
+      )
+    return RouterTracing.enabled(fiber) ? Effect.flatMap(engine.spans.request(request, true), run) : run(undefined)
+  })
+}
+
+export const stream = (engine: Engine, request: ChatRequest): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> =>
+  Stream.unwrap(
+    Effect.flatMap(start(engine, request), (run) => Effect.flatMap(Effect.scope, (parent) => streamRun(engine, run, parent)))
+  ).pipe(Stream.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(engine, request.model), error, true)))
+
+const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) => {
+  const { settings } = engine
+  type Open = Served<Opened>
+  let current: Open | undefined
+  /** The current deployment's pull, under the idle deadline. */
+  let pullCurrent: Pulled = Cause.done()
+  let usage: Usage | undefined
+  let restarts = 0
+  /** Restarts per group: `num_retries` of them within a group, then its fallbacks, as a plain request's retries. */
+  let groupRestarts: Map<string, number> | undefined
+  let done = false
+  /** Whether the current deployment's call has been recorded as finished (success or failure). */
+  let settled = true
+
+  const finalRoute = (open: Open, now: number) =>
+    routeInfo(run, open, now, usage, {
+      timeToFirstChunkMs: open.value.firstChunkAt - run.startedAt,
+      ...(restarts > 0 ? { restarts } : {})
+    })
+  const response = run.span === undefined ? undefined : new RouterTracing.ResponseAttributes()
+  const emitChunks = (chunks: ReadonlyArray<ChatChunk>): Array<LlmClient.StreamPart> =>
+    chunks.map((chunk) => {
+      if (chunk.usage) usage = chunk.usage
+      response?.observe(chunk)
+      return { _tag: "Chunk", chunk }
+    })
+  /** The chunk parts of a batch from the source, passed on as they are; its own Start/Done are dropped. */
+  const chunkParts = (parts: ReadonlyArray<LlmClient.StreamPart>): Array<LlmClient.StreamPart> => {
+    const out: Array<LlmClient.StreamPart> = []
+    for (const part of parts) {
+      if (part._tag !== "Chunk") continue
+      if (part.chunk.usage) usage = part.chunk.usage
+      response?.observe(part.chunk)
+      out.push(part)
+    }
+    return out
+  }
+  /** The idle deadline on a deployment's pulls after its first content. */
+  const idleGuard = (opened: Open) => {
+    const d = opened.deployment
+    // A stream that ended while being opened is never pulled again: no deadline to keep.
+    if (opened.value.ended) return Effect.succeed(opened.value.pull)
+    const timeoutMs = idleTimeoutMs(engine, d)
+    return IdleDeadline.guard(opened.value.pull, timeoutMs, () =>
+      Effect.fail(
+        new LlmError.Timeout({
+          provider: d.provider,
+          deployment: d.id,
+          phase: "idle",
+          message: `${d.id} sent nothing for ${timeoutMs} ms mid-stream`
+        })
+      ), opened.value.scope)
+  }
+  // `flatMap`s rather than `Effect.gen` on the steps every stream takes (see `Completion`).
+  const opened = (serving: Effect.Effect<Open, LlmError.LlmError>) =>
+    Effect.flatMap(serving, (opened) => {
+      current = opened
+      settled = false
+      return Effect.flatMap(idleGuard(opened), (guarded) => {
+        pullCurrent = guarded
+        return Effect.map(Clock.currentTimeMillis, (now): NonEmptyReadonlyArray<LlmClient.StreamPart> => [
+          { _tag: "Start", route: routeInfo(run, opened, now, undefined) },
+          ...emitChunks(opened.value.held)
+        ])
+      })
+    })
+  const openNext = Effect.suspend(() => opened(route(engine, run, openStream(engine, run, parent))))
+  const finish = (open: Open) =>
+    Effect.suspend(() => {
+      done = true
+      settled = true
+      return Clock.clockWith((clock) => {
+        const now = clock.currentTimeMillisUnsafe()
+        return Effect.flatMap(
+          engine.state.onSuccess(open.deployment.id, {
+            latencyMs: now - open.value.began,
+            timeToFirstChunkMs: open.value.firstChunkAt - open.value.began,
+            tokens: usage?.total_tokens ?? 0
+          }),
+          () => {
+            const route = finalRoute(open, now)
+            spend(engine, route, now)
+            const recorded = RouterMetrics.recordSuccess(route, true)
+            return Effect.as(
+              run.span === undefined ? recorded : Effect.andThen(recorded, engine.spans.streamed(run.span, route, response!)),
+              Arr.of<LlmClient.StreamPart>({ _tag: "Done", route })
+            )
+          }
+        )
+      })
+    })
+  /** After content was sent: end with the error, or restart on another deployment when the policy says so. */
+  const failAfterContent = (open: Open, error: LlmError.LlmError) =>
+    Effect.gen(function*() {
+      yield* Scope.close(open.value.scope, Exit.fail(error))
+      addTo(run, "failed", open.deployment.id)
+      addTo(run, "excluded", open.deployment.id)
+      settled = true
+      yield* recordFailure(engine, open.deployment, open.group, error)
+      if (settings.streamFailurePolicy !== "restart") return yield* error
+      const restartsHere = groupRestarts?.get(open.group) ?? 0
+      restarts++
+      usage = undefined
+      const now = yield* Clock.currentTimeMillis
+      const restarted: LlmClient.StreamPart = { _tag: "Restarted", route: finalRoute(open, now), reason: error }
+      // The group's restarts are spent, or it has no deployment left: its fallbacks, as for a plain request.
+      // Nothing answers: the caller gets the error that broke the stream, not "no deployments".
+      const toFallbacks = fallBack(engine, run, open.group, error, openStream(engine, run, parent)).pipe(
+        Effect.catchTag("NoDeploymentAvailable", () => Effect.fail(error))
+      )
+      let next: NonEmptyReadonlyArray<LlmClient.StreamPart>
+      if (restartsHere >= settings.numRetries) {
+        next = yield* opened(toFallbacks)
+      } else {
+        ;(groupRestarts ??= new Map()).set(open.group, restartsHere + 1)
+        // The restart is a new routing pass: the groups entered before may still hold other deployments.
+        resetChains(run)
+        next = yield* openNext.pipe(Effect.catchTag("NoDeploymentAvailable", () => opened(toFallbacks)))
+      }
+      return Arr.prepend(next, restarted)
+    })
+
+  type Parts = NonEmptyReadonlyArray<LlmClient.StreamPart>
+  const pull: Pull.Pull<Parts, LlmError.LlmError> = Effect.suspend(
+    (): Pull.Pull<Parts, LlmError.LlmError> => {
+      if (done) return Cause.done()
+      if (current === undefined) return openNext
+      const active = current
+      if (active.value.ended) return finish(active)
+      // One step per chunk (this runs for every chunk): the end, a failure, or the batch's chunks.
+      return Effect.matchEffect(pullCurrent, {
+        onFailure: (error) => (Cause.isDone(error) ? finish(active) : failAfterContent(active, error)),
+        onSuccess: (parts) => {
+          // The source may hand back batches without chunks (its own Start/Done): skip them.
+          const chunks = chunkParts(parts)
+          return chunks.length > 0 ? Effect.succeed(chunks as unknown as Parts) : pull
+        }
+      })
+    }
+  )
+  const span = run.span
+  // A failed stream ends its span at once: the consumer may hold the scope open a while yet.
+  const traced = span === undefined
+    ? pull
+    : Effect.tapCause(pull, (cause) => (Pull.isDoneCause(cause) ? Effect.void : engine.spans.end(span, Exit.failCause(cause))))
+  // A consumer that stops reading mid-stream still ends the deployment's in-flight call (and the span).
+  return Effect.as(
+    Effect.addFinalizer((exit) =>
+      Effect.andThen(
+        current !== undefined && !settled ? release(engine, current.deployment) : Effect.void,
+        span === undefined ? Effect.void : engine.spans.end(span, exit)
+      )
+    ),
+    Stream.fromPull(Effect.succeed(traced))
+  )
+}
