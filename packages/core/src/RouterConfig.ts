@@ -10,6 +10,7 @@ import type { Deployment } from "./Deployment.ts"
 import { parseModel } from "./Deployment.ts"
 import type { LlmError, Tag } from "./LlmError.ts"
 import * as ModelCatalog from "./ModelCatalog.ts"
+import * as RetryPolicy from "./RetryPolicy.ts"
 
 const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
 const between = (min: number, max: number) =>
@@ -123,6 +124,10 @@ export const RouterConfigInput = Schema.Struct({
   max_retry_after: Schema.optionalKey(between(0, 3600)),
   /** LiteLLM's: how long a session keeps its deployment without a request, in seconds; 0 turns affinity off. */
   session_affinity_ttl_seconds: Schema.optionalKey(between(0, DAY_SECONDS)),
+  /** LiteLLM's retries per error kind (`RateLimitErrorRetries`…), over `num_retries` (see `RetryPolicy`). */
+  retry_policy: Schema.optionalKey(Schema.Record(Schema.String, intBetween(0, 20))),
+  /** LiteLLM's `retry_policy` per model group, over `retry_policy`. */
+  model_group_retry_policy: Schema.optionalKey(Schema.Record(Schema.String, Schema.Record(Schema.String, intBetween(0, 20)))),
   /** LiteLLM's provider budgets: per provider, `budget_limit` USD per `time_period` (see `Budget`). */
   provider_budget_config: Schema.optionalKey(Schema.Record(
     Schema.String,
@@ -160,6 +165,8 @@ export interface Settings {
   readonly sessionAffinityTtlMs: number
   /** Backoff between retries when no other deployment is healthy; fed the error that caused it. */
   readonly retrySchedule: Schedule.Schedule<unknown, LlmError>
+  /** `retry_policy` and `model_group_retry_policy`, over `numRetries` and `retrySchedule`. */
+  readonly retryPolicies?: RetryPolicy.RetryPolicies | undefined
 }
 
 export interface RouterConfig {
@@ -325,6 +332,20 @@ export const resolve = (
         issues.push({ path: `allowed_fails_policy.${key}`, message: `unknown key (known: ${Object.keys(allowedFailsKeys).join(", ")})` })
       }
     }
+    const checkRetryPolicy = (path: string, policy: Readonly<Record<string, number>>) => {
+      for (const key of Object.keys(policy)) {
+        if (!Object.hasOwn(RetryPolicy.litellmKeys, key)) {
+          issues.push({ path: `${path}.${key}`, message: `unknown key (known: ${Object.keys(RetryPolicy.litellmKeys).join(", ")})` })
+        }
+      }
+    }
+    checkRetryPolicy("retry_policy", input.retry_policy ?? {})
+    for (const [group, policy] of Object.entries(input.model_group_retry_policy ?? {})) {
+      if (!known(group)) {
+        issues.push({ path: `model_group_retry_policy.${group}`, message: `unknown model group "${group}" (known: ${knownList()})` })
+      }
+      checkRetryPolicy(`model_group_retry_policy.${group}`, policy)
+    }
     const providerBudgets = new Map<string, Budget.ProviderBudget>()
     for (const [provider, { budget_limit, time_period }] of Object.entries(input.provider_budget_config ?? {})) {
       const budget = budgetOf(budget_limit, time_period, `provider_budget_config.${provider}`, "budget_limit", "time_period", issues)
@@ -360,7 +381,11 @@ export const resolve = (
       streamFailurePolicy: input.stream_failure_policy ?? "fail",
       sessionAffinityTtlMs: (input.session_affinity_ttl_seconds ?? defaults.sessionAffinityTtlSeconds) * 1000,
       providerBudgets,
-      retrySchedule: defaultRetrySchedule
+      retrySchedule: defaultRetrySchedule,
+      retryPolicies: {
+        default: RetryPolicy.fromLitellm(input.retry_policy ?? {}),
+        byGroup: new Map(Object.entries(input.model_group_retry_policy ?? {}).map(([group, policy]) => [groupOf(group), RetryPolicy.fromLitellm(policy)]))
+      }
     }
     return Effect.succeed({ deployments, settings })
   })

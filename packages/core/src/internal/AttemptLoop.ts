@@ -33,8 +33,12 @@ export const runGroup = <A>(
   const candidates = found.success
   const { settings, state } = engine
   const ids = engine.groupIds.get(group) ?? []
-  // The backoff schedule is only stepped when a retry has to wait: most requests never need it.
-  let backoff: ((now: number, input: LlmError.LlmError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>) | undefined
+  const retry = engine.retryFor(group)
+  /** Retries allowed after a failure with `error`: the request's own `num_retries`, else the group's policy. */
+  const retriesAfter = (error: LlmError.LlmError) => run.numRetries ?? retry.retriesAfter(error)
+  // A backoff schedule is only stepped when a retry has to wait: most requests never need one.
+  // One stepper per schedule, so a kind's backoff grows across its retries.
+  let backoffs: Map<unknown, (now: number, input: LlmError.LlmError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>> | undefined
   let lastError: LlmError.LlmError | undefined
 
   /**
@@ -43,7 +47,7 @@ export const runGroup = <A>(
    * microsecond per run); what follows a failure is a generator, as it is rare and may wait.
    */
   const attemptFrom = (attempt: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
-    if (attempt > settings.numRetries) return Effect.fail(lastError!)
+    if (lastError !== undefined && attempt > retriesAfter(lastError)) return Effect.fail(lastError)
     return Effect.flatMap(state.snapshot(ids), (snapshot) => {
       const choice = Selection.choose(engine, run, group, candidates, snapshot, ignoreCooldown, lastError)
       if (!("pool" in choice)) return Effect.fail(choice)
@@ -88,7 +92,7 @@ export const runGroup = <A>(
       addTo(run, "failed", d.id)
       if (!policy.retrySameDeployment) addTo(run, "excluded", d.id)
       const cooled = yield* recordFailure(engine, d, group, lastError)
-      if (!policy.tryOtherDeployments || attempt === settings.numRetries) return yield* lastError
+      if (!policy.tryOtherDeployments || attempt >= retriesAfter(lastError)) return yield* lastError
       // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
       const othersReady = healthy.some((o) => o.id !== d.id && run.excluded?.has(o.id) !== true)
       const now = yield* Clock.currentTimeMillis
@@ -104,7 +108,12 @@ export const runGroup = <A>(
         const retryAfter = Math.max(hinted ?? 0, waitOut ?? 0)
         // A provider asking for a longer wait than we allow: give up here and let fallbacks answer.
         if (retryAfter > settings.maxRetryAfterMs) return yield* lastError
-        backoff ??= yield* Schedule.toStep(settings.retrySchedule)
+        const schedule = retry.scheduleAfter(lastError)
+        let backoff = backoffs?.get(schedule)
+        if (backoff === undefined) {
+          backoff = yield* Schedule.toStep(schedule)
+          ;(backoffs ??= new Map()).set(schedule, backoff)
+        }
         const step = yield* Pull.catchDone(
           Effect.map(backoff(now, lastError), ([, delay]) => Duration.toMillis(delay)),
           () => Effect.succeed(undefined)

@@ -14,6 +14,7 @@ import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import type { RouteInfo } from "../RouteInfo.ts"
 import type { RouterConfig, Settings } from "../RouterConfig.ts"
+import * as RetryPolicy from "../RetryPolicy.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import { RouterState, type Service as StateService } from "../RouterState.ts"
 import * as RouterTracing from "../RouterTracing.ts"
@@ -28,6 +29,8 @@ export interface Engine {
   readonly config: RouterConfig
   readonly settings: Settings
   readonly state: StateService
+  /** The retry policy of a group (`RetryPolicy`), resolved once. */
+  readonly retryFor: (group: string) => RetryPolicy.Resolved
   /** The strategy of a group: the app's for that group, else the app's for all, else the configured one. */
   readonly strategyFor: (group: string) => Strategy.Strategy
   /** Spend limits per deployment (`Budget`); none configured, no ledger and no check on any request. */
@@ -53,6 +56,10 @@ export interface Options {
   readonly strategy?: Strategy.Strategy | undefined
   /** Strategies of particular groups, over `strategy`. */
   readonly strategies?: Readonly<Record<string, Strategy.Strategy>> | undefined
+  /** The retry policy of every group, over the config's `retry_policy`. */
+  readonly retryPolicy?: RetryPolicy.RetryPolicy | undefined
+  /** Retry policies of particular groups, over the config's `model_group_retry_policy`. */
+  readonly retryPolicies?: Readonly<Record<string, RetryPolicy.RetryPolicy>> | undefined
 }
 
 export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clientFor: ClientFor<E, R>, options: Options = {}) {
@@ -73,6 +80,7 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     config,
     settings,
     state,
+    retryFor: retryPolicies(config, groups.keys(), options),
     strategyFor: strategies(options.strategy ?? Strategy.byName[settings.routingStrategy], options.strategies),
     budgetLimits,
     ledger,
@@ -88,6 +96,19 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
   }
   return engine
 })
+
+/** Each group's retry policy, resolved once: the app's over the config's, a group's over the default. */
+const retryPolicies = (config: RouterConfig, groups: Iterable<string>, options: Options) => {
+  const { settings } = config
+  const all = options.retryPolicy ?? settings.retryPolicies?.default ?? {}
+  const groupPolicy = (group: string) => options.retryPolicies?.[group] ?? settings.retryPolicies?.byGroup.get(group)
+  const byGroup = new Map<string, RetryPolicy.Resolved>()
+  for (const group of groups) {
+    byGroup.set(group, RetryPolicy.resolve(groupPolicy(group), all, settings.numRetries, settings.retrySchedule))
+  }
+  const fallback = RetryPolicy.resolve(undefined, all, settings.numRetries, settings.retrySchedule)
+  return (group: string) => byGroup.get(group) ?? fallback
+}
 
 const strategies = (all: Strategy.Strategy, byGroup: Readonly<Record<string, Strategy.Strategy>> | undefined) => {
   if (byGroup === undefined) return () => all

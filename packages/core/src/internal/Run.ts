@@ -44,6 +44,8 @@ export interface Run<Req extends Routable = Routable> {
   estimatedTokens: number | undefined
   /** Counts the request's input tokens (a method, so a `Run` of a chat is a `Run` of any request). */
   estimate(request: Req): number
+  /** The request's own `num_retries`, over every retry policy (see `Overrides`). */
+  readonly numRetries?: number | undefined
   /** The request's session, when affinity is on and it names one (see `SessionAffinity`). */
   readonly session: string | undefined
   /** The request's span, when a tracer is installed (see `RouterTracing`). */
