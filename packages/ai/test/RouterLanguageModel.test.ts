@@ -25,6 +25,25 @@ const deployment = (group: string, model: string, apiBase: string, order?: numbe
   litellm_params: { model, api_base: apiBase, api_key: "sk-test", ...(order === undefined ? {} : { order }) }
 })
 
+/**
+ * Group "gpt": a deployment that drops its streams after a few chunks, then a healthy one, both
+ * answering `text`, with streams restarted on another deployment after content.
+ */
+const restartingGroup = (text: string) =>
+  Effect.gen(function*() {
+    const dropping = yield* OpenAiUpstream.make({ text, echo: false })
+    const good = yield* OpenAiUpstream.make({ text, echo: false })
+    return {
+      model_list: [deployment("gpt", "openai/gpt-4o", dropping.faultUrl("error-after-200"), 1), deployment("gpt", "openai/gpt-4o", good.baseUrl, 2)],
+      stream_failure_policy: "restart",
+      num_retries: 1
+    }
+  })
+
+/** An assistant message's parts: the text of text parts, the type of the others. */
+const assistantParts = (message: Prompt.Message | undefined) =>
+  message?.role === "assistant" ? message.content.map((p) => (p.type === "text" ? p.text : p.type)) : [message?.role]
+
 const textOf = (parts: ReadonlyArray<Response.AnyPart>) => parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join("")
 
 describe("LanguageModel.generateText over a routed group", () => {
@@ -81,13 +100,7 @@ describe("LanguageModel.streamText over a routed group", () => {
 
   it.effect("a stream restarted on another deployment leaves only the finished answer in what is joined by block", () =>
     Effect.gen(function*() {
-      const dropping = yield* OpenAiUpstream.make({ text: "The capital of France is Paris.", echo: false })
-      const good = yield* OpenAiUpstream.make({ text: "The capital of France is Paris.", echo: false })
-      const config = {
-        model_list: [deployment("gpt", "openai/gpt-4o", dropping.faultUrl("error-after-200"), 1), deployment("gpt", "openai/gpt-4o", good.baseUrl, 2)],
-        stream_failure_policy: "restart",
-        num_retries: 1
-      }
+      const config = yield* restartingGroup("The capital of France is Paris.")
       const parts = yield* LanguageModel.streamText({ prompt: "Capital of France?" }).pipe(
         Stream.runCollect,
         Effect.provide(modelLayer(config, "gpt"))
@@ -100,11 +113,7 @@ describe("LanguageModel.streamText over a routed group", () => {
       assert.strictEqual(restarted.restarted?.error, "InternalServerError")
       assert.notStrictEqual(textOf(parts), "The capital of France is Paris.")
       // Joined by block, as `Chat` keeps its history: only the finished answer.
-      const joined = Prompt.fromResponseParts(parts).content[0]
-      assert.deepStrictEqual(
-        joined?.role === "assistant" ? joined.content.map((p) => (p.type === "text" ? p.text : p.type)) : [],
-        ["The capital of France is Paris."]
-      )
+      assert.deepStrictEqual(assistantParts(Prompt.fromResponseParts(parts).content[0]), ["The capital of France is Paris."])
       const route = RouterLanguageModel.routeOf(parts)
       assert.strictEqual(route?.restarts, 1)
       assert.strictEqual(restarted.restarted?.route?.deployment === route?.deployment, false)
@@ -112,21 +121,13 @@ describe("LanguageModel.streamText over a routed group", () => {
 
   it.effect("Chat.streamText keeps the finished answer of a restarted stream in its history", () =>
     Effect.gen(function*() {
-      const dropping = yield* OpenAiUpstream.make({ text: "Paris is the capital.", echo: false })
-      const good = yield* OpenAiUpstream.make({ text: "Paris is the capital.", echo: false })
-      const config = {
-        model_list: [deployment("gpt", "openai/gpt-4o", dropping.faultUrl("error-after-200"), 1), deployment("gpt", "openai/gpt-4o", good.baseUrl, 2)],
-        stream_failure_policy: "restart",
-        num_retries: 1
-      }
+      const config = yield* restartingGroup("Paris is the capital.")
       const history = yield* Effect.gen(function*() {
         const chat = yield* Chat.empty
         yield* chat.streamText({ prompt: "Capital of France?" }).pipe(Stream.runDrain)
         return yield* Ref.get(chat.history)
       }).pipe(Effect.provide(modelLayer(config, "gpt")))
-      const last = history.content.at(-1)
-      assert.strictEqual(last?.role, "assistant")
-      assert.deepStrictEqual(last?.role === "assistant" ? last.content.map((p) => (p.type === "text" ? p.text : p.type)) : [], ["Paris is the capital."])
+      assert.deepStrictEqual(assistantParts(history.content.at(-1)), ["Paris is the capital."])
     }).pipe(Effect.scoped))
 })
 

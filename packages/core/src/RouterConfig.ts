@@ -7,6 +7,7 @@
 import { Effect, Redacted, Schedule, Schema, SchemaIssue } from "effect"
 import * as Budget from "./Budget.ts"
 import type { Deployment } from "./Deployment.ts"
+import type * as LatencyRouting from "./LatencyRouting.ts"
 import { parseModel } from "./Deployment.ts"
 import type { LlmError, Tag } from "./LlmError.ts"
 import * as ModelCatalog from "./ModelCatalog.ts"
@@ -97,6 +98,12 @@ export type StreamFailurePolicy = typeof StreamFailurePolicy.Type
 export const RouterConfigInput = Schema.Struct({
   model_list: Schema.Array(DeploymentEntry).check(Schema.isMinLength(1)),
   routing_strategy: Schema.optionalKey(RoutingStrategy),
+  /** LiteLLM's, for `latency-based-routing`: `ttl` in seconds, `lowest_latency_buffer` a fraction, `max_latency_list_size`. */
+  routing_strategy_args: Schema.optionalKey(Schema.Struct({
+    ttl: Schema.optionalKey(between(0, 30 * DAY_SECONDS)),
+    lowest_latency_buffer: Schema.optionalKey(between(0, 100)),
+    max_latency_list_size: Schema.optionalKey(intBetween(1, 10_000))
+  })),
   num_retries: Schema.optionalKey(intBetween(0, 20)),
   allowed_fails: Schema.optionalKey(intBetween(0, 10_000)),
   // Any subset of LiteLLM's keys (a Record over literal keys would demand all of them); unknown keys are reported by `resolve`.
@@ -140,6 +147,8 @@ export interface Settings {
   /** `provider_budget_config`, resolved; empty when there is none. */
   readonly providerBudgets: ReadonlyMap<string, Budget.ProviderBudget>
   readonly routingStrategy: RoutingStrategy
+  /** `routing_strategy_args`, for `latency-based-routing` (see `LatencyRouting`). */
+  readonly latencyArgs?: LatencyRouting.Args | undefined
   readonly numRetries: number
   readonly allowedFails: number
   /** Per error tag, overriding `allowedFails`. */
@@ -361,6 +370,7 @@ export const resolve = (
     const fallbacks = toMap(input.fallbacks, groupOf)
     const settings: Settings = {
       routingStrategy: input.routing_strategy ?? defaults.routingStrategy,
+      latencyArgs: latencyArgsOf(input.routing_strategy_args),
       numRetries: input.num_retries ?? defaults.numRetries,
       allowedFails: input.allowed_fails ?? defaults.allowedFails,
       allowedFailsByTag,
@@ -389,6 +399,14 @@ export const resolve = (
     }
     return Effect.succeed({ deployments, settings })
   })
+
+/** LiteLLM's `routing_strategy_args` in the units `LatencyRouting` takes; only the keys given. */
+const latencyArgsOf = (args: RouterConfigInput["routing_strategy_args"]): LatencyRouting.Args | undefined =>
+  args === undefined ? undefined : {
+    ...(args.ttl !== undefined ? { ttlMs: args.ttl * 1000 } : {}),
+    ...(args.lowest_latency_buffer !== undefined ? { lowestLatencyBuffer: args.lowest_latency_buffer } : {}),
+    ...(args.max_latency_list_size !== undefined ? { maxLatencyListSize: args.max_latency_list_size } : {})
+  }
 
 /** A limit and its period, both or neither; a bad period is an issue at `path.periodKey`. */
 const budgetOf = (

@@ -46,6 +46,23 @@ export type Latency =
   | { readonly _tag: "Uniform"; readonly minMs: number; readonly maxMs: number }
   /** Exponentially distributed around `meanMs`, capped at `maxMs`. */
   | { readonly _tag: "Exponential"; readonly meanMs: number; readonly maxMs: number }
+  /**
+   * A function of the call: of simulated time, of the calls in flight here (this one
+   * included) and of the answer's length, so a provider can slow down, degrade, or grow
+   * slower with its load. `jitter` scales each call by a factor drawn from [1 - jitter, 1 + jitter].
+   */
+  | { readonly _tag: "Dynamic"; readonly ms: (call: LatencyInput) => number; readonly jitter?: number | undefined }
+
+/** What a `Dynamic` latency is computed from, when a call starts. */
+export interface LatencyInput {
+  /** Epoch milliseconds, from `Clock`. */
+  readonly now: number
+  /** Calls in flight on this provider, this one included. */
+  readonly inFlight: number
+  /** Tokens the answer will have. */
+  readonly outputTokens: number
+  readonly streaming: boolean
+}
 
 /** A window of simulated time (epoch ms, from `Clock`) during which every call fails. */
 export interface Outage {
@@ -69,6 +86,13 @@ export interface Options {
   /** Chance that a successful stream drops mid-way. */
   readonly midStreamDropRate?: number | undefined
   readonly text?: string | undefined
+  /**
+   * The answer's length in tokens, per request; the answer is then that many tokens of filler
+   * text (replaces `text`). Lets a run mix short and long answers.
+   */
+  readonly answerTokens?: ((request: Chat.ChatRequest) => number) | undefined
+  /** Keep no call log (`calls` stays empty): for long runs such as benchmarks. */
+  readonly unlogged?: boolean | undefined
   /** Content chunks of a streamed answer, and the pause between them. */
   readonly chunks?: number | undefined
   readonly chunkIntervalMs?: number | undefined
@@ -85,6 +109,8 @@ export interface SimulatedProvider extends LlmClient.Service {
   readonly deployment: string
   /** Every call received, in order. */
   readonly calls: Effect.Effect<ReadonlyArray<Call>>
+  /** Calls in flight right now (a stream until it ends). */
+  readonly inFlightUnsafe: () => number
 }
 
 const DEFAULT_TEXT = "Hello from a simulated provider."
@@ -132,8 +158,11 @@ export const make = (options: Options): Effect.Effect<SimulatedProvider> =>
     const script = options.script ?? []
     const text = options.text ?? DEFAULT_TEXT
     const chunkCount = Math.max(1, options.chunks ?? 4)
+    /** Calls made, when they are not logged. */
+    let calls_ = 0
 
-    const latency: Effect.Effect<number> = (() => {
+    let inFlight = 0
+    const latency = (call: LatencyInput): Effect.Effect<number> => {
       const l = options.latency
       if (!l) return Effect.succeed(0)
       switch (l._tag) {
@@ -143,15 +172,32 @@ export const make = (options: Options): Effect.Effect<SimulatedProvider> =>
           return Random.nextBetween(l.minMs, l.maxMs)
         case "Exponential":
           return Effect.map(Random.next, (u) => Math.min(l.maxMs, -Math.log(1 - u) * l.meanMs))
+        case "Dynamic": {
+          const ms = Math.max(0, l.ms(call))
+          const jitter = l.jitter ?? 0
+          return jitter > 0 ? Effect.map(Random.nextBetween(1 - jitter, 1 + jitter), (f) => ms * f) : Effect.succeed(ms)
+        }
       }
-    })()
+    }
+    /** The answer to a request, and its length in tokens. */
+    const answerOf = (request: Chat.ChatRequest, scripted: string | undefined): string => {
+      if (scripted !== undefined || options.answerTokens === undefined) return scripted ?? text
+      // Four characters make a token (`TokenEstimate.ofText`), so the usage reports exactly this length.
+      return "tok ".repeat(Math.max(1, Math.round(options.answerTokens(request))))
+    }
+    /** Counts the call in flight from now until `effect` ends, however it ends. */
+    const counted = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.suspend(() => {
+        inFlight++
+        return Effect.ensuring(effect, Effect.sync(() => void inFlight--))
+      })
 
     /** Decides the behaviour of the next call: script first, then outages, then rates. */
     const decide = (request: Chat.ChatRequest, streaming: boolean) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const calls = yield* Ref.get(log)
-        let behavior: Behavior | undefined = script[calls.length]
+        let behavior: Behavior | undefined = script[options.unlogged === true ? calls_ : calls.length]
         if (!behavior) {
           const outage = (options.outages ?? []).find((o) => now >= o.fromMs && now < o.toMs)
           if (outage) behavior = { _tag: "Fail", error: outage.error ?? { tag: "ServiceUnavailable", status: 503 } }
@@ -168,7 +214,9 @@ export const make = (options: Options): Effect.Effect<SimulatedProvider> =>
           behavior = dropMidStream(Math.floor(chunkCount / 2))
         }
         behavior ??= succeed()
-        yield* Ref.update(log, (calls) => [...calls, { at: now, streaming, behavior: behavior._tag, request }])
+        if (options.unlogged !== true) {
+          yield* Ref.update(log, (calls) => [...calls, { at: now, streaming, behavior: behavior._tag, request }])
+        } else calls_ += 1
         return behavior
       })
 
@@ -193,10 +241,12 @@ export const make = (options: Options): Effect.Effect<SimulatedProvider> =>
     const id = (now: number) => `chatcmpl-sim-${options.deployment}-${now}`
 
     const chat = (request: Chat.ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
-      Effect.gen(function*() {
+      counted(Effect.gen(function*() {
         const behavior = yield* decide(request, false)
         const started = yield* Clock.currentTimeMillis
-        yield* Effect.sleep(Duration.millis(yield* latency))
+        const answer = answerOf(request, behavior._tag === "Succeed" ? behavior.text : undefined)
+        const ms = yield* latency({ now: started, inFlight, outputTokens: TokenEstimate.ofText(answer), streaming: false })
+        yield* Effect.sleep(Duration.millis(ms))
         switch (behavior._tag) {
           case "Hang":
             return yield* Effect.never
@@ -207,7 +257,6 @@ export const make = (options: Options): Effect.Effect<SimulatedProvider> =>
             return yield* Effect.never
           case "Succeed": {
             const now = yield* Clock.currentTimeMillis
-            const answer = behavior.text ?? text
             const usage = usageFor(request, answer)
             const response: Chat.ChatResponse = {
               id: id(now),
@@ -224,16 +273,23 @@ export const make = (options: Options): Effect.Effect<SimulatedProvider> =>
             return { response, route: route(now - started, usage) }
           }
         }
-      })
+      }))
 
     const stream = (request: Chat.ChatRequest): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> =>
+      Stream.suspend(() => {
+        inFlight++
+        return Stream.ensuring(streamCounted(request), Effect.sync(() => void inFlight--))
+      })
+
+    const streamCounted = (request: Chat.ChatRequest): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> =>
       Stream.unwrap(Effect.gen(function*() {
         const behavior = yield* decide(request, true)
         const started = yield* Clock.currentTimeMillis
-        yield* Effect.sleep(Duration.millis(yield* latency))
+        const answer = answerOf(request, behavior._tag === "Succeed" ? behavior.text : undefined)
+        const ms = yield* latency({ now: started, inFlight, outputTokens: TokenEstimate.ofText(answer), streaming: true })
+        yield* Effect.sleep(Duration.millis(ms))
         if (behavior._tag === "Hang") return Stream.never
         if (behavior._tag === "Fail") return Stream.fail(error(behavior.error))
-        const answer = behavior._tag === "Succeed" ? behavior.text ?? text : text
         const words = splitInto(answer, chunkCount)
         const now = yield* Clock.currentTimeMillis
         const chunk = (delta: Chat.Delta, finish: Chat.FinishReason | null = null): Chat.ChatChunk => ({
@@ -265,6 +321,7 @@ export const make = (options: Options): Effect.Effect<SimulatedProvider> =>
     return {
       deployment: options.deployment,
       calls: Ref.get(log),
+      inFlightUnsafe: () => inFlight,
       chat,
       stream
     }

@@ -35,7 +35,7 @@ export const runGroup = <A>(
   const ids = engine.groupIds.get(group) ?? []
   const retry = engine.retryFor(group)
   /** Retries allowed after a failure with `error`: the request's own `num_retries`, else the group's policy. */
-  const retriesAfter = (error: LlmError.LlmError) => run.numRetries ?? retry.retriesAfter(error)
+  const retriesAfter = (error: LlmError.LlmError) => run.overrides?.numRetries ?? retry.retriesAfter(error)
   // A backoff schedule is only stepped when a retry has to wait: most requests never need one.
   // One stepper per schedule, so a kind's backoff grows across its retries.
   let backoffs: Map<unknown, (now: number, input: LlmError.LlmError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>> | undefined

@@ -6,7 +6,7 @@
  * microsecond per run. The clock and the fiber are read once, and each step reads them where it
  * runs (a `Clock.currentTimeMillis` or `Metric.update` would be steps of their own).
  */
-import { Clock, Effect, type Fiber } from "effect"
+import { Clock, Effect, type Fiber, Result } from "effect"
 import type { ChatRequest } from "../Chat.ts"
 import * as Deadline from "../Deadline.ts"
 import type * as LlmClient from "../LlmClient.ts"
@@ -14,24 +14,34 @@ import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
-import { type Engine, newRun, requestTimeoutMs, resolveGroup, routeInfo, spend, unknownModel } from "./Engine.ts"
+import { type Engine, newRun, requestTimeoutMs, resolveGroup, routeInfo, spend, takeOverrides, unknownModel } from "./Engine.ts"
 import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
+import * as Overrides from "../Overrides.ts"
+import * as MockResponse from "./MockResponse.ts"
+import { observed } from "./Observed.ts"
 import type { Run } from "./Run.ts"
 
 export const chat = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
   chatRouted(engine, request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(engine, request.model), error, false)))
 
-const chatRouted = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
-  const group = resolveGroup(engine, request.model)
-  if (group === undefined) return Effect.fail(unknownModel(engine, request))
+const chatRouted = (engine: Engine, asked: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
+  const group = resolveGroup(engine, asked.model)
+  if (group === undefined) return Effect.fail(unknownModel(engine, asked))
+  let request = asked
+  let overrides: Overrides.Overrides | undefined
+  if (Overrides.inBody(asked)) {
+    const taken = takeOverrides(engine, asked)
+    if (Result.isFailure(taken)) return Effect.fail(taken.failure)
+    ;[request, overrides] = taken.success
+  }
   return Effect.withFiber((fiber) => {
     const clock = fiber.getRef(Clock.Clock)
     if (!RouterTracing.enabled(fiber)) {
-      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest)
+      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest, overrides)
       return routeChat(engine, run, fiber, clock)
     }
     return Effect.flatMap(engine.spans.request(request, false), (span) => {
-      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), span, TokenEstimate.ofRequest)
+      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), span, TokenEstimate.ofRequest, overrides)
       return engine.spans.completion(span, routeChat(engine, run, fiber, clock))
     })
   })
@@ -47,8 +57,10 @@ const routeChat = (
     route(engine, run, (d) => {
       // Made when the attempt starts (see `AttemptLoop`).
       const began = clock.currentTimeMillisUnsafe()
-      const timeoutMs = requestTimeoutMs(engine, d)
-      return engine.clients.get(d.id)!.chat(run.request).pipe(
+      const timeoutMs = requestTimeoutMs(engine, run, d)
+      const mock = run.overrides?.mockResponse
+      const client = mock === undefined ? engine.clients.get(d.id)! : MockResponse.client(d, mock)
+      const call = client.chat(run.request).pipe(
         Deadline.timeoutOrElse(timeoutMs, () =>
           Effect.fail(
             new LlmError.Timeout({
@@ -79,6 +91,10 @@ const routeChat = (
           )
         })
       )
+      return observed(engine.latency, d.id, false, began, call, (completion, now) => ({
+        latencyMs: now - began,
+        outputTokens: completion.response.usage?.completion_tokens
+      }))
     }),
     (served) => {
       const now = clock.currentTimeMillisUnsafe()

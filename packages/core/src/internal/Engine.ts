@@ -5,15 +5,17 @@
  * describing a route). The selection, attempt loop, fallbacks and streaming modules take an
  * `Engine` as their first argument rather than closing over a shared scope.
  */
-import { Effect, type Fiber, type Tracer } from "effect"
+import { Effect, type Fiber, Result, type Tracer } from "effect"
 import * as Budget from "../Budget.ts"
 import type { Usage } from "../Chat.ts"
 import * as Cost from "../Cost.ts"
 import type { Deployment } from "../Deployment.ts"
+import * as LatencyRouting from "../LatencyRouting.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import type { RouteInfo } from "../RouteInfo.ts"
 import type { RouterConfig, Settings } from "../RouterConfig.ts"
+import * as Overrides from "../Overrides.ts"
 import * as RetryPolicy from "../RetryPolicy.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import { RouterState, type Service as StateService } from "../RouterState.ts"
@@ -33,6 +35,8 @@ export interface Engine {
   readonly retryFor: (group: string) => RetryPolicy.Resolved
   /** The strategy of a group: the app's for that group, else the app's for all, else the configured one. */
   readonly strategyFor: (group: string) => Strategy.Strategy
+  /** What the strategy learns from each call, when it learns (`latency-based-routing`); see `Observed`. */
+  readonly latency: LatencyRouting.Observer | undefined
   /** Spend limits per deployment (`Budget`); none configured, no ledger and no check on any request. */
   readonly budgetLimits: ReadonlyMap<string, ReadonlyArray<Budget.Limit>>
   readonly ledger: Budget.Ledger | undefined
@@ -60,6 +64,13 @@ export interface Options {
   readonly retryPolicy?: RetryPolicy.RetryPolicy | undefined
   /** Retry policies of particular groups, over the config's `model_group_retry_policy`. */
   readonly retryPolicies?: Readonly<Record<string, RetryPolicy.RetryPolicy>> | undefined
+  /**
+   * Adaptive latency routing whose estimates this router feeds from every call it makes
+   * (`LatencyRouting.make(...)`): its `pick` routes the groups `strategy` and `strategies` leave,
+   * and a pipeline may end with it. With `routing_strategy: latency-based-routing` and none
+   * given, the router makes one from `routing_strategy_args`.
+   */
+  readonly latency?: LatencyRouting.LatencyRouting | undefined
 }
 
 export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clientFor: ClientFor<E, R>, options: Options = {}) {
@@ -76,12 +87,16 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     else groups.set(deployment.group, [deployment])
     clients.set(deployment.id, yield* clientFor(deployment))
   }
+  // Adaptive latency routing keeps its estimates per router, fed by every call this router makes.
+  const latency = options.latency ??
+    (settings.routingStrategy === "latency-based-routing" ? LatencyRouting.make(settings.latencyArgs) : undefined)
   const engine: Engine = {
     config,
     settings,
     state,
     retryFor: retryPolicies(config, groups.keys(), options),
-    strategyFor: strategies(options.strategy ?? Strategy.byName[settings.routingStrategy], options.strategies),
+    strategyFor: strategies(options.strategy ?? latency?.pick ?? Strategy.byName[settings.routingStrategy], options.strategies),
+    latency: latency?.observer,
     budgetLimits,
     ledger,
     pins: settings.sessionAffinityTtlMs > 0 ? makePins(settings.sessionAffinityTtlMs) : undefined,
@@ -132,10 +147,13 @@ export const unknownModel = (engine: Engine, request: Routable) =>
     }". Known: ${engine.knownModels}`
   })
 
-export const requestTimeoutMs = (engine: Engine, d: Deployment) => d.timeoutMs ?? engine.settings.timeoutMs
-export const firstChunkTimeoutMs = (engine: Engine, d: Deployment) =>
-  d.streamTimeoutMs ?? engine.settings.streamTimeoutMs ?? requestTimeoutMs(engine, d)
-export const idleTimeoutMs = (engine: Engine, d: Deployment) => engine.settings.streamIdleTimeoutMs ?? firstChunkTimeoutMs(engine, d)
+/** A call's bound: the request's own `timeout`, else the deployment's, else the router's. */
+export const requestTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
+  run.overrides?.timeoutMs ?? d.timeoutMs ?? engine.settings.timeoutMs
+export const firstChunkTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
+  run.overrides?.timeoutMs ?? d.streamTimeoutMs ?? engine.settings.streamTimeoutMs ?? requestTimeoutMs(engine, run, d)
+export const idleTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
+  engine.settings.streamIdleTimeoutMs ?? firstChunkTimeoutMs(engine, run, d)
 
 /** A new run of `request` on `group`; `estimate` counts its input tokens when a check needs them. */
 export const newRun = <Req extends Routable>(
@@ -146,7 +164,8 @@ export const newRun = <Req extends Routable>(
   streaming: boolean,
   startedAt: number,
   span: Tracer.Span | undefined,
-  estimate: (request: Req) => number
+  estimate: (request: Req) => number,
+  overrides: Overrides.Overrides | undefined
 ): Run<Req> => ({
   request,
   group,
@@ -160,8 +179,39 @@ export const newRun = <Req extends Routable>(
   estimatedTokens: undefined,
   estimate,
   session: engine.pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request),
-  span
+  span,
+  overrides: Overrides.merge(fiber.getRef(Overrides.Current), overrides)
 })
+
+/**
+ * The request without its override fields and what they say (`Overrides`), or a `BadRequest`:
+ * a malformed field, or a fallback that names no group. (Asked only when `Overrides.inBody`.)
+ */
+export const takeOverrides = <Req extends Routable>(
+  engine: Engine,
+  request: Req
+): Result.Result<readonly [Req, Overrides.Overrides | undefined], LlmError.LlmError> => {
+  const taken = Overrides.takeFromBody(request)
+  if (Result.isFailure(taken)) return taken
+  const [rest, overrides] = taken.success
+  if (overrides.fallbacks === undefined) return taken
+  const groups: Array<string> = []
+  for (const name of overrides.fallbacks) {
+    const group = resolveGroup(engine, name)
+    if (group === undefined) {
+      return Result.fail(
+        new LlmError.BadRequest({
+          provider: ROUTER,
+          status: 400,
+          param: "fallbacks",
+          message: `fallbacks: unknown model group "${name.length > 200 ? name.slice(0, 200) + "…" : name}"`
+        })
+      )
+    }
+    groups.push(group)
+  }
+  return Result.succeed([rest, { ...overrides, fallbacks: groups }])
+}
 
 /** Counts what a served call cost against its deployment's budgets. */
 export const spend = (engine: Engine, route: RouteInfo, now: number) => {

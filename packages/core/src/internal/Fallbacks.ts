@@ -13,10 +13,15 @@ import type { Engine } from "./Engine.ts"
 import { addTo, type Operation, resetChains, type Run, type Served } from "./Run.ts"
 
 /** Which groups a failure of `group` falls back to, per the error's chain. */
-export const chainFor = (engine: Engine, error: LlmError.LlmError, group: string): ReadonlyArray<string> => {
+export const chainFor = (engine: Engine, run: Run, error: LlmError.LlmError, group: string): ReadonlyArray<string> => {
   const { settings } = engine
   const chain = LlmError.policy(error).fallback
   if (chain === "none") return []
+  const overrides = run.overrides
+  if (overrides !== undefined) {
+    if (overrides.disableFallbacks === true) return []
+    if (overrides.fallbacks !== undefined && group === run.group) return overrides.fallbacks
+  }
   if (chain === "context-window" && settings.contextWindowFallbacks.size > 0) {
     return settings.contextWindowFallbacks.get(group) ?? settings.contextWindowFallbacks.get("*") ?? []
   }
@@ -65,7 +70,7 @@ export const fallBack = <A>(
 ): Effect.Effect<Served<A>, LlmError.LlmError> =>
   Effect.gen(function*() {
     let last = error
-    for (const next of chainFor(engine, error, group)) {
+    for (const next of chainFor(engine, run, error, group)) {
       if (next === run.group || run.visited?.has(next) === true) continue
       if (run.fallbacks.length >= engine.settings.maxFallbacks) break
       addTo(run, "visited", next)

@@ -7,6 +7,7 @@ import type { Tracer } from "effect"
 import type { Effect } from "effect"
 import type { Deployment } from "../Deployment.ts"
 import type * as LlmError from "../LlmError.ts"
+import type { Overrides } from "../Overrides.ts"
 
 /** What the router needs to know of a request to route it, whatever the operation. */
 export interface Routable {
@@ -44,8 +45,8 @@ export interface Run<Req extends Routable = Routable> {
   estimatedTokens: number | undefined
   /** Counts the request's input tokens (a method, so a `Run` of a chat is a `Run` of any request). */
   estimate(request: Req): number
-  /** The request's own `num_retries`, over every retry policy (see `Overrides`). */
-  readonly numRetries?: number | undefined
+  /** The request's own policy (`num_retries`, `timeout`, `fallbacks`…), from its body or context (see `Overrides`). */
+  readonly overrides: Overrides | undefined
   /** The request's session, when affinity is on and it names one (see `SessionAffinity`). */
   readonly session: string | undefined
   /** The request's span, when a tracer is installed (see `RouterTracing`). */

@@ -6,7 +6,7 @@
  * starts it again on another deployment (a `Restarted` part). The idle deadline guards each
  * deployment's pulls after its first content.
  */
-import { Cause, Channel, Clock, Effect, Exit, Pull, Scope, Stream } from "effect"
+import { Cause, Channel, Clock, Effect, Exit, Pull, Result, Scope, Stream } from "effect"
 import * as Arr from "effect/Array"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { ChatChunk, ChatRequest, Usage } from "../Chat.ts"
@@ -29,9 +29,13 @@ import {
   resolveGroup,
   routeInfo,
   spend,
+  takeOverrides,
   unknownModel
 } from "./Engine.ts"
 import { fallBack, route } from "./Fallbacks.ts"
+import * as Overrides from "../Overrides.ts"
+import * as MockResponse from "./MockResponse.ts"
+import { observed } from "./Observed.ts"
 import { addTo, resetChains, type Run, type Served } from "./Run.ts"
 
 /**
@@ -65,7 +69,8 @@ interface Opened {
 const openStream = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) => (d: Deployment): Effect.Effect<Opened, LlmError.LlmError> =>
   Clock.clockWith((clock) => {
     const began = clock.currentTimeMillisUnsafe()
-    const client = engine.clients.get(d.id)!
+    const mock = run.overrides?.mockResponse
+    const client = mock === undefined ? engine.clients.get(d.id)! : MockResponse.client(d, mock)
     return Effect.flatMap(Scope.fork(parent), (scope) => {
       const held: Array<ChatChunk> = []
       const readToContent = (pull: Pulled): Effect.Effect<{ pull: Pulled; held: Array<ChatChunk>; ended: boolean }, LlmError.LlmError> =>
@@ -74,8 +79,8 @@ const openStream = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) 
           for (const part of parts) if (part._tag === "Chunk") held.push(part.chunk)
           return held.some(chunkHasContent) ? Effect.succeed({ pull, held, ended: false }) : readToContent(pull)
         })
-      const timeoutMs = firstChunkTimeoutMs(engine, d)
-      return Effect.flatMap(pullIn(client.stream(run.request), scope), readToContent).pipe(
+      const timeoutMs = firstChunkTimeoutMs(engine, run, d)
+      const opening = Effect.flatMap(pullIn(client.stream(run.request), scope), readToContent).pipe(
         Deadline.timeoutOrElse(timeoutMs, () =>
           Effect.fail(
             new LlmError.Timeout({
@@ -88,17 +93,25 @@ const openStream = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) 
         Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)),
         Effect.map((opened) => ({ ...opened, scope, began, firstChunkAt: clock.currentTimeMillisUnsafe() }))
       )
+      return observed(engine.latency, d.id, true, began, opening, (opened) => ({ latencyMs: opened.firstChunkAt - began }))
     })
   })
 
-const start = (engine: Engine, request: ChatRequest): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> => {
-  const group = resolveGroup(engine, request.model)
-  if (group === undefined) return Effect.fail(unknownModel(engine, request))
+const start = (engine: Engine, asked: ChatRequest): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> => {
+  const group = resolveGroup(engine, asked.model)
+  if (group === undefined) return Effect.fail(unknownModel(engine, asked))
+  let request = asked
+  let overrides: Overrides.Overrides | undefined
+  if (Overrides.inBody(asked)) {
+    const taken = takeOverrides(engine, asked)
+    if (Result.isFailure(taken)) return Effect.fail(taken.failure)
+    ;[request, overrides] = taken.success
+  }
   return Effect.withFiber((fiber) => {
     const run = (span: Parameters<typeof newRun>[6]) =>
       Effect.map(
         Clock.currentTimeMillis,
-        (startedAt) => newRun(engine, fiber, request, group, true, startedAt, span, TokenEstimate.ofRequest)
+        (startedAt) => newRun(engine, fiber, request, group, true, startedAt, span, TokenEstimate.ofRequest, overrides)
       )
     return RouterTracing.enabled(fiber) ? Effect.flatMap(engine.spans.request(request, true), run) : run(undefined)
   })
@@ -151,7 +164,7 @@ const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) =
     const d = opened.deployment
     // A stream that ended while being opened is never pulled again: no deadline to keep.
     if (opened.value.ended) return Effect.succeed(opened.value.pull)
-    const timeoutMs = idleTimeoutMs(engine, d)
+    const timeoutMs = idleTimeoutMs(engine, run, d)
     return IdleDeadline.guard(opened.value.pull, timeoutMs, () =>
       Effect.fail(
         new LlmError.Timeout({

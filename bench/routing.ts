@@ -1,0 +1,237 @@
+/**
+ * Routing quality: how well each strategy follows the providers' latency. Every scenario
+ * (`routing/Scenarios.ts`) sends the same steady trace of whole-answer requests through the
+ * real `Router` over `SimulatedProvider`s whose latency is a function of simulated time, load
+ * and answer length, on `TestClock` with a seeded `Random`: deterministic, and seconds to run.
+ * Contenders: our `latency-based-routing`, LiteLLM's algorithm re-stated
+ * (`routing/LiteLlmLatency.ts`, as its code does it and as its docs describe it),
+ * simple-shuffle, least-busy, and an oracle that knows each deployment's true latency now.
+ *
+ * Per scenario and contender: mean and p99 latency seen by callers, the mean against the
+ * oracle's, the share of calls sent to the slowest deployment at the time (slowest by more than
+ * 10 %), the time to move away from a deployment after its change (its share of calls in a
+ * 5 s window at most 10 %) and to come back after it recovers (at least 20 %), and failed requests.
+ *
+ * Run: pnpm bench:routing   (node bench/routing.ts)
+ */
+import { type Chat, type Deployment, type LatencyRouting, type LlmClient, Router, RouterConfig, RouterState } from "@llm-router/core"
+import { SimulatedProvider } from "@llm-router/testing"
+import { Clock, Effect, Random } from "effect"
+import { TestClock } from "effect/testing"
+import * as LiteLlmLatency from "./routing/LiteLlmLatency.ts"
+import { type DeploymentModel, type Scenario, scenarios, trueLatency } from "./routing/Scenarios.ts"
+import { percentile } from "./Stats.ts"
+
+interface Environment {
+  readonly scenario: Scenario
+  readonly sims: ReadonlyMap<string, SimulatedProvider.SimulatedProvider>
+}
+
+interface Contender {
+  readonly name: string
+  readonly routingStrategy: RouterConfig.RoutingStrategy
+  /** A strategy of the benchmark's own, put in the router's place of the named one. */
+  readonly custom?: (env: Environment) => LatencyRouting.LatencyRouting
+}
+
+/** Knows each deployment's true latency now, at its load plus this call: picks the lowest. */
+const oracle = ({ scenario, sims }: Environment): LatencyRouting.LatencyRouting => {
+  const models = new Map(scenario.deployments.map((d) => [d.id, d]))
+  const latencyNow = (d: Deployment.Deployment, now: number) =>
+    trueLatency(models.get(d.id)!, now, sims.get(d.id)!.inFlightUnsafe() + 1, scenario.typicalTokens)
+  return {
+    pick: (candidates, context) => {
+      const scored = candidates.map((d) => ({ d, ms: latencyNow(d, context.snapshot.now) }))
+      const lowest = Math.min(...scored.map((s) => s.ms))
+      const best = scored.filter((s) => s.ms === lowest)
+      return best[Math.floor(context.random * best.length)]!.d
+    },
+    observer: { started: (deployment, streaming, startedAt) => ({ deployment, streaming, startedAt, load: 1 }), answered: () => {}, failed: () => {}, released: () => {} },
+    estimate: () => undefined
+  }
+}
+
+export const contenders: ReadonlyArray<Contender> = [
+  { name: "ours (latency-based-routing)", routingStrategy: "latency-based-routing" },
+  { name: "LiteLLM latency, as its code", routingStrategy: "latency-based-routing", custom: () => LiteLlmLatency.make() },
+  { name: "LiteLLM latency, as its docs", routingStrategy: "latency-based-routing", custom: () => LiteLlmLatency.make({ asDocumented: true }) },
+  { name: "simple-shuffle", routingStrategy: "simple-shuffle" },
+  { name: "least-busy", routingStrategy: "least-busy" },
+  { name: "oracle", routingStrategy: "latency-based-routing", custom: oracle }
+]
+
+interface CallRecord {
+  readonly at: number
+  readonly deployment: string
+  readonly toSlowest: boolean
+}
+
+interface Outcome {
+  readonly latenciesMs: ReadonlyArray<number>
+  readonly failed: number
+  readonly calls: ReadonlyArray<CallRecord>
+}
+
+/** A small seeded generator for the trace (answer lengths), so every contender gets the same one. */
+const mulberry32 = (seed: number) => () => {
+  seed = (seed + 0x6D2B79F5) | 0
+  let t = seed
+  t = Math.imul(t ^ (t >>> 15), t | 1)
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
+/** The slowest deployment at `now`, if it is slower than every other by more than 10 %. */
+const slowestAt = (scenario: Scenario, sims: Environment["sims"], now: number): string | undefined => {
+  const scored = scenario.deployments.map((d: DeploymentModel) => ({
+    id: d.id,
+    ms: trueLatency(d, now, sims.get(d.id)!.inFlightUnsafe() + 1, scenario.typicalTokens)
+  }))
+  const slowest = scored.reduce((a, b) => (b.ms > a.ms ? b : a))
+  return scored.every((s) => s === slowest || slowest.ms > s.ms * 1.1) ? slowest.id : undefined
+}
+
+const runOne = (scenario: Scenario, contender: Contender): Promise<Outcome> =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const config = yield* RouterConfig.decode({
+        model_list: scenario.deployments.map((d) => ({ model_name: "bench", litellm_params: { model: `openai/${d.id}` }, model_info: { id: d.id } })),
+        routing_strategy: contender.routingStrategy
+      })
+      const sims = new Map<string, SimulatedProvider.SimulatedProvider>()
+      for (const d of scenario.deployments) {
+        sims.set(
+          d.id,
+          yield* SimulatedProvider.make({
+            deployment: d.id,
+            group: "bench",
+            unlogged: true,
+            latency: { _tag: "Dynamic", ms: (call) => d.latencyMs(call.now, call.inFlight, call.outputTokens), jitter: scenario.jitter },
+            outages: d.outages,
+            answerTokens: (request) => request.max_tokens ?? 1
+          })
+        )
+      }
+      const calls: Array<CallRecord> = []
+      const recorded = (sim: SimulatedProvider.SimulatedProvider): LlmClient.Service => ({
+        chat: (request) =>
+          Effect.flatMap(Clock.currentTimeMillis, (at) => {
+            calls.push({ at, deployment: sim.deployment, toSlowest: slowestAt(scenario, sims, at) === sim.deployment })
+            return sim.chat(request)
+          }),
+        stream: sim.stream
+      })
+      const custom = contender.custom?.({ scenario, sims })
+      const router = yield* Router.make(config, (d) => Effect.succeed(recorded(sims.get(d.id)!)), { latency: custom }).pipe(
+        Effect.provideServiceEffect(RouterState.RouterState, RouterState.makeMemory)
+      )
+
+      const latencies: Array<number> = []
+      let failed = 0
+      const next = mulberry32(16)
+      const interval = 1000 / scenario.requestsPerSecond
+      const count = Math.floor(scenario.durationMs / interval)
+      for (let i = 0; i < count; i++) {
+        const request: Chat.ChatRequest = {
+          model: "bench",
+          messages: [{ role: "user", content: `request ${i}` }],
+          max_tokens: scenario.answerTokens(next())
+        }
+        yield* Effect.forkChild(
+          Effect.gen(function*() {
+            yield* Effect.sleep(i * interval)
+            const start = yield* Clock.currentTimeMillis
+            const result = yield* Effect.result(router.chat(request))
+            if (result._tag === "Success") latencies.push((yield* Clock.currentTimeMillis) - start)
+            else failed++
+          })
+        )
+      }
+      // Past the last arrival, long enough for every call to end.
+      yield* TestClock.adjust(scenario.durationMs + 120_000)
+      return { latenciesMs: latencies, failed, calls }
+    }).pipe(Effect.provide(TestClock.layer()), Random.withSeed(16))
+  )
+
+const WINDOW_MS = 5_000
+
+/** Time from `from` to the end of the first 5 s window in which `deployment`'s share of calls satisfies `test`. */
+const timeUntil = (calls: ReadonlyArray<CallRecord>, deployment: string, from: number, until: number, test: (share: number) => boolean) => {
+  for (let start = from; start + WINDOW_MS <= until; start += WINDOW_MS) {
+    const inWindow = calls.filter((c) => c.at >= start && c.at < start + WINDOW_MS)
+    if (inWindow.length === 0) continue
+    const share = inWindow.filter((c) => c.deployment === deployment).length / inWindow.length
+    if (test(share)) return start + WINDOW_MS - from
+  }
+  return undefined
+}
+
+interface Row {
+  readonly scenario: string
+  readonly contender: string
+  readonly meanMs: number
+  readonly p99Ms: number
+  readonly toSlowest: number
+  readonly awayMs: number | undefined
+  readonly backMs: number | undefined
+  readonly failed: number
+}
+
+const summarise = (scenario: Scenario, contender: Contender, outcome: Outcome): Row => {
+  const sorted = [...outcome.latenciesMs].sort((a, b) => a - b)
+  const change = scenario.change
+  return {
+    scenario: scenario.name,
+    contender: contender.name,
+    meanMs: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+    p99Ms: percentile(sorted, 99),
+    toSlowest: outcome.calls.filter((c) => c.toSlowest).length / outcome.calls.length,
+    awayMs: change && timeUntil(outcome.calls, change.deployment, change.onsetMs, change.recoveryMs, (s) => s <= 0.1),
+    backMs: change && timeUntil(outcome.calls, change.deployment, change.recoveryMs, scenario.durationMs, (s) => s >= 0.2),
+    failed: outcome.failed
+  }
+}
+
+const seconds = (ms: number | undefined, applies: boolean) => (!applies ? "" : ms === undefined ? "never" : `${(ms / 1000).toFixed(0)} s`)
+
+/** Runs the scenarios whose names start with one of `only` (all when empty), through every contender whose name contains `among`. */
+export const run = async (only: ReadonlyArray<string> = [], among = ""): Promise<ReadonlyArray<Row>> => {
+  const rows: Array<Row> = []
+  for (const scenario of scenarios.filter((s) => only.length === 0 || only.some((p) => s.name.startsWith(p)))) {
+    for (const contender of contenders.filter((c) => c.name.includes(among) || c.name === "oracle")) {
+      rows.push(summarise(scenario, contender, await runOne(scenario, contender)))
+    }
+  }
+  return rows
+}
+
+const print = (rows: ReadonlyArray<Row>) => {
+  const head = ["scenario", "strategy", "mean ms", "p99 ms", "mean/oracle", "to slowest", "move away", "come back", "failed"]
+  const oracleMean = new Map(rows.filter((r) => r.contender === "oracle").map((r) => [r.scenario, r.meanMs]))
+  const body = rows.map((r) => {
+    const change = scenarios.find((s) => s.name === r.scenario)?.change !== undefined
+    return [
+      r.scenario,
+      r.contender,
+      r.meanMs.toFixed(0),
+      r.p99Ms.toFixed(0),
+      (r.meanMs / oracleMean.get(r.scenario)!).toFixed(2),
+      `${(r.toSlowest * 100).toFixed(1)} %`,
+      seconds(r.awayMs, change),
+      seconds(r.backMs, change),
+      String(r.failed)
+    ]
+  })
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`
+  console.log(line(head))
+  console.log(`|${widths.map((w, i) => (i < 2 ? `${"-".repeat(w + 1)}-` : `${"-".repeat(w + 1)}:`)).join("|")}|`)
+  for (const b of body) console.log(line(b))
+}
+
+if (import.meta.main) {
+  const started = performance.now()
+  const rows = await run(process.argv.slice(2), process.env["ROUTING_AMONG"] ?? "")
+  print(rows)
+  console.log(`\n${rows.length} runs in ${((performance.now() - started) / 1000).toFixed(1)} s of wall time (simulated time on TestClock)`)
+}

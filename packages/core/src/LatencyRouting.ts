@@ -1,0 +1,158 @@
+/**
+ * Adaptive latency routing: `latency-based-routing` that follows the providers. It ranks
+ * deployments by estimates that forget (`internal/LatencyEstimate`: a peak EWMA per
+ * deployment of the time to first chunk for streams and of the latency per output token for
+ * whole answers, raised at once by a slow answer, a failure or a call overdue), and picks
+ * among the near-equal ones by the power of two random choices weighted by calls in flight,
+ * so no single deployment takes the herd. A deployment that has gone unmeasured while the
+ * others were measured gets one probe call at a time, so a recovery is noticed.
+ *
+ * LiteLLM's `routing_strategy_args` keep their meaning: `ttl` (samples older than this stop
+ * counting), `lowest_latency_buffer` (deployments within this fraction of the fastest are
+ * near-equal) and `max_latency_list_size` (the estimate follows about this many latest samples).
+ */
+import type { Deployment } from "./Deployment.ts"
+import type * as LlmError from "./LlmError.ts"
+import * as LatencyEstimate from "./internal/LatencyEstimate.ts"
+import type { Pick } from "./Strategy.ts"
+
+export interface Args {
+  /** LiteLLM's `ttl`: samples older than this stop counting (default one hour). */
+  readonly ttlMs?: number | undefined
+  /**
+   * LiteLLM's `lowest_latency_buffer`: deployments whose estimate is within this fraction of
+   * the fastest share the traffic. LiteLLM's default, 0, sends every request to the single
+   * fastest; ours is 0.2, so near-equal deployments share it.
+   */
+  readonly lowestLatencyBuffer?: number | undefined
+  /** LiteLLM's `max_latency_list_size`: the estimate follows about this many latest samples (default 10). */
+  readonly maxLatencyListSize?: number | undefined
+  /** How fast an old sample's weight fades with time (default 5 s). */
+  readonly decayMs?: number | undefined
+  /** A deployment with no sample for this long while others had some is probed with one call (default 10 s). */
+  readonly probeAfterMs?: number | undefined
+  /** A failure or timeout counts as a sample this many times the estimate (default 4). */
+  readonly penaltyFactor?: number | undefined
+}
+
+/** However slow a deployment was last seen, it is probed at least this often, so a recovery is noticed within a minute. */
+const PROBE_AT_MOST_EVERY_MS = 30_000
+
+export const defaults = {
+  ttlMs: 3_600_000,
+  lowestLatencyBuffer: 0.1,
+  maxLatencyListSize: 10,
+  decayMs: 5_000,
+  probeAfterMs: 15_000,
+  penaltyFactor: 4
+} as const
+
+/** What the router tells the strategy about each call it makes (see `LatencyEstimate`). */
+export interface Observer {
+  readonly started: (deployment: string, streaming: boolean, now: number) => LatencyEstimate.Pending
+  /** A whole answer came, or a stream's first content chunk. */
+  readonly answered: (pending: LatencyEstimate.Pending, sample: LatencyEstimate.Sample, now: number) => void
+  /** The call failed with an error of this tag. */
+  readonly failed: (pending: LatencyEstimate.Pending, error: LlmError.Tag, now: number) => void
+  /** The call ended without a verdict (interrupted): it no longer counts as in flight. */
+  readonly released: (pending: LatencyEstimate.Pending) => void
+}
+
+/**
+ * Failures that say the deployment is slow or unwell right now: they count as a penalty
+ * sample. The others (a bad request, a broken key, a rate limit, which cools the deployment
+ * down anyway) say nothing about its latency.
+ */
+const penalised: ReadonlySet<LlmError.Tag> = new Set(["Timeout", "ConnectionFailed", "ServiceUnavailable", "InternalServerError"])
+
+/** The strategy and the observer that feeds it; one per router, as its estimates are that router's. */
+export interface LatencyRouting {
+  readonly pick: Pick
+  readonly observer: Observer
+  /** The current estimate a request of this kind would be ranked by, for inspection and tests. */
+  readonly estimate: (deployment: string, streaming: boolean, now: number) => number | undefined
+}
+
+export const make = (args: Args = {}): LatencyRouting => {
+  const buffer = Math.max(0, args.lowestLatencyBuffer ?? defaults.lowestLatencyBuffer)
+  const probeAfterMs = args.probeAfterMs ?? defaults.probeAfterMs
+  const table = LatencyEstimate.make({
+    decayMs: args.decayMs ?? defaults.decayMs,
+    samples: args.maxLatencyListSize ?? defaults.maxLatencyListSize,
+    ttlMs: args.ttlMs ?? defaults.ttlMs,
+    penaltyFactor: args.penaltyFactor ?? defaults.penaltyFactor
+  })
+  /**
+   * Deployments due a probe: unmeasured while another was measured, for `probeAfterMs` times
+   * how much slower than the fastest their last success was (up to four times), and with
+   * nothing in flight. A far slower deployment is probed less often, and still within a minute;
+   * one that only failed (an outage) is probed at the base rate.
+   */
+  const probeDue = (
+    candidates: ReadonlyArray<Deployment>,
+    signal: LatencyEstimate.Signal,
+    fastest: number
+  ): Array<Deployment> | undefined => {
+    let newest = Number.NEGATIVE_INFINITY
+    for (const d of candidates) newest = Math.max(newest, table.lastSampleAt(d.id) ?? Number.NEGATIVE_INFINITY)
+    let due: Array<Deployment> | undefined
+    for (const d of candidates) {
+      const at = table.lastSampleAt(d.id) ?? Number.NEGATIVE_INFINITY
+      if (at >= newest - probeAfterMs || table.inFlight(d.id) > 0) continue
+      const slower = Math.max(1, (table.lastGood(d.id, signal) ?? fastest) / fastest)
+      if (at < newest - Math.min(PROBE_AT_MOST_EVERY_MS, probeAfterMs * slower)) (due ??= []).push(d)
+    }
+    return due
+  }
+
+  const pick: Pick = (candidates, context) => {
+    if (candidates.length === 1) return candidates[0]!
+    const now = context.snapshot.now
+    const signal: LatencyEstimate.Signal = context.streaming ? "firstChunk" : "whole"
+    // Whole answers are compared at one length: the mean of the candidates' recent answers.
+    let tokens = 0
+    let measured = 0
+    if (signal === "whole") {
+      for (const d of candidates) {
+        const t = table.typicalTokens(d.id, now)
+        if (t !== undefined) {
+          tokens += t
+          measured++
+        }
+      }
+    }
+    const length = measured > 0 ? tokens / measured : 1
+    const estimates = candidates.map((d) => table.estimate(d.id, signal, now, length))
+    let fastest = Number.POSITIVE_INFINITY
+    for (const e of estimates) if (e !== undefined && e < fastest) fastest = e
+    // Unmeasured deployments (new, or whose samples expired) rank with the fastest, so they get measured.
+    const prior = Number.isFinite(fastest) ? fastest : 1
+    const due = probeDue(candidates, signal, prior)
+    if (due !== undefined) return due[Math.floor(context.random * due.length)]!
+    // A deployment unmeasured for a while may have become faster: it looks up to `buffer` cheaper, so
+    // one that is near-equal gets measured again rather than starve behind the others' fresher numbers.
+    const costs = candidates.map((d, i) => {
+      const since = now - (table.lastSampleAt(d.id) ?? now)
+      return table.cost(d.id, estimates[i] ?? prior, now) * (1 - buffer * Math.min(1, since / probeAfterMs))
+    })
+    let lowest = Number.POSITIVE_INFINITY
+    for (const c of costs) if (c < lowest) lowest = c
+    const near: Array<number> = []
+    for (let i = 0; i < candidates.length; i++) if (costs[i]! <= lowest * (1 + buffer)) near.push(i)
+    // Near-equal deployments share the traffic at random, as within LiteLLM's buffer: none takes the
+    // herd, and each stays measured.
+    return candidates[near[Math.floor(context.random * near.length)]!]!
+  }
+
+  return {
+    pick,
+    observer: {
+      started: table.started,
+      answered: table.answered,
+      failed: (pending, error, now) => (penalised.has(error) ? table.failed(pending, now) : table.released(pending)),
+      released: table.released
+    },
+    estimate: (deployment, streaming, now) =>
+      table.estimate(deployment, streaming ? "firstChunk" : "whole", now, table.typicalTokens(deployment, now) ?? 1)
+  }
+}
