@@ -2,13 +2,14 @@
  * What `RouterLanguageModel` maps, piece by piece, over a scripted `LlmClient` (so each wire
  * detail is set exactly): every `LlmError` kind to its `AiError` reason, reasoning with the
  * provider's thinking blocks there and back, usage and finish reasons, a restarted stream whose
- * new answer has no text, and the router's retry waiting on `TestClock`.
+ * new answer has no text, the router's retry waiting on `TestClock`, and routed groups as the
+ * steps of an `ExecutionPlan`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { RouterLanguageModel } from "@llm-router/ai"
 import { type Chat, LlmClient, LlmError, RouteInfo, Router, RouterConfig, RouterState } from "@llm-router/core"
 import { SimulatedProvider } from "@llm-router/testing"
-import { Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
+import { Duration, Effect, ExecutionPlan, Fiber, Layer, Schema, Stream } from "effect"
 import { LanguageModel, Prompt, Tool, Toolkit } from "effect/ai"
 import { TestClock } from "effect/testing"
 
@@ -270,5 +271,32 @@ describe("over the router, on TestClock", () => {
       assert.strictEqual(calls.length, 2)
       assert.isAbove(calls[1]!.at - calls[0]!.at, 100)
       assert.strictEqual(RouterLanguageModel.routeOf(response)?.attempts, 2)
+    }))
+})
+
+describe("a routed group as a step of an ExecutionPlan", () => {
+  it.effect("a step whose group fails hands the call to the next step's group", () =>
+    Effect.gen(function*() {
+      const groups: Array<string> = []
+      const client = LlmClient.layer({
+        chat: (request) => {
+          groups.push(request.model)
+          return request.model === "primary"
+            ? Effect.fail(new LlmError.AuthenticationFailed({ provider: "openai", deployment: "primary/openai/m", message: "bad key" }))
+            : Effect.succeed({ response: answer({ content: `from ${request.model}` }, "stop"), route: { ...route, group: request.model } })
+        },
+        stream: () => Stream.die("not streamed")
+      })
+      const plan = ExecutionPlan.make(
+        { provide: RouterLanguageModel.model("primary"), attempts: 1 },
+        { provide: RouterLanguageModel.model("backup"), attempts: 1 }
+      )
+      const response = yield* LanguageModel.generateText({ prompt: "hi" }).pipe(
+        Effect.withExecutionPlan(plan),
+        Effect.provide(client)
+      )
+      assert.strictEqual(response.text, "from backup")
+      assert.deepStrictEqual(groups, ["primary", "backup"])
+      assert.strictEqual(RouterLanguageModel.routeOf(response)?.group, "backup")
     }))
 })

@@ -136,7 +136,9 @@ const policies: { readonly [K in Tag]: Policy } = {
   ConnectionFailed: transient,
   ServiceUnavailable: transient,
   InternalServerError: transient,
-  NoDeploymentAvailable: { ...requestRejected("generic"), tryOtherDeployments: false }
+  // From a call, it is an inner router's (a router used as a deployment): the outer group's other
+  // deployments may still answer. The router's own never reaches a retry decision.
+  NoDeploymentAvailable: { ...requestRejected("generic"), tryOtherDeployments: true }
 }
 
 /** What the router does about an error: decided here, from its tag, and nowhere else. */

@@ -12,7 +12,7 @@
  */
 import { Effect, Layer } from "effect"
 import * as LlmClient from "./LlmClient.ts"
-import type { RouterConfig, Settings } from "./RouterConfig.ts"
+import type { RouterConfig, RouterConfigError, Settings } from "./RouterConfig.ts"
 import type { RouterState } from "./RouterState.ts"
 import { chat } from "./internal/Completion.ts"
 import * as Engine from "./internal/Engine.ts"
@@ -39,6 +39,6 @@ export const layer = <E, R>(
   config: RouterConfig,
   clientFor: ClientFor<E, R>,
   options?: Options
-): Layer.Layer<LlmClient.LlmClient, E, RouterState | R> => Layer.effect(LlmClient.LlmClient, make(config, clientFor, options))
+): Layer.Layer<LlmClient.LlmClient, E | RouterConfigError, RouterState | R> => Layer.effect(LlmClient.LlmClient, make(config, clientFor, options))
 
 export type { Settings }

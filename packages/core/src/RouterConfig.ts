@@ -308,6 +308,9 @@ export const resolve = (
     }
     const known = (name: string) => groups.has(name) || aliases.has(name)
     const knownList = () => [...groups].join(", ")
+    // A fallback may name one deployment by its id (`model_info.id`), as LiteLLM allows.
+    const deploymentIds = new Set(deployments.map((d) => d.id))
+    const knownTarget = (name: string) => known(name) || deploymentIds.has(name)
     const checkChains = (field: string, list: RouterConfigInput["fallbacks"]) =>
       (list ?? []).forEach((entry, i) => {
         const keys = Object.keys(entry)
@@ -319,8 +322,8 @@ export const resolve = (
             issues.push({ path: `${field}[${i}].${group}`, message: `unknown model group "${group}" (known: ${knownList()})` })
           }
           targets.forEach((target, j) => {
-            if (!known(target)) {
-              issues.push({ path: `${field}[${i}].${group}[${j}]`, message: `fallback to unknown model group "${target}" (known: ${knownList()})` })
+            if (!knownTarget(target)) {
+              issues.push({ path: `${field}[${i}].${group}[${j}]`, message: `fallback to unknown model group or deployment id "${target}" (known groups: ${knownList()})` })
             } else if (target === group) {
               issues.push({ path: `${field}[${i}].${group}[${j}]`, message: `a group cannot fall back to itself` })
             }
@@ -331,8 +334,8 @@ export const resolve = (
     checkChains("context_window_fallbacks", input.context_window_fallbacks)
     checkChains("content_policy_fallbacks", input.content_policy_fallbacks)
     ;(input.default_fallbacks ?? []).forEach((target, i) => {
-      if (!known(target)) {
-        issues.push({ path: `default_fallbacks[${i}]`, message: `fallback to unknown model group "${target}" (known: ${knownList()})` })
+      if (!knownTarget(target)) {
+        issues.push({ path: `default_fallbacks[${i}]`, message: `fallback to unknown model group or deployment id "${target}" (known groups: ${knownList()})` })
       }
     })
     for (const key of Object.keys(input.allowed_fails_policy ?? {})) {

@@ -14,7 +14,8 @@ import * as LatencyRouting from "../LatencyRouting.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import type { RouteInfo } from "../RouteInfo.ts"
-import type { RouterConfig, Settings } from "../RouterConfig.ts"
+import { type RouterConfig, RouterConfigError, type Settings } from "../RouterConfig.ts"
+import * as FallbackPlan from "../FallbackPlan.ts"
 import * as Overrides from "../Overrides.ts"
 import * as RetryPolicy from "../RetryPolicy.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
@@ -43,7 +44,14 @@ export interface Engine {
   readonly pins: SessionAffinity.PinTable | undefined
   readonly spans: RouterTracing.Spans
   readonly groups: ReadonlyMap<string, ReadonlyArray<Deployment>>
+  /**
+   * What a group name or fallback target routes over: the groups, and each deployment a
+   * fallback plan names by id (`model_info.id`), as a group of one.
+   */
+  readonly targets: ReadonlyMap<string, ReadonlyArray<Deployment>>
   readonly groupIds: ReadonlyMap<string, ReadonlyArray<string>>
+  /** The fallback plan: the app's, else the config's. */
+  readonly plan: FallbackPlan.FallbackPlan
   readonly clients: ReadonlyMap<string, LlmClient.Service>
   /** The groups and visible aliases, for the unknown-model error. */
   readonly knownModels: string
@@ -71,6 +79,8 @@ export interface Options {
    * given, the router makes one from `routing_strategy_args`.
    */
   readonly latency?: LatencyRouting.LatencyRouting | undefined
+  /** The fallback plan, instead of the config's chains (its targets are checked when the router is made). */
+  readonly fallbacks?: FallbackPlan.FallbackPlan | undefined
 }
 
 export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clientFor: ClientFor<E, R>, options: Options = {}) {
@@ -87,6 +97,22 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     else groups.set(deployment.group, [deployment])
     clients.set(deployment.id, yield* clientFor(deployment))
   }
+  const plan = options.fallbacks === undefined ? FallbackPlan.fromSettings(settings) : resolvePlan(options.fallbacks, settings)
+  const targets = new Map<string, ReadonlyArray<Deployment>>(groups)
+  const byId = new Map(config.deployments.map((d) => [d.id, d]))
+  const unknown: Array<string> = []
+  for (const target of FallbackPlan.targets(plan)) {
+    if (targets.has(target)) continue
+    const single = byId.get(target)
+    if (single !== undefined) targets.set(target, [single])
+    else unknown.push(target)
+  }
+  if (unknown.length > 0) {
+    return yield* new RouterConfigError({
+      message: `The fallback plan names no group or deployment: ${unknown.join(", ")}`,
+      issues: unknown.map((target) => ({ path: "fallbacks", message: `unknown model group or deployment "${target}"` }))
+    })
+  }
   // Adaptive latency routing keeps its estimates per router, fed by every call this router makes.
   const latency = options.latency ??
     (settings.routingStrategy === "latency-based-routing" ? LatencyRouting.make(settings.latencyArgs) : undefined)
@@ -102,7 +128,9 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     pins: settings.sessionAffinityTtlMs > 0 ? makePins(settings.sessionAffinityTtlMs) : undefined,
     spans: RouterTracing.make(config.deployments),
     groups,
-    groupIds: new Map([...groups].map(([group, members]) => [group, members.map((d) => d.id)])),
+    targets,
+    groupIds: new Map([...targets].map(([group, members]) => [group, members.map((d) => d.id)])),
+    plan,
     clients,
     // Hidden aliases still route, but are not advertised (LiteLLM's `hidden: true`).
     knownModels: [...groups.keys(), ...[...settings.aliases].filter(([, a]) => !a.hidden).map(([name]) => name)].join(", "),
@@ -111,6 +139,20 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
   }
   return engine
 })
+
+/** A plan from code, its aliases resolved to their groups. */
+const resolvePlan = (plan: FallbackPlan.FallbackPlan, settings: Settings): FallbackPlan.FallbackPlan => {
+  const groupOf = (name: string) => settings.aliases.get(name)?.group ?? name
+  const chains = (map: ReadonlyMap<string, ReadonlyArray<string>>) =>
+    new Map([...map].map(([from, to]) => [from === "*" ? from : groupOf(from), to.map(groupOf)]))
+  return {
+    generic: chains(plan.generic),
+    contextWindow: chains(plan.contextWindow),
+    contentPolicy: chains(plan.contentPolicy),
+    default: plan.default.map(groupOf),
+    maxFallbacks: plan.maxFallbacks
+  }
+}
 
 /** Each group's retry policy, resolved once: the app's over the config's, a group's over the default. */
 const retryPolicies = (config: RouterConfig, groups: Iterable<string>, options: Options) => {

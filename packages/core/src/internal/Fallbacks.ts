@@ -6,29 +6,26 @@
  * operation performed on a deployment.
  */
 import { Effect } from "effect"
+import * as FallbackPlan from "../FallbackPlan.ts"
 import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import { runGroup } from "./AttemptLoop.ts"
 import type { Engine } from "./Engine.ts"
 import { addTo, type Operation, resetChains, type Run, type Served } from "./Run.ts"
 
-/** Which groups a failure of `group` falls back to, per the error's chain. */
+/**
+ * Which groups (or deployments) a failure of `group` falls back to: the request's own chain or
+ * none when it says so (`Overrides`), else the router's plan (`FallbackPlan.chainFor`).
+ */
 export const chainFor = (engine: Engine, run: Run, error: LlmError.LlmError, group: string): ReadonlyArray<string> => {
-  const { settings } = engine
-  const chain = LlmError.policy(error).fallback
-  if (chain === "none") return []
   const overrides = run.overrides
   if (overrides !== undefined) {
     if (overrides.disableFallbacks === true) return []
-    if (overrides.fallbacks !== undefined && group === run.group) return overrides.fallbacks
+    if (overrides.fallbacks !== undefined && group === run.group && LlmError.policy(error).fallback !== "none") {
+      return overrides.fallbacks
+    }
   }
-  if (chain === "context-window" && settings.contextWindowFallbacks.size > 0) {
-    return settings.contextWindowFallbacks.get(group) ?? settings.contextWindowFallbacks.get("*") ?? []
-  }
-  if (chain === "content-policy" && settings.contentPolicyFallbacks.size > 0) {
-    return settings.contentPolicyFallbacks.get(group) ?? settings.contentPolicyFallbacks.get("*") ?? []
-  }
-  return settings.fallbacks.get(group) ?? settings.defaultFallbacks
+  return FallbackPlan.chainFor(engine.plan, error, group)
 }
 
 /**
@@ -36,12 +33,7 @@ export const chainFor = (engine: Engine, run: Run, error: LlmError.LlmError, gro
  * As in `chainFor`: once content-policy chains are configured only they apply, so a filtered answer is
  * never turned into an error that has nowhere to go.
  */
-export const contentFilterSelectsFallback = (engine: Engine, group: string) => {
-  const { settings } = engine
-  return settings.contentPolicyFallbacks.size > 0
-    ? settings.contentPolicyFallbacks.has(group) || settings.contentPolicyFallbacks.has("*")
-    : settings.defaultFallbacks.length > 0
-}
+export const contentFilterSelectsFallback = (engine: Engine, group: string) => FallbackPlan.actsOnContentFilter(engine.plan, group)
 
 /** A group, then its fallback chain in configured order; each fallback gets its own retries and chain. */
 const runWithFallbacks = <A>(
@@ -72,7 +64,7 @@ export const fallBack = <A>(
     let last = error
     for (const next of chainFor(engine, run, error, group)) {
       if (next === run.group || run.visited?.has(next) === true) continue
-      if (run.fallbacks.length >= engine.settings.maxFallbacks) break
+      if (run.fallbacks.length >= engine.plan.maxFallbacks) break
       addTo(run, "visited", next)
       run.fallbacks.push(next)
       yield* RouterMetrics.recordFallback(group, next)

@@ -27,7 +27,7 @@ export const eligible = (engine: Engine, run: Run, group: string): Result.Result
 
 /** The tags filter: a request's `metadata.tags` keep the deployments with one of them; no tags, the `default` ones if any. */
 export const withTags = (engine: Engine, run: Run, group: string): Result.Result<ReadonlyArray<Deployment>, LlmError.LlmError> => {
-  const members: ReadonlyArray<Deployment> = engine.groups.get(group) ?? []
+  const members: ReadonlyArray<Deployment> = engine.targets.get(group) ?? []
   const tags = run.request.metadata?.tags
   if (tags && tags.length > 0) {
     const tagged = members.filter((d) => d.tags.some((t) => tags.includes(t)))
