@@ -19,6 +19,8 @@ export interface Target {
   readonly path: string
   readonly headers: Readonly<Record<string, string>>
   readonly model: string
+  /** The API spoken at `path`: chat completions (the default) or OpenAI's Responses API. */
+  readonly api?: "chat" | "responses" | undefined
   readonly pool: Undici.Pool
 }
 
@@ -47,13 +49,13 @@ export const makeTarget = (t: Omit<Target, "pool">): Target => ({
 })
 
 const bodies = new Map<string, Buffer>()
-const bodyFor = (model: string, stream: boolean): Buffer => {
-  const key = `${model}\u0000${stream}`
+const bodyFor = (model: string, stream: boolean, api: Target["api"]): Buffer => {
+  const key = `${model}\u0000${stream}\u0000${api}`
   let body = bodies.get(key)
   if (body === undefined) {
     body = Buffer.from(JSON.stringify({
       model,
-      messages: [{ role: "user", content: "Say hello." }],
+      ...(api === "responses" ? { input: "Say hello.", store: false } : { messages: [{ role: "user", content: "Say hello." }] }),
       ...(stream ? { stream: true } : {})
     }))
     bodies.set(key, body)
@@ -73,7 +75,7 @@ const toMs = (ns: bigint): number => Number(ns) / 1e6
 /** Sends one request and checks the answer is the mock's (so a fast error never counts as a fast success). */
 export const once = (target: Target, stream: boolean): Promise<One> =>
   new Promise((resolve) => {
-    const body = bodyFor(target.model, stream)
+    const body = bodyFor(target.model, stream, target.api)
     const parts: Array<Buffer> = []
     let status = 0
     let tFirst = 0n
@@ -96,8 +98,9 @@ export const once = (target: Target, stream: boolean): Promise<One> =>
       onResponseEnd() {
         const t1 = process.hrtime.bigint()
         const text = Buffer.concat(parts).toString("utf8")
-        const ok = status === 200 && text.includes("bench mock") &&
-          (stream ? text.trimEnd().endsWith("data: [DONE]") : text.includes("\"chat.completion\""))
+        const ok = status === 200 && text.includes("bench mock") && (target.api === "responses"
+          ? (stream ? text.includes("event: response.completed") : text.includes("\"object\":\"response\""))
+          : stream ? text.trimEnd().endsWith("data: [DONE]") : text.includes("\"chat.completion\""))
         if (ok) resolve({ ok, latency: toMs(t1 - t0), ttfb: toMs((tFirst === 0n ? t1 : tFirst) - t0) })
         else failed(`status ${status}: ${text.slice(0, 200)}`)
       },

@@ -13,7 +13,9 @@
 // For guidance while working on the hot path (run under `node --cpu-prof` for a profile);
 // `sealed.sh` stays the verdict.
 //   node bench/gateway/inprocess.ts [--rounds=N] [--count=N] [--concurrency=N] [--stream]
-//                                   [--paced] [--chunks=N] [--raw] [--compare=DIR [--compare-first]]
+//                                   [--paced] [--chunks=N] [--raw] [--compare=DIR [--compare-first]] [--responses]
+// --responses adds the same gateway's Responses API route (`POST /v1/responses`, translated to
+// chat and back) as a target beside its chat route, so the two are measured side by side.
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
@@ -38,6 +40,7 @@ const compare = flag("compare")
 // read, as from a model), with --chunks=N more content chunks: the per-chunk cost of a stream.
 const paced = flag("paced") !== undefined
 const extraChunks = Number(flag("chunks") ?? 0)
+const responses = flag("responses") !== undefined
 
 // -- the mock (the answers of mock.ts) -----------------------------------------------------
 
@@ -146,6 +149,10 @@ const gateways: Array<Load.Target> = [
     model: "bench"
   })
 ]
+if (responses) {
+  const chat = gateways[0]!
+  gateways.push(Load.makeTarget({ key: "R", label: `${chat.label} (Responses API)`, port: chat.port, path: "/v1/responses", headers: {}, model: "bench", api: "responses" }))
+}
 if (compare !== undefined) {
   const root = Path.resolve(compare)
   gateways.push(Load.makeTarget({ key: "B", label: root, port: portB ?? await startGateway(root), path: "/v1/chat/completions", headers: {}, model: "bench" }))
@@ -154,15 +161,19 @@ if (compare !== undefined) {
 // -- measure ------------------------------------------------------------------------------
 
 const shape: Load.Shape = { stream, concurrency, count, maxMs: 60_000 }
+/** Median latency (ms) of each target's blocks, to report beside the CPU. */
+const latencies = new Map<string, Array<number>>()
 const cpuPerRequest = async (target: Load.Target): Promise<number> => {
   const before = process.threadCpuUsage()
   const block = await Load.block(target, shape)
   const used = process.threadCpuUsage(before)
   if (block.errors > 0) throw new Error(`${target.label}: ${block.firstError}`)
+  latencies.set(target.key, [...(latencies.get(target.key) ?? []), Load.median(block.latency)])
   return (used.user + used.system) / block.completed
 }
 
 for (const target of [direct, ...gateways]) await cpuPerRequest(target)
+latencies.clear()
 const added = new Map<string, Array<number>>(gateways.map((g) => [g.key, []]))
 for (let round = 0; round < rounds; round++) {
   // Rotate the order every round so drift lands on every target alike.
@@ -182,7 +193,10 @@ const kind = `${stream ? "streamed" : "plain"}, c=${concurrency}`
 for (const g of gateways) {
   process.stdout.write(`median CPU the gateway adds per request (${kind}): ${median(added.get(g.key)!).toFixed(1)} µs  [${g.key}: ${g.label}]\n`)
 }
-if (gateways.length === 2) {
+for (const target of [direct, ...gateways]) {
+  process.stdout.write(`median latency per request (${kind}, blocks' medians): ${median(latencies.get(target.key)!).toFixed(3)} ms  [${target.key}: ${target.label}]\n`)
+}
+if (compare !== undefined) {
   const a = added.get("A")!
   const b = added.get("B")!
   process.stdout.write(

@@ -8,10 +8,11 @@
  * Failures are `AiError`s whose reason is the `effect/ai` kind (`RateLimitError`,
  * `QuotaExhaustedError`, `AuthenticationError`, …), their metadata naming the deployment.
  */
-import { type Chat, LlmClient, type RouteInfo } from "@llm-router/core"
+import { type Chat, LlmClient, LlmError, type RouteInfo } from "@llm-router/core"
 import { Context, Effect, Layer, Option, Stream } from "effect"
 import { dual } from "effect/Function"
-import { type AiError, LanguageModel, Model, type Response, Tool } from "effect/ai"
+import { type AiError, LanguageModel, Model, type Response, Telemetry, Tool } from "effect/ai"
+import type { Span } from "effect/Tracer"
 import * as AiErrors from "./internal/AiErrors.ts"
 import * as AnswerParts from "./internal/AnswerParts.ts"
 import * as PromptRequest from "./internal/PromptRequest.ts"
@@ -40,25 +41,58 @@ export interface Options {
   readonly config?: RequestConfig | undefined
 }
 
+/**
+ * The OpenTelemetry GenAI attributes of `effect/ai`'s span for the call: what was asked, and
+ * what served (the provider and model the router chose, as the route says) with the usage.
+ */
+const annotateRequest = (span: Span, request: Chat.ChatRequest) =>
+  Telemetry.addGenAIAnnotations(span, {
+    operation: { name: "chat" },
+    request: {
+      model: request.model,
+      temperature: request.temperature,
+      topP: request.top_p,
+      maxTokens: request.max_completion_tokens ?? request.max_tokens
+    }
+  })
+
+const annotateResponse = (span: Span, route: RouteInfo.RouteInfo, id: string | undefined, finishReason: string | null | undefined) =>
+  Telemetry.addGenAIAnnotations(span, {
+    provider: { name: route.provider },
+    response: { id, model: route.model, finishReasons: finishReason == null ? undefined : [finishReason] },
+    usage: { inputTokens: route.usage?.prompt_tokens, outputTokens: route.usage?.completion_tokens }
+  })
+
 /** The `LanguageModel` over the `LlmClient` in context, for one model group. */
 export const make = (options: Options): Effect.Effect<LanguageModel.LanguageModel, never, LlmClient.LlmClient> =>
   Effect.gen(function*() {
     const llm = yield* LlmClient.LlmClient
     const requestFor = (provider: LanguageModel.ProviderOptions) =>
       Effect.flatMap(Effect.serviceOption(Config), (override) =>
-        PromptRequest.make(options.model, { ...options.config, ...Option.getOrUndefined(override) }, provider))
+        Effect.tap(
+          PromptRequest.make(options.model, { ...options.config, ...Option.getOrUndefined(override) }, provider),
+          (request) => Effect.sync(() => annotateRequest(provider.span, request))
+        ))
     return yield* LanguageModel.make({
       generateText: (provider) =>
         requestFor(provider).pipe(
           Effect.flatMap((request) => Effect.mapError(llm.chat(request), AiErrors.fromLlmError("generateText"))),
+          Effect.tap(({ response, route }) => Effect.sync(() => annotateResponse(provider.span, route, response.id, response.choices[0]?.finish_reason))),
           Effect.flatMap((completion) => AnswerParts.fromCompletion(completion, new Tool.NameMapper(provider.tools)))
         ),
       streamText: (provider) =>
         Stream.unwrap(Effect.map(requestFor(provider), (request) =>
           StreamParts.fromStream(
-            Stream.mapError(llm.stream(request), AiErrors.fromLlmError("streamText")),
+            llm.stream(request).pipe(
+              Stream.mapError(AiErrors.fromLlmError("streamText")),
+              Stream.tap((part) => part._tag === "Done" ? Effect.sync(() => annotateResponse(provider.span, part.route, undefined, undefined)) : Effect.void)
+            ),
             new Tool.NameMapper(provider.tools)
-          )))
+          ).pipe(Stream.tap((part) =>
+            part.type === "finish"
+              ? Effect.sync(() => Telemetry.addGenAIAnnotations(provider.span, { response: { finishReasons: [part.reason] } }))
+              : Effect.void
+          ))))
     })
   })
 
@@ -106,13 +140,28 @@ export const routeOf = (
  * (`RateLimited`, `NoDeploymentAvailable`, …), provider, deployment, HTTP status, group, and
  * the message with secrets scrubbed.
  */
-export const failureOf = (error: AiError.AiError): Record<string, unknown> | undefined => {
+export const failureOf = (error: AiError.AiError): Failure | undefined => {
   const reason = error.reason
   if (reason._tag === "NetworkError") {
     const cause = reason.cause
-    return typeof cause === "object" && cause !== null && "_tag" in cause
-      ? RouteMetadata.read(RouteMetadata.ofError(cause as Parameters<typeof RouteMetadata.ofError>[0]))
-      : undefined
+    return LlmError.isLlmError(cause) ? RouteMetadata.read(RouteMetadata.ofError(cause)) as Failure | undefined : undefined
   }
-  return "metadata" in reason ? RouteMetadata.read(reason.metadata as Response.ProviderMetadata) : undefined
+  return "metadata" in reason ? RouteMetadata.read(reason.metadata as Response.ProviderMetadata) as Failure | undefined : undefined
+}
+
+/** What `failureOf` reads: the router's own account of a failure. */
+export interface Failure {
+  readonly error: LlmError.Tag
+  readonly provider: string
+  readonly deployment?: string
+  readonly status?: number
+  /** The model group, when the router itself failed the call (`NoDeploymentAvailable`). */
+  readonly group?: string
+  /** The request field at fault, for `BadRequest`. */
+  readonly param?: string
+  /** Which clock ran out, for `Timeout`. */
+  readonly phase?: "request" | "first-chunk" | "idle"
+  readonly quotaExhausted?: boolean
+  /** The error's message, with anything shaped like a key scrubbed. */
+  readonly message: string
 }

@@ -8,7 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { RouterLanguageModel } from "@llm-router/ai"
 import { type Chat, LlmClient, LlmError, RouteInfo, Router, RouterConfig, RouterState } from "@llm-router/core"
-import { SimulatedProvider } from "@llm-router/testing"
+import { RecordingTracer, SimulatedProvider } from "@llm-router/testing"
 import { Duration, Effect, ExecutionPlan, Fiber, Layer, Schema, Stream } from "effect"
 import { LanguageModel, Prompt, Tool, Toolkit } from "effect/ai"
 import { TestClock } from "effect/testing"
@@ -86,15 +86,17 @@ describe("LlmError to AiError, per kind", () => {
       assert.strictEqual(failure.reason._tag, reason)
       assert.strictEqual(failure.isRetryable, retryable)
       const where = RouterLanguageModel.failureOf(failure)
-      assert.strictEqual(where?.["error"], error._tag)
-      assert.strictEqual(where?.["deployment"], error.deployment)
-      assert.strictEqual(where?.["provider"], error.provider)
+      assert.strictEqual(where?.error, error._tag)
+      assert.strictEqual(where?.deployment, error.deployment)
+      assert.strictEqual(where?.provider, error.provider)
       assert.notInclude(JSON.stringify(where), "sk-abcdef123456", "the message is scrubbed")
       if ("retryAfter" in error && error.retryAfter !== undefined && reason === "RateLimitError") {
         assert.deepStrictEqual(failure.retryAfter, error.retryAfter)
       }
       if (error._tag === "BadRequest") assert.strictEqual((failure.reason as { parameter?: string }).parameter, "temperature")
-      if (error._tag === "NoDeploymentAvailable") assert.strictEqual(where?.["group"], "g")
+      if (error._tag === "NoDeploymentAvailable") assert.strictEqual(where?.group, "g")
+      if (error._tag === "Timeout") assert.strictEqual(where?.phase, "request")
+      if (error._tag === "BadRequest") assert.strictEqual(where?.param, "temperature")
     }))
 
   it.effect("a stream's failure is mapped the same way", () =>
@@ -298,5 +300,47 @@ describe("a routed group as a step of an ExecutionPlan", () => {
       assert.strictEqual(response.text, "from backup")
       assert.deepStrictEqual(groups, ["primary", "backup"])
       assert.strictEqual(RouterLanguageModel.routeOf(response)?.group, "backup")
+    }))
+})
+
+describe("GenAI attributes on effect/ai's span", () => {
+  const usage: Chat.Usage = { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 }
+  const served: RouteInfo.RouteInfo = { ...route, provider: "anthropic", model: "claude-sonnet-4-5", usage }
+
+  it.effect("generateText: the group asked for, the provider and model that served, the usage", () =>
+    Effect.gen(function*() {
+      const recording = RecordingTracer.make()
+      const { layer } = scripted({ chat: () => Effect.succeed({ response: answer({ content: "ok" }, "stop", usage), route: served }) })
+      yield* LanguageModel.generateText({ prompt: "hi" }).pipe(
+        RouterLanguageModel.withConfigOverride({ temperature: 0.5 }),
+        Effect.provide(layer),
+        Effect.withTracer(recording.tracer)
+      )
+      const attributes = recording.named("LanguageModel.generateText")[0]?.attributes
+      assert.strictEqual(attributes?.get("gen_ai.request.model"), "g")
+      assert.strictEqual(attributes?.get("gen_ai.request.temperature"), 0.5)
+      assert.strictEqual(attributes?.get("gen_ai.provider.name"), "anthropic")
+      assert.strictEqual(attributes?.get("gen_ai.response.model"), "claude-sonnet-4-5")
+      assert.deepStrictEqual(attributes?.get("gen_ai.response.finish_reasons"), ["stop"])
+      assert.strictEqual(attributes?.get("gen_ai.usage.input_tokens"), 12)
+      assert.strictEqual(attributes?.get("gen_ai.usage.output_tokens"), 3)
+    }))
+
+  it.effect("streamText: the same, from the stream's Done and finish", () =>
+    Effect.gen(function*() {
+      const recording = RecordingTracer.make()
+      const { layer } = scripted({
+        stream: [
+          { _tag: "Start", route: served },
+          { _tag: "Chunk", chunk: chunk({ content: "ok" }, "stop") },
+          { _tag: "Done", route: served }
+        ]
+      })
+      yield* LanguageModel.streamText({ prompt: "hi" }).pipe(Stream.runDrain, Effect.provide(layer), Effect.withTracer(recording.tracer))
+      const attributes = recording.named("LanguageModel.streamText")[0]?.attributes
+      assert.strictEqual(attributes?.get("gen_ai.request.model"), "g")
+      assert.strictEqual(attributes?.get("gen_ai.provider.name"), "anthropic")
+      assert.deepStrictEqual(attributes?.get("gen_ai.response.finish_reasons"), ["stop"])
+      assert.strictEqual(attributes?.get("gen_ai.usage.output_tokens"), 3)
     }))
 })

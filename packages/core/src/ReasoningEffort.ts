@@ -33,3 +33,18 @@ export const parse = (value: unknown): Result.Result<ReasoningEffort | undefined
   const key = typeof value === "string" ? value.toLowerCase() : undefined
   return key !== undefined && Object.hasOwn(budgets, key) ? Result.succeed(key as ReasoningEffort) : Result.fail(value)
 }
+
+/**
+ * Anthropic's `thinking` (as a Messages API client sends it, through the gateway) as a level, for
+ * providers that take a level: `enabled` is the largest level whose budget fits in its
+ * `budget_tokens`, `disabled` is `none`; `adaptive`, absent or unknown say nothing.
+ */
+export const fromThinking = (thinking: unknown): ReasoningEffort | undefined => {
+  if (typeof thinking !== "object" || thinking === null) return undefined
+  const { type, budget_tokens: budget } = thinking as { readonly type?: unknown; readonly budget_tokens?: unknown }
+  if (type === "disabled") return "none"
+  if (type !== "enabled" || typeof budget !== "number") return undefined
+  let level: ReasoningEffort = "low"
+  for (const candidate of levels) if (candidate !== "none" && budgets[candidate] <= budget && budgets[candidate] > budgets[level]) level = candidate
+  return level
+}

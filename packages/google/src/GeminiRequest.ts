@@ -181,7 +181,8 @@ const generationConfig = (request: Chat.ChatRequest, defaults: Defaults): Gemini
     set("responseMimeType", "application/json")
     if (format.json_schema.schema) set("responseJsonSchema", GeminiSchema.toResponseJsonSchema(format.json_schema.schema))
   }
-  set("thinkingConfig", thinkingConfig(request["reasoning_effort"] ?? defaults.reasoningEffort))
+  // Anthropic's `thinking` (a Messages API client's, through the gateway) counts as its level.
+  set("thinkingConfig", thinkingConfig(request["reasoning_effort"] ?? ReasoningEffort.fromThinking(request["thinking"]) ?? defaults.reasoningEffort))
   return Object.keys(config).length > 0 ? (config as GeminiWire.GenerationConfig) : undefined
 }
 

@@ -3,9 +3,10 @@
  * mostly passes it through: the deployment's model replaces the group name, LiteLLM's
  * routing-only fields are dropped, `stream` is set (with `include_usage` so streamed usage is
  * known), reasoning models get `max_completion_tokens` instead of `max_tokens`, and
- * Anthropic's prompt-cache marks (`cache_control`) are taken off messages, parts and tools.
+ * Anthropic's prompt-cache marks (`cache_control`) are taken off messages, parts and tools, and
+ * Anthropic's `thinking` becomes `reasoning_effort` for OpenAI and Azure.
  */
-import type { Chat, Deployment } from "@llm-router/core"
+import { type Chat, type Deployment, ReasoningEffort } from "@llm-router/core"
 
 /**
  * Fields that steer LiteLLM or this router, never the model. `metadata` is also an OpenAI
@@ -122,6 +123,12 @@ export const make = (
     if (value !== undefined) body[key] = value
   }
   withoutCacheMarks(body)
+  if ("thinking" in body && (deployment.provider === "openai" || deployment.provider === "azure")) {
+    // Anthropic's `thinking` (a Messages API client's, through the gateway) is a level here, as in LiteLLM.
+    const effort = ReasoningEffort.fromThinking(body["thinking"])
+    delete body["thinking"]
+    if (body["reasoning_effort"] === undefined && effort !== undefined && effort !== "none") body["reasoning_effort"] = effort
+  }
   if (
     body["reasoning_effort"] !== undefined && (deployment.provider === "openai" || deployment.provider === "azure") &&
     noReasoningEffort.test(deployment.model.slice(deployment.model.lastIndexOf("/") + 1).toLowerCase())

@@ -4,3 +4,6 @@
  * LM Studio, llama.cpp) as `LlmClient`s: `import { OpenAi } from "@llm-router/openai"`.
  */
 export * as OpenAi from "./OpenAi.ts"
+export * as ResponsesRequest from "./ResponsesRequest.ts"
+export * as ResponsesResponse from "./ResponsesResponse.ts"
+export * as ResponsesStream from "./ResponsesStream.ts"

@@ -75,6 +75,24 @@ describe("request body: reasoning_effort", () => {
       // Another OpenAI-compatible server decides for itself.
       assert.strictEqual(effort("openrouter", "openai/gpt-4o"), "low")
     }))
+
+  it.effect("is what Anthropic's `thinking` (a Messages API client's) becomes for OpenAI, which would refuse `thinking`", () =>
+    Effect.sync(() => {
+      const body = (provider: string, fields: Record<string, unknown>) =>
+        RequestBody.make(deployment({ provider, model: "o3-mini" }), request(fields as Partial<Chat.ChatRequest>), {
+          stream: false,
+          streamOptions: true
+        })
+      const enabled = (budget: number) => ({ thinking: { type: "enabled", budget_tokens: budget } })
+      assert.strictEqual(body("openai", enabled(1024))["reasoning_effort"], "low")
+      assert.strictEqual(body("openai", enabled(3000))["reasoning_effort"], "medium")
+      assert.strictEqual(body("azure", enabled(10_000))["reasoning_effort"], "xhigh")
+      assert.isFalse("thinking" in body("openai", enabled(2048)))
+      assert.isFalse("reasoning_effort" in body("openai", { thinking: { type: "disabled" } }))
+      // The request's own reasoning_effort wins; other OpenAI-compatible servers get `thinking` as sent.
+      assert.strictEqual(body("openai", { ...enabled(16_000), reasoning_effort: "low" })["reasoning_effort"], "low")
+      assert.deepStrictEqual(body("deepseek", enabled(2048))["thinking"], { type: "enabled", budget_tokens: 2048 })
+    }))
 })
 
 describe("request body: Anthropic's prompt-cache marks", () => {

@@ -9,8 +9,7 @@
  * client goes away the handler is interrupted, which aborts the upstream request.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Cause, Channel, Clock, Console, type Context, Duration, Effect, Layer, Metric, Option, Pull, Random, Redacted, Result, Stream } from "effect"
-import type { NonEmptyReadonlyArray } from "effect/Array"
+import { Cause, Clock, Console, type Context, Duration, Effect, Layer, Metric, Option, Pull, Random, Redacted, Result, Stream } from "effect"
 import type { Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
@@ -25,7 +24,10 @@ import * as Auth from "./Auth.ts"
 import * as Drain from "./Drain.ts"
 import type { GatewayConfig } from "./GatewayConfig.ts"
 import * as RequestBody from "./RequestBody.ts"
+import * as MessagesRoute from "./MessagesRoute.ts"
+import * as ResponsesRoute from "./ResponsesRoute.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
+import { type Dialect, openAiDialect, pullIn, type RouteKit } from "./RouteKit.ts"
 import { safeUrl } from "./RoutingTable.ts"
 import * as Turn from "./Turn.ts"
 import * as UnsupportedGroups from "./UnsupportedGroups.ts"
@@ -106,21 +108,10 @@ const jsonResponse = (body: object, status: number, headers: Record<string, stri
 const closesConnection = (error: ApiError.ApiError) =>
   error.status === 413 || error.status === 408 || error.code === ApiError.SHUTTING_DOWN || error.code === ApiError.OVERLOADED
 
-const errorResponse = (error: ApiError.ApiError, headers: Record<string, string>) =>
-  jsonResponse(ApiError.body(error), error.status, closesConnection(error) ? { ...headers, connection: "close" } : headers)
+const errorResponse = (error: ApiError.ApiError, headers: Record<string, string>, dialect: Dialect = openAiDialect) =>
+  jsonResponse(dialect.errorBody(error), error.status, closesConnection(error) ? { ...headers, connection: "close" } : headers)
 
 const encoder = new TextEncoder()
-
-/**
- * `Stream.toPull` with its scope given, for a pull that one fiber reads in turn: without the
- * context merge and the semaphore `toPull` wraps around every pull (a copy of every service per
- * pull). A stream that fails while opening fails its first pull, as with `toPull`.
- */
-const pullIn = <A, E>(
-  stream: Stream.Stream<A, E>,
-  scope: Scope.Scope
-): Effect.Effect<Pull.Pull<NonEmptyReadonlyArray<A>, E>> =>
-  Effect.catchCause(Channel.toPullScoped(stream.channel, scope), (cause) => Effect.succeed(Effect.failCause(cause)))
 
 /**
  * A chunk for a client that did not ask for usage (`stream_options.include_usage`): as from
@@ -222,8 +213,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
       }
       const allIds = config.router.deployments.map((d) => d.id)
 
-      const authorize = (request: HttpServerRequest.HttpServerRequest): ApiError.ApiError | undefined => {
-        const result = checkAuth(request.headers["authorization"])
+      const authorize = (request: HttpServerRequest.HttpServerRequest, dialect: Dialect): ApiError.ApiError | undefined => {
+        const result = checkAuth(dialect.authorization(request))
         if (result === "ok") return undefined
         return ApiError.unauthorized(
           result === "missing"
@@ -240,7 +231,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           HttpServerResponse.HttpServerResponse,
           ApiError.ApiError,
           Scope.Scope
-        >
+        >,
+        dialect: Dialect = openAiDialect
       ) =>
       (request: HttpServerRequest.HttpServerRequest) =>
         // One step in and one out on the success path, which every request takes: each
@@ -253,7 +245,7 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           const denied = settings.drain?.draining() === true
             ? ApiError.shuttingDown()
             : protectedRoute
-            ? authorize(request)
+            ? authorize(request, dialect)
             : undefined
           let handled: Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError.ApiError, Scope.Scope>
           if (denied !== undefined) handled = Effect.fail(denied)
@@ -282,7 +274,11 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
               Effect.failCause(cause).pipe(
                 Effect.catchTag("ApiError", (error) =>
                   Effect.succeed(
-                    errorResponse(error, RouteHeaders.ofError(error, undefined, clock.currentTimeMillisUnsafe() - started, requestId))
+                    errorResponse(
+                      error,
+                      RouteHeaders.ofError(error, undefined, clock.currentTimeMillisUnsafe() - started, requestId),
+                      dialect
+                    )
                   )),
                 Effect.catchCause((cause) =>
                   // A bug, not input: logged (the cause holds no request body or secret), answered with a 500.
@@ -290,7 +286,7 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
                     ? Effect.failCause(cause)
                     : Effect.as(
                       Effect.logError(`llm-router: request ${requestId} failed unexpectedly`, cause),
-                      errorResponse(ApiError.internal(), { [RouteHeaders.names.requestId]: requestId })
+                      errorResponse(ApiError.internal(), { [RouteHeaders.names.requestId]: requestId }, dialect)
                     )),
                 Effect.flatMap(answered)
               )
@@ -483,6 +479,10 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
       yield* router.add("GET", "/health/liveness", handle("/health/liveness", false, liveness))
       yield* router.add("GET", "/health/readiness", handle("/health/readiness", false, readiness))
       yield* router.add("GET", "/metrics", handle("/metrics", config.requireAuthForMetrics, metrics))
+      // Routes in files of their own (the Responses API, Anthropic's Messages API).
+      const kit: RouteKit = { client, readBody, scrub, handle: (route, dialect, f) => handle(route, true, f, dialect), sessionOf }
+      yield* ResponsesRoute.register(router, kit)
+      yield* MessagesRoute.register(router, kit)
       yield* router.add("*", "*", handle("unmatched", false, notFound))
     })
   )

@@ -7,7 +7,7 @@
  * decides how a refused body ends: the response is sent and the connection closed.
  */
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { Effect, Result, Schema } from "effect"
+import { Effect, Result, Schema, type SchemaIssue } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { Chat, RouterConfig } from "@llm-router/core"
 import type { Readable } from "node:stream"
@@ -243,7 +243,6 @@ const readStreaming = (source: Readable, limits: Limits, resume: Resume, share: 
 
 const decodeChat = Schema.decodeUnknownResult(Chat.ChatRequest)
 
-/** Parses and checks a chat-completions body; a refusal names the field at fault. */
 /** Every role a chat message may have (the members of `Chat.Message`; a test keeps the two in step). */
 export const messageRoles = ["system", "developer", "user", "assistant", "tool"] as const
 
@@ -281,7 +280,8 @@ const messageIssues = (json: Record<string, unknown>): Map<string, ReadonlyArray
   return issues
 }
 
-export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiError.ApiError> => {
+/** A body parsed as a JSON object, or the 400 to answer. */
+export const jsonObject = (bytes: Buffer): Result.Result<Record<string, unknown>, ApiError.ApiError> => {
   if (JsonDepth.exceeds(bytes)) {
     return Result.fail(ApiError.invalidRequest(`The request body nests deeper than ${JsonDepth.MAX_DEPTH} levels of arrays and objects`, null))
   }
@@ -294,12 +294,28 @@ export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiE
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return Result.fail(ApiError.invalidRequest("The request body must be a JSON object", null))
   }
+  return Result.succeed(json as Record<string, unknown>)
+}
+
+/** The 400 for a body its Schema refused: every problem listed, the first field named as `param`. */
+export const invalidBody = (what: string, issue: SchemaIssue.Issue): ApiError.ApiError => {
+  const issues = RouterConfig.issuesOf(issue)
+  const list = issues.map((i) => `${i.path || "(body)"}: ${i.message}`).join("; ")
+  return ApiError.invalidRequest(`Invalid ${what}: ${list}`, issues[0]?.path || null)
+}
+
+/** Parses and checks a chat-completions body; a refusal names the field at fault. */
+export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiError.ApiError> => {
+  const json = jsonObject(bytes)
+  if (Result.isFailure(json)) return Result.fail(json.failure)
   // Most bodies have a shape the fast path decodes exactly as the Schema would.
-  const plain = PlainChatRequest.decode(json as Record<string, unknown>)
+  const plain = PlainChatRequest.decode(json.success)
   if (plain !== undefined) return Result.succeed(plain)
-  const decoded = decodeChat(json, { errors: "all" })
+  const decoded = decodeChat(json.success, { errors: "all" })
   if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
-  const badMessages = messageIssues(json as Record<string, unknown>)
+  const badMessages = messageIssues(json.success)
+  if (badMessages.size === 0) return Result.fail(invalidBody("chat completion request", decoded.failure.issue))
+  // A bad message is reported by its own role's schema (or with every valid role), not the union's first member.
   const inBadMessage = (path: string) => [...badMessages.keys()].some((at) => path === at || path.startsWith(`${at}.`) || path.startsWith(`${at}[`))
   const issues = [
     ...[...badMessages.values()].flat(),
@@ -307,7 +323,5 @@ export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiE
       .filter((i) => !inBadMessage(i.path))
       .map((i) => ({ path: i.path, text: `${i.path || "(body)"}: ${i.message}` }))
   ]
-  const param = issues[0]?.path || null
-  const list = issues.map((i) => i.text).join("; ")
-  return Result.fail(ApiError.invalidRequest(`Invalid chat completion request: ${list}`, param))
+  return Result.fail(ApiError.invalidRequest(`Invalid chat completion request: ${issues.map((i) => i.text).join("; ")}`, issues[0]?.path || null))
 }

@@ -1,0 +1,324 @@
+/**
+ * OpenAI's Responses API request (`POST /v1/responses`) as a Schema, and its translation into a
+ * chat-completions `ChatRequest`, so a Responses call goes through the router like any chat and
+ * can be served by any provider: `instructions` become a system message, input items become
+ * messages (function calls join their assistant turn, their outputs become tool messages),
+ * function tools become chat tools, `text.format` becomes `response_format`, `reasoning.effort`
+ * becomes `reasoning_effort` and `max_output_tokens` becomes `max_completion_tokens`. What chat
+ * completions cannot say (hosted tools, files by id, …) is refused with the field at fault.
+ */
+import { Result, Schema } from "effect"
+import { type Chat, Untranslatable } from "@llm-router/core"
+
+const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
+const open = <F extends Schema.Struct.Fields>(fields: F) => Schema.StructWithRest(Schema.Struct(fields), Rest)
+const OptionalString = Schema.optionalKey(Schema.NullOr(Schema.String))
+
+export const InputText = open({ type: Schema.Literal("input_text"), text: Schema.String })
+export const InputImage = open({
+  type: Schema.Literal("input_image"),
+  image_url: OptionalString,
+  file_id: OptionalString,
+  detail: Schema.optionalKey(Schema.NullOr(Schema.String))
+})
+export const InputFile = open({
+  type: Schema.Literal("input_file"),
+  file_data: OptionalString,
+  file_id: OptionalString,
+  file_url: OptionalString,
+  filename: OptionalString
+})
+export const OutputText = open({ type: Schema.Literal("output_text"), text: Schema.String })
+export const Refusal = open({ type: Schema.Literal("refusal"), refusal: Schema.String })
+export const ContentPart = Schema.Union([InputText, InputImage, InputFile, OutputText, Refusal])
+export type ContentPart = typeof ContentPart.Type
+
+export const MessageItem = open({
+  type: Schema.optionalKey(Schema.Literal("message")),
+  id: Schema.optionalKey(Schema.String),
+  role: Schema.Literals(["user", "assistant", "system", "developer"]),
+  content: Schema.Union([Schema.String, Schema.Array(ContentPart)])
+})
+export const FunctionCallItem = open({
+  type: Schema.Literal("function_call"),
+  id: Schema.optionalKey(Schema.String),
+  call_id: Schema.String,
+  name: Schema.String,
+  arguments: Schema.String
+})
+export const FunctionCallOutputItem = open({
+  type: Schema.Literal("function_call_output"),
+  id: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  call_id: Schema.String,
+  output: Schema.Union([Schema.String, Schema.Array(ContentPart)])
+})
+export const ReasoningItem = open({
+  type: Schema.Literal("reasoning"),
+  id: Schema.optionalKey(Schema.String),
+  summary: Schema.Array(open({ type: Schema.String, text: Schema.String })),
+  encrypted_content: OptionalString
+})
+export const ItemReference = open({ type: Schema.Literal("item_reference"), id: Schema.String })
+export const Item = Schema.Union([MessageItem, FunctionCallItem, FunctionCallOutputItem, ReasoningItem, ItemReference])
+export type Item = typeof Item.Type
+
+/** A function tool; other tool types (hosted tools) decode too, and are refused by name. */
+export const FunctionTool = open({
+  type: Schema.Literal("function"),
+  name: Schema.String,
+  description: OptionalString,
+  parameters: Schema.optionalKey(Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown))),
+  strict: Schema.optionalKey(Schema.NullOr(Schema.Boolean))
+})
+export const OtherTool = open({
+  type: Schema.String.check(Schema.makeFilter((type: string) => type !== "function"))
+})
+export const Tool = Schema.Union([FunctionTool, OtherTool])
+
+export const ToolChoice = Schema.Union([
+  Schema.Literals(["none", "auto", "required"]),
+  open({ type: Schema.Literal("function"), name: Schema.String }),
+  open({ type: Schema.String })
+])
+
+export const TextFormat = Schema.Union([
+  open({ type: Schema.Literals(["text", "json_object"]) }),
+  open({
+    type: Schema.Literal("json_schema"),
+    name: Schema.String,
+    schema: Schema.Record(Schema.String, Schema.Unknown),
+    description: OptionalString,
+    strict: Schema.optionalKey(Schema.NullOr(Schema.Boolean))
+  })
+])
+
+const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+export const ResponsesRequest = open({
+  model: Schema.String,
+  input: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Item)])),
+  instructions: OptionalString,
+  tools: Schema.optionalKey(Schema.NullOr(Schema.Array(Tool))),
+  tool_choice: Schema.optionalKey(Schema.NullOr(ToolChoice)),
+  parallel_tool_calls: Schema.optionalKey(Schema.NullOr(Schema.Boolean)),
+  text: Schema.optionalKey(Schema.NullOr(open({ format: Schema.optionalKey(Schema.NullOr(TextFormat)) }))),
+  reasoning: Schema.optionalKey(Schema.NullOr(open({ effort: OptionalString }))),
+  max_output_tokens: Schema.optionalKey(Schema.NullOr(Count)),
+  temperature: Schema.optionalKey(Schema.NullOr(Schema.Finite)),
+  top_p: Schema.optionalKey(Schema.NullOr(Schema.Finite)),
+  stream: Schema.optionalKey(Schema.NullOr(Schema.Boolean)),
+  store: Schema.optionalKey(Schema.NullOr(Schema.Boolean)),
+  previous_response_id: OptionalString,
+  include: Schema.optionalKey(Schema.NullOr(Schema.Array(Schema.String))),
+  metadata: Schema.optionalKey(Schema.NullOr(Schema.Record(Schema.String, Schema.String))),
+  user: OptionalString,
+  safety_identifier: OptionalString,
+  prompt_cache_key: OptionalString,
+  background: Schema.optionalKey(Schema.NullOr(Schema.Boolean))
+})
+export type ResponsesRequest = typeof ResponsesRequest.Type
+
+export const decode = Schema.decodeUnknownResult(ResponsesRequest)
+
+/** Why a request cannot be translated, and the field at fault. */
+export const Invalid = Untranslatable.Untranslatable
+export type Invalid = Untranslatable.Untranslatable
+
+/** Fields of the Responses API this gateway does not serve: asked for, they are a 400 saying so. */
+export const unsupported = (request: ResponsesRequest): Invalid | undefined => {
+  const r = request as Record<string, unknown>
+  if (request.background === true) return new Invalid("background responses are not supported by this gateway", "background")
+  for (const key of ["conversation", "prompt"] as const) {
+    if (r[key] !== undefined && r[key] !== null) return new Invalid(`"${key}" is not supported by this gateway`, key)
+  }
+  return undefined
+}
+
+/**
+ * Claude's signed thinking (`thinking_blocks`), carried in a reasoning item's `encrypted_content`
+ * so a client that sends the item back keeps Claude thinking through a tool loop.
+ */
+const THINKING_PREFIX = "llm-router.thinking.v1:"
+export const encodeThinking = (blocks: ReadonlyArray<unknown>): string =>
+  THINKING_PREFIX + Buffer.from(JSON.stringify(blocks), "utf8").toString("base64")
+const decodeThinking = (value: string | null | undefined): ReadonlyArray<Record<string, unknown>> | undefined => {
+  if (typeof value !== "string" || !value.startsWith(THINKING_PREFIX)) return undefined
+  try {
+    const blocks: unknown = JSON.parse(Buffer.from(value.slice(THINKING_PREFIX.length), "base64").toString("utf8"))
+    return Array.isArray(blocks) ? blocks as ReadonlyArray<Record<string, unknown>> : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const userPart = (part: ContentPart, param: string): Chat.ContentPart => {
+  switch (part.type) {
+    case "input_text":
+    case "output_text":
+      return { type: "text", text: (part as { readonly text: string }).text }
+    case "input_image": {
+      const image = part as typeof InputImage.Type
+      if (typeof image.image_url !== "string") throw new Invalid("images must be given by image_url (file_id is not supported)", param)
+      const detail = image.detail === "low" || image.detail === "high" || image.detail === "auto" ? { detail: image.detail } : {}
+      return { type: "image_url", image_url: { url: image.image_url, ...detail } }
+    }
+    case "input_file": {
+      const file = part as typeof InputFile.Type
+      if (typeof file.file_data !== "string") throw new Invalid("files must be given inline as file_data (file_id and file_url are not supported)", param)
+      return { type: "file", file: { file_data: file.file_data, ...(typeof file.filename === "string" ? { filename: file.filename } : {}) } }
+    }
+    case "refusal":
+      return { type: "text", text: (part as { readonly refusal: string }).refusal }
+  }
+}
+
+const textOf = (content: string | ReadonlyArray<ContentPart>): string =>
+  typeof content === "string"
+    ? content
+    : content.map((part) => part.type === "refusal" ? (part as { readonly refusal: string }).refusal : "text" in part ? String(part.text) : "").join("")
+
+/**
+ * The conversation as chat messages. `items` are the input items in order (those of earlier
+ * responses first, when continuing one); item references are already resolved.
+ */
+export const toMessages = (
+  instructions: string | null | undefined,
+  items: ReadonlyArray<Item>,
+  param: (i: number) => string
+): Array<Chat.Message> => {
+  const messages: Array<Chat.Message> = []
+  if (typeof instructions === "string" && instructions.length > 0) messages.push({ role: "system", content: instructions })
+  // Thinking handed back in a reasoning item goes with the assistant turn that follows it.
+  let thinking: ReadonlyArray<Record<string, unknown>> | undefined
+  /** The assistant message that function calls join, while nothing else has come since. */
+  let assistant: { role: "assistant"; content: string | null; tool_calls?: Array<Chat.ToolCall>; thinking_blocks?: ReadonlyArray<Record<string, unknown>> } | undefined
+  const openAssistant = (content: string | null) => {
+    assistant = { role: "assistant", content, ...(thinking !== undefined ? { thinking_blocks: thinking } : {}) }
+    thinking = undefined
+    messages.push(assistant)
+    return assistant
+  }
+  items.forEach((item, i) => {
+    const at = param(i)
+    switch (item.type) {
+      case "reasoning":
+        thinking = decodeThinking((item as typeof ReasoningItem.Type).encrypted_content) ?? thinking
+        return
+      case "function_call": {
+        const call = item as typeof FunctionCallItem.Type
+        const target = assistant ?? openAssistant(null)
+        target.tool_calls = [...(target.tool_calls ?? []), { id: call.call_id, type: "function", function: { name: call.name, arguments: call.arguments } }]
+        return
+      }
+      case "function_call_output": {
+        const output = item as typeof FunctionCallOutputItem.Type
+        assistant = undefined
+        messages.push({
+          role: "tool",
+          tool_call_id: output.call_id,
+          content: typeof output.output === "string" ? output.output : output.output.map((part, j) => userPart(part, `${at}.output[${j}]`))
+        })
+        return
+      }
+      case "item_reference":
+        throw new Invalid(`item ${(item as typeof ItemReference.Type).id} was not found`, at)
+      default: {
+        const message = item as typeof MessageItem.Type
+        if (message.role === "assistant") {
+          openAssistant(textOf(message.content))
+          return
+        }
+        assistant = undefined
+        const content = typeof message.content === "string"
+          ? message.content
+          : message.content.map((part, j) => userPart(part, `${at}.content[${j}]`))
+        messages.push(message.role === "user" ? { role: "user", content } : { role: message.role, content })
+      }
+    }
+  })
+  return messages
+}
+
+const toolsOf = (request: ResponsesRequest): Array<Chat.FunctionTool> | undefined => {
+  if (request.tools === undefined || request.tools === null || request.tools.length === 0) return undefined
+  return request.tools.map((tool, i): Chat.FunctionTool => {
+    if (tool.type !== "function") {
+      throw new Invalid(`tool type "${tool.type}" is not supported by this gateway (function tools only)`, `tools[${i}].type`)
+    }
+    const fn = tool as typeof FunctionTool.Type
+    return {
+      type: "function",
+      function: {
+        name: fn.name,
+        ...(typeof fn.description === "string" ? { description: fn.description } : {}),
+        ...(fn.parameters !== undefined && fn.parameters !== null ? { parameters: fn.parameters } : {}),
+        ...(fn.strict !== undefined ? { strict: fn.strict } : {})
+      }
+    }
+  })
+}
+
+const toolChoiceOf = (choice: ResponsesRequest["tool_choice"]): Chat.ToolChoice | undefined => {
+  if (choice === undefined || choice === null) return undefined
+  if (typeof choice === "string") return choice
+  if (choice.type === "function" && typeof choice["name"] === "string") return { type: "function", function: { name: choice["name"] } }
+  throw new Invalid(`tool_choice of type "${choice.type}" is not supported by this gateway`, "tool_choice")
+}
+
+const responseFormatOf = (request: ResponsesRequest): Chat.ResponseFormat | undefined => {
+  const format = request.text?.format
+  if (format === undefined || format === null || format.type === "text") return undefined
+  if (format.type === "json_object") return { type: "json_object" }
+  const schema = format as typeof TextFormat.members[1]["Type"]
+  return {
+    type: "json_schema",
+    json_schema: {
+      name: schema.name,
+      schema: schema.schema,
+      ...(typeof schema.description === "string" ? { description: schema.description } : {}),
+      ...(schema.strict !== undefined ? { strict: schema.strict } : {})
+    }
+  }
+}
+
+/** The input as items: a string is one user message. */
+export const inputItems = (request: ResponsesRequest): ReadonlyArray<Item> =>
+  request.input === undefined ? [] : typeof request.input === "string" ? [{ role: "user", content: request.input }] : request.input
+
+/**
+ * The chat request for `request`, whose conversation is `items` (earlier turns first, references
+ * resolved). `paramOf` names an item in errors.
+ */
+export const toChat = (
+  request: ResponsesRequest,
+  items: ReadonlyArray<Item>,
+  paramOf: (i: number) => string
+): Result.Result<Chat.ChatRequest, Invalid> => {
+  try {
+    const messages = toMessages(request.instructions, items, paramOf)
+    if (messages.length === 0) throw new Invalid("input is empty: send at least one input item", "input")
+    const tools = toolsOf(request)
+    const toolChoice = tools !== undefined ? toolChoiceOf(request.tool_choice) : undefined
+    const format = responseFormatOf(request)
+    const effort = request.reasoning?.effort
+    const user = request.user ?? request.safety_identifier
+    return Result.succeed({
+      model: request.model,
+      messages,
+      ...(tools !== undefined ? { tools } : {}),
+      ...(toolChoice !== undefined ? { tool_choice: toolChoice } : {}),
+      ...(tools !== undefined && typeof request.parallel_tool_calls === "boolean" ? { parallel_tool_calls: request.parallel_tool_calls } : {}),
+      ...(format !== undefined ? { response_format: format } : {}),
+      ...(typeof effort === "string" ? { reasoning_effort: effort } : {}),
+      ...(typeof request.max_output_tokens === "number" ? { max_completion_tokens: request.max_output_tokens } : {}),
+      ...(typeof request.temperature === "number" ? { temperature: request.temperature } : {}),
+      ...(typeof request.top_p === "number" ? { top_p: request.top_p } : {}),
+      ...(typeof user === "string" && user.length > 0 ? { user } : {}),
+      ...(typeof request.prompt_cache_key === "string" ? { prompt_cache_key: request.prompt_cache_key } : {}),
+      ...(request.stream === true ? { stream: true } : {})
+    })
+  } catch (error) {
+    if (error instanceof Invalid) return Result.fail(error)
+    throw error
+  }
+}

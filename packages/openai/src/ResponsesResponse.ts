@@ -1,0 +1,211 @@
+/**
+ * A chat-completions answer as an OpenAI Responses API `Response` object: reasoning as a
+ * `reasoning` item (Claude's signed thinking kept in its `encrypted_content`), text and refusals as
+ * a `message` item, tool calls as `function_call` items; `finish_reason` as the status
+ * (`length` and `content_filter` make it `incomplete`, with the reason) and usage in the
+ * Responses API's names. The envelope echoes the request, as OpenAI's does. The stream
+ * translation (`ResponsesStream`) builds its items and final object with the same functions.
+ */
+import type { Chat } from "@llm-router/core"
+import * as ResponsesRequest from "./ResponsesRequest.ts"
+
+export interface OutputText {
+  readonly type: "output_text"
+  readonly text: string
+  readonly annotations: ReadonlyArray<never>
+  readonly logprobs: ReadonlyArray<never>
+}
+export interface OutputRefusal {
+  readonly type: "refusal"
+  readonly refusal: string
+}
+export interface MessageItem {
+  readonly type: "message"
+  readonly id: string
+  readonly status: "in_progress" | "completed" | "incomplete"
+  readonly role: "assistant"
+  readonly content: ReadonlyArray<OutputText | OutputRefusal>
+}
+export interface FunctionCallItem {
+  readonly type: "function_call"
+  readonly id: string
+  readonly call_id: string
+  readonly name: string
+  readonly arguments: string
+  readonly status: "in_progress" | "completed" | "incomplete"
+}
+export interface ReasoningItem {
+  readonly type: "reasoning"
+  readonly id: string
+  readonly summary: ReadonlyArray<{ readonly type: "summary_text"; readonly text: string }>
+  readonly encrypted_content?: string
+}
+export type OutputItem = MessageItem | FunctionCallItem | ReasoningItem
+
+export interface Usage {
+  readonly input_tokens: number
+  readonly input_tokens_details: { readonly cached_tokens: number }
+  readonly output_tokens: number
+  readonly output_tokens_details: { readonly reasoning_tokens: number }
+  readonly total_tokens: number
+}
+
+export type Status = "in_progress" | "completed" | "incomplete" | "failed"
+
+/** The fields of a `Response` object; `output_text` is the SDKs' convenience, filled in too. */
+export interface ResponseObject {
+  readonly id: string
+  readonly object: "response"
+  readonly created_at: number
+  readonly status: Status
+  readonly completed_at: number | null
+  readonly error: { readonly code: string; readonly message: string } | null
+  readonly incomplete_details: { readonly reason: "max_output_tokens" | "content_filter" } | null
+  readonly instructions: string | null
+  readonly max_output_tokens: number | null
+  readonly model: string
+  readonly output: ReadonlyArray<OutputItem>
+  readonly output_text: string
+  readonly parallel_tool_calls: boolean
+  readonly previous_response_id: string | null
+  readonly reasoning: { readonly effort: string | null; readonly summary: string | null }
+  readonly store: boolean
+  readonly temperature: number | null
+  readonly text: { readonly format: unknown }
+  readonly tool_choice: unknown
+  readonly tools: ReadonlyArray<unknown>
+  readonly top_p: number | null
+  readonly truncation: "disabled"
+  readonly usage: Usage | null
+  readonly user: string | null
+  readonly metadata: Readonly<Record<string, string>>
+}
+
+/** Ids for one response and its items; item ids name their response, so an item reference finds it. */
+export interface Ids {
+  readonly response: string
+  readonly item: (kind: "msg" | "fc" | "rs", index: number) => string
+}
+
+export const idsFor = (responseId: string): Ids => {
+  const suffix = responseId.startsWith("resp_") ? responseId.slice(5) : responseId
+  return { response: responseId, item: (kind, index) => `${kind}_${suffix}_${index}` }
+}
+
+/** The response an item id of ours belongs to (see `idsFor`), or `undefined`. */
+export const responseOfItem = (itemId: string): string | undefined => {
+  const match = /^(?:msg|fc|rs)_(.+)_\d+$/.exec(itemId)
+  return match === null ? undefined : `resp_${match[1]}`
+}
+
+export const usageOf = (usage: Chat.Usage | null | undefined): Usage | null =>
+  usage === null || usage === undefined ? null : {
+    input_tokens: usage.prompt_tokens,
+    input_tokens_details: { cached_tokens: usage.prompt_tokens_details?.cached_tokens ?? 0 },
+    output_tokens: usage.completion_tokens,
+    output_tokens_details: { reasoning_tokens: usage.completion_tokens_details?.reasoning_tokens ?? 0 },
+    total_tokens: usage.total_tokens
+  }
+
+export const incompleteReason = (finish: Chat.FinishReason | null | undefined) =>
+  finish === "length" ? "max_output_tokens" as const : finish === "content_filter" ? "content_filter" as const : undefined
+
+export const outputText = (text: string): OutputText => ({ type: "output_text", text, annotations: [], logprobs: [] })
+
+export const reasoningItem = (id: string, text: string, thinkingBlocks: ReadonlyArray<unknown>): ReasoningItem => ({
+  type: "reasoning",
+  id,
+  summary: text.length > 0 ? [{ type: "summary_text", text }] : [],
+  ...(thinkingBlocks.length > 0 ? { encrypted_content: ResponsesRequest.encodeThinking(thinkingBlocks) } : {})
+})
+
+/** The request's settings as a `Response` echoes them, around `output`. */
+export const envelope = (
+  request: ResponsesRequest.ResponsesRequest,
+  ids: Ids,
+  createdAt: number,
+  model: string
+): Omit<ResponseObject, "status" | "completed_at" | "output" | "output_text" | "usage" | "incomplete_details" | "error"> => ({
+  id: ids.response,
+  object: "response",
+  created_at: createdAt,
+  instructions: request.instructions ?? null,
+  max_output_tokens: request.max_output_tokens ?? null,
+  model,
+  parallel_tool_calls: request.parallel_tool_calls ?? true,
+  previous_response_id: request.previous_response_id ?? null,
+  reasoning: { effort: request.reasoning?.effort ?? null, summary: null },
+  store: request.store !== false,
+  temperature: request.temperature ?? null,
+  text: { format: request.text?.format ?? { type: "text" } },
+  tool_choice: request.tool_choice ?? "auto",
+  tools: request.tools ?? [],
+  top_p: request.top_p ?? null,
+  truncation: "disabled",
+  user: request.user ?? null,
+  metadata: request.metadata ?? {}
+})
+
+/** The whole `Response` once its output is known. */
+export const complete = (
+  base: ReturnType<typeof envelope>,
+  output: ReadonlyArray<OutputItem>,
+  finish: Chat.FinishReason | null | undefined,
+  usage: Chat.Usage | null | undefined,
+  completedAt: number
+): ResponseObject => {
+  const reason = incompleteReason(finish)
+  let text = ""
+  for (const item of output) {
+    if (item.type === "message") for (const part of item.content) if (part.type === "output_text") text += part.text
+  }
+  return {
+    ...base,
+    status: reason === undefined ? "completed" : "incomplete",
+    completed_at: reason === undefined ? completedAt : null,
+    error: null,
+    incomplete_details: reason === undefined ? null : { reason },
+    output,
+    output_text: text,
+    usage: usageOf(usage)
+  }
+}
+
+/** A chat answer's first choice as output items. */
+export const outputOf = (message: Chat.ResponseMessage, ids: Ids, status: "completed" | "incomplete"): Array<OutputItem> => {
+  const output: Array<OutputItem> = []
+  const reasoning = message.reasoning_content ?? ""
+  const thinking = message.thinking_blocks ?? []
+  if (reasoning.length > 0 || thinking.length > 0) output.push(reasoningItem(ids.item("rs", output.length), reasoning, thinking))
+  const content: Array<OutputText | OutputRefusal> = []
+  if (typeof message.content === "string" && (message.content.length > 0 || (message.tool_calls ?? []).length === 0)) {
+    content.push(outputText(message.content))
+  }
+  if (typeof message.refusal === "string" && message.refusal.length > 0) content.push({ type: "refusal", refusal: message.refusal })
+  if (content.length > 0) output.push({ type: "message", id: ids.item("msg", output.length), status, role: "assistant", content })
+  for (const call of message.tool_calls ?? []) {
+    output.push({
+      type: "function_call",
+      id: ids.item("fc", output.length),
+      call_id: call.id,
+      name: call.function.name,
+      arguments: call.function.arguments,
+      status: "completed"
+    })
+  }
+  return output
+}
+
+/** The `Response` for a chat answer (its first choice: the Responses API has one output). */
+export const fromChat = (
+  request: ResponsesRequest.ResponsesRequest,
+  response: Chat.ChatResponse,
+  ids: Ids,
+  createdAt: number,
+  completedAt: number
+): ResponseObject => {
+  const choice = response.choices[0]
+  const finish = choice?.finish_reason
+  const output = choice === undefined ? [] : outputOf(choice.message, ids, incompleteReason(finish) === undefined ? "completed" : "incomplete")
+  return complete(envelope(request, ids, createdAt, response.model), output, finish, response.usage, completedAt)
+}

@@ -1,0 +1,293 @@
+/**
+ * Anthropic's Messages API route end to end: the official `@anthropic-ai/sdk` client
+ * (`messages.create`, `.stream`, tools, thinking, `countTokens`) against the gateway in-process,
+ * with the real adapters calling the HTTP mock upstreams. Claude deployments get the request as
+ * the client wrote it; an Anthropic client fails over to GPT and Gemini, as the route headers
+ * show; bad input answers in Anthropic's error shape.
+ */
+import Anthropic, { AuthenticationError, BadRequestError, NotFoundError, RateLimitError } from "@anthropic-ai/sdk"
+import type { MessageParam, RawMessageStreamEvent, Tool } from "@anthropic-ai/sdk/resources/messages"
+import { assert, layer } from "@effect/vitest"
+import { Context, Effect, Layer } from "effect"
+import * as GatewayUnderTest from "./GatewayUnderTest.ts"
+import { AnthropicUpstream } from "@llm-router/testing"
+
+const MASTER_KEY = "sk-gateway-messages-master"
+
+interface Env extends GatewayUnderTest.Upstreams {
+  readonly origin: string
+  readonly client: Anthropic
+}
+class TestEnv extends Context.Service<TestEnv, Env>()("test/gateway-messages/TestEnv") {}
+
+const env = Layer.effect(TestEnv, Effect.gen(function*() {
+  const mocks = yield* GatewayUnderTest.upstreams
+  const { openai, anthropic } = mocks
+  const yaml = `
+model_list:${GatewayUnderTest.plainGroups(mocks)}
+  # Claude is overloaded; GPT takes the retry.
+  - model_name: failover
+    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${anthropic.faultUrl("overloaded")}", api_key: sk-ant-mock, order: 1 }
+    model_info: { id: failover-claude }
+  - model_name: failover
+    litellm_params: { model: openai/gpt-4o, api_base: "${openai.baseUrl}", api_key: sk-mock-openai, order: 2 }
+    model_info: { id: failover-gpt }
+  # A group whose only Claude deployment has a broken key, falling back to Gemini.
+  - model_name: primary
+    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${anthropic.faultUrl("auth")}", api_key: sk-ant-mock }
+    model_info: { id: primary-broken }
+  - model_name: limited
+    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${anthropic.faultUrl("rate-limit")}", api_key: sk-ant-mock }
+    model_info: { id: limited-claude }
+  - model_name: streamfail
+    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${anthropic.faultUrl("error-after-200")}", api_key: sk-ant-mock }
+    model_info: { id: streamfail-claude }
+router_settings:
+  num_retries: 1
+  allowed_fails: 0
+  max_retry_after: 0.5
+litellm_settings:
+  fallbacks: [{ "primary": ["flash"] }]
+general_settings:
+  master_key: ${MASTER_KEY}
+`
+  // The Anthropic SDK's base URL has no /v1, as Claude Code's ANTHROPIC_BASE_URL.
+  const origin = yield* GatewayUnderTest.start(yaml)
+  return { origin, client: new Anthropic({ baseURL: origin, apiKey: MASTER_KEY, maxRetries: 0 }), ...mocks }
+}).pipe(Effect.orDie))
+
+const weatherTool: Tool = {
+  name: "get_weather",
+  description: "Current weather for a city",
+  input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
+}
+const user = (text: string): Array<MessageParam> => [{ role: "user", content: text }]
+
+const { failure } = GatewayUnderTest
+
+const textOf = (content: ReadonlyArray<{ readonly type: string; readonly text?: string }>) =>
+  content.flatMap((block) => (block.type === "text" ? [block.text ?? ""] : [])).join("")
+
+layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
+  it.effect("answers messages.create from Claude, GPT and Gemini, with the route in its headers", () =>
+    Effect.gen(function*() {
+      const { client, anthropic } = yield* TestEnv
+      for (const { model, deployment, provider } of GatewayUnderTest.eachProvider) {
+        const { data, response } = yield* Effect.promise(() =>
+          client.messages.create({ model, max_tokens: 256, system: "Be brief.", messages: user("Say hello") }).withResponse()
+        )
+        assert.strictEqual(data.type, "message", model)
+        assert.strictEqual(data.role, "assistant")
+        assert.match(data.id, /^msg_/)
+        assert.include(textOf(data.content), "Hello from the mock.", model)
+        assert.strictEqual(data.stop_reason, "end_turn", model)
+        assert.isAbove(data.usage.input_tokens, 0, model)
+        assert.isAbove(data.usage.output_tokens, 0, model)
+        assert.strictEqual(response.headers.get("x-llm-router-deployment"), deployment)
+        assert.strictEqual(response.headers.get("x-llm-router-provider"), provider)
+      }
+      // Claude got Anthropic's request as the client wrote it.
+      const sent = anthropic.requests.at(-1)?.body as Record<string, unknown> | undefined
+      assert.strictEqual(sent?.["system"], "Be brief.")
+      assert.strictEqual(sent?.["max_tokens"], 256)
+      assert.deepStrictEqual(sent?.["messages"], [{ role: "user", content: "Say hello" }])
+    }))
+
+  it.effect("fails over from Claude to GPT, and to Gemini through a fallback group, plain and streamed", () =>
+    Effect.gen(function*() {
+      const { client } = yield* TestEnv
+      const within = yield* Effect.promise(() => client.messages.create({ model: "failover", max_tokens: 64, messages: user("hi") }).withResponse())
+      assert.strictEqual(within.response.headers.get("x-llm-router-deployment"), "failover-gpt")
+      assert.strictEqual(within.response.headers.get("x-llm-router-attempts"), "2")
+      assert.include(textOf(within.data.content), "Hello from the mock.")
+
+      const streamed = yield* Effect.promise(async () => {
+        const stream = client.messages.stream({ model: "primary", max_tokens: 64, messages: user("Stream please") })
+        const events: Array<RawMessageStreamEvent> = []
+        stream.on("streamEvent", (event) => events.push(event))
+        const message = await stream.finalMessage()
+        const { response } = await stream.withResponse()
+        return { events, message, headers: response.headers }
+      })
+      assert.strictEqual(streamed.headers.get("x-llm-router-fallbacks"), "flash")
+      assert.strictEqual(streamed.headers.get("x-llm-router-deployment"), "gemini-main")
+      const types = streamed.events.map((e) => e.type)
+      assert.strictEqual(types[0], "message_start")
+      assert.deepStrictEqual(types.slice(-3), ["content_block_stop", "message_delta", "message_stop"])
+      assert.include(types, "content_block_delta")
+      assert.include(textOf(streamed.message.content), "Hello from the mock.")
+      assert.strictEqual(streamed.message.stop_reason, "end_turn")
+      assert.isAbove(streamed.message.usage.input_tokens, 0)
+      assert.isAbove(streamed.message.usage.output_tokens, 0)
+    }))
+
+  it.effect("uses tools on Claude natively and on GPT translated, plain and streamed", () =>
+    Effect.gen(function*() {
+      const { client, anthropic, openai } = yield* TestEnv
+      for (const model of ["claude", "gpt-4o"]) {
+        const first = yield* Effect.promise(() =>
+          client.messages.create({ model, max_tokens: 256, messages: user("Weather in Paris?"), tools: [weatherTool] })
+        )
+        assert.strictEqual(first.stop_reason, "tool_use", model)
+        const use = first.content.find((block) => block.type === "tool_use")
+        assert.strictEqual(use?.type === "tool_use" ? use.name : undefined, "get_weather", model)
+        assert.isObject(use?.type === "tool_use" ? use.input : undefined)
+        const messages: Array<MessageParam> = [
+          ...user("Weather in Paris?"),
+          { role: "assistant", content: first.content },
+          { role: "user", content: [{ type: "tool_result", tool_use_id: use?.type === "tool_use" ? use.id : "", content: "sunny" }] }
+        ]
+        const answer = yield* Effect.promise(() => client.messages.create({ model, max_tokens: 256, messages, tools: [weatherTool] }))
+        // Claude's mock answers a tool result in words; OpenAI's calls the tool again whenever tools are offered.
+        assert.strictEqual(answer.stop_reason, model === "claude" ? "end_turn" : "tool_use", model)
+      }
+      const toClaude = anthropic.requests.at(-1)?.body as { messages: Array<{ content: Array<Record<string, unknown>> }> }
+      assert.isTrue(toClaude.messages[1]?.content.some((block) => block["type"] === "tool_use"))
+      assert.strictEqual(toClaude.messages[2]?.content[0]?.["type"], "tool_result")
+      const toGpt = openai.requests.at(-1)?.body as { messages: Array<Record<string, unknown>> }
+      assert.deepStrictEqual(toGpt.messages.map((m) => m["role"]), ["user", "assistant", "tool"])
+      assert.strictEqual(toGpt.messages[2]?.["content"], "sunny")
+
+      // Streamed, the call's input arrives as input_json_deltas and the SDK assembles it.
+      const streamed = yield* Effect.promise(() =>
+        client.messages.stream({ model: "gpt-4o", max_tokens: 256, messages: user("Weather in Oslo?"), tools: [weatherTool] }).finalMessage()
+      )
+      const streamedUse = streamed.content.find((block) => block.type === "tool_use")
+      assert.strictEqual(streamed.stop_reason, "tool_use")
+      // The mock puts the question into the call's arguments: whole, once the deltas are joined.
+      assert.include(Object.values(streamedUse?.type === "tool_use" ? streamedUse.input as object : {}), "Weather in Oslo?")
+    }))
+
+  it.effect("thinks on Claude with the budget asked for, signed, plain and streamed, through a tool loop", () =>
+    Effect.gen(function*() {
+      const { client, anthropic, openai } = yield* TestEnv
+      const thinking = { type: "enabled" as const, budget_tokens: 2048 }
+      const plain = yield* Effect.promise(() => client.messages.create({ model: "claude", max_tokens: 4096, thinking, messages: user("2 + 2?") }))
+      assert.deepStrictEqual((anthropic.requests.at(-1)?.body as { thinking?: unknown }).thinking, thinking)
+      const block = plain.content[0]
+      assert.strictEqual(block?.type, "thinking")
+      assert.strictEqual(block?.type === "thinking" ? block.thinking : "", AnthropicUpstream.THINKING_TEXT)
+      assert.isAbove(block?.type === "thinking" ? block.signature.length : 0, 0)
+
+      const streamed = yield* Effect.promise(async () => {
+        const stream = client.messages.stream({ model: "claude", max_tokens: 4096, thinking, messages: user("3 + 3?") })
+        let thought = ""
+        stream.on("thinking", (delta) => thought += delta)
+        return { message: await stream.finalMessage(), thought }
+      })
+      assert.strictEqual(streamed.thought, AnthropicUpstream.THINKING_TEXT)
+      const streamedBlock = streamed.message.content[0]
+      assert.isAbove(streamedBlock?.type === "thinking" ? streamedBlock.signature.length : 0, 0)
+      assert.include(textOf(streamed.message.content), "Hello from the mock.")
+
+      // The assistant turn goes back as it came (signed thinking first) and Claude keeps thinking.
+      const call = yield* Effect.promise(() =>
+        client.messages.create({ model: "claude", max_tokens: 4096, thinking, tools: [weatherTool], messages: user("Weather in Paris?") })
+      )
+      const use = call.content.find((b) => b.type === "tool_use")
+      assert.strictEqual(call.content[0]?.type, "thinking")
+      yield* Effect.promise(() =>
+        client.messages.create({
+          model: "claude",
+          max_tokens: 4096,
+          thinking,
+          tools: [weatherTool],
+          messages: [
+            ...user("Weather in Paris?"),
+            { role: "assistant", content: call.content },
+            { role: "user", content: [{ type: "tool_result", tool_use_id: use?.type === "tool_use" ? use.id : "", content: "sunny" }] }
+          ]
+        })
+      )
+      const loop = anthropic.requests.at(-1)?.body as { thinking?: unknown; messages: Array<{ content: Array<Record<string, unknown>> }> }
+      assert.deepStrictEqual(loop.thinking, thinking)
+      assert.deepStrictEqual(loop.messages[1]?.content[0], call.content[0] as never)
+
+      // GPT gets no `thinking`, which OpenAI would refuse.
+      yield* Effect.promise(() => client.messages.create({ model: "gpt-4o", max_tokens: 4096, thinking, messages: user("4 + 4?") }))
+      assert.notProperty(openai.requests.at(-1)?.body as object, "thinking")
+    }))
+
+  it.effect("carries cache_control to Claude and reports cache usage", () =>
+    Effect.gen(function*() {
+      const { client, anthropic } = yield* TestEnv
+      const policy = "Refunds are due within thirty days of purchase, on proof of payment. ".repeat(80)
+      const ask = (question: string) =>
+        Effect.promise(() =>
+          client.messages.create({
+            model: "claude",
+            max_tokens: 256,
+            system: [{ type: "text", text: policy, cache_control: { type: "ephemeral" } }],
+            messages: user(question)
+          })
+        )
+      const first = yield* ask("Refunds?")
+      const sent = anthropic.requests.at(-1)?.body as { system: Array<{ cache_control?: unknown }> }
+      assert.deepStrictEqual(sent.system[0]?.cache_control, { type: "ephemeral" })
+      assert.isAbove(first.usage.cache_creation_input_tokens ?? 0, 0)
+      const second = yield* ask("Exchanges?")
+      assert.isAbove(second.usage.cache_read_input_tokens ?? 0, 0)
+      assert.isBelow(second.usage.input_tokens, first.usage.input_tokens + (first.usage.cache_creation_input_tokens ?? 0))
+    }))
+
+  it.effect("counts tokens", () =>
+    Effect.gen(function*() {
+      const { client } = yield* TestEnv
+      const short = yield* Effect.promise(() => client.messages.countTokens({ model: "claude", messages: user("hi") }))
+      const long = yield* Effect.promise(() =>
+        client.messages.countTokens({ model: "claude", system: "Be brief.", messages: user("hi ".repeat(400)), tools: [weatherTool] })
+      )
+      assert.isAbove(short.input_tokens, 0)
+      assert.isAbove(long.input_tokens, short.input_tokens + 250)
+    }))
+
+  it.effect("answers errors in Anthropic's shape, as the SDK's own classes, and takes the key from x-api-key", () =>
+    Effect.gen(function*() {
+      const { client, origin } = yield* TestEnv
+      const send = (body: string, headers: Record<string, string> = { "x-api-key": MASTER_KEY }) =>
+        Effect.promise(async () => {
+          const response = await fetch(`${origin}/v1/messages`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body })
+          return { status: response.status, body: (await response.json()) as { type: string; error: { type: string; message: string } } }
+        })
+      const noMaxTokens = yield* send(JSON.stringify({ model: "claude", messages: user("hi") }))
+      assert.strictEqual(noMaxTokens.status, 400)
+      assert.strictEqual(noMaxTokens.body.type, "error")
+      assert.strictEqual(noMaxTokens.body.error.type, "invalid_request_error")
+      assert.include(noMaxTokens.body.error.message, "max_tokens")
+      const malformed = yield* send("{\"model\": ")
+      assert.strictEqual(malformed.status, 400)
+      assert.strictEqual(malformed.body.error.type, "invalid_request_error")
+      const serverTool = yield* send(JSON.stringify({ model: "claude", max_tokens: 10, messages: user("hi"), tools: [{ type: "web_search_20250305", name: "web_search" }] }))
+      assert.strictEqual(serverTool.status, 400)
+      assert.include(serverTool.body.error.message, "web_search_20250305")
+      const noKey = yield* send(JSON.stringify({ model: "claude", max_tokens: 10, messages: user("hi") }), {})
+      assert.strictEqual(noKey.status, 401)
+      assert.strictEqual(noKey.body.error.type, "authentication_error")
+      // A bearer token works too (Claude Code's ANTHROPIC_AUTH_TOKEN).
+      const bearer = yield* send(JSON.stringify({ model: "claude", max_tokens: 10, messages: user("hi") }), { authorization: `Bearer ${MASTER_KEY}` })
+      assert.strictEqual(bearer.status, 200)
+
+      const wrongKey = new Anthropic({ baseURL: origin, apiKey: "sk-wrong", maxRetries: 0 })
+      assert.instanceOf(yield* failure(() => wrongKey.messages.create({ model: "claude", max_tokens: 10, messages: user("hi") })), AuthenticationError)
+      assert.instanceOf(yield* failure(() => client.messages.create({ model: "no-such-group", max_tokens: 10, messages: user("hi") })), NotFoundError)
+      const limited = yield* failure(() => client.messages.create({ model: "limited", max_tokens: 10, messages: user("hi") }))
+      assert.instanceOf(limited, RateLimitError)
+      assert.strictEqual((limited as RateLimitError).headers?.get("retry-after"), "1")
+      assert.instanceOf(yield* failure(() => client.messages.create({ model: "claude", max_tokens: 0, messages: user("hi") })), BadRequestError)
+
+      // A stream that fails after its first content ends with Anthropic's `error` event.
+      const broken = yield* Effect.promise(async () => {
+        const response = await fetch(`${origin}/v1/messages`, {
+          method: "POST",
+          headers: { "x-api-key": MASTER_KEY, "content-type": "application/json" },
+          body: JSON.stringify({ model: "streamfail", max_tokens: 64, stream: true, messages: user("hi") })
+        })
+        return { status: response.status, text: await response.text() }
+      })
+      assert.strictEqual(broken.status, 200)
+      const names = [...broken.text.matchAll(/^event: (.+)$/gm)].map((m) => m[1])
+      assert.include(names, "content_block_delta")
+      assert.strictEqual(names.at(-1), "error")
+      assert.notInclude(broken.text, "sk-ant-mock")
+    }))
+})

@@ -1,0 +1,354 @@
+/**
+ * The Responses API route end to end: the official `openai` client (`responses.create`, plain and
+ * streamed, with tools and a json_schema) and the Vercel AI SDK's default OpenAI provider (which
+ * speaks the Responses API) against the gateway in-process, with the real adapters calling the
+ * HTTP mock upstreams. Each is served across providers with failover shown in the route headers;
+ * conversations continue through the gateway's store; bad input answers in OpenAI's error shape.
+ */
+import { assert, layer } from "@effect/vitest"
+import { createOpenAI } from "@ai-sdk/openai"
+import { generateText, jsonSchema, Output, stepCountIs, streamText, tool } from "ai"
+import { Context, Effect, Layer } from "effect"
+import OpenAI, { APIError, BadRequestError, NotFoundError } from "openai"
+import type { ResponseStreamEvent } from "openai/resources/responses/responses"
+import * as GatewayUnderTest from "./GatewayUnderTest.ts"
+import { AnthropicUpstream, OpenAiUpstream } from "@llm-router/testing"
+
+const MASTER_KEY = "sk-gateway-responses-master"
+const WEATHER = { city: "Paris", celsius: 21 }
+
+interface Env extends GatewayUnderTest.Upstreams {
+  readonly baseURL: string
+  readonly client: OpenAI
+}
+class TestEnv extends Context.Service<TestEnv, Env>()("test/gateway-responses/TestEnv") {}
+
+const env = Layer.effect(TestEnv, Effect.gen(function*() {
+  const mocks = yield* GatewayUnderTest.upstreams
+  const { openai, anthropic } = mocks
+  // Upstreams that answer with a JSON document, for structured output.
+  const jsonOpenai = yield* OpenAiUpstream.make({ text: JSON.stringify(WEATHER), echo: false })
+  const jsonClaude = yield* AnthropicUpstream.make({ text: JSON.stringify(WEATHER) })
+  const yaml = `
+model_list:${GatewayUnderTest.plainGroups(mocks)}
+  # OpenAI answers 500 first; Claude takes the retry.
+  - model_name: failover
+    litellm_params: { model: openai/gpt-4o, api_base: "${openai.faultUrl("server-error")}", api_key: sk-mock-openai, order: 1 }
+    model_info: { id: failover-openai }
+  - model_name: failover
+    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${anthropic.baseUrl}", api_key: sk-ant-mock, order: 2 }
+    model_info: { id: failover-claude }
+  # A group whose only deployment has a broken key, falling back to Gemini.
+  - model_name: primary
+    litellm_params: { model: openai/gpt-4o, api_base: "${openai.faultUrl("auth")}", api_key: sk-mock-openai }
+    model_info: { id: primary-broken }
+  - model_name: json
+    litellm_params: { model: openai/gpt-4o, api_base: "${jsonOpenai.faultUrl("overloaded")}", api_key: sk-mock-openai, order: 1 }
+    model_info: { id: json-openai }
+  - model_name: json
+    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${jsonClaude.baseUrl}", api_key: sk-ant-mock, order: 2 }
+    model_info: { id: json-claude }
+  - model_name: streamfail
+    litellm_params: { model: openai/gpt-4o, api_base: "${openai.faultUrl("error-after-200")}", api_key: sk-mock-openai }
+    model_info: { id: streamfail-1 }
+  - model_name: json-gpt
+    litellm_params: { model: openai/gpt-4o, api_base: "${jsonOpenai.baseUrl}", api_key: sk-mock-openai }
+    model_info: { id: json-gpt }
+router_settings:
+  num_retries: 1
+  allowed_fails: 0
+litellm_settings:
+  fallbacks: [{ "primary": ["flash"] }]
+general_settings:
+  master_key: ${MASTER_KEY}
+`
+  const baseURL = `${yield* GatewayUnderTest.start(yaml)}/v1`
+  return { baseURL, client: new OpenAI({ baseURL, apiKey: MASTER_KEY, maxRetries: 0 }), ...mocks }
+}).pipe(Effect.orDie))
+
+const weatherTool = {
+  type: "function" as const,
+  name: "get_weather",
+  description: "Current weather for a city",
+  parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false },
+  strict: true
+}
+
+const weatherFormat = {
+  type: "json_schema" as const,
+  name: "weather",
+  strict: true,
+  schema: {
+    type: "object",
+    properties: { city: { type: "string" }, celsius: { type: "number" } },
+    required: ["city", "celsius"],
+    additionalProperties: false
+  }
+}
+
+const { failure } = GatewayUnderTest
+
+layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
+  it.effect("answers responses.create through each provider, with the route in its headers", () =>
+    Effect.gen(function*() {
+      const { client } = yield* TestEnv
+      for (const { model, deployment, provider } of GatewayUnderTest.eachProvider) {
+        const { data, response } = yield* Effect.promise(() =>
+          client.responses.create({ model, instructions: "Be brief.", input: "Say hello" }).withResponse()
+        )
+        assert.strictEqual(data.object, "response")
+        assert.strictEqual(data.status, "completed")
+        assert.match(data.id, /^resp_/)
+        assert.include(data.output_text, "Hello from the mock.", model)
+        assert.strictEqual(data.output[0]?.type, "message")
+        assert.isAbove(data.usage?.input_tokens ?? 0, 0)
+        assert.strictEqual(data.usage?.total_tokens, (data.usage?.input_tokens ?? 0) + (data.usage?.output_tokens ?? 0))
+        assert.strictEqual(response.headers.get("x-llm-router-deployment"), deployment)
+        assert.strictEqual(response.headers.get("x-llm-router-provider"), provider)
+      }
+    }))
+
+  it.effect("fails over from OpenAI to Claude, and to Gemini through a fallback group, plain and streamed", () =>
+    Effect.gen(function*() {
+      const { client, anthropic } = yield* TestEnv
+      const within = yield* Effect.promise(() => client.responses.create({ model: "failover", input: "hi" }).withResponse())
+      assert.strictEqual(within.response.headers.get("x-llm-router-deployment"), "failover-claude")
+      assert.strictEqual(within.response.headers.get("x-llm-router-attempts"), "2")
+      assert.include(within.data.output_text, "Hello from the mock.")
+      // The instructions and input reached Claude as Anthropic's own request.
+      const sent = anthropic.requests.at(-1)?.body as { messages: Array<{ role: string; content: unknown }> }
+      assert.deepStrictEqual(sent.messages, [{ role: "user", content: "hi" }])
+
+      const { data: stream, response } = yield* Effect.promise(() =>
+        client.responses.create({ model: "primary", input: "Stream please", stream: true }).withResponse()
+      )
+      assert.include(response.headers.get("content-type") ?? "", "text/event-stream")
+      assert.strictEqual(response.headers.get("x-llm-router-fallbacks"), "flash")
+      assert.strictEqual(response.headers.get("x-llm-router-deployment"), "gemini-main")
+      const events = yield* Effect.promise(async () => {
+        const events: Array<ResponseStreamEvent> = []
+        for await (const event of stream) events.push(event)
+        return events
+      })
+      const types = events.map((e) => e.type)
+      assert.strictEqual(types[0], "response.created")
+      assert.strictEqual(types.at(-1), "response.completed")
+      assert.includeMembers(types, ["response.output_item.added", "response.content_part.added", "response.output_text.delta", "response.output_text.done", "response.output_item.done"])
+      assert.deepStrictEqual(events.map((e) => e.sequence_number), events.map((_, i) => i))
+      const text = events.flatMap((e) => (e.type === "response.output_text.delta" ? [e.delta] : [])).join("")
+      const completed = events.at(-1)
+      assert.isTrue(completed?.type === "response.completed")
+      if (completed?.type === "response.completed") {
+        assert.strictEqual(completed.response.output_text, text)
+        assert.isAbove(completed.response.usage?.output_tokens ?? 0, 0)
+      }
+      assert.include(text, "Hello from the mock.")
+    }))
+
+  it.effect("calls function tools and takes their output back, plain and streamed, across providers", () =>
+    Effect.gen(function*() {
+      const { client, anthropic } = yield* TestEnv
+      const first = yield* Effect.promise(() =>
+        client.responses.create({ model: "failover", input: "Weather in Paris?", tools: [weatherTool] }).withResponse()
+      )
+      assert.strictEqual(first.response.headers.get("x-llm-router-provider"), "anthropic")
+      const call = first.data.output.find((item) => item.type === "function_call")
+      assert.strictEqual(call?.type === "function_call" ? call.name : undefined, "get_weather")
+      const callId = call?.type === "function_call" ? call.call_id : ""
+      assert.doesNotThrow(() => JSON.parse(call?.type === "function_call" ? call.arguments : ""))
+
+      // Stateless: the client sends the whole conversation back, the call and its output included.
+      const answer = yield* Effect.promise(() =>
+        client.responses.create({
+          model: "failover",
+          store: false,
+          tools: [weatherTool],
+          input: [
+            { role: "user", content: "Weather in Paris?" },
+            { type: "function_call", call_id: callId, name: "get_weather", arguments: "{\"city\":\"Paris\"}" },
+            { type: "function_call_output", call_id: callId, output: "{\"sky\":\"clear\"}" }
+          ]
+        })
+      )
+      const sent = anthropic.requests.at(-1)?.body as { messages: Array<{ role: string; content: Array<Record<string, unknown>> }> }
+      assert.strictEqual(sent.messages[1]?.content[0]?.["type"], "tool_use")
+      assert.deepStrictEqual(sent.messages[2]?.content[0], { type: "tool_result", tool_use_id: callId, content: "{\"sky\":\"clear\"}" })
+      assert.strictEqual(answer.output[0]?.type, "message")
+
+      // Streamed: the call arrives as function-call argument events, the whole of it in the end.
+      const streamed = yield* Effect.promise(async () => {
+        const stream = client.responses.stream({ model: "gpt-4o", input: "Weather in Oslo?", tools: [weatherTool] })
+        const argumentDeltas: Array<string> = []
+        stream.on("response.function_call_arguments.delta", (event) => argumentDeltas.push(event.delta))
+        const final = await stream.finalResponse()
+        return { final, argumentDeltas }
+      })
+      const streamedCall = streamed.final.output.find((item) => item.type === "function_call")
+      assert.strictEqual(streamedCall?.type === "function_call" ? streamedCall.name : undefined, "get_weather")
+      assert.strictEqual(streamed.argumentDeltas.join(""), streamedCall?.type === "function_call" ? streamedCall.arguments : "")
+      assert.isAbove(streamed.argumentDeltas.length, 1)
+    }))
+
+  it.effect("answers a json_schema text format, parsed by the SDK, after failing over to Claude", () =>
+    Effect.gen(function*() {
+      const { client } = yield* TestEnv
+      const { data, response } = yield* Effect.promise(() =>
+        client.responses.parse({ model: "json", input: "Weather in Paris as JSON", text: { format: weatherFormat } }).withResponse()
+      )
+      assert.strictEqual(response.headers.get("x-llm-router-deployment"), "json-claude")
+      assert.strictEqual(response.headers.get("x-llm-router-attempts"), "2")
+      assert.deepStrictEqual(data.output_parsed, WEATHER)
+    }))
+
+  it.effect("continues a conversation with previous_response_id, across providers", () =>
+    Effect.gen(function*() {
+      const { client, anthropic } = yield* TestEnv
+      const first = yield* Effect.promise(() => client.responses.create({ model: "gpt-4o", instructions: "Be brief.", input: "My name is Ada." }))
+      // The next turn goes to Claude, which gets the whole conversation from the gateway's store.
+      const second = yield* Effect.promise(() =>
+        client.responses.create({ model: "claude", previous_response_id: first.id, input: "What is my name?" })
+      )
+      assert.strictEqual(second.previous_response_id, first.id)
+      const sent = anthropic.requests.at(-1)?.body as { system?: unknown; messages: Array<{ role: string; content: unknown }> }
+      assert.deepStrictEqual(sent.messages.map((m) => m.role), ["user", "assistant", "user"])
+      assert.strictEqual(sent.messages[0]?.content, "My name is Ada.")
+      assert.strictEqual(sent.messages[1]?.content, first.output_text)
+      // Instructions are not carried over, as with OpenAI.
+      assert.isUndefined(sent.system)
+      // A reference to one of the first answer's items works too.
+      const item = first.output[0]!
+      yield* Effect.promise(() =>
+        client.responses.create({ model: "claude", input: [{ type: "item_reference", id: item.id! }, { role: "user", content: "Again?" }] })
+      )
+      const referenced = anthropic.requests.at(-1)?.body as { messages: Array<{ role: string; content: unknown }> }
+      assert.deepStrictEqual(referenced.messages.map((m) => m.role), ["user", "assistant", "user"])
+
+      // Stored answers can be read back and forgotten.
+      const retrieved = yield* Effect.promise(() => client.responses.retrieve(second.id))
+      assert.strictEqual(retrieved.output_text, second.output_text)
+      yield* Effect.promise(() => client.responses.delete(second.id))
+      assert.instanceOf(yield* failure(() => client.responses.retrieve(second.id)), NotFoundError)
+
+      // Not stored (store: false), or unknown: a 400 that says so.
+      const unstored = yield* Effect.promise(() => client.responses.create({ model: "gpt-4o", input: "hi", store: false }))
+      const missing = yield* failure(() => client.responses.create({ model: "claude", previous_response_id: unstored.id, input: "and?" }))
+      assert.instanceOf(missing, BadRequestError)
+      assert.strictEqual((missing as BadRequestError).code, "previous_response_not_found")
+      assert.strictEqual((missing as BadRequestError).param, "previous_response_id")
+    }))
+
+  it.effect("serves the Vercel AI SDK's default OpenAI provider: generateText, streamText, tools, structured output", () =>
+    Effect.gen(function*() {
+      const { baseURL } = yield* TestEnv
+      const provider = createOpenAI({ baseURL, apiKey: MASTER_KEY })
+      const headerOf = (headers: Record<string, string> | undefined) => headers?.["x-llm-router-deployment"]
+
+      const generated = yield* Effect.promise(() => generateText({ model: provider("failover"), prompt: "Say hello", maxRetries: 0 }))
+      assert.include(generated.text, "Hello from the mock.")
+      assert.strictEqual(headerOf(generated.response.headers), "failover-claude")
+      assert.isAbove(generated.usage.inputTokens ?? 0, 0)
+
+      const streamed = yield* Effect.promise(async () => {
+        const result = streamText({ model: provider("primary"), prompt: "Stream please", maxRetries: 0 })
+        let text = ""
+        for await (const delta of result.textStream) text += delta
+        return { text, headers: (await result.response).headers, finish: await result.finishReason }
+      })
+      assert.include(streamed.text, "Hello from the mock.")
+      assert.strictEqual(headerOf(streamed.headers), "gemini-main")
+      assert.strictEqual(streamed.finish, "stop")
+
+      // A tool loop: the model calls the tool, the SDK runs it and sends the result back.
+      const executed: Array<unknown> = []
+      const withTools = yield* Effect.promise(() =>
+        generateText({
+          model: provider("failover"),
+          prompt: "Weather in Paris?",
+          maxRetries: 0,
+          tools: {
+            get_weather: tool({
+              description: "Current weather for a city",
+              inputSchema: jsonSchema<{ city: string }>({ type: "object", properties: { city: { type: "string" } }, required: ["city"] }),
+              execute: async (input) => {
+                executed.push(input)
+                return { sky: "clear" }
+              }
+            })
+          },
+          stopWhen: stepCountIs(2)
+        })
+      )
+      assert.strictEqual(executed.length, 1)
+      assert.strictEqual(withTools.steps.length, 2)
+      assert.strictEqual(withTools.steps[0]?.finishReason, "tool-calls")
+      assert.include(withTools.text, "Hello from the mock.")
+
+      // Structured output (`generateObject`'s successor in AI SDK 7: `Output.object`), failing over to Claude.
+      const structured = yield* Effect.promise(() =>
+        generateText({
+          model: provider("json"),
+          prompt: "Weather in Paris",
+          maxRetries: 0,
+          output: Output.object({ schema: jsonSchema<typeof WEATHER>(weatherFormat.schema as never) })
+        })
+      )
+      assert.deepStrictEqual(structured.output, WEATHER)
+      assert.strictEqual(headerOf(structured.response.headers), "json-claude")
+    }))
+
+  it.effect("refuses bad input in OpenAI's error shape, and keeps serving", () =>
+    Effect.gen(function*() {
+      const { baseURL, client } = yield* TestEnv
+      const send = (body: string, path = "/responses") =>
+        Effect.promise(async () => {
+          const response = await fetch(`${baseURL}${path}`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json" },
+            body
+          })
+          return { status: response.status, body: (await response.json()) as { error: { message: string; type: string; param: string | null; code: string | null } } }
+        })
+      const malformed = yield* send("{\"model\": ")
+      assert.strictEqual(malformed.status, 400)
+      assert.strictEqual(malformed.body.error.code, "invalid_json")
+      const noModel = yield* send(JSON.stringify({ input: "hi" }))
+      assert.strictEqual(noModel.status, 400)
+      assert.strictEqual(noModel.body.error.type, "invalid_request_error")
+      assert.strictEqual(noModel.body.error.param, "model")
+      const badItem = yield* send(JSON.stringify({ model: "gpt-4o", input: [{ type: "function_call_output" }] }))
+      assert.strictEqual(badItem.status, 400)
+      assert.match(badItem.body.error.param ?? "", /^input\[0\]/)
+      const hosted = yield* send(JSON.stringify({ model: "gpt-4o", input: "hi", tools: [{ type: "web_search" }] }))
+      assert.strictEqual(hosted.status, 400)
+      assert.strictEqual(hosted.body.error.param, "tools[0].type")
+      assert.include(hosted.body.error.message, "web_search")
+      const background = yield* send(JSON.stringify({ model: "gpt-4o", input: "hi", background: true }))
+      assert.strictEqual(background.status, 400)
+      assert.strictEqual(background.body.error.param, "background")
+      const empty = yield* send(JSON.stringify({ model: "gpt-4o" }))
+      assert.strictEqual(empty.status, 400)
+      assert.strictEqual(empty.body.error.param, "input")
+      // The router's own errors, through the SDK: an unknown group is a 404.
+      assert.instanceOf(yield* failure(() => client.responses.create({ model: "no-such-group", input: "hi" })), NotFoundError)
+      const wrongKey = new OpenAI({ baseURL, apiKey: "sk-wrong", maxRetries: 0 })
+      const denied = yield* failure(() => wrongKey.responses.create({ model: "gpt-4o", input: "hi" }))
+      assert.instanceOf(denied, APIError)
+      assert.strictEqual((denied as APIError).status, 401)
+      // A stream that fails after its first content ends with an `error` event and `response.failed`.
+      const broken = yield* Effect.promise(async () => {
+        const response = await fetch(`${baseURL}/responses`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json" },
+          body: JSON.stringify({ model: "streamfail", input: "hi", stream: true })
+        })
+        return { status: response.status, text: await response.text() }
+      })
+      assert.strictEqual(broken.status, 200)
+      const names = [...broken.text.matchAll(/^event: (.+)$/gm)].map((m) => m[1])
+      assert.include(names, "response.output_text.delta")
+      assert.deepStrictEqual(names.slice(-2), ["error", "response.failed"])
+      assert.notInclude(broken.text, "sk-mock-openai")
+      const ok = yield* Effect.promise(() => client.responses.create({ model: "gpt-4o", input: "still there?" }))
+      assert.include(ok.output_text, "still there?")
+    }))
+})
