@@ -4,6 +4,7 @@
  * sealed network namespace and runs separately: `pnpm bench:gateway`.
  */
 import os from "node:os"
+import * as Complexity from "./complexity.ts"
 import * as Router from "./router.ts"
 import { type Result, table } from "./Stats.ts"
 
@@ -26,3 +27,9 @@ for (const adapter of ["openai", "anthropic", "google"]) {
     return module.run()
   })
 }
+
+await section("Complexity classification: per prompt, ours vs LiteLLM's rules restated", async () => {
+  const rows = await Complexity.run()
+  console.log("targets: 100 chars ≤ 20 µs, 20,000 chars ≤ 500 µs at the median (ours)")
+  return rows
+})

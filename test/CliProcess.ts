@@ -15,14 +15,18 @@ export interface Run {
   readonly exit: Promise<number | null>
 }
 
-/** Starts `llm-router args…` in `cwd`, with `env` added to this process's environment. */
-export const run = (args: ReadonlyArray<string>, options: { cwd: string; env?: Record<string, string> }): Run => {
+/** Starts `llm-router args…` in `cwd`, with `env` added to this process's environment and `stdin` as its input. */
+export const run = (
+  args: ReadonlyArray<string>,
+  options: { cwd: string; env?: Record<string, string>; stdin?: string }
+): Run => {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: options.cwd,
     // Not under `pnpm llm-router`: paths are relative to `cwd`.
     env: { ...process.env, npm_lifecycle_event: "", ...options.env },
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"]
   })
+  if (options.stdin !== undefined) child.stdin!.end(options.stdin)
   let stdout = ""
   let stderr = ""
   child.stdout!.on("data", (chunk) => (stdout += chunk))

@@ -4,6 +4,7 @@
  * sends it as `x-llm-router-*` headers.
  */
 import type { Usage } from "./Chat.ts"
+import type { Tier } from "./Complexity.ts"
 import * as Cost from "./Cost.ts"
 import type { Deployment } from "./Deployment.ts"
 
@@ -26,6 +27,22 @@ export interface RouteInfo {
   readonly costUsd?: number | undefined
   /** Set on a stream that was restarted on another deployment after content had been sent. */
   readonly restarts?: number | undefined
+  /** Set when a complexity router chose the group (`group` is then its tier's group). */
+  readonly complexity?: ComplexityRoute | undefined
+}
+
+/** What a complexity router decided for a request. */
+export interface ComplexityRoute {
+  /** The complexity router's model name (what the caller asked for). */
+  readonly router: string
+  /** `undefined` when the request had no user text (it went to the default model). */
+  readonly tier: Tier | undefined
+  /** The classifier's score; `undefined` for a forced tier or no user text. */
+  readonly score: number | undefined
+  /** The signals that decided the tier, strongest first. */
+  readonly signals: ReadonlyArray<string>
+  /** Whether the request forced its tier (`metadata.complexity_tier`, `x-llm-router-tier`). */
+  readonly forced: boolean
 }
 
 /** The route of one call to one deployment, as a provider adapter reports it (the router adds the rest). */

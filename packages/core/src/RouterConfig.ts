@@ -6,6 +6,7 @@
  */
 import { Effect, Redacted, Schedule, Schema, SchemaIssue } from "effect"
 import * as Budget from "./Budget.ts"
+import * as ComplexityRouter from "./ComplexityRouter.ts"
 import type { Deployment } from "./Deployment.ts"
 import type * as LatencyRouting from "./LatencyRouting.ts"
 import { parseModel } from "./Deployment.ts"
@@ -42,7 +43,10 @@ export const LitellmParams = Schema.StructWithRest(
     output_cost_per_token: Schema.optionalKey(between(0, 1)),
     /** LiteLLM's deployment budget: USD per `budget_duration` (see `Budget`). */
     max_budget: Schema.optionalKey(between(0, 1e9)),
-    budget_duration: Schema.optionalKey(Schema.String)
+    budget_duration: Schema.optionalKey(Schema.String),
+    /** LiteLLM's complexity router (with `model: auto_router/complexity_router`; see `ComplexityRouter`). */
+    complexity_router_config: Schema.optionalKey(ComplexityRouter.ConfigInput),
+    complexity_router_default_model: Schema.optionalKey(Schema.String)
   }),
   Rest
 )
@@ -176,6 +180,8 @@ export interface Settings {
   readonly retrySchedule: Schedule.Schedule<unknown, LlmError>
   /** `retry_policy` and `model_group_retry_policy`, over `numRetries` and `retrySchedule`. */
   readonly retryPolicies?: RetryPolicy.RetryPolicies | undefined
+  /** The `auto_router/complexity_router` entries of `model_list`, by the model name they answer to. */
+  readonly complexityRouters?: ReadonlyMap<string, ComplexityRouter.ComplexityRouter> | undefined
 }
 
 export interface RouterConfig {
@@ -252,12 +258,15 @@ export const resolve = (
   Effect.suspend(() => {
     const issues: Array<ConfigIssue> = []
     const ids = new Map<string, number>()
-    const deployments = input.model_list.map((entry, index): Deployment => {
+    const isComplexityRouter = (entry: DeploymentEntry) => entry.litellm_params.model === ComplexityRouter.MODEL
+    const deployments = input.model_list.flatMap((entry, index): ReadonlyArray<Deployment> => {
+      if (isComplexityRouter(entry)) return []
       const params = entry.litellm_params
       const { provider, model } = parseModel(params.model)
       const {
         model: _model, api_key, api_base, api_version, weight, order, rpm, tpm, timeout, stream_timeout,
         cooldown_time, tags, max_input_tokens, input_cost_per_token, output_cost_per_token, max_budget, budget_duration,
+        complexity_router_config: _complexityConfig, complexity_router_default_model: _complexityDefault,
         ...rest
       } = params
       let id = entry.model_info?.id ?? `${entry.model_name}/${params.model}`
@@ -272,7 +281,7 @@ export const resolve = (
         ModelCatalog.lookup(model, provider)?.contextWindow
       const secretPath = `model_list[${index}].litellm_params.api_key`
       const budget = budgetOf(max_budget, budget_duration, `model_list[${index}].litellm_params`, "max_budget", "budget_duration", issues)
-      return {
+      return [{
         id,
         group: entry.model_name,
         provider,
@@ -293,7 +302,7 @@ export const resolve = (
         outputCostPerToken: entry.model_info?.output_cost_per_token ?? output_cost_per_token,
         budget,
         params: rest
-      }
+      }]
     })
 
     const groups = new Set(deployments.map((d) => d.group))
@@ -308,6 +317,23 @@ export const resolve = (
     }
     const known = (name: string) => groups.has(name) || aliases.has(name)
     const knownList = () => [...groups].join(", ")
+    const complexityRouters = new Map<string, ComplexityRouter.ComplexityRouter>()
+    input.model_list.forEach((entry, index) => {
+      if (!isComplexityRouter(entry)) return
+      const path = `model_list[${index}].litellm_params`
+      if (known(entry.model_name) || complexityRouters.has(entry.model_name)) {
+        issues.push({ path: `model_list[${index}].model_name`, message: `"${entry.model_name}" names a model group already; a complexity router needs a name of its own` })
+      }
+      const { router, issues: routerIssues } = ComplexityRouter.resolve(
+        entry.model_name,
+        entry.litellm_params.complexity_router_config,
+        entry.litellm_params.complexity_router_default_model,
+        (group) => known(group),
+        path
+      )
+      issues.push(...routerIssues)
+      complexityRouters.set(entry.model_name, router)
+    })
     // A fallback may name one deployment by its id (`model_info.id`), as LiteLLM allows.
     const deploymentIds = new Set(deployments.map((d) => d.id))
     const knownTarget = (name: string) => known(name) || deploymentIds.has(name)
@@ -398,7 +424,8 @@ export const resolve = (
       retryPolicies: {
         default: RetryPolicy.fromLitellm(input.retry_policy ?? {}),
         byGroup: new Map(Object.entries(input.model_group_retry_policy ?? {}).map(([group, policy]) => [groupOf(group), RetryPolicy.fromLitellm(policy)]))
-      }
+      },
+      complexityRouters
     }
     return Effect.succeed({ deployments, settings })
   })

@@ -46,6 +46,14 @@ export const latency = histogram("llm_router_latency_ms", "Request latency throu
 export const timeToFirstChunk = histogram("llm_router_time_to_first_chunk_ms", "Time to the first content chunk of a stream, in milliseconds")
 export const tokens = counter("llm_router_tokens_total", "Tokens used, by kind")
 export const cost = counter("llm_router_cost_usd_total", "Cost in USD of answered requests")
+export const complexityRequests = counter(
+  "llm_router_complexity_requests_total",
+  "Requests a complexity router routed, by router, tier (\"default\" without user text) and whether the tier was forced"
+)
+
+/** Counts one request routed by a complexity router (router names come from the config: few label sets). */
+export const recordTier = (router: string, tier: string | undefined, forced: boolean) =>
+  Metric.update(complexityRequests({ router, tier: tier ?? "default", forced: String(forced) }), 1)
 
 /** The success-path metrics of one deployment, looked up once per label set. */
 interface SuccessMetrics {

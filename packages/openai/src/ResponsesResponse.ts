@@ -182,7 +182,9 @@ export const outputOf = (message: Chat.ResponseMessage, ids: Ids, status: "compl
     content.push(outputText(message.content))
   }
   if (typeof message.refusal === "string" && message.refusal.length > 0) content.push({ type: "refusal", refusal: message.refusal })
-  if (content.length > 0) output.push({ type: "message", id: ids.item("msg", output.length), status, role: "assistant", content })
+  // Only the last item can be cut short: text followed by tool calls was whole.
+  const messageStatus = (message.tool_calls ?? []).length > 0 ? "completed" : status
+  if (content.length > 0) output.push({ type: "message", id: ids.item("msg", output.length), status: messageStatus, role: "assistant", content })
   for (const call of message.tool_calls ?? []) {
     output.push({
       type: "function_call",

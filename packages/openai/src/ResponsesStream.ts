@@ -33,6 +33,7 @@ export class Translator {
   /** Function-call items by the chat delta's tool index. */
   private readonly calls = new Map<number, OpenItem & { readonly kind: "function" }>()
   private finish: Chat.FinishReason | null = null
+  private ending = false
   private usage: Chat.Usage | undefined
   private model: string
   private readonly base: ReturnType<typeof ResponsesResponse.envelope>
@@ -74,7 +75,9 @@ export class Translator {
       return
     }
     const part = ResponsesResponse.outputText(item.text)
-    const done: ResponsesResponse.MessageItem = { type: "message", id: item.id, status: "completed", role: "assistant", content: [part] }
+    // Only the last item can be cut short (see `ResponsesResponse.outputOf`).
+    const status = this.ending && ResponsesResponse.incompleteReason(this.finish) !== undefined && this.calls.size === 0 ? "incomplete" : "completed"
+    const done: ResponsesResponse.MessageItem = { type: "message", id: item.id, status, role: "assistant", content: [part] }
     out.push(this.event("response.output_text.done", { item_id: item.id, output_index: item.index, content_index: 0, text: item.text, logprobs: [] }))
     out.push(this.event("response.content_part.done", { item_id: item.id, output_index: item.index, content_index: 0, part }))
     this.output[item.index] = done
@@ -174,6 +177,7 @@ export class Translator {
   /** The closing events, and the whole `Response` they carry. */
   end(completedAt: number): { readonly events: Array<Event>; readonly response: ResponsesResponse.ResponseObject } {
     const out: Array<Event> = []
+    this.ending = true
     this.close(out)
     for (const call of this.calls.values()) this.closeCall(call, out)
     this.calls.clear()

@@ -36,6 +36,7 @@ export const line = (
     fallbacks: fallbacks === undefined || fallbacks === "" ? undefined : fallbacks.split(","),
     stream: h["content-type"] === "text/event-stream" || undefined,
     cost_usd: numberOf(h[names.costUsd]),
+    tier: h[names.tier],
     latency_ms: now - started
   })
 }

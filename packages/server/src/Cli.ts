@@ -2,14 +2,17 @@
  * The `llm-router` command line, on `effect/cli`:
  *   llm-router serve --config FILE [--port N] [--host H]   run the gateway (default 127.0.0.1:4000)
  *   llm-router check --config FILE                        validate, print the routing table
+ *   llm-router classify --config FILE [PROMPT…]           what the complexity router does with each prompt
+ *                                                         (or with each JSONL chat request on stdin)
  * An invalid config prints every problem and exits with code 2; SIGTERM/SIGINT stop the
  * server gracefully and exit 0.
  */
 import { Cause, Console, Effect, Exit, Layer, Logger, Option, Schema } from "effect"
 import type { Runtime } from "effect"
-import { Command, Flag } from "effect/cli"
+import { Argument, Command, Flag } from "effect/cli"
 import { HttpServer } from "effect/http"
 import * as path from "node:path"
+import * as Classify from "./Classify.ts"
 import * as Gateway from "./Gateway.ts"
 import * as GatewayConfig from "./GatewayConfig.ts"
 import * as Providers from "./Providers.ts"
@@ -160,9 +163,34 @@ const check = Command.make(
     })
 ).pipe(Command.withDescription("Validate a config file and print the resolved routing table"))
 
+const classify = Command.make(
+  "classify",
+  {
+    config: configFlag,
+    router: Flag.String("router").pipe(
+      Flag.optional,
+      Flag.withDescription("The complexity router's model name, when the config has several")
+    ),
+    prompts: Argument.String("prompt").pipe(
+      Argument.variadic(),
+      Argument.withDescription("Prompts to classify; none: read JSONL chat requests from standard input")
+    )
+  },
+  ({ config: file, prompts, router: name }) =>
+    Effect.gen(function*() {
+      const config = yield* loadConfig(file)
+      const router = Classify.routerOf(config, name._tag === "Some" ? name.value : undefined)
+      if (router instanceof Classify.ClassifyError) {
+        yield* Console.error(router.message)
+        return yield* router
+      }
+      yield* Classify.run(router, prompts).pipe(Effect.tapError((e) => Console.error(e.message)))
+    })
+).pipe(Command.withDescription("Print the tier, score and signals the complexity router gives each prompt, and a histogram"))
+
 export const command = Command.make("llm-router").pipe(
   Command.withDescription("An Effect-native LLM router and OpenAI-compatible gateway"),
-  Command.withSubcommands([serve, check])
+  Command.withSubcommands([serve, check, classify])
 )
 
 /** Runs the command line on `process.argv` (through `Stdio`). */

@@ -94,6 +94,12 @@ export const makeRequestIds: Effect.Effect<(request: HttpServerRequest.HttpServe
 const sessionOf = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
   request.headers["x-session-id"] ?? request.headers["x-litellm-session-id"]
 
+/** The `x-llm-router-tier` header forces a complexity router's tier, as `metadata.complexity_tier` does (the header wins). */
+const withForcedTier = (chatRequest: Chat.ChatRequest, request: HttpServerRequest.HttpServerRequest): Chat.ChatRequest => {
+  const tier = request.headers[RouteHeaders.names.tier]
+  return tier === undefined ? chatRequest : { ...chatRequest, metadata: { ...chatRequest.metadata, complexity_tier: tier } }
+}
+
 // ---------------------------------------------------------------------------------------
 // Responses
 // ---------------------------------------------------------------------------------------
@@ -308,7 +314,7 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
         Effect.flatMap(readBody(request), (bytes) => {
           const decoded = RequestBody.chatRequest(bytes)
           if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
-          const chatRequest = decoded.success
+          const chatRequest = withForcedTier(decoded.success, request)
           const refused = unsupportedGroup(chatRequest.model)
           if (refused !== undefined) return llmFailure(refused, chatRequest.model, started, requestId)
           const session = sessionOf(request)

@@ -9,7 +9,7 @@
  */
 import { Config, Effect, FileSystem, Redacted, Result, Schema } from "effect"
 import { Yaml } from "effect/encoding"
-import { Deployment, RouterConfig } from "@llm-router/core"
+import { ComplexityRouter, Deployment, RouterConfig } from "@llm-router/core"
 import type { RedisRouterState } from "@llm-router/redis"
 
 export interface GatewayConfig {
@@ -295,7 +295,7 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
           if (!isRecord(params)) return entry
           const resolved: Record<string, unknown> = withoutEmpty(params)
           const model = params["model"]
-          const provider = typeof model === "string" ? Deployment.parseModel(model).provider : undefined
+          const provider = typeof model === "string" && model !== ComplexityRouter.MODEL ? Deployment.parseModel(model).provider : undefined
           if (provider !== undefined && registry?.unsupported.includes(provider)) {
             // Never called: its credentials (AWS keys, a Vertex project…) are not read, so an unset one is no error.
             unsupportedAt.set(index, provider)

@@ -23,6 +23,8 @@ export const names = {
   fallbacks: "x-llm-router-fallbacks",
   latencyMs: "x-llm-router-latency-ms",
   costUsd: "x-llm-router-cost-usd",
+  /** The complexity tier (or "default"): on answers a complexity router routed; on requests, to force one. */
+  tier: "x-llm-router-tier",
   requestId: "x-request-id",
   litellmModelId: "x-litellm-model-id",
   litellmApiBase: "x-litellm-model-api-base",
@@ -95,6 +97,7 @@ export const ofRoute = (route: RouteInfo.RouteInfo, requestId: string, apiBase?:
     headers[names.costUsd] = cost
     headers[names.litellmCost] = cost
   }
+  if (route.complexity !== undefined) headers[names.tier] = route.complexity.tier ?? "default"
   return headers
 }
 

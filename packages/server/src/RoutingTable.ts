@@ -4,8 +4,8 @@
  * Secrets are never printed (a key shows as set or not); base URLs lose any credentials
  * and query string.
  */
-import type { Deployment } from "@llm-router/core"
 import { RedisRouterState } from "@llm-router/redis"
+import { Complexity, ComplexityRouter, type Deployment } from "@llm-router/core"
 import * as GatewayConfig from "./GatewayConfig.ts"
 
 /** A base URL without user info or query (either may hold a credential). */
@@ -93,6 +93,14 @@ export const format = (config: GatewayConfig.GatewayConfig, source?: string): st
     lines.push("")
     lines.push("Aliases:")
     for (const [alias, target] of settings.aliases) lines.push(`  ${alias} -> ${target.group}${target.hidden ? " (hidden)" : ""}`)
+  }
+  if (settings.complexityRouters !== undefined && settings.complexityRouters.size > 0) {
+    lines.push("")
+    lines.push("Complexity routers:")
+    for (const [name, router] of settings.complexityRouters) {
+      const ladder = Complexity.TIERS.map((tier) => `${tier} ${router.tiers[tier].join(", ") || "-"}`).join("  ")
+      lines.push(`  ${name} (${ComplexityRouter.describeRules(router)}): ${ladder}  default ${router.defaultModel ?? "-"}`)
+    }
   }
   const fallbackLines = [
     ...chains("Fallbacks:", settings.fallbacks),

@@ -9,6 +9,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect } from "effect"
 import * as os from "node:os"
 import { CliError } from "effect/cli"
+import { ClassifyError } from "./Classify.ts"
 import * as Cli from "./Cli.ts"
 import { GatewayConfigError } from "./GatewayConfig.ts"
 import { StartupError } from "./StartupError.ts"
@@ -27,7 +28,7 @@ Cli.run.pipe(
   Effect.tapCause((cause) => {
     if (Cause.hasInterruptsOnly(cause)) return Effect.void
     const error = Cause.squash(cause)
-    if (error instanceof GatewayConfigError || CliError.isCliError(error)) return Effect.void
+    if (error instanceof GatewayConfigError || error instanceof ClassifyError || CliError.isCliError(error)) return Effect.void
     // One line a person can act on (a port in use, a bad port), without a stack.
     if (error instanceof StartupError || error instanceof Cli.UnsupportedProviders) return Console.error(`llm-router: ${error.message}`)
     return Console.error(Cause.pretty(cause))

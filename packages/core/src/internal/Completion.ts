@@ -13,8 +13,10 @@ import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
+import type { ComplexityRoute } from "../RouteInfo.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
-import { type Engine, newRun, requestTimeoutMs, resolveGroup, routeInfo, spend, takeOverrides, unknownModel } from "./Engine.ts"
+import * as ComplexityRouting from "./ComplexityRouting.ts"
+import { type Engine, newRun, requestTimeoutMs, routeInfo, spend, takeOverrides } from "./Engine.ts"
 import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
 import * as Overrides from "../Overrides.ts"
 import * as MockResponse from "./MockResponse.ts"
@@ -22,11 +24,17 @@ import { observed } from "./Observed.ts"
 import type { Run } from "./Run.ts"
 
 export const chat = (engine: Engine, request: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
-  chatRouted(engine, request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(engine, request.model), error, false)))
+  chatRouted(engine, request).pipe(Effect.tapError((error) => RouterMetrics.recordRequestFailure(ComplexityRouting.metricGroup(engine, request.model), error, false)))
 
-const chatRouted = (engine: Engine, asked: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
-  const group = resolveGroup(engine, asked.model)
-  if (group === undefined) return Effect.fail(unknownModel(engine, asked))
+const chatRouted = (engine: Engine, asked: ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
+  ComplexityRouting.onGroup(engine, asked, (group, complexity) => chatOn(engine, asked, group, complexity))
+
+const chatOn = (
+  engine: Engine,
+  asked: ChatRequest,
+  group: string,
+  complexity: ComplexityRoute | undefined
+): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
   let request = asked
   let overrides: Overrides.Overrides | undefined
   if (Overrides.inBody(asked)) {
@@ -38,10 +46,12 @@ const chatRouted = (engine: Engine, asked: ChatRequest): Effect.Effect<LlmClient
     const clock = fiber.getRef(Clock.Clock)
     if (!RouterTracing.enabled(fiber)) {
       const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest, overrides)
+      if (complexity !== undefined) run.complexity = complexity
       return routeChat(engine, run, fiber, clock)
     }
     return Effect.flatMap(engine.spans.request(request, false), (span) => {
       const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), span, TokenEstimate.ofRequest, overrides)
+      if (complexity !== undefined) run.complexity = complexity
       return engine.spans.completion(span, routeChat(engine, run, fiber, clock))
     })
   })

@@ -295,17 +295,21 @@ export const routeInfo = (
   now: number,
   usage: Usage | null | undefined,
   extra?: Partial<RouteInfo>
-): RouteInfo => ({
-  group: run.group,
-  servedBy: served.group,
-  deployment: served.deployment.id,
-  provider: served.deployment.provider,
-  model: served.deployment.model,
-  attempts: run.attempts,
-  fallbacks: [...run.fallbacks],
-  latencyMs: now - run.startedAt,
-  usage: usage ?? undefined,
-  costUsd: Cost.ofUsage(served.deployment, usage),
-  ...extra
-})
+): RouteInfo => {
+  const route: RouteInfo = {
+    group: run.group,
+    servedBy: served.group,
+    deployment: served.deployment.id,
+    provider: served.deployment.provider,
+    model: served.deployment.model,
+    attempts: run.attempts,
+    fallbacks: [...run.fallbacks],
+    latencyMs: now - run.startedAt,
+    usage: usage ?? undefined,
+    costUsd: Cost.ofUsage(served.deployment, usage),
+    ...extra
+  }
+  // Only a complexity router's requests carry the field: every other route keeps its shape.
+  return run.complexity === undefined ? route : { ...route, complexity: run.complexity }
+}
 

@@ -8,6 +8,7 @@ import type { Effect } from "effect"
 import type { Deployment } from "../Deployment.ts"
 import type * as LlmError from "../LlmError.ts"
 import type { Overrides } from "../Overrides.ts"
+import type { ComplexityRoute } from "../RouteInfo.ts"
 
 /** What the router needs to know of a request to route it, whatever the operation. */
 export interface Routable {
@@ -51,6 +52,8 @@ export interface Run<Req extends Routable = Routable> {
   readonly session: string | undefined
   /** The request's span, when a tracer is installed (see `RouterTracing`). */
   readonly span: Tracer.Span | undefined
+  /** Set when a complexity router chose `group` (see `ComplexityRouting`); the route reports it. */
+  complexity?: ComplexityRoute | undefined
 }
 
 /** What an operation returned, with who served it. */

@@ -16,6 +16,7 @@ import type { Deployment } from "../Deployment.ts"
 import * as IdleDeadline from "../IdleDeadline.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
+import type { ComplexityRoute } from "../RouteInfo.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
@@ -26,12 +27,11 @@ import {
   newRun,
   recordFailure,
   release,
-  resolveGroup,
   routeInfo,
   spend,
-  takeOverrides,
-  unknownModel
+  takeOverrides
 } from "./Engine.ts"
+import * as ComplexityRouting from "./ComplexityRouting.ts"
 import { fallBack, route } from "./Fallbacks.ts"
 import * as Overrides from "../Overrides.ts"
 import * as MockResponse from "./MockResponse.ts"
@@ -97,9 +97,15 @@ const openStream = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) 
     })
   })
 
-const start = (engine: Engine, asked: ChatRequest): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> => {
-  const group = resolveGroup(engine, asked.model)
-  if (group === undefined) return Effect.fail(unknownModel(engine, asked))
+const start = (engine: Engine, asked: ChatRequest): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> =>
+  ComplexityRouting.onGroup(engine, asked, (group, complexity) => startOn(engine, asked, group, complexity))
+
+const startOn = (
+  engine: Engine,
+  asked: ChatRequest,
+  group: string,
+  complexity: ComplexityRoute | undefined
+): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> => {
   let request = asked
   let overrides: Overrides.Overrides | undefined
   if (Overrides.inBody(asked)) {
@@ -109,10 +115,11 @@ const start = (engine: Engine, asked: ChatRequest): Effect.Effect<Run<ChatReques
   }
   return Effect.withFiber((fiber) => {
     const run = (span: Parameters<typeof newRun>[6]) =>
-      Effect.map(
-        Clock.currentTimeMillis,
-        (startedAt) => newRun(engine, fiber, request, group, true, startedAt, span, TokenEstimate.ofRequest, overrides)
-      )
+      Effect.map(Clock.currentTimeMillis, (startedAt) => {
+        const made = newRun(engine, fiber, request, group, true, startedAt, span, TokenEstimate.ofRequest, overrides)
+        if (complexity !== undefined) made.complexity = complexity
+        return made
+      })
     return RouterTracing.enabled(fiber) ? Effect.flatMap(engine.spans.request(request, true), run) : run(undefined)
   })
 }
@@ -120,7 +127,7 @@ const start = (engine: Engine, asked: ChatRequest): Effect.Effect<Run<ChatReques
 export const stream = (engine: Engine, request: ChatRequest): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> =>
   Stream.unwrap(
     Effect.flatMap(start(engine, request), (run) => Effect.flatMap(Effect.scope, (parent) => streamRun(engine, run, parent)))
-  ).pipe(Stream.tapError((error) => RouterMetrics.recordRequestFailure(resolveGroup(engine, request.model), error, true)))
+  ).pipe(Stream.tapError((error) => RouterMetrics.recordRequestFailure(ComplexityRouting.metricGroup(engine, request.model), error, true)))
 
 const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) => {
   const { settings } = engine

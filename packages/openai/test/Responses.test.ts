@@ -1,0 +1,119 @@
+/**
+ * The Responses API translation: a streamed answer ends in the same `Response` as the same answer
+ * not streamed, its events are well ordered, and Claude's signed thinking survives the round trip
+ * through a reasoning item.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Chat } from "@llm-router/core"
+import { Result } from "effect"
+import * as ResponsesRequest from "../src/ResponsesRequest.ts"
+import * as ResponsesResponse from "../src/ResponsesResponse.ts"
+import * as ResponsesStream from "../src/ResponsesStream.ts"
+
+const chunk = (delta: Chat.Delta, finish: Chat.FinishReason | null = null, usage?: Chat.Usage): Chat.ChatChunk => ({
+  id: "chatcmpl-1",
+  object: "chat.completion.chunk",
+  created: 1,
+  model: "claude-sonnet-4-5",
+  choices: [{ index: 0, delta, finish_reason: finish }],
+  ...(usage !== undefined ? { usage } : {})
+})
+
+const signed = { type: "thinking", thinking: "Let me think.", signature: "sig-123" }
+const usage: Chat.Usage = { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19, prompt_tokens_details: { cached_tokens: 4 } }
+
+/** An answer that thinks, writes, then calls two tools, in small pieces. */
+const answer: ReadonlyArray<Chat.ChatChunk> = [
+  chunk({ role: "assistant", content: "" }),
+  chunk({ reasoning_content: "Let me " }),
+  chunk({ reasoning_content: "think." }),
+  chunk({ thinking_blocks: [signed] }),
+  chunk({ content: "Checking " }),
+  chunk({ content: "the weather." }),
+  chunk({ tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "get_weather", arguments: "" } }] }),
+  chunk({ tool_calls: [{ index: 0, function: { arguments: "{\"city\":" } }] }),
+  chunk({ tool_calls: [{ index: 0, function: { arguments: "\"Paris\"}" } }] }),
+  chunk({ tool_calls: [{ index: 1, id: "call_b", type: "function", function: { name: "get_time", arguments: "{}" } }] }),
+  chunk({}, "tool_calls"),
+  { ...chunk({}), choices: [], usage }
+]
+
+const request = (fields: Record<string, unknown> = {}): ResponsesRequest.ResponsesRequest => {
+  const decoded = ResponsesRequest.decode({ model: "claude", input: "Weather?", ...fields })
+  if (Result.isFailure(decoded)) throw new Error(decoded.failure.message)
+  return decoded.success
+}
+
+describe("Responses API translation", () => {
+  it("a streamed answer ends in the Response the same answer gets unstreamed", () => {
+    const ids = ResponsesResponse.idsFor("resp_test")
+    const translator = new ResponsesStream.Translator(request(), ids, 100)
+    const events = [...translator.start(), ...answer.flatMap((c) => translator.push(c))]
+    const end = translator.end(200)
+    events.push(...end.events)
+    const plain = ResponsesResponse.fromChat(request(), Chat.collectChunks(answer), ids, 100, 200)
+    assert.deepStrictEqual(end.response, plain)
+    assert.deepStrictEqual(plain.output.map((item) => item.type), ["reasoning", "message", "function_call", "function_call"])
+    assert.strictEqual(plain.output_text, "Checking the weather.")
+    assert.deepStrictEqual(plain.usage, {
+      input_tokens: 12,
+      input_tokens_details: { cached_tokens: 4 },
+      output_tokens: 7,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 19
+    })
+    // Sequence numbers count up from 0; every item added is done once, in output order.
+    assert.deepStrictEqual(events.map((e) => e["sequence_number"]), events.map((_, i) => i))
+    const added = events.filter((e) => e.type === "response.output_item.added").map((e) => e["output_index"])
+    const done = events.filter((e) => e.type === "response.output_item.done").map((e) => e["output_index"])
+    assert.deepStrictEqual(added, [0, 1, 2, 3])
+    assert.deepStrictEqual([...done].sort(), [0, 1, 2, 3])
+    const args = events.filter((e) => e.type === "response.function_call_arguments.delta" && e["output_index"] === 2).map((e) => e["delta"])
+    assert.strictEqual(args.join(""), "{\"city\":\"Paris\"}")
+    assert.strictEqual(events.at(-1)?.type, "response.completed")
+  })
+
+  it("a cut-short answer is incomplete, with the reason", () => {
+    const ids = ResponsesResponse.idsFor("resp_short")
+    const cut = [chunk({ content: "Once upon" }), chunk({}, "length")]
+    const translator = new ResponsesStream.Translator(request(), ids, 1)
+    for (const c of cut) translator.push(c)
+    const { events, response } = translator.end(2)
+    assert.strictEqual(response.status, "incomplete")
+    assert.deepStrictEqual(response.incomplete_details, { reason: "max_output_tokens" })
+    assert.strictEqual(events.at(-1)?.type, "response.incomplete")
+    assert.deepStrictEqual(response, ResponsesResponse.fromChat(request(), Chat.collectChunks(cut), ids, 1, 2))
+  })
+
+  it("Claude's signed thinking goes back as thinking_blocks on the assistant turn after its reasoning item", () => {
+    const ids = ResponsesResponse.idsFor("resp_think")
+    const output = ResponsesResponse.fromChat(request(), Chat.collectChunks(answer), ids, 1, 2).output
+    const next = ResponsesRequest.toChat(
+      request(),
+      [{ role: "user", content: "Weather?" }, ...(output as unknown as ReadonlyArray<ResponsesRequest.Item>), {
+        type: "function_call_output",
+        call_id: "call_a",
+        output: "sunny"
+      }],
+      (i) => `input[${i}]`
+    )
+    assert.isTrue(Result.isSuccess(next))
+    const messages = Result.isSuccess(next) ? next.success.messages : []
+    assert.deepStrictEqual(messages.map((m) => m.role), ["user", "assistant", "tool"])
+    const assistant = messages[1] as Chat.Message & { thinking_blocks?: unknown; tool_calls?: ReadonlyArray<Chat.ToolCall> }
+    assert.deepStrictEqual(assistant.thinking_blocks, [signed])
+    assert.strictEqual(assistant.content, "Checking the weather.")
+    assert.deepStrictEqual(assistant.tool_calls?.map((c) => c.id), ["call_a", "call_b"])
+  })
+
+  it("refuses what chat completions cannot carry, naming the field", () => {
+    const refused = (fields: Record<string, unknown>) => {
+      const translated = ResponsesRequest.toChat(request(fields), ResponsesRequest.inputItems(request(fields)), (i) => `input[${i}]`)
+      return Result.isFailure(translated) ? translated.failure.param : "translated"
+    }
+    assert.strictEqual(refused({ tools: [{ type: "file_search" }] }), "tools[0].type")
+    assert.strictEqual(refused({ input: [{ role: "user", content: [{ type: "input_image", file_id: "file-1" }] }] }), "input[0].content[0]")
+    assert.strictEqual(refused({ tools: [{ type: "function", name: "f" }], tool_choice: { type: "web_search" } }), "tool_choice")
+    assert.strictEqual(refused({ input: [{ type: "item_reference", id: "msg_x_0" }] }), "input[0]")
+  })
+})
