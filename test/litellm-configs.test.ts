@@ -142,6 +142,33 @@ describe("LiteLLM configs as written", () => {
       assert.notInclude(out + err, "litellm_settings.cooldown_time")
     }))
 
+  it.live("tags.yaml: tags from metadata, the top-level field or x-litellm-tags pick deployments; none matching is a 400", () =>
+    Effect.gen(function*() {
+      const { env } = yield* environment
+      const { client } = yield* serve("tags.yaml", env)
+      const servedBy = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+        Effect.promise(() =>
+          client.chat.completions.create({ model: "gpt-4", messages: hi, ...body }, { headers }).withResponse()
+        ).pipe(Effect.map(({ response }) => response.headers.get("x-litellm-model-id")))
+      for (let i = 0; i < 3; i++) {
+        assert.strictEqual(yield* servedBy({ tags: ["free"] }), "gpt-4-free")
+        assert.strictEqual(yield* servedBy({ tags: "paid" }), "gpt-4-paid")
+        assert.strictEqual(yield* servedBy({ metadata: { tags: ["paid"] } }), "gpt-4-paid")
+        assert.strictEqual(yield* servedBy({}, { "x-litellm-tags": "free, other" }), "gpt-4-free")
+        // No tags, or none that match: the deployment tagged default.
+        assert.strictEqual(yield* servedBy({}), "gpt-4-default")
+        assert.strictEqual(yield* servedBy({ tags: ["enterprise"] }), "gpt-4-default")
+      }
+      const error = yield* failure(() =>
+        client.chat.completions.create({ model: "gpt-4-teams", messages: hi, tags: ["team-b", "eu"] } as never).withResponse()
+      )
+      assert.instanceOf(error, BadRequestError)
+      const { headers, message } = error as BadRequestError
+      assert.include(message, `model group "gpt-4-teams"`)
+      assert.include(message, `["team-b","eu"]`)
+      assert.isNull(headers?.get("retry-after") ?? null)
+    }).pipe(Effect.scoped))
+
   it.live("unsupported-providers.yaml: check lists them and exits 1; serve warns and answers 501 naming the provider", () =>
     Effect.gen(function*() {
       const { env } = yield* environment

@@ -24,6 +24,7 @@ import * as Auth from "./Auth.ts"
 import * as Drain from "./Drain.ts"
 import type { GatewayConfig } from "./GatewayConfig.ts"
 import * as RequestBody from "./RequestBody.ts"
+import * as RequestTags from "./RequestTags.ts"
 import * as MessagesRoute from "./MessagesRoute.ts"
 import * as ResponsesRoute from "./ResponsesRoute.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
@@ -314,7 +315,7 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
         Effect.flatMap(readBody(request), (bytes) => {
           const decoded = RequestBody.chatRequest(bytes)
           if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
-          const chatRequest = withForcedTier(decoded.success, request)
+          const chatRequest = RequestTags.merge(withForcedTier(decoded.success, request), request.headers[RequestTags.HEADER])
           const refused = unsupportedGroup(chatRequest.model)
           if (refused !== undefined) return llmFailure(refused, chatRequest.model, started, requestId)
           const session = sessionOf(request)
