@@ -29,7 +29,13 @@ export interface DeploymentStats {
 
 export interface Snapshot {
   readonly now: number
+  /** The deployments asked for, by id. The memory store's reads an entry only when asked (`get`). */
   readonly stats: ReadonlyMap<string, DeploymentStats>
+  /**
+   * True when the store knows no deployment of this snapshot is cooling down, so a router
+   * need not look at each (absent: it looks).
+   */
+  readonly noneCooling?: boolean | undefined
 }
 
 export interface Success {
@@ -185,6 +191,9 @@ type Slot = { -readonly [K in keyof Entry]: K extends Samples ? Array<number> : 
   ttfc: Summary | undefined
   /** When the oldest sample expires, changing the summaries. */
   summariesExpireAt: number
+  /** The stats last read, at `statsAt`: read again at the same time with no update between, they are the same. */
+  stats: DeploymentStats | undefined
+  statsAt: number
 }
 
 /** Adds a sample in place, keeping the last `LATENCY_SAMPLES`. */
@@ -206,18 +215,22 @@ const newSlot = (entry: Entry = emptyEntry): Slot => ({
   ttfcTimes: [...entry.ttfcTimes],
   latency: undefined,
   ttfc: undefined,
-  summariesExpireAt: 0
+  summariesExpireAt: 0,
+  stats: undefined,
+  statsAt: 0
 })
 
 /** The slot's stats at `now`, making its summaries when its samples changed or one expired. */
 const slotStats = (slot: Slot, now: number): DeploymentStats => {
+  if (slot.stats !== undefined && slot.statsAt === now) return slot.stats
   if (slot.latency === undefined || slot.ttfc === undefined || now >= slot.summariesExpireAt) {
     slot.latency = summarize(slot.latencies, slot.latencyTimes, now)
     slot.ttfc = summarize(slot.ttfcs, slot.ttfcTimes, now)
     const oldest = Math.min(slot.latencyTimes[0] ?? Infinity, slot.ttfcTimes[0] ?? Infinity)
     slot.summariesExpireAt = oldest + LATENCY_WINDOW_MS
   }
-  return statsOf(slot, now, slot.latency, slot.ttfc)
+  slot.statsAt = now
+  return slot.stats = statsOf(slot, now, slot.latency, slot.ttfc)
 }
 
 /**
@@ -230,6 +243,48 @@ const slotStats = (slot: Slot, now: number): DeploymentStats => {
  * go through the pure rules above and replace the entry.
  */
 const idleStats: DeploymentStats = statsOf(emptyEntry, 0, noSamples, noSamples)
+
+/**
+ * The memory store's snapshot stats: each deployment's read when asked for, so a decision
+ * costs what it reads (a weighted shuffle over 3,000 deployments reads none), not the group's
+ * size. A read is made fresh each time (a few fields; the summaries are kept on the slot).
+ */
+class StatsView implements ReadonlyMap<string, DeploymentStats> {
+  readonly slots: ReadonlyMap<string, Slot>
+  readonly ids: ReadonlyArray<string>
+  readonly now: number
+  constructor(slots: ReadonlyMap<string, Slot>, ids: ReadonlyArray<string>, now: number) {
+    this.slots = slots
+    this.ids = ids
+    this.now = now
+  }
+  get size() {
+    return this.ids.length
+  }
+  get(id: string): DeploymentStats | undefined {
+    // A deployment never called has no slot: idle (not looked up in `ids`, which would cost the group's size).
+    const slot = this.slots.get(id)
+    return slot === undefined ? idleStats : slotStats(slot, this.now)
+  }
+  has(id: string) {
+    return this.ids.includes(id)
+  }
+  forEach(f: (value: DeploymentStats, key: string, map: ReadonlyMap<string, DeploymentStats>) => void) {
+    for (const id of this.ids) f(this.get(id)!, id, this)
+  }
+  *entries(): MapIterator<[string, DeploymentStats]> {
+    for (const id of this.ids) yield [id, this.get(id)!]
+  }
+  [Symbol.iterator]() {
+    return this.entries()
+  }
+  *keys(): MapIterator<string> {
+    yield* this.ids
+  }
+  *values(): MapIterator<DeploymentStats> {
+    for (const id of this.ids) yield this.get(id)!
+  }
+}
 
 export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
   const entries = new Map<string, Slot>()
@@ -250,13 +305,16 @@ export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
       slot.tokens = 0
     }
   }
+  /** No deployment cools down past this (the latest cooldown ever started): a snapshot after it has none cooling. */
+  let latestCooldownUntil = 0
   /** Replaces an entry with the outcome of a pure rule (whose arrays are new or the old entry's). */
   const replace = <B>(id: string, f: (entry: Entry, now: number) => readonly [B, Entry]): Effect.Effect<B> =>
     Clock.clockWith((clock) => {
       const before = slotOf(id)
       const [result, next] = f(before, clock.currentTimeMillisUnsafe())
       // The samples are unchanged by these rules: the slot keeps its arrays and summaries.
-      if (next !== before) Object.assign(before, next)
+      if (next !== before) Object.assign(before, next, { stats: undefined })
+      if (before.cooldownUntil > latestCooldownUntil) latestCooldownUntil = before.cooldownUntil
       return Effect.succeed(result)
     })
   // Each method is one step: `clockWith` runs its function when the effect runs, every time.
@@ -264,17 +322,13 @@ export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
     snapshot: (ids) =>
       Clock.clockWith((clock) => {
         const now = clock.currentTimeMillisUnsafe()
-        const stats = new Map<string, DeploymentStats>()
-        for (const id of ids) {
-          const slot = entries.get(id)
-          stats.set(id, slot === undefined ? idleStats : slotStats(slot, now))
-        }
-        return Effect.succeed({ now, stats })
+        return Effect.succeed({ now, stats: new StatsView(entries, ids, now), noneCooling: now >= latestCooldownUntil })
       }),
     onStart: (id) =>
       Clock.clockWith((clock) => {
         const slot = slotOf(id)
         rollMinute(slot, clock.currentTimeMillisUnsafe())
+        slot.stats = undefined
         slot.inFlight++
         slot.requests++
         return Effect.void
@@ -284,6 +338,7 @@ export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
         const slot = slotOf(id)
         const now = clock.currentTimeMillisUnsafe()
         rollMinute(slot, now)
+        slot.stats = undefined
         slot.inFlight = Math.max(0, slot.inFlight - 1)
         // A success shows the deployment works: its earlier failures no longer count.
         if (slot.failures.length > 0) slot.failures = []

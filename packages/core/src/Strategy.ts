@@ -194,12 +194,48 @@ const pickLowestOf = (candidates: ReadonlyArray<Deployment>, score: (d: Deployme
  * `rpm`, else by `tpm`, else uniform. A deployment missing the chosen field weighs 0.
  */
 export const simpleShuffle: Pick = (candidates, { random }) => {
+  if (candidates.length > LARGE) return shuffleLarge(candidates, random)
   for (const field of ["weight", "rpm", "tpm"] as const) {
     if (candidates.some((d) => d[field] !== undefined)) {
       return pickWeighted(candidates, candidates.map((d) => d[field] ?? 0), random)
     }
   }
   return candidates[Math.floor(random * candidates.length)]!
+}
+
+/** Beyond this many candidates, what a pick needs of them is prepared once per array (a group's is the same each time). */
+const LARGE = 16
+
+/** Cumulative weights of a large candidate array (none: uniform), made once per array. */
+const cumulativeOf = new WeakMap<ReadonlyArray<Deployment>, Float64Array | null>()
+
+/** `simpleShuffle` over many candidates: the weights prepared once, then a binary search (reads no stats). */
+const shuffleLarge = (candidates: ReadonlyArray<Deployment>, random: number): Deployment => {
+  let cumulative = cumulativeOf.get(candidates)
+  if (cumulative === undefined) {
+    cumulative = null
+    for (const field of ["weight", "rpm", "tpm"] as const) {
+      if (candidates.some((d) => d[field] !== undefined)) {
+        const sums = new Float64Array(candidates.length)
+        let total = 0
+        for (let i = 0; i < candidates.length; i++) sums[i] = total += candidates[i]![field] ?? 0
+        cumulative = total > 0 ? sums : null
+        break
+      }
+    }
+    cumulativeOf.set(candidates, cumulative)
+  }
+  if (cumulative === null) return candidates[Math.floor(random * candidates.length)]!
+  // The first index whose cumulative weight exceeds the threshold, as `pickWeighted` walks to it.
+  const threshold = random * cumulative[cumulative.length - 1]!
+  let low = 0
+  let high = cumulative.length - 1
+  while (low < high) {
+    const mid = (low + high) >>> 1
+    if (cumulative[mid]! > threshold) high = mid
+    else low = mid + 1
+  }
+  return candidates[low]!
 }
 
 /** Fewest calls in flight right now. */
@@ -231,6 +267,15 @@ export const byName: { readonly [K in RoutingStrategy]: Pick } = {
 
 /** Keeps the deployments with the lowest `order`; a deployment without one comes after all that have one. */
 export const lowestOrder = (candidates: ReadonlyArray<Deployment>): ReadonlyArray<Deployment> => {
+  if (candidates.length <= LARGE) return lowestOrderOf(candidates)
+  let found = lowestOrderMemo.get(candidates)
+  if (found === undefined) lowestOrderMemo.set(candidates, found = lowestOrderOf(candidates))
+  return found
+}
+
+const lowestOrderMemo = new WeakMap<ReadonlyArray<Deployment>, ReadonlyArray<Deployment>>()
+
+const lowestOrderOf = (candidates: ReadonlyArray<Deployment>): ReadonlyArray<Deployment> => {
   let min = Number.POSITIVE_INFINITY
   let max = Number.NEGATIVE_INFINITY
   for (const d of candidates) {

@@ -155,6 +155,19 @@ describe("memory store", () => {
       assert.strictEqual(next.tokensThisMinute, 0)
     }))
 
+  it.effect("a snapshot says when nothing is cooling, so a router need not read each deployment", () =>
+    Effect.gen(function*() {
+      const state = yield* RouterState.makeMemory
+      assert.isTrue((yield* state.snapshot(["a", "b"])).noneCooling)
+      yield* state.onStart("a")
+      yield* state.onFailure("a", failure({ coolsImmediately: true, cooldownMs: 5000 }))
+      assert.isFalse((yield* state.snapshot(["b"])).noneCooling)
+      yield* TestClock.adjust("5 seconds")
+      assert.isTrue((yield* state.snapshot(["a", "b"])).noneCooling)
+      assert.isTrue(yield* state.admitCooldown({ deployment: "b", until: 9000, reason: "RateLimited" }))
+      assert.isFalse((yield* state.snapshot(["a"])).noneCooling)
+    }))
+
   it.effect("latency percentiles over samples that expire after LATENCY_WINDOW_MS", () =>
     Effect.gen(function*() {
       const state = yield* RouterState.makeMemory

@@ -115,6 +115,49 @@ describe("Strategy pipelines", () => {
     assert.strictEqual(strategy([fast, slowCheap, midCheap], allSlow)?.id, "fast")
   })
 
+  const Large = Schema.Struct({
+    count: Schema.Int.check(Schema.isGreaterThanOrEqualTo(17), Schema.isLessThanOrEqualTo(60)),
+    field: Schema.Literals(["weight", "rpm", "tpm", "none"]),
+    /** Which deployments (by index, mod 7) carry the field, and their weights. */
+    weights: Schema.Array(Schema.Literals([0, 1, 2, 7, 100])).check(Schema.isMinLength(7), Schema.isMaxLength(7)),
+    random: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThan(1))
+  })
+
+  it.effect.prop("a large group's prepared shuffle picks as the walk over the weights does", [Large], ([large]) =>
+    Effect.sync(() => {
+      const candidates = Array.from({ length: large.count }, (_, i) => {
+        const w = large.weights[i % 7]!
+        return d(`d${i}`, large.field === "none" || w === 100 ? {} : { [large.field]: w })
+      })
+      // LiteLLM's rule, walked as the small path walks it.
+      const field = (["weight", "rpm", "tpm"] as const).find((f) => candidates.some((c) => c[f] !== undefined))
+      const weights = candidates.map((c) => (field === undefined ? 1 : c[field] ?? 0))
+      const total = weights.reduce((a, b) => a + b, 0)
+      let expected = candidates[Math.floor(large.random * candidates.length)]!
+      if (field !== undefined && total > 0) {
+        let threshold = large.random * total
+        expected = candidates[candidates.length - 1]!
+        for (let i = 0; i < candidates.length; i++) {
+          threshold -= weights[i]!
+          if (threshold < 0) {
+            expected = candidates[i]!
+            break
+          }
+        }
+      }
+      const context: Strategy.Context = { snapshot: { now: 0, stats: new Map() }, streaming: false, random: large.random }
+      assert.strictEqual(Strategy.simpleShuffle(candidates, context).id, expected.id)
+      // Asked again for the same array (prepared once), the same answer.
+      assert.strictEqual(Strategy.simpleShuffle(candidates, context).id, expected.id)
+    }))
+
+  it("lowestOrder keeps the lowest order in a large group too", () => {
+    const candidates = Array.from({ length: 40 }, (_, i) => d(`d${i}`, i % 3 === 0 ? {} : { order: i % 5 === 1 ? 1 : 2 }))
+    const expected = candidates.filter((c) => c.order === 1).map((c) => c.id)
+    assert.deepStrictEqual(Strategy.lowestOrder(candidates).map((c) => c.id), expected)
+    assert.deepStrictEqual(Strategy.lowestOrder(candidates).map((c) => c.id), expected)
+  })
+
   it("randomPair gives two distinct indices in range", () => {
     for (let n = 2; n < 12; n++) {
       for (let k = 0; k < 1000; k++) {

@@ -60,7 +60,7 @@ export class SharedUsage {
         tokensThisMinute: own.tokensThisMinute + theirs.tokens
       })
     }
-    return { now: snapshot.now, stats }
+    return { ...snapshot, stats }
   }
 
   /** Sends this replica's counts since the last sync and takes in the fleet's for this minute. */

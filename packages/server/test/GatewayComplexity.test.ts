@@ -1,10 +1,13 @@
 /**
  * The complexity router through the gateway: `x-llm-router-tier` on the answer (plain and
  * streamed), the header forcing a tier, a bad forced tier answered 400 in OpenAI's shape, and the
- * tier counted in /metrics.
+ * tier counted in /metrics and written in the access log.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import type { HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as AccessLog from "../src/AccessLog.ts"
+import * as RouteHeaders from "../src/RouteHeaders.ts"
 import * as Stub from "./Stub.ts"
 
 const yaml = `
@@ -76,4 +79,22 @@ describe("Gateway: complexity routing", () => {
       const metrics = yield* Effect.promise(async () => (await fetch(`${url}/metrics`)).text())
       assert.match(metrics, /llm_router_complexity_requests_total\{[^}]*router="auto"[^}]*tier="SIMPLE"[^}]*\} [2-9]/)
     }).pipe(Effect.scoped))
+})
+
+describe("AccessLog: complexity routing", () => {
+  it("writes the tier of a routed answer, and none for a plain one", () => {
+    const route = {
+      group: "strong", servedBy: "strong", deployment: "strong-1", provider: "anthropic", model: "claude-x",
+      attempts: 1, fallbacks: [], latencyMs: 3,
+      complexity: { router: "auto", tier: "COMPLEX" as const, score: 0.7, signals: ["code-words"], forced: false }
+    }
+    const request = { method: "POST", url: "/v1/chat/completions" } as unknown as HttpServerRequest.HttpServerRequest
+    const answer = (headers: Record<string, string>) => ({ status: 200, headers }) as unknown as HttpServerResponse.HttpServerResponse
+    const routed = JSON.parse(AccessLog.line(request, answer(RouteHeaders.ofRoute(route, "req_1")), "req_1", 0, 5)) as Record<string, unknown>
+    assert.strictEqual(routed["tier"], "COMPLEX")
+    assert.strictEqual(routed["model_group"], "strong")
+    const { complexity: _, ...plainRoute } = route
+    const plain = JSON.parse(AccessLog.line(request, answer(RouteHeaders.ofRoute(plainRoute, "req_2")), "req_2", 0, 5)) as Record<string, unknown>
+    assert.isFalse("tier" in plain)
+  })
 })

@@ -37,21 +37,29 @@ export const withTags = (engine: Engine, run: Run, group: string): Result.Result
   if (!engine.settings.enableTagFiltering) return Result.succeed(members)
   const byDefault = () => members.filter((d) => d.tags.includes("default"))
   const tags = run.request.metadata?.tags
-  if (tags && tags.length > 0) {
-    const tagged = members.filter((d) => d.tags.some((t) => tags.includes(t)))
-    if (tagged.length > 0) return Result.succeed(tagged)
-    const defaults = byDefault()
-    if (defaults.length > 0) return Result.succeed(defaults)
-    const named = JSON.stringify(tags.length > 20 ? [...tags.slice(0, 20), "…"] : tags).slice(0, 500)
-    const message = `No deployment of model group "${group}" has any of the tags ${named} (and none is tagged "default")`
-    return Result.fail(
-      group === run.group
-        ? new LlmError.BadRequest({ provider: ROUTER, status: 400, param: "tags", message })
-        : new LlmError.NoDeploymentAvailable({ provider: ROUTER, group, message })
-    )
-  }
+  // No tags asked for: the group's `default`-tagged deployments if any, made once per group.
+  if (tags === undefined || tags.length === 0) return Result.succeed(untagged(members))
+  const tagged = members.filter((d) => d.tags.some((t) => tags.includes(t)))
+  if (tagged.length > 0) return Result.succeed(tagged)
   const defaults = byDefault()
-  return Result.succeed(defaults.length > 0 ? defaults : members)
+  if (defaults.length > 0) return Result.succeed(defaults)
+  const named = JSON.stringify(tags.length > 20 ? [...tags.slice(0, 20), "…"] : tags).slice(0, 500)
+  const message = `No deployment of model group "${group}" has any of the tags ${named} (and none is tagged "default")`
+  return Result.fail(
+    group === run.group
+      ? new LlmError.BadRequest({ provider: ROUTER, status: 400, param: "tags", message })
+      : new LlmError.NoDeploymentAvailable({ provider: ROUTER, group, message })
+  )
+}
+
+const untaggedOf = new WeakMap<ReadonlyArray<Deployment>, ReadonlyArray<Deployment>>()
+const untagged = (members: ReadonlyArray<Deployment>): ReadonlyArray<Deployment> => {
+  let found = untaggedOf.get(members)
+  if (found === undefined) {
+    found = members.some((d) => d.tags.includes("default")) ? members.filter((d) => d.tags.includes("default")) : members
+    untaggedOf.set(members, found)
+  }
+  return found
 }
 
 /** The context-window filter (`enable_pre_call_checks`). */
@@ -60,6 +68,9 @@ export const withinContextWindow = (
   group: string,
   members: ReadonlyArray<Deployment>
 ): Result.Result<ReadonlyArray<Deployment>, LlmError.LlmError> => {
+  // Every member holds a request up to the smallest window: then no filter (and no estimate when none has one).
+  const smallest = smallestWindow(members)
+  if (smallest === Infinity || estimatedTokens(run) <= smallest) return Result.succeed(members)
   const fitting = members.filter((d) => d.maxInputTokens === undefined || estimatedTokens(run) <= d.maxInputTokens)
   if (fitting.length > 0) return Result.succeed(fitting)
   return Result.fail(
@@ -70,8 +81,22 @@ export const withinContextWindow = (
   )
 }
 
+const smallestWindowOf = new WeakMap<ReadonlyArray<Deployment>, number>()
+/** The smallest context window among `members` (made once per array: the group's, or its `default` ones). */
+const smallestWindow = (members: ReadonlyArray<Deployment>): number => {
+  let smallest = smallestWindowOf.get(members)
+  if (smallest === undefined) {
+    smallest = Infinity
+    for (const d of members) if (d.maxInputTokens !== undefined && d.maxInputTokens < smallest) smallest = d.maxInputTokens
+    smallestWindowOf.set(members, smallest)
+  }
+  return smallest
+}
+
 /** The candidates not cooling down: the same array when none is, as on most requests. */
 const notCooling = (candidates: ReadonlyArray<Deployment>, snapshot: Snapshot): ReadonlyArray<Deployment> => {
+  // The store knows nothing is cooling: no deployment's stats are read.
+  if (snapshot.noneCooling === true) return candidates
   const cooling = (d: Deployment) => (snapshot.stats.get(d.id)?.cooldownUntil ?? 0) !== 0
   return candidates.some(cooling) ? candidates.filter((d) => !cooling(d)) : candidates
 }
