@@ -169,6 +169,32 @@ describe("LiteLLM configs as written", () => {
       assert.isNull(headers?.get("retry-after") ?? null)
     }).pipe(Effect.scoped))
 
+  it.live("wildcard.yaml: \"anthropic/*\" and \"*\" route any matching name to the provider with the requested model", () =>
+    Effect.gen(function*() {
+      const { env, openai } = yield* environment
+      const { code, out, err } = yield* check("wildcard.yaml", env)
+      assert.strictEqual(code, 0, err)
+      assert.include(out, "Wildcards (")
+      assert.include(out, "  anthropic/* -> anthropic/*")
+      assert.include(out, "  * -> the provider the name says")
+
+      const { client } = yield* serve("wildcard.yaml", env)
+      const route = (model: string) =>
+        Effect.promise(() => client.chat.completions.create({ model, messages: hi }).withResponse()).pipe(
+          Effect.map(({ response }) => ({
+            group: response.headers.get("x-llm-router-model-group"),
+            provider: response.headers.get("x-llm-router-provider"),
+            model: response.headers.get("x-llm-router-model")
+          }))
+        )
+      assert.deepStrictEqual(yield* route("anthropic/claude-haiku-4-5"), { group: "anthropic/*", provider: "anthropic", model: "claude-haiku-4-5" })
+      assert.deepStrictEqual(yield* route("anthropic/claude-sonnet-4-5"), { group: "anthropic/*", provider: "anthropic", model: "claude-sonnet-4-5" })
+      assert.deepStrictEqual(yield* route("gpt-4.1-mini"), { group: "*", provider: "openai", model: "gpt-4.1-mini" })
+      assert.deepStrictEqual(yield* route("gpt-4o"), { group: "gpt-4o", provider: "openai", model: "gpt-4o" })
+      // The provider was called with the requested model.
+      assert.include(openai.requests.map((r) => (r.body as { model?: string } | undefined)?.model), "gpt-4.1-mini")
+    }).pipe(Effect.scoped))
+
   it.live("unsupported-providers.yaml: check lists them and exits 1; serve warns and answers 501 naming the provider", () =>
     Effect.gen(function*() {
       const { env } = yield* environment

@@ -89,6 +89,15 @@ export const format = (config: GatewayConfig.GatewayConfig, source?: string): st
       lines.push(deploymentLine(d, config.keySources.get(d.id), config.unsupportedDeployments.some((u) => u.id === d.id)))
     }
   }
+  const wildcards = [...groups.keys()].filter((g) => g.includes("*"))
+  if (wildcards.length > 0) {
+    lines.push("")
+    lines.push("Wildcards (a model name no group or alias has goes to the most specific match, with the requested model):")
+    for (const pattern of wildcards) {
+      const targets = groups.get(pattern)!.map((d) => (d.model === "*" && d.provider === "openai" ? "the provider the name says" : `${d.provider}/${d.model}`))
+      lines.push(`  ${pattern} -> ${targets.join(", ")}`)
+    }
+  }
   if (settings.aliases.size > 0) {
     lines.push("")
     lines.push("Aliases:")
