@@ -53,7 +53,7 @@ const serve = (file: string, env: Record<string, string>) =>
   Effect.gen(function*() {
     const server = run(["serve", "--config", file, "--port", "0"], { cwd: configs, env })
     yield* Effect.addFinalizer(() => Effect.sync(() => server.child.kill("SIGKILL")))
-    const url = yield* listeningUrl(server)
+    const url = yield* listeningUrl(server, 60_000)
     return { server, client: new OpenAI({ baseURL: `${url}/v1`, apiKey: "any", maxRetries: 0 }) }
   })
 
