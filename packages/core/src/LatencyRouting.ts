@@ -1,16 +1,22 @@
 /**
  * Adaptive latency routing: `latency-based-routing` that follows the providers. It ranks
- * deployments by estimates that forget (`internal/LatencyEstimate`: a peak EWMA per
- * deployment of the time to first chunk for streams and of the latency per output token for
- * whole answers, raised at once by a slow answer, a failure or a call overdue), and picks
- * among the near-equal ones by the power of two random choices weighted by calls in flight,
- * so no single deployment takes the herd. A deployment that has gone unmeasured while the
- * others were measured gets one probe call at a time, so a recovery is noticed.
+ * deployments by estimates that forget (`internal/LatencyEstimate`: per deployment, a peak
+ * EWMA of the time to first chunk for streams and a fit of latency against output tokens for
+ * whole answers, raised by calls overdue and by failures, and a busy deployment made costlier
+ * when its latency has grown with load), and shares the traffic at random among the
+ * deployments within `lowest_latency_buffer` of the cheapest, so no single one takes the herd.
+ * A deployment that has gone unmeasured while the others were measured gets one probe call at
+ * a time, so a recovery is noticed.
+ *
+ * Why not the power of two choices among the near-equal (Envoy's, Tower's): compared by
+ * estimate, the costlier of the pair never wins, so the costliest near-equal deployment went
+ * unmeasured and starved for tens of seconds at a time; compared by estimate times calls in
+ * flight (Tower's cost), a slower deployment won whenever the fastest carried the group's
+ * concurrency (`pnpm bench:routing` scenario 5: 1.05x the oracle's mean instead of 1.03x).
  *
  * LiteLLM's `routing_strategy_args` keep their meaning: `ttl` (samples older than this stop
  * counting), `lowest_latency_buffer` (deployments within this fraction of the fastest are
- * near-equal) and `max_latency_list_size` (the estimate follows about this many latest samples).
- */
+ * near-equal) and `max_latency_list_size` (the estimate follows about this many latest samples). */
 import type { Deployment } from "./Deployment.ts"
 import type * as LlmError from "./LlmError.ts"
 import * as LatencyEstimate from "./internal/LatencyEstimate.ts"
@@ -21,17 +27,20 @@ export interface Args {
   readonly ttlMs?: number | undefined
   /**
    * LiteLLM's `lowest_latency_buffer`: deployments whose estimate is within this fraction of
-   * the fastest share the traffic. LiteLLM's default, 0, sends every request to the single
-   * fastest; ours is 0.2, so near-equal deployments share it.
+   * the fastest share the traffic at random. LiteLLM's default, 0, sends every request to the
+   * single fastest; ours is 0.1, so near-equal deployments share it.
    */
   readonly lowestLatencyBuffer?: number | undefined
   /** LiteLLM's `max_latency_list_size`: the estimate follows about this many latest samples (default 10). */
   readonly maxLatencyListSize?: number | undefined
   /** How fast an old sample's weight fades with time (default 5 s). */
   readonly decayMs?: number | undefined
-  /** A deployment with no sample for this long while others had some is probed with one call (default 10 s). */
+  /**
+   * A deployment with no sample for this long (times how much slower it last was, at most
+   * 30 s) while others had some is probed with one call (default 15 s).
+   */
   readonly probeAfterMs?: number | undefined
-  /** A failure or timeout counts as a sample this many times the estimate (default 4). */
+  /** A failure or timeout multiplies the estimate by this (or by how many times the usual time it took), fading over `decayMs` (default 4). */
   readonly penaltyFactor?: number | undefined
 }
 
@@ -59,8 +68,8 @@ export interface Observer {
 }
 
 /**
- * Failures that say the deployment is slow or unwell right now: they count as a penalty
- * sample. The others (a bad request, a broken key, a rate limit, which cools the deployment
+ * Failures that say the deployment is slow or unwell right now: they count as a penalty.
+ * The others (a bad request, a broken key, a rate limit, which cools the deployment
  * down anyway) say nothing about its latency.
  */
 const penalised: ReadonlySet<LlmError.Tag> = new Set(["Timeout", "ConnectionFailed", "ServiceUnavailable", "InternalServerError"])
@@ -84,9 +93,9 @@ export const make = (args: Args = {}): LatencyRouting => {
   })
   /**
    * Deployments due a probe: unmeasured while another was measured, for `probeAfterMs` times
-   * how much slower than the fastest their last success was (up to four times), and with
-   * nothing in flight. A far slower deployment is probed less often, and still within a minute;
-   * one that only failed (an outage) is probed at the base rate.
+   * how much slower than the fastest their last success was (at most 30 s), and with nothing
+   * in flight. A far slower deployment is probed less often, and still within a minute of a
+   * recovery; one that only failed (an outage) is probed at the base rate.
    */
   const probeDue = (
     candidates: ReadonlyArray<Deployment>,
@@ -129,12 +138,7 @@ export const make = (args: Args = {}): LatencyRouting => {
     const prior = Number.isFinite(fastest) ? fastest : 1
     const due = probeDue(candidates, signal, prior)
     if (due !== undefined) return due[Math.floor(context.random * due.length)]!
-    // A deployment unmeasured for a while may have become faster: it looks up to `buffer` cheaper, so
-    // one that is near-equal gets measured again rather than starve behind the others' fresher numbers.
-    const costs = candidates.map((d, i) => {
-      const since = now - (table.lastSampleAt(d.id) ?? now)
-      return table.cost(d.id, estimates[i] ?? prior, now) * (1 - buffer * Math.min(1, since / probeAfterMs))
-    })
+    const costs = candidates.map((d, i) => table.cost(d.id, estimates[i] ?? prior, now))
     let lowest = Number.POSITIVE_INFINITY
     for (const c of costs) if (c < lowest) lowest = c
     const near: Array<number> = []

@@ -8,7 +8,7 @@
  * latencies; the strategy's picks on hand-made states.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { type Chat, LatencyRouting, RouterConfig, type RouterState, Strategy } from "@llm-router/core"
+import { type Chat, LatencyRouting, Overrides, RouterConfig, type RouterState, Strategy } from "@llm-router/core"
 import { Arbitrary, Effect, pipe, Random, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { deployment, harness, type Harness, request } from "./Fixture.ts"
@@ -171,6 +171,20 @@ describe("in a pipeline of one's own", () => {
       assert.isAbove(share(h, "a", 5 * SECOND, 30 * SECOND), 0.9)
       assert.isAbove(share(h, "b", 40 * SECOND, 60 * SECOND), 0.9)
     }).pipe(Random.withSeed(9)))
+})
+
+describe("what the estimates learn from", () => {
+  it.effect("a mock_response answer says nothing of a deployment's latency; a real one does", () =>
+    Effect.gen(function*() {
+      const adaptive = LatencyRouting.make()
+      const h = yield* harness(group(["a", "b"]), { a: latency((_, t) => 10 * t), b: latency((_, t) => 10 * t) }, { latency: adaptive })
+      yield* Effect.provideService(steady(h, 100, 5 * SECOND), Overrides.Current, { mockResponse: "canned" })
+      const now = 5 * SECOND + 120 * SECOND
+      assert.isUndefined(adaptive.estimate("a", false, now))
+      assert.isUndefined(adaptive.estimate("b", false, now))
+      yield* steady(h, 100, 5 * SECOND)
+      assert.isDefined(adaptive.estimate("a", false, 2 * now))
+    }).pipe(Random.withSeed(10)))
 })
 
 describe("routing_strategy_args", () => {

@@ -418,7 +418,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
 
       const modelIds = [
         ...groups.keys(),
-        ...[...config.router.settings.aliases].filter(([, alias]) => !alias.hidden).map(([name]) => name)
+        ...[...config.router.settings.aliases].filter(([, alias]) => !alias.hidden).map(([name]) => name),
+        ...(config.router.settings.complexityRouters?.keys() ?? [])
       ]
       const modelList = JSON.stringify({
         object: "list",

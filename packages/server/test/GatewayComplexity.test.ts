@@ -51,7 +51,9 @@ describe("Gateway: complexity routing", () => {
       assert.strictEqual(code.headers.get("x-llm-router-tier"), "COMPLEX")
       assert.strictEqual(code.headers.get("x-llm-router-model-group"), "strong")
       assert.deepStrictEqual(probe.calls.map((c) => c.deployment), ["cheap-1", "strong-1"])
-      // A plain group's answer has no tier header.
+      // The router is listed as a model, and a plain group's answer has no tier header.
+      const models = yield* Effect.promise(async () => (await (await fetch(`${url}/v1/models`)).json()) as { data: Array<{ id: string }> })
+      assert.deepStrictEqual(models.data.map((m) => m.id), ["cheap", "strong", "auto"])
       const plain = yield* post(url, { model: "cheap", messages: [{ role: "user", content: "Hi" }] })
       assert.strictEqual(plain.headers.get("x-llm-router-tier"), null)
     }).pipe(Effect.scoped))

@@ -9,6 +9,8 @@
  * - `POST /openai/deployments/{deployment}/chat/completions?api-version=…`: Azure classic
  *   (`api_base` = `origin`); without `api-version` Azure's 404 "Resource not found".
  * - `POST /openai/v1/chat/completions`: Azure's v1 API (`api_base` = `azureV1BaseUrl`).
+ * - `POST /v1/responses`: OpenAI's Responses API, plain or streamed (`ResponsesAnswers.ts`:
+ *   the same text, tool-call and json_schema rules, typed events; faults as on chat).
  * - `GET /v1/models`: a model list.
  *
  * Answers: the text (`options.text`, default "Hello from the mock.") followed, unless
@@ -38,8 +40,10 @@ import type { AddressInfo } from "node:net"
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions"
 import type { CompletionUsage } from "openai/resources/completions"
 import type { Model } from "openai/resources/models"
+import type { ResponseErrorEvent } from "openai/resources/responses/responses"
 import type { ErrorObject } from "openai/resources/shared"
 import { type Fault, faults, type MockUpstream, type Options as ContractOptions, type RecordedRequest } from "./MockUpstream.ts"
+import * as ResponsesAnswers from "./ResponsesAnswers.ts"
 import * as Synthesize from "./Synthesize.ts"
 
 export interface Options extends ContractOptions {
@@ -295,6 +299,14 @@ const serverError = openAiError({
   code: null
 })
 
+const unparsable = openAiError({
+  message:
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+  type: "invalid_request_error",
+  param: null,
+  code: null
+})
+
 const textOf = (content: unknown): string =>
   typeof content === "string"
     ? content
@@ -460,6 +472,18 @@ const modelList = (): { object: "list"; data: Array<Model> } => ({
   }))
 })
 
+/** One answer, plain or streamed, as the fault controls need it. */
+interface Reply {
+  readonly n: number
+  readonly stream: boolean
+  /** The plain answer's body. */
+  readonly whole: () => unknown
+  /** The streamed answer's SSE frames, its end marker included. */
+  readonly frames: () => ReadonlyArray<string>
+  /** The frame that reports an error mid-stream, as the `index`th frame. */
+  readonly errorFrame: (error: ErrorObject, index: number) => string
+}
+
 const sse = (data: unknown) => `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`
 
 // ---------------------------------------------------------------------------------------
@@ -534,54 +558,85 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
         step()
       }
 
-      const answerStream = (exchange: Exchange, input: ChatInput, n: number) => {
-        exchange.res.writeHead(200, { ...SSE_HEADERS, "x-request-id": `req_mock_${n}` })
-        writeFrames(exchange, [...chunksOf(input, options, n).map(sse), sse("[DONE]")], () => exchange.res.end())
+      const answerStream = (exchange: Exchange, reply: Reply) => {
+        exchange.res.writeHead(200, { ...SSE_HEADERS, "x-request-id": `req_mock_${reply.n}` })
+        writeFrames(exchange, reply.frames(), () => exchange.res.end())
       }
 
-      const answer = (exchange: Exchange, input: ChatInput, n: number) =>
-        later(options.latencyMs ?? 0, exchange, () =>
-          input.stream ? answerStream(exchange, input, n) : json(exchange, 200, completionOf(input, options, n)))
+      const answer = (exchange: Exchange, reply: Reply) =>
+        later(options.latencyMs ?? 0, exchange, () => reply.stream ? answerStream(exchange, reply) : json(exchange, 200, reply.whole()))
 
-      const fail = (exchange: Exchange, fault: Fault, input: ChatInput, n: number, key: string) => {
-        const error = errorAnswer(fault, input.flavor, input.model, key, options)
+      const fail = (exchange: Exchange, fault: Fault, flavor: Flavor, model: string, reply: Reply, key: string) => {
+        const error = errorAnswer(fault, flavor, model, key, options)
         if (error !== undefined) return json(exchange, error.status, error.body, error.headers)
         const { res } = exchange
         switch (fault) {
           case "connection-refused":
             return breakConnection(exchange)
           case "slow-headers":
-            return later(options.slowMs ?? 5000, exchange, () => answer(exchange, input, n))
+            return later(options.slowMs ?? 5000, exchange, () => answer(exchange, reply))
           case "malformed-json": {
-            const whole = JSON.stringify(input.stream ? chunksOf(input, options, n)[1] : completionOf(input, options, n))
-            const broken = whole.slice(0, Math.floor(whole.length / 2))
-            if (!input.stream) {
+            if (!reply.stream) {
+              const whole = JSON.stringify(reply.whole())
+              const broken = whole.slice(0, Math.floor(whole.length / 2))
               res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(broken)) })
               return res.end(broken)
             }
+            const frames = reply.frames()
             res.writeHead(200, SSE_HEADERS)
-            return res.end(`data: ${broken}\n\n${sse("[DONE]")}`)
+            return res.end(`${frames[1]!.slice(0, Math.floor(frames[1]!.length / 2))}\n\n${frames.at(-1)}`)
           }
           case "wrong-shape":
-            if (!input.stream) return json(exchange, 200, { object: "list", data: [{ text: "Hello" }] })
+            if (!reply.stream) return json(exchange, 200, { object: "list", data: [{ text: "Hello" }] })
             res.writeHead(200, SSE_HEADERS)
             return res.end(`${sse({ object: "text_completion", text: "Hello" })}${sse("[DONE]")}`)
           case "reset-mid-body": {
-            if (!input.stream) {
-              const text = JSON.stringify(completionOf(input, options, n))
+            if (!reply.stream) {
+              const text = JSON.stringify(reply.whole())
               res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) })
               res.write(text.slice(0, Math.floor(text.length / 2)))
               return setImmediate(() => breakConnection(exchange))
             }
             res.writeHead(200, SSE_HEADERS)
-            return writeFrames(exchange, chunksOf(input, options, n).slice(0, 3).map(sse), () => setImmediate(() => breakConnection(exchange)))
+            return writeFrames(exchange, reply.frames().slice(0, 3), () => setImmediate(() => breakConnection(exchange)))
           }
           case "error-after-200":
-            if (!input.stream) return json(exchange, 200, serverError)
+            if (!reply.stream) return json(exchange, 200, serverError)
             res.writeHead(200, SSE_HEADERS)
-            return writeFrames(exchange, [...chunksOf(input, options, n).slice(0, 3).map(sse), sse(serverError)], () => res.end())
+            return writeFrames(exchange, [...reply.frames().slice(0, 3), reply.errorFrame(serverError.error, 3)], () => res.end())
         }
       }
+
+      /** `POST /v1/responses` (OpenAI only): the Responses API, plain or streamed, under the same faults and key check. */
+      const responses = (exchange: Exchange, body: unknown, fault: Fault | undefined, key: string, n: number) => {
+        if (typeof body !== "object" || body === null || Array.isArray(body)) return json(exchange, 400, unparsable)
+        const record = body as Record<string, unknown>
+        const model = typeof record["model"] === "string" ? record["model"] : ""
+        const createdAt = Math.floor(Date.now() / 1000)
+        const reply: Reply = {
+          n,
+          stream: record["stream"] === true,
+          whole: () => ResponsesAnswers.responseOf(record, model, options, n, createdAt),
+          frames: () => ResponsesAnswers.eventsOf(record, model, options, n, createdAt).map(ResponsesAnswers.frame),
+          errorFrame: (error, index) =>
+            ResponsesAnswers.frame({ type: "error", code: error.code ?? null, message: error.message, param: error.param ?? null, sequence_number: index } satisfies ResponseErrorEvent)
+        }
+        if (fault !== undefined) return fail(exchange, fault, "openai", model, reply, key)
+        if (options.apiKey !== undefined && key !== options.apiKey) return fail(exchange, "auth", "openai", model, reply, key)
+        const missing = ResponsesAnswers.missing(record)
+        if (missing !== undefined) {
+          return json(exchange, 400, openAiError({ ...missing, type: "invalid_request_error", code: "missing_required_parameter" }))
+        }
+        answer(exchange, reply)
+      }
+
+      const chatReply = (input: ChatInput, n: number): Reply => ({
+        n,
+        stream: input.stream,
+        whole: () => completionOf(input, options, n),
+        frames: () => [...chunksOf(input, options, n).map(sse), sse("[DONE]")],
+        errorFrame: (error) => sse({ error })
+      })
 
       const handle = (exchange: Exchange, raw: string) => {
         const { req } = exchange
@@ -610,6 +665,9 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
           }
           return json(exchange, 200, modelList())
         }
+        if (req.method === "POST" && path === "/v1/responses") {
+          return responses(exchange, body, fault, (headers["authorization"] ?? "").replace(/^Bearer\s+/i, ""), n)
+        }
         const azureClassic = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(path)
         const flavor: Flavor | undefined = path === "/v1/chat/completions"
           ? "openai"
@@ -631,20 +689,15 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
           ? headers["api-key"] ?? ""
           : (headers["authorization"] ?? "").replace(/^Bearer\s+/i, "")
         if (typeof body !== "object" || body === null || Array.isArray(body)) {
-          return json(exchange, 400, openAiError({
-            message:
-              "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
-            type: "invalid_request_error",
-            param: null,
-            code: null
-          }))
+          return json(exchange, 400, unparsable)
         }
         const record = body as Record<string, unknown>
         const deployment = azureClassic ? decodeURIComponent(azureClassic[1]!) : undefined
         const model = typeof record["model"] === "string" ? record["model"] : deployment ?? ""
         const input: ChatInput = { flavor, model: deployment ?? model, body: record, stream: record["stream"] === true }
-        if (fault !== undefined) return fail(exchange, fault, input, n, key)
-        if (options.apiKey !== undefined && key !== options.apiKey) return fail(exchange, "auth", input, n, key)
+        const reply = chatReply(input, n)
+        if (fault !== undefined) return fail(exchange, fault, flavor, input.model, reply, key)
+        if (options.apiKey !== undefined && key !== options.apiKey) return fail(exchange, "auth", flavor, input.model, reply, key)
         if (!Array.isArray(record["messages"]) || record["messages"].length === 0) {
           return json(exchange, 400, openAiError({
             message: "Missing required parameter: 'messages'.",
@@ -661,7 +714,7 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
             code: null
           }))
         }
-        answer(exchange, input, n)
+        answer(exchange, reply)
       }
 
       const server = createServer((req, res) => {

@@ -1,0 +1,182 @@
+/**
+ * The OpenAI mock's answers on `POST /v1/responses` (OpenAI's Responses API): the `Response`
+ * object of a plain call and the typed events of a streamed one (`response.created`,
+ * `response.in_progress`, `response.output_item.added`, `response.content_part.added`,
+ * `response.output_text.delta` … `.done`, `response.function_call_arguments.delta` … `.done`,
+ * `response.output_item.done`, `response.completed`), typed with the `openai` SDK's own types so
+ * a drift in OpenAI's shapes is a type error here. The same rules as the chat answers: the text,
+ * then " You said: <last user text>" unless `echo: false`; function tools (and `tool_choice`
+ * not "none"), or a model containing "tool-call", get a function call whose arguments match the
+ * tool's parameters; `text.format` json_schema gets a JSON value matching the schema. Usage is
+ * deterministic: input = ceil(chars / 4), output = words (arguments: ceil(chars / 4)).
+ */
+import type {
+  FunctionTool,
+  Response,
+  ResponseFunctionToolCall,
+  ResponseOutputItem,
+  ResponseOutputMessage,
+  ResponseStreamEvent,
+  ResponseUsage
+} from "openai/resources/responses/responses"
+import * as Synthesize from "./Synthesize.ts"
+
+export interface AnswerOptions {
+  readonly text?: string | undefined
+  readonly echo?: boolean | undefined
+  readonly streamChunks?: number | undefined
+}
+
+type Body = Record<string, unknown>
+const isObj = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const textOf = (content: unknown): string =>
+  typeof content === "string"
+    ? content
+    : Array.isArray(content)
+    ? content.map((part) => (isObj(part) && typeof part["text"] === "string" ? part["text"] : "")).join("")
+    : ""
+
+const inputItems = (body: Body): ReadonlyArray<Record<string, unknown>> =>
+  typeof body["input"] === "string"
+    ? [{ role: "user", content: body["input"] }]
+    : Array.isArray(body["input"])
+    ? body["input"].filter(isObj)
+    : []
+
+const lastUserText = (body: Body): string => textOf(inputItems(body).findLast((item) => item["role"] === "user")?.["content"])
+
+const inputTokens = (body: Body): number =>
+  Math.max(1, Math.ceil((textOf(body["instructions"]).length + inputItems(body).reduce((n, i) => n + textOf(i["content"] ?? i["output"]).length, 0)) / 4))
+
+const countWords = (text: string) => text.split(/\s+/).filter((w) => w.length > 0).length
+
+/** `undefined` when the request is missing what OpenAI requires (then the caller answers a 400). */
+export const missing = (body: Body): { readonly message: string; readonly param: string } | undefined =>
+  typeof body["model"] !== "string" || body["model"] === ""
+    ? { message: "Missing required parameter: 'model'.", param: "model" }
+    : body["input"] === undefined && body["previous_response_id"] === undefined
+    ? { message: "Missing required parameter: 'input'.", param: "input" }
+    : undefined
+
+const plannedCall = (body: Body, model: string, sequence: number): ResponseFunctionToolCall | undefined => {
+  const tools = (Array.isArray(body["tools"]) ? body["tools"] : []).filter((t): t is FunctionTool => isObj(t) && t["type"] === "function")
+  const choice = body["tool_choice"]
+  if (!((tools.length > 0 && choice !== "none") || model.includes("tool-call"))) return undefined
+  const name = (isObj(choice) && typeof choice["name"] === "string" ? choice["name"] : tools[0]?.name) ?? "get_weather"
+  const parameters = tools.find((t) => t.name === name)?.parameters
+  const query = lastUserText(body)
+  return {
+    type: "function_call",
+    id: `fc_mock_${sequence}`,
+    call_id: `call_mock_${sequence}_0`,
+    name,
+    arguments: JSON.stringify(parameters == null ? { query } : Synthesize.argumentsOf(parameters, { string: () => query })),
+    status: "completed"
+  }
+}
+
+const answerText = (body: Body, options: AnswerOptions): string => {
+  const text = options.text ?? "Hello from the mock."
+  const format = isObj(body["text"]) ? body["text"]["format"] : undefined
+  if (isObj(format) && format["type"] === "json_schema") return JSON.stringify(Synthesize.valueOf(format["schema"] ?? { type: "object" }, { string: () => text }))
+  if (isObj(format) && format["type"] === "json_object") return JSON.stringify({ answer: text })
+  return options.echo === false ? text : `${text} You said: ${lastUserText(body)}`
+}
+
+/** Splits text into `n` pieces (default: one per word, spaces kept with the following word). */
+const pieces = (text: string, n: number | undefined): ReadonlyArray<string> => {
+  if (n === undefined) return text.split(/(?=\s)/).filter((p) => p.length > 0)
+  const count = Math.max(1, Math.min(n, text.length))
+  const size = text.length / count
+  return Array.from({ length: count }, (_, i) => text.slice(Math.round(i * size), Math.round((i + 1) * size)))
+}
+
+const usageOf = (body: Body, output: number): ResponseUsage => {
+  const input = inputTokens(body)
+  return {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+    output_tokens: output,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: input + output
+  }
+}
+
+const shell = (body: Body, model: string, sequence: number, createdAt: number): Response => ({
+  id: `resp_mock_${sequence}`,
+  object: "response",
+  created_at: createdAt,
+  status: "in_progress",
+  access_programs: null,
+  error: null,
+  incomplete_details: null,
+  instructions: typeof body["instructions"] === "string" ? body["instructions"] : null,
+  metadata: isObj(body["metadata"]) ? body["metadata"] as Record<string, string> : null,
+  model,
+  output: [],
+  output_text: "",
+  parallel_tool_calls: body["parallel_tool_calls"] !== false,
+  previous_response_id: typeof body["previous_response_id"] === "string" ? body["previous_response_id"] : null,
+  temperature: typeof body["temperature"] === "number" ? body["temperature"] : 1,
+  top_p: typeof body["top_p"] === "number" ? body["top_p"] : 1,
+  tool_choice: (body["tool_choice"] ?? "auto") as Response["tool_choice"],
+  tools: (Array.isArray(body["tools"]) ? body["tools"] : []) as Response["tools"]
+})
+
+/** The finished answer: the `Response` a plain call gets (and `response.completed` carries). */
+export const responseOf = (body: Body, model: string, options: AnswerOptions, sequence: number, createdAt: number): Response => {
+  const call = plannedCall(body, model, sequence)
+  const text = call === undefined ? answerText(body, options) : ""
+  const item: ResponseOutputItem = call ?? message(sequence, text, "completed")
+  return {
+    ...shell(body, model, sequence, createdAt),
+    status: "completed",
+    completed_at: createdAt,
+    output: [item],
+    output_text: text,
+    usage: usageOf(body, call === undefined ? countWords(text) : Math.ceil(call.arguments.length / 4))
+  }
+}
+
+const message = (sequence: number, text: string, status: ResponseOutputMessage["status"]): ResponseOutputMessage => ({
+  type: "message",
+  id: `msg_mock_${sequence}`,
+  role: "assistant",
+  status,
+  content: status === "completed" ? [{ type: "output_text", text, annotations: [], logprobs: [] }] : []
+})
+
+/** A stream event before its number: each event's own fields are checked against the SDK's. */
+type Unnumbered = ResponseStreamEvent extends infer E ? E extends unknown ? Omit<E, "sequence_number"> : never : never
+
+/** The events of a streamed answer, numbered from 0, ending in `response.completed`. */
+export const eventsOf = (body: Body, model: string, options: AnswerOptions, sequence: number, createdAt: number): ReadonlyArray<ResponseStreamEvent> => {
+  const done = responseOf(body, model, options, sequence, createdAt)
+  const start = shell(body, model, sequence, createdAt)
+  const events: Array<ResponseStreamEvent> = []
+  const add = (event: Unnumbered) => events.push({ ...event, sequence_number: events.length } as ResponseStreamEvent)
+  add({ type: "response.created", response: start })
+  add({ type: "response.in_progress", response: start })
+  const item = done.output[0]!
+  if (item.type === "function_call") {
+    const itemId = item.id ?? ""
+    add({ type: "response.output_item.added", output_index: 0, item: { ...item, arguments: "", status: "in_progress" } })
+    for (const delta of pieces(item.arguments, 3)) add({ type: "response.function_call_arguments.delta", item_id: itemId, output_index: 0, delta })
+    add({ type: "response.function_call_arguments.done", item_id: itemId, output_index: 0, arguments: item.arguments })
+  } else if (item.type === "message") {
+    const text = done.output_text
+    const at = { item_id: item.id, output_index: 0, content_index: 0 }
+    add({ type: "response.output_item.added", output_index: 0, item: message(sequence, "", "in_progress") })
+    add({ type: "response.content_part.added", ...at, part: { type: "output_text", text: "", annotations: [], logprobs: [] } })
+    for (const delta of pieces(text, options.streamChunks)) add({ type: "response.output_text.delta", ...at, delta, logprobs: [] })
+    add({ type: "response.output_text.done", ...at, text, logprobs: [] })
+    add({ type: "response.content_part.done", ...at, part: { type: "output_text", text, annotations: [], logprobs: [] } })
+  }
+  add({ type: "response.output_item.done", output_index: 0, item })
+  add({ type: "response.completed", response: done })
+  return events
+}
+
+/** One event as an SSE frame (`event:` names the type, as OpenAI sends them). */
+export const frame = (event: ResponseStreamEvent) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
