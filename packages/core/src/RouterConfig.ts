@@ -236,7 +236,8 @@ const schemaIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 export const issuesOf = (issue: SchemaIssue.Issue, prefix = ""): ReadonlyArray<ConfigIssue> =>
   schemaIssues(issue).issues.map((i) => {
     const path = formatPath((i.path ?? []).map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p)))
-    return { path: prefix && path ? `${prefix}.${path}` : prefix || path, message: i.message }
+    const message = i.message === "Expected no excess property" ? "unknown key" : i.message
+    return { path: prefix && path ? `${prefix}.${path}` : prefix || path, message }
   })
 
 /** `group` resolves aliases, so the router's chains name groups only (a chain may name an alias on either side). */
@@ -474,7 +475,9 @@ export const decode = (
   input: unknown,
   options?: Parameters<typeof resolve>[1]
 ): Effect.Effect<RouterConfig, RouterConfigError> =>
-  Schema.decodeUnknownEffect(RouterConfigInput)(input, { errors: "all" }).pipe(
+  // Unknown keys are refused with their path (a `num_retry` typo must not pass silently);
+  // `litellm_params` and `model_info` take any key (provider parameters, LiteLLM's extras).
+  Schema.decodeUnknownEffect(RouterConfigInput)(input, { errors: "all", onExcessProperty: "error" }).pipe(
     Effect.mapError((error) => RouterConfigError.fromIssues(issuesOf(error.issue))),
     Effect.flatMap((decoded) => resolve(decoded, options))
   )

@@ -25,6 +25,21 @@ const hasIssue = (issues: ReadonlyArray<RouterConfig.ConfigIssue>, path: string,
   )
 
 describe("RouterConfig.decode", () => {
+  it.effect("refuses unknown keys with their path; litellm_params and model_info take any", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(RouterConfig.decode({
+        model_list: [
+          { model_name: "gpt", litellm_params: { model: "openai/gpt-4o", extra_headers: { a: "b" } }, model_info: { mode: "chat" }, modle_info: {} }
+        ],
+        num_retry: 3,
+        redis_host: "localhost"
+      }))
+      assert.deepStrictEqual(
+        error.issues.map((i) => [i.path, i.message]),
+        [["num_retry", "unknown key"], ["redis_host", "unknown key"], ["model_list[0].modle_info", "unknown key"]]
+      )
+    }))
+
   it.effect("accepts a LiteLLM config as written", () =>
     Effect.gen(function*() {
       const config = yield* RouterConfig.decode({
@@ -68,9 +83,7 @@ describe("RouterConfig.decode", () => {
         enable_pre_call_checks: false,
         model_group_alias: { fast: "gpt", secret: { model: "claude", hidden: true } },
         stream_failure_policy: "restart",
-        max_retry_after: 10,
-        // Settings we do not use are accepted and ignored, as LiteLLM users have them.
-        redis_host: "localhost"
+        max_retry_after: 10
       })
       const [eu, plain, anthropic] = config.deployments
       assert.strictEqual(eu?.id, "eu-1")

@@ -120,6 +120,30 @@ const litellmRouterKeys: Readonly<Record<string, string>> = {
 /** LiteLLM's Router takes its Redis as `redis_url`, or `redis_host` with `redis_port` and `redis_password`. */
 const redisKeys = new Set(["redis_url", "redis_host", "redis_port", "redis_password", "redis_key_prefix"])
 const entryKeys = new Set(Object.keys(RouterConfig.DeploymentEntry.fields))
+/**
+ * `litellm_params` keys something here acts on: the router's own, and the provider parameters
+ * the adapters send or read (sampling defaults, headers, Anthropic's thinking, Gemini's safety
+ * settings). Any other is named in the start-up warning, so a typo such as `api_kye` shows.
+ */
+const litellmParamKeys = new Set([
+  ...Object.keys(RouterConfig.LitellmParams.schema.fields),
+  "temperature",
+  "top_p",
+  "max_tokens",
+  "max_completion_tokens",
+  "stop",
+  "seed",
+  "presence_penalty",
+  "frequency_penalty",
+  "reasoning_effort",
+  "response_format",
+  "user",
+  "service_tier",
+  "extra_headers",
+  "organization",
+  "thinking",
+  "safety_settings"
+])
 const topLevelKeys = new Set(["model_list", "router_settings", "litellm_settings", "general_settings"])
 
 const Seconds = Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(86_400))
@@ -306,6 +330,10 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
               message: `unknown provider "${provider}" in "${String(model)}" (known: ${knownProviders.join(", ")})`
             })
           }
+          // (A deployment the gateway cannot call is not warned about: its provider's own keys are expected.)
+          for (const key of Object.keys(params)) {
+            if (!litellmParamKeys.has(key)) unsupported.push(`model_list[${index}].litellm_params.${key}`)
+          }
           for (const [key, value] of Object.entries(resolved)) {
             const name = envName(value)
             if (name === undefined) continue
@@ -351,7 +379,9 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
               if (found !== undefined) resolved[key] = found.value
             }
           }
-          return { ...entry, litellm_params: resolved }
+          // Keys named in the warning are not the router's: it refuses unknown keys.
+          const known = Object.fromEntries(Object.entries(entry).filter(([key]) => entryKeys.has(key)))
+          return { ...known, litellm_params: resolved }
         }))
     } else if (modelList !== undefined) input["model_list"] = modelList
 

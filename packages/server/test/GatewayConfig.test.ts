@@ -101,6 +101,19 @@ describe("GatewayConfig", () => {
       for (const key of config.unsupportedKeys) assert.include(warning, key)
     }))
 
+  it.effect("names a litellm_params key nothing acts on (a typo such as api_kye), and an unknown entry key, without refusing the file", () =>
+    Effect.gen(function*() {
+      const config = yield* parse(`
+model_list:
+  - model_name: gpt
+    litellm_params: { model: openai/gpt-4o, api_kye: sk-typo, temperature: 0.2, extra_headers: { x-team: a } }
+    model_info: { id: gpt-1 }
+    modle_info: { id: typo }
+`)
+      assert.deepStrictEqual([...config.unsupportedKeys].sort(), ["model_list[0].litellm_params.api_kye", "model_list[0].modle_info"])
+      assert.strictEqual(config.router.deployments[0]?.id, "gpt-1")
+    }))
+
   it.effect("has no warning when every key is supported, and defaults when sections are absent", () =>
     Effect.gen(function*() {
       const config = yield* parse("model_list:\n  - model_name: a\n    litellm_params: { model: gpt-4o-mini }\n")
