@@ -81,7 +81,12 @@ const main = Effect.gen(function*() {
 
   const config = yield* GatewayConfig.load(CONFIG, { registry: Providers.builtin })
   yield* Layer.build(
-    Gateway.layer({ config, clientFor: UpstreamLog.logFailures(Providers.builtin.clientFor), port }).pipe(
+    Gateway.layer({
+      config,
+      clientFor: UpstreamLog.logFailures(Providers.builtin.clientFor),
+      embeddingClientFor: Providers.builtin.embeddingClientFor,
+      port
+    }).pipe(
       Layer.provide(NodeHttpClient.layerUndici)
     )
   ).pipe(StartupError.explainListen("the demo's gateway", "127.0.0.1", port, "pick another with PORT=N"))

@@ -16,6 +16,12 @@ import { AnthropicUpstream, OpenAiUpstream } from "@llm-router/testing"
 
 const MASTER_KEY = "sk-gateway-responses-master"
 const WEATHER = { city: "Paris", celsius: 21 }
+/**
+ * Claude Sonnet 4.5 answers a JSON schema through Anthropic's native structured output
+ * (`output_config.format`), which the mock fills from the schema: its strings are the mock's
+ * text, its numbers 1 (see `Synthesize`).
+ */
+const WEATHER_FROM_CLAUDE = { city: "Paris", celsius: 1 }
 
 interface Env extends GatewayUnderTest.Upstreams {
   readonly baseURL: string
@@ -28,7 +34,7 @@ const env = Layer.effect(TestEnv, Effect.gen(function*() {
   const { openai, anthropic } = mocks
   // Upstreams that answer with a JSON document, for structured output.
   const jsonOpenai = yield* OpenAiUpstream.make({ text: JSON.stringify(WEATHER), echo: false })
-  const jsonClaude = yield* AnthropicUpstream.make({ text: JSON.stringify(WEATHER) })
+  const jsonClaude = yield* AnthropicUpstream.make({ text: WEATHER_FROM_CLAUDE.city })
   const yaml = `
 model_list:${GatewayUnderTest.plainGroups(mocks)}
   # OpenAI answers 500 first; Claude takes the retry.
@@ -197,7 +203,7 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
       )
       assert.strictEqual(response.headers.get("x-llm-router-deployment"), "json-claude")
       assert.strictEqual(response.headers.get("x-llm-router-attempts"), "2")
-      assert.deepStrictEqual(data.output_parsed, WEATHER)
+      assert.deepStrictEqual(data.output_parsed, WEATHER_FROM_CLAUDE)
     }))
 
   it.effect("continues a conversation with previous_response_id, across providers", () =>
@@ -292,7 +298,7 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
           output: Output.object({ schema: jsonSchema<typeof WEATHER>(weatherFormat.schema as never) })
         })
       )
-      assert.deepStrictEqual(structured.output, WEATHER)
+      assert.deepStrictEqual(structured.output, WEATHER_FROM_CLAUDE)
       assert.strictEqual(headerOf(structured.response.headers), "json-claude")
     }))
 

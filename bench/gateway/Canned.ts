@@ -1,5 +1,6 @@
 // What the gateway benchmark's instant mock answers (`mock.ts`, and the in-process mock of
-// `inprocess.ts`), and the one-deployment gateway config every benchmark driver writes.
+// `inprocess.ts`): chat completions and embeddings; and the gateway config every benchmark
+// driver writes.
 
 /** A whole `chat.completion`. */
 export const completion = JSON.stringify({
@@ -37,7 +38,25 @@ export const stream = (includeUsage: boolean): string =>
   (includeUsage ? chunk({}, null, { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16 }) : "") +
   "data: [DONE]\n\n"
 
-/** `llm-router serve` config: one group, `bench`, on one OpenAI deployment at the mock. */
+/** The size of the embedding the mock answers: text-embedding-3-small's. */
+export const EMBEDDING_DIMENSIONS = 1536
+
+/** A whole embeddings list for one input: floats, as text-embedding-3-small's size. */
+export const embeddings = JSON.stringify({
+  object: "list",
+  data: [{
+    object: "embedding",
+    index: 0,
+    embedding: Array.from({ length: EMBEDDING_DIMENSIONS }, (_, i) => Math.fround(Math.sin(i + 1) / 40))
+  }],
+  model: "bench-embedding-model",
+  usage: { prompt_tokens: 3, total_tokens: 3 }
+})
+
+/**
+ * `llm-router serve` config: one group, `bench`, on one OpenAI deployment at the mock; and one
+ * embedding group, `bench-embed`, on the mock too.
+ */
 export const gatewayConfig = (mockBaseUrl: string): string =>
   [
     "model_list:",
@@ -46,5 +65,12 @@ export const gatewayConfig = (mockBaseUrl: string): string =>
     "      model: openai/bench-model",
     `      api_base: ${mockBaseUrl}`,
     "      api_key: x",
+    "  - model_name: bench-embed",
+    "    litellm_params:",
+    "      model: openai/bench-embedding-model",
+    `      api_base: ${mockBaseUrl}`,
+    "      api_key: x",
+    "    model_info:",
+    "      mode: embedding",
     ""
   ].join("\n")

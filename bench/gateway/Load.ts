@@ -19,8 +19,8 @@ export interface Target {
   readonly path: string
   readonly headers: Readonly<Record<string, string>>
   readonly model: string
-  /** The API spoken at `path`: chat completions (the default) or OpenAI's Responses API. */
-  readonly api?: "chat" | "responses" | undefined
+  /** The API spoken at `path`: chat completions (the default), OpenAI's Responses API, or embeddings. */
+  readonly api?: "chat" | "responses" | "embeddings" | undefined
   readonly pool: Undici.Pool
 }
 
@@ -53,11 +53,13 @@ const bodyFor = (model: string, stream: boolean, api: Target["api"]): Buffer => 
   const key = `${model}\u0000${stream}\u0000${api}`
   let body = bodies.get(key)
   if (body === undefined) {
-    body = Buffer.from(JSON.stringify({
-      model,
-      ...(api === "responses" ? { input: "Say hello.", store: false } : { messages: [{ role: "user", content: "Say hello." }] }),
-      ...(stream ? { stream: true } : {})
-    }))
+    body = Buffer.from(JSON.stringify(
+      api === "embeddings" ? { model, input: "Say hello.", encoding_format: "float" } : {
+        model,
+        ...(api === "responses" ? { input: "Say hello.", store: false } : { messages: [{ role: "user", content: "Say hello." }] }),
+        ...(stream ? { stream: true } : {})
+      }
+    ))
     bodies.set(key, body)
   }
   return body
@@ -98,9 +100,11 @@ export const once = (target: Target, stream: boolean): Promise<One> =>
       onResponseEnd() {
         const t1 = process.hrtime.bigint()
         const text = Buffer.concat(parts).toString("utf8")
-        const ok = status === 200 && text.includes("bench mock") && (target.api === "responses"
-          ? (stream ? text.includes("event: response.completed") : text.includes("\"object\":\"response\""))
-          : stream ? text.trimEnd().endsWith("data: [DONE]") : text.includes("\"chat.completion\""))
+        const ok = status === 200 && (target.api === "embeddings"
+          ? text.includes("\"embedding\":[")
+          : text.includes("bench mock") && (target.api === "responses"
+            ? (stream ? text.includes("event: response.completed") : text.includes("\"object\":\"response\""))
+            : stream ? text.trimEnd().endsWith("data: [DONE]") : text.includes("\"chat.completion\"")))
         if (ok) resolve({ ok, latency: toMs(t1 - t0), ttfb: toMs((tFirst === 0n ? t1 : tFirst) - t0) })
         else failed(`status ${status}: ${text.slice(0, 200)}`)
       },

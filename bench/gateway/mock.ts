@@ -1,6 +1,7 @@
 // An instant OpenAI-wire mock upstream for the gateway benchmark: answers
 // `POST …/chat/completions` with a fixed small JSON body, or, when the request
-// asks for `stream: true`, a short SSE stream ending in `data: [DONE]`, all
+// asks for `stream: true`, a short SSE stream ending in `data: [DONE]`, and
+// `POST …/embeddings` with one 1536-float embedding, all
 // written at once so every measured millisecond belongs to whoever is in front.
 // Run as its own process (`node bench/gateway/mock.ts --port N`) so the load
 // generator's event loop never competes with it.
@@ -21,6 +22,10 @@ const server = Http.createServer((req, res) => {
   req.on("end", () => {
     if (req.method === "GET" && req.url === "/health") {
       json(res, 200, "{\"ok\":true}")
+      return
+    }
+    if (req.method === "POST" && (req.url ?? "").split("?")[0]!.endsWith("/embeddings")) {
+      json(res, 200, Canned.embeddings)
       return
     }
     if (req.method !== "POST" || !(req.url ?? "").split("?")[0]!.endsWith("/chat/completions")) {

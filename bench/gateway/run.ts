@@ -33,21 +33,26 @@ const jsonFile = flag("json")
 const gatewayBin = Path.resolve(root, flag("gateway-bin") ?? "packages/server/src/bin.ts")
 
 interface Scenario {
-  readonly key: "c1" | "c1s" | "c32"
+  readonly key: "c1" | "c1s" | "c32" | "c1e"
   readonly label: string
   readonly shape: Load.Shape
+  /** Sent to the targets' embeddings routes (`embeddingTargets`) instead of their chat routes. */
+  readonly embeddings?: boolean
 }
 // Counts sized so a full run takes about 1–2 minutes on 2 cores; Portkey's
 // ~30 ms streamed first byte is what bounds the streamed block.
 const scenarios: ReadonlyArray<Scenario> = [
   { key: "c1", label: "c=1 plain", shape: { stream: false, concurrency: 1, count: quick ? 100 : 1_000, maxMs: 5_000 } },
   { key: "c1s", label: "c=1 streamed", shape: { stream: true, concurrency: 1, count: quick ? 30 : 100, maxMs: 5_000 } },
-  { key: "c32", label: "c=32 plain", shape: { stream: false, concurrency: 32, count: quick ? 500 : 3_000, maxMs: 5_000 } }
+  { key: "c32", label: "c=32 plain", shape: { stream: false, concurrency: 32, count: quick ? 500 : 3_000, maxMs: 5_000 } },
+  // Embeddings (one input, 1536 floats back) beside the c=1 chat block: direct and llm-router only.
+  { key: "c1e", label: "c=1 embeddings", embeddings: true, shape: { stream: false, concurrency: 1, count: quick ? 100 : 1_000, maxMs: 5_000 } }
 ]
-const warmup: ReadonlyArray<Load.Shape> = [
+const warmup: ReadonlyArray<Load.Shape & { readonly embeddings?: boolean }> = [
   { stream: false, concurrency: 1, count: quick ? 100 : 300, maxMs: 5_000 },
   { stream: true, concurrency: 1, count: quick ? 20 : 60, maxMs: 5_000 },
-  { stream: false, concurrency: 32, count: quick ? 300 : 1_500, maxMs: 5_000 }
+  { stream: false, concurrency: 32, count: quick ? 300 : 1_500, maxMs: 5_000 },
+  { stream: false, concurrency: 1, count: quick ? 50 : 200, maxMs: 5_000, embeddings: true }
 ]
 
 // ---------------------------------------------------------------- sealing
@@ -94,6 +99,11 @@ const servers = new Map<string, Processes.Child>([["direct", mock]])
 const targets: Array<Load.Target> = [
   Load.makeTarget({ key: "direct", label: "direct mock", port: mockPort, path: "/v1/chat/completions", headers: {}, model: "bench-model" })
 ]
+/** The same servers' embeddings routes, by target key: the mock's and our gateway's (not Portkey's). */
+const embeddingTargets = new Map<string, Load.Target>([[
+  "direct",
+  Load.makeTarget({ key: "direct", label: "direct mock", port: mockPort, path: "/v1/embeddings", headers: {}, model: "bench-embedding-model", api: "embeddings" })
+]])
 
 const gatewayLabel = "llm-router"
 const startGateway = async (): Promise<Load.Target | string> => {
@@ -105,6 +115,10 @@ const startGateway = async (): Promise<Load.Target | string> => {
   servers.set("gateway", child)
   const up = await Processes.waitReady(child, port, "/health/liveness", 30_000)
   if (up !== undefined) return `${up}\n${Processes.logTail(child)}`
+  embeddingTargets.set(
+    "gateway",
+    Load.makeTarget({ key: "gateway", label: gatewayLabel, port, path: "/v1/embeddings", headers: {}, model: "bench-embed", api: "embeddings" })
+  )
   return Load.makeTarget({ key: "gateway", label: gatewayLabel, port, path: "/v1/chat/completions", headers: {}, model: "bench" })
 }
 
@@ -135,8 +149,10 @@ for (const [key, label, starting] of [["gateway", gatewayLabel, startGateway()],
   // One plain and one streamed call must come back as the mock's answer before any timing counts.
   const plain = await Load.once(started, false)
   const streamed = plain.ok ? await Load.once(started, true) : plain
-  if (!plain.ok || !streamed.ok) {
-    unavailable.push({ key, label, reason: `sanity request failed: ${plain.error ?? streamed.error}` })
+  const embeddingTarget = embeddingTargets.get(key)
+  const embedded = streamed.ok && embeddingTarget !== undefined ? await Load.once(embeddingTarget, false) : streamed
+  if (!plain.ok || !streamed.ok || !embedded.ok) {
+    unavailable.push({ key, label, reason: `sanity request failed: ${plain.error ?? streamed.error ?? embedded.error}` })
     continue
   }
   targets.push(started)
@@ -151,8 +167,14 @@ log(`bench/gateway: targets ${targets.map((t) => t.label).join(", ")}; logs in $
 for (const u of unavailable) log(`bench/gateway: ${u.label} unavailable: ${u.reason.split("\n")[0]}`)
 
 const began = Date.now()
+/** Where a block of `embeddings` requests (or chat's) goes for `target`; none when it takes no embeddings. */
+const routeOf = (target: Load.Target, embeddings: boolean | undefined): Load.Target | undefined =>
+  embeddings === true ? embeddingTargets.get(target.key) : target
 for (const target of targets) {
-  for (const shape of warmup) await Load.block(target, shape)
+  for (const shape of warmup) {
+    const to = routeOf(target, shape.embeddings)
+    if (to !== undefined) await Load.block(to, shape)
+  }
 }
 log(`bench/gateway: warm-up done in ${((Date.now() - began) / 1000).toFixed(1)} s`)
 
@@ -170,10 +192,12 @@ for (let round = 0; round < rounds; round++) {
     // Rotate the order every round so drift and bursts of machine noise land on every target alike.
     const order = targets.map((_, i) => targets[(i + round) % targets.length]!)
     for (const target of order) {
+      const to = routeOf(target, s.embeddings)
+      if (to === undefined) continue
       const server = servers.get(target.key)
       const before = server === undefined ? undefined : Processes.cpuMillis(server)
       const mainBefore = server === undefined ? undefined : Processes.cpuMillis(server, { mainThread: true })
-      const block = await Load.block(target, s.shape)
+      const block = await Load.block(to, s.shape)
       const after = server === undefined ? undefined : Processes.cpuMillis(server)
       const mainAfter = server === undefined ? undefined : Processes.cpuMillis(server, { mainThread: true })
       results.get(s.key)!.get(target.key)!.push(block)
@@ -237,6 +261,8 @@ const rows: Array<[string, (key: string) => string]> = [
   ["c=1 streamed first byte p50 / p99 (ms)", (k) => pair(stat("c1s", k, "ttfb", 0.5), stat("c1s", k, "ttfb", 0.99))],
   ["c=1 streamed first byte added p50 / p99", (k) => (k === "direct" ? "-" : pair(added("c1s", k, "ttfb", 0.5), added("c1s", k, "ttfb", 0.99)))],
   ["c=1 streamed full stream p50 (ms)", (k) => fmt(stat("c1s", k, "latency", 0.5))],
+  ["c=1 embeddings latency p50 / p99 (ms)", (k) => pair(stat("c1e", k, "latency", 0.5), stat("c1e", k, "latency", 0.99))],
+  ["c=1 embeddings added p50 / p99 (ms)", (k) => (k === "direct" ? "-" : pair(added("c1e", k, "latency", 0.5), added("c1e", k, "latency", 0.99)))],
   ["c=32 plain latency p50 / p99 (ms)", (k) => pair(stat("c32", k, "latency", 0.5), stat("c32", k, "latency", 0.99))],
   ["c=32 plain added p50 / p99 (ms)", (k) => (k === "direct" ? "-" : pair(added("c32", k, "latency", 0.5), added("c32", k, "latency", 0.99)))],
   ["c=32 requests/s", (k) => rps(k).toFixed(0)],
@@ -326,6 +352,7 @@ if (jsonFile !== undefined && jsonFile !== "") {
       label: t.label,
       c1: { p50: stat("c1", t.key, "latency", 0.5), p99: stat("c1", t.key, "latency", 0.99), ttfbP50: stat("c1", t.key, "ttfb", 0.5), addedP50: added("c1", t.key, "latency", 0.5), addedP99: added("c1", t.key, "latency", 0.99) },
       c1Streamed: { ttfbP50: stat("c1s", t.key, "ttfb", 0.5), ttfbP99: stat("c1s", t.key, "ttfb", 0.99), addedTtfbP50: added("c1s", t.key, "ttfb", 0.5), addedTtfbP99: added("c1s", t.key, "ttfb", 0.99) },
+      c1Embeddings: { p50: stat("c1e", t.key, "latency", 0.5), p99: stat("c1e", t.key, "latency", 0.99), addedP50: added("c1e", t.key, "latency", 0.5), addedP99: added("c1e", t.key, "latency", 0.99) },
       c32: { p50: stat("c32", t.key, "latency", 0.5), p99: stat("c32", t.key, "latency", 0.99), addedP50: added("c32", t.key, "latency", 0.5), addedP99: added("c32", t.key, "latency", 0.99), rps: rps(t.key), serverCpuMicrosPerRequest: cpu.get(t.key)?.length ? Load.median(cpu.get(t.key)!) : null, mainThreadCpuMicrosPerRequest: mainCpu.get(t.key)?.length ? Load.median(mainCpu.get(t.key)!) : null },
       errors: errors(t.key).count
     }])),

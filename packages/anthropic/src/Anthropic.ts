@@ -11,6 +11,7 @@ import * as AnthropicError from "./AnthropicError.ts"
 import * as AnthropicRequest from "./AnthropicRequest.ts"
 import * as AnthropicResponse from "./AnthropicResponse.ts"
 import * as AnthropicStream from "./AnthropicStream.ts"
+import * as StructuredOutput from "./StructuredOutput.ts"
 
 /** LiteLLM model prefixes served here (`anthropic/claude-…`). */
 export const providers: ReadonlyArray<string> = ["anthropic"]
@@ -85,10 +86,13 @@ export const make = (
             message: `The request cannot be encoded as JSON: ${cause instanceof Error ? cause.message : String(cause)}`
           })
         }
-        return HttpClientRequest.post(url).pipe(
-          HttpClientRequest.setHeaders(headers),
-          HttpClientRequest.bodyText(json, "application/json")
-        )
+        return {
+          http: HttpClientRequest.post(url).pipe(
+            HttpClientRequest.setHeaders(headers),
+            HttpClientRequest.bodyText(json, "application/json")
+          ),
+          jsonTool: StructuredOutput.answersWithTool(body.success.tools)
+        }
       })
 
     /** Sends; a non-2xx answer becomes the classified `LlmError`. */
@@ -118,8 +122,8 @@ export const make = (
     const chat = (request: Chat.ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
       Effect.gen(function*() {
         const began = yield* Clock.currentTimeMillis
-        const httpRequest = yield* buildRequest(request, false)
-        const response = yield* send(http, httpRequest)
+        const built = yield* buildRequest(request, false)
+        const response = yield* send(http, built.http)
         const text = yield* response.text.pipe(Effect.mapError(bodyReadError(response.status)))
         let json: unknown
         try {
@@ -139,7 +143,8 @@ export const make = (
         }
         const chatResponse = AnthropicResponse.toChatResponse(message.success, {
           created: Math.floor(began / 1000),
-          json: AnthropicRequest.wantsJson(request)
+          json: AnthropicRequest.wantsJson(request),
+          jsonTool: built.jsonTool
         })
         const now = yield* Clock.currentTimeMillis
         return { response: chatResponse, route: route(now - began, chatResponse.usage) }
@@ -149,14 +154,15 @@ export const make = (
       Stream.unwrap(
         Effect.gen(function*() {
           const began = yield* Clock.currentTimeMillis
-          const httpRequest = yield* buildRequest(request, true)
-          const response = yield* send(streamingHttp, httpRequest)
+          const built = yield* buildRequest(request, true)
+          const response = yield* send(streamingHttp, built.http)
           const answered = yield* Clock.currentTimeMillis
           let usage: Chat.Usage | undefined
           const start: LlmClient.StreamPart = { _tag: "Start", route: route(answered - began, undefined) }
           const chunks = AnthropicStream.translate(response.stream, {
             deployment,
             created: Math.floor(began / 1000),
+            jsonTool: built.jsonTool,
             onBodyError: bodyReadError(response.status)
           }).pipe(Stream.map((chunk) => {
             if (chunk.usage) usage = chunk.usage

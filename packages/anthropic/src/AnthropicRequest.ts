@@ -10,6 +10,7 @@
  */
 import { type Deployment, LlmError, ModelCatalog, ReasoningEffort, type Chat } from "@llm-router/core"
 import { Result } from "effect"
+import * as StructuredOutput from "./StructuredOutput.ts"
 
 /** A prompt-cache breakpoint: everything up to and including the block is cached. */
 export interface CacheControl {
@@ -82,6 +83,7 @@ export interface MessagesRequest {
   readonly tool_choice?: ToolChoice
   readonly metadata?: { readonly user_id: string }
   readonly thinking?: Thinking
+  readonly output_config?: StructuredOutput.OutputConfig
   readonly stream?: boolean
 }
 
@@ -125,23 +127,9 @@ export const defaultMaxTokens = (deployment: Deployment.Deployment): number => {
 }
 
 /**
- * Anthropic (2023-06-01) has no JSON mode: `response_format` becomes an instruction appended to
- * the system prompt. The non-streamed answer is also stripped of a Markdown fence (see
- * `AnthropicResponse`).
+ * Whether the request asked for JSON: a `json_object` answer (an instruction) may come back in
+ * a Markdown fence, which `AnthropicResponse` strips.
  */
-export const jsonInstruction = (format: Chat.ResponseFormat): string | undefined => {
-  switch (format.type) {
-    case "text":
-      return undefined
-    case "json_object":
-      return "Respond with one valid JSON object and nothing else: no prose, no Markdown code fences."
-    case "json_schema": {
-      const schema = format.json_schema.schema !== undefined ? `\n${JSON.stringify(format.json_schema.schema)}` : ""
-      return `Respond with one valid JSON object and nothing else (no prose, no Markdown code fences) that conforms to the JSON Schema "${format.json_schema.name}".${schema}`
-    }
-  }
-}
-
 export const wantsJson = (request: Chat.ChatRequest): boolean =>
   request.response_format !== undefined && request.response_format.type !== "text"
 
@@ -401,9 +389,17 @@ const inputSchema = (parameters: Readonly<Record<string, unknown>> | undefined):
     ? { type: "object", ...parameters }
     : parameters
 
-const toolChoice = (request: Chat.ChatRequest): ToolChoice | undefined => {
+const toolChoice = (request: Chat.ChatRequest, jsonTool: boolean): ToolChoice | undefined => {
   const noParallel = request.parallel_tool_calls === false ? { disable_parallel_tool_use: true } : {}
   const choice = request.tool_choice
+  if (jsonTool) {
+    // The answer is the JSON tool's input: the model must call a tool, the JSON one unless the
+    // caller named one of its own (or offered tools it may call first).
+    const offered = request.tools !== undefined && request.tools.length > 0
+    if (typeof choice === "object") return { type: "tool", name: choice.function.name, ...noParallel }
+    if (!offered || choice === "none") return { type: "tool", name: StructuredOutput.JSON_TOOL_NAME }
+    return { type: "any", ...noParallel }
+  }
   if (choice === undefined) return request.parallel_tool_calls === false ? { type: "auto", ...noParallel } : undefined
   if (choice === "none") return { type: "none" }
   if (choice === "auto") return { type: "auto", ...noParallel }
@@ -479,9 +475,9 @@ export const fromChat = (
     const { system, turns } = translateMessages(request.messages)
     let messages = finishTurns(turns)
     if (messages.length === 0) throw new Invalid("Anthropic needs at least one non-empty user or assistant message", "messages")
-    const json = request.response_format !== undefined ? jsonInstruction(request.response_format) : undefined
-    if (json !== undefined) system.push([{ type: "text", text: json }])
-    const tools = request.tools !== undefined && request.tools.length > 0
+    const output = StructuredOutput.plan(request, deployment)
+    if (output._tag === "Instruction") system.push([{ type: "text", text: output.text }])
+    const given = request.tools !== undefined && request.tools.length > 0
       ? request.tools.map((tool, i): Tool =>
         cached({
           name: tool.function.name,
@@ -490,7 +486,11 @@ export const fromChat = (
         }, cacheControlOf((tool as Record<string, unknown>)["cache_control"], `tools[${i}].cache_control`))
       )
       : undefined
-    const choice = tools !== undefined ? toolChoice(request) : undefined
+    const jsonTool = output._tag === "Tool"
+    const tools = jsonTool
+      ? [...(request.tool_choice === "none" ? [] : given ?? []), { name: output.name, description: output.description, input_schema: output.inputSchema }]
+      : given
+    const choice = tools !== undefined ? toolChoice(request, jsonTool) : undefined
     const stop = request.stop === undefined || request.stop === null
       ? []
       : (typeof request.stop === "string" ? [request.stop] : request.stop).filter((s) => s.trim().length > 0)
@@ -531,6 +531,7 @@ export const fromChat = (
       ...(tools !== undefined ? { tools } : {}),
       ...(choice !== undefined ? { tool_choice: choice } : {}),
       ...(thinking !== undefined ? { thinking } : {}),
+      ...(output._tag === "Native" ? { output_config: output.outputConfig } : {}),
       ...(request.user !== undefined && request.user.length > 0 ? { metadata: { user_id: request.user } } : {}),
       ...(stream ? { stream: true } : {})
     }

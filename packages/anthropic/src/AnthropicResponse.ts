@@ -1,11 +1,14 @@
 /**
  * Anthropic's Message (the body of a non-streamed 200) as a Schema, and its translation into an
  * OpenAI-shape `ChatResponse`: text blocks joined into `content`, thinking into
- * `reasoning_content` (and kept whole in `thinking_blocks`), `tool_use` blocks as `tool_calls`, `stop_reason` as `finish_reason`, cache-aware usage. The stream translation
+ * `reasoning_content` (and kept whole in `thinking_blocks`), `tool_use` blocks as `tool_calls`
+ * (the JSON tool's as `content`: see `StructuredOutput`), `stop_reason` as `finish_reason`,
+ * cache-aware usage. The stream translation
  * (`AnthropicStream`) shares `finishReason` and `toUsage`.
  */
 import type { Chat } from "@llm-router/core"
 import { Schema } from "effect"
+import { JSON_TOOL_NAME } from "./StructuredOutput.ts"
 
 const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 const OptionalCount = Schema.optionalKey(Schema.NullOr(Count))
@@ -96,7 +99,7 @@ export const toUsage = (usage: UsageCounts): Chat.Usage => {
   }
 }
 
-/** A JSON answer wrapped in one Markdown fence, unwrapped (see `AnthropicRequest.jsonInstruction`). */
+/** A JSON answer wrapped in one Markdown fence, unwrapped (a `json_object` answer is only asked for in the prompt). */
 export const stripJsonFence = (text: string): string => {
   const match = /^\s*```(?:json)?\s*\n([\s\S]*?)\n?```\s*$/i.exec(text)
   return match !== null ? (match[1] ?? text) : text
@@ -107,6 +110,8 @@ export interface Options {
   readonly created: number
   /** The request asked for JSON: unwrap a fenced answer. */
   readonly json?: boolean | undefined
+  /** The request answers through `StructuredOutput`'s JSON tool: its input is the content. */
+  readonly jsonTool?: boolean | undefined
 }
 
 export const toChatResponse = (message: Message, options: Options): Chat.ChatResponse => {
@@ -115,6 +120,7 @@ export const toChatResponse = (message: Message, options: Options): Chat.ChatRes
   // Kept whole and in order, to be sent back as they came (see `AnthropicRequest`).
   const thinkingBlocks: Array<typeof ThinkingBlock.Type | typeof RedactedThinkingBlock.Type> = []
   const toolCalls: Array<Chat.ToolCall> = []
+  let answeredByTool = false
   for (const block of message.content) {
     if (block.type === "text") text += (block as typeof TextBlock.Type).text
     else if (block.type === "thinking") {
@@ -124,6 +130,11 @@ export const toChatResponse = (message: Message, options: Options): Chat.ChatRes
     } else if (block.type === "redacted_thinking") thinkingBlocks.push(block as typeof RedactedThinkingBlock.Type)
     else if (block.type === "tool_use") {
       const call = block as typeof ToolUseBlock.Type
+      if (options.jsonTool === true && call.name === JSON_TOOL_NAME) {
+        answeredByTool = true
+        text += JSON.stringify(call.input ?? {})
+        continue
+      }
       toolCalls.push({
         id: call.id,
         type: "function",
@@ -146,7 +157,10 @@ export const toChatResponse = (message: Message, options: Options): Chat.ChatRes
         ...(thinkingBlocks.length > 0 ? { thinking_blocks: thinkingBlocks } : {}),
         ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
       },
-      finish_reason: finishReason(message.stop_reason)
+      // The JSON tool's call is the answer itself, which ended as any answer does.
+      finish_reason: answeredByTool && toolCalls.length === 0 && message.stop_reason === "tool_use"
+        ? "stop"
+        : finishReason(message.stop_reason)
     }],
     usage: toUsage(message.usage)
   }

@@ -3,7 +3,8 @@
  * `content_block_delta`, `content_block_stop`, `message_delta`, `message_stop`, `ping`,
  * `error`) translated into OpenAI-shape `ChatChunk`s: a first chunk with the assistant role,
  * text as `content` deltas, tool calls as `tool_calls` deltas keyed by index, a chunk with
- * `finish_reason`, and a usage chunk (`choices: []`) last. The usage chunk is always sent,
+ * `finish_reason`, and a usage chunk (`choices: []`) last. The JSON tool's input (see
+ * `StructuredOutput`) streams as `content`. The usage chunk is always sent,
  * whatever `stream_options` says: the router reads usage and cost from it.
  * An `event: error` fails the stream with the matching `LlmError`; a stream that ends before
  * `message_stop` fails as a malformed (truncated) response.
@@ -14,6 +15,7 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import { Sse } from "effect/encoding"
 import * as AnthropicError from "./AnthropicError.ts"
 import { finishReason, toUsage, type UsageCounts } from "./AnthropicResponse.ts"
+import { JSON_TOOL_NAME } from "./StructuredOutput.ts"
 
 const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 const OptionalCount = Schema.optionalKey(Schema.NullOr(Count))
@@ -95,6 +97,8 @@ const isPlainDelta = (json: unknown): json is {
 
 type Block =
   | { readonly kind: "text" }
+  /** The JSON tool's call: its input is the answer's content. */
+  | { readonly kind: "json"; readonly input: unknown; contentSent: boolean }
   | { readonly kind: "tool"; readonly toolIndex: number; readonly input: unknown; argumentsSent: boolean }
   /** Collected whole, to hand over as a `thinking_blocks` entry when the block ends. */
   | { readonly kind: "thinking"; thinking: string; signature: string }
@@ -104,12 +108,15 @@ export interface Options {
   readonly deployment: Deployment.Deployment
   /** Epoch seconds for every chunk's `created`. */
   readonly created: number
+  /** The request answers through `StructuredOutput`'s JSON tool. */
+  readonly jsonTool?: boolean | undefined
 }
 
 /** The state of one stream's translation; push SSE events in order, read `finished` at the end. */
 export class Translator {
   readonly deployment: Deployment.Deployment
   readonly created: number
+  readonly jsonTool: boolean
   id = ""
   model = ""
   started = false
@@ -122,6 +129,7 @@ export class Translator {
   constructor(options: Options) {
     this.deployment = options.deployment
     this.created = options.created
+    this.jsonTool = options.jsonTool === true
   }
 
   private chunk(choices: ReadonlyArray<Chat.ChunkChoice>, usage?: Chat.Usage): Chat.ChatChunk {
@@ -192,6 +200,10 @@ export class Translator {
         }
         if (block.type === "tool_use") {
           const tool = block as { readonly id: string; readonly name: string; readonly input?: unknown }
+          if (this.jsonTool && tool.name === JSON_TOOL_NAME) {
+            this.blocks.set(index, { kind: "json", input: tool.input, contentSent: false })
+            return []
+          }
           const toolIndex = this.nextTool++
           this.blocks.set(index, { kind: "tool", toolIndex, input: tool.input, argumentsSent: false })
           return [this.delta({
@@ -227,6 +239,12 @@ export class Translator {
         }
         if (delta.type === "input_json_delta") {
           const block = this.blocks.get(index)
+          if (block?.kind === "json") {
+            const partial = (delta as { readonly partial_json: string }).partial_json
+            if (partial.length === 0) return []
+            block.contentSent = true
+            return [this.delta({ content: partial })]
+          }
           if (block === undefined || block.kind !== "tool") {
             return this.malformed(`input_json_delta for content block ${index}, which is not a tool_use`, event.data)
           }
@@ -257,6 +275,10 @@ export class Translator {
         if (block?.kind === "thinking") {
           return [this.delta({ thinking_blocks: [{ type: "thinking", thinking: block.thinking, signature: block.signature }] })]
         }
+        if (block?.kind === "json" && !block.contentSent) {
+          block.contentSent = true
+          return [this.delta({ content: JSON.stringify(block.input ?? {}) })]
+        }
         // A tool called without arguments streams no input_json_delta: OpenAI clients still expect a JSON object.
         if (block?.kind === "tool" && !block.argumentsSent) {
           block.argumentsSent = true
@@ -270,7 +292,9 @@ export class Translator {
         const decoded = decoders.message_delta(json)
         if (Result.isFailure(decoded)) return this.malformed(`bad message_delta: ${decoded.failure.message}`, event.data)
         this.mergeUsage(decoded.success.usage)
-        const reason = finishReason(decoded.success.delta.stop_reason)
+        const stop = decoded.success.delta.stop_reason
+        // The JSON tool's call is the answer itself, which ended as any answer does.
+        const reason = stop === "tool_use" && this.nextTool === 0 && this.jsonTool ? "stop" : finishReason(stop)
         if (reason === null || this.finishSent) return []
         this.finishSent = true
         return [this.chunk([{ index: 0, delta: {}, finish_reason: reason }])]

@@ -97,7 +97,7 @@ describe("AnthropicRequest.fromChat", () => {
     assert.isUndefined(noTools.tools)
   })
 
-  it("sends PDFs as documents and JSON schemas as a system instruction", () => {
+  it("sends PDFs as documents, and a JSON schema Claude's grammar cannot take as the answer tool", () => {
     const body = translate({
       messages: [{
         role: "user",
@@ -112,8 +112,9 @@ describe("AnthropicRequest.fromChat", () => {
       { type: "document", source: { type: "base64", media_type: "application/pdf", data: "JVBERi0=" } },
       { type: "text", text: "Summarise" }
     ])
-    assert.include(body.system ?? "", "\"summary\"")
-    assert.include(body.system ?? "", "{\"type\":\"object\",\"required\":[\"s\"]}")
+    assert.isUndefined(body.system)
+    assert.deepStrictEqual(body.tools?.map((t) => [t.name, t.input_schema]), [["json_tool_call", { type: "object", required: ["s"] }]])
+    assert.deepStrictEqual(body.tool_choice, { type: "tool", name: "json_tool_call" })
   })
 
   it("sets stream only for streams", () => {

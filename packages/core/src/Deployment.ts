@@ -31,6 +31,11 @@ export interface Deployment {
   readonly outputCostPerToken?: number | undefined
   /** `max_budget` USD per `budget_duration` (LiteLLM's deployment budget; see `Budget`). */
   readonly budget?: { readonly limitUsd: number; readonly periodMs: number; readonly period: string } | undefined
+  /**
+   * What the model does (LiteLLM's `model_info.mode`): `undefined` is chat. Chat requests go
+   * only to chat groups, embeddings only to embedding groups (see `isChat`).
+   */
+  readonly mode?: Mode | undefined
   /** The remaining `litellm_params`, for the provider adapter (e.g. `extra_headers`). */
   readonly params: Readonly<Record<string, unknown>>
 }
@@ -40,3 +45,25 @@ export const parseModel = (model: string): { readonly provider: string; readonly
   const slash = model.indexOf("/")
   return slash <= 0 ? { provider: "openai", model } : { provider: model.slice(0, slash), model: model.slice(slash + 1) }
 }
+
+/**
+ * LiteLLM's `model_info.mode` values. `chat`, `completion` and `responses` models answer chat
+ * requests; `embedding` models answer embeddings; the others are read from a config and kept,
+ * so a request for them is refused with a clear error rather than sent as chat.
+ */
+export const modes = [
+  "chat",
+  "completion",
+  "responses",
+  "embedding",
+  "image_generation",
+  "audio_transcription",
+  "audio_speech",
+  "moderation",
+  "rerank"
+] as const
+export type Mode = (typeof modes)[number]
+
+/** Whether a deployment (or its group) answers chat requests. */
+export const isChat = (mode: Mode | undefined): boolean =>
+  mode === undefined || mode === "chat" || mode === "completion" || mode === "responses"

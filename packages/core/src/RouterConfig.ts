@@ -9,7 +9,7 @@ import * as Budget from "./Budget.ts"
 import * as ComplexityRouter from "./ComplexityRouter.ts"
 import type { Deployment } from "./Deployment.ts"
 import type * as LatencyRouting from "./LatencyRouting.ts"
-import { parseModel } from "./Deployment.ts"
+import { isChat, type Mode, modes, parseModel } from "./Deployment.ts"
 import type { LlmError, Tag } from "./LlmError.ts"
 import * as ModelCatalog from "./ModelCatalog.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
@@ -59,7 +59,9 @@ export const DeploymentEntry = Schema.Struct({
       id: Schema.optionalKey(NonEmpty),
       max_input_tokens: Schema.optionalKey(intBetween(1, 1e9)),
       input_cost_per_token: Schema.optionalKey(between(0, 1)),
-      output_cost_per_token: Schema.optionalKey(between(0, 1))
+      output_cost_per_token: Schema.optionalKey(between(0, 1)),
+      /** LiteLLM's marker of what the model does: `embedding`, `image_generation`, ... (default chat). */
+      mode: Schema.optionalKey(Schema.Literals(modes))
     }),
     Rest
   )),
@@ -306,11 +308,26 @@ export const resolve = (
         inputCostPerToken: entry.model_info?.input_cost_per_token ?? input_cost_per_token,
         outputCostPerToken: entry.model_info?.output_cost_per_token ?? output_cost_per_token,
         budget,
+        ...(entry.model_info?.mode !== undefined ? { mode: entry.model_info.mode } : {}),
         params: rest
       }]
     })
 
     const groups = new Set(deployments.map((d) => d.group))
+    // A group is one kind of model: its deployments agree on `model_info.mode` (chat-like modes count as one).
+    const kindOf = (mode: Mode | undefined) => (isChat(mode) ? "chat" : mode!)
+    const groupKinds = new Map<string, string>()
+    deployments.forEach((d, index) => {
+      const kind = kindOf(d.mode)
+      const first = groupKinds.get(d.group)
+      if (first === undefined) groupKinds.set(d.group, kind)
+      else if (first !== kind) {
+        issues.push({
+          path: `model_list[${index}].model_info.mode`,
+          message: `model group "${d.group}" mixes ${first} and ${kind} deployments: a group is one kind of model`
+        })
+      }
+    })
     const aliases = new Map<string, { group: string; hidden: boolean }>()
     for (const [alias, target] of Object.entries(input.model_group_alias ?? {})) {
       const group = typeof target === "string" ? target : target.model
@@ -357,6 +374,11 @@ export const resolve = (
               issues.push({ path: `${field}[${i}].${group}[${j}]`, message: `fallback to unknown model group or deployment id "${target}" (known groups: ${knownList()})` })
             } else if (target === group) {
               issues.push({ path: `${field}[${i}].${group}[${j}]`, message: `a group cannot fall back to itself` })
+            } else if (groups.has(group) && groups.has(target) && groupKinds.get(group) !== groupKinds.get(target)) {
+              issues.push({
+                path: `${field}[${i}].${group}[${j}]`,
+                message: `a ${groupKinds.get(group)} group cannot fall back to "${target}", a ${groupKinds.get(target)} group`
+              })
             }
           })
         }

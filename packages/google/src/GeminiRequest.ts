@@ -161,6 +161,14 @@ const thinkingConfig = (effort: unknown): GeminiWire.ThinkingConfig | undefined 
   return thinkingBudget === 0 ? { thinkingBudget } : { thinkingBudget, includeThoughts: true }
 }
 
+/**
+ * Whether the model takes `responseJsonSchema` (real JSON Schema): Gemini 2.5 and later. Older
+ * models (1.5, 2.0) take only `responseSchema`, the OpenAPI subset function parameters use. An
+ * unknown name is taken to be current.
+ */
+export const takesJsonSchema = (model: string | undefined): boolean =>
+  model === undefined || !/gemini-(1\.|2\.0)/i.test(model)
+
 const generationConfig = (request: Chat.ChatRequest, defaults: Defaults): GeminiWire.GenerationConfig | undefined => {
   const config: Record<string, unknown> = {}
   const set = (key: keyof GeminiWire.GenerationConfig, value: unknown) => {
@@ -179,7 +187,9 @@ const generationConfig = (request: Chat.ChatRequest, defaults: Defaults): Gemini
   if (format?.type === "json_object") set("responseMimeType", "application/json")
   else if (format?.type === "json_schema") {
     set("responseMimeType", "application/json")
-    if (format.json_schema.schema) set("responseJsonSchema", GeminiSchema.toResponseJsonSchema(format.json_schema.schema))
+    const schema = format.json_schema.schema
+    if (schema !== undefined && takesJsonSchema(defaults.model)) set("responseJsonSchema", GeminiSchema.toResponseJsonSchema(schema))
+    else if (schema !== undefined) set("responseSchema", GeminiSchema.toParameters(schema))
   }
   // Anthropic's `thinking` (a Messages API client's, through the gateway) counts as its level.
   set("thinkingConfig", thinkingConfig(request["reasoning_effort"] ?? ReasoningEffort.fromThinking(request["thinking"]) ?? defaults.reasoningEffort))
@@ -263,9 +273,10 @@ const build = (request: Chat.ChatRequest, defaults: Defaults): GeminiWire.Genera
   }
 }
 
-/** Deployment-level settings that apply when the request does not say (LiteLLM's `litellm_params`). */
-/** The deployment's `litellm_params` a request may leave out. */
+/** The deployment's model and the `litellm_params` a request may leave out. */
 export interface Defaults {
+  /** The provider's model name, which decides how a JSON schema is sent (see `takesJsonSchema`). */
+  readonly model?: string | undefined
   readonly safetySettings?: unknown
   readonly reasoningEffort?: unknown
 }

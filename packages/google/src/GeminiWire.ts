@@ -53,6 +53,8 @@ export interface GenerationConfig {
   readonly frequencyPenalty?: number
   readonly responseMimeType?: string
   readonly responseJsonSchema?: unknown
+  /** The OpenAPI-subset schema, for models before Gemini 2.5. */
+  readonly responseSchema?: unknown
   readonly thinkingConfig?: ThinkingConfig
 }
 

@@ -31,14 +31,18 @@ const versionSuffix = /\/v\d+(?:alpha|beta)?\d*$/
  * a base that already ends in a version (`…/v1beta`) is taken as is. `api_version` (`v1`)
  * replaces `v1beta`. `models/…` and `tunedModels/…` names are used as given.
  */
-export const endpoint = (deployment: Deployment.Deployment, stream: boolean): string => {
+export const endpoint = (deployment: Deployment.Deployment, stream: boolean): string =>
+  methodUrl(deployment, stream ? "streamGenerateContent" : "generateContent")
+
+/** The URL of one of the model's methods (`generateContent`, `batchEmbedContents`, ...). */
+export const methodUrl = (deployment: Deployment.Deployment, method: string): string => {
   const base = (deployment.apiBase ?? DEFAULT_BASE_URL).replace(/\/+$/, "")
   const version = deployment.apiVersion !== undefined && /^v\d+(?:alpha|beta)?\d*$/.test(deployment.apiVersion)
     ? deployment.apiVersion
     : DEFAULT_API_VERSION
   const root = versionSuffix.test(base) ? base : `${base}/${version}`
   const model = /^(models|tunedModels)\//.test(deployment.model) ? deployment.model : `models/${deployment.model}`
-  return `${root}/${model}:${stream ? "streamGenerateContent" : "generateContent"}`
+  return `${root}/${model}:${method}`
 }
 
 const stringRecord = (u: unknown): Record<string, string> => {
@@ -50,7 +54,7 @@ const stringRecord = (u: unknown): Record<string, string> => {
 }
 
 /** The most useful words about a failed exchange: effect's description plus the socket error code. */
-const describe = (error: HttpClientError.HttpClientError): string => {
+export const describe = (error: HttpClientError.HttpClientError): string => {
   const reason = error.reason
   const parts: Array<string> = [reason.description ?? reason._tag]
   let cause: unknown = "cause" in reason ? reason.cause : undefined
@@ -66,14 +70,11 @@ const describe = (error: HttpClientError.HttpClientError): string => {
   return parts.join(": ")
 }
 
-export const make = (deployment: Deployment.Deployment): Effect.Effect<LlmClient.Service, never, HttpClient.HttpClient> =>
-  Effect.map(HttpClient.HttpClient, (http) => build(deployment, http))
-
-const build = (deployment: Deployment.Deployment, http: HttpClient.HttpClient): LlmClient.Service => {
-  const defaults: GeminiRequest.Defaults = {
-    safetySettings: deployment.params["safety_settings"],
-    reasoningEffort: deployment.params["reasoning_effort"]
-  }
+/**
+ * What every call to a deployment shares (generateContent, batchEmbedContents): headers with
+ * the key, and the scrubbing and classification of its failures.
+ */
+export const connectionOf = (deployment: Deployment.Deployment) => {
   const headers: Record<string, string> = {
     ...stringRecord(deployment.params["extra_headers"]),
     "content-type": "application/json"
@@ -84,6 +85,31 @@ const build = (deployment: Deployment.Deployment, http: HttpClient.HttpClient): 
   const scrub = (text: string): string =>
     secret !== undefined && secret.length > 0 && text.includes(secret) ? text.split(secret).join("[redacted]") : text
   const origin: GeminiError.Origin = { provider: deployment.provider, deployment: deployment.id, redact: scrub }
+  const transportFailure = (error: HttpClientError.HttpClientError): LlmError.LlmError =>
+    ProviderError.connectionFailed(origin.provider, origin.deployment, scrub(describe(error)))
+  /** A non-2xx answer: read its body (what can be read) and classify it. */
+  const failed = (response: HttpClientResponse.HttpClientResponse, now: number): Effect.Effect<never, LlmError.LlmError> =>
+    response.text.pipe(
+      Effect.orElseSucceed(() => ""),
+      Effect.flatMap((body) =>
+        Effect.fail(
+          GeminiError.fromResponse(origin, response.status, body, ProviderError.retryAfterFromHeaders(response.headers, now))
+        )
+      )
+    )
+  return { headers, scrub, origin, transportFailure, failed }
+}
+
+export const make = (deployment: Deployment.Deployment): Effect.Effect<LlmClient.Service, never, HttpClient.HttpClient> =>
+  Effect.map(HttpClient.HttpClient, (http) => build(deployment, http))
+
+const build = (deployment: Deployment.Deployment, http: HttpClient.HttpClient): LlmClient.Service => {
+  const defaults: GeminiRequest.Defaults = {
+    model: deployment.model,
+    safetySettings: deployment.params["safety_settings"],
+    reasoningEffort: deployment.params["reasoning_effort"]
+  }
+  const { headers, scrub, origin, transportFailure, failed } = connectionOf(deployment)
   const chatUrl = endpoint(deployment, false)
   const streamUrl = endpoint(deployment, true)
 
@@ -94,20 +120,7 @@ const build = (deployment: Deployment.Deployment, http: HttpClient.HttpClient): 
     }).pipe(HttpClientRequest.bodyText(JSON.stringify(body), "application/json"))
 
   const send = (body: GeminiWire.GenerateContentRequest, stream: boolean) =>
-    http.execute(request(body, stream)).pipe(
-      Effect.mapError((error) => ProviderError.connectionFailed(origin.provider, origin.deployment, scrub(describe(error))))
-    )
-
-  /** A non-2xx answer: read its body (what can be read) and classify it. */
-  const failed = (response: HttpClientResponse.HttpClientResponse, now: number) =>
-    response.text.pipe(
-      Effect.orElseSucceed(() => ""),
-      Effect.flatMap((body) =>
-        Effect.fail(
-          GeminiError.fromResponse(origin, response.status, body, ProviderError.retryAfterFromHeaders(response.headers, now))
-        )
-      )
-    )
+    http.execute(request(body, stream)).pipe(Effect.mapError(transportFailure))
 
   const route = (began: number, now: number, usage: Chat.Usage | undefined, timeToFirstChunkMs?: number) =>
     RouteInfo.ofDeployment(deployment, now - began, usage, timeToFirstChunkMs)

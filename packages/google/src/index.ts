@@ -3,6 +3,7 @@
  * (`providers`, `make`); the other namespaces are its translation steps, exported for
  * tests, benchmarks and anyone who needs Gemini's wire format without the client.
  */
+export * as GeminiEmbeddings from "./GeminiEmbeddings.ts"
 export * as GeminiError from "./GeminiError.ts"
 export * as GeminiRequest from "./GeminiRequest.ts"
 export * as GeminiResponse from "./GeminiResponse.ts"

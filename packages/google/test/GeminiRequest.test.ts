@@ -213,6 +213,27 @@ describe("GeminiRequest.fromChat", () => {
     })
     assert.strictEqual(translate({ messages: [{ role: "user", content: "x" }] }).generationConfig, undefined)
   })
+
+  it("sends a JSON schema as responseSchema (the OpenAPI subset) to models before Gemini 2.5", () => {
+    const request = {
+      model: "m",
+      messages: [{ role: "user", content: "x" }],
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "r", schema: { type: "object", properties: { a: { $ref: "#/$defs/A" } }, additionalProperties: false, $defs: { A: { type: ["string", "null"] } } } }
+      }
+    } as Chat.ChatRequest
+    for (const model of ["gemini-2.0-flash", "gemini-1.5-pro-002", "models/gemini-2.0-flash-lite"]) {
+      assert.isFalse(GeminiRequest.takesJsonSchema(model), model)
+      const result = GeminiRequest.fromChat(request, origin, { model })
+      if (result._tag === "Failure") throw new Error(result.failure.message)
+      assert.deepStrictEqual(result.success.generationConfig, {
+        responseMimeType: "application/json",
+        responseSchema: { type: "object", properties: { a: { type: "string", nullable: true } } }
+      })
+    }
+    for (const model of ["gemini-2.5-flash", "gemini-3-pro-preview", "gemini-flash-latest"]) assert.isTrue(GeminiRequest.takesJsonSchema(model), model)
+  })
 })
 
 describe("GeminiRequest.fromChat: reasoning_effort", () => {

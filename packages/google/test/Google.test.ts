@@ -610,3 +610,35 @@ describe("the Gemini mock is as strict as Gemini", () => {
       assert.strictEqual(fine.status, 200)
     }))
 })
+
+describe("Google adapter: response_format json_schema", () => {
+  const schema = {
+    type: "object",
+    properties: { city: { type: "string" }, tags: { type: "array", items: { type: "string" } }, id: { $ref: "#/$defs/Id" } },
+    required: ["city", "tags", "id"],
+    additionalProperties: false,
+    $defs: { Id: { type: "integer" } }
+  }
+  const asked: Chat.ChatRequest = {
+    ...hello,
+    response_format: { type: "json_schema", json_schema: { name: "place", schema, strict: true } }
+  }
+  // The mock's strings are its text (see `Synthesize`).
+  const expected = { city: "Here you go.", tags: ["Here you go."], id: 1 }
+
+  for (const [model, field] of [["gemini-2.5-flash", "responseJsonSchema"], ["gemini-2.0-flash", "responseSchema"]] as const) {
+    live(`${model} gets the schema as ${field}, and answers JSON of it in content, plain and streamed`, () =>
+      Effect.gen(function*() {
+        const mock = yield* GeminiUpstream.make({ text: "Here you go." })
+        const gemini = yield* client(mock.baseUrl, { model })
+        const { response } = yield* gemini.chat(asked)
+        const config = (mock.requests[0]!.body as { generationConfig: Record<string, unknown> }).generationConfig
+        assert.strictEqual(config["responseMimeType"], "application/json")
+        assert.deepStrictEqual(Object.keys(config).filter((k) => k.startsWith("response")).sort(), ["responseMimeType", field].sort())
+        assert.deepStrictEqual(JSON.parse(response.choices[0]?.message.content ?? ""), expected)
+        const streamed = Chat.collectChunks(chunksOf(yield* collect(gemini.stream(asked))))
+        assert.deepStrictEqual(JSON.parse(streamed.choices[0]?.message.content ?? ""), expected)
+        assert.strictEqual(streamed.choices[0]?.finish_reason, "stop")
+      }))
+  }
+})

@@ -1,7 +1,7 @@
 /**
- * Where a deployment's chat-completions requests go and how they authenticate: one profile
+ * Where a deployment's requests (chat completions, embeddings) go and how they authenticate: one profile
  * per LiteLLM provider prefix that speaks OpenAI's wire format (default base URL, auth
- * header, quirks), and the URL rules for OpenAI-style bases (`…/v1` + `/chat/completions`)
+ * header, quirks), and the URL rules for OpenAI-style bases (`…/v1` + `/chat/completions` or `/embeddings`)
  * and Azure's two forms. `validate` reports configuration problems before any call is made.
  */
 import type { Deployment } from "@llm-router/core"
@@ -86,7 +86,10 @@ const extraHeaders = (deployment: Deployment.Deployment): Record<string, string>
 /** Azure's v1 API (`…/openai/v1`) takes the OpenAI form; otherwise the classic deployments path. */
 const isAzureV1 = (base: string) => /\/openai\/v1$/.test(base)
 
-export const resolve = (deployment: Deployment.Deployment): Resolved => {
+/** The operations served here, as paths under a base URL. */
+export type Operation = "chat/completions" | "embeddings"
+
+export const resolve = (deployment: Deployment.Deployment, operation: Operation = "chat/completions"): Resolved => {
   const profile = profileOf(deployment.provider)
   const base = baseOf(deployment, profile)
   if (base === undefined) {
@@ -107,7 +110,7 @@ export const resolve = (deployment: Deployment.Deployment): Resolved => {
       return {
         _tag: "Ok",
         endpoint: {
-          url: `${base}/chat/completions`,
+          url: `${base}/${operation}`,
           // The v1 API takes no dated version; only its own "preview"/"latest" selectors.
           urlParams: version === "preview" || version === "latest" ? { "api-version": version } : {},
           headers,
@@ -119,7 +122,7 @@ export const resolve = (deployment: Deployment.Deployment): Resolved => {
     return {
       _tag: "Ok",
       endpoint: {
-        url: `${resource}/openai/deployments/${encodeURIComponent(deployment.model)}/chat/completions`,
+        url: `${resource}/openai/deployments/${encodeURIComponent(deployment.model)}/${operation}`,
         urlParams: { "api-version": deployment.apiVersion ?? AZURE_DEFAULT_API_VERSION },
         headers,
         streamOptions: profile.streamOptions
@@ -127,7 +130,7 @@ export const resolve = (deployment: Deployment.Deployment): Resolved => {
     }
   }
   if (key !== undefined) headers["authorization"] = `Bearer ${key}`
-  return { _tag: "Ok", endpoint: { url: `${base}/chat/completions`, urlParams: {}, headers, streamOptions: profile.streamOptions } }
+  return { _tag: "Ok", endpoint: { url: `${base}/${operation}`, urlParams: {}, headers, streamOptions: profile.streamOptions } }
 }
 
 /**

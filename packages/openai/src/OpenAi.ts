@@ -6,54 +6,21 @@
  * request or body read, and a stream's request is tied to the stream's scope, so its socket
  * is closed however the stream ends (even when the consumer stops right after `Start`).
  */
-import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, ResponseLimit, RouteInfo, StreamingHttp } from "@llm-router/core"
-import { Clock, Effect, Layer, Redacted, Result, type Scope, Stream } from "effect"
-import { HttpBody, HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import { type Chat, type Deployment, LlmClient, LlmError, ProviderError, RouteInfo, StreamingHttp } from "@llm-router/core"
+import { Clock, Effect, Layer, Result, type Scope, Stream } from "effect"
+import { HttpBody, HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import * as ChunkStream from "./ChunkStream.ts"
 import * as Endpoint from "./Endpoint.ts"
 import * as ErrorBody from "./ErrorBody.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as ResponseBody from "./ResponseBody.ts"
+import * as Transport from "./Transport.ts"
 
 export { AZURE_DEFAULT_API_VERSION, type Endpoint, profiles, providers, resolve as endpoint, validate } from "./Endpoint.ts"
 export { isReasoningModel, make as requestBody } from "./RequestBody.ts"
 export { retryAfterFromText } from "./ErrorBody.ts"
 
 const isOk = (status: number) => status >= 200 && status < 300
-
-interface Body {
-  readonly text: string
-  /** Set when the connection broke while reading; `text` holds what arrived before. */
-  readonly failure?: HttpClientError.HttpClientError | undefined
-}
-
-/**
- * Reads a whole body, keeping what arrived even when the connection breaks mid-way, up to
- * `ResponseLimit.MaxResponseBytes` (past it the read stops, aborting the request, and fails).
- */
-const readBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<Body> =>
-  Effect.withFiber((fiber) => {
-    const limit = fiber.getRef(ResponseLimit.MaxResponseBytes)
-    const decoder = new TextDecoder()
-    let text = ""
-    let bytes = 0
-    return Stream.runForEachArray(response.stream, (parts) => {
-      for (const part of parts) {
-        bytes += part.length
-        if (bytes > limit) {
-          const cause = new ResponseLimit.ResponseTooLarge(limit)
-          return Effect.fail(
-            new HttpClientError.HttpClientError({ reason: new HttpClientError.DecodeError({ request: response.request, response, cause }) })
-          )
-        }
-        text += decoder.decode(part, { stream: true })
-      }
-      return Effect.void
-    }).pipe(
-        Effect.map((): Body => ({ text: text + decoder.decode() })),
-        Effect.catch((failure) => Effect.succeed<Body>({ text: text + decoder.decode(), failure }))
-      )
-  })
 
 /** Builds the client for one deployment. Never fails: a misconfigured deployment's calls do. */
 export const make = (
@@ -65,37 +32,10 @@ export const make = (
     // scope, and only when the client does not abort by itself (see `StreamingHttp`).
     const streamingHttp = StreamingHttp.forStreams(http)
     const resolved = Endpoint.resolve(deployment)
-    const context: ErrorBody.Context = {
-      provider: deployment.provider,
-      deployment: deployment.id,
-      secret: deployment.apiKey === undefined ? undefined : Redacted.value(deployment.apiKey)
-    }
-    const scrub = (text: string) => ErrorBody.scrub(text, context.secret) ?? text
+    const { context, scrub, transportFailure, brokenBody, failed } = Transport.make(deployment)
 
     const route = (latencyMs: number, usage: Chat.Usage | undefined, timeToFirstChunkMs?: number) =>
       RouteInfo.ofDeployment(deployment, latencyMs, usage, timeToFirstChunkMs)
-
-    const transportFailure = (error: HttpClientError.HttpClientError): LlmError.LlmError =>
-      ProviderError.connectionFailed(
-        deployment.provider,
-        deployment.id,
-        error.reason._tag === "InvalidUrlError"
-          ? "the api_base does not make a valid URL"
-          : scrub(ErrorBody.describeCause(error.reason.cause ?? error.reason._tag))
-      )
-
-    const brokenBody = (status: number, body: Body): LlmError.LlmError => {
-      const excerpt = ProviderError.excerpt(scrub(body.text))
-      return new LlmError.ConnectionFailed({
-        provider: deployment.provider,
-        deployment: deployment.id,
-        status,
-        message: `${deployment.provider} (${deployment.id}) broke off the response: ${
-          scrub(ErrorBody.describeCause(body.failure?.reason.cause ?? body.failure?.reason._tag))
-        }`,
-        ...(excerpt !== undefined ? { body: excerpt } : {})
-      })
-    }
 
     // The requests without their body, made once: only the body differs from call to call.
     const requestFor = (endpoint: Endpoint.Endpoint, accept: string) =>
@@ -129,22 +69,8 @@ export const make = (
       return (stream ? streamingHttp.execute(post) : http.execute(post)).pipe(Effect.mapError(transportFailure))
     }
 
-    /** A non-2xx answer: its body, headers and status, classified. */
-    const failed = (response: HttpClientResponse.HttpClientResponse) =>
-      Effect.gen(function*() {
-        const body = yield* readBody(response)
-        const now = yield* Clock.currentTimeMillis
-        return yield* Effect.fail(ErrorBody.classify(
-          context,
-          response.status,
-          body.text,
-          ErrorBody.parse(body.text),
-          ProviderError.retryAfterFromHeaders(response.headers, now)
-        ))
-      })
-
     /** A 2xx body that should hold a whole `chat.completion`. */
-    const completion = (status: number, body: Body): Result.Result<Chat.ChatResponse, LlmError.LlmError> => {
+    const completion = (status: number, body: Transport.Body): Result.Result<Chat.ChatResponse, LlmError.LlmError> => {
       if (body.failure !== undefined) return Result.fail(brokenBody(status, body))
       const read = ResponseBody.response(body.text, deployment.model)
       switch (read._tag) {
@@ -170,7 +96,7 @@ export const make = (
         const startedAt = clock.currentTimeMillisUnsafe()
         return Effect.flatMap(send(request, false), (response) => {
           if (!isOk(response.status)) return failed(response)
-          const answered = (body: Body): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
+          const answered = (body: Transport.Body): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
             const answer = completion(response.status, body)
             if (Result.isFailure(answer)) return Effect.fail(answer.failure)
             return Effect.succeed({
@@ -202,7 +128,7 @@ export const make = (
     /** An answer that came as one JSON body: the same parts, at once. */
     const whole = (response: HttpClientResponse.HttpClientResponse, startedAt: number) =>
       Effect.gen(function*() {
-        const answer = yield* Effect.fromResult(completion(response.status, yield* readBody(response)))
+        const answer = yield* Effect.fromResult(completion(response.status, yield* Transport.readBody(response)))
         const now = yield* Clock.currentTimeMillis
         const parts: Array<LlmClient.StreamPart> = [
           { _tag: "Start", route: route(now - startedAt, undefined) },

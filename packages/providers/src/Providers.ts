@@ -9,16 +9,22 @@
  */
 import { Effect, Layer, Stream } from "effect"
 import type { HttpClient } from "effect/http"
-import { type Deployment, type LlmClient, LlmError, Router, RouterConfig, type RouterState } from "@llm-router/core"
+import { type Deployment, type EmbeddingClient, type LlmClient, LlmError, Router, RouterConfig, type RouterState } from "@llm-router/core"
 import { Anthropic } from "@llm-router/anthropic"
-import { Google } from "@llm-router/google"
-import { OpenAi } from "@llm-router/openai"
+import { GeminiEmbeddings, Google } from "@llm-router/google"
+import { OpenAi, OpenAiEmbeddings } from "@llm-router/openai"
 import * as ProviderEnvironment from "./ProviderEnvironment.ts"
 
 /** What every provider package exports. */
 export interface Adapter<R> {
   readonly providers: ReadonlyArray<string>
   readonly make: (deployment: Deployment.Deployment) => Effect.Effect<LlmClient.Service, never, R>
+}
+
+/** What a provider package with an embeddings API exports for it. */
+export interface EmbeddingAdapter<R> {
+  readonly providers: ReadonlyArray<string>
+  readonly make: (deployment: Deployment.Deployment) => Effect.Effect<EmbeddingClient.Service, never, R>
 }
 
 export interface Registry<R> {
@@ -33,6 +39,10 @@ export interface Registry<R> {
    * a deployment on an `unsupported` provider gets a client whose every call fails (`notSupported`).
    */
   readonly clientFor: Router.ClientFor<RouterConfig.RouterConfigError, R>
+  /** The prefixes whose deployments can be embedding deployments (`model_info.mode: embedding`). */
+  readonly knownEmbeddings: ReadonlyArray<string>
+  /** Likewise for an embedding deployment: a config error when its provider has no embeddings API here. */
+  readonly embeddingClientFor: (deployment: Deployment.Deployment) => Effect.Effect<EmbeddingClient.Service, RouterConfig.RouterConfigError, R>
 }
 
 /**
@@ -54,43 +64,61 @@ const unsupportedClient = (deployment: Deployment.Deployment): LlmClient.Service
   stream: () => Stream.fail(notSupported(deployment))
 })
 
-/** A registry over adapters; the first adapter that names a prefix serves it. */
-export const make = <R>(adapters: ReadonlyArray<Adapter<R>>): Registry<R> => {
-  const byProvider = new Map<string, Adapter<R>>()
+/** The first adapter that names a prefix serves it; another prefix is a config error naming the known ones. */
+const dispatch = <A extends { readonly providers: ReadonlyArray<string> }>(adapters: ReadonlyArray<A>, what: string) => {
+  const byProvider = new Map<string, A>()
   for (const adapter of adapters) {
     for (const provider of adapter.providers) if (!byProvider.has(provider)) byProvider.set(provider, adapter)
   }
   const known = [...byProvider.keys()]
-  const unsupported = ProviderEnvironment.unsupported.filter((p) => !byProvider.has(p))
   return {
     known,
-    unsupported,
-    environment: (provider) => (byProvider.has(provider) ? ProviderEnvironment.environments[provider] : undefined),
-    clientFor: (deployment) => {
-      if (unsupported.includes(deployment.provider)) return Effect.succeed(unsupportedClient(deployment))
+    find: <B, R>(deployment: Deployment.Deployment, use: (adapter: A) => Effect.Effect<B, never, R>) => {
       const adapter = byProvider.get(deployment.provider)
       // The gateway validates configs against `known` first; a library caller may not have.
       if (adapter === undefined) {
         return Effect.fail(RouterConfig.RouterConfigError.fromIssues([{
           path: `model_list (deployment ${deployment.id})`,
-          message: `unknown provider "${deployment.provider}" (known: ${known.join(", ")})`
+          message: `${what} "${deployment.provider}" (known: ${known.join(", ")})`
         }]))
       }
-      return adapter.make(deployment)
+      return use(adapter)
     }
   }
 }
 
-/** OpenAI and every OpenAI-compatible API, Anthropic, and Gemini. */
-export const builtin: Registry<HttpClient.HttpClient> = make<HttpClient.HttpClient>([OpenAi, Anthropic, Google])
+/** A registry over adapters (and the embedding adapters of the providers that have an embeddings API). */
+export const make = <R>(adapters: ReadonlyArray<Adapter<R>>, embeddingAdapters: ReadonlyArray<EmbeddingAdapter<R>> = []): Registry<R> => {
+  const chat = dispatch(adapters, "unknown provider")
+  const embeddings = dispatch(embeddingAdapters, "no embeddings API for provider")
+  const unsupported = ProviderEnvironment.unsupported.filter((p) => !chat.known.includes(p))
+  return {
+    known: chat.known,
+    unsupported,
+    environment: (provider) => (chat.known.includes(provider) ? ProviderEnvironment.environments[provider] : undefined),
+    clientFor: (deployment) =>
+      unsupported.includes(deployment.provider)
+        ? Effect.succeed(unsupportedClient(deployment))
+        : chat.find(deployment, (adapter) => adapter.make(deployment)),
+    knownEmbeddings: embeddings.known,
+    embeddingClientFor: (deployment) => embeddings.find(deployment, (adapter) => adapter.make(deployment))
+  }
+}
+
+/** OpenAI and every OpenAI-compatible API, Anthropic, and Gemini; embeddings through OpenAI's API and Gemini's. */
+export const builtin: Registry<HttpClient.HttpClient> = make<HttpClient.HttpClient>(
+  [OpenAi, Anthropic, Google],
+  [{ providers: OpenAi.providers, make: OpenAiEmbeddings.make }, { providers: Google.providers, make: GeminiEmbeddings.make }]
+)
 
 /**
- * The router as the app's `LlmClient` over the built-in adapters, from a config value in
+ * The router as the app's `LlmClient` (and `EmbeddingClient`, for its embedding groups) over
+ * the built-in adapters, from a config value in
  * LiteLLM's shape (`model_list`, `fallbacks`, router settings: parsed YAML or JSON, or a
  * literal). An invalid config fails the layer with every problem and its path. For other
  * adapters, `Router.layer(config, make([...]).clientFor)`.
  */
 export const layerRouter = (
   config: unknown
-): Layer.Layer<LlmClient.LlmClient, RouterConfig.RouterConfigError, RouterState.RouterState | HttpClient.HttpClient> =>
-  Layer.unwrap(Effect.map(RouterConfig.decode(config), (decoded) => Router.layer(decoded, builtin.clientFor)))
+): Layer.Layer<LlmClient.LlmClient | EmbeddingClient.EmbeddingClient, RouterConfig.RouterConfigError, RouterState.RouterState | HttpClient.HttpClient> =>
+  Layer.unwrap(Effect.map(RouterConfig.decode(config), (decoded) => Router.layer(decoded, builtin.clientFor, { embeddingClientFor: builtin.embeddingClientFor })))

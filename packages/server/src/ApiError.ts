@@ -49,6 +49,8 @@ export const unauthorized = (message: string): ApiError =>
   make(401, "authentication_error", message, "invalid_api_key")
 export const routeNotFound = (method: string, path: string): ApiError =>
   make(404, "invalid_request_error", `Unknown route ${method} ${path}`, "unknown_url")
+export const modelNotFound = (id: string): ApiError =>
+  make(404, "invalid_request_error", `The model '${id.length > 200 ? id.slice(0, 200) + "…" : id}' does not exist`, "model_not_found", "model")
 /** The `code` of a request refused because the bodies in flight already hold all they may. */
 export const OVERLOADED = "gateway_overloaded"
 export const overloaded = (): ApiError =>

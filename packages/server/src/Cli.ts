@@ -129,7 +129,14 @@ const serve = Command.make(
         yield* Effect.addFinalizer(() => Console.log("llm-router shutting down: finishing in-flight requests"))
       }))
       return yield* Layer.launch(announce.pipe(
-        Layer.provide(Gateway.layer({ config, clientFor: UpstreamLog.logFailures(Providers.builtin.clientFor), host, port, accessLog })),
+        Layer.provide(Gateway.layer({
+          config,
+          clientFor: UpstreamLog.logFailures(Providers.builtin.clientFor),
+          embeddingClientFor: Providers.builtin.embeddingClientFor,
+          host,
+          port,
+          accessLog
+        })),
         Layer.provide(Providers.layerHttpClient),
         // Outermost: every layer above is built with the tracer in place, and it flushes last.
         Layer.provide(Tracing.layer(tracing))

@@ -1,6 +1,6 @@
 /**
- * The OpenAI-compatible HTTP gateway: chat completions (plain and SSE) through the router,
- * the model list, health, and Prometheus metrics, on `effect/http`'s `HttpRouter`.
+ * The OpenAI-compatible HTTP gateway: chat completions (plain and SSE) and embeddings
+ * (`EmbeddingsRoute`) through the router, the model list, health, and Prometheus metrics, on `effect/http`'s `HttpRouter`.
  *
  * Every response carries `x-request-id` and, for chat, the `x-llm-router-*` route headers.
  * A streamed answer holds its status and headers until the router has the first content
@@ -14,7 +14,7 @@ import type { Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
-import { LlmClient, LlmError, ResponseLimit, Router, RouterState, SessionAffinity, WireJson } from "@llm-router/core"
+import { EmbeddingClient, LlmClient, LlmError, ResponseLimit, Router, RouterState, SessionAffinity, WireJson } from "@llm-router/core"
 import type { Chat } from "@llm-router/core"
 import { RedisRouterState } from "@llm-router/redis"
 import { createServer } from "node:http"
@@ -22,6 +22,7 @@ import * as AccessLog from "./AccessLog.ts"
 import * as ApiError from "./ApiError.ts"
 import * as Auth from "./Auth.ts"
 import * as Drain from "./Drain.ts"
+import * as EmbeddingsRoute from "./EmbeddingsRoute.ts"
 import type { GatewayConfig } from "./GatewayConfig.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as RequestTags from "./RequestTags.ts"
@@ -189,6 +190,11 @@ const secretsOf = (config: GatewayConfig): Array<string> => {
   return secrets
 }
 
+const noEmbeddings: EmbeddingClient.Service = {
+  embed: (request) =>
+    Effect.fail(new LlmError.BadRequest({ provider: "llm-router", message: `This gateway serves no embeddings (model "${request.model.slice(0, 200)}")`, param: "model" }))
+}
+
 /** The gateway's routes, registered into `HttpRouter`; needs the router (`LlmClient`) and its state. */
 export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter.HttpRouter | LlmClient.LlmClient | RouterState.RouterState> =>
   HttpRouter.use((router) =>
@@ -196,6 +202,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
       const { config } = settings
       const client = yield* LlmClient.LlmClient
       const state = yield* RouterState.RouterState
+      // The router's embeddings; a gateway built on a chat-only client answers that it has none.
+      const embeddings = Option.getOrElse(yield* Effect.serviceOption(EmbeddingClient.EmbeddingClient), () => noEmbeddings)
       // Present when replicas share cooldowns through Redis (`layerState`).
       const sharing = yield* Effect.serviceOption(RedisRouterState.Status)
       const scrub = ApiError.makeScrubber(secretsOf(config))
@@ -421,10 +429,22 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
         ...[...config.router.settings.aliases].filter(([, alias]) => !alias.hidden).map(([name]) => name),
         ...(config.router.settings.complexityRouters?.keys() ?? [])
       ]
-      const modelList = JSON.stringify({
-        object: "list",
-        data: modelIds.map((id) => ({ id, object: "model", created: startedAt, owned_by: "llm-router" }))
-      })
+      const modelObject = (id: string) => ({ id, object: "model", created: startedAt, owned_by: "llm-router" })
+      const modelList = JSON.stringify({ object: "list", data: modelIds.map(modelObject) })
+      const modelsById = new Map(modelIds.map((id) => [id, JSON.stringify(modelObject(id))]))
+      /** `GET /v1/models/{id}`: the id may hold slashes (`openai/gpt-4o` is a fine group name). */
+      const model = (request: HttpServerRequest.HttpServerRequest, requestId: string) => {
+        const path = request.url.split("?")[0] ?? ""
+        let id: string
+        try {
+          id = decodeURIComponent(path.replace(/^(\/v1)?\/models\//, ""))
+        } catch {
+          id = path
+        }
+        const found = modelsById.get(id)
+        if (found === undefined) return Effect.fail(ApiError.modelNotFound(id))
+        return Effect.succeed(HttpServerResponse.text(found, { contentType: "application/json", headers: { [RouteHeaders.names.requestId]: requestId } }))
+      }
       const models = (_request: HttpServerRequest.HttpServerRequest, requestId: string) =>
         Effect.succeed(
           HttpServerResponse.text(modelList, {
@@ -468,6 +488,29 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           )
         })
 
+      /**
+       * LiteLLM's `/health` shape (`healthy_endpoints`, `unhealthy_endpoints` and their counts),
+       * from the router's state rather than a test call to every deployment: a deployment that is
+       * cooling down is unhealthy, with the reason it was cooled.
+       */
+      const health = (_request: HttpServerRequest.HttpServerRequest, requestId: string) =>
+        Effect.gen(function*() {
+          const snapshot = yield* state.snapshot(allIds)
+          const cooldowns = new Map((yield* state.cooldowns).map((c) => [c.deployment, c]))
+          const healthy: Array<Record<string, unknown>> = []
+          const unhealthy: Array<Record<string, unknown>> = []
+          for (const d of config.router.deployments) {
+            const endpoint = { model: `${d.provider}/${d.model}`, model_name: d.group, model_id: d.id, ...(d.apiBase !== undefined ? { api_base: d.apiBase } : {}) }
+            if ((snapshot.stats.get(d.id)?.cooldownUntil ?? 0) > 0) unhealthy.push({ ...endpoint, error: cooldowns.get(d.id)?.reason ?? "cooling down" })
+            else healthy.push(endpoint)
+          }
+          return jsonResponse(
+            { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length },
+            200,
+            { [RouteHeaders.names.requestId]: requestId }
+          )
+        })
+
       const metrics = (_request: HttpServerRequest.HttpServerRequest, requestId: string) =>
         Effect.map(PrometheusMetrics.format(), (text) =>
           HttpServerResponse.text(text, {
@@ -480,17 +523,26 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
 
       const chatHandler = handle("/v1/chat/completions", true, chat)
       const modelsHandler = handle("/v1/models", true, models)
+      const modelHandler = handle("/v1/models/{id}", true, model)
+      // One route takes `/v1/models` and `/v1/models/{id}`: the router counts the bare path as the wildcard's.
+      const modelsOrModel = (request: HttpServerRequest.HttpServerRequest) =>
+        /^(\/v1)?\/models\/?(\?|$)/.test(request.url) ? modelsHandler(request) : modelHandler(request)
+      const livenessHandler = handle("/health/liveness", false, liveness)
       yield* router.add("POST", "/v1/chat/completions", chatHandler)
       yield* router.add("POST", "/chat/completions", chatHandler)
-      yield* router.add("GET", "/v1/models", modelsHandler)
-      yield* router.add("GET", "/models", modelsHandler)
-      yield* router.add("GET", "/health/liveness", handle("/health/liveness", false, liveness))
+      yield* router.add("GET", "/v1/models/*", modelsOrModel)
+      yield* router.add("GET", "/models/*", modelsOrModel)
+      yield* router.add("GET", "/health/liveness", livenessHandler)
+      // LiteLLM's spelling, for probes written against it; and its `/health`, from the router's state.
+      yield* router.add("GET", "/health/liveliness", livenessHandler)
+      yield* router.add("GET", "/health", handle("/health", true, health))
       yield* router.add("GET", "/health/readiness", handle("/health/readiness", false, readiness))
       yield* router.add("GET", "/metrics", handle("/metrics", config.requireAuthForMetrics, metrics))
-      // Routes in files of their own (the Responses API, Anthropic's Messages API).
+      // Routes in files of their own (the Responses API, Anthropic's Messages API, embeddings).
       const kit: RouteKit = { client, readBody, scrub, handle: (route, dialect, f) => handle(route, true, f, dialect), sessionOf }
       yield* ResponsesRoute.register(router, kit)
       yield* MessagesRoute.register(router, kit)
+      yield* EmbeddingsRoute.register(router, kit, embeddings)
       yield* router.add("*", "*", handle("unmatched", false, notFound))
     })
   )
@@ -502,6 +554,8 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
 export interface ServeOptions<E, R> extends Settings {
   /** The client for each deployment: the provider registry, or a stub in tests. */
   readonly clientFor: Router.ClientFor<E, R>
+  /** The embeddings client for each embedding deployment (`Providers.builtin.embeddingClientFor`); none, no embeddings. */
+  readonly embeddingClientFor?: Router.EmbeddingClientFor<E, R> | undefined
   readonly host?: string | undefined
   /** 0 picks a free port; read it from `HttpServer.address`. */
   readonly port?: number | undefined
@@ -517,9 +571,14 @@ export const layerState = (config: GatewayConfig): Layer.Layer<RouterState.Route
     : RedisRouterState.layerNode(config.sharedState, { prefix: config.sharedState.keyPrefix })
 
 /** The routes with their router: needs `HttpRouter` and whatever `clientFor` needs. */
-export const layerRoutes = <E, R>(options: Settings & { readonly clientFor: Router.ClientFor<E, R> }) =>
+export const layerRoutes = <E, R>(
+  options: Settings & {
+    readonly clientFor: Router.ClientFor<E, R>
+    readonly embeddingClientFor?: Router.EmbeddingClientFor<E, R> | undefined
+  }
+) =>
   routes(options).pipe(
-    Layer.provide(Router.layer(options.config.router, options.clientFor)),
+    Layer.provide(Router.layer(options.config.router, options.clientFor, { embeddingClientFor: options.embeddingClientFor })),
     Layer.provide(layerState(options.config))
   )
 

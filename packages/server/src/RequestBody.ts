@@ -1,8 +1,8 @@
 /**
- * Reading and checking a chat request before anything reaches a provider: the body under a
+ * Reading and checking a request (chat, embeddings) before anything reaches a provider: the body under a
  * size limit (413) and a deadline (408, for slow or stalled clients), then its nesting depth
  * (400, see `JsonDepth`), then JSON (400), then
- * the chat-completions schema with every problem listed and the first field named as
+ * the route's schema with every problem listed and the first field named as
  * OpenAI's `param` (400). Read straight from Node's request so the gateway, not the socket,
  * decides how a refused body ends: the response is sent and the connection closed.
  */
@@ -324,4 +324,15 @@ export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiE
       .map((i) => ({ path: i.path, text: `${i.path || "(body)"}: ${i.message}` }))
   ]
   return Result.fail(ApiError.invalidRequest(`Invalid chat completion request: ${issues.map((i) => i.text).join("; ")}`, issues[0]?.path || null))
+}
+
+/** A body checked by `schema` (embeddings, ...): its JSON object decoded, or the 400 naming the field at fault. */
+export const decoder = <A>(schema: Schema.Decoder<A>, what: string) => {
+  const decode = Schema.decodeUnknownResult(schema)
+  return (bytes: Buffer): Result.Result<A, ApiError.ApiError> => {
+    const json = jsonObject(bytes)
+    if (Result.isFailure(json)) return Result.fail(json.failure)
+    const decoded = decode(json.success, { errors: "all" })
+    return Result.isSuccess(decoded) ? Result.succeed(decoded.success) : Result.fail(invalidBody(what, decoded.failure.issue))
+  }
 }

@@ -169,7 +169,7 @@ describe("Gateway", () => {
   it.live("answers unknown routes with a 404 in OpenAI's shape", () =>
     Effect.gen(function*() {
       const { url } = yield* Stub.start(yaml)
-      const reply = yield* request(`${url}/v1/embeddings`, { method: "POST", headers: auth, body: "{}" })
+      const reply = yield* request(`${url}/v1/no-such-route`, { method: "POST", headers: auth, body: "{}" })
       assert.strictEqual(reply.status, 404)
       assert.strictEqual(errorOf(reply).type, "invalid_request_error")
       assert.isNotNull(reply.headers.get("x-request-id"))

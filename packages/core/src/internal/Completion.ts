@@ -8,7 +8,6 @@
  */
 import { Clock, Effect, type Fiber, Result } from "effect"
 import type { ChatRequest } from "../Chat.ts"
-import * as Deadline from "../Deadline.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
@@ -16,7 +15,7 @@ import * as RouterTracing from "../RouterTracing.ts"
 import type { ComplexityRoute } from "../RouteInfo.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
 import * as ComplexityRouting from "./ComplexityRouting.ts"
-import { type Engine, newRun, requestTimeoutMs, routeInfo, spend, takeOverrides } from "./Engine.ts"
+import { type Engine, modeRefusal, newRun, servedWhole, takeOverrides, underRequestTimeout } from "./Engine.ts"
 import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
 import * as Overrides from "../Overrides.ts"
 import * as MockResponse from "./MockResponse.ts"
@@ -35,6 +34,8 @@ const chatOn = (
   group: string,
   complexity: ComplexityRoute | undefined
 ): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
+  const refused = modeRefusal(engine, group, "chat")
+  if (refused !== undefined) return Effect.fail(refused)
   let request = asked
   let overrides: Overrides.Overrides | undefined
   if (Overrides.inBody(asked)) {
@@ -67,19 +68,9 @@ const routeChat = (
     route(engine, run, (d) => {
       // Made when the attempt starts (see `AttemptLoop`).
       const began = clock.currentTimeMillisUnsafe()
-      const timeoutMs = requestTimeoutMs(engine, run, d)
       const mock = run.overrides?.mockResponse
       const client = mock === undefined ? engine.clients.get(d.id)! : MockResponse.client(d, mock)
-      const call = client.chat(run.request).pipe(
-        Deadline.timeoutOrElse(timeoutMs, () =>
-          Effect.fail(
-            new LlmError.Timeout({
-              provider: d.provider,
-              deployment: d.id,
-              phase: "request",
-              message: `No response from ${d.id} within ${timeoutMs} ms`
-            })
-          )),
+      const call = underRequestTimeout(engine, run, d, client.chat(run.request)).pipe(
         Effect.flatMap((completion) => {
           if (
             completion.response.choices.some((c) => c.finish_reason === "content_filter") &&
@@ -108,11 +99,9 @@ const routeChat = (
         outputTokens: completion.response.usage?.completion_tokens
       }))
     }),
-    (served) => {
-      const now = clock.currentTimeMillisUnsafe()
-      const route = routeInfo(run, served, now, served.value.response.usage)
-      spend(engine, route, now)
-      RouterMetrics.recordSuccessUnsafe(route, false, fiber.context)
-      return Effect.succeed({ response: served.value.response, route })
-    }
+    (served) =>
+      Effect.succeed({
+        response: served.value.response,
+        route: servedWhole(engine, run, served, served.value.response.usage, fiber, clock.currentTimeMillisUnsafe())
+      })
   )

@@ -1,6 +1,6 @@
 /**
  * What a router is made of, built once from its config: the groups and their deployments, a
- * client per deployment, the state store, the strategy, budgets, session pins and spans; and
+ * client per deployment (a chat client, or an embeddings client for an embedding deployment), the state store, the strategy, budgets, session pins and spans; and
  * the small steps every part of the router shares (resolving a group, recording a failure,
  * describing a route). The selection, attempt loop, fallbacks and streaming modules take an
  * `Engine` as their first argument rather than closing over a shared scope.
@@ -9,7 +9,9 @@ import { Effect, type Fiber, Result, type Tracer } from "effect"
 import * as Budget from "../Budget.ts"
 import type { Usage } from "../Chat.ts"
 import * as Cost from "../Cost.ts"
-import type { Deployment } from "../Deployment.ts"
+import * as Deadline from "../Deadline.ts"
+import { type Deployment, isChat } from "../Deployment.ts"
+import type * as EmbeddingClient from "../EmbeddingClient.ts"
 import * as LatencyRouting from "../LatencyRouting.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
@@ -28,6 +30,9 @@ import * as Wildcards from "./Wildcards.ts"
 
 /** Gives each deployment the client that calls it (a provider adapter, a simulated provider…). */
 export type ClientFor<E = never, R = never> = (deployment: Deployment) => Effect.Effect<LlmClient.Service, E, R>
+
+/** Gives each embedding deployment (`model_info.mode: embedding`) the client that calls it. */
+export type EmbeddingClientFor<E = never, R = never> = (deployment: Deployment) => Effect.Effect<EmbeddingClient.Service, E, R>
 
 export interface Engine {
   readonly config: RouterConfig
@@ -55,7 +60,15 @@ export interface Engine {
   readonly groupIds: ReadonlyMap<string, ReadonlyArray<string>>
   /** The fallback plan: the app's, else the config's. */
   readonly plan: FallbackPlan.FallbackPlan
+  /** The chat client of each chat deployment. */
   readonly clients: ReadonlyMap<string, LlmClient.Service>
+  /** The embeddings client of each embedding deployment (when the router was given a way to make them). */
+  readonly embeddingClients: ReadonlyMap<string, EmbeddingClient.Service>
+  /**
+   * What each group is (`chat`, `embedding`, or another `model_info.mode`): a group serves only
+   * its kind of request (see `Embedding.modeRefusal`).
+   */
+  readonly groupKinds: ReadonlyMap<string, string>
   /** The groups and visible aliases, for the unknown-model error. */
   readonly knownModels: string
   /**
@@ -66,7 +79,7 @@ export interface Engine {
 }
 
 /** What an app adds to a router from code (see `Router.make`). */
-export interface Options {
+export interface Options<E2 = never, R2 = never> {
   /** The strategy of every group, instead of `routing_strategy` (LiteLLM's `set_custom_routing_strategy`). */
   readonly strategy?: Strategy.Strategy | undefined
   /** Strategies of particular groups, over `strategy`. */
@@ -84,9 +97,16 @@ export interface Options {
   readonly latency?: LatencyRouting.LatencyRouting | undefined
   /** The fallback plan, instead of the config's chains (its targets are checked when the router is made). */
   readonly fallbacks?: FallbackPlan.FallbackPlan | undefined
+  /** The embeddings client of each embedding deployment; without it an embedding group's requests fail. */
+  readonly embeddingClientFor?: EmbeddingClientFor<E2, R2> | undefined
 }
 
-export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clientFor: ClientFor<E, R>, options: Options = {}) {
+export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
+  config: RouterConfig,
+  clientFor: ClientFor<E, R>,
+  options: Options<E2, R2> = {}
+) {
+  const embeddingClientFor = options.embeddingClientFor
   const state = yield* RouterState
   const { settings } = config
   const budgetLimits = Budget.limitsOf(config.deployments, settings.providerBudgets)
@@ -95,15 +115,24 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
   const groups = new Map<string, Array<Deployment>>()
   const clients = new Map<string, LlmClient.Service>()
   const context = yield* Effect.context<R>()
+  const embeddingClients = new Map<string, EmbeddingClient.Service>()
+  const groupKinds = new Map<string, string>()
   for (const deployment of config.deployments) {
     const members = groups.get(deployment.group)
     if (members) members.push(deployment)
     else groups.set(deployment.group, [deployment])
-    // A wildcard deployment's client is made per requested model, on first use (see `Wildcards`).
-    clients.set(
-      deployment.id,
-      Wildcards.isPattern(deployment.group) ? Wildcards.client(deployment, clientFor, context) : yield* clientFor(deployment)
-    )
+    // A group is one kind of model (`RouterConfig` checks): its first deployment says which.
+    if (!groupKinds.has(deployment.group)) groupKinds.set(deployment.group, isChat(deployment.mode) ? "chat" : deployment.mode!)
+    // Each deployment gets the client of its kind; the other kinds (images, audio, ...) get none.
+    // A wildcard chat deployment's client is made per requested model, on first use (see `Wildcards`).
+    if (isChat(deployment.mode)) {
+      clients.set(
+        deployment.id,
+        Wildcards.isPattern(deployment.group) ? Wildcards.client(deployment, clientFor, context) : yield* clientFor(deployment)
+      )
+    } else if (deployment.mode === "embedding" && embeddingClientFor !== undefined) {
+      embeddingClients.set(deployment.id, yield* embeddingClientFor(deployment))
+    }
   }
   const plan = options.fallbacks === undefined ? FallbackPlan.fromSettings(settings) : resolvePlan(options.fallbacks, settings)
   const targets = new Map<string, ReadonlyArray<Deployment>>(groups)
@@ -141,6 +170,8 @@ export const make = Effect.fnUntraced(function*<E, R>(config: RouterConfig, clie
     groupIds: new Map([...targets].map(([group, members]) => [group, members.map((d) => d.id)])),
     plan,
     clients,
+    embeddingClients,
+    groupKinds,
     // Hidden aliases still route, but are not advertised (LiteLLM's `hidden: true`).
     knownModels: [...groups.keys(), ...[...settings.aliases].filter(([, a]) => !a.hidden).map(([name]) => name)].join(", "),
     rateLimited: settings.routingStrategy.startsWith("usage-based-routing") &&
@@ -164,7 +195,7 @@ const resolvePlan = (plan: FallbackPlan.FallbackPlan, settings: Settings): Fallb
 }
 
 /** Each group's retry policy, resolved once: the app's over the config's, a group's over the default. */
-const retryPolicies = (config: RouterConfig, groups: Iterable<string>, options: Options) => {
+const retryPolicies = (config: RouterConfig, groups: Iterable<string>, options: Options<unknown, unknown>) => {
   const { settings } = config
   const all = options.retryPolicy ?? settings.retryPolicies?.default ?? {}
   const groupPolicy = (group: string) => options.retryPolicies?.[group] ?? settings.retryPolicies?.byGroup.get(group)
@@ -206,6 +237,57 @@ export const firstChunkTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment
   run.overrides?.timeoutMs ?? d.streamTimeoutMs ?? engine.settings.streamTimeoutMs ?? requestTimeoutMs(engine, run, d)
 export const idleTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
   engine.settings.streamIdleTimeoutMs ?? firstChunkTimeoutMs(engine, run, d)
+
+/**
+ * The refusal of `group` for an operation of the other kind (`wanted`), or `undefined` when the
+ * group serves it (see `groupKinds`).
+ */
+export const modeRefusal = (engine: Engine, group: string, wanted: "chat" | "embedding"): LlmError.BadRequest | undefined => {
+  const kind = engine.groupKinds.get(group) ?? "chat"
+  if (kind === wanted) return undefined
+  const article = /^[aeiou]/.test(kind) ? "an" : "a"
+  const serves = kind === "chat" ? "chat completions" : kind === "embedding" ? "embeddings (/v1/embeddings)" : `${kind} requests, which this router does not route`
+  return new LlmError.BadRequest({
+    provider: ROUTER,
+    status: 400,
+    message: `Model group "${group}" is ${article} ${kind} model group (model_info.mode): it serves ${serves}, not ${wanted === "chat" ? "chat completions" : "embeddings"}`,
+    param: "model"
+  })
+}
+
+/** A whole call to `d` under its request timeout (`requestTimeoutMs`), which fails it with a `Timeout`. */
+export const underRequestTimeout = <A>(engine: Engine, run: Run<any>, d: Deployment, call: Effect.Effect<A, LlmError.LlmError>) => {
+  const timeoutMs = requestTimeoutMs(engine, run, d)
+  return call.pipe(
+    Deadline.timeoutOrElse(timeoutMs, () =>
+      Effect.fail(
+        new LlmError.Timeout({
+          provider: d.provider,
+          deployment: d.id,
+          phase: "request",
+          message: `No response from ${d.id} within ${timeoutMs} ms`
+        })
+      ))
+  )
+}
+
+/**
+ * The route of a request served whole (a chat, an embedding), with its cost counted against
+ * budgets and its success in the metrics, read in the calling fiber (no steps of its own).
+ */
+export const servedWhole = (
+  engine: Engine,
+  run: Run<any>,
+  served: { readonly deployment: Deployment; readonly group: string },
+  usage: Usage | null | undefined,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  now: number
+): RouteInfo => {
+  const route = routeInfo(run, served, now, usage)
+  spend(engine, route, now)
+  RouterMetrics.recordSuccessUnsafe(route, false, fiber.context)
+  return route
+}
 
 /** A new run of `request` on `group`; `estimate` counts its input tokens when a check needs them. */
 export const newRun = <Req extends Routable>(

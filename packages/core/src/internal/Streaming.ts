@@ -27,6 +27,7 @@ import {
   newRun,
   recordFailure,
   release,
+  modeRefusal,
   routeInfo,
   spend,
   takeOverrides
@@ -108,6 +109,8 @@ const startOn = (
   group: string,
   complexity: ComplexityRoute | undefined
 ): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> => {
+  const refused = modeRefusal(engine, group, "chat")
+  if (refused !== undefined) return Effect.fail(refused)
   let request = asked
   let overrides: Overrides.Overrides | undefined
   if (Overrides.inBody(asked)) {

@@ -268,7 +268,26 @@ export const validate = (body: unknown): string | undefined => {
     }
     previousRole = role
   }
-  return validateThinking(body, maxTokens, messages)
+  return validateOutputConfig(body["output_config"]) ?? validateThinking(body, maxTokens, messages)
+}
+
+/** `output_config.format`: a JSON schema whose every object is closed, as Anthropic's grammar requires. */
+const validateOutputConfig = (config: unknown): string | undefined => {
+  if (config === undefined) return undefined
+  if (!isObject(config)) return "output_config: Input should be a valid dictionary"
+  const format = config["format"]
+  if (format === undefined) return undefined
+  if (!isObject(format) || format["type"] !== "json_schema") return "output_config.format.type: Input should be 'json_schema'"
+  if (!isObject(format["schema"])) return "output_config.format.schema: Field required"
+  const open = (node: unknown): boolean => {
+    if (Array.isArray(node)) return node.some(open)
+    if (!isObject(node)) return false
+    if ((node["type"] === "object" || isObject(node["properties"])) && node["additionalProperties"] !== false) return true
+    return Object.values(node).some(open)
+  }
+  return open(format["schema"])
+    ? "output_config.format.schema: For 'object' type, 'additionalProperties' must be explicitly set to false"
+    : undefined
 }
 
 /** Anthropic's rules for extended thinking, with its messages (2026-11). */

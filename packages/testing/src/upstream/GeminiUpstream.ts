@@ -7,13 +7,16 @@
  * - `POST /v1beta/models/{model}:generateContent` → a `GenerateContentResponse`;
  *   `:streamGenerateContent?alt=sse` → `data: <chunk>\r\n\r\n` events, no `[DONE]`, the last
  *   chunk carrying `finishReason` and full `usageMetadata` (without `alt=sse`: one JSON array).
- *   `/v1/` works too.
+ *   `/v1/` works too. `:batchEmbedContents` → deterministic `embeddings[].values` (see
+ *   `EmbeddingAnswers`), with Gemini's checks and faults.
  * - With `tools` in the request (and `functionCallingConfig.mode` not `NONE`), the answer is
  *   a `functionCall` of the first allowed function, with arguments made up from its schema,
  *   unless the conversation's last turn already carries the function results.
  * - `generationConfig.maxOutputTokens` below the answer's word count cuts it (`MAX_TOKENS`);
  *   `candidateCount` gives that many candidates; `responseMimeType: "application/json"` answers
- *   a value matching `responseJsonSchema` / `responseSchema` (`Synthesize`), or `{"text": …}`.
+ *   a value matching `responseJsonSchema` / `responseSchema` (`Synthesize`), or `{"text": …}`;
+ *   `responseSchema` is checked like function `parameters`, and models before Gemini 2.5 refuse
+ *   `responseJsonSchema`, as Gemini 2.0 does.
  * - Requests are checked where the real API is strict, with its error bodies: no key → 403
  *   `PERMISSION_DENIED`; a key other than `options.apiKey` → 400 `API_KEY_INVALID`; a role
  *   other than `user`/`model` (e.g. `system` in `contents`) → 400; empty `contents` or
@@ -48,6 +51,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Fault, MockUpstream, Options as BaseOptions, RecordedRequest } from "./MockUpstream.ts"
 import { faults } from "./MockUpstream.ts"
+import * as EmbeddingAnswers from "./EmbeddingAnswers.ts"
 import * as Synthesize from "./Synthesize.ts"
 
 export interface Options extends BaseOptions {
@@ -303,6 +307,14 @@ const validate = (body: unknown): RpcStatus | undefined => {
   if (generation !== undefined) {
     if (!isObj(generation)) return invalid("Invalid value at 'generation_config'")
     for (const key of Object.keys(generation)) if (!generationKeys.has(key)) return unknownName(key, "generation_config")
+    if (generation.responseSchema !== undefined && generation.responseJsonSchema !== undefined) {
+      return invalid("responseSchema and responseJsonSchema cannot both be set.")
+    }
+    if ((generation.responseSchema ?? generation.responseJsonSchema) !== undefined && generation.responseMimeType !== "application/json") {
+      return invalid("response_mime_type must be application/json when a response schema is set.")
+    }
+    const error = checkSchema(generation.responseSchema, "generation_config.response_schema")
+    if (error) return error
   }
   const tools = body.tools
   if (tools !== undefined) {
@@ -320,6 +332,14 @@ const validate = (body: unknown): RpcStatus | undefined => {
     }
   }
   return undefined
+}
+
+/** Models before Gemini 2.5 take only the OpenAPI `responseSchema`, not `responseJsonSchema`. */
+const jsonSchemaProblem = (body: unknown, model: string): RpcStatus | undefined => {
+  const generation = isObj(body) && isObj(body.generationConfig) ? body.generationConfig : {}
+  return generation.responseJsonSchema !== undefined && /gemini-(1\.|2\.0)/.test(model)
+    ? invalid(`JSON schema (response_json_schema) is not supported for ${model}; use response_schema.`)
+    : undefined
 }
 
 // ---------------------------------------------------------------------------
@@ -469,7 +489,7 @@ const blockedAnswer = (body: Obj, model: string, responseId: string): MockRespon
 // Server
 // ---------------------------------------------------------------------------
 
-const route = /^\/(v1beta|v1)\/models\/([^/:]+):(generateContent|streamGenerateContent)$/
+const route = /^\/(v1beta|v1)\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/
 const faultPrefix = /^\/fault\/([a-z0-9-]+)(\/.*)?$/
 
 export const make = (options: Options = {}): Effect.Effect<GeminiUpstream, never, Scope.Scope> =>
@@ -549,7 +569,11 @@ export const make = (options: Options = {}): Effect.Effect<GeminiUpstream, never
         if (body === undefined) {
           return sendError(invalid(`Invalid JSON payload received. Unexpected token.\n${raw.slice(0, 40)}\n^`))
         }
-        const problem = validate(body)
+        if (match[3] === "batchEmbedContents") {
+          const answer = EmbeddingAnswers.geminiAnswer(body, model)
+          return answer._tag === "Ok" ? sendJson(200, answer.body) : sendError(invalid(answer.message))
+        }
+        const problem = validate(body) ?? jsonSchemaProblem(body, model)
         if (problem !== undefined) return sendError(problem)
         const request = body as Obj
 

@@ -9,6 +9,9 @@
  * - `POST /openai/deployments/{deployment}/chat/completions?api-version=…`: Azure classic
  *   (`api_base` = `origin`); without `api-version` Azure's 404 "Resource not found".
  * - `POST /openai/v1/chat/completions`: Azure's v1 API (`api_base` = `azureV1BaseUrl`).
+ * - `POST /v1/embeddings` (Azure: `/openai/deployments/{d}/embeddings`, `/openai/v1/embeddings`):
+ *   deterministic unit vectors, float or base64, `dimensions` on text-embedding-3 models, usage
+ *   (see `EmbeddingAnswers`); faults as for chat.
  * - `POST /v1/responses`: OpenAI's Responses API, plain or streamed (`ResponsesAnswers.ts`:
  *   the same text, tool-call and json_schema rules, typed events; faults as on chat).
  * - `GET /v1/models`: a model list.
@@ -42,6 +45,7 @@ import type { CompletionUsage } from "openai/resources/completions"
 import type { Model } from "openai/resources/models"
 import type { ResponseErrorEvent } from "openai/resources/responses/responses"
 import type { ErrorObject } from "openai/resources/shared"
+import * as EmbeddingAnswers from "./EmbeddingAnswers.ts"
 import { type Fault, faults, type MockUpstream, type Options as ContractOptions, type RecordedRequest } from "./MockUpstream.ts"
 import * as ResponsesAnswers from "./ResponsesAnswers.ts"
 import * as Synthesize from "./Synthesize.ts"
@@ -607,6 +611,41 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
         }
       }
 
+      /** `POST /v1/embeddings` (Azure: `/openai/deployments/{d}/embeddings`, `/openai/v1/embeddings`); see `EmbeddingAnswers`. */
+      const embeddings = (
+        exchange: Exchange,
+        flavor: Flavor,
+        deployment: string | undefined,
+        body: unknown,
+        fault: Fault | undefined,
+        headers: Record<string, string | undefined>,
+        url: URL
+      ) => {
+        if (deployment !== undefined && !url.searchParams.has("api-version")) {
+          return json(exchange, 404, { error: { code: "404", message: "Resource not found" } } satisfies AzureError)
+        }
+        const record = typeof body === "object" && body !== null && !Array.isArray(body) ? body as Record<string, unknown> : {}
+        const model = deployment !== undefined ? decodeURIComponent(deployment) : typeof record["model"] === "string" ? record["model"] : ""
+        const key = flavor === "azure" ? headers["api-key"] ?? "" : (headers["authorization"] ?? "").replace(/^Bearer\s+/i, "")
+        const refused = fault ?? (options.apiKey !== undefined && key !== options.apiKey ? "auth" : undefined)
+        if (refused !== undefined) {
+          const error = errorAnswer(refused, flavor, model, key, options)
+          if (error !== undefined) return json(exchange, error.status, error.body, error.headers)
+          if (refused === "connection-refused" || refused === "reset-mid-body") return breakConnection(exchange)
+          if (refused === "malformed-json") {
+            exchange.res.writeHead(200, { "content-type": "application/json" })
+            return exchange.res.end("{\"object\":\"list\",\"data\":[{\"obj")
+          }
+          if (refused === "wrong-shape") return json(exchange, 200, { object: "list", data: [{ text: "Hello" }] })
+          if (refused === "error-after-200") return json(exchange, 200, serverError)
+        }
+        const answer = EmbeddingAnswers.openAiAnswer(record, model)
+        if (answer._tag === "Invalid") {
+          return json(exchange, 400, openAiError({ message: answer.message, type: "invalid_request_error", param: answer.param, code: null }))
+        }
+        later(refused === "slow-headers" ? options.slowMs ?? 5000 : options.latencyMs ?? 0, exchange, () => json(exchange, 200, answer.body))
+      }
+
       /** `POST /v1/responses` (OpenAI only): the Responses API, plain or streamed, under the same faults and key check. */
       const responses = (exchange: Exchange, body: unknown, fault: Fault | undefined, key: string, n: number) => {
         if (typeof body !== "object" || body === null || Array.isArray(body)) return json(exchange, 400, unparsable)
@@ -664,6 +703,10 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
             return json(exchange, error.status, error.body, error.headers)
           }
           return json(exchange, 200, modelList())
+        }
+        const azureEmbeddings = /^\/openai\/deployments\/([^/]+)\/embeddings$/.exec(path)
+        if (req.method === "POST" && (azureEmbeddings || path === "/v1/embeddings" || path === "/openai/v1/embeddings")) {
+          return embeddings(exchange, path === "/v1/embeddings" ? "openai" : "azure", azureEmbeddings?.[1], body, fault, headers, url)
         }
         if (req.method === "POST" && path === "/v1/responses") {
           return responses(exchange, body, fault, (headers["authorization"] ?? "").replace(/^Bearer\s+/i, ""), n)
