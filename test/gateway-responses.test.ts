@@ -114,12 +114,46 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
       }
     }))
 
+  it.effect("sends an OpenAI deployment the Responses request natively, and continues its conversation", () =>
+    Effect.gen(function*() {
+      const { client, openai } = yield* TestEnv
+      const first = yield* Effect.promise(() =>
+        client.responses.create({ model: "gpt-4o", instructions: "Be brief.", input: "Say hello", metadata: { app: "native" } }).withResponse()
+      )
+      const sent = openai.requests.at(-1)!
+      assert.strictEqual(sent.path, "/v1/responses")
+      assert.deepStrictEqual(sent.body, { model: "gpt-4o", instructions: "Be brief.", input: [{ role: "user", content: "Say hello" }], metadata: { app: "native" } })
+      assert.strictEqual(first.data.output_text, "Hello from the mock. You said: Say hello")
+      assert.strictEqual(first.data.model, "gpt-4o")
+      assert.strictEqual(first.data.usage?.output_tokens, 8)
+      // The gateway's ids, not the upstream's, so its store continues the conversation anywhere.
+      assert.match(first.data.id, /^resp_/)
+      assert.isFalse(first.data.id.startsWith("resp_mock_"))
+      assert.match(first.data.output[0]?.id ?? "", new RegExp(`^msg_${first.data.id.slice(5)}_0$`))
+      assert.strictEqual(first.response.headers.get("x-llm-router-deployment"), "openai-main")
+      assert.strictEqual(first.response.headers.get("x-llm-router-provider"), "openai")
+      assert.strictEqual(first.response.headers.get("x-llm-router-attempts"), "1")
+
+      const second = yield* Effect.promise(() => client.responses.create({ model: "gpt-4o", input: "Again", previous_response_id: first.data.id, store: true }))
+      const again = openai.requests.at(-1)!
+      assert.strictEqual(again.path, "/v1/responses")
+      const body = again.body as { input: Array<{ role?: string; type?: string }>; previous_response_id?: unknown; store?: unknown }
+      assert.notProperty(body, "previous_response_id")
+      assert.notProperty(body, "store")
+      assert.deepStrictEqual(body.input.map((item) => item.role), ["user", "assistant", "user"])
+      assert.strictEqual(second.output_text, "Hello from the mock. You said: Again")
+      assert.strictEqual(second.previous_response_id, first.data.id)
+    }))
+
   it.effect("fails over from OpenAI to Claude, and to Gemini through a fallback group, plain and streamed", () =>
     Effect.gen(function*() {
-      const { client, anthropic } = yield* TestEnv
+      const { client, anthropic, openai } = yield* TestEnv
       const within = yield* Effect.promise(() => client.responses.create({ model: "failover", input: "hi" }).withResponse())
       assert.strictEqual(within.response.headers.get("x-llm-router-deployment"), "failover-claude")
       assert.strictEqual(within.response.headers.get("x-llm-router-attempts"), "2")
+      // OpenAI was asked natively (and answered 500) before Claude got the translated call.
+      const asked = openai.requests.filter((r) => r.path.startsWith("/fault/server-error/"))
+      assert.deepStrictEqual([...new Set(asked.map((r) => r.path))], ["/fault/server-error/v1/responses"])
       assert.include(within.data.output_text, "Hello from the mock.")
       // The instructions and input reached Claude as Anthropic's own request.
       const sent = anthropic.requests.at(-1)?.body as { messages: Array<{ role: string; content: unknown }> }

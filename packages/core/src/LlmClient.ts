@@ -6,7 +6,8 @@
 import { Cause, Context, Effect, Layer, Pull, Result, Schedule, Stream } from "effect"
 import * as Arr from "effect/Array"
 import { dual } from "effect/Function"
-import type { ChatChunk, ChatRequest, ChatResponse } from "./Chat.ts"
+import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "./Chat.ts"
+import type { Deployment } from "./Deployment.ts"
 import * as Restarts from "./internal/Restarts.ts"
 import type { LlmError } from "./LlmError.ts"
 import type { RouteInfo } from "./RouteInfo.ts"
@@ -31,6 +32,34 @@ export type StreamPart =
 export interface Service {
   readonly chat: (request: ChatRequest) => Effect.Effect<Completion, LlmError>
   readonly stream: (request: ChatRequest) => Stream.Stream<StreamPart, LlmError>
+  /**
+   * A router's: runs `operation` on each attempt's deployment, under the selection, retries,
+   * cooldowns, fallbacks, budgets and metrics a chat of `request` would get (see `Operation`).
+   */
+  readonly operate?: <A>(request: ChatRequest, operation: Operation<A>) => Effect.Effect<Operated<A>, LlmError>
+  /**
+   * An adapter's that speaks OpenAI's Responses API natively: `body` sent as the client wrote
+   * it (the deployment's model set), its `Response` JSON back with the usage it reports.
+   */
+  readonly responses?: (body: Readonly<Record<string, unknown>>) => Effect.Effect<Answer<Readonly<Record<string, unknown>>>, LlmError>
+}
+
+/** What one attempt of a routed operation returns: its value and the usage to count. */
+export interface Answer<A> {
+  readonly value: A
+  readonly usage: Usage | null | undefined
+}
+
+/**
+ * One attempt of a call other than a chat, on the deployment the router picked: its client
+ * and the routing request (per-request overrides taken off).
+ */
+export type Operation<A> = (deployment: Deployment, client: Service, request: ChatRequest) => Effect.Effect<Answer<A>, LlmError>
+
+/** A routed operation's value and the route that served it. */
+export interface Operated<A> {
+  readonly value: A
+  readonly route: RouteInfo
 }
 
 export class LlmClient extends Context.Service<LlmClient, Service>()("@llm-router/core/LlmClient") {}

@@ -18,6 +18,7 @@ import type { RouterState } from "./RouterState.ts"
 import { chat } from "./internal/Completion.ts"
 import { embed } from "./internal/Embedding.ts"
 import * as Engine from "./internal/Engine.ts"
+import { operate } from "./internal/Operation.ts"
 import { stream } from "./internal/Streaming.ts"
 
 /** Gives each deployment the client that calls it (a provider adapter, a simulated provider…). */
@@ -42,7 +43,8 @@ export const makeServices = <E, R, E2 = never, R2 = never>(config: RouterConfig,
   Effect.map(Engine.make(config, clientFor, options), (engine) => ({
     llm: LlmClient.LlmClient.of({
       chat: (request) => chat(engine, request),
-      stream: (request) => stream(engine, request)
+      stream: (request) => stream(engine, request),
+      operate: (request, operation) => operate(engine, request, operation)
     }),
     embeddings: EmbeddingClient.EmbeddingClient.of({ embed: (request) => embed(engine, request) })
   }))

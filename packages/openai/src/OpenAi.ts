@@ -162,8 +162,60 @@ export const make = (
       return LlmClient.framed(start, chunks, done)
     }
 
-    return { chat, stream }
+    // OpenAI's Responses API, natively: only OpenAI itself, whose base serves `/responses`
+    // beside `/chat/completions` (the body as the client wrote it, the deployment's model set).
+    const responsesTarget = target._tag === "Ready" && deployment.provider === "openai" && target.endpoint.url.endsWith(CHAT_PATH)
+      ? HttpClientRequest.post(`${target.endpoint.url.slice(0, -CHAT_PATH.length)}/responses`, {
+        headers: { ...target.endpoint.headers, accept: "application/json" },
+        urlParams: target.endpoint.urlParams
+      })
+      : undefined
+
+    /** A 2xx body that should hold a whole Responses API `response`. */
+    const nativeResponse = (status: number, body: Transport.Body): Result.Result<LlmClient.Answer<Readonly<Record<string, unknown>>>, LlmError.LlmError> => {
+      if (body.failure !== undefined) return Result.fail(brokenBody(status, body))
+      let json: unknown
+      try {
+        json = JSON.parse(body.text)
+      } catch {
+        json = undefined
+      }
+      const record = typeof json === "object" && json !== null && !Array.isArray(json) ? json as Record<string, unknown> : undefined
+      if (record?.["object"] === "response" && Array.isArray(record["output"])) {
+        return Result.succeed({ value: record, usage: usageOfResponse(record["usage"]) })
+      }
+      const error = ErrorBody.parse(body.text)
+      if (error !== undefined) return Result.fail(ErrorBody.classify(context, ErrorBody.statusOf(error), body.text, error, undefined))
+      return Result.fail(ProviderError.malformedResponse(deployment.provider, deployment.id, status, "not a Responses API response", scrub(body.text)))
+    }
+
+    const responses = (body: Readonly<Record<string, unknown>>): Effect.Effect<LlmClient.Answer<Readonly<Record<string, unknown>>>, LlmError.LlmError> => {
+      if (responsesTarget === undefined) {
+        return Effect.fail(ProviderError.connectionFailed(deployment.provider, deployment.id, "this deployment has no Responses API endpoint"))
+      }
+      const post = HttpClientRequest.setBody(responsesTarget, HttpBody.text(JSON.stringify({ ...body, model: deployment.model }), "application/json"))
+      return Effect.flatMap(Effect.mapError(http.execute(post), transportFailure), (response) =>
+        isOk(response.status)
+          ? Effect.flatMap(Transport.readBody(response), (read) => Effect.fromResult(nativeResponse(response.status, read)))
+          : failed(response))
+    }
+
+    return responsesTarget === undefined ? { chat, stream } : { chat, stream, responses }
   })
+
+const CHAT_PATH = "/chat/completions"
+
+/** A Responses API `usage` as the router counts usage. */
+const usageOfResponse = (usage: unknown): Chat.Usage | undefined => {
+  if (typeof usage !== "object" || usage === null) return undefined
+  const u = usage as { input_tokens?: unknown; output_tokens?: unknown; total_tokens?: unknown }
+  if (typeof u.input_tokens !== "number" || typeof u.output_tokens !== "number") return undefined
+  return {
+    prompt_tokens: u.input_tokens,
+    completion_tokens: u.output_tokens,
+    total_tokens: typeof u.total_tokens === "number" ? u.total_tokens : u.input_tokens + u.output_tokens
+  }
+}
 
 /** The client for one deployment as a layer of the `LlmClient` service. */
 export const layer = (deployment: Deployment.Deployment): Layer.Layer<LlmClient.LlmClient, never, HttpClient.HttpClient> =>

@@ -286,6 +286,21 @@ export const inputItems = (request: ResponsesRequest): ReadonlyArray<Item> =>
   request.input === undefined ? [] : typeof request.input === "string" ? [{ role: "user", content: request.input }] : request.input
 
 /**
+ * The body of a native call (an OpenAI deployment): the request as the client wrote it, minus
+ * what the gateway consumes (`previous_response_id` and `store`: its own store, the conversation
+ * resolved into `items`; `stream`; the `consumed` routing fields). The adapter sets `model`.
+ */
+export const toNative = (
+  request: ResponsesRequest,
+  items: ReadonlyArray<Item>,
+  consumed: ReadonlyArray<string>
+): Record<string, unknown> => {
+  const { previous_response_id: _previous, store: _store, stream: _stream, ...rest } = request as Record<string, unknown>
+  for (const field of consumed) delete rest[field]
+  return { ...rest, input: items }
+}
+
+/**
  * The chat request for `request`, whose conversation is `items` (earlier turns first, references
  * resolved). `paramOf` names an item in errors.
  */

@@ -199,6 +199,26 @@ export const outputOf = (message: Chat.ResponseMessage, ids: Ids, status: "compl
 }
 
 /** The `Response` for a chat answer (its first choice: the Responses API has one output). */
+/**
+ * OpenAI's own answer to a native call, as the gateway answers: its ids ours (so the store and
+ * `item_reference` work whichever deployment served a turn), with the conversation's
+ * `previous_response_id` and `store`.
+ */
+export const fromNative = (request: ResponsesRequest.ResponsesRequest, native: Readonly<Record<string, unknown>>, ids: Ids): ResponseObject => {
+  const kinds: Readonly<Record<string, "msg" | "fc" | "rs">> = { message: "msg", function_call: "fc", reasoning: "rs" }
+  const output = (native["output"] as ReadonlyArray<Record<string, unknown>>).map((item, i) => {
+    const kind = kinds[String(item["type"])]
+    return kind === undefined ? item : { ...item, id: ids.item(kind, i) }
+  })
+  return {
+    ...native,
+    id: ids.response,
+    output,
+    previous_response_id: request.previous_response_id ?? null,
+    store: request.store !== false
+  } as unknown as ResponseObject
+}
+
 export const fromChat = (
   request: ResponsesRequest.ResponsesRequest,
   response: Chat.ChatResponse,

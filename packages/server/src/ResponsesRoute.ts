@@ -2,7 +2,9 @@
  * `POST /v1/responses` (and `/responses`): OpenAI's Responses API, plain and streamed, through the
  * router. The request is translated into a chat request (`ResponsesRequest` in
  * `@llm-router/openai`), so every provider can serve it and it fails over like any chat; the
- * answer is translated back (`ResponsesResponse`, `ResponsesStream`). Answers are kept in the
+ * answer is translated back (`ResponsesResponse`, `ResponsesStream`). A plain call is routed
+ * through the router's `operate` seam, so an attempt on an OpenAI deployment sends the request
+ * natively instead (streams are translated for every deployment). Answers are kept in the
  * gateway's `ResponseStore` unless `store: false`, so `previous_response_id` and
  * `item_reference` continue a conversation whichever deployment served it, and
  * `GET`/`DELETE /v1/responses/{id}` read and forget one. Errors are OpenAI's shape.
@@ -11,7 +13,7 @@ import { Clock, Effect, Random, Result } from "effect"
 import type { HttpRouter } from "effect/http"
 import { HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
-import { type LlmClient, WireJson } from "@llm-router/core"
+import { type LlmClient, Overrides, WireJson } from "@llm-router/core"
 import { ResponsesRequest, ResponsesResponse, ResponsesStream } from "@llm-router/openai"
 import * as ApiError from "./ApiError.ts"
 import * as RequestBody from "./RequestBody.ts"
@@ -20,6 +22,8 @@ import * as RouteHeaders from "./RouteHeaders.ts"
 import * as RouteKit from "./RouteKit.ts"
 
 const dialect = RouteKit.openAiDialect
+/** Fields the router takes off a request (LiteLLM's), never sent to a provider. */
+const CONSUMED = Object.keys(Overrides.BodyFields.fields)
 const json = (body: object, status: number, headers: Record<string, string>) =>
   HttpServerResponse.text(WireJson.stringify(body), { status, contentType: "application/json", headers })
 
@@ -113,13 +117,24 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
               makeEncoder: () => encoder(new ResponsesStream.Translator(body, ids, createdAt), remember, kit.scrub)
             })
           }
-          return Effect.matchEffect(RouteKit.inSession(kit.client.chat(chat.success), session), {
+          const translated = (completion: LlmClient.Completion) =>
+            Effect.map(Clock.currentTimeMillis, (at) => ({
+              value: ResponsesResponse.fromChat(body, completion.response, ids, createdAt, Math.floor(at / 1000)),
+              usage: completion.response.usage,
+              route: completion.route
+            }))
+          // Through the router's operation seam: each attempt on a deployment whose client speaks
+          // the Responses API (OpenAI) sends the request natively, any other gets the chat call.
+          const native = ResponsesRequest.toNative(body, [...earlier, ...input], CONSUMED)
+          const served = kit.client.operate === undefined
+            ? Effect.flatMap(kit.client.chat(chat.success), translated)
+            : kit.client.operate(chat.success, (_, client, routing) =>
+              client.responses === undefined
+                ? Effect.flatMap(client.chat(routing), translated)
+                : Effect.map(client.responses(native), (answer) => ({ value: ResponsesResponse.fromNative(body, answer.value, ids), usage: answer.usage })))
+          return Effect.matchEffect(RouteKit.inSession(served, session), {
             onFailure: failed,
-            onSuccess: (completion) =>
-              Effect.flatMap(Clock.currentTimeMillis, (at) => {
-                const response = ResponsesResponse.fromChat(body, completion.response, ids, createdAt, Math.floor(at / 1000))
-                return Effect.as(remember(response), json(response, 200, RouteHeaders.ofRoute(completion.route, requestId)))
-              })
+            onSuccess: ({ route, value }) => Effect.as(remember(value), json(value, 200, RouteHeaders.ofRoute(route, requestId)))
           })
         }))
 

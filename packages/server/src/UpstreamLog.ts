@@ -21,6 +21,7 @@ export const logFailures = <E, R>(clientFor: Router.ClientFor<E, R>): Router.Cli
     return {
       ...client,
       chat: (request) => Effect.tapError(client.chat(request), warn),
-      stream: (request) => Stream.tapError(client.stream(request), warn)
+      stream: (request) => Stream.tapError(client.stream(request), warn),
+      ...(client.responses !== undefined ? { responses: (body: Readonly<Record<string, unknown>>) => Effect.tapError(client.responses!(body), warn) } : {})
     }
   })

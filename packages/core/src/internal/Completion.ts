@@ -6,7 +6,7 @@
  * microsecond per run. The clock and the fiber are read once, and each step reads them where it
  * runs (a `Clock.currentTimeMillis` or `Metric.update` would be steps of their own).
  */
-import { Clock, Effect, type Fiber, Result } from "effect"
+import { Clock, Effect, type Fiber, Result, type Tracer } from "effect"
 import type { ChatRequest } from "../Chat.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
@@ -33,7 +33,22 @@ const chatOn = (
   asked: ChatRequest,
   group: string,
   complexity: ComplexityRoute | undefined
-): Effect.Effect<LlmClient.Completion, LlmError.LlmError> => {
+): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
+  withRun(engine, asked, group, complexity, (run, fiber, clock) => routeChat(engine, run, fiber, clock), (span, routed) => engine.spans.completion(span, routed))
+
+/**
+ * The run of `asked` on `group` (its per-request overrides taken off), given to `go`; with
+ * `traced` and tracing on, under the request's span (`traced` adds what the answer says).
+ */
+export const withRun = <A>(
+  engine: Engine,
+  asked: ChatRequest,
+  group: string,
+  complexity: ComplexityRoute | undefined,
+  go: (run: Run<ChatRequest>, fiber: Fiber.Fiber<unknown, unknown>, clock: Clock.Clock) => Effect.Effect<A, LlmError.LlmError>,
+  traced?: (span: Tracer.Span, routed: Effect.Effect<A, LlmError.LlmError>) => Effect.Effect<A, LlmError.LlmError>
+): Effect.Effect<A, LlmError.LlmError> => {
+  // A chat group only: an embedding group refuses chats and other operations alike.
   const refused = modeRefusal(engine, group, "chat")
   if (refused !== undefined) return Effect.fail(refused)
   let request = asked
@@ -45,15 +60,15 @@ const chatOn = (
   }
   return Effect.withFiber((fiber) => {
     const clock = fiber.getRef(Clock.Clock)
-    if (!RouterTracing.enabled(fiber)) {
+    if (traced === undefined || !RouterTracing.enabled(fiber)) {
       const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest, overrides)
       if (complexity !== undefined) run.complexity = complexity
-      return routeChat(engine, run, fiber, clock)
+      return go(run, fiber, clock)
     }
     return Effect.flatMap(engine.spans.request(request, false), (span) => {
       const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), span, TokenEstimate.ofRequest, overrides)
       if (complexity !== undefined) run.complexity = complexity
-      return engine.spans.completion(span, routeChat(engine, run, fiber, clock))
+      return traced(span, go(run, fiber, clock))
     })
   })
 }

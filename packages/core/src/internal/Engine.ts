@@ -204,6 +204,11 @@ const retryPolicies = (config: RouterConfig, groups: Iterable<string>, options: 
     byGroup.set(group, RetryPolicy.resolve(groupPolicy(group), all, settings.numRetries, settings.retrySchedule))
   }
   const fallback = RetryPolicy.resolve(undefined, all, settings.numRetries, settings.retrySchedule)
+  // A fallback target naming one deployment (`model_info.id`) retries with its group's policy.
+  for (const d of config.deployments) {
+    const policy = byGroup.get(d.group)
+    if (policy !== undefined && !byGroup.has(d.id)) byGroup.set(d.id, policy)
+  }
   return (group: string) => byGroup.get(group) ?? fallback
 }
 
