@@ -79,7 +79,7 @@ const main = Effect.gen(function*() {
   yield* mock("Gemini", MOCK_PORTS.gemini, GeminiUpstream.make({ port: MOCK_PORTS.gemini, text: "Hello from the Gemini mock.", streamDelayMs: 40 }))
   const flaky = yield* mock("flaky OpenAI", MOCK_PORTS.flaky, OpenAiUpstream.make({ port: MOCK_PORTS.flaky, text: "Hello from the flaky OpenAI mock.", chunkDelayMs: 40 }))
 
-  const config = yield* GatewayConfig.load(CONFIG, { knownProviders: Providers.builtin.known })
+  const config = yield* GatewayConfig.load(CONFIG, { registry: Providers.builtin })
   yield* Layer.build(
     Gateway.layer({
       config,

@@ -164,7 +164,7 @@ model_list:
 `)
       const server = run(["serve", "--config", "config.yaml", "--port", "0"], { cwd: dir })
       yield* Effect.addFinalizer(() => Effect.sync(() => server.child.kill("SIGKILL")))
-      const url = yield* listeningUrl(server)
+      const url = yield* listeningUrl(server, 60_000)
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "any", maxRetries: 0 })
       const answer = yield* Effect.promise(() => client.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }))
       assert.include(answer.choices[0]?.message.content, "Hello from the mock.")

@@ -125,6 +125,8 @@ export const RouterConfigInput = Schema.Struct({
   timeout: Schema.optionalKey(Seconds),
   stream_timeout: Schema.optionalKey(Seconds),
   enable_pre_call_checks: Schema.optionalKey(Schema.Boolean),
+  /** LiteLLM's: a request's tags choose among a group's deployments only when this is true. */
+  enable_tag_filtering: Schema.optionalKey(Schema.Boolean),
   model_group_alias: Schema.optionalKey(Schema.Record(
     Schema.String,
     Schema.Union([Schema.String, Schema.Struct({ model: Schema.String, hidden: Schema.optionalKey(Schema.Boolean) })])
@@ -178,6 +180,8 @@ export interface Settings {
   readonly streamTimeoutMs?: number | undefined
   readonly streamIdleTimeoutMs?: number | undefined
   readonly enablePreCallChecks: boolean
+  /** `enable_tag_filtering`: a request's tags select deployments by their `tags` (see `Selection.withTags`). */
+  readonly enableTagFiltering: boolean
   readonly aliases: ReadonlyMap<string, { readonly group: string; readonly hidden: boolean }>
   readonly streamFailurePolicy: StreamFailurePolicy
   /** How long a session's pin outlives its last request (see `SessionAffinity`); 0: no affinity. */
@@ -445,6 +449,7 @@ export const resolve = (
       streamTimeoutMs: input.stream_timeout !== undefined ? input.stream_timeout * 1000 : undefined,
       streamIdleTimeoutMs: input.stream_idle_timeout !== undefined ? input.stream_idle_timeout * 1000 : undefined,
       enablePreCallChecks: input.enable_pre_call_checks ?? true,
+      enableTagFiltering: input.enable_tag_filtering ?? false,
       aliases,
       streamFailurePolicy: input.stream_failure_policy ?? "fail",
       sessionAffinityTtlMs: (input.session_affinity_ttl_seconds ?? defaults.sessionAffinityTtlSeconds) * 1000,

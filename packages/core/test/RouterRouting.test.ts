@@ -174,7 +174,8 @@ describe("tags", () => {
       deployment("gpt", "eu", { tags: ["eu", "gdpr"] }),
       deployment("gpt", "us", { tags: ["us"] }),
       deployment("gpt", "dflt", { tags: ["default"] })
-    ]
+    ],
+    enable_tag_filtering: true
   }
   const withTags = (tags: ReadonlyArray<string>) => request("gpt", "hi", { metadata: { tags } })
 
@@ -193,21 +194,56 @@ describe("tags", () => {
     Effect.gen(function*() {
       const h = yield* harness(tagged)
       assert.strictEqual((yield* serve(h.router, 20))("dflt"), 1)
-      const plain = yield* harness({ model_list: [deployment("gpt", "eu", { tags: ["eu"] }), deployment("gpt", "x")] })
+      const plain = yield* harness({ model_list: [deployment("gpt", "eu", { tags: ["eu"] }), deployment("gpt", "x")], enable_tag_filtering: true })
       const share = yield* serve(plain.router, 200)
       assert.isAbove(share("eu"), 0.3)
       assert.isAbove(share("x"), 0.3)
     }).pipe(Random.withSeed(6)))
 
-  it.effect("no deployment with a matching tag: NoDeploymentAvailable without a call", () =>
+  it.effect("an unmatched tag goes to the deployments tagged default, as in LiteLLM", () =>
     Effect.gen(function*() {
       const h = yield* harness(tagged)
-      const error = yield* failOnClock(h.router.chat(withTags(["apac"])))
-      assertTag(error, "NoDeploymentAvailable")
-      assert.strictEqual(error.provider, "llm-router")
-      assert.include(error.message, "apac")
+      assert.strictEqual((yield* serve(h.router, 20, withTags(["apac"])))("dflt"), 1)
+    }))
+
+  it.effect("no deployment with a matching tag (and none tagged default): a BadRequest naming the group and tags, without a call", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({
+        model_list: [deployment("gpt", "eu", { tags: ["eu"] }), deployment("gpt", "us", { tags: ["us"] })],
+        model_group_alias: { smart: "gpt" },
+        enable_tag_filtering: true
+      })
+      const error = yield* failOnClock(h.router.chat(request("smart", "hi", { metadata: { tags: ["apac", "jp"] } })))
+      assertTag(error, "BadRequest")
+      assert.strictEqual(error.status, 400)
+      assert.strictEqual(error._tag === "BadRequest" ? error.param : undefined, "tags")
+      assert.include(error.message, `model group "gpt"`)
+      assert.include(error.message, `["apac","jp"]`)
       assert.strictEqual(h.log.length, 0)
     }))
+
+  it.effect("a fallback group without the tags is skipped: the error is the requested group's own", () =>
+    Effect.gen(function*() {
+      const h = yield* harness(
+        {
+          model_list: [deployment("gpt", "eu", { tags: ["eu"] }), deployment("backup", "us", { tags: ["us"] })],
+          fallbacks: [{ gpt: ["backup"] }],
+          num_retries: 0,
+          enable_tag_filtering: true
+        },
+        { eu: { failureRates: [{ error: { tag: "ServiceUnavailable" }, rate: 1 }] } }
+      )
+      const error = yield* failOnClock(h.router.chat(withTags(["eu"])))
+      assertTag(error, "ServiceUnavailable")
+      assert.deepStrictEqual(h.order(), ["eu"])
+    }))
+
+  it.effect("without enable_tag_filtering (LiteLLM's default) tags do not filter", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({ model_list: tagged.model_list })
+      const share = yield* serve(h.router, 300, withTags(["apac"]))
+      for (const id of ["eu", "us", "dflt"]) assert.isAbove(share(id), 0.2)
+    }).pipe(Random.withSeed(7)))
 })
 
 describe("pre-call context-window check", () => {

@@ -7,12 +7,13 @@
  * This is what an Effect app needs to run the router as a library; the gateway uses the same
  * registry and adds only its HTTP client.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import type { HttpClient } from "effect/http"
-import { type Deployment, type EmbeddingClient, type LlmClient, Router, RouterConfig, type RouterState } from "@llm-router/core"
+import { type Deployment, type EmbeddingClient, type LlmClient, LlmError, Router, RouterConfig, type RouterState } from "@llm-router/core"
 import { Anthropic } from "@llm-router/anthropic"
 import { GeminiEmbeddings, Google } from "@llm-router/google"
 import { OpenAi, OpenAiEmbeddings } from "@llm-router/openai"
+import * as ProviderEnvironment from "./ProviderEnvironment.ts"
 
 /** What every provider package exports. */
 export interface Adapter<R> {
@@ -29,13 +30,39 @@ export interface EmbeddingAdapter<R> {
 export interface Registry<R> {
   /** Every provider prefix the registry serves, in adapter order. */
   readonly known: ReadonlyArray<string>
-  /** Fails with a config error naming the known prefixes when a deployment's provider has no adapter. */
+  /** LiteLLM prefixes this registry knows of but cannot call (Bedrock, Vertex AI, …); see `notSupported`. */
+  readonly unsupported: ReadonlyArray<string>
+  /** The environment variables LiteLLM reads for a provider's key, base URL and version, when a deployment has none. */
+  readonly environment: (provider: string) => ProviderEnvironment.ProviderEnvironment | undefined
+  /**
+   * Fails with a config error naming the known prefixes when a deployment's provider is unknown;
+   * a deployment on an `unsupported` provider gets a client whose every call fails (`notSupported`).
+   */
   readonly clientFor: Router.ClientFor<RouterConfig.RouterConfigError, R>
   /** The prefixes whose deployments can be embedding deployments (`model_info.mode: embedding`). */
   readonly knownEmbeddings: ReadonlyArray<string>
   /** Likewise for an embedding deployment: a config error when its provider has no embeddings API here. */
   readonly embeddingClientFor: (deployment: Deployment.Deployment) => Effect.Effect<EmbeddingClient.Service, RouterConfig.RouterConfigError, R>
 }
+
+/**
+ * Why a call to a deployment on a provider this registry cannot call failed: `ModelNotFound`
+ * (the deployment is broken for good: the router cools it at once and tries the group's other
+ * deployments, then its fallbacks) with status 501, which the gateway answers as 501.
+ */
+export const notSupported = (deployment: Deployment.Deployment): LlmError.ModelNotFound =>
+  new LlmError.ModelNotFound({
+    provider: deployment.provider,
+    deployment: deployment.id,
+    status: 501,
+    message: `provider "${deployment.provider}" is not supported by this gateway (deployment "${deployment.id}", ` +
+      `model "${deployment.model}"): it speaks OpenAI-compatible APIs, Anthropic and Gemini`
+  })
+
+const unsupportedClient = (deployment: Deployment.Deployment): LlmClient.Service => ({
+  chat: () => Effect.fail(notSupported(deployment)),
+  stream: () => Stream.fail(notSupported(deployment))
+})
 
 /** The first adapter that names a prefix serves it; another prefix is a config error naming the known ones. */
 const dispatch = <A extends { readonly providers: ReadonlyArray<string> }>(adapters: ReadonlyArray<A>, what: string) => {
@@ -64,9 +91,15 @@ const dispatch = <A extends { readonly providers: ReadonlyArray<string> }>(adapt
 export const make = <R>(adapters: ReadonlyArray<Adapter<R>>, embeddingAdapters: ReadonlyArray<EmbeddingAdapter<R>> = []): Registry<R> => {
   const chat = dispatch(adapters, "unknown provider")
   const embeddings = dispatch(embeddingAdapters, "no embeddings API for provider")
+  const unsupported = ProviderEnvironment.unsupported.filter((p) => !chat.known.includes(p))
   return {
     known: chat.known,
-    clientFor: (deployment) => chat.find(deployment, (adapter) => adapter.make(deployment)),
+    unsupported,
+    environment: (provider) => (chat.known.includes(provider) ? ProviderEnvironment.environments[provider] : undefined),
+    clientFor: (deployment) =>
+      unsupported.includes(deployment.provider)
+        ? Effect.succeed(unsupportedClient(deployment))
+        : chat.find(deployment, (adapter) => adapter.make(deployment)),
     knownEmbeddings: embeddings.known,
     embeddingClientFor: (deployment) => embeddings.find(deployment, (adapter) => adapter.make(deployment))
   }

@@ -3,4 +3,5 @@
  * router as a library (core, the adapters and an `HttpClient` layer; no gateway, CLI or Redis):
  * `import { Providers } from "@llm-router/providers"` then `Providers.builtin.clientFor`.
  */
+export * as ProviderEnvironment from "./ProviderEnvironment.ts"
 export * as Providers from "./Providers.ts"

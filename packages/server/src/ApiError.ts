@@ -97,7 +97,10 @@ export const fromLlmError = (error: LlmError.LlmError, scrub: (text: string) => 
     case "PermissionDenied":
       return build(403, "permission_error", "permission_denied")
     case "ModelNotFound":
-      return build(404, "invalid_request_error", "model_not_found", "model")
+      // 501: a deployment on a provider the gateway cannot call (`Providers.notSupported`).
+      return error.status === 501
+        ? build(501, "server_error", "provider_not_supported", "model")
+        : build(404, "invalid_request_error", "model_not_found", "model")
     case "BadRequest":
       return build(400, "invalid_request_error", null, error.param ?? null)
     case "ContextWindowExceeded":

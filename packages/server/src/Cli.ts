@@ -7,7 +7,7 @@
  * An invalid config prints every problem and exits with code 2; SIGTERM/SIGINT stop the
  * server gracefully and exit 0.
  */
-import { Cause, Console, Effect, Exit, Layer, Logger, Option } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Logger, Option, Schema } from "effect"
 import type { Runtime } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { HttpServer } from "effect/http"
@@ -26,6 +26,11 @@ export const version = "0.1.0"
 /** Exit code for an invalid config file (as the issue asks; 1 stays "something else failed"). */
 export const CONFIG_ERROR_EXIT_CODE = 2
 
+/** `check` on a valid file with deployments the gateway cannot call: listed, and exit 1 so CI can be strict. */
+export class UnsupportedProviders extends Schema.TaggedError<UnsupportedProviders>()("UnsupportedProviders", {
+  message: Schema.String
+}) {}
+
 /**
  * Where a relative `--config` is resolved. `pnpm llm-router …` runs the script from the
  * repository root; pnpm keeps the directory it was typed in as `INIT_CWD`.
@@ -38,7 +43,7 @@ const baseDirectory = (): string =>
 export const resolveConfigPath = (file: string): string => path.resolve(baseDirectory(), file)
 
 export const loadConfig = (file: string) =>
-  GatewayConfig.load(resolveConfigPath(file), { knownProviders: Providers.builtin.known }).pipe(
+  GatewayConfig.load(resolveConfigPath(file), { registry: Providers.builtin }).pipe(
     Effect.tapError((error) => Console.error(error.message))
   )
 
@@ -51,7 +56,11 @@ const configFlag = Flag.String("config").pipe(
 
 const warnUnsupported = (config: GatewayConfig.GatewayConfig) => {
   const warning = GatewayConfig.unsupportedWarning(config)
-  return warning === undefined ? Effect.void : Console.error(`warning: ${warning}`)
+  return Effect.forEach(
+    [...GatewayConfig.unsupportedProviderWarnings(config).map((w) => `WARNING: ${w}`), ...(warning === undefined ? [] : [`warning: ${warning}`])],
+    (line) => Console.error(line),
+    { discard: true }
+  )
 }
 
 export const defaultPort = 4000
@@ -153,6 +162,11 @@ const check = Command.make(
           ? `Tracing: off${config.otelCallback ? " (callbacks name otel: set OTEL_EXPORTER_OTLP_ENDPOINT)" : " (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)"}`
           : `T${tracing.slice(1)}`
       )
+      if (config.unsupportedDeployments.length > 0) {
+        return yield* new UnsupportedProviders({
+          message: `${plural(config.unsupportedDeployments.length, "deployment")} on providers this gateway does not support (listed above)`
+        })
+      }
     })
 ).pipe(Command.withDescription("Validate a config file and print the resolved routing table"))
 
@@ -194,6 +208,6 @@ export const teardown: Runtime.Teardown = (exit, onExit) => {
   if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return onExit(0)
   const error = Cause.squash(exit.cause)
   if (error instanceof GatewayConfig.GatewayConfigError) return onExit(CONFIG_ERROR_EXIT_CODE)
-  if (error instanceof StartupError.StartupError) return onExit(1)
+  if (error instanceof StartupError.StartupError || error instanceof UnsupportedProviders) return onExit(1)
   return onExit(1)
 }

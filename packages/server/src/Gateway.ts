@@ -27,11 +27,14 @@ import * as ProcessMetrics from "./ProcessMetrics.ts"
 import * as EmbeddingsRoute from "./EmbeddingsRoute.ts"
 import type { GatewayConfig } from "./GatewayConfig.ts"
 import * as RequestBody from "./RequestBody.ts"
+import * as RequestTags from "./RequestTags.ts"
 import * as MessagesRoute from "./MessagesRoute.ts"
 import * as ResponsesRoute from "./ResponsesRoute.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
 import { type Dialect, openAiDialect, pullIn, type RouteKit } from "./RouteKit.ts"
+import { safeUrl } from "./RoutingTable.ts"
 import * as Turn from "./Turn.ts"
+import * as UnsupportedGroups from "./UnsupportedGroups.ts"
 
 // ---------------------------------------------------------------------------------------
 // Gateway-level metrics (the router records its own: requests, failures, retries, …)
@@ -325,17 +328,22 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
           return errorResponse(apiError, RouteHeaders.ofError(apiError, group, now - started, requestId))
         })
 
+      const unsupportedGroup = UnsupportedGroups.make(config)
+      // For LiteLLM's x-litellm-model-api-base: each deployment's configured base, without credentials.
+      const apiBases = new Map(config.router.deployments.flatMap((d) => d.apiBase === undefined ? [] : [[d.id, safeUrl(d.apiBase)] as const]))
       const chat = (request: HttpServerRequest.HttpServerRequest, requestId: string, started: number) =>
         Effect.flatMap(readBody(request), (bytes) => {
           const decoded = RequestBody.chatRequest(bytes)
           if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
-          const chatRequest = withForcedTier(decoded.success, request)
+          const chatRequest = RequestTags.merge(withForcedTier(decoded.success, request), request.headers[RequestTags.HEADER])
+          const refused = unsupportedGroup(chatRequest.model)
+          if (refused !== undefined) return llmFailure(refused, chatRequest.model, started, requestId)
           const session = sessionOf(request)
           if (chatRequest.stream === true) return streamed(chatRequest, requestId, started, session)
           const call = client.chat(chatRequest)
           return Effect.matchEffect(session === undefined ? call : Effect.provideService(call, SessionAffinity.SessionId, session), {
             onSuccess: (completion) =>
-              Effect.succeed(jsonResponse(completion.response, 200, RouteHeaders.ofRoute(completion.route, requestId))),
+              Effect.succeed(jsonResponse(completion.response, 200, RouteHeaders.ofRoute(completion.route, requestId, apiBases.get(completion.route.deployment)))),
             onFailure: (error) => llmFailure(error, chatRequest.model, started, requestId)
           })
         })
@@ -418,7 +426,7 @@ export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter
             })
           })
           const headers: Record<string, string> = start !== undefined
-            ? RouteHeaders.ofRoute(start, requestId)
+            ? RouteHeaders.ofRoute(start, requestId, apiBases.get(start.deployment))
             : { [RouteHeaders.names.requestId]: requestId }
           return HttpServerResponse.stream(Stream.fromPull(Effect.succeed(body)), {
             contentType: "text/event-stream",

@@ -38,6 +38,20 @@ export interface GatewayConfig {
   readonly sharedState: SharedState | undefined
   /** Keys present in the file that this gateway does not act on (paths), for one start-up warning. */
   readonly unsupportedKeys: ReadonlyArray<string>
+  /**
+   * Where each deployment's key comes from, by deployment id: `the file`,
+   * `os.environ/NAME`, or `NAME` (the provider's standard variable, as LiteLLM reads it); absent
+   * when it has none. For `check`; never the key itself.
+   */
+  readonly keySources: ReadonlyMap<string, string>
+  /** Deployments on a provider LiteLLM speaks and this gateway does not (their calls fail with 501). */
+  readonly unsupportedDeployments: ReadonlyArray<UnsupportedDeployment>
+}
+
+export interface UnsupportedDeployment {
+  readonly id: string
+  readonly group: string
+  readonly provider: string
 }
 
 export interface SharedState extends RedisRouterState.Connection {
@@ -71,6 +85,13 @@ export class GatewayConfigError extends Schema.TaggedError<GatewayConfigError>()
   }
 }
 
+/** One warning per deployment on a provider the gateway cannot call, for start-up and `check`. */
+export const unsupportedProviderWarnings = (config: Pick<GatewayConfig, "unsupportedDeployments">): ReadonlyArray<string> =>
+  config.unsupportedDeployments.map((d) =>
+    `deployment "${d.id}" of model group "${d.group}" is on provider "${d.provider}", which this gateway does not support: ` +
+    `its requests fail with 501 (the group's other deployments and fallbacks still serve)`
+  )
+
 /** The one warning to print at start-up, or `undefined` when every key is acted on. */
 export const unsupportedWarning = (config: Pick<GatewayConfig, "unsupportedKeys">): string | undefined =>
   config.unsupportedKeys.length === 0
@@ -84,6 +105,13 @@ const routerKeys = new Set(Object.keys(RouterConfig.RouterConfigInput.fields).fi
 const litellmRouterKeys: Readonly<Record<string, string>> = {
   num_retries: "num_retries",
   request_timeout: "timeout",
+  // LiteLLM's docs put these under litellm_settings too (router_settings still wins).
+  allowed_fails: "allowed_fails",
+  allowed_fails_policy: "allowed_fails_policy",
+  cooldown_time: "cooldown_time",
+  disable_cooldowns: "disable_cooldowns",
+  retry_after: "retry_after",
+  max_fallbacks: "max_fallbacks",
   fallbacks: "fallbacks",
   context_window_fallbacks: "context_window_fallbacks",
   content_policy_fallbacks: "content_policy_fallbacks",
@@ -142,19 +170,64 @@ const firstSegment = (path: string): string => {
   return match ? match[0] : path
 }
 
-/** Reads `os.environ/NAME` through the current `ConfigProvider`. */
+/** A variable that could not be read; `empty` when it is set to "" (which LiteLLM takes as unset). */
+interface EnvIssue extends Issue {
+  readonly empty: boolean
+}
+
+/**
+ * Reads `os.environ/NAME` through the current `ConfigProvider`, which reports a variable set
+ * to "" as missing; the process environment tells the two apart.
+ */
 const readEnv = <A>(name: string, config: (name: string) => Config.Config<A>, path: string) =>
-  Effect.map(Effect.result(config(name)), (result) =>
-    Result.isSuccess(result)
-      ? Result.succeed(result.success)
-      : Result.fail<Issue>({ path, message: `environment variable ${name} is not set (from "${ENV_PREFIX}${name}")` }))
+  Effect.map(Effect.result(config(name)), (result): Result.Result<A, EnvIssue> => {
+    if (Result.isSuccess(result)) return Result.succeed(result.success)
+    const empty = process.env[name]?.trim() === ""
+    return Result.fail({
+      path,
+      message: `environment variable ${name} is ${empty ? "empty" : "not set"} (from "${ENV_PREFIX}${name}")`,
+      empty
+    })
+  })
+
+const issueOf = ({ message, path }: EnvIssue): Issue => ({ path, message })
 
 const envName = (value: unknown): string | undefined =>
   typeof value === "string" && value.startsWith(ENV_PREFIX) ? value.slice(ENV_PREFIX.length).trim() : undefined
 
+/** LiteLLM treats an empty value (`api_key:`, `redis_password: ""`) as unset. */
+const isEmpty = (value: unknown): boolean => value === null || (typeof value === "string" && value.trim() === "")
+
+/** The first of `names` set to a non-empty value, through the current `ConfigProvider`. */
+const firstSetEnv = (names: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    for (const name of names) {
+      const value = yield* Effect.result(Config.String(name))
+      if (Result.isSuccess(value) && value.success.trim() !== "") return { name, value: value.success }
+    }
+    return undefined
+  })
+
+/** What the config needs to know of the provider registry (`Providers.builtin`). */
+export interface ProviderRegistry {
+  readonly known: ReadonlyArray<string>
+  readonly unsupported: ReadonlyArray<string>
+  readonly environment: (provider: string) => {
+    readonly apiKey: ReadonlyArray<string>
+    readonly apiBase?: ReadonlyArray<string> | undefined
+    readonly apiVersion?: ReadonlyArray<string> | undefined
+  } | undefined
+}
+
 export interface Options {
   /** Provider prefixes the gateway can call (`openai`, `anthropic`, …); others are a config error. */
   readonly knownProviders?: ReadonlyArray<string> | undefined
+  /**
+   * The registry (supersedes `knownProviders`): a deployment without `api_key` (or `api_base`,
+   * `api_version`) reads its provider's standard variables, and one on an `unsupported`
+   * provider is kept (its calls fail with 501) rather than refused.
+   */
+  readonly registry?: ProviderRegistry | undefined
   /** The file name, for messages. */
   readonly source?: string | undefined
 }
@@ -184,8 +257,11 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
       return value
     }
     for (const key of Object.keys(root)) if (!topLevelKeys.has(key)) unsupported.push(key)
-    const routerSettings = section("router_settings")
-    const litellmSettings = section("litellm_settings")
+    // An empty value is unset, as in LiteLLM.
+    const withoutEmpty = (settings: Readonly<Record<string, unknown>>) =>
+      Object.fromEntries(Object.entries(settings).filter(([, value]) => !isEmpty(value)))
+    const routerSettings = withoutEmpty(section("router_settings"))
+    const litellmSettings = withoutEmpty(section("litellm_settings"))
     const generalSettings = section("general_settings")
 
     // The router's input, and where in the file each of its keys came from.
@@ -225,9 +301,14 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
       issues.push({ path: "litellm_settings.require_auth_for_metrics_endpoint", message: "expected true or false" })
     }
 
-    // model_list: check providers, resolve os.environ/ values; the schema checks the rest.
+    // model_list: check providers, resolve os.environ/ values and the providers' standard
+    // variables; the schema checks the rest.
     const secrets = new Map<string, Redacted.Redacted<string>>()
-    const knownProviders = options.knownProviders
+    const registry = options.registry
+    const knownProviders = registry?.known ?? options.knownProviders
+    /** By model_list index: where the key came from, and the provider when the gateway cannot call it. */
+    const keySourceAt = new Map<number, string>()
+    const unsupportedAt = new Map<number, string>()
     const modelList = root["model_list"]
     if (Array.isArray(modelList)) {
       input["model_list"] = yield* Effect.forEach(modelList, (entry, index) =>
@@ -236,21 +317,24 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
           for (const key of Object.keys(entry)) if (!entryKeys.has(key)) unsupported.push(`model_list[${index}].${key}`)
           const params = entry["litellm_params"]
           if (!isRecord(params)) return entry
-          const resolved: Record<string, unknown> = { ...params }
+          const resolved: Record<string, unknown> = withoutEmpty(params)
+          const model = params["model"]
+          const provider = typeof model === "string" && model !== ComplexityRouter.MODEL ? Deployment.parseModel(model).provider : undefined
+          if (provider !== undefined && registry?.unsupported.includes(provider)) {
+            // Never called: its credentials (AWS keys, a Vertex project…) are not read, so an unset one is no error.
+            unsupportedAt.set(index, provider)
+            return { ...entry, litellm_params: Object.fromEntries(Object.entries(resolved).filter(([, value]) => envName(value) === undefined)) }
+          } else if (provider !== undefined && knownProviders !== undefined && !knownProviders.includes(provider)) {
+            issues.push({
+              path: `model_list[${index}].litellm_params.model`,
+              message: `unknown provider "${provider}" in "${String(model)}" (known: ${knownProviders.join(", ")})`
+            })
+          }
+          // (A deployment the gateway cannot call is not warned about: its provider's own keys are expected.)
           for (const key of Object.keys(params)) {
             if (!litellmParamKeys.has(key)) unsupported.push(`model_list[${index}].litellm_params.${key}`)
           }
-          const model = params["model"]
-          if (typeof model === "string" && knownProviders !== undefined && model !== ComplexityRouter.MODEL) {
-            const { provider } = Deployment.parseModel(model)
-            if (!knownProviders.includes(provider)) {
-              issues.push({
-                path: `model_list[${index}].litellm_params.model`,
-                message: `unknown provider "${provider}" in "${model}" (known: ${knownProviders.join(", ")})`
-              })
-            }
-          }
-          for (const [key, value] of Object.entries(params)) {
+          for (const [key, value] of Object.entries(resolved)) {
             const name = envName(value)
             if (name === undefined) continue
             const path = `model_list[${index}].litellm_params.${key}`
@@ -260,12 +344,39 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
             }
             if (key === "api_key") {
               const secret = yield* readEnv(name, Config.Redacted, path)
-              if (Result.isSuccess(secret)) secrets.set(path, secret.success)
-              else issues.push(secret.failure)
+              // A variable set to "" is unset: the provider's standard variable may still apply.
+              if (Result.isFailure(secret) && secret.failure.empty) delete resolved[key]
+              else if (Result.isFailure(secret)) issues.push(issueOf(secret.failure))
+              else if (Redacted.value(secret.success).trim() === "") delete resolved[key]
+              else {
+                secrets.set(path, secret.success)
+                keySourceAt.set(index, `${ENV_PREFIX}${name}`)
+              }
             } else {
               const text = yield* readEnv(name, Config.String, path)
-              if (Result.isSuccess(text)) resolved[key] = text.success
-              else issues.push(text.failure)
+              if (Result.isFailure(text) && text.failure.empty) delete resolved[key]
+              else if (Result.isFailure(text)) issues.push(issueOf(text.failure))
+              else if (text.success.trim() === "") delete resolved[key]
+              else resolved[key] = text.success
+            }
+          }
+          if (resolved["api_key"] !== undefined && !keySourceAt.has(index)) keySourceAt.set(index, "the file")
+          // No key (base, version) in the file: the provider's standard variables, as LiteLLM reads them.
+          const environment = provider === undefined ? undefined : registry?.environment(provider)
+          if (environment !== undefined) {
+            if (resolved["api_key"] === undefined) {
+              const found = yield* firstSetEnv(environment.apiKey)
+              if (found !== undefined) {
+                const path = `model_list[${index}].litellm_params.api_key`
+                secrets.set(path, Redacted.make(found.value))
+                resolved["api_key"] = `${ENV_PREFIX}${found.name}`
+                keySourceAt.set(index, found.name)
+              }
+            }
+            for (const [key, names] of [["api_base", environment.apiBase], ["api_version", environment.apiVersion]] as const) {
+              if (resolved[key] !== undefined || names === undefined) continue
+              const found = yield* firstSetEnv(names)
+              if (found !== undefined) resolved[key] = found.value
             }
           }
           // Keys named in the warning are not the router's: it refuses unknown keys.
@@ -288,9 +399,10 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
       const key = decodedGeneral.success.master_key
       const name = envName(key)
       if (name !== undefined) {
+        // Strict even when empty: an empty master key must not quietly open the gateway.
         const secret = yield* readEnv(name, Config.Redacted, "general_settings.master_key")
         if (Result.isSuccess(secret)) masterKey = secret.success
-        else issues.push(secret.failure)
+        else issues.push(issueOf(secret.failure))
       } else if (key !== undefined) masterKey = Redacted.make(key)
     }
 
@@ -308,6 +420,14 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
     }
     if (issues.length > 0 || Result.isFailure(decoded) || Result.isFailure(decodedGeneral)) return yield* fail()
     const settings = decodedGeneral.success
+    // One deployment per model_list entry, in order.
+    const deployments = decoded.success.deployments
+    const keySources = new Map<string, string>()
+    for (const [index, source] of keySourceAt) if (deployments[index] !== undefined) keySources.set(deployments[index].id, source)
+    const unsupportedDeployments = [...unsupportedAt].flatMap(([index, provider]) => {
+      const d = deployments[index]
+      return d === undefined ? [] : [{ id: d.id, group: d.group, provider }]
+    })
     return {
       router: decoded.success,
       masterKey,
@@ -319,7 +439,9 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
       requireAuthForMetrics: requireAuthForMetrics === true,
       otelCallback: callbackNames.includes("otel"),
       sharedState,
-      unsupportedKeys: unsupported
+      unsupportedKeys: unsupported,
+      keySources,
+      unsupportedDeployments
     }
   })
 
@@ -336,12 +458,13 @@ const redisSettingsOf = (settings: Readonly<Record<string, unknown>>, issues: Ar
         const raw = settings[key]
         const path = `router_settings.${key}`
         const name = envName(raw)
-        if (name === undefined) return raw === undefined || raw === null ? undefined : secret && typeof raw === "string" ? Redacted.make(raw) : raw
-        const read: Result.Result<unknown, Issue> = secret
+        if (name === undefined) return isEmpty(raw) || raw === undefined ? undefined : secret && typeof raw === "string" ? Redacted.make(raw) : raw
+        const read: Result.Result<unknown, EnvIssue> = secret
           ? yield* readEnv(name, Config.Redacted, path)
           : yield* readEnv(name, Config.String, path)
-        if (Result.isSuccess(read)) return read.success
-        issues.push(read.failure)
+        // A variable set to "" is unset, as in LiteLLM.
+        if (Result.isSuccess(read)) return isEmpty(Redacted.isRedacted(read.success) ? Redacted.value(read.success) : read.success) ? undefined : read.success
+        if (!read.failure.empty) issues.push(issueOf(read.failure))
         return undefined
       })
     const text = (key: string, raw: unknown, check: (s: string) => boolean, expected: string): string | undefined => {

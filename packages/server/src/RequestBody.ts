@@ -243,6 +243,43 @@ const readStreaming = (source: Readable, limits: Limits, resume: Resume, share: 
 
 const decodeChat = Schema.decodeUnknownResult(Chat.ChatRequest)
 
+/** Every role a chat message may have (the members of `Chat.Message`; a test keeps the two in step). */
+export const messageRoles = ["system", "developer", "user", "assistant", "tool"] as const
+
+const memberOf: Readonly<Record<(typeof messageRoles)[number], Schema.Decoder<unknown>>> = {
+  system: Chat.SystemMessage,
+  developer: Chat.SystemMessage,
+  user: Chat.UserMessage,
+  assistant: Chat.AssistantMessage,
+  tool: Chat.ToolMessage
+}
+
+/**
+ * The problems of each bad message, by its path: an unknown role names every valid role, and a
+ * message with a known role is checked against that role's own schema (the union's issue would
+ * name only its first member's: \`Expected "system" | "developer"\`).
+ */
+const messageIssues = (json: Record<string, unknown>): Map<string, ReadonlyArray<{ path: string; text: string }>> => {
+  const issues = new Map<string, ReadonlyArray<{ path: string; text: string }>>()
+  const messages = json["messages"]
+  if (!Array.isArray(messages)) return issues
+  messages.forEach((message, i) => {
+    const at = `messages[${i}]`
+    const role = typeof message === "object" && message !== null ? (message as Record<string, unknown>)["role"] : undefined
+    if (!(messageRoles as ReadonlyArray<unknown>).includes(role)) {
+      const got = typeof role === "string" ? `"${role.length > 40 ? `${role.slice(0, 40)}…` : role}"` : role === undefined ? "none" : typeof role
+      const text = `${at}.role: Expected one of ${messageRoles.map((r) => `"${r}"`).join(", ")} (got ${got})`
+      issues.set(at, [{ path: `${at}.role`, text }])
+      return
+    }
+    const decoded = Schema.decodeUnknownResult(memberOf[role as (typeof messageRoles)[number]])(message, { errors: "all" })
+    if (Result.isFailure(decoded)) {
+      issues.set(at, RouterConfig.issuesOf(decoded.failure.issue, at).map((issue) => ({ path: issue.path, text: `${issue.path}: ${issue.message}` })))
+    }
+  })
+  return issues
+}
+
 /** A body parsed as a JSON object, or the 400 to answer. */
 export const jsonObject = (bytes: Buffer): Result.Result<Record<string, unknown>, ApiError.ApiError> => {
   if (JsonDepth.exceeds(bytes)) {
@@ -276,7 +313,17 @@ export const chatRequest = (bytes: Buffer): Result.Result<Chat.ChatRequest, ApiE
   if (plain !== undefined) return Result.succeed(plain)
   const decoded = decodeChat(json.success, { errors: "all" })
   if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
-  return Result.fail(invalidBody("chat completion request", decoded.failure.issue))
+  const badMessages = messageIssues(json.success)
+  if (badMessages.size === 0) return Result.fail(invalidBody("chat completion request", decoded.failure.issue))
+  // A bad message is reported by its own role's schema (or with every valid role), not the union's first member.
+  const inBadMessage = (path: string) => [...badMessages.keys()].some((at) => path === at || path.startsWith(`${at}.`) || path.startsWith(`${at}[`))
+  const issues = [
+    ...[...badMessages.values()].flat(),
+    ...RouterConfig.issuesOf(decoded.failure.issue)
+      .filter((i) => !inBadMessage(i.path))
+      .map((i) => ({ path: i.path, text: `${i.path || "(body)"}: ${i.message}` }))
+  ]
+  return Result.fail(ApiError.invalidRequest(`Invalid chat completion request: ${issues.map((i) => i.text).join("; ")}`, issues[0]?.path || null))
 }
 
 /** A body checked by `schema` (embeddings, ...): its JSON object decoded, or the 400 naming the field at fault. */

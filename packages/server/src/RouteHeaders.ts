@@ -3,6 +3,13 @@
  * deployment served it, after how many attempts and fallbacks, how long it took), so a
  * caller sees failover without reading logs. Error responses carry what is known of the
  * route: the group asked for and the deployment that failed last.
+ *
+ * Beside them, LiteLLM's names for the same facts, for tools written against LiteLLM's proxy:
+ * `x-litellm-model-id` (the deployment), `x-litellm-model-api-base` (its configured base URL,
+ * without credentials or query), `x-litellm-model-group` (the group that served),
+ * `x-litellm-response-cost` (USD, when the price is known), `x-litellm-attempted-retries`
+ * (calls made before the one that answered) and `x-litellm-attempted-fallbacks` (fallback
+ * groups entered).
  */
 import type { RouteInfo } from "@llm-router/core"
 import type * as ApiError from "./ApiError.ts"
@@ -18,7 +25,13 @@ export const names = {
   costUsd: "x-llm-router-cost-usd",
   /** The complexity tier (or "default"): on answers a complexity router routed; on requests, to force one. */
   tier: "x-llm-router-tier",
-  requestId: "x-request-id"
+  requestId: "x-request-id",
+  litellmModelId: "x-litellm-model-id",
+  litellmApiBase: "x-litellm-model-api-base",
+  litellmGroup: "x-litellm-model-group",
+  litellmCost: "x-litellm-response-cost",
+  litellmRetries: "x-litellm-attempted-retries",
+  litellmFallbacks: "x-litellm-attempted-fallbacks"
 } as const
 
 /**
@@ -57,8 +70,11 @@ const servedOf = (route: RouteInfo.RouteInfo): Served["headers"] => {
   return made.headers
 }
 
-/** Headers for a served response. `model-group` is the group that served (after any fallback). */
-export const ofRoute = (route: RouteInfo.RouteInfo, requestId: string): Record<string, string> => {
+/**
+ * Headers for a served response. `model-group` is the group that served (after any fallback);
+ * `apiBase` is the serving deployment's configured base URL, already stripped of credentials.
+ */
+export const ofRoute = (route: RouteInfo.RouteInfo, requestId: string, apiBase?: string): Record<string, string> => {
   const served = servedOf(route)
   // Literal keys (the values of `names`): the object is made from one shape on every request.
   const headers: Record<string, string> = {
@@ -69,9 +85,18 @@ export const ofRoute = (route: RouteInfo.RouteInfo, requestId: string): Record<s
     "x-llm-router-attempts": String(route.attempts),
     "x-llm-router-fallbacks": route.fallbacks.length === 0 ? "" : route.fallbacks.map(safe).join(","),
     "x-llm-router-latency-ms": String(Math.round(route.latencyMs)),
-    "x-request-id": requestId
+    "x-request-id": requestId,
+    "x-litellm-model-id": served.deployment,
+    "x-litellm-model-group": served.group,
+    "x-litellm-attempted-retries": String(Math.max(0, route.attempts - 1)),
+    "x-litellm-attempted-fallbacks": String(route.fallbacks.length)
   }
-  if (route.costUsd !== undefined) headers[names.costUsd] = route.costUsd.toFixed(8)
+  if (apiBase !== undefined) headers[names.litellmApiBase] = safe(apiBase)
+  if (route.costUsd !== undefined) {
+    const cost = route.costUsd.toFixed(8)
+    headers[names.costUsd] = cost
+    headers[names.litellmCost] = cost
+  }
   if (route.complexity !== undefined) headers[names.tier] = route.complexity.tier ?? "default"
   return headers
 }

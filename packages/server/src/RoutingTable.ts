@@ -20,13 +20,14 @@ export const safeUrl = (url: string): string => {
 
 const seconds = (ms: number) => `${ms / 1000}s`
 
-const deploymentLine = (d: Deployment.Deployment): string => {
+const deploymentLine = (d: Deployment.Deployment, keySource: string | undefined, unsupported: boolean): string => {
   const parts = [
     `${d.id}`,
-    `provider=${d.provider}`,
+    `provider=${d.provider}${unsupported ? " (NOT SUPPORTED: answers 501)" : ""}`,
     `model=${d.model}`,
     `api_base=${d.apiBase === undefined ? "(provider default)" : safeUrl(d.apiBase)}`,
-    `api_key=${d.apiKey === undefined ? "(none)" : "(set)"}`
+    // Where the key comes from, never the key.
+    `api_key=${d.apiKey === undefined ? "(none)" : `(set, from ${keySource ?? "the file"})`}`
   ]
   if (d.weight !== undefined) parts.push(`weight=${d.weight}`)
   if (d.order !== undefined) parts.push(`order=${d.order}`)
@@ -84,7 +85,18 @@ export const format = (config: GatewayConfig.GatewayConfig, source?: string): st
   lines.push("Model groups:")
   for (const [group, members] of groups) {
     lines.push(`  ${group}`)
-    for (const d of members) lines.push(deploymentLine(d))
+    for (const d of members) {
+      lines.push(deploymentLine(d, config.keySources.get(d.id), config.unsupportedDeployments.some((u) => u.id === d.id)))
+    }
+  }
+  const wildcards = [...groups.keys()].filter((g) => g.includes("*"))
+  if (wildcards.length > 0) {
+    lines.push("")
+    lines.push("Wildcards (a model name no group or alias has goes to the most specific match, with the requested model):")
+    for (const pattern of wildcards) {
+      const targets = groups.get(pattern)!.map((d) => (d.model === "*" && d.provider === "openai" ? "the provider the name says" : `${d.provider}/${d.model}`))
+      lines.push(`  ${pattern} -> ${targets.join(", ")}`)
+    }
   }
   if (settings.aliases.size > 0) {
     lines.push("")
@@ -115,6 +127,12 @@ export const format = (config: GatewayConfig.GatewayConfig, source?: string): st
   if (warning !== undefined) {
     lines.push("")
     lines.push(`Warning: ${warning}`)
+  }
+  const unsupported = GatewayConfig.unsupportedProviderWarnings(config)
+  if (unsupported.length > 0) {
+    lines.push("")
+    lines.push("Unsupported providers:")
+    for (const line of unsupported) lines.push(`  - ${line}`)
   }
   return lines.join("\n")
 }

@@ -30,7 +30,7 @@ Cli.run.pipe(
     const error = Cause.squash(cause)
     if (error instanceof GatewayConfigError || error instanceof ClassifyError || CliError.isCliError(error)) return Effect.void
     // One line a person can act on (a port in use, a bad port), without a stack.
-    if (error instanceof StartupError) return Console.error(`llm-router: ${error.message}`)
+    if (error instanceof StartupError || error instanceof Cli.UnsupportedProviders) return Console.error(`llm-router: ${error.message}`)
     return Console.error(Cause.pretty(cause))
   }),
   Effect.provide(NodeServices.layer),

@@ -26,6 +26,7 @@ import * as RouterTracing from "../RouterTracing.ts"
 import * as SessionAffinity from "../SessionAffinity.ts"
 import * as Strategy from "../Strategy.ts"
 import { ROUTER, type Routable, type Run } from "./Run.ts"
+import * as Wildcards from "./Wildcards.ts"
 
 /** Gives each deployment the client that calls it (a provider adapter, a simulated provider…). */
 export type ClientFor<E = never, R = never> = (deployment: Deployment) => Effect.Effect<LlmClient.Service, E, R>
@@ -49,6 +50,8 @@ export interface Engine {
   readonly pins: SessionAffinity.PinTable | undefined
   readonly spans: RouterTracing.Spans
   readonly groups: ReadonlyMap<string, ReadonlyArray<Deployment>>
+  /** The wildcard groups (`"*"`, `"anthropic/*"`), most specific first: a name no group or alias has falls to one. */
+  readonly wildcards: ReadonlyArray<Wildcards.Pattern>
   /**
    * What a group name or fallback target routes over: the groups, and each deployment a
    * fallback plan names by id (`model_info.id`), as a group of one.
@@ -111,6 +114,7 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
   const makePins = yield* SessionAffinity.MakePinTable
   const groups = new Map<string, Array<Deployment>>()
   const clients = new Map<string, LlmClient.Service>()
+  const context = yield* Effect.context<R>()
   const embeddingClients = new Map<string, EmbeddingClient.Service>()
   const groupKinds = new Map<string, string>()
   for (const deployment of config.deployments) {
@@ -120,8 +124,13 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
     // A group is one kind of model (`RouterConfig` checks): its first deployment says which.
     if (!groupKinds.has(deployment.group)) groupKinds.set(deployment.group, isChat(deployment.mode) ? "chat" : deployment.mode!)
     // Each deployment gets the client of its kind; the other kinds (images, audio, ...) get none.
-    if (isChat(deployment.mode)) clients.set(deployment.id, yield* clientFor(deployment))
-    else if (deployment.mode === "embedding" && embeddingClientFor !== undefined) {
+    // A wildcard chat deployment's client is made per requested model, on first use (see `Wildcards`).
+    if (isChat(deployment.mode)) {
+      clients.set(
+        deployment.id,
+        Wildcards.isPattern(deployment.group) ? Wildcards.client(deployment, clientFor, context) : yield* clientFor(deployment)
+      )
+    } else if (deployment.mode === "embedding" && embeddingClientFor !== undefined) {
       embeddingClients.set(deployment.id, yield* embeddingClientFor(deployment))
     }
   }
@@ -156,6 +165,7 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
     pins: settings.sessionAffinityTtlMs > 0 ? makePins(settings.sessionAffinityTtlMs) : undefined,
     spans: RouterTracing.make(config.deployments),
     groups,
+    wildcards: Wildcards.patternsOf(groups.keys()),
     targets,
     groupIds: new Map([...targets].map(([group, members]) => [group, members.map((d) => d.id)])),
     plan,
@@ -211,7 +221,8 @@ const strategies = (all: Strategy.Strategy, byGroup: Readonly<Record<string, Str
 export const resolveGroup = (engine: Engine, model: string): string | undefined => {
   if (engine.groups.has(model)) return model
   const alias = engine.settings.aliases.get(model)
-  return alias && engine.groups.has(alias.group) ? alias.group : undefined
+  if (alias && engine.groups.has(alias.group)) return alias.group
+  return engine.wildcards.length === 0 ? undefined : Wildcards.match(engine.wildcards, model)
 }
 
 export const unknownModel = (engine: Engine, request: Routable) =>
@@ -383,17 +394,21 @@ export const routeInfo = (
   usage: Usage | null | undefined,
   extra?: Partial<RouteInfo>
 ): RouteInfo => {
+  // A wildcard deployment served the model the request named (its provider and price).
+  const d = Wildcards.isPattern(served.deployment.group)
+    ? Wildcards.concrete(served.deployment, run.request.model) ?? served.deployment
+    : served.deployment
   const route: RouteInfo = {
     group: run.group,
     servedBy: served.group,
-    deployment: served.deployment.id,
-    provider: served.deployment.provider,
-    model: served.deployment.model,
+    deployment: d.id,
+    provider: d.provider,
+    model: d.model,
     attempts: run.attempts,
     fallbacks: [...run.fallbacks],
     latencyMs: now - run.startedAt,
     usage: usage ?? undefined,
-    costUsd: Cost.ofUsage(served.deployment, usage),
+    costUsd: Cost.ofUsage(d, usage),
     ...extra
   }
   // Only a complexity router's requests carry the field: every other route keeps its shape.

@@ -25,23 +25,31 @@ export const eligible = (engine: Engine, run: Run, group: string): Result.Result
   return withinContextWindow(run, group, byTags.success)
 }
 
-/** The tags filter: a request's `metadata.tags` keep the deployments with one of them; no tags, the `default` ones if any. */
+/**
+ * The tags filter, as LiteLLM's (only with `enable_tag_filtering`): a request's `metadata.tags`
+ * keep the deployments with one of them, else those tagged `default`; a request without tags
+ * gets the `default` ones if any, else all. When the requested group has none of the tags the
+ * request is at fault: a 400 naming the group and the tags (no retry, no fallback; a 429 would
+ * have SDKs retry it for nothing). A fallback group without them is only skipped.
+ */
 export const withTags = (engine: Engine, run: Run, group: string): Result.Result<ReadonlyArray<Deployment>, LlmError.LlmError> => {
   const members: ReadonlyArray<Deployment> = engine.targets.get(group) ?? []
+  if (!engine.settings.enableTagFiltering) return Result.succeed(members)
+  const byDefault = () => members.filter((d) => d.tags.includes("default"))
   const tags = run.request.metadata?.tags
   // No tags asked for: the group's `default`-tagged deployments if any, made once per group.
   if (tags === undefined || tags.length === 0) return Result.succeed(untagged(members))
   const tagged = members.filter((d) => d.tags.some((t) => tags.includes(t)))
-  if (tagged.length === 0) {
-    return Result.fail(
-      new LlmError.NoDeploymentAvailable({
-        provider: ROUTER,
-        group,
-        message: `No deployment of model group "${group}" has any of the tags ${JSON.stringify(tags)}`
-      })
-    )
-  }
-  return Result.succeed(tagged)
+  if (tagged.length > 0) return Result.succeed(tagged)
+  const defaults = byDefault()
+  if (defaults.length > 0) return Result.succeed(defaults)
+  const named = JSON.stringify(tags.length > 20 ? [...tags.slice(0, 20), "…"] : tags).slice(0, 500)
+  const message = `No deployment of model group "${group}" has any of the tags ${named} (and none is tagged "default")`
+  return Result.fail(
+    group === run.group
+      ? new LlmError.BadRequest({ provider: ROUTER, status: 400, param: "tags", message })
+      : new LlmError.NoDeploymentAvailable({ provider: ROUTER, group, message })
+  )
 }
 
 const untaggedOf = new WeakMap<ReadonlyArray<Deployment>, ReadonlyArray<Deployment>>()
