@@ -134,6 +134,11 @@ export interface Spans {
     span: Tracer.Span,
     self: Effect.Effect<Completion, LlmError, R>
   ) => Effect.Effect<Completion, LlmError, R>
+  /** Another routed operation (a native Responses call…) inside its request span, which ends with it and records who answered. */
+  readonly operated: <A extends { readonly route: RouteInfo }, R>(
+    span: Tracer.Span,
+    self: Effect.Effect<A, LlmError, R>
+  ) => Effect.Effect<A, LlmError, R>
   /** Records who served a finished stream and what it returned, and ends its request span. */
   readonly streamed: (span: Tracer.Span, route: RouteInfo, response: ResponseAttributes) => Effect.Effect<void>
   /** Ends a span with `exit` (once; later calls do nothing): a failure's tag as `error.type`, its message scrubbed. */
@@ -188,6 +193,23 @@ export const make = (deployments: ReadonlyArray<Deployment>): Spans => {
       })
     )
 
+  /** `self` under its request span, which records the route it was served by and ends with it. */
+  const served = <A extends { readonly route: RouteInfo }, R>(
+    span: Tracer.Span,
+    self: Effect.Effect<A, LlmError, R>,
+    more?: (answer: A) => void
+  ): Effect.Effect<A, LlmError, R> =>
+    self.pipe(
+      Effect.tap((answer) =>
+        Effect.sync(() => {
+          setAll(span, routeAttributes(answer.route))
+          more?.(answer)
+        })
+      ),
+      Effect.withParentSpan(span),
+      Effect.onExit((exit) => end(span, exit))
+    )
+
   return {
     request: (request, streaming) =>
       Effect.makeSpan(`chat ${request.model}`, { kind: "internal", attributes: requestAttributes(request, streaming) }),
@@ -201,18 +223,12 @@ export const make = (deployments: ReadonlyArray<Deployment>): Spans => {
         (span) => self.pipe(Effect.withParentSpan(span), Effect.onExit((exit) => end(span, exit)))
       ),
     completion: (span, self) =>
-      self.pipe(
-        Effect.tap((completion) =>
-          Effect.sync(() => {
-            setAll(span, routeAttributes(completion.route))
-            const response = new ResponseAttributes()
-            response.observe(completion.response)
-            response.write(span)
-          })
-        ),
-        Effect.withParentSpan(span),
-        Effect.onExit((exit) => end(span, exit))
-      ),
+      served(span, self, (completion) => {
+        const response = new ResponseAttributes()
+        response.observe(completion.response)
+        response.write(span)
+      }),
+    operated: (span, self) => served(span, self),
     streamed: (span, route, response) =>
       Effect.suspend(() => {
         setAll(span, routeAttributes(route))

@@ -75,6 +75,29 @@ describe("RouterTracing", () => {
       assert.strictEqual(b.attributes.get("llm_router.attempt"), 2)
     }).pipe(Random.withSeed(1)))
 
+  it.effect("another operation (operate) is traced as a chat: a request span with the route, an attempt span per deployment", () =>
+    Effect.gen(function*() {
+      const { tracer, named } = recording()
+      const h = yield* harness(
+        { model_list: [deployment("gpt", "a", { order: 1 }), deployment("gpt", "b", { order: 2 })] },
+        { a: { script: [fail("ServiceUnavailable", { status: 503 })] } }
+      )
+      const operated = yield* succeedOnClock(
+        h.router.operate!(request("gpt", "hi"), (_d, client, asked) =>
+          Effect.map(client.chat(asked), ({ response }) => ({ value: response.id, usage: response.usage }))).pipe(
+            Effect.provideService(Tracer.Tracer, tracer)
+          )
+      )
+      assert.strictEqual(operated.route.deployment, "b")
+      const [root, ...others] = named("chat gpt")
+      assert.strictEqual(others.length, 0)
+      assert.isTrue(Exit.isSuccess(exitOf(root!)))
+      assert.deepInclude(Object.fromEntries(root!.attributes), { "llm_router.deployment": "b", "llm_router.attempts": 2 })
+      const attempts = named("chat a").concat(named("chat b"))
+      assert.strictEqual(attempts.length, 2)
+      for (const span of attempts) assert.strictEqual(span.parent._tag === "Some" ? span.parent.value.spanId : undefined, root!.spanId)
+    }))
+
   it.effect("a request that fails everywhere ends its span with the error's tag", () =>
     Effect.gen(function*() {
       const { tracer, named } = recording()

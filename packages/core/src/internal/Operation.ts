@@ -24,7 +24,14 @@ export const operate = <A>(
   operation: LlmClient.Operation<A>
 ): Effect.Effect<LlmClient.Operated<A>, LlmError.LlmError> =>
   ComplexityRouting.onGroup(engine, request, (group, complexity) =>
-    withRun(engine, request, group, complexity, (run, fiber, clock) => routeOperation(engine, run, fiber, clock, operation))).pipe(
+    withRun(
+      engine,
+      request,
+      group,
+      complexity,
+      (run, fiber, clock) => routeOperation(engine, run, fiber, clock, operation),
+      (span, routed) => engine.spans.operated(span, routed)
+    )).pipe(
       Effect.tapError((error) => RouterMetrics.recordRequestFailure(ComplexityRouting.metricGroup(engine, request.model), error, false))
     )
 
