@@ -16,9 +16,8 @@ import * as RouterTracing from "../RouterTracing.ts"
 import type { ComplexityRoute } from "../RouteInfo.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
 import * as ComplexityRouting from "./ComplexityRouting.ts"
-import { type Engine, modeRefusal, newRun, servedWhole, takeOverrides, underRequestTimeout } from "./Engine.ts"
+import { admit, type Engine, newRun, servedWhole, underRequestTimeout } from "./Engine.ts"
 import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
-import * as Overrides from "../Overrides.ts"
 import * as MockResponse from "./MockResponse.ts"
 import { observed } from "./Observed.ts"
 import type { Run } from "./Run.ts"
@@ -49,16 +48,11 @@ export const withRun = <A>(
   go: (run: Run<ChatRequest>, fiber: Fiber.Fiber<unknown, unknown>, clock: Clock.Clock) => Effect.Effect<A, LlmError.LlmError>,
   traced?: (span: Tracer.Span, routed: Effect.Effect<A, LlmError.LlmError>) => Effect.Effect<A, LlmError.LlmError>
 ): Effect.Effect<A, LlmError.LlmError> => {
-  // A chat group only: an embedding group refuses chats and other operations alike.
-  const refused = modeRefusal(engine, group, "chat")
-  if (refused !== undefined) return Effect.fail(refused)
-  let request = asked
-  let overrides: Overrides.Overrides | undefined
-  if (Overrides.inBody(asked)) {
-    const taken = takeOverrides(engine, asked)
-    if (Result.isFailure(taken)) return Effect.fail(taken.failure)
-    ;[request, overrides] = taken.success
-  }
+  // A chat group only (an embedding group refuses chats and other operations alike); LiteLLM's
+  // per-request overrides taken off.
+  const admitted = admit(engine, group, "chat", asked)
+  if (Result.isFailure(admitted)) return Effect.fail(admitted.failure)
+  const [request, overrides] = admitted.success
   return Effect.withFiber((fiber) => {
     const clock = fiber.getRef(Clock.Clock)
     if (traced === undefined || !RouterTracing.enabled(fiber)) {

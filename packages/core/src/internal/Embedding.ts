@@ -9,10 +9,9 @@ import { Clock, Effect, type Fiber, Result } from "effect"
 import type * as EmbeddingClient from "../EmbeddingClient.ts"
 import * as Embeddings from "../Embeddings.ts"
 import * as LlmError from "../LlmError.ts"
-import * as Overrides from "../Overrides.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
-import { type Engine, modeRefusal, newRun, resolveGroup, servedWhole, takeOverrides, underRequestTimeout, unknownModel } from "./Engine.ts"
+import { admit, type Engine, newRun, resolveGroup, servedWhole, underRequestTimeout, unknownModel } from "./Engine.ts"
 import { route } from "./Fallbacks.ts"
 import type { Run } from "./Run.ts"
 
@@ -28,16 +27,10 @@ export const embed = (engine: Engine, request: Embeddings.EmbeddingRequest): Eff
 const embedRouted = (engine: Engine, asked: Embeddings.EmbeddingRequest): Effect.Effect<EmbeddingClient.Embedded, LlmError.LlmError> => {
   const group = resolveGroup(engine, asked.model)
   if (group === undefined) return Effect.fail(unknownModel(engine, asked))
-  const refused = modeRefusal(engine, group, "embedding")
-  if (refused !== undefined) return Effect.fail(refused)
-  // LiteLLM's per-request overrides (`timeout`, `num_retries`, `fallbacks`), as on chat.
-  let request = asked
-  let overrides: Overrides.Overrides | undefined
-  if (Overrides.inBody(asked)) {
-    const taken = takeOverrides(engine, asked)
-    if (Result.isFailure(taken)) return Effect.fail(taken.failure)
-    ;[request, overrides] = taken.success
-  }
+  // An embedding group only; LiteLLM's per-request overrides (`timeout`, `num_retries`, `fallbacks`) taken off, as on chat.
+  const admitted = admit(engine, group, "embedding", asked)
+  if (Result.isFailure(admitted)) return Effect.fail(admitted.failure)
+  const [request, overrides] = admitted.success
   return Effect.withFiber((fiber) => {
     const clock = fiber.getRef(Clock.Clock)
     const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, largestInput, overrides)

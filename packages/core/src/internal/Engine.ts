@@ -323,6 +323,22 @@ export const newRun = <Req extends Routable>(
 })
 
 /**
+ * Where every routed call starts: the group must serve this kind of call (`modeRefusal`), and
+ * the request's per-request override fields are taken off it (`takeOverrides`). A `BadRequest`
+ * when either refuses.
+ */
+export const admit = <Req extends Routable>(
+  engine: Engine,
+  group: string,
+  wanted: "chat" | "embedding",
+  asked: Req
+): Result.Result<readonly [Req, Overrides.Overrides | undefined], LlmError.LlmError> => {
+  const refused = modeRefusal(engine, group, wanted)
+  if (refused !== undefined) return Result.fail(refused)
+  return Overrides.inBody(asked) ? takeOverrides(engine, asked) : Result.succeed([asked, undefined])
+}
+
+/**
  * The request without its override fields and what they say (`Overrides`), or a `BadRequest`:
  * a malformed field, or a fallback that names no group. (Asked only when `Overrides.inBody`.)
  */

@@ -22,20 +22,18 @@ import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
 import {
+  admit,
   type Engine,
   firstChunkTimeoutMs,
   idleTimeoutMs,
   newRun,
   recordFailure,
   release,
-  modeRefusal,
   routeInfo,
-  spend,
-  takeOverrides
+  spend
 } from "./Engine.ts"
 import * as ComplexityRouting from "./ComplexityRouting.ts"
 import { fallBack, route } from "./Fallbacks.ts"
-import * as Overrides from "../Overrides.ts"
 import * as MockResponse from "./MockResponse.ts"
 import { observed } from "./Observed.ts"
 import { addTo, resetChains, type Run, type Served } from "./Run.ts"
@@ -111,15 +109,11 @@ const startOn = (
   group: string,
   complexity: ComplexityRoute | undefined
 ): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> => {
-  const refused = modeRefusal(engine, group, "chat")
-  if (refused !== undefined) return Effect.fail(refused)
-  let request = asked
-  let overrides: Overrides.Overrides | undefined
-  if (Overrides.inBody(asked)) {
-    const taken = takeOverrides(engine, asked)
-    if (Result.isFailure(taken)) return Effect.fail(taken.failure)
-    ;[request, overrides] = taken.success
-  }
+  // A chat group only (an embedding group refuses chats and other operations alike); LiteLLM's
+  // per-request overrides taken off.
+  const admitted = admit(engine, group, "chat", asked)
+  if (Result.isFailure(admitted)) return Effect.fail(admitted.failure)
+  const [request, overrides] = admitted.success
   return Effect.withFiber((fiber) => {
     const run = (span: Parameters<typeof newRun>[6]) =>
       Effect.map(Clock.currentTimeMillis, (startedAt) => {
