@@ -4,10 +4,9 @@
  * built-in adapters, one plain group per provider, and a helper for calls that must fail.
  */
 import { assert } from "@effect/vitest"
-import { Context, Effect, Layer, type Scope } from "effect"
-import { HttpServer } from "effect/http"
-import { Gateway, GatewayConfig, Providers } from "@llm-router/server"
+import { Effect, type Scope } from "effect"
 import { AnthropicUpstream, GeminiUpstream, OpenAiUpstream } from "@llm-router/testing"
+import * as InProcessGateway from "./InProcessGateway.ts"
 
 export interface Upstreams {
   readonly openai: OpenAiUpstream.OpenAiUpstream
@@ -41,15 +40,7 @@ export const eachProvider = [
 ] as const
 
 /** The gateway serving `yaml`, until the scope closes; its origin (`http://127.0.0.1:PORT`). */
-export const start = (yaml: string): Effect.Effect<string, unknown, Scope.Scope> =>
-  Effect.gen(function*() {
-    const config = yield* GatewayConfig.parse(yaml, { knownProviders: Providers.builtin.known })
-    const context = yield* Layer.build(
-      Gateway.layer({ config, clientFor: Providers.builtin.clientFor, port: 0 }).pipe(Layer.provide(Providers.layerHttpClient))
-    )
-    const address = Context.get(context, HttpServer.HttpServer).address
-    return `http://127.0.0.1:${address._tag === "UnixPathAddress" ? 0 : address.port}`
-  })
+export const start = (yaml: string): Effect.Effect<string, unknown, Scope.Scope> => InProcessGateway.origin(yaml)
 
 /** The error a call fails with (the client's own class), or a test failure if it succeeds. */
 export const failure = <A>(promise: () => Promise<A>) =>

@@ -15,7 +15,8 @@ export interface Started {
   readonly client: OpenAI
 }
 
-export const start = (yaml: string, masterKey: string) =>
+/** The gateway serving `yaml` until the scope closes; its origin (`http://127.0.0.1:PORT`). */
+export const origin = (yaml: string) =>
   Effect.gen(function*() {
     const config = yield* GatewayConfig.parse(yaml, { knownProviders: Providers.builtin.known })
     const context = yield* Layer.build(
@@ -28,6 +29,12 @@ export const start = (yaml: string, masterKey: string) =>
       }).pipe(Layer.provide(Providers.layerHttpClient))
     )
     const address = Context.get(context, HttpServer.HttpServer).address
-    const baseURL = `http://127.0.0.1:${address._tag === "UnixPathAddress" ? 0 : address.port}/v1`
-    return { baseURL, client: new OpenAI({ baseURL, apiKey: masterKey, maxRetries: 0 }) } satisfies Started
+    return `http://127.0.0.1:${address._tag === "UnixPathAddress" ? 0 : address.port}`
+  })
+
+/** The gateway serving `yaml`, with the `openai` client pointed at it. */
+export const start = (yaml: string, masterKey: string) =>
+  Effect.map(origin(yaml), (at): Started => {
+    const baseURL = `${at}/v1`
+    return { baseURL, client: new OpenAI({ baseURL, apiKey: masterKey, maxRetries: 0 }) }
   })

@@ -67,3 +67,22 @@ export type Mode = (typeof modes)[number]
 /** Whether a deployment (or its group) answers chat requests. */
 export const isChat = (mode: Mode | undefined): boolean =>
   mode === undefined || mode === "chat" || mode === "completion" || mode === "responses"
+
+/**
+ * Sampling defaults a LiteLLM deployment may carry in `litellm_params`; the request's own
+ * values win, as in LiteLLM's router. Adapters send them; the gateway's config check knows them.
+ */
+export const samplingDefaultKeys = [
+  "temperature",
+  "top_p",
+  "max_tokens",
+  "max_completion_tokens",
+  "stop",
+  "seed",
+  "presence_penalty",
+  "frequency_penalty",
+  "reasoning_effort",
+  "response_format",
+  "user",
+  "service_tier"
+] as const

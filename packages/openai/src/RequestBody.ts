@@ -6,7 +6,7 @@
  * Anthropic's prompt-cache marks (`cache_control`) are taken off messages, parts and tools, and
  * Anthropic's `thinking` becomes `reasoning_effort` for OpenAI and Azure.
  */
-import { type Chat, type Deployment, ReasoningEffort } from "@llm-router/core"
+import { type Chat, Deployment, ReasoningEffort } from "@llm-router/core"
 
 /**
  * Fields that steer LiteLLM or this router, never the model. `metadata` is also an OpenAI
@@ -36,25 +36,6 @@ const routingOnly = new Set([
   "guardrails",
   "extra_headers"
 ])
-
-/**
- * Sampling defaults a LiteLLM deployment may carry in `litellm_params`; the request's own
- * values win, as in LiteLLM's router.
- */
-const deploymentDefaults = [
-  "temperature",
-  "top_p",
-  "max_tokens",
-  "max_completion_tokens",
-  "stop",
-  "seed",
-  "presence_penalty",
-  "frequency_penalty",
-  "reasoning_effort",
-  "response_format",
-  "user",
-  "service_tier"
-] as const
 
 /**
  * OpenAI models known to take no `reasoning_effort` (OpenAI answers 400 "Unsupported parameter"):
@@ -113,7 +94,7 @@ export const make = (
   options: Options
 ): Record<string, unknown> => {
   const body: Record<string, unknown> = {}
-  for (const name of deploymentDefaults) {
+  for (const name of Deployment.samplingDefaultKeys) {
     const value = deployment.params[name]
     if (value !== undefined) body[name] = value
   }
