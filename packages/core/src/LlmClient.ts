@@ -42,6 +42,12 @@ export interface Service {
    * it (the deployment's model set), its `Response` JSON back with the usage it reports.
    */
   readonly responses?: (body: Readonly<Record<string, unknown>>) => Effect.Effect<Answer<Readonly<Record<string, unknown>>>, LlmError>
+  /**
+   * An adapter's whose provider counts a request's input tokens exactly (Anthropic's
+   * `POST /v1/messages/count_tokens`): the count for `request` as this adapter would send it.
+   * Without it, a caller estimates (`TokenEstimate`).
+   */
+  readonly countTokens?: (request: ChatRequest) => Effect.Effect<number, LlmError>
 }
 
 /** What one attempt of a routed operation returns: its value and the usage to count. */
