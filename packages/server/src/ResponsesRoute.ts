@@ -83,17 +83,24 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           root = found.entry.conversation
           ancestors = found.ancestors
         }
-        // The responses item references point into, each read once.
-        const owners = new Map<string, ResponseStore.Entry | undefined>()
+        const items = ResponsesRequest.inputItems(request)
+        const referenced = (item: ResponsesRequest.Item) =>
+          item.type === "item_reference" ? (item as typeof ResponsesRequest.ItemReference.Type).id : undefined
+        // The responses item references point into, read together.
+        const ownerIds = [...new Set(items.flatMap((item) => {
+          const id = referenced(item)
+          const owner = id === undefined ? undefined : ResponsesResponse.responseOfItem(id)
+          return owner === undefined ? [] : [owner]
+        }))]
+        const owners = new Map((yield* store.getMany(ownerIds)).map((entry, i) => [ownerIds[i]!, entry]))
         const input: Array<ResponsesRequest.Item> = []
-        for (const [i, item] of ResponsesRequest.inputItems(request).entries()) {
-          if (item.type !== "item_reference") {
+        for (const [i, item] of items.entries()) {
+          const id = referenced(item)
+          if (id === undefined) {
             input.push(item)
             continue
           }
-          const id = (item as typeof ResponsesRequest.ItemReference.Type).id
           const owner = ResponsesResponse.responseOfItem(id)
-          if (owner !== undefined && !owners.has(owner)) owners.set(owner, yield* store.get(owner))
           const entry = owner === undefined ? undefined : owners.get(owner)
           const found = entry === undefined ? undefined : ResponseStore.itemOf(entry, id)
           if (found === undefined) return yield* Effect.fail(notFound(`Item with id '${id}' not found`, `input[${i}]`, "item_not_found"))
