@@ -486,6 +486,8 @@ interface Reply {
   readonly frames: () => ReadonlyArray<string>
   /** The frame that reports an error mid-stream, as the `index`th frame. */
   readonly errorFrame: (error: ErrorObject, index: number) => string
+  /** How many frames a stream sends before it breaks (`reset-mid-body`, `error-after-200`): some content. */
+  readonly framesBeforeBreak: number
 }
 
 const sse = (data: unknown) => `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`
@@ -602,12 +604,16 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
               return setImmediate(() => breakConnection(exchange))
             }
             res.writeHead(200, SSE_HEADERS)
-            return writeFrames(exchange, reply.frames().slice(0, 3), () => setImmediate(() => breakConnection(exchange)))
+            return writeFrames(exchange, reply.frames().slice(0, reply.framesBeforeBreak), () => setImmediate(() => breakConnection(exchange)))
           }
           case "error-after-200":
             if (!reply.stream) return json(exchange, 200, serverError)
             res.writeHead(200, SSE_HEADERS)
-            return writeFrames(exchange, [...reply.frames().slice(0, 3), reply.errorFrame(serverError.error, 3)], () => res.end())
+            return writeFrames(
+              exchange,
+              [...reply.frames().slice(0, reply.framesBeforeBreak), reply.errorFrame(serverError.error, reply.framesBeforeBreak)],
+              () => res.end()
+            )
         }
       }
 
@@ -658,7 +664,9 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
           whole: () => ResponsesAnswers.responseOf(record, model, options, n, createdAt),
           frames: () => ResponsesAnswers.eventsOf(record, model, options, n, createdAt).map(ResponsesAnswers.frame),
           errorFrame: (error, index) =>
-            ResponsesAnswers.frame({ type: "error", code: error.code ?? null, message: error.message, param: error.param ?? null, sequence_number: index } satisfies ResponseErrorEvent)
+            ResponsesAnswers.frame({ type: "error", code: error.code ?? null, message: error.message, param: error.param ?? null, sequence_number: index } satisfies ResponseErrorEvent),
+          // The opening events and the item's first delta (its first word, or piece of arguments).
+          framesBeforeBreak: 5
         }
         if (fault !== undefined) return fail(exchange, fault, "openai", model, reply, key)
         if (options.apiKey !== undefined && key !== options.apiKey) return fail(exchange, "auth", "openai", model, reply, key)
@@ -674,7 +682,9 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
         stream: input.stream,
         whole: () => completionOf(input, options, n),
         frames: () => [...chunksOf(input, options, n).map(sse), sse("[DONE]")],
-        errorFrame: (error) => sse({ error })
+        errorFrame: (error) => sse({ error }),
+        // The role chunk and two pieces of content.
+        framesBeforeBreak: 3
       })
 
       const handle = (exchange: Exchange, raw: string) => {
