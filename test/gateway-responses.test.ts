@@ -67,6 +67,10 @@ model_list:${GatewayUnderTest.plainGroups(mocks)}
   - model_name: json-gpt
     litellm_params: { model: openai/gpt-4o, api_base: "${jsonOpenai.baseUrl}", api_key: sk-mock-openai }
     model_info: { id: json-gpt }
+  # Azure's v1 API takes the Responses API natively too.
+  - model_name: azure-v1
+    litellm_params: { model: azure/gpt-4o-deploy, api_base: "${openai.azureV1BaseUrl}", api_key: sk-mock-azure }
+    model_info: { id: azure-v1 }
   # OpenAI's content filter cuts this one's answers (see the mock), Claude takes them instead.
   - model_name: filtered
     litellm_params: { model: openai/gpt-4o-content-filter, api_base: "${openai.baseUrl}", api_key: sk-mock-openai }
@@ -237,6 +241,24 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
       const after = yield* Effect.promise(() => fetch(`${baseURL.slice(0, -3)}/metrics`).then((r) => r.text()))
       assert.match(after, /^llm_router_requests_total\{[^}]*deployment="openai-main"[^}]*stream="true"[^}]*\} 1$/m)
       assert.strictEqual(completionTokens(after) - completionTokens(before), 8)
+    }))
+
+  it.effect("sends an Azure v1 deployment the Responses request natively too, plain and streamed, keyed by api-key", () =>
+    Effect.gen(function*() {
+      const { client, openai } = yield* TestEnv
+      openai.clear()
+      const plain = yield* Effect.promise(() => client.responses.create({ model: "azure-v1", input: "Say hello" }).withResponse())
+      assert.strictEqual(plain.response.headers.get("x-llm-router-deployment"), "azure-v1")
+      assert.strictEqual(plain.data.output_text, "Hello from the mock. You said: Say hello")
+      const streamed = yield* Effect.promise(async () => {
+        const stream = client.responses.stream({ model: "azure-v1", input: "Stream it" })
+        return (await stream.finalResponse()).output_text
+      })
+      assert.strictEqual(streamed, "Hello from the mock. You said: Stream it")
+      assert.deepStrictEqual(openai.requests.map((r) => [r.path, r.headers["api-key"], (r.body as { model?: string }).model, (r.body as { stream?: boolean }).stream]), [
+        ["/openai/v1/responses", "sk-mock-azure", "gpt-4o-deploy", undefined],
+        ["/openai/v1/responses", "sk-mock-azure", "gpt-4o-deploy", true]
+      ])
     }))
 
   it.effect("a native stream fails over before its first event, from a failing OpenAI deployment to Claude (translated)", () =>

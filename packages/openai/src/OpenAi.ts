@@ -164,10 +164,13 @@ export const make = (
       return LlmClient.framed(start, chunks, done)
     }
 
-    // OpenAI's Responses API, natively, plain and streamed: only OpenAI itself, whose base serves
-    // `/responses` beside `/chat/completions` (the body as the client wrote it, the deployment's model set).
+    // OpenAI's Responses API, natively, plain and streamed: OpenAI itself, and Azure's v1 API
+    // (`…/openai/v1`, the deployment's name as the model), whose bases serve `/responses` beside
+    // `/chat/completions` (the body as the client wrote it, the deployment's model set). Azure's
+    // classic deployment paths and the other OpenAI-compatible servers get translated chats.
     const responsesRequest = (accept: string) =>
-      target._tag === "Ready" && deployment.provider === "openai" && target.endpoint.url.endsWith(CHAT_PATH)
+      target._tag === "Ready" && target.endpoint.url.endsWith(CHAT_PATH) &&
+        (deployment.provider === "openai" || (deployment.provider === "azure" && target.endpoint.url.endsWith(AZURE_V1_CHAT_PATH)))
         ? HttpClientRequest.post(`${target.endpoint.url.slice(0, -CHAT_PATH.length)}/responses`, {
           headers: { ...target.endpoint.headers, accept },
           urlParams: target.endpoint.urlParams
@@ -237,6 +240,7 @@ export const make = (
   })
 
 const CHAT_PATH = "/chat/completions"
+const AZURE_V1_CHAT_PATH = "/openai/v1/chat/completions"
 
 /** The client for one deployment as a layer of the `LlmClient` service. */
 export const layer = (deployment: Deployment.Deployment): Layer.Layer<LlmClient.LlmClient, never, HttpClient.HttpClient> =>

@@ -12,8 +12,9 @@
  * - `POST /v1/embeddings` (Azure: `/openai/deployments/{d}/embeddings`, `/openai/v1/embeddings`):
  *   deterministic unit vectors, float or base64, `dimensions` on text-embedding-3 models, usage
  *   (see `EmbeddingAnswers`); faults as for chat.
- * - `POST /v1/responses`: OpenAI's Responses API, plain or streamed (`ResponsesAnswers.ts`:
- *   the same text, tool-call and json_schema rules, typed events; faults as on chat).
+ * - `POST /v1/responses` (Azure's v1 API: `/openai/v1/responses`, keyed by `api-key`): OpenAI's
+ *   Responses API, plain or streamed (`ResponsesAnswers.ts`: the same text, tool-call and
+ *   json_schema rules, typed events; faults as on chat).
  * - `GET /v1/models`: a model list.
  *
  * Answers: the text (`options.text`, default "Hello from the mock.") followed, unless
@@ -652,8 +653,8 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
         later(refused === "slow-headers" ? options.slowMs ?? 5000 : options.latencyMs ?? 0, exchange, () => json(exchange, 200, answer.body))
       }
 
-      /** `POST /v1/responses` (OpenAI only): the Responses API, plain or streamed, under the same faults and key check. */
-      const responses = (exchange: Exchange, body: unknown, fault: Fault | undefined, key: string, n: number) => {
+      /** `POST /v1/responses` (Azure v1: `/openai/v1/responses`): the Responses API, plain or streamed, under the same faults and key check. */
+      const responses = (exchange: Exchange, flavor: Flavor, body: unknown, fault: Fault | undefined, key: string, n: number) => {
         if (typeof body !== "object" || body === null || Array.isArray(body)) return json(exchange, 400, unparsable)
         const record = body as Record<string, unknown>
         const model = typeof record["model"] === "string" ? record["model"] : ""
@@ -668,8 +669,8 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
           // The opening events and the item's first delta (its first word, or piece of arguments).
           framesBeforeBreak: 5
         }
-        if (fault !== undefined) return fail(exchange, fault, "openai", model, reply, key)
-        if (options.apiKey !== undefined && key !== options.apiKey) return fail(exchange, "auth", "openai", model, reply, key)
+        if (fault !== undefined) return fail(exchange, fault, flavor, model, reply, key)
+        if (options.apiKey !== undefined && key !== options.apiKey) return fail(exchange, "auth", flavor, model, reply, key)
         const missing = ResponsesAnswers.missing(record)
         if (missing !== undefined) {
           return json(exchange, 400, openAiError({ ...missing, type: "invalid_request_error", code: "missing_required_parameter" }))
@@ -719,8 +720,9 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
           return embeddings(exchange, path === "/v1/embeddings" ? "openai" : "azure", azureEmbeddings?.[1], body, fault, headers, url)
         }
         if (req.method === "POST" && path === "/v1/responses") {
-          return responses(exchange, body, fault, (headers["authorization"] ?? "").replace(/^Bearer\s+/i, ""), n)
+          return responses(exchange, "openai", body, fault, (headers["authorization"] ?? "").replace(/^Bearer\s+/i, ""), n)
         }
+        if (req.method === "POST" && path === "/openai/v1/responses") return responses(exchange, "azure", body, fault, headers["api-key"] ?? "", n)
         const azureClassic = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(path)
         const flavor: Flavor | undefined = path === "/v1/chat/completions"
           ? "openai"
