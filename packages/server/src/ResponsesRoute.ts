@@ -221,7 +221,8 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
 
 /**
  * The SSE text of a Responses stream, from the router's parts (events, relayed or translated):
- * each event as it is; the last one's `Response` remembered at the end. A failure after the
+ * each event as it is, but the last, which is sent once its `Response` is stored (a client that
+ * reads it may ask for the response at once, on any replica). A failure after the
  * first event ends the stream with `error` and `response.failed`, numbered on from the last
  * event, carrying the response as it stood (`opening` until an event carried one).
  */
@@ -231,7 +232,7 @@ const encoder = (
   scrub: (text: string) => string
 ): RouteKit.SseEncoder<ResponsesStream.Event> => {
   let latest: ResponsesResponse.ResponseObject | undefined
-  let last: ResponsesResponse.ResponseObject | undefined
+  let last: { readonly response: ResponsesResponse.ResponseObject; readonly text: string } | undefined
   let next = 0
   const output: Array<unknown> = []
   let ended = false
@@ -250,9 +251,9 @@ const encoder = (
           if (typeof event["sequence_number"] === "number") next = event["sequence_number"] + 1
           const response = event["response"] as ResponsesResponse.ResponseObject | undefined
           if (response !== undefined) latest = response
-          if (ResponsesStream.isLast(event)) last = response
           if (event.type === "response.output_item.done" && typeof event["output_index"] === "number") output[event["output_index"]] = event["item"]
-          out += ResponsesStream.sse(event)
+          if (ResponsesStream.isLast(event) && response !== undefined) last = { response, text: ResponsesStream.sse(event) }
+          else out += ResponsesStream.sse(event)
         } else if (part._tag === "Restarted") {
           // The Responses stream has no way to take back what was sent: it ends as a failure.
           out += failure(part.reason)
@@ -260,7 +261,7 @@ const encoder = (
       }
       return out
     },
-    end: Effect.suspend(() => (last === undefined || ended ? Effect.succeed("") : Effect.as(remember(last), ""))),
+    end: Effect.suspend(() => (last === undefined || ended ? Effect.succeed("") : Effect.as(remember(last.response), last.text))),
     fail: failure,
     stopped: () => ended
   }
