@@ -58,6 +58,12 @@ export interface Service {
    * an `error` event or `response.failed` fails the stream with its `LlmError`).
    */
   readonly responsesStream?: (body: Readonly<Record<string, unknown>>) => Stream.Stream<Readonly<Record<string, unknown>>, LlmError>
+  /**
+   * An adapter's whose provider counts a request's input tokens exactly (Anthropic's
+   * `POST /v1/messages/count_tokens`): the count for `request` as this adapter would send it.
+   * Without it, a caller estimates (`TokenEstimate`).
+   */
+  readonly countTokens?: (request: ChatRequest) => Effect.Effect<number, LlmError>
 }
 
 /** What one attempt of a routed operation returns: its value and the usage to count. */
