@@ -158,6 +158,86 @@ layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
       assert.include(Object.values(streamedUse?.type === "tool_use" ? streamedUse.input as object : {}), "Weather in Oslo?")
     }))
 
+  it.effect("carries a failed tool result's is_error to Claude natively, to GPT and Gemini in words they see", () =>
+    Effect.gen(function*() {
+      const { client, anthropic, openai, gemini } = yield* TestEnv
+      const failedTurn = (model: string) =>
+        Effect.gen(function*() {
+          const first = yield* Effect.promise(() =>
+            client.messages.create({ model, max_tokens: 256, messages: user("Weather in Atlantis?"), tools: [weatherTool] })
+          )
+          const use = first.content.find((block) => block.type === "tool_use")
+          assert.strictEqual(use?.type, "tool_use", model)
+          yield* Effect.promise(() =>
+            client.messages.create({
+              model,
+              max_tokens: 256,
+              tools: [weatherTool],
+              messages: [
+                ...user("Weather in Atlantis?"),
+                { role: "assistant", content: first.content },
+                {
+                  role: "user",
+                  content: [{ type: "tool_result", tool_use_id: use?.type === "tool_use" ? use.id : "", content: "no such city", is_error: true }]
+                }
+              ]
+            })
+          )
+        })
+      yield* failedTurn("claude")
+      const toClaude = anthropic.requests.at(-1)?.body as { messages: Array<{ content: Array<Record<string, unknown>> }> }
+      assert.strictEqual(toClaude.messages[2]?.content[0]?.["type"], "tool_result")
+      assert.strictEqual(toClaude.messages[2]?.content[0]?.["is_error"], true)
+
+      yield* failedTurn("gpt-4o")
+      const toGpt = openai.requests.at(-1)?.body as { messages: Array<Record<string, unknown>> }
+      assert.strictEqual(toGpt.messages[2]?.["role"], "tool")
+      assert.strictEqual(toGpt.messages[2]?.["content"], "Error: no such city")
+      assert.notProperty(toGpt.messages[2], "is_error")
+
+      yield* failedTurn("flash")
+      const toGemini = gemini.requests.at(-1)?.body as { contents: Array<{ parts: Array<Record<string, unknown>> }> }
+      const response = toGemini.contents.at(-1)?.parts[0]?.["functionResponse"] as { response?: unknown } | undefined
+      assert.deepStrictEqual(response?.response, { error: "no such city" })
+    }))
+
+  it.effect("sends stop_sequences to every provider and says which one stopped Claude, plain and streamed", () =>
+    Effect.gen(function*() {
+      const { client, anthropic, openai, gemini } = yield* TestEnv
+      // The mock's answer is "Hello from the mock.": Claude stops at " mock".
+      const ask = { max_tokens: 64, stop_sequences: ["never said", " mock"], messages: user("Say hello") }
+      const plain = yield* Effect.promise(() => client.messages.create({ model: "claude", ...ask }))
+      assert.deepStrictEqual((anthropic.requests.at(-1)?.body as { stop_sequences?: unknown }).stop_sequences, ask.stop_sequences)
+      assert.strictEqual(plain.stop_reason, "stop_sequence")
+      assert.strictEqual(plain.stop_sequence, " mock")
+      assert.strictEqual(textOf(plain.content), "Hello from the")
+
+      const streamed = yield* Effect.promise(async () => {
+        const stream = client.messages.stream({ model: "claude", ...ask })
+        const deltas: Array<RawMessageStreamEvent> = []
+        stream.on("streamEvent", (event) => event.type === "message_delta" && deltas.push(event))
+        return { message: await stream.finalMessage(), deltas }
+      })
+      assert.strictEqual(streamed.message.stop_reason, "stop_sequence")
+      assert.strictEqual(streamed.message.stop_sequence, " mock")
+      assert.deepStrictEqual(
+        streamed.deltas.map((e) => e.type === "message_delta" ? { stop_reason: e.delta.stop_reason, stop_sequence: e.delta.stop_sequence } : undefined),
+        [{ stop_reason: "stop_sequence", stop_sequence: " mock" }]
+      )
+
+      // OpenAI and Gemini get them as `stop` and `stopSequences`; neither says whether one
+      // stopped the answer, so the stop reads as the end of the turn.
+      const gpt = yield* Effect.promise(() => client.messages.create({ model: "gpt-4o", ...ask }))
+      assert.deepStrictEqual((openai.requests.at(-1)?.body as { stop?: unknown }).stop, ask.stop_sequences)
+      assert.strictEqual(gpt.stop_reason, "end_turn")
+      assert.isNull(gpt.stop_sequence)
+      const flash = yield* Effect.promise(() => client.messages.create({ model: "flash", ...ask }))
+      const config = (gemini.requests.at(-1)?.body as { generationConfig?: { stopSequences?: unknown } }).generationConfig
+      assert.deepStrictEqual(config?.stopSequences, ask.stop_sequences)
+      assert.strictEqual(flash.stop_reason, "end_turn")
+      assert.isNull(flash.stop_sequence)
+    }))
+
   it.effect("thinks on Claude with the budget asked for, signed, plain and streamed, through a tool loop", () =>
     Effect.gen(function*() {
       const { client, anthropic, openai } = yield* TestEnv

@@ -60,11 +60,16 @@ model_list:${GatewayUnderTest.plainGroups(mocks)}
   - model_name: json-gpt
     litellm_params: { model: openai/gpt-4o, api_base: "${jsonOpenai.baseUrl}", api_key: sk-mock-openai }
     model_info: { id: json-gpt }
+  # OpenAI's content filter cuts this one's answers (see the mock), Claude takes them instead.
+  - model_name: filtered
+    litellm_params: { model: openai/gpt-4o-content-filter, api_base: "${openai.baseUrl}", api_key: sk-mock-openai }
+    model_info: { id: filtered-openai }
 router_settings:
   num_retries: 1
   allowed_fails: 0
 litellm_settings:
   fallbacks: [{ "primary": ["flash"] }]
+  content_policy_fallbacks: [{ "filtered": ["claude"] }]
 general_settings:
   master_key: ${MASTER_KEY}
 `
@@ -143,6 +148,19 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
       assert.deepStrictEqual(body.input.map((item) => item.role), ["user", "assistant", "user"])
       assert.strictEqual(second.output_text, "Hello from the mock. You said: Again")
       assert.strictEqual(second.previous_response_id, first.data.id)
+    }))
+
+  it.effect("a native answer cut by OpenAI's content filter selects the content-policy fallback", () =>
+    Effect.gen(function*() {
+      const { client, openai } = yield* TestEnv
+      openai.clear()
+      const { data, response } = yield* Effect.promise(() => client.responses.create({ model: "filtered", input: "Say hello" }).withResponse())
+      // OpenAI was asked natively and answered `incomplete` for `content_filter`; Claude answered instead.
+      assert.deepStrictEqual(openai.requests.map((r) => [r.path, (r.body as { model?: string }).model]), [["/v1/responses", "gpt-4o-content-filter"]])
+      assert.strictEqual(response.headers.get("x-llm-router-deployment"), "anthropic-main")
+      assert.strictEqual(response.headers.get("x-llm-router-fallbacks"), "claude")
+      assert.strictEqual(data.status, "completed")
+      assert.include(data.output_text, "Hello from the mock.")
     }))
 
   it.effect("fails over from OpenAI to Claude, and to Gemini through a fallback group, plain and streamed", () =>

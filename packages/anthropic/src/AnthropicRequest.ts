@@ -47,6 +47,8 @@ export interface ToolResultBlock extends Cacheable {
   readonly type: "tool_result"
   readonly tool_use_id: string
   readonly content?: string | ReadonlyArray<TextBlock | ImageBlock>
+  /** The tool failed (the chat tool message's `is_error`). */
+  readonly is_error?: boolean
 }
 /** A thinking block Claude sent, handed back unchanged (signed, so it must be exact). */
 export type ThinkingBlockParam =
@@ -344,7 +346,8 @@ const translateMessages = (
           cacheLast([{
             type: "tool_result",
             tool_use_id: toolUseId(message.tool_call_id),
-            ...(content.length > 0 ? { content } : {})
+            ...(content.length > 0 ? { content } : {}),
+            ...(message.is_error === true ? { is_error: true } : {})
           }], message, i)
         )
       }

@@ -3,7 +3,8 @@
  * a Schema, and its translation into a `ChatRequest`: the inverse of `AnthropicRequest`, written
  * so that the Anthropic adapter turns the chat request back into what the client sent (system
  * blocks and `cache_control` marks kept, signed thinking blocks as `thinking_blocks`, `thinking`
- * carried as it is, tool uses and results as tool calls and tool messages), while any other
+ * carried as it is, tool uses and results as tool calls and tool messages, a failed result's
+ * `is_error` kept on its tool message), while any other
  * provider gets an ordinary chat request. What chat completions cannot carry (server tools,
  * documents by URL) is refused with the field at fault.
  */
@@ -139,7 +140,12 @@ const toolResult = (block: typeof ToolResultBlock.Type, param: string): Chat.Mes
     : typeof block.content === "string"
     ? block.content
     : block.content.map((part, j) => userPart(part, `${param}.content[${j}]`))
-  return withCache({ role: "tool" as const, tool_call_id: block.tool_use_id, content }, block.cache_control)
+  return withCache({
+    role: "tool" as const,
+    tool_call_id: block.tool_use_id,
+    content,
+    ...(block.is_error === true ? { is_error: true } : {})
+  }, block.cache_control)
 }
 
 const assistantMessage = (content: string | ReadonlyArray<Block>, param: string): Chat.Message => {

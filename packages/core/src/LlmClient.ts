@@ -48,6 +48,12 @@ export interface Service {
 export interface Answer<A> {
   readonly value: A
   readonly usage: Usage | null | undefined
+  /**
+   * The answer was cut by a content filter (a chat's `finish_reason: content_filter`, a Responses
+   * `incomplete_details.reason: content_filter`): the router treats it as a chat's, a
+   * `ContentPolicyViolation` when a content-policy chain can act on it.
+   */
+  readonly contentFiltered?: boolean | undefined
 }
 
 /**

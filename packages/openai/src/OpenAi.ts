@@ -14,6 +14,7 @@ import * as Endpoint from "./Endpoint.ts"
 import * as ErrorBody from "./ErrorBody.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as ResponseBody from "./ResponseBody.ts"
+import * as ResponsesResponse from "./ResponsesResponse.ts"
 import * as Transport from "./Transport.ts"
 
 export { AZURE_DEFAULT_API_VERSION, type Endpoint, profiles, providers, resolve as endpoint, validate } from "./Endpoint.ts"
@@ -182,7 +183,16 @@ export const make = (
       }
       const record = typeof json === "object" && json !== null && !Array.isArray(json) ? json as Record<string, unknown> : undefined
       if (record?.["object"] === "response" && Array.isArray(record["output"])) {
-        return Result.succeed({ value: record, usage: usageOfResponse(record["usage"]) })
+        // A `failed` response carries its error (`content_filter`, `server_error`…): classified as an error body's.
+        if (record["status"] === "failed" && typeof record["error"] === "object" && record["error"] !== null) {
+          const failure = ErrorBody.extract(record)!
+          return Result.fail(ErrorBody.classify(context, ErrorBody.statusOf(failure), body.text, failure, undefined))
+        }
+        return Result.succeed({
+          value: record,
+          usage: ResponsesResponse.chatUsage(record["usage"]),
+          contentFiltered: ResponsesResponse.contentFiltered(record)
+        })
       }
       const error = ErrorBody.parse(body.text)
       if (error !== undefined) return Result.fail(ErrorBody.classify(context, ErrorBody.statusOf(error), body.text, error, undefined))
@@ -204,18 +214,6 @@ export const make = (
   })
 
 const CHAT_PATH = "/chat/completions"
-
-/** A Responses API `usage` as the router counts usage. */
-const usageOfResponse = (usage: unknown): Chat.Usage | undefined => {
-  if (typeof usage !== "object" || usage === null) return undefined
-  const u = usage as { input_tokens?: unknown; output_tokens?: unknown; total_tokens?: unknown }
-  if (typeof u.input_tokens !== "number" || typeof u.output_tokens !== "number") return undefined
-  return {
-    prompt_tokens: u.input_tokens,
-    completion_tokens: u.output_tokens,
-    total_tokens: typeof u.total_tokens === "number" ? u.total_tokens : u.input_tokens + u.output_tokens
-  }
-}
 
 /** The client for one deployment as a layer of the `LlmClient` service. */
 export const layer = (deployment: Deployment.Deployment): Layer.Layer<LlmClient.LlmClient, never, HttpClient.HttpClient> =>

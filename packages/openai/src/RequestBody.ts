@@ -3,8 +3,9 @@
  * mostly passes it through: the deployment's model replaces the group name, LiteLLM's
  * routing-only fields are dropped, `stream` is set (with `include_usage` so streamed usage is
  * known), reasoning models get `max_completion_tokens` instead of `max_tokens`, and
- * Anthropic's prompt-cache marks (`cache_control`) are taken off messages, parts and tools, and
- * Anthropic's `thinking` becomes `reasoning_effort` for OpenAI and Azure.
+ * Anthropic's prompt-cache marks (`cache_control`) are taken off messages, parts and tools, a
+ * failed tool result's `is_error` becomes an `Error: ` lead on its content, and Anthropic's
+ * `thinking` becomes `reasoning_effort` for OpenAI and Azure.
  */
 import { type Chat, Deployment, ReasoningEffort } from "@llm-router/core"
 
@@ -82,6 +83,35 @@ const withoutCacheMarks = (body: Record<string, unknown>): void => {
   if (Array.isArray(tools) && tools.some((tool) => withoutCacheControl(tool) !== tool)) body["tools"] = tools.map(withoutCacheControl)
 }
 
+/** How a failed tool's result reads to a model that has no `is_error` field. */
+export const TOOL_ERROR_LEAD = "Error: "
+
+/** A failed tool's content with the lead in front (on its first text part, when it is a list). */
+const asToolError = (content: unknown): unknown => {
+  if (typeof content === "string") return TOOL_ERROR_LEAD + content
+  if (!Array.isArray(content)) return content
+  const first: unknown = content[0]
+  if (typeof first === "object" && first !== null && (first as { type?: unknown }).type === "text") {
+    return [{ ...first, text: TOOL_ERROR_LEAD + String((first as { text?: unknown }).text ?? "") }, ...content.slice(1)]
+  }
+  return [{ type: "text", text: TOOL_ERROR_LEAD.trimEnd() }, ...content]
+}
+
+/**
+ * Tool messages without the core's `is_error` (an Anthropic client's failed `tool_result`),
+ * which OpenAI's chat completions do not take: a failed result's content leads with
+ * `Error: ` instead, so the model still sees that the tool failed. Copies only what changed.
+ */
+const withoutToolErrorFlags = (body: Record<string, unknown>): void => {
+  const messages = body["messages"]
+  if (!Array.isArray(messages) || !messages.some((m) => typeof m === "object" && m !== null && Object.hasOwn(m, "is_error"))) return
+  body["messages"] = messages.map((message: unknown) => {
+    if (typeof message !== "object" || message === null || !Object.hasOwn(message, "is_error")) return message
+    const { is_error: failed, ...rest } = message as Record<string, unknown>
+    return failed === true && rest["role"] === "tool" ? { ...rest, content: asToolError(rest["content"]) } : rest
+  })
+}
+
 export interface Options {
   readonly stream: boolean
   /** Ask for `stream_options.include_usage` (off for providers that reject the field). */
@@ -104,6 +134,7 @@ export const make = (
     if (value !== undefined) body[key] = value
   }
   withoutCacheMarks(body)
+  withoutToolErrorFlags(body)
   if ("thinking" in body && (deployment.provider === "openai" || deployment.provider === "azure")) {
     // Anthropic's `thinking` (a Messages API client's, through the gateway) is a level here, as in LiteLLM.
     const effort = ReasoningEffort.fromThinking(body["thinking"])

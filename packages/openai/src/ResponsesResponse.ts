@@ -107,6 +107,34 @@ export const usageOf = (usage: Chat.Usage | null | undefined): Usage | null =>
     total_tokens: usage.total_tokens
   }
 
+/** A Responses API `usage` (an upstream's, or one of ours) as the router counts usage; `undefined` when it is not one. */
+export const chatUsage = (usage: unknown): Chat.Usage | undefined => {
+  if (typeof usage !== "object" || usage === null) return undefined
+  const u = usage as {
+    input_tokens?: unknown
+    output_tokens?: unknown
+    total_tokens?: unknown
+    input_tokens_details?: { cached_tokens?: unknown } | null
+    output_tokens_details?: { reasoning_tokens?: unknown } | null
+  }
+  if (typeof u.input_tokens !== "number" || typeof u.output_tokens !== "number") return undefined
+  const cached = u.input_tokens_details?.cached_tokens
+  const reasoning = u.output_tokens_details?.reasoning_tokens
+  return {
+    prompt_tokens: u.input_tokens,
+    completion_tokens: u.output_tokens,
+    total_tokens: typeof u.total_tokens === "number" ? u.total_tokens : u.input_tokens + u.output_tokens,
+    ...(typeof cached === "number" && cached > 0 ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+    ...(typeof reasoning === "number" && reasoning > 0 ? { completion_tokens_details: { reasoning_tokens: reasoning } } : {})
+  }
+}
+
+/** Whether a `Response` object (an upstream's) was cut by a content filter. */
+export const contentFiltered = (response: Readonly<Record<string, unknown>>): boolean => {
+  const details = response["incomplete_details"]
+  return typeof details === "object" && details !== null && (details as { reason?: unknown }).reason === "content_filter"
+}
+
 export const incompleteReason = (finish: Chat.FinishReason | null | undefined) =>
   finish === "length" ? "max_output_tokens" as const : finish === "content_filter" ? "content_filter" as const : undefined
 

@@ -121,6 +121,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
             Effect.map(Clock.currentTimeMillis, (at) => ({
               value: ResponsesResponse.fromChat(body, completion.response, ids, createdAt, Math.floor(at / 1000)),
               usage: completion.response.usage,
+              contentFiltered: completion.response.choices.some((c) => c.finish_reason === "content_filter"),
               route: completion.route
             }))
           // Through the router's operation seam: each attempt on a deployment whose client speaks
@@ -131,7 +132,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
             : kit.client.operate(chat.success, (_, client, routing) =>
               client.responses === undefined
                 ? Effect.flatMap(client.chat(routing), translated)
-                : Effect.map(client.responses(native), (answer) => ({ value: ResponsesResponse.fromNative(body, answer.value, ids), usage: answer.usage })))
+                : Effect.map(client.responses(native), (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids) })))
           return Effect.matchEffect(RouteKit.inSession(served, session), {
             onFailure: failed,
             onSuccess: ({ route, value }) => Effect.as(remember(value), json(value, 200, RouteHeaders.ofRoute(route, requestId)))
