@@ -36,6 +36,20 @@ const extraHeaders = (params: Readonly<Record<string, unknown>>): Record<string,
   return headers
 }
 
+/**
+ * The headers for one request: the deployment's, with the request's `anthropic-beta` (a
+ * Messages API client's betas, in the chat request's `extra_headers`) added to the
+ * deployment's own. Nothing else a request names is sent: the key and version stay the
+ * deployment's.
+ */
+const requestHeaders = (base: Readonly<Record<string, string>>, request: Chat.ChatRequest): Readonly<Record<string, string>> => {
+  const extra = (request as Record<string, unknown>)["extra_headers"]
+  const asked = typeof extra === "object" && extra !== null ? (extra as Record<string, unknown>)["anthropic-beta"] : undefined
+  if (typeof asked !== "string" || asked.length === 0) return base
+  const betas = new Set([...(base["anthropic-beta"] ?? "").split(","), ...asked.split(",")].map((b) => b.trim()).filter((b) => b.length > 0))
+  return { ...base, "anthropic-beta": [...betas].join(",") }
+}
+
 const decodeMessage = Schema.decodeUnknownResult(AnthropicResponse.Message)
 
 export const make = (
@@ -88,7 +102,7 @@ export const make = (
         }
         return {
           http: HttpClientRequest.post(url).pipe(
-            HttpClientRequest.setHeaders(headers),
+            HttpClientRequest.setHeaders(requestHeaders(headers, request)),
             HttpClientRequest.bodyText(json, "application/json")
           ),
           jsonTool: StructuredOutput.answersWithTool(body.success.tools)

@@ -4,8 +4,9 @@
  * routing-only fields are dropped, `stream` is set (with `include_usage` so streamed usage is
  * known), reasoning models get `max_completion_tokens` instead of `max_tokens`, and
  * Anthropic's prompt-cache marks (`cache_control`) are taken off messages, parts and tools, a
- * failed tool result's `is_error` becomes an `Error: ` lead on its content, and Anthropic's
- * `thinking` becomes `reasoning_effort` for OpenAI and Azure.
+ * failed tool result's `is_error` becomes an `Error: ` lead on its content, and for OpenAI and
+ * Azure, Anthropic's `thinking` becomes `reasoning_effort`, Claude's `thinking_blocks` are
+ * taken off assistant messages and a `user` longer than OpenAI allows is left out.
  */
 import { type Chat, Deployment, ReasoningEffort } from "@llm-router/core"
 
@@ -98,19 +99,35 @@ const asToolError = (content: unknown): unknown => {
 }
 
 /**
- * Tool messages without the core's `is_error` (an Anthropic client's failed `tool_result`),
- * which OpenAI's chat completions do not take: a failed result's content leads with
- * `Error: ` instead, so the model still sees that the tool failed. Copies only what changed.
+ * Messages without the core's fields that chat completions do not define, which OpenAI refuses
+ * ("Additional properties are not allowed"): a tool message's `is_error` (an Anthropic
+ * client's failed `tool_result`), whose content leads with `Error: ` instead so the model
+ * still sees that the tool failed; and, for OpenAI and Azure, an assistant message's
+ * `thinking_blocks` (Claude's signed thinking, which only Claude can read back), so a Claude
+ * conversation fails over to GPT as it is. Other OpenAI-compatible servers may be a LiteLLM
+ * proxy in front of Claude, which takes `thinking_blocks`: they keep them. Copies only what
+ * changed.
  */
-const withoutToolErrorFlags = (body: Record<string, unknown>): void => {
+const withoutForeignMessageFields = (body: Record<string, unknown>, dropThinking: boolean): void => {
   const messages = body["messages"]
-  if (!Array.isArray(messages) || !messages.some((m) => typeof m === "object" && m !== null && Object.hasOwn(m, "is_error"))) return
+  if (!Array.isArray(messages)) return
+  const foreign = (message: unknown): message is Record<string, unknown> =>
+    typeof message === "object" && message !== null &&
+    (Object.hasOwn(message, "is_error") || (dropThinking && Object.hasOwn(message, "thinking_blocks")))
+  if (!messages.some(foreign)) return
   body["messages"] = messages.map((message: unknown) => {
-    if (typeof message !== "object" || message === null || !Object.hasOwn(message, "is_error")) return message
-    const { is_error: failed, ...rest } = message as Record<string, unknown>
-    return failed === true && rest["role"] === "tool" ? { ...rest, content: asToolError(rest["content"]) } : rest
+    if (!foreign(message)) return message
+    const { is_error: failed, thinking_blocks: thinking, ...rest } = message
+    const kept = dropThinking || thinking === undefined ? rest : { ...rest, thinking_blocks: thinking }
+    return failed === true && rest["role"] === "tool" ? { ...kept, content: asToolError(rest["content"]) } : kept
   })
 }
+
+/**
+ * OpenAI's longest `user` (it answers 400 to a longer one). Claude Code's `metadata.user_id`,
+ * which the Messages route passes on as `user`, is longer: it is left out rather than refused.
+ */
+export const OPENAI_MAX_USER_LENGTH = 64
 
 export interface Options {
   readonly stream: boolean
@@ -134,15 +151,17 @@ export const make = (
     if (value !== undefined) body[key] = value
   }
   withoutCacheMarks(body)
-  withoutToolErrorFlags(body)
-  if ("thinking" in body && (deployment.provider === "openai" || deployment.provider === "azure")) {
+  const firstParty = deployment.provider === "openai" || deployment.provider === "azure"
+  withoutForeignMessageFields(body, firstParty)
+  if (firstParty && typeof body["user"] === "string" && body["user"].length > OPENAI_MAX_USER_LENGTH) delete body["user"]
+  if ("thinking" in body && firstParty) {
     // Anthropic's `thinking` (a Messages API client's, through the gateway) is a level here, as in LiteLLM.
     const effort = ReasoningEffort.fromThinking(body["thinking"])
     delete body["thinking"]
     if (body["reasoning_effort"] === undefined && effort !== undefined && effort !== "none") body["reasoning_effort"] = effort
   }
   if (
-    body["reasoning_effort"] !== undefined && (deployment.provider === "openai" || deployment.provider === "azure") &&
+    body["reasoning_effort"] !== undefined && firstParty &&
     noReasoningEffort.test(deployment.model.slice(deployment.model.lastIndexOf("/") + 1).toLowerCase())
   ) delete body["reasoning_effort"]
   body["model"] = deployment.model

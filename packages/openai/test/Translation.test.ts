@@ -144,6 +144,32 @@ describe("request body: a failed tool's result (is_error)", () => {
     }))
 })
 
+describe("request body: what a Claude conversation carries that OpenAI refuses", () => {
+  it.effect("OpenAI and Azure lose Claude's thinking_blocks and a user over 64 characters; other servers keep them", () =>
+    Effect.sync(() => {
+      const longUser = "user_" + "a".repeat(64) + "_account__session_0b0e"
+      const thinking = [{ type: "thinking", thinking: "hm", signature: "sig" }]
+      const req = request({
+        user: longUser,
+        messages: [
+          { role: "user", content: "go" },
+          { role: "assistant", content: "ok", thinking_blocks: thinking } as Chat.Message,
+          { role: "user", content: "again" }
+        ]
+      })
+      for (const provider of ["openai", "azure"]) {
+        const body = RequestBody.make(deployment({ provider }), req, { stream: false, streamOptions: true })
+        assert.deepStrictEqual((body["messages"] as Array<unknown>)[1], { role: "assistant", content: "ok" }, provider)
+        assert.notProperty(body, "user", provider)
+      }
+      const proxy = RequestBody.make(deployment({ provider: "hosted_vllm" }), req, { stream: false, streamOptions: true })
+      assert.strictEqual(proxy["messages"], req.messages)
+      assert.strictEqual(proxy["user"], longUser)
+      const short = RequestBody.make(deployment(), request({ user: "u-1" }), { stream: false, streamOptions: true })
+      assert.strictEqual(short["user"], "u-1")
+    }))
+})
+
 describe("endpoints", () => {
   it.effect("default base URLs per provider, Bearer auth, and what needs an api_base", () =>
     Effect.sync(() => {

@@ -4,8 +4,9 @@
  * served by any provider and fails over to GPT or Gemini. The request becomes a chat request
  * (`InboundRequest` in `@llm-router/anthropic`) that the Anthropic adapter turns back into nearly
  * the same Messages request, so Claude deployments get thinking, cache marks and tool use as
- * sent; the answer comes back as a `Message` or Anthropic's named SSE events. Errors are
- * Anthropic's shape, and the master key is taken from `x-api-key` as from `Authorization`.
+ * sent, with the client's `anthropic-beta` betas; the answer comes back as a `Message` or
+ * Anthropic's named SSE events. Errors are Anthropic's shape, and the master key is taken from
+ * `x-api-key` as from `Authorization`.
  */
 import { Clock, Effect, Result } from "effect"
 import type { HttpRouter } from "effect/http"
@@ -42,8 +43,8 @@ const parse = <A>(
     : Result.succeed(decoded.success)
 }
 
-const translated = (request: InboundRequest.MessagesRequest) => {
-  const chat = InboundRequest.toChat(request)
+const translated = (request: InboundRequest.MessagesRequest, betas?: string) => {
+  const chat = InboundRequest.toChat(request, { betas })
   return Result.isFailure(chat) ? Result.fail(ApiError.invalidRequest(chat.failure.message, chat.failure.param)) : chat
 }
 
@@ -54,7 +55,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
       Effect.flatMap(kit.readBody(request), (bytes) => {
         const parsed = parse(bytes, InboundRequest.decode)
         if (Result.isFailure(parsed)) return Effect.fail(parsed.failure)
-        const chat = translated(parsed.success)
+        const chat = translated(parsed.success, request.headers["anthropic-beta"])
         if (Result.isFailure(chat)) return Effect.fail(chat.failure)
         const model = parsed.success.model
         const session = kit.sessionOf(request)

@@ -6,8 +6,9 @@
  * through the router's `operate` seam, so an attempt on an OpenAI deployment sends the request
  * natively instead (streams are translated for every deployment). Answers are kept in the
  * gateway's `ResponseStore` unless `store: false`, so `previous_response_id` and
- * `item_reference` continue a conversation whichever deployment served it, and
- * `GET`/`DELETE /v1/responses/{id}` read and forget one. Errors are OpenAI's shape.
+ * `item_reference` continue a conversation whichever deployment served it (and, with shared
+ * state, whichever replica), and `GET`/`DELETE /v1/responses/{id}` read and forget one. Errors
+ * are OpenAI's shape; a store that cannot be reached is a 503 to retry.
  */
 import { Clock, Effect, Random, Result } from "effect"
 import type { HttpRouter } from "effect/http"
@@ -40,10 +41,21 @@ export const parse = (bytes: Buffer): Result.Result<ResponsesRequest.ResponsesRe
 const notFound = (what: string, param: string | null, code: string, status = 400) =>
   new ApiError.ApiError({ status, type: "invalid_request_error", message: what, code, param })
 
+/** The store (Redis) cannot be reached: a 503 to send again shortly, not a "not found" that may be untrue. */
+const storeUnavailable = (error: ResponseStore.Unavailable) =>
+  new ApiError.ApiError({
+    status: 503,
+    type: "server_error",
+    message: `${error.message}; stored responses cannot be read now, retry shortly`,
+    code: "response_store_unavailable",
+    param: null,
+    retryAfterSeconds: 1
+  })
+
 /** Registers the Responses routes on `router`. */
 export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) =>
   Effect.gen(function*() {
-    const store = new ResponseStore.MemoryStore()
+    const store = yield* ResponseStore.ResponseStore
     // Response ids: a per-process random prefix and a counter, as request ids are made.
     const prefix = (yield* Effect.all([Random.nextInt, Random.nextInt])).map((n) => (n >>> 0).toString(16).padStart(8, "0")).join("")
     let counter = 0
@@ -53,45 +65,54 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
     }
 
     /** This turn's input with item references resolved, and the conversation it continues. */
-    const conversationOf = (request: ResponsesRequest.ResponsesRequest, now: number) => {
-      let earlier: Array<ResponsesRequest.Item> = []
-      let root: string | undefined
-      if (typeof request.previous_response_id === "string") {
-        const found = store.conversation(request.previous_response_id, now)
-        if (found === undefined) {
-          return Result.fail(notFound(
-            `Previous response with id '${request.previous_response_id}' not found: it was never stored here (store: false, or another gateway without shared state) or has been evicted`,
-            "previous_response_id",
-            "previous_response_not_found"
-          ))
+    const conversationOf = (request: ResponsesRequest.ResponsesRequest) =>
+      Effect.gen(function*() {
+        let earlier: Array<ResponsesRequest.Item> = []
+        let root: string | undefined
+        let ancestors: ReadonlyArray<string> = []
+        if (typeof request.previous_response_id === "string") {
+          const found = yield* store.conversation(request.previous_response_id)
+          if (found === undefined) {
+            return yield* Effect.fail(notFound(
+              `Previous response with id '${request.previous_response_id}' not found: it was never stored here (store: false, or another gateway without shared state), has been evicted or expired, or its conversation is longer than the store reads back`,
+              "previous_response_id",
+              "previous_response_not_found"
+            ))
+          }
+          earlier = found.items
+          root = found.entry.conversation
+          ancestors = found.ancestors
         }
-        earlier = found.items
-        root = found.entry.conversation
-      }
-      const input: Array<ResponsesRequest.Item> = []
-      for (const [i, item] of ResponsesRequest.inputItems(request).entries()) {
-        if (item.type !== "item_reference") {
-          input.push(item)
-          continue
+        // The responses item references point into, each read once.
+        const owners = new Map<string, ResponseStore.Entry | undefined>()
+        const input: Array<ResponsesRequest.Item> = []
+        for (const [i, item] of ResponsesRequest.inputItems(request).entries()) {
+          if (item.type !== "item_reference") {
+            input.push(item)
+            continue
+          }
+          const id = (item as typeof ResponsesRequest.ItemReference.Type).id
+          const owner = ResponsesResponse.responseOfItem(id)
+          if (owner !== undefined && !owners.has(owner)) owners.set(owner, yield* store.get(owner))
+          const entry = owner === undefined ? undefined : owners.get(owner)
+          const found = entry === undefined ? undefined : ResponseStore.itemOf(entry, id)
+          if (found === undefined) return yield* Effect.fail(notFound(`Item with id '${id}' not found`, `input[${i}]`, "item_not_found"))
+          input.push(found)
         }
-        const id = (item as typeof ResponsesRequest.ItemReference.Type).id
-        const owner = ResponsesResponse.responseOfItem(id)
-        const found = owner === undefined ? undefined : store.item(owner, id, now)
-        if (found === undefined) return Result.fail(notFound(`Item with id '${id}' not found`, `input[${i}]`, "item_not_found"))
-        input.push(found)
-      }
-      return Result.succeed({ earlier, input, root })
+        return { earlier, input, root, ancestors }
+      }).pipe(Effect.catchTag("ResponseStoreUnavailable", (error) => Effect.fail(storeUnavailable(error))))
+
+    /** The request, checked, with the conversation it continues. */
+    const prepare = (bytes: Buffer) => {
+      const parsed = parse(bytes)
+      return Result.isFailure(parsed)
+        ? Effect.fail(parsed.failure)
+        : Effect.map(conversationOf(parsed.success), (turn) => ({ body: parsed.success, ...turn }))
     }
 
     const create: RouteKit.Handler = (request, requestId, started) =>
       Effect.flatMap(kit.readBody(request), (bytes) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const parsed = parse(bytes)
-          if (Result.isFailure(parsed)) return Effect.fail(parsed.failure)
-          const body = parsed.success
-          const turn = conversationOf(body, now)
-          if (Result.isFailure(turn)) return Effect.fail(turn.failure)
-          const { earlier, input, root } = turn.success
+        Effect.flatMap(Effect.zip(Clock.currentTimeMillis, prepare(bytes)), ([now, { ancestors, body, earlier, input, root }]) => {
           const offset = earlier.length
           const chat = ResponsesRequest.toChat(body, [...earlier, ...input], (i) => i < offset ? "previous_response_id" : `input[${i - offset}]`)
           if (Result.isFailure(chat)) return Effect.fail(ApiError.invalidRequest(chat.failure.message, chat.failure.param))
@@ -99,9 +120,14 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           const createdAt = Math.floor(now / 1000)
           const session = kit.sessionOf(request) ?? root
           const remember = (response: ResponsesResponse.ResponseObject) =>
-            Effect.map(Clock.currentTimeMillis, (at) => {
-              if (body.store === false) return
-              store.put({ id: ids.response, conversation: root ?? ids.response, previous: body.previous_response_id ?? undefined, input, output: response.output, response }, at)
+            body.store === false ? Effect.void : store.put({
+              id: ids.response,
+              conversation: root ?? ids.response,
+              previous: body.previous_response_id ?? undefined,
+              ancestors,
+              input,
+              output: response.output,
+              response
             })
           const failed = (error: Parameters<typeof ApiError.fromLlmError>[0]) =>
             Effect.map(Clock.currentTimeMillis, (at) => {
@@ -142,19 +168,20 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
     const idOf = (request: HttpServerRequest.HttpServerRequest) => decodeURIComponent(request.url.split("?")[0]!.split("/").at(-1) ?? "")
     const stored = (id: string) => notFound(`Response with id '${id}' not found`, null, "response_not_found", 404)
 
-    const retrieve: RouteKit.Handler = (request, requestId) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const entry = store.get(idOf(request), now)
-        return entry === undefined
-          ? Effect.fail(stored(idOf(request)))
-          : Effect.succeed(json(entry.response, 200, { [RouteHeaders.names.requestId]: requestId }))
-      })
+    const retrieve: RouteKit.Handler = (request, requestId) => {
+      const id = idOf(request)
+      return Effect.flatMap(Effect.mapError(store.get(id), storeUnavailable), (entry) =>
+        entry === undefined
+          ? Effect.fail(stored(id))
+          : Effect.succeed(json(entry.response, 200, { [RouteHeaders.names.requestId]: requestId })))
+    }
 
     const remove: RouteKit.Handler = (request, requestId) => {
       const id = idOf(request)
-      return store.delete(id)
-        ? Effect.succeed(json({ id, object: "response", deleted: true }, 200, { [RouteHeaders.names.requestId]: requestId }))
-        : Effect.fail(stored(id))
+      return Effect.flatMap(Effect.mapError(store.delete(id), storeUnavailable), (deleted) =>
+        deleted
+          ? Effect.succeed(json({ id, object: "response", deleted: true }, 200, { [RouteHeaders.names.requestId]: requestId }))
+          : Effect.fail(stored(id)))
     }
 
     const createHandler = kit.handle("/v1/responses", dialect, create)

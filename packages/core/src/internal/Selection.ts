@@ -205,7 +205,7 @@ export const pick = (
 ): Deployment | LlmError.LlmError => {
   const pinned = run.session !== undefined ? engine.pins?.get(group, run.session, snapshot.now) : undefined
   const chosen = (pinned !== undefined ? pool.find((c) => c.id === pinned) : undefined) ??
-    engine.strategyFor(group)(pool, { snapshot, streaming: run.streaming, random, request: run.request })
+    engine.strategyFor(group)(pool, { snapshot, streaming: run.streaming, random, request: run.request, latency: engine.latency.estimates })
   return chosen ?? new LlmError.NoDeploymentAvailable({
     provider: ROUTER,
     group,

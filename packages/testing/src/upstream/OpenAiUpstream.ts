@@ -28,6 +28,10 @@
  * a finish chunk, the usage chunk (`choices: []`) when `stream_options.include_usage`, then
  * `data: [DONE]`. Usage is deterministic: prompt = ceil(chars / 4), completion = words.
  *
+ * Requests are checked where OpenAI is strict, with its error bodies: a message property chat
+ * completions do not define (Anthropic's `thinking_blocks`, a tool message's `is_error`) and a
+ * `user` over 64 characters are a 400.
+ *
  * Faults send OpenAI's real error bodies and headers (Azure's on the Azure routes): e.g.
  * `rate-limit` is a 429 `rate_limit_exceeded` with `retry-after` (Azure: `x-ms-retry-after-ms`
  * too) and "Please try again in 1s" in the text, `quota` a 429 `insufficient_quota`, `auth` a
@@ -293,6 +297,40 @@ const errorAnswer = (fault: Fault, flavor: Flavor, model: string, key: string, o
     default:
       return undefined
   }
+}
+
+/** The properties chat completions define for each message role: OpenAI refuses any other. */
+const messageKeys: Readonly<Record<string, ReadonlySet<string>>> = {
+  system: new Set(["role", "content", "name"]),
+  developer: new Set(["role", "content", "name"]),
+  user: new Set(["role", "content", "name"]),
+  assistant: new Set(["role", "content", "name", "refusal", "tool_calls", "function_call", "audio"]),
+  tool: new Set(["role", "content", "tool_call_id"]),
+  function: new Set(["role", "content", "name"])
+}
+
+/**
+ * Where OpenAI is strict about a chat request's shape, its refusal: a message property chat
+ * completions do not define, a `user` longer than 64 characters.
+ */
+const strictnessError = (body: Record<string, unknown>): { message: string; param: string | null; code: string | null } | undefined => {
+  const messages = messagesOf(body)
+  for (let i = 0; i < messages.length; i++) {
+    const allowed = messageKeys[String(messages[i]!["role"])]
+    const extra = allowed === undefined ? undefined : Object.keys(messages[i]!).find((key) => !allowed.has(key))
+    if (extra !== undefined) {
+      return { message: `Additional properties are not allowed ('${extra}' was unexpected) - 'messages.${i}'`, param: null, code: null }
+    }
+  }
+  const user = body["user"]
+  if (typeof user === "string" && user.length > 64) {
+    return {
+      message: `Invalid 'user': string too long. Expected a string with maximum length 64, but got a string with length ${user.length} instead.`,
+      param: "user",
+      code: "string_above_max_length"
+    }
+  }
+  return undefined
 }
 
 const serverError = openAiError({
@@ -749,6 +787,8 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
             code: "missing_required_parameter"
           }))
         }
+        const refused = strictnessError(record)
+        if (refused !== undefined) return json(exchange, 400, openAiError({ ...refused, type: "invalid_request_error" }))
         if (deployment === undefined && model === "") {
           return json(exchange, 400, openAiError({
             message: "you must provide a model parameter",
