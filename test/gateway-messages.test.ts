@@ -313,17 +313,42 @@ layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
       const second = yield* ask("Exchanges?")
       assert.isAbove(second.usage.cache_read_input_tokens ?? 0, 0)
       assert.isBelow(second.usage.input_tokens, first.usage.input_tokens + (first.usage.cache_creation_input_tokens ?? 0))
+      // Streamed, the cache usage comes in the message_delta.
+      const streamed = yield* Effect.promise(() =>
+        client.messages.stream({
+          model: "claude",
+          max_tokens: 256,
+          system: [{ type: "text", text: policy, cache_control: { type: "ephemeral" } }],
+          messages: user("Returns?")
+        }).finalMessage()
+      )
+      assert.strictEqual(streamed.usage.cache_read_input_tokens, second.usage.cache_read_input_tokens)
+      assert.isAbove(streamed.usage.input_tokens, 0)
     }))
 
-  it.effect("counts tokens", () =>
+  it.effect("counts tokens: exactly by Claude's own count for a Claude group, by the gateway's estimate for the others", () =>
     Effect.gen(function*() {
-      const { client } = yield* TestEnv
-      const short = yield* Effect.promise(() => client.messages.countTokens({ model: "claude", messages: user("hi") }))
-      const long = yield* Effect.promise(() =>
-        client.messages.countTokens({ model: "claude", system: "Be brief.", messages: user("hi ".repeat(400)), tools: [weatherTool] })
-      )
+      const { client, anthropic } = yield* TestEnv
+      const ask = { system: "Be brief.", messages: user("hi ".repeat(400)), tools: [weatherTool] }
+      const exact = yield* Effect.promise(() => client.messages.countTokens({ model: "claude", ...ask }).withResponse())
+      // Claude was asked, with the request as the Messages call would send it (no max_tokens).
+      const asked = anthropic.requests.at(-1)!
+      assert.strictEqual(asked.path, "/v1/messages/count_tokens")
+      assert.strictEqual(asked.headers["x-api-key"], "sk-ant-mock")
+      assert.deepStrictEqual(Object.keys(asked.body as object).sort(), ["messages", "model", "system", "tools"])
+      assert.strictEqual(exact.data.input_tokens, AnthropicUpstream.countTokens(asked.body as Record<string, unknown>))
+      assert.strictEqual(exact.response.headers.get("x-llm-router-deployment"), "anthropic-main")
+
+      const short = yield* Effect.promise(() => client.messages.countTokens({ model: "gpt-4o", messages: user("hi") }))
+      const estimated = yield* Effect.promise(() => client.messages.countTokens({ model: "gpt-4o", ...ask }).withResponse())
+      assert.strictEqual(anthropic.requests.at(-1), asked)
+      assert.strictEqual(estimated.response.headers.get("x-llm-router-deployment"), "openai-main")
       assert.isAbove(short.input_tokens, 0)
-      assert.isAbove(long.input_tokens, short.input_tokens + 250)
+      assert.isAbove(estimated.data.input_tokens, short.input_tokens + 250)
+      assert.notStrictEqual(estimated.data.input_tokens, exact.data.input_tokens)
+
+      // An unknown group is Anthropic's not_found_error, as for a message.
+      assert.instanceOf(yield* failure(() => client.messages.countTokens({ model: "no-such-group", messages: user("hi") })), NotFoundError)
     }))
 
   it.effect("serves Claude Code as it calls: beta headers and query, cached system blocks and tools, thinking, a tool loop, on Claude and failed over to GPT", () =>
@@ -488,6 +513,13 @@ layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
       assert.strictEqual(noMaxTokens.body.type, "error")
       assert.strictEqual(noMaxTokens.body.error.type, "invalid_request_error")
       assert.include(noMaxTokens.body.error.message, "max_tokens")
+      const badRole = yield* send(JSON.stringify({ model: "claude", max_tokens: 10, messages: [{ role: "system", content: "hi" }] }))
+      assert.strictEqual(badRole.status, 400)
+      assert.strictEqual(badRole.body.error.type, "invalid_request_error")
+      assert.include(badRole.body.error.message, "messages[0].role")
+      const unknownModel = yield* send(JSON.stringify({ model: "no-such-group", max_tokens: 10, messages: user("hi") }))
+      assert.strictEqual(unknownModel.status, 404)
+      assert.strictEqual(unknownModel.body.error.type, "not_found_error")
       const malformed = yield* send("{\"model\": ")
       assert.strictEqual(malformed.status, 400)
       assert.strictEqual(malformed.body.error.type, "invalid_request_error")

@@ -553,3 +553,17 @@ export const fromChat = (
     throw error
   }
 }
+
+/** The fields of a Messages request that `POST /v1/messages/count_tokens` takes. */
+const COUNTED_FIELDS = ["model", "messages", "system", "tools", "tool_choice", "thinking"] as const
+
+/** The body of `POST /v1/messages/count_tokens` for `request`: what `fromChat` would send, minus what a count does not take. */
+export const countTokensBody = (
+  request: Chat.ChatRequest,
+  deployment: Deployment.Deployment
+): Result.Result<Partial<MessagesRequest>, LlmError.BadRequest> =>
+  Result.map(fromChat(request, deployment, false), (body) => {
+    const counted: Record<string, unknown> = {}
+    for (const field of COUNTED_FIELDS) if (body[field] !== undefined) counted[field] = body[field]
+    return counted as Partial<MessagesRequest>
+  })

@@ -54,6 +54,8 @@ export interface Service {
    */
   readonly put: (entry: Entry) => Effect.Effect<void>
   readonly get: (id: string) => Effect.Effect<Entry | undefined, Unavailable>
+  /** Each id's entry, in order, read together (a network store bounds the bytes read in all). */
+  readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Entry | undefined>, Unavailable>
   /** Whether there was an entry to delete. */
   readonly delete: (id: string) => Effect.Effect<boolean, Unavailable>
   /** The conversation up to and including response `id`; `undefined` when a turn of it is not stored. */
@@ -167,11 +169,13 @@ export class MemoryStore {
 /** The service on a `MemoryStore`; it never fails. */
 export const memory = (store: MemoryStore): Service => {
   const now = Clock.currentTimeMillis
+  const getMany = (ids: ReadonlyArray<string>) => Effect.map(now, (at) => ids.map((id) => store.get(id, at)))
   return ResponseStore.of({
     put: (entry) => Effect.map(now, (at) => store.put(entry, at)),
     get: (id) => Effect.map(now, (at) => store.get(id, at)),
+    getMany,
     delete: (id) => Effect.sync(() => store.delete(id)),
-    conversation: (id) => walk(id, (ids) => Effect.map(now, (at) => ids.map((id) => store.get(id, at))))
+    conversation: (id) => walk(id, getMany)
   })
 }
 

@@ -6,7 +6,8 @@
  *
  * An entry is one key holding its JSON, expiring after the same 24 hours as the memory store's;
  * an entry larger than `maxEntryBytes` is not written. A conversation is read in batches of
- * `ANCESTORS` turns (one `MGET` each), up to `maxConversationBytes` in all. No entry is cached
+ * `ANCESTORS` turns (one `MGET` each), up to `maxConversationBytes` in all (the responses a
+ * request's `item_reference`s point into are read in one `MGET`, under the same bound). No entry is cached
  * on a replica: a delete through another replica is seen at once.
  *
  * When Redis cannot be reached, an answer is still returned, unstored (one warning per outage),
@@ -99,6 +100,20 @@ export const make = (connection: SharedConnection.SharedConnection["Service"], o
   // One warning when writes start failing, none again until one has succeeded.
   let failing = false
   const read = (ids: ReadonlyArray<string>) => Effect.mapError(entries.getMany(ids), unavailable)
+  /**
+   * A reader of entries that stops at `maxConversationBytes` read in all: past it, an entry
+   * reads as not stored, so what one request makes this replica hold stays bounded.
+   */
+  const boundedReader = () => {
+    let bytes = 0
+    return (ids: ReadonlyArray<string>) =>
+      Effect.map(read(ids), (texts) =>
+        texts.map((text) => {
+          if (text === undefined) return undefined
+          bytes += text.length
+          return bytes > maxConversationBytes ? undefined : decode(text)
+        }))
+  }
 
   return ResponseStore.ResponseStore.of({
     put: (entry) =>
@@ -119,18 +134,10 @@ export const make = (connection: SharedConnection.SharedConnection["Service"], o
         Effect.asVoid
       ),
     get: (id) => Effect.map(read([id]), ([text]) => (text === undefined ? undefined : decode(text))),
+    getMany: (ids) => boundedReader()(ids),
     delete: (id) => Effect.mapError(entries.delete(id), unavailable),
-    conversation: (id) => {
-      let bytes = 0
-      return ResponseStore.walk(id, (ids) =>
-        Effect.map(read(ids), (texts) =>
-          texts.map((text) => {
-            if (text === undefined) return undefined
-            bytes += text.length
-            // Past the bound the walk ends as if a turn were missing: the continuation is refused.
-            return bytes > maxConversationBytes ? undefined : decode(text)
-          })))
-    }
+    // Past the bound the walk ends as if a turn were missing: the continuation is refused.
+    conversation: (id) => ResponseStore.walk(id, boundedReader())
   })
 }
 

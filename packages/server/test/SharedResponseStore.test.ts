@@ -67,6 +67,12 @@ describe("SharedResponseStore", () => {
       assert.strictEqual(read?.previous, "resp_t0")
       assert.deepStrictEqual(read?.output, entry("resp_t1", "resp_t0").output)
       assert.strictEqual(ResponseStore.itemOf(read!, "msg_t1_0")?.type, "message")
+
+      // Several responses (those a request's item references point into) in one read.
+      b.commands.length = 0
+      const many = yield* b.store.getMany(["resp_t3", "resp_missing", "resp_t0"])
+      assert.deepStrictEqual(many.map((entry) => entry?.id), ["resp_t3", undefined, "resp_t0"])
+      assert.deepStrictEqual(b.commands, ["MGET"])
     }))
 
   it.effect("keeps each entry under the fleet's prefix, expiring after the store's time to live", () =>
@@ -113,6 +119,10 @@ describe("SharedResponseStore", () => {
       yield* storeTurns(store, 8)
       assert.isUndefined(yield* store.conversation("resp_t7"))
       assert.isDefined(yield* store.get("resp_t7"))
+      // Read together, entries past the bound read as not stored.
+      const many = yield* store.getMany(["resp_t0", "resp_t1", "resp_t2", "resp_t3", "resp_t4", "resp_t5", "resp_t6", "resp_t7"])
+      assert.isDefined(many[0])
+      assert.isUndefined(many[7])
     }))
 
   it.effect("text this version did not write is taken as not stored", () =>

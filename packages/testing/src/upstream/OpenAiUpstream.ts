@@ -12,8 +12,9 @@
  * - `POST /v1/embeddings` (Azure: `/openai/deployments/{d}/embeddings`, `/openai/v1/embeddings`):
  *   deterministic unit vectors, float or base64, `dimensions` on text-embedding-3 models, usage
  *   (see `EmbeddingAnswers`); faults as for chat.
- * - `POST /v1/responses`: OpenAI's Responses API, plain or streamed (`ResponsesAnswers.ts`:
- *   the same text, tool-call and json_schema rules, typed events; faults as on chat).
+ * - `POST /v1/responses` (Azure's v1 API: `/openai/v1/responses`, keyed by `api-key`): OpenAI's
+ *   Responses API, plain or streamed (`ResponsesAnswers.ts`: the same text, tool-call and
+ *   json_schema rules, typed events; faults as on chat).
  * - `GET /v1/models`: a model list.
  *
  * Answers: the text (`options.text`, default "Hello from the mock.") followed, unless
@@ -524,6 +525,8 @@ interface Reply {
   readonly frames: () => ReadonlyArray<string>
   /** The frame that reports an error mid-stream, as the `index`th frame. */
   readonly errorFrame: (error: ErrorObject, index: number) => string
+  /** How many frames a stream sends before it breaks (`reset-mid-body`, `error-after-200`): some content. */
+  readonly framesBeforeBreak: number
 }
 
 const sse = (data: unknown) => `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`
@@ -640,12 +643,16 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
               return setImmediate(() => breakConnection(exchange))
             }
             res.writeHead(200, SSE_HEADERS)
-            return writeFrames(exchange, reply.frames().slice(0, 3), () => setImmediate(() => breakConnection(exchange)))
+            return writeFrames(exchange, reply.frames().slice(0, reply.framesBeforeBreak), () => setImmediate(() => breakConnection(exchange)))
           }
           case "error-after-200":
             if (!reply.stream) return json(exchange, 200, serverError)
             res.writeHead(200, SSE_HEADERS)
-            return writeFrames(exchange, [...reply.frames().slice(0, 3), reply.errorFrame(serverError.error, 3)], () => res.end())
+            return writeFrames(
+              exchange,
+              [...reply.frames().slice(0, reply.framesBeforeBreak), reply.errorFrame(serverError.error, reply.framesBeforeBreak)],
+              () => res.end()
+            )
         }
       }
 
@@ -684,8 +691,8 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
         later(refused === "slow-headers" ? options.slowMs ?? 5000 : options.latencyMs ?? 0, exchange, () => json(exchange, 200, answer.body))
       }
 
-      /** `POST /v1/responses` (OpenAI only): the Responses API, plain or streamed, under the same faults and key check. */
-      const responses = (exchange: Exchange, body: unknown, fault: Fault | undefined, key: string, n: number) => {
+      /** `POST /v1/responses` (Azure v1: `/openai/v1/responses`): the Responses API, plain or streamed, under the same faults and key check. */
+      const responses = (exchange: Exchange, flavor: Flavor, body: unknown, fault: Fault | undefined, key: string, n: number) => {
         if (typeof body !== "object" || body === null || Array.isArray(body)) return json(exchange, 400, unparsable)
         const record = body as Record<string, unknown>
         const model = typeof record["model"] === "string" ? record["model"] : ""
@@ -696,10 +703,12 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
           whole: () => ResponsesAnswers.responseOf(record, model, options, n, createdAt),
           frames: () => ResponsesAnswers.eventsOf(record, model, options, n, createdAt).map(ResponsesAnswers.frame),
           errorFrame: (error, index) =>
-            ResponsesAnswers.frame({ type: "error", code: error.code ?? null, message: error.message, param: error.param ?? null, sequence_number: index } satisfies ResponseErrorEvent)
+            ResponsesAnswers.frame({ type: "error", code: error.code ?? null, message: error.message, param: error.param ?? null, sequence_number: index } satisfies ResponseErrorEvent),
+          // The opening events and the item's first delta (its first word, or piece of arguments).
+          framesBeforeBreak: 5
         }
-        if (fault !== undefined) return fail(exchange, fault, "openai", model, reply, key)
-        if (options.apiKey !== undefined && key !== options.apiKey) return fail(exchange, "auth", "openai", model, reply, key)
+        if (fault !== undefined) return fail(exchange, fault, flavor, model, reply, key)
+        if (options.apiKey !== undefined && key !== options.apiKey) return fail(exchange, "auth", flavor, model, reply, key)
         const missing = ResponsesAnswers.missing(record)
         if (missing !== undefined) {
           return json(exchange, 400, openAiError({ ...missing, type: "invalid_request_error", code: "missing_required_parameter" }))
@@ -712,7 +721,9 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
         stream: input.stream,
         whole: () => completionOf(input, options, n),
         frames: () => [...chunksOf(input, options, n).map(sse), sse("[DONE]")],
-        errorFrame: (error) => sse({ error })
+        errorFrame: (error) => sse({ error }),
+        // The role chunk and two pieces of content.
+        framesBeforeBreak: 3
       })
 
       const handle = (exchange: Exchange, raw: string) => {
@@ -747,8 +758,9 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
           return embeddings(exchange, path === "/v1/embeddings" ? "openai" : "azure", azureEmbeddings?.[1], body, fault, headers, url)
         }
         if (req.method === "POST" && path === "/v1/responses") {
-          return responses(exchange, body, fault, (headers["authorization"] ?? "").replace(/^Bearer\s+/i, ""), n)
+          return responses(exchange, "openai", body, fault, (headers["authorization"] ?? "").replace(/^Bearer\s+/i, ""), n)
         }
+        if (req.method === "POST" && path === "/openai/v1/responses") return responses(exchange, "azure", body, fault, headers["api-key"] ?? "", n)
         const azureClassic = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(path)
         const flavor: Flavor | undefined = path === "/v1/chat/completions"
           ? "openai"
