@@ -425,7 +425,7 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
 
   it.effect("serves the Vercel AI SDK's default OpenAI provider: generateText, streamText, tools, structured output", () =>
     Effect.gen(function*() {
-      const { baseURL } = yield* TestEnv
+      const { baseURL, openai } = yield* TestEnv
       const provider = createOpenAI({ baseURL, apiKey: MASTER_KEY })
       const headerOf = (headers: Record<string, string> | undefined) => headers?.["x-llm-router-deployment"]
 
@@ -468,6 +468,41 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
       assert.strictEqual(withTools.steps.length, 2)
       assert.strictEqual(withTools.steps[0]?.finishReason, "tool-calls")
       assert.include(withTools.text, "Hello from the mock.")
+
+      // A streamed tool loop natively on OpenAI: the AI SDK reads the relayed events (its own strict
+      // schemas), runs the tool, and the next step goes natively with the call and its output.
+      const nativeLoop = yield* Effect.promise(async () => {
+        const executed: Array<unknown> = []
+        const result = streamText({
+          model: provider("gpt-4o"),
+          prompt: "Weather in Paris?",
+          maxRetries: 0,
+          tools: {
+            get_weather: tool({
+              description: "Current weather for a city",
+              inputSchema: jsonSchema<{ city: string }>({ type: "object", properties: { city: { type: "string" } }, required: ["city"] }),
+              execute: async (input) => {
+                executed.push(input)
+                return { sky: "clear" }
+              }
+            })
+          },
+          stopWhen: stepCountIs(2)
+        })
+        let text = ""
+        for await (const delta of result.textStream) text += delta
+        return { text, executed, steps: await result.steps, headers: (await result.response).headers }
+      })
+      // The mock calls the tool whenever one is offered: once per step.
+      assert.strictEqual(nativeLoop.executed.length, 2)
+      assert.strictEqual(nativeLoop.steps.length, 2)
+      assert.strictEqual(nativeLoop.steps[0]?.finishReason, "tool-calls")
+      assert.strictEqual(headerOf(nativeLoop.headers), "openai-main")
+      const loopRequests = openai.requests.filter((r) => r.path === "/v1/responses").slice(-2)
+      assert.deepStrictEqual(loopRequests.map((r) => (r.body as { stream?: boolean }).stream), [true, true])
+      // The second step's input holds the call and its output.
+      const secondInput = (loopRequests[1]?.body as { input: Array<{ type?: string }> }).input
+      assert.includeMembers(secondInput.map((item) => item.type), ["function_call", "function_call_output"])
 
       // Structured output (`generateObject`'s successor in AI SDK 7: `Output.object`), failing over to Claude.
       const structured = yield* Effect.promise(() =>

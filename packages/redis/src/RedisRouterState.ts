@@ -20,7 +20,7 @@
  * request's path (the gateway's stored Responses answers, `SharedResponses`).
  */
 import { NodeRedis } from "@effect/platform-node"
-import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Queue, Random, Redacted, References, Result, Scope } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Layer, Metric, Queue, Random, Redacted, References, Result, Scope } from "effect"
 import { Redis } from "effect/persistence"
 import { Budget, RouterState, SessionAffinity } from "@llm-router/core"
 import * as CooldownBoard from "./CooldownBoard.ts"
@@ -182,6 +182,8 @@ export const layer = <E>(
       let reachable: boolean | undefined
       /** The client while connected, for the commands of `SharedConnection`. */
       let current: Redis.Redis["Service"] | undefined
+      /** Done once the first attempt to connect has ended, either way (see `SharedConnection.make`). */
+      const firstAttempt = yield* Deferred.make<void>()
       /** Whether the current attempt got a connection (the backoff starts again after it). */
       let connected = false
       yield* Metric.update(connectedGauge, 0)
@@ -199,6 +201,7 @@ export const layer = <E>(
             reachable = true
             connected = true
             current = service
+            yield* Deferred.succeed(firstAttempt, undefined)
             yield* Metric.update(connectedGauge, 1)
             return yield* syncOver(service, replica)
           }).pipe(Scope.provide(scope)),
@@ -219,7 +222,11 @@ export const layer = <E>(
               "this replica routes on its own view until it is back"
           )
           reachable = false
-          return warn.pipe(Effect.andThen(Metric.update(connectedGauge, 0)), Effect.andThen(Effect.fail(cause)))
+          return warn.pipe(
+            Effect.andThen(Deferred.succeed(firstAttempt, undefined)),
+            Effect.andThen(Metric.update(connectedGauge, 0)),
+            Effect.andThen(Effect.fail(cause))
+          )
         })
       )
       // Whatever ended an attempt, the next one follows after `reconnectDelay`; only the layer's own end stops it.
@@ -243,7 +250,7 @@ export const layer = <E>(
       yield* Effect.forkScoped(keepConnected)
       return Context.make(RouterState.RouterState, sharing(replica.local, replica.outbox, replica.usage)).pipe(
         Context.add(Status, Status.of({ connected: Effect.sync(() => reachable === true) })),
-        Context.add(SharedConnection.SharedConnection, SharedConnection.make(() => current)),
+        Context.add(SharedConnection.SharedConnection, SharedConnection.make(() => current, Deferred.await(firstAttempt))),
         Context.add(SessionAffinity.MakePinTable, replica.pins.make),
         Context.add(Budget.MakeLedger, (limits) => replica.ledger.register(limits))
       )

@@ -10,6 +10,26 @@ import { TestClock } from "effect/testing"
 import * as Fixture from "./Fixture.ts"
 
 describe("SharedConnection", () => {
+  it.effect("a command sent while the replica makes its first connection waits for it", () =>
+    Effect.gen(function*() {
+      const prefix = yield* Fixture.freshPrefix
+      const context = yield* Layer.build(RedisRouterState.layerNode({ url: Redacted.make(Fixture.REDIS_URL) }, { prefix }))
+      // At once: the layer is ready before its connection is.
+      assert.strictEqual(yield* Context.get(context, SharedConnection.SharedConnection).send<string>("PING"), "PONG")
+    }))
+
+  it.effect("a command sent while a first connection is refused fails once it is", () =>
+    Effect.gen(function*() {
+      const prefix = yield* Fixture.freshPrefix
+      const proxy = yield* Fixture.outageProxy
+      yield* proxy.down
+      const context = yield* Layer.build(RedisRouterState.layerNode({ url: Redacted.make(proxy.url) }, { prefix })).pipe(
+        Effect.provideService(Logger.CurrentLoggers, new Set())
+      )
+      const refused = yield* Effect.flip(Context.get(context, SharedConnection.SharedConnection).send("PING"))
+      assert.strictEqual(refused.cause, "not connected to Redis")
+    }))
+
   it.effect("sends on the replica's connection while it is up, and fails at once while Redis is gone", () =>
     Effect.gen(function*() {
       const prefix = yield* Fixture.freshPrefix
