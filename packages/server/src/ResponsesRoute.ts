@@ -74,7 +74,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           const found = yield* store.conversation(request.previous_response_id)
           if (found === undefined) {
             return yield* Effect.fail(notFound(
-              `Previous response with id '${request.previous_response_id}' not found: it was never stored here (store: false, or another gateway without shared state), has been evicted or expired, or its conversation is longer than the store reads back`,
+              `Previous response with id '${request.previous_response_id}' not found (it, or a response before it in its conversation): it was never stored here (store: false, larger than the store keeps, or served by another gateway without shared state), has been evicted or has expired, or its conversation is longer than the store reads back`,
               "previous_response_id",
               "previous_response_not_found"
             ))
