@@ -26,6 +26,7 @@ import * as RouterTracing from "../RouterTracing.ts"
 import * as SessionAffinity from "../SessionAffinity.ts"
 import * as Strategy from "../Strategy.ts"
 import { ROUTER, type Routable, type Run } from "./Run.ts"
+import * as Selection from "./Selection.ts"
 import * as Wildcards from "./Wildcards.ts"
 
 /** Gives each deployment the client that calls it (a provider adapter, a simulated provider…). */
@@ -42,6 +43,10 @@ export interface Engine {
   readonly retryFor: (group: string) => RetryPolicy.Resolved
   /** The strategy of a group: the app's for that group, else the app's for all, else the configured one. */
   readonly strategyFor: (group: string) => Strategy.Strategy
+  /** Each target's strategy, compiled with the router's filters (`Selection.compile`). */
+  readonly compiled: ReadonlyMap<string, Selection.Compiled>
+  /** The first budget limit a deployment has reached at `now` (`Strategy.withinBudget`); none configured, no check. */
+  readonly overBudget: ((deployment: Deployment, now: number) => Budget.Limit | undefined) | undefined
   /** What the strategy learns from each call, when it learns (`latency-based-routing`); see `Observed`. */
   readonly latency: LatencyRouting.Observer | undefined
   /** Spend limits per deployment (`Budget`); none configured, no ledger and no check on any request. */
@@ -71,11 +76,6 @@ export interface Engine {
   readonly groupKinds: ReadonlyMap<string, string>
   /** The groups and visible aliases, for the unknown-model error. */
   readonly knownModels: string
-  /**
-   * Usage-based routing, as LiteLLM's: `rpm` / `tpm` are limits, not weights. (Under the other
-   * strategies they stay weights, as in LiteLLM.)
-   */
-  readonly rateLimited: boolean
 }
 
 /** What an app adds to a router from code (see `Router.make`). */
@@ -158,7 +158,7 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
     settings,
     state,
     retryFor: retryPolicies(config, groups.keys(), options),
-    strategyFor: strategies(options.strategy ?? latency?.pick ?? Strategy.byName[settings.routingStrategy], options.strategies),
+    strategyFor: strategies(options.strategy ?? latency?.pick ?? Strategy.named[settings.routingStrategy], options.strategies),
     latency: latency?.observer,
     budgetLimits,
     ledger,
@@ -174,8 +174,13 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
     groupKinds,
     // Hidden aliases still route, but are not advertised (LiteLLM's `hidden: true`).
     knownModels: [...groups.keys(), ...[...settings.aliases].filter(([, a]) => !a.hidden).map(([name]) => name)].join(", "),
-    rateLimited: settings.routingStrategy.startsWith("usage-based-routing") &&
-      config.deployments.some((d) => d.rpm !== undefined || d.tpm !== undefined)
+    compiled: new Map(),
+    overBudget: ledger === undefined ? undefined : (d, now) => Budget.exceeded(ledger, budgetLimits.get(d.id), now)
+  }
+  // Each target's strategy, compiled once (what a request routes over is known now).
+  const compiled = engine.compiled as Map<string, Selection.Compiled>
+  for (const [group, members] of targets) {
+    compiled.set(group, Selection.compile(engine.strategyFor(group), members, settings, budgetLimits))
   }
   return engine
 })
