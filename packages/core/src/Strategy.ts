@@ -98,8 +98,13 @@ export interface Plan {
 /** A step of a pipeline: the candidates that go on (a subset, possibly reordered). */
 export type Step = (candidates: ReadonlyArray<Deployment>, context: Context) => ReadonlyArray<Deployment>
 
-/** A step that says why it left nothing: the error a router answers then. */
-export interface Filter extends Step {
+/**
+ * A step that says why it left nothing: the error a router answers then. Called with
+ * candidates it filters them; in a `pipe` it adds itself to the pipeline.
+ */
+export interface Filter {
+  (candidates: ReadonlyArray<Deployment>, context: Context): ReadonlyArray<Deployment>
+  (self: Pipeline): Pipeline
   readonly refusal: (candidates: ReadonlyArray<Deployment>, context: Context) => LlmError.LlmError
   /** Which of the router's own filters this is, if it is one. */
   readonly builtIn?: BuiltInName | undefined
@@ -136,7 +141,7 @@ export const filter = (keep: (deployment: Deployment, context: Context) => boole
 export const refusing = (
   next: Step,
   refusal: (candidates: ReadonlyArray<Deployment>, context: Context) => LlmError.LlmError
-): Filter => Object.assign((candidates: ReadonlyArray<Deployment>, context: Context) => next(candidates, context), { refusal })
+): Filter => BuiltIn.dualStep(next, { refusal })
 
 /** Keeps the candidates for which `keep` holds, if there is any; else all of them. */
 export const prefer = (keep: (deployment: Deployment, context: Context) => boolean) =>
@@ -206,7 +211,12 @@ export const withinRateLimits: Filter = BuiltIn.withinRateLimits
 /** The candidates not cooling down. */
 export const healthy: Filter = BuiltIn.healthy
 /** The candidates with the lowest `order` (LiteLLM's `order`); one without comes after all that have one. Never leaves nothing. */
-export const lowestOrder: Filter & { (candidates: ReadonlyArray<Deployment>): ReadonlyArray<Deployment> } = BuiltIn.lowestOrder
+export const lowestOrder: LowestOrder = BuiltIn.lowestOrder as LowestOrder
+
+/** `lowestOrder` reads no context: it may be called with the candidates alone. */
+export interface LowestOrder extends Filter {
+  (candidates: ReadonlyArray<Deployment>): ReadonlyArray<Deployment>
+}
 
 /**
  * The router's filters in its order, over the whole group: tags, context window, budget,

@@ -9,17 +9,32 @@ import { Duration } from "effect"
 import * as Budget from "../Budget.ts"
 import type { Deployment } from "../Deployment.ts"
 import * as LlmError from "../LlmError.ts"
-import type { BuiltInName, Context, Filter, Step } from "../Strategy.ts"
+import type { BuiltInName, Context, Filter, Pipeline, Step } from "../Strategy.ts"
 import { ROUTER } from "./Run.ts"
 
 /** Beyond this many candidates, what a step needs of them is prepared once per array (a group's is the same each time). */
 export const LARGE = 16
 
-const builtIn = <const Name extends BuiltInName, Keep extends Step>(
+/**
+ * A step that is also a pipeline combinator: called with candidates it filters them, called
+ * with a pipeline (in a `pipe`) it adds itself to it.
+ */
+export const dualStep = <Extra extends object>(keep: Step, extra: Extra): Filter & Extra => {
+  const self = Object.assign(
+    (input: ReadonlyArray<Deployment> | Pipeline, context?: Context): any =>
+      Array.isArray(input)
+        ? keep(input as ReadonlyArray<Deployment>, context!)
+        : { ...(input as Pipeline), steps: [...(input as Pipeline).steps, self] },
+    extra
+  )
+  return self as unknown as Filter & Extra
+}
+
+const builtIn = <const Name extends BuiltInName>(
   name: Name,
-  keep: Keep,
+  keep: Step,
   refusal: (candidates: ReadonlyArray<Deployment>, context: Context) => LlmError.LlmError
-): Keep & Filter & { readonly builtIn: Name } => Object.assign(keep, { builtIn: name, refusal })
+): Filter & { readonly builtIn: Name } => dualStep(keep, { builtIn: name, refusal })
 
 /** `candidates` less those failing `keep`: the same array when all pass (no allocation). */
 const keepIf = (candidates: ReadonlyArray<Deployment>, keep: (d: Deployment) => boolean): ReadonlyArray<Deployment> => {
@@ -212,7 +227,7 @@ export const recoversFirst = (candidates: ReadonlyArray<Deployment>, context: Co
 /** Keeps the deployments with the lowest `order`; a deployment without one comes after all that have one. */
 export const lowestOrder = builtIn(
   "lowestOrder",
-  (candidates: ReadonlyArray<Deployment>): ReadonlyArray<Deployment> => {
+  (candidates) => {
     if (candidates.length <= LARGE) return lowestOrderOf(candidates)
     let found = lowestOrderMemo.get(candidates)
     if (found === undefined) lowestOrderMemo.set(candidates, found = lowestOrderOf(candidates))
