@@ -67,7 +67,8 @@ interface CallRecord {
 }
 
 interface Outcome {
-  readonly latenciesMs: ReadonlyArray<number>
+  /** Each answered call's start and latency. */
+  readonly answered: ReadonlyArray<{ readonly at: number; readonly ms: number }>
   readonly failed: number
   readonly calls: ReadonlyArray<CallRecord>
 }
@@ -91,7 +92,7 @@ const slowestAt = (scenario: Scenario, sims: Environment["sims"], now: number): 
   return scored.every((s) => s === slowest || slowest.ms > s.ms * 1.1) ? slowest.id : undefined
 }
 
-const runOne = (scenario: Scenario, contender: Contender): Promise<Outcome> =>
+export const runOne = (scenario: Scenario, contender: Contender): Promise<Outcome> =>
   Effect.runPromise(
     Effect.gen(function*() {
       const config = yield* RouterConfig.decode({
@@ -126,7 +127,7 @@ const runOne = (scenario: Scenario, contender: Contender): Promise<Outcome> =>
         Effect.provideServiceEffect(RouterState.RouterState, RouterState.makeMemory)
       )
 
-      const latencies: Array<number> = []
+      const answered: Array<{ at: number; ms: number }> = []
       let failed = 0
       const next = mulberry32(16)
       const interval = 1000 / scenario.requestsPerSecond
@@ -142,14 +143,14 @@ const runOne = (scenario: Scenario, contender: Contender): Promise<Outcome> =>
             yield* Effect.sleep(i * interval)
             const start = yield* Clock.currentTimeMillis
             const result = yield* Effect.result(router.chat(request))
-            if (result._tag === "Success") latencies.push((yield* Clock.currentTimeMillis) - start)
+            if (result._tag === "Success") answered.push({ at: start, ms: (yield* Clock.currentTimeMillis) - start })
             else failed++
           })
         )
       }
       // Past the last arrival, long enough for every call to end.
       yield* TestClock.adjust(scenario.durationMs + 120_000)
-      return { latenciesMs: latencies, failed, calls }
+      return { answered, failed, calls }
     }).pipe(Effect.provide(TestClock.layer()), Random.withSeed(16))
   )
 
@@ -175,10 +176,22 @@ interface Row {
   readonly awayMs: number | undefined
   readonly backMs: number | undefined
   readonly failed: number
+  /** Where the scenario has a change: the mean latency of calls started before it, during it and after the recovery, and the changed deployment's share of calls in each. */
+  readonly phases?: ReadonlyArray<{ readonly meanMs: number; readonly share: number }> | undefined
+}
+
+/** The mean latency of the calls started in [from, to), and `deployment`'s share of the calls made in it. */
+const phase = (outcome: Outcome, deployment: string, from: number, to: number) => {
+  const answered = outcome.answered.filter((a) => a.at >= from && a.at < to)
+  const calls = outcome.calls.filter((c) => c.at >= from && c.at < to)
+  return {
+    meanMs: answered.reduce((a, b) => a + b.ms, 0) / answered.length,
+    share: calls.filter((c) => c.deployment === deployment).length / calls.length
+  }
 }
 
 const summarise = (scenario: Scenario, contender: Contender, outcome: Outcome): Row => {
-  const sorted = [...outcome.latenciesMs].sort((a, b) => a - b)
+  const sorted = outcome.answered.map((a) => a.ms).sort((a, b) => a - b)
   const change = scenario.change
   return {
     scenario: scenario.name,
@@ -188,7 +201,12 @@ const summarise = (scenario: Scenario, contender: Contender, outcome: Outcome): 
     toSlowest: outcome.calls.filter((c) => c.toSlowest).length / outcome.calls.length,
     awayMs: change && timeUntil(outcome.calls, change.deployment, change.onsetMs, change.recoveryMs, (s) => s <= 0.1),
     backMs: change && timeUntil(outcome.calls, change.deployment, change.recoveryMs, scenario.durationMs, (s) => s >= 0.2),
-    failed: outcome.failed
+    failed: outcome.failed,
+    phases: change && [
+      phase(outcome, change.deployment, 0, change.onsetMs),
+      phase(outcome, change.deployment, change.onsetMs, change.recoveryMs),
+      phase(outcome, change.deployment, change.recoveryMs, scenario.durationMs)
+    ]
   }
 }
 
@@ -205,6 +223,27 @@ export const run = async (only: ReadonlyArray<string> = [], among = ""): Promise
   return rows
 }
 
+const printTable = (head: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<string>>) => {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`
+  console.log(line(head))
+  console.log(`|${widths.map((w, i) => (i < 2 ? `${"-".repeat(w + 1)}-` : `${"-".repeat(w + 1)}:`)).join("|")}|`)
+  for (const b of body) console.log(line(b))
+}
+
+const percent = (x: number) => `${(x * 100).toFixed(1)} %`
+
+/** Per phase of the scenarios with a change: before it, during it, after the recovery. */
+const printPhases = (rows: ReadonlyArray<Row>) => {
+  const head = ["scenario", "strategy", "before: mean ms", "its share", "during: mean ms", "its share", "after: mean ms", "its share"]
+  const body = rows.filter((r) => r.phases !== undefined).map((r) => [
+    r.scenario,
+    r.contender,
+    ...r.phases!.flatMap((p) => [p.meanMs.toFixed(0), percent(p.share)])
+  ])
+  if (body.length > 0) printTable(head, body)
+}
+
 const print = (rows: ReadonlyArray<Row>) => {
   const head = ["scenario", "strategy", "mean ms", "p99 ms", "mean/oracle", "to slowest", "move away", "come back", "failed"]
   const oracleMean = new Map(rows.filter((r) => r.contender === "oracle").map((r) => [r.scenario, r.meanMs]))
@@ -216,7 +255,7 @@ const print = (rows: ReadonlyArray<Row>) => {
       r.meanMs.toFixed(0),
       r.p99Ms.toFixed(0),
       (r.meanMs / oracleMean.get(r.scenario)!).toFixed(2),
-      `${(r.toSlowest * 100).toFixed(1)} %`,
+      percent(r.toSlowest),
       seconds(r.awayMs, change),
       seconds(r.backMs, change),
       String(r.failed)
@@ -233,5 +272,7 @@ if (import.meta.main) {
   const started = performance.now()
   const rows = await run(process.argv.slice(2), process.env["ROUTING_AMONG"] ?? "")
   print(rows)
+  console.log("\nPer phase (the deployment that changes: its share of the calls):\n")
+  printPhases(rows)
   console.log(`\n${rows.length} runs in ${((performance.now() - started) / 1000).toFixed(1)} s of wall time (simulated time on TestClock)`)
 }

@@ -13,9 +13,10 @@
 // For guidance while working on the hot path (run under `node --cpu-prof` for a profile);
 // `sealed.sh` stays the verdict.
 //   node bench/gateway/inprocess.ts [--rounds=N] [--count=N] [--concurrency=N] [--stream]
-//                                   [--paced] [--chunks=N] [--raw] [--compare=DIR [--compare-first]] [--responses]
-// --responses adds the same gateway's Responses API route (`POST /v1/responses`, translated to
-// chat and back) as a target beside its chat route, so the two are measured side by side.
+//                                   [--paced] [--chunks=N] [--raw] [--compare=DIR [--compare-first]] [--responses] [--embeddings]
+// --responses adds the same gateway's Responses API route (`POST /v1/responses`, sent natively to
+// the mock's `/v1/responses`) and --embeddings its `/v1/embeddings`, each beside its chat route and
+// each measured against the same API asked of the mock directly, so the routes compare side by side.
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
@@ -41,6 +42,7 @@ const compare = flag("compare")
 const paced = flag("paced") !== undefined
 const extraChunks = Number(flag("chunks") ?? 0)
 const responses = flag("responses") !== undefined
+const embeddings = flag("embeddings") !== undefined
 
 // -- the mock (the answers of mock.ts) -----------------------------------------------------
 
@@ -49,6 +51,13 @@ const mock = Http.createServer((req, res) => {
   req.on("data", (b: Buffer) => parts.push(b))
   req.on("end", () => {
     const body = JSON.parse(Buffer.concat(parts).toString("utf8")) as { stream?: boolean; stream_options?: { include_usage?: boolean } }
+    const path = (req.url ?? "").split("?")[0]!
+    if (path.endsWith("/embeddings")) return void json(res, Canned.embeddings)
+    if (path.endsWith("/responses")) {
+      if (body.stream !== true) return void json(res, Canned.response)
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+      return void res.end(Canned.responsesStream)
+    }
     if (body.stream === true) {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
       const answer = Canned.stream(body.stream_options?.include_usage === true)
@@ -65,11 +74,14 @@ const mock = Http.createServer((req, res) => {
       }
       next()
     } else {
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(Canned.completion) })
-      res.end(Canned.completion)
+      json(res, Canned.completion)
     }
   })
 })
+function json(res: Http.ServerResponse, text: string) {
+  res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
+  res.end(text)
+}
 mock.keepAliveTimeout = 60_000
 await new Promise<void>((resolve) => mock.listen(0, "127.0.0.1", resolve))
 const mockPort = (mock.address() as { port: number }).port
@@ -123,7 +135,7 @@ const startGateway = async (root: string): Promise<number> => {
       const http = yield* HttpServer.HttpServer
       if (http.address._tag !== "UnixPathAddress") port = http.address.port
     })).pipe(
-      Layer.provide(Gateway.layer({ config, clientFor: Providers.builtin.clientFor, host: "127.0.0.1", port: 0 })),
+      Layer.provide(Gateway.layer({ config, clientFor: Providers.builtin.clientFor, embeddingClientFor: Providers.builtin.embeddingClientFor, host: "127.0.0.1", port: 0 })),
       Layer.provide(Providers.layerHttpClient ?? NodeHttpClient.layerUndici)
     ) as Layer.Layer<never>
   ))
@@ -149,9 +161,22 @@ const gateways: Array<Load.Target> = [
     model: "bench"
   })
 ]
+/** Each gateway target's baseline: the same API asked of the mock directly (chat unless listed). */
+const baselines = new Map<string, Load.Target>()
+const directs: Array<Load.Target> = [direct]
 if (responses) {
   const chat = gateways[0]!
   gateways.push(Load.makeTarget({ key: "R", label: `${chat.label} (Responses API)`, port: chat.port, path: "/v1/responses", headers: {}, model: "bench", api: "responses" }))
+  const base = Load.makeTarget({ key: "direct-R", label: "direct (Responses API)", port: mockPort, path: "/v1/responses", headers: {}, model: "bench-model", api: "responses" })
+  baselines.set("R", base)
+  directs.push(base)
+}
+if (embeddings) {
+  const chat = gateways[0]!
+  gateways.push(Load.makeTarget({ key: "E", label: `${chat.label} (embeddings)`, port: chat.port, path: "/v1/embeddings", headers: {}, model: "bench-embed", api: "embeddings" }))
+  const base = Load.makeTarget({ key: "direct-E", label: "direct (embeddings)", port: mockPort, path: "/v1/embeddings", headers: {}, model: "bench-embedding-model", api: "embeddings" })
+  baselines.set("E", base)
+  directs.push(base)
 }
 if (compare !== undefined) {
   const root = Path.resolve(compare)
@@ -172,28 +197,28 @@ const cpuPerRequest = async (target: Load.Target): Promise<number> => {
   return (used.user + used.system) / block.completed
 }
 
-for (const target of [direct, ...gateways]) await cpuPerRequest(target)
+for (const target of [...directs, ...gateways]) await cpuPerRequest(target)
 latencies.clear()
 const added = new Map<string, Array<number>>(gateways.map((g) => [g.key, []]))
 for (let round = 0; round < rounds; round++) {
   // Rotate the order every round so drift lands on every target alike.
-  const all = [direct, ...gateways]
+  const all = [...directs, ...gateways]
   const order = all.map((_, i) => all[(i + round) % all.length]!)
   const cpu = new Map<string, number>()
   for (const target of order) cpu.set(target.key, await cpuPerRequest(target))
-  const base = cpu.get("direct")!
   const line = gateways.map((g) => {
+    const base = cpu.get(baselines.get(g.key)?.key ?? "direct")!
     added.get(g.key)!.push(cpu.get(g.key)! - base)
     return `${g.key} adds ${(cpu.get(g.key)! - base).toFixed(1)} µs`
   })
-  process.stdout.write(`round ${round + 1}: direct ${base.toFixed(1)} µs/request; ${line.join(", ")}\n`)
+  process.stdout.write(`round ${round + 1}: direct ${directs.map((d) => cpu.get(d.key)!.toFixed(1)).join(" / ")} µs/request; ${line.join(", ")}\n`)
 }
 const median = (xs: ReadonlyArray<number>) => Load.median(xs)
 const kind = `${stream ? "streamed" : "plain"}, c=${concurrency}`
 for (const g of gateways) {
   process.stdout.write(`median CPU the gateway adds per request (${kind}): ${median(added.get(g.key)!).toFixed(1)} µs  [${g.key}: ${g.label}]\n`)
 }
-for (const target of [direct, ...gateways]) {
+for (const target of [...directs, ...gateways]) {
   process.stdout.write(`median latency per request (${kind}, blocks' medians): ${median(latencies.get(target.key)!).toFixed(3)} ms  [${target.key}: ${target.label}]\n`)
 }
 if (compare !== undefined) {

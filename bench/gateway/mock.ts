@@ -1,7 +1,8 @@
 // An instant OpenAI-wire mock upstream for the gateway benchmark: answers
 // `POST …/chat/completions` with a fixed small JSON body, or, when the request
 // asks for `stream: true`, a short SSE stream ending in `data: [DONE]`, and
-// `POST …/embeddings` with one 1536-float embedding, all
+// `POST …/embeddings` with one 1536-float embedding, and `POST …/responses` with a
+// Responses API answer (or its typed events when streamed), all
 // written at once so every measured millisecond belongs to whoever is in front.
 // Run as its own process (`node bench/gateway/mock.ts --port N`) so the load
 // generator's event loop never competes with it.
@@ -28,7 +29,8 @@ const server = Http.createServer((req, res) => {
       json(res, 200, Canned.embeddings)
       return
     }
-    if (req.method !== "POST" || !(req.url ?? "").split("?")[0]!.endsWith("/chat/completions")) {
+    const responses = req.method === "POST" && (req.url ?? "").split("?")[0]!.endsWith("/responses")
+    if (!responses && (req.method !== "POST" || !(req.url ?? "").split("?")[0]!.endsWith("/chat/completions"))) {
       json(res, 404, JSON.stringify({ error: { message: "not found", type: "invalid_request_error", param: null, code: null } }))
       return
     }
@@ -37,6 +39,12 @@ const server = Http.createServer((req, res) => {
       body = JSON.parse(Buffer.concat(parts).toString("utf8"))
     } catch {
       json(res, 400, JSON.stringify({ error: { message: "bad json", type: "invalid_request_error", param: null, code: null } }))
+      return
+    }
+    if (responses) {
+      if (body.stream !== true) return json(res, 200, Canned.response)
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+      res.end(Canned.responsesStream)
       return
     }
     if (body.stream === true) {

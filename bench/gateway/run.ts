@@ -32,12 +32,15 @@ const jsonFile = flag("json")
 // --gateway-bin=FILE benchmarks another build of the gateway CLI (same `serve --config --port --host` contract).
 const gatewayBin = Path.resolve(root, flag("gateway-bin") ?? "packages/server/src/bin.ts")
 
+/** The APIs besides chat that the mock and our gateway serve (Portkey is measured on chat only). */
+type OtherApi = "embeddings" | "responses"
+
 interface Scenario {
-  readonly key: "c1" | "c1s" | "c32" | "c1e"
+  readonly key: "c1" | "c1s" | "c32" | "c1e" | "c1r" | "c1rs"
   readonly label: string
   readonly shape: Load.Shape
-  /** Sent to the targets' embeddings routes (`embeddingTargets`) instead of their chat routes. */
-  readonly embeddings?: boolean
+  /** Sent to the targets' embeddings or Responses API routes (`apiTargets`) instead of their chat routes. */
+  readonly api?: OtherApi
 }
 // Counts sized so a full run takes about 1–2 minutes on 2 cores; Portkey's
 // ~30 ms streamed first byte is what bounds the streamed block.
@@ -46,13 +49,18 @@ const scenarios: ReadonlyArray<Scenario> = [
   { key: "c1s", label: "c=1 streamed", shape: { stream: true, concurrency: 1, count: quick ? 30 : 100, maxMs: 5_000 } },
   { key: "c32", label: "c=32 plain", shape: { stream: false, concurrency: 32, count: quick ? 500 : 3_000, maxMs: 5_000 } },
   // Embeddings (one input, 1536 floats back) beside the c=1 chat block: direct and llm-router only.
-  { key: "c1e", label: "c=1 embeddings", embeddings: true, shape: { stream: false, concurrency: 1, count: quick ? 100 : 1_000, maxMs: 5_000 } }
+  { key: "c1e", label: "c=1 embeddings", api: "embeddings", shape: { stream: false, concurrency: 1, count: quick ? 100 : 1_000, maxMs: 5_000 } },
+  // The Responses API (sent natively to the mock's `/v1/responses`), plain and streamed: direct and llm-router only.
+  { key: "c1r", label: "c=1 Responses", api: "responses", shape: { stream: false, concurrency: 1, count: quick ? 100 : 1_000, maxMs: 5_000 } },
+  { key: "c1rs", label: "c=1 Responses streamed", api: "responses", shape: { stream: true, concurrency: 1, count: quick ? 30 : 300, maxMs: 5_000 } }
 ]
-const warmup: ReadonlyArray<Load.Shape & { readonly embeddings?: boolean }> = [
+const warmup: ReadonlyArray<Load.Shape & { readonly api?: OtherApi }> = [
   { stream: false, concurrency: 1, count: quick ? 100 : 300, maxMs: 5_000 },
   { stream: true, concurrency: 1, count: quick ? 20 : 60, maxMs: 5_000 },
   { stream: false, concurrency: 32, count: quick ? 300 : 1_500, maxMs: 5_000 },
-  { stream: false, concurrency: 1, count: quick ? 50 : 200, maxMs: 5_000, embeddings: true }
+  { stream: false, concurrency: 1, count: quick ? 50 : 200, maxMs: 5_000, api: "embeddings" },
+  { stream: false, concurrency: 1, count: quick ? 50 : 200, maxMs: 5_000, api: "responses" },
+  { stream: true, concurrency: 1, count: quick ? 20 : 60, maxMs: 5_000, api: "responses" }
 ]
 
 // ---------------------------------------------------------------- sealing
@@ -99,11 +107,17 @@ const servers = new Map<string, Processes.Child>([["direct", mock]])
 const targets: Array<Load.Target> = [
   Load.makeTarget({ key: "direct", label: "direct mock", port: mockPort, path: "/v1/chat/completions", headers: {}, model: "bench-model" })
 ]
-/** The same servers' embeddings routes, by target key: the mock's and our gateway's (not Portkey's). */
-const embeddingTargets = new Map<string, Load.Target>([[
-  "direct",
-  Load.makeTarget({ key: "direct", label: "direct mock", port: mockPort, path: "/v1/embeddings", headers: {}, model: "bench-embedding-model", api: "embeddings" })
-]])
+/** The same servers' embeddings and Responses API routes, by API and target key: the mock's and our gateway's (not Portkey's). */
+const apiTargets: { readonly [A in OtherApi]: Map<string, Load.Target> } = {
+  embeddings: new Map([[
+    "direct",
+    Load.makeTarget({ key: "direct", label: "direct mock", port: mockPort, path: "/v1/embeddings", headers: {}, model: "bench-embedding-model", api: "embeddings" })
+  ]]),
+  responses: new Map([[
+    "direct",
+    Load.makeTarget({ key: "direct", label: "direct mock", port: mockPort, path: "/v1/responses", headers: {}, model: "bench-model", api: "responses" })
+  ]])
+}
 
 const gatewayLabel = "llm-router"
 const startGateway = async (): Promise<Load.Target | string> => {
@@ -115,9 +129,13 @@ const startGateway = async (): Promise<Load.Target | string> => {
   servers.set("gateway", child)
   const up = await Processes.waitReady(child, port, "/health/liveness", 30_000)
   if (up !== undefined) return `${up}\n${Processes.logTail(child)}`
-  embeddingTargets.set(
+  apiTargets.embeddings.set(
     "gateway",
     Load.makeTarget({ key: "gateway", label: gatewayLabel, port, path: "/v1/embeddings", headers: {}, model: "bench-embed", api: "embeddings" })
+  )
+  apiTargets.responses.set(
+    "gateway",
+    Load.makeTarget({ key: "gateway", label: gatewayLabel, port, path: "/v1/responses", headers: {}, model: "bench", api: "responses" })
   )
   return Load.makeTarget({ key: "gateway", label: gatewayLabel, port, path: "/v1/chat/completions", headers: {}, model: "bench" })
 }
@@ -149,10 +167,12 @@ for (const [key, label, starting] of [["gateway", gatewayLabel, startGateway()],
   // One plain and one streamed call must come back as the mock's answer before any timing counts.
   const plain = await Load.once(started, false)
   const streamed = plain.ok ? await Load.once(started, true) : plain
-  const embeddingTarget = embeddingTargets.get(key)
+  const embeddingTarget = apiTargets.embeddings.get(key)
   const embedded = streamed.ok && embeddingTarget !== undefined ? await Load.once(embeddingTarget, false) : streamed
-  if (!plain.ok || !streamed.ok || !embedded.ok) {
-    unavailable.push({ key, label, reason: `sanity request failed: ${plain.error ?? streamed.error ?? embedded.error}` })
+  const responsesTarget = apiTargets.responses.get(key)
+  const responded = embedded.ok && responsesTarget !== undefined ? await Load.once(responsesTarget, true) : embedded
+  if (!plain.ok || !streamed.ok || !embedded.ok || !responded.ok) {
+    unavailable.push({ key, label, reason: `sanity request failed: ${plain.error ?? streamed.error ?? embedded.error ?? responded.error}` })
     continue
   }
   targets.push(started)
@@ -167,12 +187,12 @@ log(`bench/gateway: targets ${targets.map((t) => t.label).join(", ")}; logs in $
 for (const u of unavailable) log(`bench/gateway: ${u.label} unavailable: ${u.reason.split("\n")[0]}`)
 
 const began = Date.now()
-/** Where a block of `embeddings` requests (or chat's) goes for `target`; none when it takes no embeddings. */
-const routeOf = (target: Load.Target, embeddings: boolean | undefined): Load.Target | undefined =>
-  embeddings === true ? embeddingTargets.get(target.key) : target
+/** Where a block of requests of `api` (chat when none) goes for `target`; none when it does not serve that API. */
+const routeOf = (target: Load.Target, api: OtherApi | undefined): Load.Target | undefined =>
+  api === undefined ? target : apiTargets[api].get(target.key)
 for (const target of targets) {
   for (const shape of warmup) {
-    const to = routeOf(target, shape.embeddings)
+    const to = routeOf(target, shape.api)
     if (to !== undefined) await Load.block(to, shape)
   }
 }
@@ -192,7 +212,7 @@ for (let round = 0; round < rounds; round++) {
     // Rotate the order every round so drift and bursts of machine noise land on every target alike.
     const order = targets.map((_, i) => targets[(i + round) % targets.length]!)
     for (const target of order) {
-      const to = routeOf(target, s.embeddings)
+      const to = routeOf(target, s.api)
       if (to === undefined) continue
       const server = servers.get(target.key)
       const before = server === undefined ? undefined : Processes.cpuMillis(server)
@@ -263,6 +283,9 @@ const rows: Array<[string, (key: string) => string]> = [
   ["c=1 streamed full stream p50 (ms)", (k) => fmt(stat("c1s", k, "latency", 0.5))],
   ["c=1 embeddings latency p50 / p99 (ms)", (k) => pair(stat("c1e", k, "latency", 0.5), stat("c1e", k, "latency", 0.99))],
   ["c=1 embeddings added p50 / p99 (ms)", (k) => (k === "direct" ? "-" : pair(added("c1e", k, "latency", 0.5), added("c1e", k, "latency", 0.99)))],
+  ["c=1 Responses latency p50 / p99 (ms)", (k) => pair(stat("c1r", k, "latency", 0.5), stat("c1r", k, "latency", 0.99))],
+  ["c=1 Responses added p50 / p99 (ms)", (k) => (k === "direct" ? "-" : pair(added("c1r", k, "latency", 0.5), added("c1r", k, "latency", 0.99)))],
+  ["c=1 Responses streamed first byte added p50 (ms)", (k) => (k === "direct" ? "-" : fmt(added("c1rs", k, "ttfb", 0.5)))],
   ["c=32 plain latency p50 / p99 (ms)", (k) => pair(stat("c32", k, "latency", 0.5), stat("c32", k, "latency", 0.99))],
   ["c=32 plain added p50 / p99 (ms)", (k) => (k === "direct" ? "-" : pair(added("c32", k, "latency", 0.5), added("c32", k, "latency", 0.99)))],
   ["c=32 requests/s", (k) => rps(k).toFixed(0)],
@@ -353,6 +376,8 @@ if (jsonFile !== undefined && jsonFile !== "") {
       c1: { p50: stat("c1", t.key, "latency", 0.5), p99: stat("c1", t.key, "latency", 0.99), ttfbP50: stat("c1", t.key, "ttfb", 0.5), addedP50: added("c1", t.key, "latency", 0.5), addedP99: added("c1", t.key, "latency", 0.99) },
       c1Streamed: { ttfbP50: stat("c1s", t.key, "ttfb", 0.5), ttfbP99: stat("c1s", t.key, "ttfb", 0.99), addedTtfbP50: added("c1s", t.key, "ttfb", 0.5), addedTtfbP99: added("c1s", t.key, "ttfb", 0.99) },
       c1Embeddings: { p50: stat("c1e", t.key, "latency", 0.5), p99: stat("c1e", t.key, "latency", 0.99), addedP50: added("c1e", t.key, "latency", 0.5), addedP99: added("c1e", t.key, "latency", 0.99) },
+      c1Responses: { p50: stat("c1r", t.key, "latency", 0.5), p99: stat("c1r", t.key, "latency", 0.99), addedP50: added("c1r", t.key, "latency", 0.5), addedP99: added("c1r", t.key, "latency", 0.99) },
+      c1ResponsesStreamed: { firstByteAddedP50: added("c1rs", t.key, "ttfb", 0.5) },
       c32: { p50: stat("c32", t.key, "latency", 0.5), p99: stat("c32", t.key, "latency", 0.99), addedP50: added("c32", t.key, "latency", 0.5), addedP99: added("c32", t.key, "latency", 0.99), rps: rps(t.key), serverCpuMicrosPerRequest: cpu.get(t.key)?.length ? Load.median(cpu.get(t.key)!) : null, mainThreadCpuMicrosPerRequest: mainCpu.get(t.key)?.length ? Load.median(mainCpu.get(t.key)!) : null },
       errors: errors(t.key).count
     }])),

@@ -47,6 +47,8 @@ export interface ToolResultBlock extends Cacheable {
   readonly type: "tool_result"
   readonly tool_use_id: string
   readonly content?: string | ReadonlyArray<TextBlock | ImageBlock>
+  /** The tool failed (the chat tool message's `is_error`). */
+  readonly is_error?: boolean
 }
 /** A thinking block Claude sent, handed back unchanged (signed, so it must be exact). */
 export type ThinkingBlockParam =
@@ -344,7 +346,8 @@ const translateMessages = (
           cacheLast([{
             type: "tool_result",
             tool_use_id: toolUseId(message.tool_call_id),
-            ...(content.length > 0 ? { content } : {})
+            ...(content.length > 0 ? { content } : {}),
+            ...(message.is_error === true ? { is_error: true } : {})
           }], message, i)
         )
       }
@@ -550,3 +553,17 @@ export const fromChat = (
     throw error
   }
 }
+
+/** The fields of a Messages request that `POST /v1/messages/count_tokens` takes. */
+const COUNTED_FIELDS = ["model", "messages", "system", "tools", "tool_choice", "thinking"] as const
+
+/** The body of `POST /v1/messages/count_tokens` for `request`: what `fromChat` would send, minus what a count does not take. */
+export const countTokensBody = (
+  request: Chat.ChatRequest,
+  deployment: Deployment.Deployment
+): Result.Result<Partial<MessagesRequest>, LlmError.BadRequest> =>
+  Result.map(fromChat(request, deployment, false), (body) => {
+    const counted: Record<string, unknown> = {}
+    for (const field of COUNTED_FIELDS) if (body[field] !== undefined) counted[field] = body[field]
+    return counted as Partial<MessagesRequest>
+  })

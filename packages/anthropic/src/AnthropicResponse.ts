@@ -2,8 +2,8 @@
  * Anthropic's Message (the body of a non-streamed 200) as a Schema, and its translation into an
  * OpenAI-shape `ChatResponse`: text blocks joined into `content`, thinking into
  * `reasoning_content` (and kept whole in `thinking_blocks`), `tool_use` blocks as `tool_calls`
- * (the JSON tool's as `content`: see `StructuredOutput`), `stop_reason` as `finish_reason`,
- * cache-aware usage. The stream translation
+ * (the JSON tool's as `content`: see `StructuredOutput`), `stop_reason` as `finish_reason` (and
+ * the `stop_sequence` that ended it), cache-aware usage. The stream translation
  * (`AnthropicStream`) shares `finishReason` and `toUsage`.
  */
 import type { Chat } from "@llm-router/core"
@@ -160,7 +160,10 @@ export const toChatResponse = (message: Message, options: Options): Chat.ChatRes
       // The JSON tool's call is the answer itself, which ended as any answer does.
       finish_reason: answeredByTool && toolCalls.length === 0 && message.stop_reason === "tool_use"
         ? "stop"
-        : finishReason(message.stop_reason)
+        : finishReason(message.stop_reason),
+      ...(message.stop_reason === "stop_sequence" && typeof message.stop_sequence === "string"
+        ? { stop_sequence: message.stop_sequence }
+        : {})
     }],
     usage: toUsage(message.usage)
   }

@@ -4,7 +4,8 @@
  * `error`) translated into OpenAI-shape `ChatChunk`s: a first chunk with the assistant role,
  * text as `content` deltas, tool calls as `tool_calls` deltas keyed by index, a chunk with
  * `finish_reason`, and a usage chunk (`choices: []`) last. The JSON tool's input (see
- * `StructuredOutput`) streams as `content`. The usage chunk is always sent,
+ * `StructuredOutput`) streams as `content`; the finish chunk names the `stop_sequence` that
+ * ended the answer, when one did. The usage chunk is always sent,
  * whatever `stream_options` says: the router reads usage and cost from it.
  * An `event: error` fails the stream with the matching `LlmError`; a stream that ends before
  * `message_stop` fails as a malformed (truncated) response.
@@ -297,7 +298,13 @@ export class Translator {
         const reason = stop === "tool_use" && this.nextTool === 0 && this.jsonTool ? "stop" : finishReason(stop)
         if (reason === null || this.finishSent) return []
         this.finishSent = true
-        return [this.chunk([{ index: 0, delta: {}, finish_reason: reason }])]
+        const sequence = decoded.success.delta.stop_sequence
+        return [this.chunk([{
+          index: 0,
+          delta: {},
+          finish_reason: reason,
+          ...(stop === "stop_sequence" && typeof sequence === "string" ? { stop_sequence: sequence } : {})
+        }])]
       }
       case "message_stop": {
         this.finished = true

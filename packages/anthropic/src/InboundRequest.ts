@@ -3,7 +3,8 @@
  * a Schema, and its translation into a `ChatRequest`: the inverse of `AnthropicRequest`, written
  * so that the Anthropic adapter turns the chat request back into what the client sent (system
  * blocks and `cache_control` marks kept, signed thinking blocks as `thinking_blocks`, `thinking`
- * carried as it is, tool uses and results as tool calls and tool messages), while any other
+ * carried as it is, tool uses and results as tool calls and tool messages, a failed result's
+ * `is_error` kept on its tool message), while any other
  * provider gets an ordinary chat request. What chat completions cannot carry (server tools,
  * documents by URL) is refused with the field at fault.
  */
@@ -139,7 +140,12 @@ const toolResult = (block: typeof ToolResultBlock.Type, param: string): Chat.Mes
     : typeof block.content === "string"
     ? block.content
     : block.content.map((part, j) => userPart(part, `${param}.content[${j}]`))
-  return withCache({ role: "tool" as const, tool_call_id: block.tool_use_id, content }, block.cache_control)
+  return withCache({
+    role: "tool" as const,
+    tool_call_id: block.tool_use_id,
+    content,
+    ...(block.is_error === true ? { is_error: true } : {})
+  }, block.cache_control)
 }
 
 const assistantMessage = (content: string | ReadonlyArray<Block>, param: string): Chat.Message => {
@@ -230,14 +236,35 @@ const toolChoiceOf = (choice: typeof ToolChoice.Type): Chat.ToolChoice => {
   }
 }
 
+/**
+ * The beta features a client asked for (its `anthropic-beta` header, as Claude Code sends
+ * `claude-code-20250219,interleaved-thinking-2025-05-14,…`), as the chat request's
+ * `extra_headers` (LiteLLM's per-request headers), which the Anthropic adapter sends on to
+ * Claude and every other adapter leaves out. `oauth-*` betas go with an OAuth token Claude
+ * Code holds, not with a deployment's API key, so they stay behind; at most 16 well-formed
+ * names are taken.
+ */
+export const betaHeaders = (header: string | undefined): { readonly "anthropic-beta": string } | undefined => {
+  const betas = (header ?? "").split(",").map((beta) => beta.trim())
+    .filter((beta) => /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/.test(beta) && !beta.startsWith("oauth-"))
+    .slice(0, 16)
+  return betas.length === 0 ? undefined : { "anthropic-beta": betas.join(",") }
+}
+
+export interface Options {
+  /** The client's `anthropic-beta` header. */
+  readonly betas?: string | undefined
+}
+
 /** The chat request for a Messages API request. */
-export const toChat = (request: MessagesRequest): Result.Result<Chat.ChatRequest, Invalid> => {
+export const toChat = (request: MessagesRequest, options: Options = {}): Result.Result<Chat.ChatRequest, Invalid> => {
   try {
     if (request.messages.length === 0) throw new Invalid("messages: at least one message is required", "messages")
     const messages = toMessages(request)
     const tools = toolsOf(request.tools)
     const choice = request.tool_choice
     const user = request.metadata?.user_id
+    const headers = betaHeaders(options.betas)
     return Result.succeed({
       model: request.model,
       messages,
@@ -251,6 +278,7 @@ export const toChat = (request: MessagesRequest): Result.Result<Chat.ChatRequest
       // Carried as it is: the Anthropic adapter sends it natively, the others map it (see their requests).
       ...(request.thinking !== undefined ? { thinking: request.thinking } : {}),
       ...(typeof user === "string" && user.length > 0 ? { user } : {}),
+      ...(headers !== undefined ? { extra_headers: headers } : {}),
       ...(request.stream === true ? { stream: true } : {})
     })
   } catch (error) {

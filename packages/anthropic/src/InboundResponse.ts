@@ -8,8 +8,13 @@
 import type { Chat } from "@llm-router/core"
 import type * as AnthropicResponse from "./AnthropicResponse.ts"
 
-/** `finish_reason` → `stop_reason` (the inverse of `AnthropicResponse.finishReason`). */
-export const stopReason = (finish: Chat.FinishReason | null | undefined): string => {
+/**
+ * `finish_reason` → `stop_reason` (the inverse of `AnthropicResponse.finishReason`). A stop
+ * is `stop_sequence` only when the provider named the sequence (`stop_sequence`, Claude's):
+ * OpenAI and Gemini say `stop` for a sequence and a natural end alike, which reads as `end_turn`.
+ */
+export const stopReason = (finish: Chat.FinishReason | null | undefined, stopSequence?: string | null): string => {
+  if (finish === "stop" && typeof stopSequence === "string") return "stop_sequence"
   switch (finish) {
     case "length":
       return "max_tokens"
@@ -22,6 +27,10 @@ export const stopReason = (finish: Chat.FinishReason | null | undefined): string
       return "end_turn"
   }
 }
+
+/** The `stop_sequence` to report: the one that ended the answer, or `null`. */
+export const stopSequenceOf = (finish: Chat.FinishReason | null | undefined, stopSequence: string | null | undefined): string | null =>
+  finish === "stop" && typeof stopSequence === "string" ? stopSequence : null
 
 /** Anthropic usage from chat usage: `input_tokens` counts only the prompt that was neither read from nor written to a cache. */
 export const usageOf = (usage: Chat.Usage | null | undefined): AnthropicResponse.Usage & {
@@ -72,8 +81,8 @@ export const fromChat = (response: Chat.ChatResponse): AnthropicResponse.Message
     role: "assistant",
     model: response.model,
     content,
-    stop_reason: stopReason(choice?.finish_reason),
-    stop_sequence: null,
+    stop_reason: stopReason(choice?.finish_reason, choice?.stop_sequence),
+    stop_sequence: stopSequenceOf(choice?.finish_reason, choice?.stop_sequence),
     usage: usageOf(response.usage)
   }
 }

@@ -5,7 +5,8 @@
  * reasoning as a `thinking` block whose signature (Claude's, from the adapter's
  * `thinking_blocks`) arrives as a `signature_delta`, text as a `text` block, each tool call as a
  * `tool_use` block whose arguments stream as `input_json_delta`s; last `message_delta` with the
- * stop reason and the whole usage, and `message_stop`.
+ * stop reason (and the stop sequence, when the provider named one) and the whole usage, and
+ * `message_stop`.
  */
 import type { Chat } from "@llm-router/core"
 import * as InboundResponse from "./InboundResponse.ts"
@@ -22,6 +23,7 @@ export class Translator {
   private next = 0
   private current: Open | undefined
   private finish: Chat.FinishReason | null = null
+  private stopSequence: string | null = null
   private usage: Chat.Usage | undefined
   private readonly model: string
 
@@ -99,6 +101,7 @@ export class Translator {
       if (args.length > 0) out.push({ type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: args } })
     }
     if (choice.finish_reason !== undefined && choice.finish_reason !== null) this.finish = choice.finish_reason
+    if (typeof choice.stop_sequence === "string") this.stopSequence = choice.stop_sequence
     return out
   }
 
@@ -108,7 +111,10 @@ export class Translator {
     this.close(out)
     out.push({
       type: "message_delta",
-      delta: { stop_reason: InboundResponse.stopReason(this.finish), stop_sequence: null },
+      delta: {
+        stop_reason: InboundResponse.stopReason(this.finish, this.stopSequence),
+        stop_sequence: InboundResponse.stopSequenceOf(this.finish, this.stopSequence)
+      },
       usage: InboundResponse.usageOf(this.usage)
     })
     out.push({ type: "message_stop" })

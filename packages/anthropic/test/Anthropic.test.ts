@@ -127,6 +127,9 @@ describe("Anthropic chat", () => {
       const stopped = yield* chat(deployment(mock.baseUrl), request({ stop: ["four"] }))
       assert.strictEqual(stopped.response.choices[0]?.finish_reason, "stop")
       assert.strictEqual(stopped.response.choices[0]?.message.content, "one two three ")
+      // …naming the sequence that stopped it, and not when the answer ended on its own.
+      assert.strictEqual(stopped.response.choices[0]?.stop_sequence, "four")
+      assert.notProperty(short.response.choices[0], "stop_sequence")
       const refusing = yield* AnthropicUpstream.make({ stopReason: "refusal" })
       const refused = yield* chat(deployment(refusing.baseUrl), request())
       assert.strictEqual(refused.response.choices[0]?.finish_reason, "content_filter")

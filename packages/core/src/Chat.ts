@@ -72,7 +72,14 @@ export const AssistantMessage = Schema.StructWithRest(Schema.Struct({
 export const ToolMessage = Schema.StructWithRest(Schema.Struct({
   role: Schema.Literal("tool"),
   content: Content,
-  tool_call_id: Schema.String
+  tool_call_id: Schema.String,
+  /**
+   * The tool failed and `content` says how (Anthropic's `is_error`, not an OpenAI field). Each
+   * adapter carries it so the model sees it: Anthropic natively on the `tool_result`, Gemini
+   * as the `error` key of the function response, OpenAI-format providers (which have no such
+   * field) as an `Error: ` lead on the content.
+   */
+  is_error: Schema.optionalKey(Schema.Boolean)
 }), Passthrough)
 export const Message = Schema.Union([SystemMessage, UserMessage, AssistantMessage, ToolMessage])
 export type Message = typeof Message.Type
@@ -188,11 +195,19 @@ export const ResponseMessage = Schema.StructWithRest(
 )
 export type ResponseMessage = typeof ResponseMessage.Type
 
+/**
+ * Which of the request's `stop` sequences ended the answer (`finish_reason: "stop"`), where
+ * the provider says so: Anthropic's `stop_sequence`. Absent where the provider does not tell a
+ * stop sequence from a natural end (OpenAI, Gemini).
+ */
+const StopSequence = Schema.optionalKey(Schema.NullOr(Schema.String))
+
 export const Choice = Schema.StructWithRest(
   Schema.Struct({
     index: Count,
     message: ResponseMessage,
-    finish_reason: Schema.NullOr(FinishReason)
+    finish_reason: Schema.NullOr(FinishReason),
+    stop_sequence: StopSequence
   }),
   Passthrough
 )
@@ -239,7 +254,8 @@ export const ChunkChoice = Schema.StructWithRest(
   Schema.Struct({
     index: Count,
     delta: Delta,
-    finish_reason: Schema.optionalKey(Schema.NullOr(FinishReason))
+    finish_reason: Schema.optionalKey(Schema.NullOr(FinishReason)),
+    stop_sequence: StopSequence
   }),
   Passthrough
 )
@@ -309,6 +325,7 @@ export const collectChunks = (items: ReadonlyArray<ChatChunk | Restart>): ChatRe
       reasoning: string
       thinkingBlocks: Array<{ readonly [key: string]: unknown }>
       finish: FinishReason | null
+      stopSequence: string | null
       tools: Map<number, { id: string; name: string; arguments: string }>
     }
   >()
@@ -317,11 +334,12 @@ export const collectChunks = (items: ReadonlyArray<ChatChunk | Restart>): ChatRe
     if (chunk.usage) usage = chunk.usage
     for (const choice of chunk.choices) {
       let acc = byIndex.get(choice.index)
-      if (!acc) byIndex.set(choice.index, acc = { content: "", reasoning: "", thinkingBlocks: [], finish: null, tools: new Map() })
+      if (!acc) byIndex.set(choice.index, acc = { content: "", reasoning: "", thinkingBlocks: [], finish: null, stopSequence: null, tools: new Map() })
       if (typeof choice.delta.content === "string") acc.content += choice.delta.content
       if (typeof choice.delta.reasoning_content === "string") acc.reasoning += choice.delta.reasoning_content
       if (choice.delta.thinking_blocks !== undefined) acc.thinkingBlocks.push(...choice.delta.thinking_blocks)
       if (choice.finish_reason) acc.finish = choice.finish_reason
+      if (typeof choice.stop_sequence === "string") acc.stopSequence = choice.stop_sequence
       for (const call of choice.delta.tool_calls ?? []) {
         let tool = acc.tools.get(call.index)
         if (!tool) acc.tools.set(call.index, tool = { id: "", name: "", arguments: "" })
@@ -346,7 +364,8 @@ export const collectChunks = (items: ReadonlyArray<ChatChunk | Restart>): ChatRe
         ...(acc.thinkingBlocks.length > 0 ? { thinking_blocks: acc.thinkingBlocks } : {}),
         ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
       },
-      finish_reason: acc.finish
+      finish_reason: acc.finish,
+      ...(acc.stopSequence !== null ? { stop_sequence: acc.stopSequence } : {})
     }
   })
   return {

@@ -74,12 +74,19 @@ export interface Observer {
  */
 const penalised: ReadonlySet<LlmError.Tag> = new Set(["Timeout", "ConnectionFailed", "ServiceUnavailable", "InternalServerError"])
 
-/** The strategy and the observer that feeds it; one per router, as its estimates are that router's. */
-export interface LatencyRouting {
+/**
+ * What a routing decision reads of a router's adaptive latency routing (`Strategy.Context.latency`):
+ * the pick that ranks by its estimates, and the estimates themselves.
+ */
+export interface Estimates {
   readonly pick: Pick
-  readonly observer: Observer
-  /** The current estimate a request of this kind would be ranked by, for inspection and tests. */
+  /** The current estimate a request of this kind would be ranked by (ms), for a step of one's own, inspection and tests. */
   readonly estimate: (deployment: string, streaming: boolean, now: number) => number | undefined
+}
+
+/** The strategy and the observer that feeds it; one per router, as its estimates are that router's. */
+export interface LatencyRouting extends Estimates {
+  readonly observer: Observer
 }
 
 export const make = (args: Args = {}): LatencyRouting => {

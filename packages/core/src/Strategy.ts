@@ -35,6 +35,7 @@
 import type { Deployment } from "./Deployment.ts"
 import type { Limit } from "./Budget.ts"
 import * as BuiltIn from "./internal/BuiltInSteps.ts"
+import type * as LatencyRouting from "./LatencyRouting.ts"
 import type * as LlmError from "./LlmError.ts"
 import * as ModelCatalog from "./ModelCatalog.ts"
 import type { RoutingStrategy } from "./RouterConfig.ts"
@@ -52,6 +53,12 @@ export interface Context {
   readonly random: number
   /** The request being routed: its `model`, `metadata`… (absent when a strategy is called outside a router). */
   readonly request?: { readonly model: string; readonly metadata?: unknown } | undefined
+  /**
+   * The router's adaptive latency estimates (`LatencyRouting`), which its calls feed once a
+   * decision has read them (absent when a strategy is called outside a router). `latencyBased`
+   * ranks by them.
+   */
+  readonly latency?: LatencyRouting.Estimates | undefined
   /** The model group being routed (named in refusals). */
   readonly group?: string | undefined
   /** True when `group` is a fallback of the group the request named: a tags refusal then only skips it. */
@@ -367,6 +374,14 @@ export const leastBusy: Pick = (candidates, context) => pickLowestOf(candidates,
 export const lowestLatency: Pick = (candidates, context) =>
   pickLowestOf(candidates, (d) => meanLatency(d, context), context.random)
 
+/**
+ * LiteLLM's `latency-based-routing`, in a router: its adaptive latency routing (`LatencyRouting`:
+ * estimates that forget, probes, no herding), the same whether named in the config or ending a
+ * pipeline of one's own. Outside a router (no `context.latency`), the lowest mean latency.
+ */
+export const latencyBased: Pick = (candidates, context) =>
+  context.latency !== undefined ? context.latency.pick(candidates, context) : lowestLatency(candidates, context)
+
 /** Lowest price per token (input plus output); a deployment with no known price goes last. */
 export const lowestCost: Pick = (candidates, context) => pickLowestOf(candidates, pricePerToken, context.random)
 
@@ -381,7 +396,7 @@ export const lowestUsage: Pick = (candidates, context) =>
 export const byName: { readonly [K in RoutingStrategy]: Pick } = {
   "simple-shuffle": simpleShuffle,
   "least-busy": leastBusy,
-  "latency-based-routing": lowestLatency,
+  "latency-based-routing": latencyBased,
   "cost-based-routing": lowestCost,
   "usage-based-routing": lowestUsage,
   "usage-based-routing-v2": lowestUsage

@@ -11,6 +11,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { type Chat, LatencyRouting, Overrides, RouterConfig, type RouterState, Strategy } from "@llm-router/core"
 import { Arbitrary, Effect, pipe, Random, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import * as Observed from "../src/internal/Observed.ts"
 import { deployment, harness, type Harness, request } from "./Fixture.ts"
 
 const SECOND = 1000
@@ -171,6 +172,53 @@ describe("in a pipeline of one's own", () => {
       assert.isAbove(share(h, "a", 5 * SECOND, 30 * SECOND), 0.9)
       assert.isAbove(share(h, "b", 40 * SECOND, 60 * SECOND), 0.9)
     }).pipe(Random.withSeed(9)))
+})
+
+describe("latency-based-routing named in a pipeline of one's own", () => {
+  it.effect("is the router's adaptive routing: it leaves a deployment that slowed down and returns after its recovery", () =>
+    Effect.gen(function*() {
+      // No `latency` option and the config's strategy is simple-shuffle: only the pipeline names latency routing.
+      const strategy = pipe(Strategy.candidates, Strategy.filter((d) => d.id !== "c"), Strategy.pick(Strategy.byName["latency-based-routing"]))
+      const h = yield* harness({ model_list: ["a", "b", "c"].map((id) => deployment("gpt", id)) }, {
+        a: latency((now, t) => (now >= 30 * SECOND && now < 60 * SECOND ? 50 : 8) * t),
+        b: latency((_, t) => 10 * t),
+        c: latency((_, t) => 5 * t)
+      }, { strategy })
+      yield* steady(h, 100, 150 * SECOND)
+      assert.strictEqual(h.callsTo("c"), 0)
+      assert.isAbove(share(h, "a", 5 * SECOND, 30 * SECOND), 0.9)
+      assert.isAbove(share(h, "b", 40 * SECOND, 60 * SECOND), 0.9)
+      // Recovered at 60 s: a mean of its last ten latencies would keep a's slow answers for five
+      // minutes; the adaptive estimates forget them, and a probe notices the recovery.
+      assert.isAbove(share(h, "a", 100 * SECOND, 150 * SECOND), 0.9)
+    }).pipe(Random.withSeed(11)))
+
+  it("outside a router (no estimates in the context) it is the lowest mean latency", () => {
+    const ds = [{ id: "a" }, { id: "b" }] as unknown as ReadonlyArray<Parameters<Strategy.Pick>[0][number]>
+    const stats = new Map([["a", { cooldownUntil: 0, inFlight: 0, requestsThisMinute: 0, tokensThisMinute: 0, recentFailures: 0, latencyMs: 900 }], [
+      "b",
+      { cooldownUntil: 0, inFlight: 0, requestsThisMinute: 0, tokensThisMinute: 0, recentFailures: 0, latencyMs: 300 }
+    ]])
+    const context = { snapshot: { now: 0, stats }, streaming: false, random: 0 }
+    assert.strictEqual(Strategy.byName["latency-based-routing"](ds, context).id, "b")
+    // With estimates in the context, it ranks by them.
+    const adaptive = LatencyRouting.make()
+    adaptive.observer.answered(adaptive.observer.started("a", false, 0), { latencyMs: 100, outputTokens: 100 }, 100)
+    adaptive.observer.answered(adaptive.observer.started("b", false, 0), { latencyMs: 1000, outputTokens: 100 }, 1000)
+    assert.strictEqual(Strategy.byName["latency-based-routing"](ds, { ...context, snapshot: { now: 1000, stats }, latency: adaptive }).id, "a")
+  })
+})
+
+describe("the router's latency feed", () => {
+  it("tells the estimates of calls only once a decision has read them, so a router routing by something else pays nothing", () => {
+    const adaptive = LatencyRouting.make()
+    const feed = Observed.feed(adaptive, false)
+    assert.isUndefined(feed.observer())
+    feed.estimates.pick([{ id: "a" }] as unknown as Parameters<Strategy.Pick>[0], { snapshot: { now: 0, stats: new Map() }, streaming: false, random: 0 })
+    assert.strictEqual(feed.observer(), adaptive.observer)
+    // An app's own routing is fed from the start: its pipeline may call its pick directly.
+    assert.strictEqual(Observed.feed(adaptive, true).observer(), adaptive.observer)
+  })
 })
 
 describe("what the estimates learn from", () => {

@@ -200,6 +200,20 @@ describe("content-policy fallbacks", () => {
       assert.strictEqual((yield* succeedOnClock(h.router.chat(request("strict")))).route.servedBy, "lenient")
     }))
 
+  it.effect("an operation's answer cut by a content filter (a native Responses call) selects the content-policy chain too", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({ model_list: groups("strict", "lenient"), content_policy_fallbacks: [{ strict: ["lenient"] }] }, {})
+      const asked: Array<string> = []
+      const { route, value } = yield* succeedOnClock(h.router.operate!(request("strict"), (d) =>
+        Effect.sync(() => {
+          asked.push(d.id)
+          return { value: d.id, usage: undefined, contentFiltered: d.id === "strict" }
+        })))
+      assert.deepStrictEqual(asked, ["strict", "lenient"])
+      assert.strictEqual(value, "lenient")
+      assert.deepStrictEqual(route.fallbacks, ["lenient"])
+    }))
+
   it.effect("content-policy chains for other groups only: the filtered answer is returned, not turned into an error", () =>
     Effect.gen(function*() {
       const h = yield* harness(

@@ -244,6 +244,8 @@ const build = (scenario: Scenario) => {
       budgetLimits,
       overBudget,
       pins: undefined,
+      // No adaptive estimates: `latency-based-routing` ranks by the mean latency, as it does on its own.
+      latency: { estimates: undefined, observer: () => undefined },
       compiled: new Map([["g", Selection.compile(strategy, members, settings, budgetLimits)]]),
       strategyFor: () => strategy
     } as unknown as Engine

@@ -117,17 +117,19 @@ const parseArguments = (raw: string, param: string): Readonly<Record<string, unk
 /**
  * A tool result as Gemini's `functionResponse.response` (a JSON object). A JSON object result
  * is sent as is; anything else under `output`, the key Gemini's docs name for a function's
- * output.
+ * output. A failed tool's result (`is_error`) goes under `error`, the key they name for its
+ * error details.
  */
-const toolResponse = (content: Chat.Content): Readonly<Record<string, unknown>> => {
+const toolResponse = (content: Chat.Content, failed: boolean): Readonly<Record<string, unknown>> => {
   const text = textOf(content)
+  let value: unknown = text
   try {
-    const value: unknown = JSON.parse(text)
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
-    return { output: value }
+    value = JSON.parse(text)
   } catch {
-    return { output: text }
+    // Not JSON: the text itself.
   }
+  if (failed) return { error: value }
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : { output: value }
 }
 
 const stopSequences = (stop: Chat.ChatRequest["stop"]): ReadonlyArray<string> | undefined =>
@@ -246,7 +248,7 @@ const build = (request: Chat.ChatRequest, defaults: Defaults): GeminiWire.Genera
         if (name === undefined) {
           throw new Invalid(`tool message answers tool_call_id "${message.tool_call_id}", which no earlier assistant message called`, `${param}.tool_call_id`)
         }
-        push("user", [{ functionResponse: { name, response: toolResponse(message.content) } }])
+        push("user", [{ functionResponse: { name, response: toolResponse(message.content, message.is_error === true) } }])
         break
       }
     }

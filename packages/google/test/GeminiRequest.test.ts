@@ -92,6 +92,27 @@ describe("GeminiRequest.fromChat", () => {
     assert.deepStrictEqual(body.contents[4]?.parts, [{ functionResponse: { name: "second", response: { output: 2 } } }])
   })
 
+  it("sends a failed tool's result (is_error) under `error`, a JSON object as it is", () => {
+    const body = translate({
+      messages: [
+        { role: "user", content: "go" },
+        {
+          role: "assistant",
+          tool_calls: [
+            { id: "call_0", type: "function", function: { name: "f", arguments: "{}" } },
+            { id: "call_1", type: "function", function: { name: "g", arguments: "{}" } }
+          ]
+        },
+        { role: "tool", tool_call_id: "call_0", content: "timed out", is_error: true },
+        { role: "tool", tool_call_id: "call_1", content: "{\"code\":7}", is_error: true }
+      ]
+    })
+    assert.deepStrictEqual(body.contents[2]?.parts, [
+      { functionResponse: { name: "f", response: { error: "timed out" } } },
+      { functionResponse: { name: "g", response: { error: { code: 7 } } } }
+    ])
+  })
+
   it("returns a thought signature carried in a tool call id to Gemini", () => {
     const body = translate({
       messages: [

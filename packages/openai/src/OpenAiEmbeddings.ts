@@ -23,7 +23,7 @@ import * as Endpoint from "./Endpoint.ts"
 import * as Transport from "./Transport.ts"
 
 /** An upstream answer: OpenAI's shape, where OpenAI-compatible servers may leave usage out. */
-const UpstreamResponse = Schema.StructWithRest(
+export const UpstreamResponse = Schema.StructWithRest(
   Schema.Struct({
     data: Schema.Array(Embeddings.Embedding),
     model: Schema.optionalKey(Schema.String),
@@ -32,6 +32,36 @@ const UpstreamResponse = Schema.StructWithRest(
   [Schema.Record(Schema.String, Schema.Unknown)]
 )
 const decodeUpstream = Schema.decodeUnknownResult(UpstreamResponse)
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+const isCount = (u: unknown): boolean => typeof u === "number" && Number.isSafeInteger(u) && u >= 0
+
+/**
+ * `UpstreamResponse`'s check without the Schema's per-element walk, for the common answer
+ * (1536 or more floats a vector, where the Schema's walk costs more than the rest of the call):
+ * `true` only for what the Schema accepts as it is (held to it by `FastPathFuzz.test.ts`);
+ * anything else goes through the Schema.
+ */
+export const isPlainUpstream = (value: unknown): value is typeof UpstreamResponse.Type => {
+  if (!isRecord(value)) return false
+  const { data, model, usage } = value
+  if (!Array.isArray(data)) return false
+  if (model !== undefined && typeof model !== "string") return false
+  if (usage !== undefined && usage !== null && !(isRecord(usage) && isCount(usage["prompt_tokens"]) && isCount(usage["total_tokens"]))) {
+    return false
+  }
+  for (const item of data) {
+    if (!isRecord(item) || item["object"] !== "embedding" || !isCount(item["index"])) return false
+    const embedding = item["embedding"]
+    if (typeof embedding === "string") continue
+    if (!Array.isArray(embedding)) return false
+    for (let i = 0; i < embedding.length; i++) {
+      const x = embedding[i]
+      if (typeof x !== "number" || !Number.isFinite(x)) return false
+    }
+  }
+  return true
+}
 
 /** The body OpenAI documents, for the deployment's model. */
 export const requestBody = (deployment: Deployment.Deployment, request: Embeddings.EmbeddingRequest) => ({
@@ -72,9 +102,13 @@ export const make = (
       } catch {
         return malformed("the body is not JSON")
       }
-      const decoded = decodeUpstream(json)
-      if (Result.isFailure(decoded)) return malformed(`the body is not an embeddings list (${decoded.failure.message})`)
-      const upstream = decoded.success
+      let upstream: typeof UpstreamResponse.Type
+      if (isPlainUpstream(json)) upstream = json
+      else {
+        const decoded = decodeUpstream(json)
+        if (Result.isFailure(decoded)) return malformed(`the body is not an embeddings list (${decoded.failure.message})`)
+        upstream = decoded.success
+      }
       const count = Embeddings.inputsOf(request.input).length
       if (upstream.data.length !== count) return malformed(`${upstream.data.length} embeddings for ${count} inputs`)
       // An answer already whole and in the encoding asked for goes out as the upstream wrote it (see `WireJson`).

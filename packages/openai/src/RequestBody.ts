@@ -3,8 +3,10 @@
  * mostly passes it through: the deployment's model replaces the group name, LiteLLM's
  * routing-only fields are dropped, `stream` is set (with `include_usage` so streamed usage is
  * known), reasoning models get `max_completion_tokens` instead of `max_tokens`, and
- * Anthropic's prompt-cache marks (`cache_control`) are taken off messages, parts and tools, and
- * Anthropic's `thinking` becomes `reasoning_effort` for OpenAI and Azure.
+ * Anthropic's prompt-cache marks (`cache_control`) are taken off messages, parts and tools, a
+ * failed tool result's `is_error` becomes an `Error: ` lead on its content, and for OpenAI and
+ * Azure, Anthropic's `thinking` becomes `reasoning_effort`, Claude's `thinking_blocks` are
+ * taken off assistant messages and a `user` longer than OpenAI allows is left out.
  */
 import { type Chat, Deployment, ReasoningEffort } from "@llm-router/core"
 
@@ -82,6 +84,51 @@ const withoutCacheMarks = (body: Record<string, unknown>): void => {
   if (Array.isArray(tools) && tools.some((tool) => withoutCacheControl(tool) !== tool)) body["tools"] = tools.map(withoutCacheControl)
 }
 
+/** How a failed tool's result reads to a model that has no `is_error` field. */
+export const TOOL_ERROR_LEAD = "Error: "
+
+/** A failed tool's content with the lead in front (on its first text part, when it is a list). */
+const asToolError = (content: unknown): unknown => {
+  if (typeof content === "string") return TOOL_ERROR_LEAD + content
+  if (!Array.isArray(content)) return content
+  const first: unknown = content[0]
+  if (typeof first === "object" && first !== null && (first as { type?: unknown }).type === "text") {
+    return [{ ...first, text: TOOL_ERROR_LEAD + String((first as { text?: unknown }).text ?? "") }, ...content.slice(1)]
+  }
+  return [{ type: "text", text: TOOL_ERROR_LEAD.trimEnd() }, ...content]
+}
+
+/**
+ * Messages without the core's fields that chat completions do not define, which OpenAI refuses
+ * ("Additional properties are not allowed"): a tool message's `is_error` (an Anthropic
+ * client's failed `tool_result`), whose content leads with `Error: ` instead so the model
+ * still sees that the tool failed; and, for OpenAI and Azure, an assistant message's
+ * `thinking_blocks` (Claude's signed thinking, which only Claude can read back), so a Claude
+ * conversation fails over to GPT as it is. Other OpenAI-compatible servers may be a LiteLLM
+ * proxy in front of Claude, which takes `thinking_blocks`: they keep them. Copies only what
+ * changed.
+ */
+const withoutForeignMessageFields = (body: Record<string, unknown>, dropThinking: boolean): void => {
+  const messages = body["messages"]
+  if (!Array.isArray(messages)) return
+  const foreign = (message: unknown): message is Record<string, unknown> =>
+    typeof message === "object" && message !== null &&
+    (Object.hasOwn(message, "is_error") || (dropThinking && Object.hasOwn(message, "thinking_blocks")))
+  if (!messages.some(foreign)) return
+  body["messages"] = messages.map((message: unknown) => {
+    if (!foreign(message)) return message
+    const { is_error: failed, thinking_blocks: thinking, ...rest } = message
+    const kept = dropThinking || thinking === undefined ? rest : { ...rest, thinking_blocks: thinking }
+    return failed === true && rest["role"] === "tool" ? { ...kept, content: asToolError(rest["content"]) } : kept
+  })
+}
+
+/**
+ * OpenAI's longest `user` (it answers 400 to a longer one). Claude Code's `metadata.user_id`,
+ * which the Messages route passes on as `user`, is longer: it is left out rather than refused.
+ */
+export const OPENAI_MAX_USER_LENGTH = 64
+
 export interface Options {
   readonly stream: boolean
   /** Ask for `stream_options.include_usage` (off for providers that reject the field). */
@@ -104,14 +151,17 @@ export const make = (
     if (value !== undefined) body[key] = value
   }
   withoutCacheMarks(body)
-  if ("thinking" in body && (deployment.provider === "openai" || deployment.provider === "azure")) {
+  const firstParty = deployment.provider === "openai" || deployment.provider === "azure"
+  withoutForeignMessageFields(body, firstParty)
+  if (firstParty && typeof body["user"] === "string" && body["user"].length > OPENAI_MAX_USER_LENGTH) delete body["user"]
+  if ("thinking" in body && firstParty) {
     // Anthropic's `thinking` (a Messages API client's, through the gateway) is a level here, as in LiteLLM.
     const effort = ReasoningEffort.fromThinking(body["thinking"])
     delete body["thinking"]
     if (body["reasoning_effort"] === undefined && effort !== undefined && effort !== "none") body["reasoning_effort"] = effort
   }
   if (
-    body["reasoning_effort"] !== undefined && (deployment.provider === "openai" || deployment.provider === "azure") &&
+    body["reasoning_effort"] !== undefined && firstParty &&
     noReasoningEffort.test(deployment.model.slice(deployment.model.lastIndexOf("/") + 1).toLowerCase())
   ) delete body["reasoning_effort"]
   body["model"] = deployment.model

@@ -92,6 +92,18 @@ export const idsFor = (responseId: string): Ids => {
   return { response: responseId, item: (kind, index) => `${kind}_${suffix}_${index}` }
 }
 
+/** The id kind of each output item type the gateway renames. */
+const itemKinds: Readonly<Record<string, "msg" | "fc" | "rs">> = { message: "msg", function_call: "fc", reasoning: "rs" }
+
+/** The id kind of an output item (`undefined` for a type the gateway does not rename). */
+export const kindOfItem = (item: Readonly<Record<string, unknown>>) => itemKinds[String(item["type"])]
+
+/** An upstream's output item at `index` under our id (see `fromNative`). */
+export const withOurId = (item: Readonly<Record<string, unknown>>, index: number, ids: Ids): Readonly<Record<string, unknown>> => {
+  const kind = kindOfItem(item)
+  return kind === undefined ? item : { ...item, id: ids.item(kind, index) }
+}
+
 /** The response an item id of ours belongs to (see `idsFor`), or `undefined`. */
 export const responseOfItem = (itemId: string): string | undefined => {
   const match = /^(?:msg|fc|rs)_(.+)_\d+$/.exec(itemId)
@@ -106,6 +118,34 @@ export const usageOf = (usage: Chat.Usage | null | undefined): Usage | null =>
     output_tokens_details: { reasoning_tokens: usage.completion_tokens_details?.reasoning_tokens ?? 0 },
     total_tokens: usage.total_tokens
   }
+
+/** A Responses API `usage` (an upstream's, or one of ours) as the router counts usage; `undefined` when it is not one. */
+export const chatUsage = (usage: unknown): Chat.Usage | undefined => {
+  if (typeof usage !== "object" || usage === null) return undefined
+  const u = usage as {
+    input_tokens?: unknown
+    output_tokens?: unknown
+    total_tokens?: unknown
+    input_tokens_details?: { cached_tokens?: unknown } | null
+    output_tokens_details?: { reasoning_tokens?: unknown } | null
+  }
+  if (typeof u.input_tokens !== "number" || typeof u.output_tokens !== "number") return undefined
+  const cached = u.input_tokens_details?.cached_tokens
+  const reasoning = u.output_tokens_details?.reasoning_tokens
+  return {
+    prompt_tokens: u.input_tokens,
+    completion_tokens: u.output_tokens,
+    total_tokens: typeof u.total_tokens === "number" ? u.total_tokens : u.input_tokens + u.output_tokens,
+    ...(typeof cached === "number" && cached > 0 ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+    ...(typeof reasoning === "number" && reasoning > 0 ? { completion_tokens_details: { reasoning_tokens: reasoning } } : {})
+  }
+}
+
+/** Whether a `Response` object (an upstream's) was cut by a content filter. */
+export const contentFiltered = (response: Readonly<Record<string, unknown>>): boolean => {
+  const details = response["incomplete_details"]
+  return typeof details === "object" && details !== null && (details as { reason?: unknown }).reason === "content_filter"
+}
 
 export const incompleteReason = (finish: Chat.FinishReason | null | undefined) =>
   finish === "length" ? "max_output_tokens" as const : finish === "content_filter" ? "content_filter" as const : undefined
@@ -205,11 +245,8 @@ export const outputOf = (message: Chat.ResponseMessage, ids: Ids, status: "compl
  * `previous_response_id` and `store`.
  */
 export const fromNative = (request: ResponsesRequest.ResponsesRequest, native: Readonly<Record<string, unknown>>, ids: Ids): ResponseObject => {
-  const kinds: Readonly<Record<string, "msg" | "fc" | "rs">> = { message: "msg", function_call: "fc", reasoning: "rs" }
-  const output = (native["output"] as ReadonlyArray<Record<string, unknown>>).map((item, i) => {
-    const kind = kinds[String(item["type"])]
-    return kind === undefined ? item : { ...item, id: ids.item(kind, i) }
-  })
+  const items = Array.isArray(native["output"]) ? native["output"] as ReadonlyArray<Record<string, unknown>> : []
+  const output = items.map((item, i) => withOurId(item, i, ids))
   return {
     ...native,
     id: ids.response,

@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
 import { Chat } from "@llm-router/core"
 import { SchemaFuzz } from "@llm-router/testing"
+import * as OpenAiEmbeddings from "../src/OpenAiEmbeddings.ts"
 import * as ResponseBody from "../src/ResponseBody.ts"
 
 const literals = ["assistant", "function", "stop", "length", "tool_calls", "chat.completion", "chat.completion.chunk"]
@@ -36,6 +37,21 @@ describe("upstream answer fast paths against the Schema", () => {
       bySchema: (value) => (accepts(value) ? true : undefined),
       literals,
       seed: 14,
+      rounds: 6_000
+    })
+    assert.deepStrictEqual(verdicts.disagreements.slice(0, 3), [])
+    assert.isAbove(verdicts.fastAccepted, 500)
+    assert.isAbove(verdicts.schemaRefused, 500)
+  })
+
+  it("an embeddings answer the fast path passes, the Schema accepts", () => {
+    const accepts = Schema.is(OpenAiEmbeddings.UpstreamResponse)
+    const verdicts = SchemaFuzz.judge({
+      schema: OpenAiEmbeddings.UpstreamResponse,
+      fast: (value) => (OpenAiEmbeddings.isPlainUpstream(value) ? true : undefined),
+      bySchema: (value) => (accepts(value) ? true : undefined),
+      literals: ["embedding", "list"],
+      seed: 15,
       rounds: 6_000
     })
     assert.deepStrictEqual(verdicts.disagreements.slice(0, 3), [])

@@ -120,6 +120,56 @@ describe("request body: Anthropic's prompt-cache marks", () => {
     }))
 })
 
+describe("request body: a failed tool's result (is_error)", () => {
+  it.effect("leads with `Error: ` instead of the flag OpenAI does not take, as a string or on the first text part", () =>
+    Effect.sync(() => {
+      const call = (id: string): Chat.ToolCall => ({ id, type: "function", function: { name: "f", arguments: "{}" } })
+      const req = request({
+        messages: [
+          { role: "user", content: "go" },
+          { role: "assistant", content: null, tool_calls: [call("a"), call("b"), call("c")] },
+          { role: "tool", tool_call_id: "a", content: "disk full", is_error: true },
+          { role: "tool", tool_call_id: "b", content: [{ type: "text", text: "no" }, { type: "text", text: "route" }], is_error: true },
+          { role: "tool", tool_call_id: "c", content: "fine", is_error: false }
+        ]
+      })
+      const body = RequestBody.make(deployment(), req, { stream: false, streamOptions: true })
+      assert.deepStrictEqual((body["messages"] as Array<unknown>).slice(2), [
+        { role: "tool", tool_call_id: "a", content: "Error: disk full" },
+        { role: "tool", tool_call_id: "b", content: [{ type: "text", text: "Error: no" }, { type: "text", text: "route" }] },
+        { role: "tool", tool_call_id: "c", content: "fine" }
+      ])
+      // The caller's request is left as it was (another deployment may be Claude).
+      assert.strictEqual((req.messages[2] as Record<string, unknown>)["is_error"], true)
+    }))
+})
+
+describe("request body: what a Claude conversation carries that OpenAI refuses", () => {
+  it.effect("OpenAI and Azure lose Claude's thinking_blocks and a user over 64 characters; other servers keep them", () =>
+    Effect.sync(() => {
+      const longUser = "user_" + "a".repeat(64) + "_account__session_0b0e"
+      const thinking = [{ type: "thinking", thinking: "hm", signature: "sig" }]
+      const req = request({
+        user: longUser,
+        messages: [
+          { role: "user", content: "go" },
+          { role: "assistant", content: "ok", thinking_blocks: thinking } as Chat.Message,
+          { role: "user", content: "again" }
+        ]
+      })
+      for (const provider of ["openai", "azure"]) {
+        const body = RequestBody.make(deployment({ provider }), req, { stream: false, streamOptions: true })
+        assert.deepStrictEqual((body["messages"] as Array<unknown>)[1], { role: "assistant", content: "ok" }, provider)
+        assert.notProperty(body, "user", provider)
+      }
+      const proxy = RequestBody.make(deployment({ provider: "hosted_vllm" }), req, { stream: false, streamOptions: true })
+      assert.strictEqual(proxy["messages"], req.messages)
+      assert.strictEqual(proxy["user"], longUser)
+      const short = RequestBody.make(deployment(), request({ user: "u-1" }), { stream: false, streamOptions: true })
+      assert.strictEqual(short["user"], "u-1")
+    }))
+})
+
 describe("endpoints", () => {
   it.effect("default base URLs per provider, Bearer auth, and what needs an api_base", () =>
     Effect.sync(() => {

@@ -26,6 +26,7 @@ import * as RouterTracing from "../RouterTracing.ts"
 import * as SessionAffinity from "../SessionAffinity.ts"
 import * as Strategy from "../Strategy.ts"
 import { ROUTER, type Routable, type Run } from "./Run.ts"
+import * as Observed from "./Observed.ts"
 import * as Selection from "./Selection.ts"
 import * as Wildcards from "./Wildcards.ts"
 
@@ -47,8 +48,11 @@ export interface Engine {
   readonly compiled: ReadonlyMap<string, Selection.Compiled>
   /** The first budget limit a deployment has reached at `now` (`Strategy.withinBudget`); none configured, no check. */
   readonly overBudget: ((deployment: Deployment, now: number) => Budget.Limit | undefined) | undefined
-  /** What the strategy learns from each call, when it learns (`latency-based-routing`); see `Observed`. */
-  readonly latency: LatencyRouting.Observer | undefined
+  /**
+   * The router's adaptive latency routing: offered to every decision (`Strategy.Context.latency`),
+   * fed from every call once a decision has read it (see `Observed`).
+   */
+  readonly latency: Observed.LatencyFeed
   /** Spend limits per deployment (`Budget`); none configured, no ledger and no check on any request. */
   readonly budgetLimits: ReadonlyMap<string, ReadonlyArray<Budget.Limit>>
   readonly ledger: Budget.Ledger | undefined
@@ -90,9 +94,9 @@ export interface Options<E2 = never, R2 = never> {
   readonly retryPolicies?: Readonly<Record<string, RetryPolicy.RetryPolicy>> | undefined
   /**
    * Adaptive latency routing whose estimates this router feeds from every call it makes
-   * (`LatencyRouting.make(...)`): its `pick` routes the groups `strategy` and `strategies` leave,
-   * and a pipeline may end with it. With `routing_strategy: latency-based-routing` and none
-   * given, the router makes one from `routing_strategy_args`.
+   * (`LatencyRouting.make(...)`), in place of the one it makes from `routing_strategy_args`:
+   * `latency-based-routing` (`Strategy.latencyBased`) ranks by it, and it routes the groups
+   * `strategy` and `strategies` leave.
    */
   readonly latency?: LatencyRouting.LatencyRouting | undefined
   /** The fallback plan, instead of the config's chains (its targets are checked when the router is made). */
@@ -150,16 +154,18 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
       issues: unknown.map((target) => ({ path: "fallbacks", message: `unknown model group or deployment "${target}"` }))
     })
   }
-  // Adaptive latency routing keeps its estimates per router, fed by every call this router makes.
-  const latency = options.latency ??
-    (settings.routingStrategy === "latency-based-routing" ? LatencyRouting.make(settings.latencyArgs) : undefined)
+  // Adaptive latency routing keeps its estimates per router, fed by every call this router makes
+  // once a decision has read them (an app's own from the start, as its pipeline may call its pick
+  // directly): a router routing by something else pays nothing for it.
+  const latency = Observed.feed(options.latency ?? LatencyRouting.make(settings.latencyArgs), options.latency !== undefined)
+  const configured = options.latency !== undefined ? Strategy.latencyBased : Strategy.named[settings.routingStrategy]
   const engine: Engine = {
     config,
     settings,
     state,
     retryFor: retryPolicies(config, groups.keys(), options),
-    strategyFor: strategies(options.strategy ?? latency?.pick ?? Strategy.named[settings.routingStrategy], options.strategies),
-    latency: latency?.observer,
+    strategyFor: strategies(options.strategy ?? configured, options.strategies),
+    latency,
     budgetLimits,
     ledger,
     pins: settings.sessionAffinityTtlMs > 0 ? makePins(settings.sessionAffinityTtlMs) : undefined,

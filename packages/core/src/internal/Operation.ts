@@ -8,12 +8,12 @@
 import { Clock, Effect, type Fiber } from "effect"
 import type { ChatRequest } from "../Chat.ts"
 import type * as LlmClient from "../LlmClient.ts"
-import type * as LlmError from "../LlmError.ts"
+import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import { withRun } from "./Completion.ts"
 import * as ComplexityRouting from "./ComplexityRouting.ts"
 import { type Engine, servedWhole, underRequestTimeout } from "./Engine.ts"
-import { route } from "./Fallbacks.ts"
+import { contentFilterSelectsFallback, route } from "./Fallbacks.ts"
 import * as MockResponse from "./MockResponse.ts"
 import { observed } from "./Observed.ts"
 import type { Run } from "./Run.ts"
@@ -49,10 +49,20 @@ const routeOperation = <A>(
       const mock = run.overrides?.mockResponse
       const client = mock === undefined ? engine.clients.get(d.id)! : MockResponse.client(d, mock)
       const call = Effect.flatMap(underRequestTimeout(engine, run, d, operation(d, client, run.request)), (answer) =>
-        Effect.as(
-          engine.state.onSuccess(d.id, { latencyMs: clock.currentTimeMillisUnsafe() - began, tokens: answer.usage?.total_tokens ?? 0 }),
-          answer
-        ))
+        // A filtered answer selects the content-policy chain, as a chat's does (see `Completion`).
+        answer.contentFiltered === true && contentFilterSelectsFallback(engine, d.group)
+          ? Effect.fail(
+            new LlmError.ContentPolicyViolation({
+              provider: d.provider,
+              deployment: d.id,
+              status: 200,
+              message: `${d.id} answered that its content was filtered`
+            })
+          )
+          : Effect.as(
+            engine.state.onSuccess(d.id, { latencyMs: clock.currentTimeMillisUnsafe() - began, tokens: answer.usage?.total_tokens ?? 0 }),
+            answer
+          ))
       return observed(engine.latency, d.id, false, began, call, (answer, now) => ({
         latencyMs: now - began,
         outputTokens: answer.usage?.completion_tokens

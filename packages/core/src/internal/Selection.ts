@@ -141,6 +141,9 @@ export class Attempt implements Strategy.Context {
   get estimatedTokens() {
     return estimatedTokens(this.run)
   }
+  get latency() {
+    return this.engine.latency.estimates
+  }
 }
 
 /**

@@ -7,8 +7,10 @@
  * a drift in OpenAI's shapes is a type error here. The same rules as the chat answers: the text,
  * then " You said: <last user text>" unless `echo: false`; function tools (and `tool_choice`
  * not "none"), or a model containing "tool-call", get a function call whose arguments match the
- * tool's parameters; `text.format` json_schema gets a JSON value matching the schema. Usage is
- * deterministic: input = ceil(chars / 4), output = words (arguments: ceil(chars / 4)).
+ * tool's parameters; `text.format` json_schema gets a JSON value matching the schema. A model
+ * containing "content-filter" is cut by OpenAI's content filter after its first word: status
+ * `incomplete`, `incomplete_details.reason: "content_filter"` (streamed: `response.incomplete`).
+ * Usage is deterministic: input = ceil(chars / 4), output = words (arguments: ceil(chars / 4)).
  */
 import type {
   FunctionTool,
@@ -127,12 +129,14 @@ const shell = (body: Body, model: string, sequence: number, createdAt: number): 
 /** The finished answer: the `Response` a plain call gets (and `response.completed` carries). */
 export const responseOf = (body: Body, model: string, options: AnswerOptions, sequence: number, createdAt: number): Response => {
   const call = plannedCall(body, model, sequence)
-  const text = call === undefined ? answerText(body, options) : ""
-  const item: ResponseOutputItem = call ?? message(sequence, text, "completed")
+  const filtered = call === undefined && model.includes("content-filter")
+  const whole = call === undefined ? answerText(body, options) : ""
+  const text = filtered ? pieces(whole, undefined)[0] ?? "" : whole
+  const item: ResponseOutputItem = call ?? message(sequence, text, filtered ? "incomplete" : "completed")
   return {
     ...shell(body, model, sequence, createdAt),
-    status: "completed",
-    completed_at: createdAt,
+    status: filtered ? "incomplete" : "completed",
+    ...(filtered ? { incomplete_details: { reason: "content_filter" as const } } : { completed_at: createdAt }),
     output: [item],
     output_text: text,
     usage: usageOf(body, call === undefined ? countWords(text) : Math.ceil(call.arguments.length / 4))
@@ -144,13 +148,13 @@ const message = (sequence: number, text: string, status: ResponseOutputMessage["
   id: `msg_mock_${sequence}`,
   role: "assistant",
   status,
-  content: status === "completed" ? [{ type: "output_text", text, annotations: [], logprobs: [] }] : []
+  content: status === "in_progress" ? [] : [{ type: "output_text", text, annotations: [], logprobs: [] }]
 })
 
 /** A stream event before its number: each event's own fields are checked against the SDK's. */
 type Unnumbered = ResponseStreamEvent extends infer E ? E extends unknown ? Omit<E, "sequence_number"> : never : never
 
-/** The events of a streamed answer, numbered from 0, ending in `response.completed`. */
+/** The events of a streamed answer, numbered from 0, ending in `response.completed` (or `response.incomplete`). */
 export const eventsOf = (body: Body, model: string, options: AnswerOptions, sequence: number, createdAt: number): ReadonlyArray<ResponseStreamEvent> => {
   const done = responseOf(body, model, options, sequence, createdAt)
   const start = shell(body, model, sequence, createdAt)
@@ -174,7 +178,7 @@ export const eventsOf = (body: Body, model: string, options: AnswerOptions, sequ
     add({ type: "response.content_part.done", ...at, part: { type: "output_text", text, annotations: [], logprobs: [] } })
   }
   add({ type: "response.output_item.done", output_index: 0, item })
-  add({ type: "response.completed", response: done })
+  add(done.status === "incomplete" ? { type: "response.incomplete", response: done } : { type: "response.completed", response: done })
   return events
 }
 
