@@ -48,6 +48,7 @@ router_settings:
     claude-sonnet-4-5-20250929: claude
     claude-haiku-4-5-20251001: gpt-4o
     claude-opus-4-1-20250805: failover
+    claude-3-5-haiku-20241022: flash
   num_retries: 1
   allowed_fails: 0
   max_retry_after: 0.5
@@ -373,7 +374,14 @@ layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
         { type: "text", text: "You are Claude Code, Anthropic's official CLI for Claude.", cache_control: { type: "ephemeral" } },
         { type: "text", text: "You are an interactive CLI tool that helps users with software engineering tasks.", cache_control: { type: "ephemeral" } }
       ]
+      // An MCP tool's name (`mcp__<server>__<tool>`) may be longer than OpenAI and Gemini take.
+      const mcpTool = "mcp__company-knowledge-base-server__search_engineering_design_documents_by_topic"
       const tools = [
+        {
+          name: mcpTool,
+          description: "Searches the design documents",
+          input_schema: { type: "object", properties: { topic: { type: "string" } }, required: ["topic"] }
+        },
         {
           name: "Bash",
           description: "Executes a given bash command",
@@ -442,14 +450,15 @@ layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
       assert.strictEqual(content[0]?.["type"], "thinking")
       const toolUse = content.at(-1)!
       assert.strictEqual(toolUse["type"], "tool_use")
-      assert.strictEqual(toolUse["name"], "Bash")
-      assert.isString((toolUse["input"] as { command?: unknown }).command)
+      // The call comes back under the tool's own name, whatever name the model was given.
+      assert.strictEqual(toolUse["name"], mcpTool)
+      assert.isString((toolUse["input"] as { topic?: unknown }).topic)
       const sent = anthropic.requests.at(-1)!
       const body = sent.body as Record<string, unknown>
       assert.deepStrictEqual(body["system"], system)
       assert.deepStrictEqual(body["thinking"], { type: "enabled", budget_tokens: 31999 })
       assert.deepStrictEqual(body["metadata"], { user_id: userId })
-      assert.deepStrictEqual((body["tools"] as Array<Record<string, unknown>>)[1]?.["cache_control"], { type: "ephemeral" })
+      assert.deepStrictEqual((body["tools"] as Array<Record<string, unknown>>).at(-1)?.["cache_control"], { type: "ephemeral" })
       assert.deepStrictEqual((body["messages"] as Array<{ content: unknown }>)[0]?.content, ask.content)
       // Its betas go on to Claude, but not the OAuth one, which belongs to Claude Code's own login.
       assert.strictEqual(sent.headers["anthropic-beta"], "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14")
@@ -480,7 +489,14 @@ layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
       const toGpt = openai.requests.at(-1)?.body as { messages: Array<Record<string, unknown>>; tools: Array<unknown> }
       assert.deepStrictEqual(toGpt.messages.map((m) => m["role"]), ["system", "user", "assistant", "tool", "user"])
       assert.strictEqual(toGpt.messages[3]?.["content"], "Error: ls: .: Permission denied")
-      assert.lengthOf(toGpt.tools, 2)
+      assert.lengthOf(toGpt.tools, 3)
+      const gptCall = contentOf(eventsOf(failedOver.text)).find((b) => b["type"] === "tool_use")
+      assert.strictEqual(gptCall?.["name"], mcpTool)
+
+      // …and on Gemini (which, as OpenAI, refuses a tool name over 64 characters).
+      const onGemini = yield* post("/v1/messages?beta=true", mainLoop("claude-3-5-haiku-20241022", second))
+      assert.strictEqual(onGemini.status, 200, onGemini.text)
+      assert.strictEqual(onGemini.headers.get("x-llm-router-deployment"), "gemini-main")
 
       // The small fast model (titles, summaries), asked for by another Claude name, served by GPT.
       const quick = yield* post("/v1/messages?beta=true", {

@@ -112,6 +112,8 @@ describe("Responses stored in the fleet's Redis", () => {
       const broken = yield* failure(() => a.responses.create({ model: "claude", previous_response_id: second.id, input: "and?" }))
       assert.instanceOf(broken, BadRequestError)
       assert.strictEqual((broken as BadRequestError).code, "previous_response_not_found")
+      assert.strictEqual((broken as BadRequestError).param, "previous_response_id")
+      assert.match((broken as BadRequestError).message, new RegExp(`'${second.id}' not found \\(it, or a response before it in its conversation\\): it was never stored here`))
     }))
 
   it.live("a replica that cannot reach Redis still answers, and cannot read stored responses: a 503", () =>

@@ -9,6 +9,8 @@ import { assert, layer } from "@effect/vitest"
 import { createOpenAI } from "@ai-sdk/openai"
 import { generateText, jsonSchema, Output, stepCountIs, streamText, tool } from "ai"
 import { Context, Effect, Layer } from "effect"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import OpenAI, { APIError, BadRequestError, NotFoundError } from "openai"
 import type { ResponseStreamEvent } from "openai/resources/responses/responses"
 import * as GatewayUnderTest from "./GatewayUnderTest.ts"
@@ -35,6 +37,7 @@ const env = Layer.effect(TestEnv, Effect.gen(function*() {
   // Upstreams that answer with a JSON document, for structured output.
   const jsonOpenai = yield* OpenAiUpstream.make({ text: JSON.stringify(WEATHER), echo: false })
   const jsonClaude = yield* AnthropicUpstream.make({ text: WEATHER_FROM_CLAUDE.city })
+  const empty = yield* emptyUpstream
   const yaml = `
 model_list:${GatewayUnderTest.plainGroups(mocks)}
   # OpenAI answers 500 first; Claude takes the retry.
@@ -67,6 +70,20 @@ model_list:${GatewayUnderTest.plainGroups(mocks)}
   - model_name: json-gpt
     litellm_params: { model: openai/gpt-4o, api_base: "${jsonOpenai.baseUrl}", api_key: sk-mock-openai }
     model_info: { id: json-gpt }
+  # An OpenAI-compatible server (translated) that answers nothing: no choice, or a stream of only a role chunk.
+  - model_name: empty-first
+    litellm_params: { model: groq/llama-3.3-70b, api_base: "${empty}", api_key: gsk-mock, order: 1 }
+    model_info: { id: empty-groq }
+  - model_name: empty-first
+    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${anthropic.baseUrl}", api_key: sk-ant-mock, order: 2 }
+    model_info: { id: empty-claude }
+  # The same for streams (its own group: the empty deployment cools down after one empty answer).
+  - model_name: empty-stream
+    litellm_params: { model: groq/llama-3.3-70b, api_base: "${empty}", api_key: gsk-mock, order: 1 }
+    model_info: { id: empty-stream-groq }
+  - model_name: empty-stream
+    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${anthropic.baseUrl}", api_key: sk-ant-mock, order: 2 }
+    model_info: { id: empty-stream-claude }
   # Azure's v1 API takes the Responses API natively too.
   - model_name: azure-v1
     litellm_params: { model: azure/gpt-4o-deploy, api_base: "${openai.azureV1BaseUrl}", api_key: sk-mock-azure }
@@ -87,6 +104,29 @@ general_settings:
   const baseURL = `${yield* GatewayUnderTest.start(yaml)}/v1`
   return { baseURL, client: new OpenAI({ baseURL, apiKey: MASTER_KEY, maxRetries: 0 }), ...mocks }
 }).pipe(Effect.orDie))
+
+/** A chat-completions server whose every answer is empty: no choice, or a stream with only a role chunk. */
+const emptyUpstream = Effect.acquireRelease(
+  Effect.callback<{ readonly baseUrl: string; readonly close: () => void }>((resume) => {
+    const server = createServer((request, response) => {
+      let body = ""
+      request.on("data", (chunk) => (body += chunk))
+      request.on("end", () => {
+        const base = { id: "e", created: 1, model: "llama-3.3-70b" }
+        if ((JSON.parse(body) as { stream?: boolean }).stream !== true) {
+          response.writeHead(200, { "content-type": "application/json" })
+          return response.end(JSON.stringify({ ...base, object: "chat.completion", choices: [] }))
+        }
+        response.writeHead(200, { "content-type": "text/event-stream" })
+        const role = { ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] }
+        response.end(`data: ${JSON.stringify(role)}\n\ndata: [DONE]\n\n`)
+      })
+    })
+    server.listen(0, "127.0.0.1", () =>
+      resume(Effect.succeed({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, close: () => server.close() })))
+  }),
+  ({ close }) => Effect.sync(close)
+).pipe(Effect.map(({ baseUrl }) => baseUrl))
 
 const weatherTool = {
   type: "function" as const,
@@ -241,6 +281,29 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
       const after = yield* Effect.promise(() => fetch(`${baseURL.slice(0, -3)}/metrics`).then((r) => r.text()))
       assert.match(after, /^llm_router_requests_total\{[^}]*deployment="openai-main"[^}]*stream="true"[^}]*\} 1$/m)
       assert.strictEqual(completionTokens(after) - completionTokens(before), 8)
+    }))
+
+  it.effect("an empty answer from a translated deployment fails over, plain and streamed, as a chat's does", () =>
+    Effect.gen(function*() {
+      const { client } = yield* TestEnv
+      const plain = yield* Effect.promise(() => client.responses.create({ model: "empty-first", input: "hi" }).withResponse())
+      assert.strictEqual(plain.response.headers.get("x-llm-router-deployment"), "empty-claude")
+      assert.strictEqual(plain.response.headers.get("x-llm-router-attempts"), "2")
+      assert.include(plain.data.output_text, "Hello from the mock.")
+      const { data: stream, response } = yield* Effect.promise(() =>
+        client.responses.create({ model: "empty-stream", input: "hi", stream: true }).withResponse()
+      )
+      assert.strictEqual(response.headers.get("x-llm-router-deployment"), "empty-stream-claude")
+      assert.strictEqual(response.headers.get("x-llm-router-attempts"), "2")
+      const events = yield* Effect.promise(async () => {
+        const events: Array<ResponseStreamEvent> = []
+        for await (const event of stream) events.push(event)
+        return events
+      })
+      assert.strictEqual(events.filter((e) => e.type === "response.created").length, 1)
+      const completed = events.at(-1)
+      assert.isTrue(completed?.type === "response.completed")
+      if (completed?.type === "response.completed") assert.include(completed.response.output_text, "Hello from the mock.")
     }))
 
   it.effect("sends an Azure v1 deployment the Responses request natively too, plain and streamed, keyed by api-key", () =>

@@ -4,12 +4,14 @@
  * so that the Anthropic adapter turns the chat request back into what the client sent (system
  * blocks and `cache_control` marks kept, signed thinking blocks as `thinking_blocks`, `thinking`
  * carried as it is, tool uses and results as tool calls and tool messages, a failed result's
- * `is_error` kept on its tool message), while any other
+ * `is_error` kept on its tool message, names longer than chat completions take shortened),
+ * while any other
  * provider gets an ordinary chat request. What chat completions cannot carry (server tools,
  * documents by URL) is refused with the field at fault.
  */
 import { Result, Schema } from "effect"
 import { type Chat, Untranslatable } from "@llm-router/core"
+import * as ToolNames from "./internal/ToolNames.ts"
 
 const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
 const open = <F extends Schema.Struct.Fields>(fields: F) => Schema.StructWithRest(Schema.Struct(fields), Rest)
@@ -171,7 +173,7 @@ const assistantMessage = (content: string | ReadonlyArray<Block>, param: string)
         return
       case "tool_use": {
         const use = block as typeof ToolUseBlock.Type
-        calls.push({ id: use.id, type: "function", function: { name: use.name, arguments: JSON.stringify(use.input ?? {}) } })
+        calls.push({ id: use.id, type: "function", function: { name: ToolNames.shorten(use.name), arguments: JSON.stringify(use.input ?? {}) } })
         return
       }
       default:
@@ -218,7 +220,7 @@ const toolsOf = (tools: MessagesRequest["tools"]): Array<Chat.FunctionTool> | un
     return withCache({
       type: "function" as const,
       function: {
-        name: custom.name,
+        name: ToolNames.shorten(custom.name),
         ...(custom.description !== undefined ? { description: custom.description } : {}),
         parameters: custom.input_schema
       }
@@ -230,11 +232,19 @@ const toolChoiceOf = (choice: typeof ToolChoice.Type): Chat.ToolChoice => {
     case "any":
       return "required"
     case "tool":
-      return { type: "function", function: { name: (choice as { readonly name: string }).name } }
+      return { type: "function", function: { name: ToolNames.shorten((choice as { readonly name: string }).name) } }
     default:
       return choice.type
   }
 }
+
+/**
+ * Short tool name → the client's, for the tools whose names are longer than chat completions
+ * take (see `ToolNames`): `InboundResponse` and `InboundStream` give the answer's tool uses
+ * their names back with it.
+ */
+export const toolNames = (request: Pick<MessagesRequest, "tools">): ReadonlyMap<string, string> =>
+  ToolNames.restorer((request.tools ?? []).map((tool) => tool.name))
 
 /**
  * The beta features a client asked for (its `anthropic-beta` header, as Claude Code sends

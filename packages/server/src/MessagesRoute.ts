@@ -65,6 +65,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
         const chat = translated(parsed.success, request.headers["anthropic-beta"])
         if (Result.isFailure(chat)) return Effect.fail(chat.failure)
         const model = parsed.success.model
+        const names = InboundRequest.toolNames(parsed.success)
         const session = kit.sessionOf(request)
         const failed = failedAnswer(model, started, requestId)
         if (parsed.success.stream === true) {
@@ -73,13 +74,13 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
             session,
             requestId,
             onFailure: failed,
-            makeEncoder: () => encoder(new InboundStream.Translator(model), kit.scrub)
+            makeEncoder: () => encoder(new InboundStream.Translator(model, names), kit.scrub)
           })
         }
         return Effect.matchEffect(RouteKit.inSession(kit.client.chat(chat.success), session), {
           onFailure: failed,
           onSuccess: (completion) =>
-            Effect.succeed(json(InboundResponse.fromChat(completion.response), 200, RouteHeaders.ofRoute(completion.route, requestId)))
+            Effect.succeed(json(InboundResponse.fromChat(completion.response, names), 200, RouteHeaders.ofRoute(completion.route, requestId)))
         })
       })
 

@@ -14,7 +14,7 @@ import { Clock, Effect, Random, Result, type Stream } from "effect"
 import type { HttpRouter } from "effect/http"
 import { HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
-import { type LlmClient, type LlmError, Overrides, WireJson } from "@llm-router/core"
+import { type Deployment, type LlmClient, type LlmError, Overrides, ProviderError, WireJson } from "@llm-router/core"
 import { ResponsesRequest, ResponsesResponse, ResponsesStream } from "@llm-router/openai"
 import * as ApiError from "./ApiError.ts"
 import * as RequestBody from "./RequestBody.ts"
@@ -74,7 +74,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           const found = yield* store.conversation(request.previous_response_id)
           if (found === undefined) {
             return yield* Effect.fail(notFound(
-              `Previous response with id '${request.previous_response_id}' not found: it was never stored here (store: false, or another gateway without shared state), has been evicted or expired, or its conversation is longer than the store reads back`,
+              `Previous response with id '${request.previous_response_id}' not found (it, or a response before it in its conversation): it was never stored here (store: false, larger than the store keeps, or served by another gateway without shared state), has been evicted or has expired, or its conversation is longer than the store reads back`,
               "previous_response_id",
               "previous_response_not_found"
             ))
@@ -148,14 +148,21 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
             // the Responses API streams it natively (its events relayed with our ids), any other
             // streams the chat request, translated into events. Either way the router fails over
             // until the first event with output, then ends the stream with the error.
-            const translated = (parts: Stream.Stream<LlmClient.StreamPart, LlmError.LlmError>) =>
-              ResponsesStream.fromChatParts(parts, body, ids, createdAt)
+            const translated = (parts: Stream.Stream<LlmClient.StreamPart, LlmError.LlmError>, d?: Deployment.Deployment) =>
+              ResponsesStream.fromChatParts(
+                parts,
+                body,
+                ids,
+                createdAt,
+                // A deployment's stream that said nothing is its failure, as a chat stream's is.
+                d === undefined ? undefined : () => ProviderError.emptyAnswer(d.provider, d.id, "the stream ended without content, a tool call or a finish reason")
+              )
             const stream = kit.client.operateStream === undefined
               ? translated(kit.client.stream(chat.success))
               : kit.client.operateStream(chat.success, {
-                open: (_, client, routing) =>
+                open: (d, client, routing) =>
                   client.responsesStream === undefined
-                    ? translated(client.stream(routing))
+                    ? translated(client.stream(routing), d)
                     : ResponsesStream.relayed(client.responsesStream(native), body, ids),
                 isContent: ResponsesStream.isContent,
                 usageOf: ResponsesStream.usageOf
@@ -180,9 +187,11 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           // the Responses API (OpenAI) sends the request natively, any other gets the chat call.
           const served = kit.client.operate === undefined
             ? Effect.flatMap(kit.client.chat(chat.success), translated)
-            : kit.client.operate(chat.success, (_, client, routing) =>
+            : kit.client.operate(chat.success, (d, client, routing) =>
               client.responses === undefined
-                ? Effect.flatMap(client.chat(routing), translated)
+                ? Effect.flatMap(client.chat(routing), (completion) =>
+                  // An answer with no choice is the deployment's failure, as for a chat.
+                  completion.response.choices.length === 0 ? Effect.fail(ProviderError.emptyAnswer(d.provider, d.id, "no choices")) : translated(completion))
                 : Effect.map(client.responses(native), (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids) })))
           return Effect.matchEffect(RouteKit.inSession(served, session), {
             onFailure: failed,

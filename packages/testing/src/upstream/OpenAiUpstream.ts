@@ -30,8 +30,8 @@
  * `data: [DONE]`. Usage is deterministic: prompt = ceil(chars / 4), completion = words.
  *
  * Requests are checked where OpenAI is strict, with its error bodies: a message property chat
- * completions do not define (Anthropic's `thinking_blocks`, a tool message's `is_error`) and a
- * `user` over 64 characters are a 400.
+ * completions do not define (Anthropic's `thinking_blocks`, a tool message's `is_error`), a tool
+ * name or a `user` over 64 characters are a 400.
  *
  * Faults send OpenAI's real error bodies and headers (Azure's on the Azure routes): e.g.
  * `rate-limit` is a 429 `rate_limit_exceeded` with `retry-after` (Azure: `x-ms-retry-after-ms`
@@ -312,7 +312,7 @@ const messageKeys: Readonly<Record<string, ReadonlySet<string>>> = {
 
 /**
  * Where OpenAI is strict about a chat request's shape, its refusal: a message property chat
- * completions do not define, a `user` longer than 64 characters.
+ * completions do not define, a tool name or a `user` longer than 64 characters.
  */
 const strictnessError = (body: Record<string, unknown>): { message: string; param: string | null; code: string | null } | undefined => {
   const messages = messagesOf(body)
@@ -321,6 +321,17 @@ const strictnessError = (body: Record<string, unknown>): { message: string; para
     const extra = allowed === undefined ? undefined : Object.keys(messages[i]!).find((key) => !allowed.has(key))
     if (extra !== undefined) {
       return { message: `Additional properties are not allowed ('${extra}' was unexpected) - 'messages.${i}'`, param: null, code: null }
+    }
+  }
+  const tools = Array.isArray(body["tools"]) ? body["tools"] as ReadonlyArray<{ function?: { name?: unknown } }> : []
+  for (const [i, tool] of tools.entries()) {
+    const name = tool.function?.name
+    if (typeof name === "string" && name.length > 64) {
+      return {
+        message: `Invalid 'tools[${i}].function.name': string too long. Expected a string with maximum length 64, but got a string with length ${name.length} instead.`,
+        param: `tools[${i}].function.name`,
+        code: "string_above_max_length"
+      }
     }
   }
   const user = body["user"]
