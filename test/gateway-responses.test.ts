@@ -9,6 +9,8 @@ import { assert, layer } from "@effect/vitest"
 import { createOpenAI } from "@ai-sdk/openai"
 import { generateText, jsonSchema, Output, stepCountIs, streamText, tool } from "ai"
 import { Context, Effect, Layer } from "effect"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import OpenAI, { APIError, BadRequestError, NotFoundError } from "openai"
 import type { ResponseStreamEvent } from "openai/resources/responses/responses"
 import * as GatewayUnderTest from "./GatewayUnderTest.ts"
@@ -26,6 +28,8 @@ const WEATHER_FROM_CLAUDE = { city: "Paris", celsius: 1 }
 interface Env extends GatewayUnderTest.Upstreams {
   readonly baseURL: string
   readonly client: OpenAI
+  /** The paths the chat-only server was asked, in order. */
+  readonly chatOnlyPaths: ReadonlyArray<string>
 }
 class TestEnv extends Context.Service<TestEnv, Env>()("test/gateway-responses/TestEnv") {}
 
@@ -35,6 +39,8 @@ const env = Layer.effect(TestEnv, Effect.gen(function*() {
   // Upstreams that answer with a JSON document, for structured output.
   const jsonOpenai = yield* OpenAiUpstream.make({ text: JSON.stringify(WEATHER), echo: false })
   const jsonClaude = yield* AnthropicUpstream.make({ text: WEATHER_FROM_CLAUDE.city })
+  const empty = yield* emptyUpstream
+  const chatOnly = yield* chatOnlyUpstream
   const yaml = `
 model_list:${GatewayUnderTest.plainGroups(mocks)}
   # OpenAI answers 500 first; Claude takes the retry.
@@ -67,6 +73,24 @@ model_list:${GatewayUnderTest.plainGroups(mocks)}
   - model_name: json-gpt
     litellm_params: { model: openai/gpt-4o, api_base: "${jsonOpenai.baseUrl}", api_key: sk-mock-openai }
     model_info: { id: json-gpt }
+  # An OpenAI-compatible server (translated) that answers nothing: no choice, or a stream of only a role chunk.
+  - model_name: empty-first
+    litellm_params: { model: groq/llama-3.3-70b, api_base: "${empty}", api_key: gsk-mock, order: 1 }
+    model_info: { id: empty-groq }
+  - model_name: empty-first
+    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${anthropic.baseUrl}", api_key: sk-ant-mock, order: 2 }
+    model_info: { id: empty-claude }
+  # The same for streams (its own group: the empty deployment cools down after one empty answer).
+  - model_name: empty-stream
+    litellm_params: { model: groq/llama-3.3-70b, api_base: "${empty}", api_key: gsk-mock, order: 1 }
+    model_info: { id: empty-stream-groq }
+  - model_name: empty-stream
+    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${anthropic.baseUrl}", api_key: sk-ant-mock, order: 2 }
+    model_info: { id: empty-stream-claude }
+  # An OpenAI-compatible server behind openai/ that has no Responses API.
+  - model_name: chat-only
+    litellm_params: { model: openai/llama, api_base: "${chatOnly.baseUrl}", api_key: sk-local }
+    model_info: { id: chat-only }
   # Azure's v1 API takes the Responses API natively too.
   - model_name: azure-v1
     litellm_params: { model: azure/gpt-4o-deploy, api_base: "${openai.azureV1BaseUrl}", api_key: sk-mock-azure }
@@ -85,8 +109,68 @@ general_settings:
   master_key: ${MASTER_KEY}
 `
   const baseURL = `${yield* GatewayUnderTest.start(yaml)}/v1`
-  return { baseURL, client: new OpenAI({ baseURL, apiKey: MASTER_KEY, maxRetries: 0 }), ...mocks }
+  return { baseURL, client: new OpenAI({ baseURL, apiKey: MASTER_KEY, maxRetries: 0 }), chatOnlyPaths: chatOnly.paths, ...mocks }
 }).pipe(Effect.orDie))
+
+/** A chat-completions server whose every answer is empty: no choice, or a stream with only a role chunk. */
+const emptyUpstream = Effect.acquireRelease(
+  Effect.callback<{ readonly baseUrl: string; readonly close: () => void }>((resume) => {
+    const server = createServer((request, response) => {
+      let body = ""
+      request.on("data", (chunk) => (body += chunk))
+      request.on("end", () => {
+        const base = { id: "e", created: 1, model: "llama-3.3-70b" }
+        if ((JSON.parse(body) as { stream?: boolean }).stream !== true) {
+          response.writeHead(200, { "content-type": "application/json" })
+          return response.end(JSON.stringify({ ...base, object: "chat.completion", choices: [] }))
+        }
+        response.writeHead(200, { "content-type": "text/event-stream" })
+        const role = { ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] }
+        response.end(`data: ${JSON.stringify(role)}\n\ndata: [DONE]\n\n`)
+      })
+    })
+    server.listen(0, "127.0.0.1", () =>
+      resume(Effect.succeed({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, close: () => server.close() })))
+  }),
+  ({ close }) => Effect.sync(close)
+).pipe(Effect.map(({ baseUrl }) => baseUrl))
+
+/**
+ * An OpenAI-compatible server without the Responses API (as many behind `openai/` are): a 404 on
+ * `/v1/responses`, chat completions answered ("Hello from chat."), plain or streamed.
+ */
+const chatOnlyUpstream = Effect.acquireRelease(
+  Effect.callback<{ readonly baseUrl: string; readonly paths: Array<string>; readonly close: () => void }>((resume) => {
+    const paths: Array<string> = []
+    const server = createServer((request, response) => {
+      let body = ""
+      request.on("data", (chunk) => (body += chunk))
+      request.on("end", () => {
+        paths.push(request.url ?? "")
+        if (request.url !== "/v1/chat/completions") {
+          response.writeHead(404, { "content-type": "application/json" })
+          return response.end(JSON.stringify({ detail: "Not Found" }))
+        }
+        const base = { id: "c", created: 1, model: "llama" }
+        const usage = { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 }
+        if ((JSON.parse(body) as { stream?: boolean }).stream !== true) {
+          response.writeHead(200, { "content-type": "application/json" })
+          const message = { role: "assistant", content: "Hello from chat." }
+          return response.end(JSON.stringify({ ...base, object: "chat.completion", choices: [{ index: 0, message, finish_reason: "stop" }], usage }))
+        }
+        response.writeHead(200, { "content-type": "text/event-stream" })
+        const chunk = (delta: object, finish: string | null) => ({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })
+        response.end(
+          [chunk({ role: "assistant", content: "Hello " }, null), chunk({ content: "from chat." }, null), chunk({}, "stop")]
+            .map((c) => `data: ${JSON.stringify(c)}\n\n`).join("") + "data: [DONE]\n\n"
+        )
+      })
+    })
+    server.listen(0, "127.0.0.1", () =>
+      resume(Effect.succeed({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, paths, close: () => server.close() })))
+  }),
+  ({ close }) => Effect.sync(close)
+)
 
 const weatherTool = {
   type: "function" as const,
@@ -241,6 +325,43 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
       const after = yield* Effect.promise(() => fetch(`${baseURL.slice(0, -3)}/metrics`).then((r) => r.text()))
       assert.match(after, /^llm_router_requests_total\{[^}]*deployment="openai-main"[^}]*stream="true"[^}]*\} 1$/m)
       assert.strictEqual(completionTokens(after) - completionTokens(before), 8)
+    }))
+
+  it.effect("an empty answer from a translated deployment fails over, plain and streamed, as a chat's does", () =>
+    Effect.gen(function*() {
+      const { client } = yield* TestEnv
+      const plain = yield* Effect.promise(() => client.responses.create({ model: "empty-first", input: "hi" }).withResponse())
+      assert.strictEqual(plain.response.headers.get("x-llm-router-deployment"), "empty-claude")
+      assert.strictEqual(plain.response.headers.get("x-llm-router-attempts"), "2")
+      assert.include(plain.data.output_text, "Hello from the mock.")
+      const { data: stream, response } = yield* Effect.promise(() =>
+        client.responses.create({ model: "empty-stream", input: "hi", stream: true }).withResponse()
+      )
+      assert.strictEqual(response.headers.get("x-llm-router-deployment"), "empty-stream-claude")
+      assert.strictEqual(response.headers.get("x-llm-router-attempts"), "2")
+      const events = yield* Effect.promise(async () => {
+        const events: Array<ResponseStreamEvent> = []
+        for await (const event of stream) events.push(event)
+        return events
+      })
+      assert.strictEqual(events.filter((e) => e.type === "response.created").length, 1)
+      const completed = events.at(-1)
+      assert.isTrue(completed?.type === "response.completed")
+      if (completed?.type === "response.completed") assert.include(completed.response.output_text, "Hello from the mock.")
+    }))
+
+  it.effect("an openai/ server without the Responses API (a 404 on /responses) gets the chat call in the same attempt", () =>
+    Effect.gen(function*() {
+      const { client, chatOnlyPaths } = yield* TestEnv
+      const plain = yield* Effect.promise(() => client.responses.create({ model: "chat-only", input: "hi" }).withResponse())
+      assert.strictEqual(plain.data.output_text, "Hello from chat.")
+      assert.strictEqual(plain.response.headers.get("x-llm-router-attempts"), "1")
+      const streamed = yield* Effect.promise(async () => {
+        const stream = client.responses.stream({ model: "chat-only", input: "hi" })
+        return (await stream.finalResponse()).output_text
+      })
+      assert.strictEqual(streamed, "Hello from chat.")
+      assert.deepStrictEqual(chatOnlyPaths, ["/v1/responses", "/v1/chat/completions", "/v1/responses", "/v1/chat/completions"])
     }))
 
   it.effect("sends an Azure v1 deployment the Responses request natively too, plain and streamed, keyed by api-key", () =>

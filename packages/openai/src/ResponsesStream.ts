@@ -11,7 +11,7 @@
  * events with our ids. Either way a routed attempt yields events (`fromChatParts` for a
  * translated one), and `isContent` / `usageOf` tell the router what it needs of them.
  */
-import type { Chat, LlmClient, LlmError } from "@llm-router/core"
+import { Chat, type LlmClient, type LlmError } from "@llm-router/core"
 import { Clock, Effect, Stream } from "effect"
 import * as ResponsesRequest from "./ResponsesRequest.ts"
 import * as ResponsesResponse from "./ResponsesResponse.ts"
@@ -264,17 +264,21 @@ const chunkOf = (event: Event): LlmClient.Part<Event> => ({ _tag: "Chunk", chunk
  * A chat stream's parts as the Responses events of one attempt (a fresh `Translator` per run):
  * the opening events before the first chunk, each chunk's events, and the closing events once
  * the chat stream ends. `Start` and `Restarted` pass through (a router drops the former; a
- * caller without one reads its route from it), `Done` is dropped.
+ * caller without one reads its route from it), `Done` is dropped. A chat stream that ends with
+ * no content fails with `empty` when given (a deployment's empty answer, for the router to fail
+ * over, as it does a chat's), rather than completing a response with nothing in it.
  */
 export const fromChatParts = (
   parts: Stream.Stream<LlmClient.StreamPart, LlmError.LlmError>,
   request: ResponsesRequest.ResponsesRequest,
   ids: ResponsesResponse.Ids,
-  createdAt: number
+  createdAt: number,
+  empty?: () => LlmError.LlmError
 ): Stream.Stream<LlmClient.Part<Event>, LlmError.LlmError> =>
   Stream.suspend(() => {
     const translator = new Translator(request, ids, createdAt)
     let started = false
+    let content = false
     const opening = (): Array<LlmClient.Part<Event>> => {
       if (started) return []
       started = true
@@ -285,6 +289,7 @@ export const fromChatParts = (
         case "Start":
           return [part, ...opening()]
         case "Chunk":
+          content ||= Chat.chunkHasContent(part.chunk)
           return [...opening(), ...translator.push(part.chunk).map(chunkOf)]
         case "Restarted":
           return [part]
@@ -292,10 +297,12 @@ export const fromChatParts = (
           return []
       }
     }))
-    const end = Stream.fromIterableEffect(Effect.map(Clock.currentTimeMillis, (now) => [
-      ...opening(),
-      ...translator.end(Math.floor(now / 1000)).events.map(chunkOf)
-    ]))
+    const end = Stream.fromIterableEffect(Effect.suspend(() =>
+      !content && empty !== undefined ? Effect.fail(empty()) : Effect.map(Clock.currentTimeMillis, (now) => [
+        ...opening(),
+        ...translator.end(Math.floor(now / 1000)).events.map(chunkOf)
+      ])
+    ))
     return Stream.concat(body, end)
   })
 

@@ -92,6 +92,16 @@ describe("OpenAi native Responses API", () => {
       assert.strictEqual(limited.error?._tag, "RateLimited")
     }).pipe(Effect.scoped)))
 
+  it.live("a consumer that stops mid-stream closes the upstream socket", () =>
+    live(Effect.gen(function*() {
+      const mock = yield* OpenAiUpstream.make({ chunkDelayMs: 20, streamChunks: 200 })
+      const client = native(yield* OpenAi.make(deployment({ apiBase: mock.baseUrl })))
+      const events = yield* Stream.runCollect(client.stream(body).pipe(Stream.take(6)))
+      assert.strictEqual(events.length, 6)
+      yield* mock.awaitAborted(1).pipe(Effect.timeout("2 seconds"))
+      assert.strictEqual(mock.aborted, 1)
+    }).pipe(Effect.scoped)))
+
   it.live("response.failed for the content filter fails the stream with a ContentPolicyViolation", () =>
     live(Effect.gen(function*() {
       const created = { type: "response.created", response: { id: "resp_up", object: "response", status: "in_progress", output: [] } }

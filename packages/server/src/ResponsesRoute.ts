@@ -10,11 +10,11 @@
  * state, whichever replica), and `GET`/`DELETE /v1/responses/{id}` read and forget one. Errors
  * are OpenAI's shape; a store that cannot be reached is a 503 to retry.
  */
-import { Clock, Effect, Random, Result, type Stream } from "effect"
+import { Clock, Effect, Random, Result, Stream } from "effect"
 import type { HttpRouter } from "effect/http"
 import { HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
-import { type LlmClient, type LlmError, Overrides, WireJson } from "@llm-router/core"
+import { type Deployment, type LlmClient, type LlmError, Overrides, ProviderError, WireJson } from "@llm-router/core"
 import { ResponsesRequest, ResponsesResponse, ResponsesStream } from "@llm-router/openai"
 import * as ApiError from "./ApiError.ts"
 import * as RequestBody from "./RequestBody.ts"
@@ -51,6 +51,13 @@ const storeUnavailable = (error: ResponseStore.Unavailable) =>
     param: null,
     retryAfterSeconds: 1
   })
+
+/**
+ * A server behind `openai/` that does not serve the Responses API (many OpenAI-compatible servers
+ * are configured so, as LiteLLM allows) answers `/responses` with a 404 or 405: it gets the chat
+ * call instead, in the same attempt.
+ */
+const hasNoResponsesApi = (error: LlmError.LlmError) => error.status === 404 || error.status === 405
 
 /** Registers the Responses routes on `router`. */
 export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) =>
@@ -148,15 +155,30 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
             // the Responses API streams it natively (its events relayed with our ids), any other
             // streams the chat request, translated into events. Either way the router fails over
             // until the first event with output, then ends the stream with the error.
-            const translated = (parts: Stream.Stream<LlmClient.StreamPart, LlmError.LlmError>) =>
-              ResponsesStream.fromChatParts(parts, body, ids, createdAt)
+            const translated = (parts: Stream.Stream<LlmClient.StreamPart, LlmError.LlmError>, d?: Deployment.Deployment) =>
+              ResponsesStream.fromChatParts(
+                parts,
+                body,
+                ids,
+                createdAt,
+                // A deployment's stream that said nothing is its failure, as a chat stream's is.
+                d === undefined ? undefined : () => ProviderError.emptyAnswer(d.provider, d.id, "the stream ended without content, a tool call or a finish reason")
+              )
             const stream = kit.client.operateStream === undefined
               ? translated(kit.client.stream(chat.success))
               : kit.client.operateStream(chat.success, {
-                open: (_, client, routing) =>
-                  client.responsesStream === undefined
-                    ? translated(client.stream(routing))
-                    : ResponsesStream.relayed(client.responsesStream(native), body, ids),
+                open: (d, client, routing) => {
+                  const viaChat = () => translated(client.stream(routing), d)
+                  if (client.responsesStream === undefined) return viaChat()
+                  return Stream.suspend(() => {
+                    let relayedAny = false
+                    const events = Stream.map(client.responsesStream!(native), (event) => {
+                      relayedAny = true
+                      return event
+                    })
+                    return Stream.catchIf(ResponsesStream.relayed(events, body, ids), (error) => !relayedAny && hasNoResponsesApi(error), viaChat)
+                  })
+                },
                 isContent: ResponsesStream.isContent,
                 usageOf: ResponsesStream.usageOf
               })
@@ -180,10 +202,18 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           // the Responses API (OpenAI) sends the request natively, any other gets the chat call.
           const served = kit.client.operate === undefined
             ? Effect.flatMap(kit.client.chat(chat.success), translated)
-            : kit.client.operate(chat.success, (_, client, routing) =>
-              client.responses === undefined
-                ? Effect.flatMap(client.chat(routing), translated)
-                : Effect.map(client.responses(native), (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids) })))
+            : kit.client.operate(chat.success, (d, client, routing) => {
+              const viaChat = () =>
+                Effect.flatMap(client.chat(routing), (completion) =>
+                  // An answer with no choice is the deployment's failure, as for a chat.
+                  completion.response.choices.length === 0 ? Effect.fail(ProviderError.emptyAnswer(d.provider, d.id, "no choices")) : translated(completion))
+              if (client.responses === undefined) return viaChat()
+              return Effect.catchIf(
+                Effect.map(client.responses(native), (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids) })),
+                hasNoResponsesApi,
+                viaChat
+              )
+            })
           return Effect.matchEffect(RouteKit.inSession(served, session), {
             onFailure: failed,
             onSuccess: ({ route, value }) => Effect.as(remember(value), json(value, 200, RouteHeaders.ofRoute(route, requestId)))
