@@ -207,6 +207,50 @@ layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
       assert.deepStrictEqual(response?.response, { error: "no such city" })
     }))
 
+  it.effect("passes a tool result's image and PDF to every provider: in the result for Claude and Gemini, after it for GPT", () =>
+    Effect.gen(function*() {
+      const { client, anthropic, openai, gemini } = yield* TestEnv
+      const png = { type: "base64" as const, media_type: "image/png" as const, data: "iVBORw0KGgo=" }
+      const pdf = { type: "base64" as const, media_type: "application/pdf" as const, data: "JVBERi0xLjQ=" }
+      for (const model of ["claude", "gpt-4o", "flash"]) {
+        const first = yield* Effect.promise(() =>
+          client.messages.create({ model, max_tokens: 256, messages: user("Weather map of Paris?"), tools: [weatherTool] })
+        )
+        const use = first.content.find((block) => block.type === "tool_use")
+        yield* Effect.promise(() =>
+          client.messages.create({
+            model,
+            max_tokens: 256,
+            tools: [weatherTool],
+            messages: [
+              ...user("Weather map of Paris?"),
+              { role: "assistant", content: first.content },
+              {
+                role: "user",
+                content: [{
+                  type: "tool_result",
+                  tool_use_id: use?.type === "tool_use" ? use.id : "",
+                  content: [{ type: "text", text: "map attached" }, { type: "image", source: png }, { type: "document", source: pdf }]
+                }]
+              }
+            ]
+          })
+        )
+      }
+      const toClaude = anthropic.requests.at(-1)?.body as { messages: Array<{ content: Array<{ content?: Array<{ type: string }> }> }> }
+      assert.deepStrictEqual(toClaude.messages[2]?.content[0]?.content?.map((b) => b.type), ["text", "image", "document"])
+
+      const toGpt = (openai.requests.at(-1)?.body as { messages: Array<{ role: string; content: unknown }> }).messages
+      assert.deepStrictEqual(toGpt.map((m) => m.role), ["user", "assistant", "tool", "user"])
+      assert.deepStrictEqual(toGpt[2]?.content, [{ type: "text", text: "map attached" }])
+      assert.deepStrictEqual((toGpt[3]?.content as Array<{ type: string }>).map((p) => p.type), ["text", "image_url", "file"])
+
+      const toGemini = gemini.requests.at(-1)?.body as { contents: Array<{ parts: Array<Record<string, unknown>> }> }
+      const parts = toGemini.contents.at(-1)?.parts ?? []
+      assert.deepStrictEqual(parts.map((part) => Object.keys(part)[0]), ["functionResponse", "inlineData", "inlineData"])
+      assert.deepStrictEqual(parts[1]?.["inlineData"], { mimeType: "image/png", data: "iVBORw0KGgo=" })
+    }))
+
   it.effect("sends stop_sequences to every provider and says which one stopped Claude, plain and streamed", () =>
     Effect.gen(function*() {
       const { client, anthropic, openai, gemini } = yield* TestEnv

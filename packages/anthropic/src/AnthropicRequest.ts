@@ -46,7 +46,7 @@ export interface ToolUseBlock extends Cacheable {
 export interface ToolResultBlock extends Cacheable {
   readonly type: "tool_result"
   readonly tool_use_id: string
-  readonly content?: string | ReadonlyArray<TextBlock | ImageBlock>
+  readonly content?: string | ReadonlyArray<TextBlock | ImageBlock | DocumentBlock>
   /** The tool failed (the chat tool message's `is_error`). */
   readonly is_error?: boolean
 }
@@ -339,10 +339,8 @@ const translateMessages = (
         return push("assistant", cacheLast(blocks, message, i))
       }
       case "tool": {
-        const parts = userBlocks(message.content, param).map((block) => {
-          if (block.type === "document") throw new Invalid("tool results may only contain text and images", param)
-          return block
-        })
+        // Text, images and documents (a PDF a tool read): what Anthropic takes in a tool result.
+        const parts = userBlocks(message.content, param)
         const content = parts.length === 1 && parts[0]?.type === "text" ? parts[0].text : parts
         return push(
           "user",

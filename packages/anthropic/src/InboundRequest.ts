@@ -38,7 +38,7 @@ export const ToolUseBlock = open({
 export const ToolResultBlock = open({
   type: Schema.Literal("tool_result"),
   tool_use_id: Schema.String,
-  content: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.Union([TextBlock, ImageBlock]))])),
+  content: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.Union([TextBlock, ImageBlock, DocumentBlock]))])),
   is_error: Schema.optionalKey(Schema.Boolean),
   cache_control: Cache
 })

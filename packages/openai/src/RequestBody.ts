@@ -4,7 +4,8 @@
  * routing-only fields are dropped, `stream` is set (with `include_usage` so streamed usage is
  * known), reasoning models get `max_completion_tokens` instead of `max_tokens`, and
  * Anthropic's prompt-cache marks (`cache_control`) are taken off messages, parts and tools, a
- * failed tool result's `is_error` becomes an `Error: ` lead on its content, and for OpenAI and
+ * failed tool result's `is_error` becomes an `Error: ` lead on its content, a tool result's
+ * images and files move to a user message after it, and for OpenAI and
  * Azure, Anthropic's `thinking` becomes `reasoning_effort`, Claude's `thinking_blocks` are
  * taken off assistant messages, and a `user` longer than OpenAI allows and `top_k` are left out.
  */
@@ -123,6 +124,46 @@ const withoutForeignMessageFields = (body: Record<string, unknown>, dropThinking
   })
 }
 
+/** Parts OpenAI takes only in a user message. */
+const isMedia = (part: unknown): boolean => {
+  const type = typeof part === "object" && part !== null ? (part as { type?: unknown }).type : undefined
+  return type === "image_url" || type === "file" || type === "input_audio"
+}
+
+/**
+ * Tool results with images or files (a screenshot, a PDF a tool read: Anthropic takes them in a
+ * `tool_result`), which OpenAI takes only from the user: the tool message keeps its text, and
+ * the media follow in one user message after the run of tool messages (a user message between
+ * two tool messages would leave a call unanswered), each led by the call it answers.
+ */
+const withoutMediaInToolResults = (body: Record<string, unknown>): void => {
+  const messages = body["messages"]
+  const carriesMedia = (m: unknown) =>
+    typeof m === "object" && m !== null && (m as { role?: unknown }).role === "tool" &&
+    Array.isArray((m as { content?: unknown }).content) && ((m as { content: Array<unknown> }).content).some(isMedia)
+  if (!Array.isArray(messages) || !messages.some(carriesMedia)) return
+  const out: Array<unknown> = []
+  let media: Array<unknown> = []
+  const flush = () => {
+    if (media.length > 0) out.push({ role: "user", content: media })
+    media = []
+  }
+  for (const message of messages) {
+    const isTool = typeof message === "object" && message !== null && (message as { role?: unknown }).role === "tool"
+    if (!isTool) flush()
+    if (!carriesMedia(message)) {
+      out.push(message)
+      continue
+    }
+    const { content, ...rest } = message as { content: Array<unknown>; tool_call_id?: unknown }
+    const text = content.filter((part) => !isMedia(part))
+    out.push({ ...rest, content: text.length > 0 ? text : [{ type: "text", text: "(attached below)" }] })
+    media.push({ type: "text", text: `Attached to the result of tool call ${String(rest.tool_call_id)}:` }, ...content.filter(isMedia))
+  }
+  flush()
+  body["messages"] = out
+}
+
 /**
  * OpenAI's longest `user` (it answers 400 to a longer one). Claude Code's `metadata.user_id`,
  * which the Messages route passes on as `user`, is longer: it is left out rather than refused.
@@ -153,6 +194,7 @@ export const make = (
   withoutCacheMarks(body)
   const firstParty = deployment.provider === "openai" || deployment.provider === "azure"
   withoutForeignMessageFields(body, firstParty)
+  withoutMediaInToolResults(body)
   if (firstParty && typeof body["user"] === "string" && body["user"].length > OPENAI_MAX_USER_LENGTH) delete body["user"]
   // LiteLLM's `top_k` (Claude's and Gemini's sampling), which OpenAI refuses; vLLM and others take it.
   if (firstParty) delete body["top_k"]

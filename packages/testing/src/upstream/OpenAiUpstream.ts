@@ -30,8 +30,9 @@
  * `data: [DONE]`. Usage is deterministic: prompt = ceil(chars / 4), completion = words.
  *
  * Requests are checked where OpenAI is strict, with its error bodies: a message property chat
- * completions do not define (Anthropic's `thinking_blocks`, a tool message's `is_error`), a tool
- * name or a `user` over 64 characters are a 400.
+ * completions do not define (Anthropic's `thinking_blocks`, a tool message's `is_error`), an
+ * image in a message that is not the user's, a tool name or a `user` over 64 characters are a
+ * 400.
  *
  * Faults send OpenAI's real error bodies and headers (Azure's on the Azure routes): e.g.
  * `rate-limit` is a 429 `rate_limit_exceeded` with `retry-after` (Azure: `x-ms-retry-after-ms`
@@ -312,12 +313,22 @@ const messageKeys: Readonly<Record<string, ReadonlySet<string>>> = {
 
 /**
  * Where OpenAI is strict about a chat request's shape, its refusal: a message property chat
- * completions do not define, a tool name or a `user` longer than 64 characters.
+ * completions do not define, an image outside a user message, a tool name or a `user` longer
+ * than 64 characters.
  */
 const strictnessError = (body: Record<string, unknown>): { message: string; param: string | null; code: string | null } | undefined => {
   const messages = messagesOf(body)
   for (let i = 0; i < messages.length; i++) {
-    const allowed = messageKeys[String(messages[i]!["role"])]
+    const role = String(messages[i]!["role"])
+    const content = messages[i]!["content"]
+    if (role !== "user" && Array.isArray(content) && content.some((part: unknown) => typeof part === "object" && part !== null && (part as { type?: unknown }).type === "image_url")) {
+      return {
+        message: `Invalid 'messages[${i}]'. Image URLs are only allowed for messages with role 'user', but this message with role '${role}' contains an image URL.`,
+        param: `messages[${i}]`,
+        code: "invalid_value"
+      }
+    }
+    const allowed = messageKeys[role]
     const extra = allowed === undefined ? undefined : Object.keys(messages[i]!).find((key) => !allowed.has(key))
     if (extra !== undefined) {
       return { message: `Additional properties are not allowed ('${extra}' was unexpected) - 'messages.${i}'`, param: null, code: null }
