@@ -6,7 +6,7 @@
  * show; bad input answers in Anthropic's error shape.
  */
 import Anthropic, { AuthenticationError, BadRequestError, NotFoundError, RateLimitError } from "@anthropic-ai/sdk"
-import type { MessageParam, RawMessageStreamEvent, Tool } from "@anthropic-ai/sdk/resources/messages"
+import type { MessageCreateParamsNonStreaming, MessageParam, RawMessageStreamEvent, Tool } from "@anthropic-ai/sdk/resources/messages"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import * as GatewayUnderTest from "./GatewayUnderTest.ts"
@@ -244,6 +244,19 @@ layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
       assert.isNull(flash.stop_sequence)
     }))
 
+  it.effect("sends top_k to Claude and Gemini, and not to GPT, which refuses it", () =>
+    Effect.gen(function*() {
+      const { client, anthropic, openai, gemini } = yield* TestEnv
+      for (const model of ["claude", "gpt-4o", "flash"]) {
+        // The SDK no longer types the sampling parameters; Claude Code and older clients still send them.
+        const body = { model, max_tokens: 64, top_k: 40, messages: user("hi") } as unknown as MessageCreateParamsNonStreaming
+        yield* Effect.promise(() => client.messages.create(body))
+      }
+      assert.strictEqual((anthropic.requests.at(-1)?.body as { top_k?: unknown }).top_k, 40)
+      assert.notProperty(openai.requests.at(-1)?.body as object, "top_k")
+      assert.strictEqual((gemini.requests.at(-1)?.body as { generationConfig?: { topK?: unknown } }).generationConfig?.topK, 40)
+    }))
+
   it.effect("thinks on Claude with the budget asked for, signed, plain and streamed, through a tool loop", () =>
     Effect.gen(function*() {
       const { client, anthropic, openai } = yield* TestEnv
@@ -325,6 +338,45 @@ layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
       )
       assert.strictEqual(streamed.usage.cache_read_input_tokens, second.usage.cache_read_input_tokens)
       assert.isAbove(streamed.usage.input_tokens, 0)
+    }))
+
+  it.effect("answers output_config.format with JSON from every provider: natively on Claude, as response_format elsewhere", () =>
+    Effect.gen(function*() {
+      const { client, anthropic, openai, gemini } = yield* TestEnv
+      const schema = {
+        type: "object",
+        properties: { city: { type: "string" }, population: { type: "integer" } },
+        required: ["city", "population"],
+        additionalProperties: false
+      }
+      for (const model of ["claude", "gpt-4o", "flash"]) {
+        const answer = yield* Effect.promise(() =>
+          client.messages.create({ model, max_tokens: 256, output_config: { format: { type: "json_schema", schema } }, messages: user("Largest city?") })
+        )
+        const json = JSON.parse(textOf(answer.content)) as Record<string, unknown>
+        assert.isString(json["city"], model)
+        assert.isNumber(json["population"], model)
+      }
+      assert.deepStrictEqual((anthropic.requests.at(-1)?.body as { output_config?: unknown }).output_config, { format: { type: "json_schema", schema } })
+      const toGpt = (openai.requests.at(-1)?.body as { response_format?: { type: string; json_schema?: { schema?: unknown } } }).response_format
+      assert.strictEqual(toGpt?.type, "json_schema")
+      assert.deepStrictEqual(toGpt?.json_schema?.schema, schema)
+      const config = (gemini.requests.at(-1)?.body as { generationConfig?: Record<string, unknown> }).generationConfig
+      assert.strictEqual(config?.["responseMimeType"], "application/json")
+    }))
+
+  it.effect("takes a top-level cache_control (automatic caching) as a breakpoint on the last block", () =>
+    Effect.gen(function*() {
+      const { client, anthropic } = yield* TestEnv
+      const policy = "Warranty claims need the serial number and the date of purchase. ".repeat(80)
+      const ask = (question: string) =>
+        Effect.promise(() =>
+          client.messages.create({ model: "claude", max_tokens: 64, cache_control: { type: "ephemeral" }, system: policy, messages: user(question) })
+        )
+      const first = yield* ask("Warranty?")
+      const sent = anthropic.requests.at(-1)?.body as { messages: Array<{ content: Array<Record<string, unknown>> }> }
+      assert.deepStrictEqual(sent.messages[0]?.content.at(-1)?.["cache_control"], { type: "ephemeral" })
+      assert.isAbove(first.usage.cache_creation_input_tokens ?? 0, 0)
     }))
 
   it.effect("counts tokens: exactly by Claude's own count for a Claude group, by the gateway's estimate for the others", () =>

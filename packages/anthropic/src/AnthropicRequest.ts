@@ -81,6 +81,7 @@ export interface MessagesRequest {
   readonly stop_sequences?: ReadonlyArray<string>
   readonly temperature?: number
   readonly top_p?: number
+  readonly top_k?: number
   readonly tools?: ReadonlyArray<Tool>
   readonly tool_choice?: ToolChoice
   readonly metadata?: { readonly user_id: string }
@@ -144,6 +145,8 @@ class Invalid {
     this.param = param
   }
 }
+
+const isCount = (u: unknown): u is number => typeof u === "number" && Number.isInteger(u)
 
 const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"])
 
@@ -509,6 +512,7 @@ export const fromChat = (
     const maxTokens = thinking?.type === "enabled" && requested <= thinking.budget_tokens
       ? Math.min(requested + thinking.budget_tokens, Math.max(outputLimit ?? Infinity, thinking.budget_tokens + 1))
       : requested
+    const topK = (request as Record<string, unknown>)["top_k"]
     const body: MessagesRequest = {
       model: deployment.model,
       max_tokens: maxTokens,
@@ -531,6 +535,8 @@ export const fromChat = (
       ...(request.top_p !== undefined && request.top_p !== null && (!thinks || request.top_p >= 0.95)
         ? { top_p: request.top_p }
         : {}),
+      // LiteLLM's `top_k` (a Messages API client's): Anthropic refuses it with thinking.
+      ...(isCount(topK) && topK > 0 && !thinks ? { top_k: topK } : {}),
       ...(tools !== undefined ? { tools } : {}),
       ...(choice !== undefined ? { tool_choice: choice } : {}),
       ...(thinking !== undefined ? { thinking } : {}),

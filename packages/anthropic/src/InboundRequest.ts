@@ -73,6 +73,12 @@ export const Thinking = Schema.Union([
   Schema.Struct({ type: Schema.Literals(["disabled", "adaptive"]) })
 ])
 
+/** Structured output (`format`, a JSON schema) and effort; only `format` is carried (as `response_format`). */
+export const OutputConfig = open({
+  effort: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  format: Schema.optionalKey(Schema.NullOr(open({ type: Schema.Literal("json_schema"), schema: Schema.Record(Schema.String, Schema.Unknown) })))
+})
+
 const countTokensFields = {
   model: Schema.String,
   messages: Schema.Array(MessageParam),
@@ -84,7 +90,10 @@ const countTokensFields = {
   tools: Schema.optionalKey(Schema.Array(Tool)),
   tool_choice: Schema.optionalKey(ToolChoice),
   thinking: Schema.optionalKey(Thinking),
-  metadata: Schema.optionalKey(open({ user_id: Schema.optionalKey(Schema.NullOr(Schema.String)) }))
+  metadata: Schema.optionalKey(open({ user_id: Schema.optionalKey(Schema.NullOr(Schema.String)) })),
+  /** Automatic caching: a breakpoint on the request's last cacheable block. */
+  cache_control: Cache,
+  output_config: Schema.optionalKey(OutputConfig)
 }
 
 /** `POST /v1/messages/count_tokens`: a request without `max_tokens` and `stream`. */
@@ -211,6 +220,17 @@ export const toMessages = (request: Pick<MessagesRequest, "system" | "messages">
   return messages
 }
 
+/**
+ * A top-level `cache_control` (automatic caching: a breakpoint on the last cacheable block) as
+ * the mark on the last message, LiteLLM's shorthand, which the Anthropic adapter puts on that
+ * message's last block.
+ */
+const withAutomaticCache = (messages: Array<Chat.Message>, cache: typeof CacheControl.Type | null | undefined): Array<Chat.Message> => {
+  const last = messages.at(-1)
+  if (cache === undefined || cache === null || last === undefined) return messages
+  return [...messages.slice(0, -1), { ...last, cache_control: cache } as Chat.Message]
+}
+
 const toolsOf = (tools: MessagesRequest["tools"]): Array<Chat.FunctionTool> | undefined =>
   tools === undefined || tools.length === 0 ? undefined : tools.map((tool, i) => {
     if (tool.type !== undefined && tool.type !== null && tool.type !== "custom") {
@@ -270,7 +290,8 @@ export interface Options {
 export const toChat = (request: MessagesRequest, options: Options = {}): Result.Result<Chat.ChatRequest, Invalid> => {
   try {
     if (request.messages.length === 0) throw new Invalid("messages: at least one message is required", "messages")
-    const messages = toMessages(request)
+    const messages = withAutomaticCache(toMessages(request), request.cache_control)
+    const format = request.output_config?.format
     const tools = toolsOf(request.tools)
     const choice = request.tool_choice
     const user = request.metadata?.user_id
@@ -282,11 +303,17 @@ export const toChat = (request: MessagesRequest, options: Options = {}): Result.
       ...(request.stop_sequences !== undefined && request.stop_sequences.length > 0 ? { stop: request.stop_sequences } : {}),
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       ...(request.top_p !== undefined ? { top_p: request.top_p } : {}),
+      // Not an OpenAI field, but LiteLLM's: Claude and Gemini take it, OpenAI's adapter leaves it out.
+      ...(request.top_k !== undefined ? { top_k: request.top_k } : {}),
       ...(tools !== undefined ? { tools } : {}),
       ...(tools !== undefined && choice !== undefined ? { tool_choice: toolChoiceOf(choice) } : {}),
       ...(choice?.disable_parallel_tool_use === true ? { parallel_tool_calls: false } : {}),
       // Carried as it is: the Anthropic adapter sends it natively, the others map it (see their requests).
       ...(request.thinking !== undefined ? { thinking: request.thinking } : {}),
+      // The Anthropic adapter turns it back into `output_config.format` where the model has it.
+      ...(format !== undefined && format !== null
+        ? { response_format: { type: "json_schema" as const, json_schema: { name: "output", schema: format.schema } } }
+        : {}),
       ...(typeof user === "string" && user.length > 0 ? { user } : {}),
       ...(headers !== undefined ? { extra_headers: headers } : {}),
       ...(request.stream === true ? { stream: true } : {})

@@ -6,7 +6,7 @@
  * Anthropic's prompt-cache marks (`cache_control`) are taken off messages, parts and tools, a
  * failed tool result's `is_error` becomes an `Error: ` lead on its content, and for OpenAI and
  * Azure, Anthropic's `thinking` becomes `reasoning_effort`, Claude's `thinking_blocks` are
- * taken off assistant messages and a `user` longer than OpenAI allows is left out.
+ * taken off assistant messages, and a `user` longer than OpenAI allows and `top_k` are left out.
  */
 import { type Chat, Deployment, ReasoningEffort } from "@llm-router/core"
 
@@ -154,6 +154,8 @@ export const make = (
   const firstParty = deployment.provider === "openai" || deployment.provider === "azure"
   withoutForeignMessageFields(body, firstParty)
   if (firstParty && typeof body["user"] === "string" && body["user"].length > OPENAI_MAX_USER_LENGTH) delete body["user"]
+  // LiteLLM's `top_k` (Claude's and Gemini's sampling), which OpenAI refuses; vLLM and others take it.
+  if (firstParty) delete body["top_k"]
   if ("thinking" in body && firstParty) {
     // Anthropic's `thinking` (a Messages API client's, through the gateway) is a level here, as in LiteLLM.
     const effort = ReasoningEffort.fromThinking(body["thinking"])

@@ -366,6 +366,8 @@ const cachePrefixes = (body: Json): Array<string> => {
   let running = ""
   const prefixes: Array<string> = []
   const visit = (blocks: unknown, role: string) => {
+    // A string is one text block without a mark: part of the prefix all the same.
+    if (typeof blocks === "string") running += `${role}:${JSON.stringify({ type: "text", text: blocks })}\n`
     if (!Array.isArray(blocks)) return
     for (const block of blocks) {
       if (!isObject(block)) continue
