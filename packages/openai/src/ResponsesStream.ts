@@ -7,8 +7,8 @@
  * the whole `Response`, which is what a non-streamed call returns. Each event carries its
  * `sequence_number`; on the wire each is an SSE event named after its `type`.
  *
- * A stream routed to an OpenAI deployment is not translated but relayed (`Relay`): its own
- * events with our ids. Either way a routed attempt yields events (`fromChatParts` for a
+ * A stream routed to an OpenAI deployment is not translated but relayed (`relayed`): its own
+ * events under our ids. Either way a routed attempt yields events (`fromChatParts` for a
  * translated one), and `isContent` / `usageOf` tell the router what it needs of them.
  */
 import { Chat, type LlmClient, type LlmError } from "@llm-router/core"
