@@ -1,42 +1,58 @@
 /**
- * The memory store's two updates per request (onStart + onSuccess), in place as the store makes
- * them, against a `Ref` per deployment holding an immutable entry (what DESIGN.md's "State"
- * weighs). Medians of interleaved rounds, in microseconds.
+ * What the memory store costs a request: one snapshot, one deployment's stats read from it,
+ * then `onStart` and `onSuccess` (each one `Ref.update` of that deployment's entry). Medians
+ * of interleaved rounds, in microseconds. Given another checkout of this repository (say the
+ * commit before a change to `RouterState.ts`), it measures that checkout's store in the same
+ * rounds, side by side (both must use the same Effect version). DESIGN.md's "State" cites it.
  *
- * Run: node bench/state-ref.ts
+ * Run: node bench/state-ref.ts [path/to/other/checkout]
  */
 import { RouterState } from "@llm-router/core"
-import { Clock, Effect, Ref } from "effect"
-type E = RouterState.Entry
-const minuteOf = (now: number) => Math.floor(now / 60_000)
-const add = (xs: ReadonlyArray<number>, x: number) => (xs.length >= 10 ? [...xs.slice(1), x] : [...xs, x])
-await Effect.runPromise(Effect.gen(function*() {
-  const store = yield* RouterState.makeMemory
-  const refs = new Map<string, Ref.Ref<E>>([["a", Ref.makeUnsafe<E>(RouterState.emptyEntry)]])
-  const refStart = (id: string) => Clock.clockWith((clock) => {
-    const now = clock.currentTimeMillisUnsafe()
-    return Ref.update(refs.get(id)!, (e) => {
-      const same = e.minute === minuteOf(now)
-      return { ...e, minute: minuteOf(now), inFlight: e.inFlight + 1, requests: (same ? e.requests : 0) + 1, tokens: same ? e.tokens : 0 }
-    })
-  })
-  const refSuccess = (id: string, latencyMs: number, tokens: number) => Clock.clockWith((clock) => {
-    const now = clock.currentTimeMillisUnsafe()
-    return Ref.update(refs.get(id)!, (e) => ({
-      ...e, inFlight: Math.max(0, e.inFlight - 1), failures: e.failures.length > 0 ? [] : e.failures,
-      latencies: add(e.latencies, latencyMs), latencyTimes: add(e.latencyTimes, now), tokens: e.tokens + tokens
+import { Effect } from "effect"
+import * as path from "node:path"
+
+const ROUNDS = 10
+const PER_ROUND = 20_000
+const WARMUP = 50_000
+
+type Store = { readonly makeMemory: Effect.Effect<RouterState.Service> }
+
+/** One request's worth of store work on deployment "a" of a group of three. */
+const requestOn = (store: Store) =>
+  Effect.map(store.makeMemory, (state) =>
+    Effect.flatMap(state.snapshot(["a", "b", "c"]), (snapshot) => {
+      snapshot.stats.get("a")
+      return Effect.andThen(state.onStart("a"), state.onSuccess("a", { latencyMs: 3, tokens: 6 }))
     }))
+
+const medianOf = (xs: Array<number>) => xs.sort((a, b) => a - b)[xs.length >> 1]!
+
+const time = (call: Effect.Effect<void>, n: number) =>
+  Effect.gen(function*() {
+    const xs: Array<number> = []
+    for (let i = 0; i < n; i++) {
+      const start = process.hrtime.bigint()
+      yield* call
+      xs.push(Number(process.hrtime.bigint() - start) / 1000)
+    }
+    return medianOf(xs)
   })
-  const inPlace = Effect.andThen(store.onStart("a"), store.onSuccess("a", { latencyMs: 3, tokens: 6 }))
-  const withRef = Effect.andThen(refStart("a"), refSuccess("a", 3, 6))
-  const time = (e: Effect.Effect<void>, n: number) => Effect.gen(function*() {
-    const xs: number[] = []
-    for (let i = 0; i < n; i++) { const t = process.hrtime.bigint(); yield* e; xs.push(Number(process.hrtime.bigint() - t) / 1000) }
-    xs.sort((a, b) => a - b); return xs[n >> 1]!
-  })
-  yield* time(inPlace, 50_000); yield* time(withRef, 50_000)
-  const a: number[] = [], b: number[] = []
-  for (let r = 0; r < 10; r++) { a.push(yield* time(inPlace, 20_000)); b.push(yield* time(withRef, 20_000)) }
-  a.sort((x, y) => x - y); b.sort((x, y) => x - y)
-  console.log(`in place: ${a[5]!.toFixed(3)} µs, Ref per deployment: ${b[5]!.toFixed(3)} µs (median of round medians, onStart + onSuccess)`)
+
+const other = process.argv[2]
+const subjects: Array<{ readonly name: string; readonly store: Store }> = [{ name: "this checkout", store: RouterState }]
+if (other !== undefined) {
+  const store: Store = await import(path.resolve(other, "packages/core/src/RouterState.ts"))
+  subjects.push({ name: other, store })
+}
+
+await Effect.runPromise(Effect.gen(function*() {
+  const calls = yield* Effect.forEach(subjects, (s) => requestOn(s.store))
+  for (const call of calls) yield* time(call, WARMUP)
+  const rounds = subjects.map(() => [] as Array<number>)
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < calls.length; i++) rounds[i]!.push(yield* time(calls[i]!, PER_ROUND))
+  }
+  subjects.forEach((s, i) =>
+    console.log(`${s.name}: ${medianOf(rounds[i]!).toFixed(3)} µs per request (snapshot, a stats read, onStart, onSuccess; median of round medians)`)
+  )
 }))

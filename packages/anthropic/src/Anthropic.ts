@@ -1,6 +1,7 @@
 /**
  * The Anthropic provider: an `LlmClient` for one deployment that speaks the Messages API
- * (`POST {base}/v1/messages`, `anthropic-version: 2023-06-01`) over `effect/http`, translating
+ * (`POST {base}/v1/messages`, `anthropic-version: 2023-06-01`, and its exact token count,
+ * `/v1/messages/count_tokens`) over `effect/http`, translating
  * OpenAI-shape requests, answers and streams both ways. It never retries on its own (the router
  * decides), and interrupting a call aborts the upstream HTTP request.
  */
@@ -36,7 +37,22 @@ const extraHeaders = (params: Readonly<Record<string, unknown>>): Record<string,
   return headers
 }
 
+/**
+ * The headers for one request: the deployment's, with the request's `anthropic-beta` (a
+ * Messages API client's betas, in the chat request's `extra_headers`) added to the
+ * deployment's own. Nothing else a request names is sent: the key and version stay the
+ * deployment's.
+ */
+const requestHeaders = (base: Readonly<Record<string, string>>, request: Chat.ChatRequest): Readonly<Record<string, string>> => {
+  const extra = (request as Record<string, unknown>)["extra_headers"]
+  const asked = typeof extra === "object" && extra !== null ? (extra as Record<string, unknown>)["anthropic-beta"] : undefined
+  if (typeof asked !== "string" || asked.length === 0) return base
+  const betas = new Set([...(base["anthropic-beta"] ?? "").split(","), ...asked.split(",")].map((b) => b.trim()).filter((b) => b.length > 0))
+  return { ...base, "anthropic-beta": [...betas].join(",") }
+}
+
 const decodeMessage = Schema.decodeUnknownResult(AnthropicResponse.Message)
+const decodeCount = Schema.decodeUnknownResult(Schema.Struct({ input_tokens: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)) }))
 
 export const make = (
   deployment: Deployment.Deployment
@@ -88,7 +104,7 @@ export const make = (
         }
         return {
           http: HttpClientRequest.post(url).pipe(
-            HttpClientRequest.setHeaders(headers),
+            HttpClientRequest.setHeaders(requestHeaders(headers, request)),
             HttpClientRequest.bodyText(json, "application/json")
           ),
           jsonTool: StructuredOutput.answersWithTool(body.success.tools)
@@ -174,7 +190,33 @@ export const make = (
         })
       )
 
-    return { chat, stream }
+    // Anthropic counts a request exactly, free of charge (`POST /v1/messages/count_tokens`).
+    const countTokens = (request: Chat.ChatRequest): Effect.Effect<number, LlmError.LlmError> =>
+      Effect.gen(function*() {
+        const body = AnthropicRequest.countTokensBody(request, deployment)
+        if (Result.isFailure(body)) return yield* body.failure
+        const response = yield* send(
+          http,
+          HttpClientRequest.post(`${url}/count_tokens`).pipe(
+            HttpClientRequest.setHeaders(requestHeaders(headers, request)),
+            HttpClientRequest.bodyText(JSON.stringify(body.success), "application/json")
+          )
+        )
+        const text = yield* response.text.pipe(Effect.mapError(bodyReadError(response.status)))
+        let json: unknown
+        try {
+          json = JSON.parse(text)
+        } catch {
+          return yield* ProviderError.malformedResponse(provider, id, response.status, "the body is not JSON", text)
+        }
+        const counted = decodeCount(json)
+        if (Result.isFailure(counted)) {
+          return yield* ProviderError.malformedResponse(provider, id, response.status, "the body is not a token count", text)
+        }
+        return counted.success.input_tokens
+      })
+
+    return { chat, stream, countTokens }
   })
 
 /** The client as a layer, for an app that talks to one Anthropic deployment directly. */

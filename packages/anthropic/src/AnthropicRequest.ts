@@ -46,7 +46,7 @@ export interface ToolUseBlock extends Cacheable {
 export interface ToolResultBlock extends Cacheable {
   readonly type: "tool_result"
   readonly tool_use_id: string
-  readonly content?: string | ReadonlyArray<TextBlock | ImageBlock>
+  readonly content?: string | ReadonlyArray<TextBlock | ImageBlock | DocumentBlock>
   /** The tool failed (the chat tool message's `is_error`). */
   readonly is_error?: boolean
 }
@@ -81,6 +81,7 @@ export interface MessagesRequest {
   readonly stop_sequences?: ReadonlyArray<string>
   readonly temperature?: number
   readonly top_p?: number
+  readonly top_k?: number
   readonly tools?: ReadonlyArray<Tool>
   readonly tool_choice?: ToolChoice
   readonly metadata?: { readonly user_id: string }
@@ -144,6 +145,8 @@ class Invalid {
     this.param = param
   }
 }
+
+const isCount = (u: unknown): u is number => typeof u === "number" && Number.isInteger(u)
 
 const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"])
 
@@ -336,10 +339,8 @@ const translateMessages = (
         return push("assistant", cacheLast(blocks, message, i))
       }
       case "tool": {
-        const parts = userBlocks(message.content, param).map((block) => {
-          if (block.type === "document") throw new Invalid("tool results may only contain text and images", param)
-          return block
-        })
+        // Text, images and documents (a PDF a tool read): what Anthropic takes in a tool result.
+        const parts = userBlocks(message.content, param)
         const content = parts.length === 1 && parts[0]?.type === "text" ? parts[0].text : parts
         return push(
           "user",
@@ -509,6 +510,7 @@ export const fromChat = (
     const maxTokens = thinking?.type === "enabled" && requested <= thinking.budget_tokens
       ? Math.min(requested + thinking.budget_tokens, Math.max(outputLimit ?? Infinity, thinking.budget_tokens + 1))
       : requested
+    const topK = (request as Record<string, unknown>)["top_k"]
     const body: MessagesRequest = {
       model: deployment.model,
       max_tokens: maxTokens,
@@ -531,6 +533,8 @@ export const fromChat = (
       ...(request.top_p !== undefined && request.top_p !== null && (!thinks || request.top_p >= 0.95)
         ? { top_p: request.top_p }
         : {}),
+      // LiteLLM's `top_k` (a Messages API client's): Anthropic refuses it with thinking.
+      ...(isCount(topK) && topK > 0 && !thinks ? { top_k: topK } : {}),
       ...(tools !== undefined ? { tools } : {}),
       ...(choice !== undefined ? { tool_choice: choice } : {}),
       ...(thinking !== undefined ? { thinking } : {}),
@@ -553,3 +557,17 @@ export const fromChat = (
     throw error
   }
 }
+
+/** The fields of a Messages request that `POST /v1/messages/count_tokens` takes. */
+const COUNTED_FIELDS = ["model", "messages", "system", "tools", "tool_choice", "thinking"] as const
+
+/** The body of `POST /v1/messages/count_tokens` for `request`: what `fromChat` would send, minus what a count does not take. */
+export const countTokensBody = (
+  request: Chat.ChatRequest,
+  deployment: Deployment.Deployment
+): Result.Result<Partial<MessagesRequest>, LlmError.BadRequest> =>
+  Result.map(fromChat(request, deployment, false), (body) => {
+    const counted: Record<string, unknown> = {}
+    for (const field of COUNTED_FIELDS) if (body[field] !== undefined) counted[field] = body[field]
+    return counted as Partial<MessagesRequest>
+  })

@@ -4,12 +4,14 @@
  * so that the Anthropic adapter turns the chat request back into what the client sent (system
  * blocks and `cache_control` marks kept, signed thinking blocks as `thinking_blocks`, `thinking`
  * carried as it is, tool uses and results as tool calls and tool messages, a failed result's
- * `is_error` kept on its tool message), while any other
+ * `is_error` kept on its tool message, names longer than chat completions take shortened),
+ * while any other
  * provider gets an ordinary chat request. What chat completions cannot carry (server tools,
  * documents by URL) is refused with the field at fault.
  */
 import { Result, Schema } from "effect"
 import { type Chat, Untranslatable } from "@llm-router/core"
+import * as ToolNames from "./internal/ToolNames.ts"
 
 const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
 const open = <F extends Schema.Struct.Fields>(fields: F) => Schema.StructWithRest(Schema.Struct(fields), Rest)
@@ -36,7 +38,7 @@ export const ToolUseBlock = open({
 export const ToolResultBlock = open({
   type: Schema.Literal("tool_result"),
   tool_use_id: Schema.String,
-  content: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.Union([TextBlock, ImageBlock]))])),
+  content: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.Union([TextBlock, ImageBlock, DocumentBlock]))])),
   is_error: Schema.optionalKey(Schema.Boolean),
   cache_control: Cache
 })
@@ -71,6 +73,12 @@ export const Thinking = Schema.Union([
   Schema.Struct({ type: Schema.Literals(["disabled", "adaptive"]) })
 ])
 
+/** Structured output (`format`, a JSON schema) and effort; only `format` is carried (as `response_format`). */
+export const OutputConfig = open({
+  effort: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  format: Schema.optionalKey(Schema.NullOr(open({ type: Schema.Literal("json_schema"), schema: Schema.Record(Schema.String, Schema.Unknown) })))
+})
+
 const countTokensFields = {
   model: Schema.String,
   messages: Schema.Array(MessageParam),
@@ -82,7 +90,10 @@ const countTokensFields = {
   tools: Schema.optionalKey(Schema.Array(Tool)),
   tool_choice: Schema.optionalKey(ToolChoice),
   thinking: Schema.optionalKey(Thinking),
-  metadata: Schema.optionalKey(open({ user_id: Schema.optionalKey(Schema.NullOr(Schema.String)) }))
+  metadata: Schema.optionalKey(open({ user_id: Schema.optionalKey(Schema.NullOr(Schema.String)) })),
+  /** Automatic caching: a breakpoint on the request's last cacheable block. */
+  cache_control: Cache,
+  output_config: Schema.optionalKey(OutputConfig)
 }
 
 /** `POST /v1/messages/count_tokens`: a request without `max_tokens` and `stream`. */
@@ -171,7 +182,7 @@ const assistantMessage = (content: string | ReadonlyArray<Block>, param: string)
         return
       case "tool_use": {
         const use = block as typeof ToolUseBlock.Type
-        calls.push({ id: use.id, type: "function", function: { name: use.name, arguments: JSON.stringify(use.input ?? {}) } })
+        calls.push({ id: use.id, type: "function", function: { name: ToolNames.shorten(use.name), arguments: JSON.stringify(use.input ?? {}) } })
         return
       }
       default:
@@ -209,6 +220,17 @@ export const toMessages = (request: Pick<MessagesRequest, "system" | "messages">
   return messages
 }
 
+/**
+ * A top-level `cache_control` (automatic caching: a breakpoint on the last cacheable block) as
+ * the mark on the last message, LiteLLM's shorthand, which the Anthropic adapter puts on that
+ * message's last block.
+ */
+const withAutomaticCache = (messages: Array<Chat.Message>, cache: typeof CacheControl.Type | null | undefined): Array<Chat.Message> => {
+  const last = messages.at(-1)
+  if (cache === undefined || cache === null || last === undefined) return messages
+  return [...messages.slice(0, -1), { ...last, cache_control: cache } as Chat.Message]
+}
+
 const toolsOf = (tools: MessagesRequest["tools"]): Array<Chat.FunctionTool> | undefined =>
   tools === undefined || tools.length === 0 ? undefined : tools.map((tool, i) => {
     if (tool.type !== undefined && tool.type !== null && tool.type !== "custom") {
@@ -218,7 +240,7 @@ const toolsOf = (tools: MessagesRequest["tools"]): Array<Chat.FunctionTool> | un
     return withCache({
       type: "function" as const,
       function: {
-        name: custom.name,
+        name: ToolNames.shorten(custom.name),
         ...(custom.description !== undefined ? { description: custom.description } : {}),
         parameters: custom.input_schema
       }
@@ -230,20 +252,50 @@ const toolChoiceOf = (choice: typeof ToolChoice.Type): Chat.ToolChoice => {
     case "any":
       return "required"
     case "tool":
-      return { type: "function", function: { name: (choice as { readonly name: string }).name } }
+      return { type: "function", function: { name: ToolNames.shorten((choice as { readonly name: string }).name) } }
     default:
       return choice.type
   }
 }
 
+/**
+ * Short tool name → the client's, for the tools whose names are longer than chat completions
+ * take (see `ToolNames`): `InboundResponse` and `InboundStream` give the answer's tool uses
+ * their names back with it.
+ */
+export const toolNames = (request: Pick<MessagesRequest, "tools">): ReadonlyMap<string, string> =>
+  ToolNames.restorer((request.tools ?? []).map((tool) => tool.name))
+
+/**
+ * The beta features a client asked for (its `anthropic-beta` header, as Claude Code sends
+ * `claude-code-20250219,interleaved-thinking-2025-05-14,…`), as the chat request's
+ * `extra_headers` (LiteLLM's per-request headers), which the Anthropic adapter sends on to
+ * Claude and every other adapter leaves out. `oauth-*` betas go with an OAuth token Claude
+ * Code holds, not with a deployment's API key, so they stay behind; at most 16 well-formed
+ * names are taken.
+ */
+export const betaHeaders = (header: string | undefined): { readonly "anthropic-beta": string } | undefined => {
+  const betas = (header ?? "").split(",").map((beta) => beta.trim())
+    .filter((beta) => /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/.test(beta) && !beta.startsWith("oauth-"))
+    .slice(0, 16)
+  return betas.length === 0 ? undefined : { "anthropic-beta": betas.join(",") }
+}
+
+export interface Options {
+  /** The client's `anthropic-beta` header. */
+  readonly betas?: string | undefined
+}
+
 /** The chat request for a Messages API request. */
-export const toChat = (request: MessagesRequest): Result.Result<Chat.ChatRequest, Invalid> => {
+export const toChat = (request: MessagesRequest, options: Options = {}): Result.Result<Chat.ChatRequest, Invalid> => {
   try {
     if (request.messages.length === 0) throw new Invalid("messages: at least one message is required", "messages")
-    const messages = toMessages(request)
+    const messages = withAutomaticCache(toMessages(request), request.cache_control)
+    const format = request.output_config?.format
     const tools = toolsOf(request.tools)
     const choice = request.tool_choice
     const user = request.metadata?.user_id
+    const headers = betaHeaders(options.betas)
     return Result.succeed({
       model: request.model,
       messages,
@@ -251,12 +303,19 @@ export const toChat = (request: MessagesRequest): Result.Result<Chat.ChatRequest
       ...(request.stop_sequences !== undefined && request.stop_sequences.length > 0 ? { stop: request.stop_sequences } : {}),
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       ...(request.top_p !== undefined ? { top_p: request.top_p } : {}),
+      // Not an OpenAI field, but LiteLLM's: Claude and Gemini take it, OpenAI's adapter leaves it out.
+      ...(request.top_k !== undefined ? { top_k: request.top_k } : {}),
       ...(tools !== undefined ? { tools } : {}),
       ...(tools !== undefined && choice !== undefined ? { tool_choice: toolChoiceOf(choice) } : {}),
       ...(choice?.disable_parallel_tool_use === true ? { parallel_tool_calls: false } : {}),
       // Carried as it is: the Anthropic adapter sends it natively, the others map it (see their requests).
       ...(request.thinking !== undefined ? { thinking: request.thinking } : {}),
+      // The Anthropic adapter turns it back into `output_config.format` where the model has it.
+      ...(format !== undefined && format !== null
+        ? { response_format: { type: "json_schema" as const, json_schema: { name: "output", schema: format.schema } } }
+        : {}),
       ...(typeof user === "string" && user.length > 0 ? { user } : {}),
+      ...(headers !== undefined ? { extra_headers: headers } : {}),
       ...(request.stream === true ? { stream: true } : {})
     })
   } catch (error) {

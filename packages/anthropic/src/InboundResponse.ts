@@ -7,6 +7,7 @@
  */
 import type { Chat } from "@llm-router/core"
 import type * as AnthropicResponse from "./AnthropicResponse.ts"
+import * as ToolNames from "./internal/ToolNames.ts"
 
 /**
  * `finish_reason` → `stop_reason` (the inverse of `AnthropicResponse.finishReason`). A stop
@@ -60,7 +61,8 @@ export const toolInput = (args: string): Record<string, unknown> => {
   }
 }
 
-export const fromChat = (response: Chat.ChatResponse): AnthropicResponse.Message => {
+/** `names` gives shortened tool names back (`InboundRequest.toolNames`). */
+export const fromChat = (response: Chat.ChatResponse, names: ReadonlyMap<string, string> = new Map()): AnthropicResponse.Message => {
   const choice = response.choices[0]
   const message = choice?.message
   const content: Array<AnthropicResponse.ContentBlock> = []
@@ -72,7 +74,7 @@ export const fromChat = (response: Chat.ChatResponse): AnthropicResponse.Message
     }
     if (typeof message.content === "string" && message.content.length > 0) content.push({ type: "text", text: message.content })
     for (const call of message.tool_calls ?? []) {
-      content.push({ type: "tool_use", id: call.id, name: call.function.name, input: toolInput(call.function.arguments) })
+      content.push({ type: "tool_use", id: call.id, name: ToolNames.restore(names, call.function.name), input: toolInput(call.function.arguments) })
     }
   }
   return {

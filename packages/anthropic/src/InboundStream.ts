@@ -10,6 +10,7 @@
  */
 import type { Chat } from "@llm-router/core"
 import * as InboundResponse from "./InboundResponse.ts"
+import * as ToolNames from "./internal/ToolNames.ts"
 
 export type Event = { readonly type: string } & Record<string, unknown>
 
@@ -26,9 +27,12 @@ export class Translator {
   private stopSequence: string | null = null
   private usage: Chat.Usage | undefined
   private readonly model: string
+  private readonly names: ReadonlyMap<string, string>
 
-  constructor(model: string) {
+  /** `names` gives shortened tool names back (`InboundRequest.toolNames`). */
+  constructor(model: string, names: ReadonlyMap<string, string> = new Map()) {
     this.model = model
+    this.names = names
   }
 
   /** `message_start` (with the id and model of the first chunk) and a `ping`. */
@@ -96,7 +100,7 @@ export class Translator {
     for (const call of delta.tool_calls ?? []) {
       const index = this.current?.kind === "tool" && this.current.toolIndex === call.index
         ? this.current.index
-        : this.open("tool", { type: "tool_use", id: call.id ?? `toolu_${this.next}`, name: call.function?.name ?? "", input: {} }, out, call.index)
+        : this.open("tool", { type: "tool_use", id: call.id ?? `toolu_${this.next}`, name: ToolNames.restore(this.names, call.function?.name ?? ""), input: {} }, out, call.index)
       const args = call.function?.arguments ?? ""
       if (args.length > 0) out.push({ type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: args } })
     }

@@ -21,13 +21,17 @@ export interface Completion {
  * What a stream yields. `Start` comes once, before the first chunk, naming the deployment
  * that will answer (the gateway turns it into response headers). `Restarted` tells the caller
  * that the chunks so far are void and the answer starts again on another deployment.
- * `Done` comes last with the final route: usage, cost, latency, time to first chunk.
+ * `Done` comes last with the final route: usage, cost, latency, time to first chunk. A chat's
+ * chunks are `ChatChunk`s (`StreamPart`); a routed stream of another kind (`StreamOperation`)
+ * carries its own items.
  */
-export type StreamPart =
+export type Part<A> =
   | { readonly _tag: "Start"; readonly route: RouteInfo }
-  | { readonly _tag: "Chunk"; readonly chunk: ChatChunk }
+  | { readonly _tag: "Chunk"; readonly chunk: A }
   | { readonly _tag: "Restarted"; readonly route: RouteInfo; readonly reason: LlmError }
   | { readonly _tag: "Done"; readonly route: RouteInfo }
+
+export type StreamPart = Part<ChatChunk>
 
 export interface Service {
   readonly chat: (request: ChatRequest) => Effect.Effect<Completion, LlmError>
@@ -38,10 +42,28 @@ export interface Service {
    */
   readonly operate?: <A>(request: ChatRequest, operation: Operation<A>) => Effect.Effect<Operated<A>, LlmError>
   /**
+   * A router's: a streamed `operate`. Each attempt opens `operation`'s stream on the deployment
+   * picked; it fails over until its first content item, as a chat stream does, and after that a
+   * failure ends the stream (never a restart: items of another kind cannot be taken back).
+   */
+  readonly operateStream?: <A>(request: ChatRequest, operation: StreamOperation<A>) => Stream.Stream<Part<A>, LlmError>
+  /**
    * An adapter's that speaks OpenAI's Responses API natively: `body` sent as the client wrote
    * it (the deployment's model set), its `Response` JSON back with the usage it reports.
    */
   readonly responses?: (body: Readonly<Record<string, unknown>>) => Effect.Effect<Answer<Readonly<Record<string, unknown>>>, LlmError>
+  /**
+   * The same, streamed: `body` sent with `stream: true`, the Responses API's typed events back
+   * (each a parsed SSE event, in order, ending with `response.completed` or `response.incomplete`;
+   * an `error` event or `response.failed` fails the stream with its `LlmError`).
+   */
+  readonly responsesStream?: (body: Readonly<Record<string, unknown>>) => Stream.Stream<Readonly<Record<string, unknown>>, LlmError>
+  /**
+   * An adapter's whose provider counts a request's input tokens exactly (Anthropic's
+   * `POST /v1/messages/count_tokens`): the count for `request` as this adapter would send it.
+   * Without it, a caller estimates (`TokenEstimate`).
+   */
+  readonly countTokens?: (request: ChatRequest) => Effect.Effect<number, LlmError>
 }
 
 /** What one attempt of a routed operation returns: its value and the usage to count. */
@@ -61,6 +83,18 @@ export interface Answer<A> {
  * and the routing request (per-request overrides taken off).
  */
 export type Operation<A> = (deployment: Deployment, client: Service, request: ChatRequest) => Effect.Effect<Answer<A>, LlmError>
+
+/**
+ * A streamed call other than a chat (see `operateStream`): how each attempt opens its stream on
+ * the deployment picked (its `Start`/`Done` parts, if any, are the router's to replace), which
+ * items count as content (those before the first are held back, so a failure until then fails
+ * over unseen) and the usage an item reports (the last reported counts for cost and budgets).
+ */
+export interface StreamOperation<A> {
+  readonly open: (deployment: Deployment, client: Service, request: ChatRequest) => Stream.Stream<Part<A>, LlmError>
+  readonly isContent: (item: A) => boolean
+  readonly usageOf: (item: A) => Usage | null | undefined
+}
 
 /** A routed operation's value and the route that served it. */
 export interface Operated<A> {

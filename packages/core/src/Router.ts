@@ -19,7 +19,7 @@ import { chat } from "./internal/Completion.ts"
 import { embed } from "./internal/Embedding.ts"
 import * as Engine from "./internal/Engine.ts"
 import { operate } from "./internal/Operation.ts"
-import { stream } from "./internal/Streaming.ts"
+import { operateStream, stream } from "./internal/Streaming.ts"
 
 /** Gives each deployment the client that calls it (a provider adapter, a simulated provider…). */
 export type ClientFor<E = never, R = never> = Engine.ClientFor<E, R>
@@ -44,7 +44,8 @@ export const makeServices = <E, R, E2 = never, R2 = never>(config: RouterConfig,
     llm: LlmClient.LlmClient.of({
       chat: (request) => chat(engine, request),
       stream: (request) => stream(engine, request),
-      operate: (request, operation) => operate(engine, request, operation)
+      operate: (request, operation) => operate(engine, request, operation),
+      operateStream: (request, operation) => operateStream(engine, request, operation)
     }),
     embeddings: EmbeddingClient.EmbeddingClient.of({ embed: (request) => embed(engine, request) })
   }))

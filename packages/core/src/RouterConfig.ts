@@ -180,7 +180,7 @@ export interface Settings {
   readonly streamTimeoutMs?: number | undefined
   readonly streamIdleTimeoutMs?: number | undefined
   readonly enablePreCallChecks: boolean
-  /** `enable_tag_filtering`: a request's tags select deployments by their `tags` (see `Selection.withTags`). */
+  /** `enable_tag_filtering`: a request's tags select deployments by their `tags` (see `Strategy.matchingTags`). */
   readonly enableTagFiltering: boolean
   readonly aliases: ReadonlyMap<string, { readonly group: string; readonly hidden: boolean }>
   readonly streamFailurePolicy: StreamFailurePolicy

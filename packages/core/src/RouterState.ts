@@ -5,7 +5,7 @@
  * copy. The interface is small and every value in it is plain data, so a shared store
  * (Redis, for many gateway replicas) can implement it as well as the memory Layer here.
  */
-import { Clock, Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer, Ref } from "effect"
 
 export interface DeploymentStats {
   /** Epoch milliseconds until which the deployment is out of rotation; 0 when it is not. */
@@ -153,6 +153,50 @@ const statsOf = (entry: Entry, now: number, latency: Summary, ttfc: Summary): De
   }
 }
 
+/** The last `LATENCY_SAMPLES` of `samples` and then `sample`, as a new array (at most ten numbers copied). */
+const withSample = (samples: ReadonlyArray<number>, sample: number): ReadonlyArray<number> => {
+  // Copied by hand into an array of the final length: one allocation (slice-then-push takes two).
+  const from = samples.length < LATENCY_SAMPLES ? 0 : samples.length - LATENCY_SAMPLES + 1
+  const last = samples.length - from
+  const next = new Array<number>(last + 1)
+  for (let i = 0; i < last; i++) next[i] = samples[from + i]!
+  next[last] = sample
+  return next
+}
+
+/** Applies the start of a call: the pure rule behind every store's `onStart`. */
+export const applyStart = (entry: Entry, now: number): Entry => {
+  const minute = minuteOf(now)
+  const sameMinute = entry.minute === minute
+  return {
+    ...entry,
+    inFlight: entry.inFlight + 1,
+    minute,
+    requests: (sameMinute ? entry.requests : 0) + 1,
+    tokens: sameMinute ? entry.tokens : 0
+  }
+}
+
+/** Applies a successful call: the pure rule behind every store's `onSuccess`. */
+export const applySuccess = (entry: Entry, success: Success, now: number): Entry => {
+  const minute = minuteOf(now)
+  const sameMinute = entry.minute === minute
+  const ttfc = success.timeToFirstChunkMs
+  return {
+    ...entry,
+    inFlight: Math.max(0, entry.inFlight - 1),
+    // A success shows the deployment works: its earlier failures no longer count.
+    failures: entry.failures.length === 0 ? entry.failures : emptyEntry.failures,
+    latencies: withSample(entry.latencies, success.latencyMs),
+    latencyTimes: withSample(entry.latencyTimes, now),
+    ttfcs: ttfc === undefined ? entry.ttfcs : withSample(entry.ttfcs, ttfc),
+    ttfcTimes: ttfc === undefined ? entry.ttfcTimes : withSample(entry.ttfcTimes, now),
+    minute,
+    requests: sameMinute ? entry.requests : 0,
+    tokens: (sameMinute ? entry.tokens : 0) + success.tokens
+  }
+}
+
 /** Applies a failure to an entry: the pure rule behind every store's `onFailure`. */
 export const applyFailure = (entry: Entry, failure: Failure, now: number): Entry => {
   const inFlight = Math.max(0, entry.inFlight - 1)
@@ -181,80 +225,68 @@ export interface MemoryStore extends Service {
   readonly admitCooldown: (cooldown: Cooldown) => Effect.Effect<boolean>
 }
 
-type Samples = "failures" | "latencies" | "latencyTimes" | "ttfcs" | "ttfcTimes"
 /**
- * An entry as the memory store keeps it: its own, so the hot paths update it in place, with the
- * summaries of its samples made when first read after a change (not on every read).
+ * One deployment in the memory store: the `Ref` of its entry, and what was last derived from
+ * an entry. An entry is never changed, only replaced, so what was derived from one stays true
+ * of it: the stats hold while the `Ref` holds the entry they were made from (and the clock
+ * reads the same millisecond), the summaries while its sample arrays are the same ones (and
+ * no sample has expired).
  */
-type Slot = { -readonly [K in keyof Entry]: K extends Samples ? Array<number> : Entry[K] } & {
-  latency: Summary | undefined
-  ttfc: Summary | undefined
-  /** When the oldest sample expires, changing the summaries. */
-  summariesExpireAt: number
-  /** The stats last read, at `statsAt`: read again at the same time with no update between, they are the same. */
+interface Cell {
+  readonly ref: Ref.Ref<Entry>
+  /** The stats of `statsEntry` at `statsAt`. */
   stats: DeploymentStats | undefined
+  statsEntry: Entry | undefined
   statsAt: number
+  /** The summaries of `latencies` and `ttfcs`, until `summariesExpireAt` (when the oldest sample expires). */
+  latency: Summary
+  ttfc: Summary
+  latencies: ReadonlyArray<number> | undefined
+  ttfcs: ReadonlyArray<number> | undefined
+  summariesExpireAt: number
 }
 
-/** Adds a sample in place, keeping the last `LATENCY_SAMPLES`. */
-const addSample = (xs: Array<number>, times: Array<number>, x: number, now: number) => {
-  xs.push(x)
-  times.push(now)
-  if (xs.length > LATENCY_SAMPLES) {
-    xs.shift()
-    times.shift()
-  }
-}
-
-const newSlot = (entry: Entry = emptyEntry): Slot => ({
-  ...entry,
-  failures: [...entry.failures],
-  latencies: [...entry.latencies],
-  latencyTimes: [...entry.latencyTimes],
-  ttfcs: [...entry.ttfcs],
-  ttfcTimes: [...entry.ttfcTimes],
-  latency: undefined,
-  ttfc: undefined,
-  summariesExpireAt: 0,
+const newCell = (): Cell => ({
+  ref: Ref.makeUnsafe(emptyEntry),
   stats: undefined,
-  statsAt: 0
+  statsEntry: undefined,
+  statsAt: 0,
+  latency: noSamples,
+  ttfc: noSamples,
+  latencies: undefined,
+  ttfcs: undefined,
+  summariesExpireAt: 0
 })
 
-/** The slot's stats at `now`, making its summaries when its samples changed or one expired. */
-const slotStats = (slot: Slot, now: number): DeploymentStats => {
-  if (slot.stats !== undefined && slot.statsAt === now) return slot.stats
-  if (slot.latency === undefined || slot.ttfc === undefined || now >= slot.summariesExpireAt) {
-    slot.latency = summarize(slot.latencies, slot.latencyTimes, now)
-    slot.ttfc = summarize(slot.ttfcs, slot.ttfcTimes, now)
-    const oldest = Math.min(slot.latencyTimes[0] ?? Infinity, slot.ttfcTimes[0] ?? Infinity)
-    slot.summariesExpireAt = oldest + LATENCY_WINDOW_MS
+/** The deployment's stats at `now`, from its current entry, made only when that entry or the millisecond is new. */
+const cellStats = (cell: Cell, now: number): DeploymentStats => {
+  const entry = Ref.getUnsafe(cell.ref)
+  if (cell.statsEntry === entry && cell.statsAt === now) return cell.stats!
+  if (cell.latencies !== entry.latencies || cell.ttfcs !== entry.ttfcs || now >= cell.summariesExpireAt) {
+    cell.latency = summarize(entry.latencies, entry.latencyTimes, now)
+    cell.ttfc = summarize(entry.ttfcs, entry.ttfcTimes, now)
+    cell.latencies = entry.latencies
+    cell.ttfcs = entry.ttfcs
+    cell.summariesExpireAt = Math.min(entry.latencyTimes[0] ?? Infinity, entry.ttfcTimes[0] ?? Infinity) + LATENCY_WINDOW_MS
   }
-  slot.statsAt = now
-  return slot.stats = statsOf(slot, now, slot.latency, slot.ttfc)
+  cell.statsEntry = entry
+  cell.statsAt = now
+  return cell.stats = statsOf(entry, now, cell.latency, cell.ttfc)
 }
 
-/**
- * The in-process store: a map of entries, one per deployment. Each update reads the clock and
- * changes one entry in a single synchronous step, so no two can interleave on the one
- * JavaScript thread, and it costs the same however many deployments there are (copying the
- * whole map, as a `Ref` of an immutable map would, grows with every deployment added). The two
- * updates every request makes, `onStart` and `onSuccess`, change the entry in place: a copy
- * per update was most of what the store allocated. Failures and cooldowns, which are rare,
- * go through the pure rules above and replace the entry.
- */
 const idleStats: DeploymentStats = statsOf(emptyEntry, 0, noSamples, noSamples)
 
 /**
  * The memory store's snapshot stats: each deployment's read when asked for, so a decision
  * costs what it reads (a weighted shuffle over 3,000 deployments reads none), not the group's
- * size. A read is made fresh each time (a few fields; the summaries are kept on the slot).
+ * size. A read takes the deployment's entry as it is then (one synchronous step of routing).
  */
 class StatsView implements ReadonlyMap<string, DeploymentStats> {
-  readonly slots: ReadonlyMap<string, Slot>
+  readonly cells: ReadonlyMap<string, Cell>
   readonly ids: ReadonlyArray<string>
   readonly now: number
-  constructor(slots: ReadonlyMap<string, Slot>, ids: ReadonlyArray<string>, now: number) {
-    this.slots = slots
+  constructor(cells: ReadonlyMap<string, Cell>, ids: ReadonlyArray<string>, now: number) {
+    this.cells = cells
     this.ids = ids
     this.now = now
   }
@@ -262,9 +294,9 @@ class StatsView implements ReadonlyMap<string, DeploymentStats> {
     return this.ids.length
   }
   get(id: string): DeploymentStats | undefined {
-    // A deployment never called has no slot: idle (not looked up in `ids`, which would cost the group's size).
-    const slot = this.slots.get(id)
-    return slot === undefined ? idleStats : slotStats(slot, this.now)
+    // A deployment never called has no cell: idle (not looked up in `ids`, which would cost the group's size).
+    const cell = this.cells.get(id)
+    return cell === undefined ? idleStats : cellStats(cell, this.now)
   }
   has(id: string) {
     return this.ids.includes(id)
@@ -286,70 +318,55 @@ class StatsView implements ReadonlyMap<string, DeploymentStats> {
   }
 }
 
+/**
+ * The in-process store: one `Ref` per deployment, made the first time the router names the
+ * deployment (so the map grows with the configured deployments, never with requests), each
+ * holding an immutable entry. Every update is one `Ref.update` or `Ref.modify` of that one
+ * entry by the pure rules above, so it is atomic and costs the same however many deployments
+ * there are (a `Ref` of the whole map would copy the map on each update).
+ */
 export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
-  const entries = new Map<string, Slot>()
-  const slotOf = (id: string): Slot => {
-    let slot = entries.get(id)
-    if (slot === undefined) {
-      slot = newSlot()
-      entries.set(id, slot)
+  const cells = new Map<string, Cell>()
+  const refOf = (id: string): Ref.Ref<Entry> => {
+    let cell = cells.get(id)
+    if (cell === undefined) {
+      cell = newCell()
+      cells.set(id, cell)
     }
-    return slot
-  }
-  /** Rolls the per-minute counters over when a new minute has begun. */
-  const rollMinute = (slot: Slot, now: number) => {
-    const minute = minuteOf(now)
-    if (slot.minute !== minute) {
-      slot.minute = minute
-      slot.requests = 0
-      slot.tokens = 0
-    }
+    return cell.ref
   }
   /** No deployment cools down past this (the latest cooldown ever started): a snapshot after it has none cooling. */
   let latestCooldownUntil = 0
-  /** Replaces an entry with the outcome of a pure rule (whose arrays are new or the old entry's). */
-  const replace = <B>(id: string, f: (entry: Entry, now: number) => readonly [B, Entry]): Effect.Effect<B> =>
+  /** Replaces a deployment's entry by a rule that may start a cooldown, and notes the cooldown. */
+  const modify = <B>(id: string, f: (entry: Entry, now: number) => readonly [B, Entry]): Effect.Effect<B> =>
     Clock.clockWith((clock) => {
-      const before = slotOf(id)
-      const [result, next] = f(before, clock.currentTimeMillisUnsafe())
-      // The samples are unchanged by these rules: the slot keeps its arrays and summaries.
-      if (next !== before) Object.assign(before, next, { stats: undefined })
-      if (before.cooldownUntil > latestCooldownUntil) latestCooldownUntil = before.cooldownUntil
-      return Effect.succeed(result)
+      const now = clock.currentTimeMillisUnsafe()
+      const ref = refOf(id)
+      return Effect.map(Ref.modify(ref, (entry) => f(entry, now)), (result) => {
+        const until = Ref.getUnsafe(ref).cooldownUntil
+        if (until > latestCooldownUntil) latestCooldownUntil = until
+        return result
+      })
     })
-  // Each method is one step: `clockWith` runs its function when the effect runs, every time.
+  // Each method reads the clock and finds the `Ref` when the effect runs, every time it runs.
   const service = RouterState.of({
     snapshot: (ids) =>
       Clock.clockWith((clock) => {
         const now = clock.currentTimeMillisUnsafe()
-        return Effect.succeed({ now, stats: new StatsView(entries, ids, now), noneCooling: now >= latestCooldownUntil })
+        return Effect.succeed({ now, stats: new StatsView(cells, ids, now), noneCooling: now >= latestCooldownUntil })
       }),
     onStart: (id) =>
       Clock.clockWith((clock) => {
-        const slot = slotOf(id)
-        rollMinute(slot, clock.currentTimeMillisUnsafe())
-        slot.stats = undefined
-        slot.inFlight++
-        slot.requests++
-        return Effect.void
+        const now = clock.currentTimeMillisUnsafe()
+        return Ref.update(refOf(id), (entry) => applyStart(entry, now))
       }),
     onSuccess: (id, success) =>
       Clock.clockWith((clock) => {
-        const slot = slotOf(id)
         const now = clock.currentTimeMillisUnsafe()
-        rollMinute(slot, now)
-        slot.stats = undefined
-        slot.inFlight = Math.max(0, slot.inFlight - 1)
-        // A success shows the deployment works: its earlier failures no longer count.
-        if (slot.failures.length > 0) slot.failures = []
-        addSample(slot.latencies, slot.latencyTimes, success.latencyMs, now)
-        if (success.timeToFirstChunkMs !== undefined) addSample(slot.ttfcs, slot.ttfcTimes, success.timeToFirstChunkMs, now)
-        slot.latency = undefined
-        slot.tokens += success.tokens
-        return Effect.void
+        return Ref.update(refOf(id), (entry) => applySuccess(entry, success, now))
       }),
     onFailure: (id, failure) =>
-      replace(id, (before, now) => {
+      modify(id, (before, now) => {
         const after = applyFailure(before, failure, now)
         const started: Cooldown | undefined = after.cooldownUntil > before.cooldownUntil
           ? { deployment: id, until: after.cooldownUntil, reason: after.cooldownReason }
@@ -360,8 +377,9 @@ export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
       Effect.sync(() => {
         const now = clock.currentTimeMillisUnsafe()
         const cooling: Array<Cooldown> = []
-        for (const [deployment, e] of entries) {
-          if (e.cooldownUntil > now) cooling.push({ deployment, until: e.cooldownUntil, reason: e.cooldownReason })
+        for (const [deployment, cell] of cells) {
+          const entry = Ref.getUnsafe(cell.ref)
+          if (entry.cooldownUntil > now) cooling.push({ deployment, until: entry.cooldownUntil, reason: entry.cooldownReason })
         }
         return cooling
       })
@@ -370,7 +388,7 @@ export const makeMemory: Effect.Effect<MemoryStore> = Effect.sync(() => {
   return {
     ...service,
     admitCooldown: (cooldown) =>
-      replace(cooldown.deployment, (entry, now) => {
+      modify(cooldown.deployment, (entry, now) => {
         const next = admitCooldown(entry, cooldown, now)
         return [next !== entry, next]
       })

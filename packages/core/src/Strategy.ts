@@ -1,12 +1,20 @@
 /**
- * Routing strategies as values: a strategy is a pipeline of pure steps over the candidates
- * the router's own checks left (healthy, within budget and limits, lowest `order`): filters
- * and orderings that narrow the candidates, then a final pick. LiteLLM's `routing_strategy`
- * names are prebuilt pipelines of these steps (`byName`); an app composes its own with `pipe`
- * and gives it to the router (`Router.make(config, clientFor, { strategy })`). Steps are
- * plain synchronous functions of (candidates, context), compiled once into one function, so
- * a decision costs no allocation beyond what a step itself makes. The randomness comes from
- * the router (from `Random`, so runs are reproducible with a seed).
+ * Routing strategies as values: a strategy is a pipeline of pure steps over a group's
+ * deployments: filters and orderings that narrow the candidates, then a final pick. The
+ * router's own filters are steps too (`matchingTags`, `withinContextWindow`, `withinBudget`,
+ * `withinRateLimits`, `healthy`, `lowestOrder`), each with the refusal the router answers when
+ * it leaves nothing (a 429 until the budget or the minute reopens, a 400 for tags no deployment
+ * has…). LiteLLM's `routing_strategy` names are prebuilt pipelines of these steps (`named`); an
+ * app composes its own with `pipe` and gives it to the router (`Router.make(config, clientFor,
+ * { strategy })`). Steps are plain synchronous functions of (candidates, context), compiled
+ * once per group, so a decision costs no allocation beyond what a step itself makes. The
+ * randomness comes from the router (from `Random`, so runs are reproducible with a seed).
+ *
+ * Where a pipeline starts says what the router does before its steps:
+ * - `candidates`: after the router's filters as configured (`admitted`, with `withinRateLimits`
+ *   under usage-based routing), as a pick alone or a function of your own is run;
+ * - `members`: the whole group; the built-in steps it names act where they stand, and those it
+ *   leaves out do not act at all (`admitted` is `members` and the built-in steps in the router's order).
  *
  * ```ts
  * // The cheapest deployment whose p50 latency is under 500 ms, else the fastest.
@@ -16,15 +24,28 @@
  *   Strategy.pickLowest(Strategy.pricePerToken),
  *   Strategy.orElse(pipe(Strategy.candidates, Strategy.pickLowest(Strategy.latencyP50)))
  * )
+ * // Ignore cooldowns, keep the rest of the router's filters.
+ * const throughCooldowns = pipe(
+ *   Strategy.members,
+ *   Strategy.matchingTags, Strategy.withinContextWindow, Strategy.withinBudget, Strategy.lowestOrder,
+ *   Strategy.pick(Strategy.simpleShuffle)
+ * )
  * ```
  */
 import type { Deployment } from "./Deployment.ts"
+import type { Limit } from "./Budget.ts"
+import * as BuiltIn from "./internal/BuiltInSteps.ts"
 import type * as LatencyRouting from "./LatencyRouting.ts"
+import type * as LlmError from "./LlmError.ts"
 import * as ModelCatalog from "./ModelCatalog.ts"
 import type { RoutingStrategy } from "./RouterConfig.ts"
 import type { DeploymentStats, Snapshot } from "./RouterState.ts"
 
-/** What a step sees besides the candidates. */
+/**
+ * What a step sees besides the candidates. A router fills every field; a strategy called on
+ * its own needs only the first three (a built-in step then has nothing to check: no budget,
+ * no estimate, no tags asked).
+ */
 export interface Context {
   readonly snapshot: Snapshot
   readonly streaming: boolean
@@ -38,33 +59,81 @@ export interface Context {
    * ranks by them.
    */
   readonly latency?: LatencyRouting.Estimates | undefined
+  /** The model group being routed (named in refusals). */
+  readonly group?: string | undefined
+  /** True when `group` is a fallback of the group the request named: a tags refusal then only skips it. */
+  readonly isFallback?: boolean | undefined
+  /** The request's `metadata.tags` (`matchingTags`). */
+  readonly tags?: ReadonlyArray<string> | undefined
+  /** The request's input tokens, estimated (`withinContextWindow`, the `tpm` of `withinRateLimits`); 0 when absent. */
+  readonly estimatedTokens?: number | undefined
+  /**
+   * The first budget limit a deployment has reached at `now`, if any (`withinBudget`); the
+   * router's reads its `Budget.Ledger`. Absent: no budget.
+   */
+  readonly overBudget?: ((deployment: Deployment, now: number) => Limit | undefined) | undefined
 }
 
 /**
  * A final pick: given at least one candidate, chooses one. LiteLLM's strategies are picks
- * (`simpleShuffle`, `leastBusy`…), so a pick is also a complete strategy.
+ * (`simpleShuffle`, `leastBusy`…), so a pick is also a complete strategy (run by a router
+ * after its filters, as a pipeline from `candidates`).
  */
 export type Pick = (candidates: ReadonlyArray<Deployment>, context: Context) => Deployment
 
 /**
  * A complete strategy: chooses a deployment among the candidates, or none when its filters
- * left nothing (the router then answers `NoDeploymentAvailable`, which fallbacks act on).
+ * left nothing (the router then answers the refusal of the built-in step that left nothing,
+ * else `NoDeploymentAvailable`; fallbacks act on either).
  */
-export type Strategy = (candidates: ReadonlyArray<Deployment>, context: Context) => Deployment | undefined
+export interface Strategy {
+  (candidates: ReadonlyArray<Deployment>, context: Context): Deployment | undefined
+  /**
+   * What it is made of, when built by `pick` (and `orElse`): the router runs these steps
+   * itself, so it can say which filter refused. A function without one is run as a pick.
+   */
+  readonly plan?: Plan | undefined
+}
+
+/** A strategy as data: its pipeline, its pick, and the strategy that answers when it chooses none. */
+export interface Plan {
+  readonly pipeline: Pipeline
+  readonly final: Pick
+  readonly otherwise?: Strategy | undefined
+}
 
 /** A step of a pipeline: the candidates that go on (a subset, possibly reordered). */
 export type Step = (candidates: ReadonlyArray<Deployment>, context: Context) => ReadonlyArray<Deployment>
 
+/**
+ * A step that says why it left nothing: the error a router answers then. Called with
+ * candidates it filters them; in a `pipe` it adds itself to the pipeline.
+ */
+export interface Filter {
+  (candidates: ReadonlyArray<Deployment>, context: Context): ReadonlyArray<Deployment>
+  (self: Pipeline): Pipeline
+  readonly refusal: (candidates: ReadonlyArray<Deployment>, context: Context) => LlmError.LlmError
+  /** Which of the router's own filters this is, if it is one. */
+  readonly builtIn?: BuiltInName | undefined
+}
+
+export type BuiltInName = "matchingTags" | "withinContextWindow" | "withinBudget" | "withinRateLimits" | "healthy" | "lowestOrder"
+
 /** The steps before the final pick, in order. Build with `pipe(candidates, filter(…), …, pick(…))`. */
 export interface Pipeline {
   readonly steps: ReadonlyArray<Step>
+  /** `members`: the steps see the whole group. Absent: they see what the router's configured filters left. */
+  readonly from?: "members" | undefined
 }
 
-/** The start of every pipeline: all the candidates the router's checks left. */
+/** The start of a pipeline that runs after the router's own filters, as configured (see the module's doc). */
 export const candidates: Pipeline = { steps: [] }
 
+/** The start of a pipeline over the whole group: only the built-in steps it names filter (see the module's doc). */
+export const members: Pipeline = { steps: [], from: "members" }
+
 /** Adds a step. */
-export const step = (next: Step) => (self: Pipeline): Pipeline => ({ steps: [...self.steps, next] })
+export const step = (next: Step) => (self: Pipeline): Pipeline => ({ ...self, steps: [...self.steps, next] })
 
 /** Keeps the candidates for which `keep` holds (possibly none). Costs nothing when every candidate passes. */
 export const filter = (keep: (deployment: Deployment, context: Context) => boolean) =>
@@ -74,6 +143,12 @@ export const filter = (keep: (deployment: Deployment, context: Context) => boole
     }
     return candidates
   })
+
+/** A step that gives `refusal` as the router's answer when it leaves nothing (instead of `NoDeploymentAvailable`). */
+export const refusing = (
+  next: Step,
+  refusal: (candidates: ReadonlyArray<Deployment>, context: Context) => LlmError.LlmError
+): Filter => BuiltIn.dualStep(next, { refusal })
 
 /** Keeps the candidates for which `keep` holds, if there is any; else all of them. */
 export const prefer = (keep: (deployment: Deployment, context: Context) => boolean) =>
@@ -100,12 +175,16 @@ export const sortBy = (score: (deployment: Deployment, context: Context) => numb
  */
 export const pick = (final: Pick) => (self: Pipeline): Strategy => {
   const steps = self.steps
-  if (steps.length === 0) return (candidates, context) => (candidates.length === 0 ? undefined : final(candidates, context))
-  return (candidates, context) => {
+  const plan: Plan = { pipeline: self, final }
+  if (steps.length === 0) {
+    return Object.assign((candidates: ReadonlyArray<Deployment>, context: Context) =>
+      candidates.length === 0 ? undefined : final(candidates, context), { plan })
+  }
+  return Object.assign((candidates: ReadonlyArray<Deployment>, context: Context) => {
     let current = candidates
     for (let i = 0; i < steps.length && current.length > 0; i++) current = steps[i]!(current, context)
     return current.length === 0 ? undefined : final(current, context)
-  }
+  }, { plan })
 }
 
 /** Ends a pipeline by choosing uniformly among the lowest-scoring candidates. */
@@ -115,9 +194,55 @@ export const pickLowest = (score: (deployment: Deployment, context: Context) => 
 /** The first candidate (after a `sortBy`, the best). */
 export const first: Pick = (candidates) => candidates[0]!
 
-/** `self`, or when it chooses none, `that` over the same candidates. */
-export const orElse = (that: Strategy) => (self: Strategy): Strategy => (candidates, context) =>
-  self(candidates, context) ?? that(candidates, context)
+/** `self`, or when it chooses none, `that` over the same candidates (a router runs each from its own start). */
+export const orElse = (that: Strategy) => (self: Strategy): Strategy => {
+  const chosen = (candidates: ReadonlyArray<Deployment>, context: Context) => self(candidates, context) ?? that(candidates, context)
+  const plan = self.plan
+  if (plan === undefined) return chosen
+  return Object.assign(chosen, {
+    plan: { ...plan, otherwise: plan.otherwise === undefined ? that : orElse(that)(plan.otherwise) }
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The router's own filters, as steps.
+
+/** LiteLLM's tag routing (the router applies it only with `enable_tag_filtering`): see `internal/BuiltInSteps`. */
+export const matchingTags: Filter = BuiltIn.matchingTags
+/** The candidates whose context window holds the request (the router applies it only with `enable_pre_call_checks`). */
+export const withinContextWindow: Filter = BuiltIn.withinContextWindow
+/** The candidates under every budget (`max_budget`, `provider_budget_config`). */
+export const withinBudget: Filter = BuiltIn.withinBudget
+/** The candidates under their `rpm` and `tpm` this minute, counting this request's estimated tokens. */
+export const withinRateLimits: Filter = BuiltIn.withinRateLimits
+/** The candidates not cooling down. */
+export const healthy: Filter = BuiltIn.healthy
+/** The candidates with the lowest `order` (LiteLLM's `order`); one without comes after all that have one. Never leaves nothing. */
+export const lowestOrder: LowestOrder = BuiltIn.lowestOrder as LowestOrder
+
+/** `lowestOrder` reads no context: it may be called with the candidates alone. */
+export interface LowestOrder extends Filter {
+  (candidates: ReadonlyArray<Deployment>): ReadonlyArray<Deployment>
+}
+
+/**
+ * The router's filters in its order, over the whole group: tags, context window, budget,
+ * (`rateLimits`: rpm/tpm), not cooling, lowest `order`.
+ */
+export const admission = (options: { readonly rateLimits?: boolean | undefined } = {}): Pipeline => ({
+  from: "members",
+  steps: [
+    matchingTags,
+    withinContextWindow,
+    withinBudget,
+    ...(options.rateLimits === true ? [withinRateLimits] : []),
+    healthy,
+    lowestOrder
+  ]
+})
+
+/** The router's filters in its order, without rpm/tpm limits (`admission()`): where a pipeline that keeps them all starts. */
+export const admitted: Pipeline = admission()
 
 // ---------------------------------------------------------------------------------------------
 // What a step can read.
@@ -201,7 +326,7 @@ const pickLowestOf = (candidates: ReadonlyArray<Deployment>, score: (d: Deployme
  * `rpm`, else by `tpm`, else uniform. A deployment missing the chosen field weighs 0.
  */
 export const simpleShuffle: Pick = (candidates, { random }) => {
-  if (candidates.length > LARGE) return shuffleLarge(candidates, random)
+  if (candidates.length > BuiltIn.LARGE) return shuffleLarge(candidates, random)
   for (const field of ["weight", "rpm", "tpm"] as const) {
     if (candidates.some((d) => d[field] !== undefined)) {
       return pickWeighted(candidates, candidates.map((d) => d[field] ?? 0), random)
@@ -209,9 +334,6 @@ export const simpleShuffle: Pick = (candidates, { random }) => {
   }
   return candidates[Math.floor(random * candidates.length)]!
 }
-
-/** Beyond this many candidates, what a pick needs of them is prepared once per array (a group's is the same each time). */
-const LARGE = 16
 
 /** Cumulative weights of a large candidate array (none: uniform), made once per array. */
 const cumulativeOf = new WeakMap<ReadonlyArray<Deployment>, Float64Array | null>()
@@ -270,7 +392,7 @@ export const lowestCost: Pick = (candidates, context) => pickLowestOf(candidates
 export const lowestUsage: Pick = (candidates, context) =>
   pickLowestOf(candidates, (d) => tokensThisMinute(d, context), context.random)
 
-/** LiteLLM's `routing_strategy` names, each a prebuilt pipeline (a pick over all candidates). */
+/** LiteLLM's `routing_strategy` names, each as its final pick (see `named` for the whole pipeline). */
 export const byName: { readonly [K in RoutingStrategy]: Pick } = {
   "simple-shuffle": simpleShuffle,
   "least-busy": leastBusy,
@@ -280,24 +402,10 @@ export const byName: { readonly [K in RoutingStrategy]: Pick } = {
   "usage-based-routing-v2": lowestUsage
 }
 
-/** Keeps the deployments with the lowest `order`; a deployment without one comes after all that have one. */
-export const lowestOrder = (candidates: ReadonlyArray<Deployment>): ReadonlyArray<Deployment> => {
-  if (candidates.length <= LARGE) return lowestOrderOf(candidates)
-  let found = lowestOrderMemo.get(candidates)
-  if (found === undefined) lowestOrderMemo.set(candidates, found = lowestOrderOf(candidates))
-  return found
-}
-
-const lowestOrderMemo = new WeakMap<ReadonlyArray<Deployment>, ReadonlyArray<Deployment>>()
-
-const lowestOrderOf = (candidates: ReadonlyArray<Deployment>): ReadonlyArray<Deployment> => {
-  let min = Number.POSITIVE_INFINITY
-  let max = Number.NEGATIVE_INFINITY
-  for (const d of candidates) {
-    const order = d.order ?? Number.POSITIVE_INFINITY
-    min = Math.min(min, order)
-    max = Math.max(max, order)
-  }
-  // Usually no deployment has an order, or all share one: no new array.
-  return min === max ? candidates : candidates.filter((d) => (d.order ?? Number.POSITIVE_INFINITY) === min)
-}
+/**
+ * LiteLLM's `routing_strategy` names as the whole pipelines a router runs: the router's
+ * filters (`admission`; rpm/tpm as limits only under usage-based routing) and the name's pick.
+ */
+export const named: { readonly [K in RoutingStrategy]: Strategy } = Object.fromEntries(
+  Object.entries(byName).map(([name, final]) => [name, pick(final)(admission({ rateLimits: name.startsWith("usage-based-routing") }))])
+) as { readonly [K in RoutingStrategy]: Strategy }

@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { LlmError, RouterState } from "@llm-router/core"
-import { Duration, Effect } from "effect"
+import { Deferred, Duration, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 
 const failure = (fields: Partial<RouterState.Failure> = {}): RouterState.Failure => ({
@@ -60,6 +60,32 @@ describe("applyFailure", () => {
   it("a zero cooldown time never takes a deployment out of rotation", () => {
     const entry = apply([[0, failure({ coolsImmediately: true, cooldownMs: 0 })]])
     assert.strictEqual(entry.cooldownUntil, 0)
+  })
+})
+
+describe("applyStart and applySuccess", () => {
+  it("make a new entry and leave the one given as it was", () => {
+    const started = RouterState.applyStart(RouterState.emptyEntry, 1000)
+    const served = RouterState.applySuccess(started, { latencyMs: 30, timeToFirstChunkMs: 3, tokens: 9 }, 1200)
+    assert.deepStrictEqual(RouterState.emptyEntry, {
+      cooldownUntil: 0, cooldownReason: "", failures: [], inFlight: 0, latencies: [], latencyTimes: [],
+      ttfcs: [], ttfcTimes: [], minute: 0, requests: 0, tokens: 0
+    })
+    assert.deepStrictEqual([started.inFlight, started.requests, started.latencies], [1, 1, []])
+    assert.deepStrictEqual(
+      [served.inFlight, served.requests, served.tokens, served.latencies, served.latencyTimes, served.ttfcs],
+      [0, 1, 9, [30], [1200], [3]]
+    )
+  })
+
+  it("keep the last ten samples and start a new minute's counts", () => {
+    let entry = RouterState.emptyEntry
+    for (let i = 1; i <= 12; i++) entry = RouterState.applySuccess(RouterState.applyStart(entry, i), { latencyMs: i, tokens: 1 }, i)
+    assert.deepStrictEqual(entry.latencies, [3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+    assert.deepStrictEqual(entry.latencyTimes, [3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+    assert.deepStrictEqual([entry.requests, entry.tokens], [12, 12])
+    const nextMinute = RouterState.applyStart(entry, 60_000)
+    assert.deepStrictEqual([nextMinute.requests, nextMinute.tokens, nextMinute.inFlight], [1, 0, 1])
   })
 })
 
@@ -153,6 +179,50 @@ describe("memory store", () => {
       const next = (yield* state.snapshot(["a"])).stats.get("a")!
       assert.strictEqual(next.requestsThisMinute, 0)
       assert.strictEqual(next.tokensThisMinute, 0)
+    }))
+
+  it.effect("concurrent calls on one deployment are counted exactly: each update is one atomic step on its entry", () =>
+    Effect.gen(function*() {
+      const state = yield* RouterState.makeMemory
+      const stats = Effect.map(state.snapshot(["a"]), (s) => s.stats.get("a")!)
+      const calls = 200
+      const started = yield* Deferred.make<void>()
+      const end = yield* Deferred.make<void>()
+      let running = 0
+      // Each fiber starts, yields to the others mid-call, and ends one way or another.
+      const call = (i: number) =>
+        Effect.gen(function*() {
+          yield* state.onStart("a")
+          if (++running === calls) yield* Deferred.succeed(started, undefined)
+          yield* Deferred.await(end)
+          if (i % 4 === 0) yield* state.onFailure("a", failure({ countsTowardCooldown: false }))
+          else yield* state.onSuccess("a", { latencyMs: i, tokens: 2 })
+        })
+      const all = yield* Effect.forkChild(Effect.forEach(Array.from({ length: calls }, (_, i) => i), call, { concurrency: "unbounded" }))
+      yield* Deferred.await(started)
+      assert.strictEqual((yield* stats).inFlight, calls)
+      yield* Deferred.succeed(end, undefined)
+      yield* Fiber.join(all)
+      const after = yield* stats
+      assert.strictEqual(after.inFlight, 0)
+      assert.strictEqual(after.requestsThisMinute, calls)
+      assert.strictEqual(after.tokensThisMinute, 2 * (calls - calls / 4))
+    }))
+
+  it.effect("stats read again in the same millisecond show every update made in between", () =>
+    Effect.gen(function*() {
+      const state = yield* RouterState.makeMemory
+      const snapshot = yield* state.snapshot(["a"])
+      assert.strictEqual(snapshot.stats.get("a")!.inFlight, 0)
+      yield* state.onStart("a")
+      assert.strictEqual(snapshot.stats.get("a")!.inFlight, 1)
+      yield* state.onSuccess("a", { latencyMs: 40, timeToFirstChunkMs: 4, tokens: 3 })
+      const served = snapshot.stats.get("a")!
+      assert.deepStrictEqual([served.inFlight, served.latencyP50Ms, served.timeToFirstChunkMs, served.tokensThisMinute], [0, 40, 4, 3])
+      yield* state.onStart("a")
+      yield* state.onSuccess("a", { latencyMs: 20, tokens: 1 })
+      const twice = snapshot.stats.get("a")!
+      assert.deepStrictEqual([twice.latencyP50Ms, twice.latencyMs, twice.timeToFirstChunkMs], [20, 30, 4])
     }))
 
   it.effect("a snapshot says when nothing is cooling, so a router need not read each deployment", () =>

@@ -4,9 +4,9 @@
  * served); after content, `stream_failure_policy` decides between failing and restarting.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { type LlmClient, LlmError, Router, RouterConfig, RouterState } from "@llm-router/core"
-import { Effect, Random, Stream } from "effect"
-import { assertTag, collectStream, DEFAULT_TEXT, deployment, harness, request, SimulatedProvider, streamedText } from "./Fixture.ts"
+import { type Chat, type LlmClient, LlmError, Router, RouterConfig, RouterState } from "@llm-router/core"
+import { Cause, Effect, Exit, Random, Stream } from "effect"
+import { assertTag, collectStream, DEFAULT_TEXT, deployment, harness, onClock, request, SimulatedProvider, streamedText } from "./Fixture.ts"
 
 const { dropMidStream, fail, hang, stallMidStream } = SimulatedProvider
 
@@ -274,5 +274,69 @@ describe("reasoning counts as content", () => {
       assert.isUndefined(error)
       assert.deepStrictEqual(calls, ["a", "b"])
       assert.strictEqual(streamedText(parts), "from b")
+    }))
+})
+
+describe("a streamed operation of another kind (operateStream)", () => {
+  /** An item of the operation: a preamble (not content), a piece of text, or the end with usage. */
+  type Item = { readonly kind: "preamble" } | { readonly kind: "text"; readonly text: string } | { readonly kind: "end"; readonly usage: Chat.Usage }
+  const usage: Chat.Usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }
+  const priced = { input_cost_per_token: 0.001, output_cost_per_token: 0.002 }
+  const items = (...list: ReadonlyArray<Item>) => Stream.fromIterable(list.map((chunk): LlmClient.Part<Item> => ({ _tag: "Chunk", chunk })))
+  const collect = (stream: Stream.Stream<LlmClient.Part<Item>, LlmError.LlmError>) =>
+    Effect.gen(function*() {
+      const parts: Array<LlmClient.Part<Item>> = []
+      const exit = yield* onClock(Stream.runForEach(stream, (part) => Effect.sync(() => parts.push(part))))
+      return { parts, error: Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : undefined }
+    })
+  const operation = (byDeployment: Record<string, Stream.Stream<LlmClient.Part<Item>, LlmError.LlmError>>, opened: Array<string>): LlmClient.StreamOperation<Item> => ({
+    open: (d) => {
+      opened.push(d.id)
+      return byDeployment[d.id]!
+    },
+    isContent: (item) => item.kind !== "preamble",
+    usageOf: (item) => (item.kind === "end" ? item.usage : undefined)
+  })
+  const broken = Stream.fail(new LlmError.ServiceUnavailable({ provider: "openai", deployment: "a", message: "down" }))
+
+  it.effect("fails over until its first content item, its preamble held back; usage and cost from its items", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({ model_list: [deployment("gpt", "a", { order: 1, ...priced }), deployment("gpt", "b", { order: 2, ...priced })] })
+      const opened: Array<string> = []
+      const { parts, error } = yield* collect(h.router.operateStream!(request(), operation({
+        a: Stream.concat(items({ kind: "preamble" }), broken),
+        b: items({ kind: "preamble" }, { kind: "text", text: "he" }, { kind: "text", text: "llo" }, { kind: "end", usage })
+      }, opened)))
+      assert.isUndefined(error)
+      assert.deepStrictEqual(opened, ["a", "b"])
+      assert.deepStrictEqual(parts.map((p) => p._tag), ["Start", "Chunk", "Chunk", "Chunk", "Chunk", "Done"])
+      // One preamble: a's was held back and dropped with its attempt.
+      assert.strictEqual(parts.filter((p) => p._tag === "Chunk" && p.chunk.kind === "preamble").length, 1)
+      const start = parts[0]
+      assert.strictEqual(start?._tag === "Start" ? start.route.deployment : undefined, "b")
+      const done = parts.at(-1)
+      assert.isTrue(done?._tag === "Done")
+      if (done?._tag === "Done") {
+        assert.strictEqual(done.route.deployment, "b")
+        assert.strictEqual(done.route.attempts, 2)
+        assert.deepStrictEqual(done.route.usage, usage)
+        assert.closeTo(done.route.costUsd ?? 0, 10 * 0.001 + 5 * 0.002, 1e-9)
+      }
+    }))
+
+  it.effect("after content, a failure ends the stream, even under stream_failure_policy: restart", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({
+        model_list: [deployment("gpt", "a", { order: 1 }), deployment("gpt", "b", { order: 2 })],
+        stream_failure_policy: "restart"
+      })
+      const opened: Array<string> = []
+      const { parts, error } = yield* collect(h.router.operateStream!(request(), operation({
+        a: Stream.concat(items({ kind: "preamble" }, { kind: "text", text: "he" }), broken),
+        b: items({ kind: "text", text: "hello" }, { kind: "end", usage })
+      }, opened)))
+      assert.deepStrictEqual(opened, ["a"])
+      assert.strictEqual(error?._tag === "Some" ? error.value._tag : undefined, "ServiceUnavailable")
+      assert.deepStrictEqual(parts.map((p) => p._tag), ["Start", "Chunk", "Chunk"])
     }))
 })

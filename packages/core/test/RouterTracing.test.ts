@@ -98,6 +98,33 @@ describe("RouterTracing", () => {
       for (const span of attempts) assert.strictEqual(span.parent._tag === "Some" ? span.parent.value.spanId : undefined, root!.spanId)
     }))
 
+  it.effect("a streamed operation (operateStream) is traced as a stream: a request span with the route, an attempt span per deployment", () =>
+    Effect.gen(function*() {
+      const { tracer, named } = recording()
+      const h = yield* harness(
+        { model_list: [deployment("gpt", "a", { order: 1 }), deployment("gpt", "b", { order: 2 })] },
+        { a: { script: [fail("ServiceUnavailable", { status: 503 })] } }
+      )
+      // Each attempt streams the chat's text pieces as the operation's items.
+      const parts = yield* succeedOnClock(Stream.runCollect(
+        h.router.operateStream!(request("gpt", "hi"), {
+          open: (_d, client, asked) =>
+            Stream.map(client.stream(asked), (part) => part._tag === "Chunk" ? { _tag: "Chunk" as const, chunk: part.chunk.choices[0]?.delta.content ?? "" } : part),
+          isContent: (text) => text.length > 0,
+          usageOf: () => undefined
+        }).pipe(Stream.provideService(Tracer.Tracer, tracer))
+      ))
+      const done = parts.at(-1)
+      assert.strictEqual(done?._tag === "Done" ? done.route.deployment : undefined, "b")
+      const [root, ...others] = named("chat gpt")
+      assert.strictEqual(others.length, 0)
+      assert.isTrue(Exit.isSuccess(exitOf(root!)))
+      assert.deepInclude(Object.fromEntries(root!.attributes), { "llm_router.deployment": "b", "llm_router.attempts": 2 })
+      const attempts = named("chat a").concat(named("chat b"))
+      assert.strictEqual(attempts.length, 2)
+      for (const span of attempts) assert.strictEqual(span.parent._tag === "Some" ? span.parent.value.spanId : undefined, root!.spanId)
+    }))
+
   it.effect("a request that fails everywhere ends its span with the error's tag", () =>
     Effect.gen(function*() {
       const { tracer, named } = recording()

@@ -248,7 +248,11 @@ const build = (request: Chat.ChatRequest, defaults: Defaults): GeminiWire.Genera
         if (name === undefined) {
           throw new Invalid(`tool message answers tool_call_id "${message.tool_call_id}", which no earlier assistant message called`, `${param}.tool_call_id`)
         }
-        push("user", [{ functionResponse: { name, response: toolResponse(message.content, message.is_error === true) } }])
+        // Its images and files (a screenshot, a PDF the tool read) follow as parts of the same turn.
+        const media = typeof message.content === "string"
+          ? []
+          : contentParts(message.content.filter((part) => part.type !== "text"), param)
+        push("user", [{ functionResponse: { name, response: toolResponse(message.content, message.is_error === true) } }, ...media])
         break
       }
     }

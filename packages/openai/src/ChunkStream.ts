@@ -80,41 +80,54 @@ export const events = (
   })
 }
 
+/**
+ * How a streamed body fails, for one stream: a body that is not the documented events
+ * (`malformed`, with the first bytes as its excerpt) and a connection or SSE failure
+ * (`upstreamFailure`); `onText` keeps the first bytes as they are decoded. Keys scrubbed.
+ */
+export const failures = (context: Context) => {
+  let firstBytes = ""
+  const malformed = (detail: string, bytes: string = firstBytes) =>
+    ProviderError.malformedResponse(
+      context.provider,
+      context.deployment,
+      context.status,
+      detail,
+      ErrorBody.scrub(bytes, context.secret)
+    )
+  const connectionLost = (error: HttpClientError.HttpClientError): LlmError.LlmError => {
+    const excerpt = ProviderError.excerpt(ErrorBody.scrub(firstBytes, context.secret))
+    const detail = ErrorBody.scrub(ErrorBody.describeCause(error.reason.cause ?? error.reason._tag), context.secret)
+    return new LlmError.ConnectionFailed({
+      provider: context.provider,
+      deployment: context.deployment,
+      status: context.status,
+      message: `${context.provider} (${context.deployment}) broke off the stream: ${detail}`,
+      ...(excerpt !== undefined ? { body: excerpt } : {})
+    })
+  }
+  return {
+    malformed,
+    upstreamFailure: (error: HttpClientError.HttpClientError | Sse.Retry | Sse.SseError): LlmError.LlmError =>
+      error._tag === "HttpClientError"
+        ? connectionLost(error)
+        : malformed(error._tag === "SseError" ? error.message : "an unexpected SSE `retry:` directive"),
+    onText: (text: string) => {
+      if (firstBytes.length < FIRST_BYTES) firstBytes = (firstBytes + text).slice(0, FIRST_BYTES)
+    }
+  }
+}
+
 export const chunks = (
   body: Stream.Stream<Uint8Array, HttpClientError.HttpClientError>,
   context: Context,
   progress: Progress
 ): Stream.Stream<Chat.ChatChunk, LlmError.LlmError> =>
   Stream.suspend(() => {
-    let firstBytes = ""
-    const malformed = (detail: string, bytes: string = firstBytes) =>
-      ProviderError.malformedResponse(
-        context.provider,
-        context.deployment,
-        context.status,
-        detail,
-        ErrorBody.scrub(bytes, context.secret)
-      )
-    const connectionLost = (error: HttpClientError.HttpClientError): LlmError.LlmError => {
-      const excerpt = ProviderError.excerpt(ErrorBody.scrub(firstBytes, context.secret))
-      const detail = ErrorBody.scrub(ErrorBody.describeCause(error.reason.cause ?? error.reason._tag), context.secret)
-      return new LlmError.ConnectionFailed({
-        provider: context.provider,
-        deployment: context.deployment,
-        status: context.status,
-        message: `${context.provider} (${context.deployment}) broke off the stream: ${detail}`,
-        ...(excerpt !== undefined ? { body: excerpt } : {})
-      })
-    }
-    const upstreamFailure = (error: HttpClientError.HttpClientError | Sse.Retry | Sse.SseError): LlmError.LlmError =>
-      error._tag === "HttpClientError"
-        ? connectionLost(error)
-        : malformed(error._tag === "SseError" ? error.message : "an unexpected SSE `retry:` directive")
+    const { malformed, upstreamFailure, onText } = failures(context)
 
     return Stream.transformPull(body, (pullBytes, scope) => {
-      const pull = events(pullBytes, (text) => {
-        if (firstBytes.length < FIRST_BYTES) firstBytes = (firstBytes + text).slice(0, FIRST_BYTES)
-      })
+      const pull = events(pullBytes, onText)
       let finished = false
       let sawDone = false
       let pending: LlmError.LlmError | undefined

@@ -14,6 +14,7 @@ import * as Endpoint from "./Endpoint.ts"
 import * as ErrorBody from "./ErrorBody.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as ResponseBody from "./ResponseBody.ts"
+import * as ResponsesEvents from "./ResponsesEvents.ts"
 import * as ResponsesResponse from "./ResponsesResponse.ts"
 import * as Transport from "./Transport.ts"
 
@@ -163,14 +164,20 @@ export const make = (
       return LlmClient.framed(start, chunks, done)
     }
 
-    // OpenAI's Responses API, natively: only OpenAI itself, whose base serves `/responses`
-    // beside `/chat/completions` (the body as the client wrote it, the deployment's model set).
-    const responsesTarget = target._tag === "Ready" && deployment.provider === "openai" && target.endpoint.url.endsWith(CHAT_PATH)
-      ? HttpClientRequest.post(`${target.endpoint.url.slice(0, -CHAT_PATH.length)}/responses`, {
-        headers: { ...target.endpoint.headers, accept: "application/json" },
-        urlParams: target.endpoint.urlParams
-      })
-      : undefined
+    // OpenAI's Responses API, natively, plain and streamed: OpenAI itself, and Azure's v1 API
+    // (`…/openai/v1`, the deployment's name as the model), whose bases serve `/responses` beside
+    // `/chat/completions` (the body as the client wrote it, the deployment's model set). Azure's
+    // classic deployment paths and the other OpenAI-compatible servers get translated chats.
+    const responsesRequest = (accept: string) =>
+      target._tag === "Ready" && target.endpoint.url.endsWith(CHAT_PATH) &&
+        (deployment.provider === "openai" || (deployment.provider === "azure" && target.endpoint.url.endsWith(AZURE_V1_CHAT_PATH)))
+        ? HttpClientRequest.post(`${target.endpoint.url.slice(0, -CHAT_PATH.length)}/responses`, {
+          headers: { ...target.endpoint.headers, accept },
+          urlParams: target.endpoint.urlParams
+        })
+        : undefined
+    const responsesTarget = responsesRequest("application/json")
+    const responsesStreamTarget = responsesRequest("text/event-stream")
 
     /** A 2xx body that should hold a whole Responses API `response`. */
     const nativeResponse = (status: number, body: Transport.Body): Result.Result<LlmClient.Answer<Readonly<Record<string, unknown>>>, LlmError.LlmError> => {
@@ -210,10 +217,30 @@ export const make = (
           : failed(response))
     }
 
-    return responsesTarget === undefined ? { chat, stream } : { chat, stream, responses }
+    /** The same, streamed: the typed events (`ResponsesEvents`), the request tied to the stream's scope as a chat stream's is. */
+    const responsesStream = (body: Readonly<Record<string, unknown>>): Stream.Stream<ResponsesEvents.Event, LlmError.LlmError> =>
+      Stream.unwrap(Effect.suspend(() => {
+        const post = HttpClientRequest.setBody(
+          responsesStreamTarget!,
+          HttpBody.text(JSON.stringify({ ...body, model: deployment.model, stream: true }), "application/json")
+        )
+        return Effect.flatMap(Effect.mapError(streamingHttp.execute(post), transportFailure), (response) => {
+          if (!isOk(response.status)) return failed(response)
+          // A server that answered with one JSON body: its error, else not the stream asked for.
+          if ((response.headers["content-type"] ?? "").includes("application/json")) {
+            return Effect.flatMap(Transport.readBody(response), (read) =>
+              Effect.flatMap(Effect.fromResult(nativeResponse(response.status, read)), () =>
+                Effect.fail(ProviderError.malformedResponse(deployment.provider, deployment.id, response.status, "a whole response where a stream was asked for", scrub(read.text)))))
+          }
+          return Effect.succeed(ResponsesEvents.events(response.stream, { ...context, status: response.status, model: deployment.model }))
+        })
+      }))
+
+    return responsesTarget === undefined ? { chat, stream } : { chat, stream, responses, responsesStream }
   })
 
 const CHAT_PATH = "/chat/completions"
+const AZURE_V1_CHAT_PATH = "/openai/v1/chat/completions"
 
 /** The client for one deployment as a layer of the `LlmClient` service. */
 export const layer = (deployment: Deployment.Deployment): Layer.Layer<LlmClient.LlmClient, never, HttpClient.HttpClient> =>

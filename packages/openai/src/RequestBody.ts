@@ -4,8 +4,10 @@
  * routing-only fields are dropped, `stream` is set (with `include_usage` so streamed usage is
  * known), reasoning models get `max_completion_tokens` instead of `max_tokens`, and
  * Anthropic's prompt-cache marks (`cache_control`) are taken off messages, parts and tools, a
- * failed tool result's `is_error` becomes an `Error: ` lead on its content, and Anthropic's
- * `thinking` becomes `reasoning_effort` for OpenAI and Azure.
+ * failed tool result's `is_error` becomes an `Error: ` lead on its content, a tool result's
+ * images and files move to a user message after it, and for OpenAI and
+ * Azure, Anthropic's `thinking` becomes `reasoning_effort`, Claude's `thinking_blocks` are
+ * taken off assistant messages, and a `user` longer than OpenAI allows and `top_k` are left out.
  */
 import { type Chat, Deployment, ReasoningEffort } from "@llm-router/core"
 
@@ -98,19 +100,75 @@ const asToolError = (content: unknown): unknown => {
 }
 
 /**
- * Tool messages without the core's `is_error` (an Anthropic client's failed `tool_result`),
- * which OpenAI's chat completions do not take: a failed result's content leads with
- * `Error: ` instead, so the model still sees that the tool failed. Copies only what changed.
+ * Messages without the core's fields that chat completions do not define, which OpenAI refuses
+ * ("Additional properties are not allowed"): a tool message's `is_error` (an Anthropic
+ * client's failed `tool_result`), whose content leads with `Error: ` instead so the model
+ * still sees that the tool failed; and, for OpenAI and Azure, an assistant message's
+ * `thinking_blocks` (Claude's signed thinking, which only Claude can read back), so a Claude
+ * conversation fails over to GPT as it is. Other OpenAI-compatible servers may be a LiteLLM
+ * proxy in front of Claude, which takes `thinking_blocks`: they keep them. Copies only what
+ * changed.
  */
-const withoutToolErrorFlags = (body: Record<string, unknown>): void => {
+const withoutForeignMessageFields = (body: Record<string, unknown>, dropThinking: boolean): void => {
   const messages = body["messages"]
-  if (!Array.isArray(messages) || !messages.some((m) => typeof m === "object" && m !== null && Object.hasOwn(m, "is_error"))) return
+  if (!Array.isArray(messages)) return
+  const foreign = (message: unknown): message is Record<string, unknown> =>
+    typeof message === "object" && message !== null &&
+    (Object.hasOwn(message, "is_error") || (dropThinking && Object.hasOwn(message, "thinking_blocks")))
+  if (!messages.some(foreign)) return
   body["messages"] = messages.map((message: unknown) => {
-    if (typeof message !== "object" || message === null || !Object.hasOwn(message, "is_error")) return message
-    const { is_error: failed, ...rest } = message as Record<string, unknown>
-    return failed === true && rest["role"] === "tool" ? { ...rest, content: asToolError(rest["content"]) } : rest
+    if (!foreign(message)) return message
+    const { is_error: failed, thinking_blocks: thinking, ...rest } = message
+    const kept = dropThinking || thinking === undefined ? rest : { ...rest, thinking_blocks: thinking }
+    return failed === true && rest["role"] === "tool" ? { ...kept, content: asToolError(rest["content"]) } : kept
   })
 }
+
+/** Parts OpenAI takes only in a user message. */
+const isMedia = (part: unknown): boolean => {
+  const type = typeof part === "object" && part !== null ? (part as { type?: unknown }).type : undefined
+  return type === "image_url" || type === "file" || type === "input_audio"
+}
+
+/**
+ * Tool results with images or files (a screenshot, a PDF a tool read: Anthropic takes them in a
+ * `tool_result`), which OpenAI takes only from the user: the tool message keeps its text, and
+ * the media follow in one user message after the run of tool messages (a user message between
+ * two tool messages would leave a call unanswered), each led by the call it answers.
+ */
+const withoutMediaInToolResults = (body: Record<string, unknown>): void => {
+  const messages = body["messages"]
+  const carriesMedia = (m: unknown) =>
+    typeof m === "object" && m !== null && (m as { role?: unknown }).role === "tool" &&
+    Array.isArray((m as { content?: unknown }).content) && ((m as { content: Array<unknown> }).content).some(isMedia)
+  if (!Array.isArray(messages) || !messages.some(carriesMedia)) return
+  const out: Array<unknown> = []
+  let media: Array<unknown> = []
+  const flush = () => {
+    if (media.length > 0) out.push({ role: "user", content: media })
+    media = []
+  }
+  for (const message of messages) {
+    const isTool = typeof message === "object" && message !== null && (message as { role?: unknown }).role === "tool"
+    if (!isTool) flush()
+    if (!carriesMedia(message)) {
+      out.push(message)
+      continue
+    }
+    const { content, ...rest } = message as { content: Array<unknown>; tool_call_id?: unknown }
+    const text = content.filter((part) => !isMedia(part))
+    out.push({ ...rest, content: text.length > 0 ? text : [{ type: "text", text: "(attached below)" }] })
+    media.push({ type: "text", text: `Attached to the result of tool call ${String(rest.tool_call_id)}:` }, ...content.filter(isMedia))
+  }
+  flush()
+  body["messages"] = out
+}
+
+/**
+ * OpenAI's longest `user` (it answers 400 to a longer one). Claude Code's `metadata.user_id`,
+ * which the Messages route passes on as `user`, is longer: it is left out rather than refused.
+ */
+export const OPENAI_MAX_USER_LENGTH = 64
 
 export interface Options {
   readonly stream: boolean
@@ -134,15 +192,20 @@ export const make = (
     if (value !== undefined) body[key] = value
   }
   withoutCacheMarks(body)
-  withoutToolErrorFlags(body)
-  if ("thinking" in body && (deployment.provider === "openai" || deployment.provider === "azure")) {
+  const firstParty = deployment.provider === "openai" || deployment.provider === "azure"
+  withoutForeignMessageFields(body, firstParty)
+  withoutMediaInToolResults(body)
+  if (firstParty && typeof body["user"] === "string" && body["user"].length > OPENAI_MAX_USER_LENGTH) delete body["user"]
+  // LiteLLM's `top_k` (Claude's and Gemini's sampling), which OpenAI refuses; vLLM and others take it.
+  if (firstParty) delete body["top_k"]
+  if ("thinking" in body && firstParty) {
     // Anthropic's `thinking` (a Messages API client's, through the gateway) is a level here, as in LiteLLM.
     const effort = ReasoningEffort.fromThinking(body["thinking"])
     delete body["thinking"]
     if (body["reasoning_effort"] === undefined && effort !== undefined && effort !== "none") body["reasoning_effort"] = effort
   }
   if (
-    body["reasoning_effort"] !== undefined && (deployment.provider === "openai" || deployment.provider === "azure") &&
+    body["reasoning_effort"] !== undefined && firstParty &&
     noReasoningEffort.test(deployment.model.slice(deployment.model.lastIndexOf("/") + 1).toLowerCase())
   ) delete body["reasoning_effort"]
   body["model"] = deployment.model

@@ -90,7 +90,8 @@ const isDelta = (u: unknown) =>
   isOptional(u["tool_calls"], (t) => Array.isArray(t) && t.every(isToolCallDelta))
 const isChunkChoice = (u: unknown) =>
   isRecord(u) && isCount(u["index"]) && isDelta(u["delta"]) &&
-  isOptional(u["finish_reason"], (f) => f === null || (typeof f === "string" && finishReasons.has(f)))
+  isOptional(u["finish_reason"], (f) => f === null || (typeof f === "string" && finishReasons.has(f))) &&
+  isOptional(u["stop_sequence"], isNullableText)
 export const isPlainChunk = (u: Record<string, unknown>): boolean =>
   typeof u["id"] === "string" && u["object"] === "chat.completion.chunk" && isCount(u["created"]) &&
   typeof u["model"] === "string" && Array.isArray(u["choices"]) && u["choices"].every(isChunkChoice) &&
@@ -101,7 +102,7 @@ const isToolCall = (u: unknown) =>
   isText(u["function"]["name"]) && isText(u["function"]["arguments"])
 const isChoice = (u: unknown) =>
   isRecord(u) && isCount(u["index"]) && (u["finish_reason"] === null || (typeof u["finish_reason"] === "string" && finishReasons.has(u["finish_reason"]))) &&
-  isRecord(u["message"]) && u["message"]["role"] === "assistant" && isNullableText(u["message"]["content"]) &&
+  isOptional(u["stop_sequence"], isNullableText) && isRecord(u["message"]) && u["message"]["role"] === "assistant" && isNullableText(u["message"]["content"]) &&
   isOptional(u["message"]["refusal"], isNullableText) && isOptional(u["message"]["reasoning_content"], isNullableText) &&
   isOptional(u["message"]["thinking_blocks"], isThinkingBlocks) &&
   isOptional(u["message"]["tool_calls"], (t) => Array.isArray(t) && t.every(isToolCall))

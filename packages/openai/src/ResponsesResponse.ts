@@ -92,6 +92,18 @@ export const idsFor = (responseId: string): Ids => {
   return { response: responseId, item: (kind, index) => `${kind}_${suffix}_${index}` }
 }
 
+/** The id kind of each output item type the gateway renames. */
+const itemKinds: Readonly<Record<string, "msg" | "fc" | "rs">> = { message: "msg", function_call: "fc", reasoning: "rs" }
+
+/** The id kind of an output item (`undefined` for a type the gateway does not rename). */
+export const kindOfItem = (item: Readonly<Record<string, unknown>>) => itemKinds[String(item["type"])]
+
+/** An upstream's output item at `index` under our id (see `fromNative`). */
+export const withOurId = (item: Readonly<Record<string, unknown>>, index: number, ids: Ids): Readonly<Record<string, unknown>> => {
+  const kind = kindOfItem(item)
+  return kind === undefined ? item : { ...item, id: ids.item(kind, index) }
+}
+
 /** The response an item id of ours belongs to (see `idsFor`), or `undefined`. */
 export const responseOfItem = (itemId: string): string | undefined => {
   const match = /^(?:msg|fc|rs)_(.+)_\d+$/.exec(itemId)
@@ -233,11 +245,8 @@ export const outputOf = (message: Chat.ResponseMessage, ids: Ids, status: "compl
  * `previous_response_id` and `store`.
  */
 export const fromNative = (request: ResponsesRequest.ResponsesRequest, native: Readonly<Record<string, unknown>>, ids: Ids): ResponseObject => {
-  const kinds: Readonly<Record<string, "msg" | "fc" | "rs">> = { message: "msg", function_call: "fc", reasoning: "rs" }
-  const output = (native["output"] as ReadonlyArray<Record<string, unknown>>).map((item, i) => {
-    const kind = kinds[String(item["type"])]
-    return kind === undefined ? item : { ...item, id: ids.item(kind, i) }
-  })
+  const items = Array.isArray(native["output"]) ? native["output"] as ReadonlyArray<Record<string, unknown>> : []
+  const output = items.map((item, i) => withOurId(item, i, ids))
   return {
     ...native,
     id: ids.response,

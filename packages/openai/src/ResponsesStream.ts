@@ -6,8 +6,13 @@
  * and `response.output_item.done`, and last `response.completed` (or `response.incomplete`) with
  * the whole `Response`, which is what a non-streamed call returns. Each event carries its
  * `sequence_number`; on the wire each is an SSE event named after its `type`.
+ *
+ * A stream routed to an OpenAI deployment is not translated but relayed (`relayed`): its own
+ * events under our ids. Either way a routed attempt yields events (`fromChatParts` for a
+ * translated one), and `isContent` / `usageOf` tell the router what it needs of them.
  */
-import type { Chat } from "@llm-router/core"
+import { Chat, type LlmClient, type LlmError } from "@llm-router/core"
+import { Clock, Effect, Stream } from "effect"
 import * as ResponsesRequest from "./ResponsesRequest.ts"
 import * as ResponsesResponse from "./ResponsesResponse.ts"
 
@@ -50,7 +55,7 @@ export class Translator {
   }
 
   private inProgress(): ResponsesResponse.ResponseObject {
-    return { ...this.base, model: this.model, status: "in_progress", completed_at: null, error: null, incomplete_details: null, output: [], output_text: "", usage: null }
+    return inProgress({ ...this.base, model: this.model })
   }
 
   /** The opening events. */
@@ -187,19 +192,156 @@ export class Translator {
   }
 
   /** The events that end a stream that failed: `error`, then `response.failed`. */
-  failed(error: { readonly code: string | null; readonly message: string; readonly param: string | null }): Array<Event> {
-    const response: ResponsesResponse.ResponseObject = {
-      ...this.inProgress(),
-      status: "failed",
-      error: { code: error.code ?? "server_error", message: error.message },
-      output: this.output
-    }
-    return [
-      this.event("error", { code: error.code, message: error.message, param: error.param }),
-      this.event("response.failed", { response })
-    ]
+  failed(error: FailedWith): Array<Event> {
+    const events = failedEvents(this.inProgress(), this.sequence, this.output, error)
+    this.sequence += events.length
+    return events
   }
 }
+
+/** The `Response` of an answer under way, before any output: what `response.created` carries. */
+export const inProgress = (base: ReturnType<typeof ResponsesResponse.envelope>): ResponsesResponse.ResponseObject => ({
+  ...base,
+  status: "in_progress",
+  completed_at: null,
+  error: null,
+  incomplete_details: null,
+  output: [],
+  output_text: "",
+  usage: null
+})
+
+/** What a failed stream's `error` event says (the gateway's error body). */
+export interface FailedWith {
+  readonly code: string | null
+  readonly message: string
+  readonly param: string | null
+}
+
+/**
+ * The events that end a stream that failed, numbered from `sequence`: `error`, then
+ * `response.failed` with `response` as it stood and the output items finished so far.
+ */
+export const failedEvents = (
+  response: ResponsesResponse.ResponseObject,
+  sequence: number,
+  output: ReadonlyArray<unknown>,
+  error: FailedWith
+): Array<Event> => [
+  { type: "error", sequence_number: sequence, code: error.code, message: error.message, param: error.param },
+  {
+    type: "response.failed",
+    sequence_number: sequence + 1,
+    response: { ...response, status: "failed", completed_at: null, error: { code: error.code ?? "server_error", message: error.message }, output }
+  }
+]
+
+/** The events that carry no output yet: held by the router, so a failure until the first other event fails over unseen. */
+const PREAMBLE = new Set([
+  "response.created",
+  "response.in_progress",
+  "response.queued",
+  "response.output_item.added",
+  "response.content_part.added",
+  "response.reasoning_summary_part.added"
+])
+
+/** Whether an event is content (see `PREAMBLE`). */
+export const isContent = (event: Event): boolean => !PREAMBLE.has(event.type)
+
+/** Whether an event ends the answer, carrying the whole `Response`. */
+export const isLast = (event: Event): boolean => event.type === "response.completed" || event.type === "response.incomplete"
+
+/** The usage the last event reports (in the router's names), else `undefined`. */
+export const usageOf = (event: Event): Chat.Usage | undefined =>
+  isLast(event) && typeof event["response"] === "object" && event["response"] !== null
+    ? ResponsesResponse.chatUsage((event["response"] as Record<string, unknown>)["usage"])
+    : undefined
+
+const chunkOf = (event: Event): LlmClient.Part<Event> => ({ _tag: "Chunk", chunk: event })
+
+/**
+ * A chat stream's parts as the Responses events of one attempt (a fresh `Translator` per run):
+ * the opening events before the first chunk, each chunk's events, and the closing events once
+ * the chat stream ends. `Start` and `Restarted` pass through (a router drops the former; a
+ * caller without one reads its route from it), `Done` is dropped. A chat stream that ends with
+ * no content fails with `empty` when given (a deployment's empty answer, for the router to fail
+ * over, as it does a chat's), rather than completing a response with nothing in it.
+ */
+export const fromChatParts = (
+  parts: Stream.Stream<LlmClient.StreamPart, LlmError.LlmError>,
+  request: ResponsesRequest.ResponsesRequest,
+  ids: ResponsesResponse.Ids,
+  createdAt: number,
+  empty?: () => LlmError.LlmError
+): Stream.Stream<LlmClient.Part<Event>, LlmError.LlmError> =>
+  Stream.suspend(() => {
+    const translator = new Translator(request, ids, createdAt)
+    let started = false
+    let content = false
+    const opening = (): Array<LlmClient.Part<Event>> => {
+      if (started) return []
+      started = true
+      return translator.start().map(chunkOf)
+    }
+    const body = Stream.flattenIterable(Stream.map(parts, (part): Array<LlmClient.Part<Event>> => {
+      switch (part._tag) {
+        case "Start":
+          return [part, ...opening()]
+        case "Chunk":
+          content ||= Chat.chunkHasContent(part.chunk)
+          return [...opening(), ...translator.push(part.chunk).map(chunkOf)]
+        case "Restarted":
+          return [part]
+        case "Done":
+          return []
+      }
+    }))
+    const end = Stream.fromIterableEffect(Effect.suspend(() =>
+      !content && empty !== undefined ? Effect.fail(empty()) : Effect.map(Clock.currentTimeMillis, (now) => [
+        ...opening(),
+        ...translator.end(Math.floor(now / 1000)).events.map(chunkOf)
+      ])
+    ))
+    return Stream.concat(body, end)
+  })
+
+/**
+ * An OpenAI deployment's own events (a native stream) as the gateway sends them: its response
+ * and item ids replaced by ours (`ResponsesResponse.idsFor`), so the store and `item_reference`
+ * work whichever deployment served the turn, and its `Response` objects carrying the
+ * conversation's `previous_response_id` and `store` (`ResponsesResponse.fromNative`). Its
+ * sequence numbers are kept: only one attempt's events reach the client.
+ */
+export const relayed = (
+  events: Stream.Stream<Readonly<Record<string, unknown>>, LlmError.LlmError>,
+  request: ResponsesRequest.ResponsesRequest,
+  ids: ResponsesResponse.Ids
+): Stream.Stream<LlmClient.Part<Event>, LlmError.LlmError> =>
+  Stream.suspend(() => {
+    /** Each output index's id kind, from its `response.output_item.added`. */
+    const kinds = new Map<number, "msg" | "fc" | "rs">()
+    return Stream.map(events, (native): LlmClient.Part<Event> => {
+      const event: Record<string, unknown> = { ...native }
+      const index = native["output_index"]
+      if (typeof index === "number") {
+        const item = native["item"]
+        if (typeof item === "object" && item !== null) {
+          const kind = ResponsesResponse.kindOfItem(item as Record<string, unknown>)
+          if (kind !== undefined) kinds.set(index, kind)
+          event["item"] = ResponsesResponse.withOurId(item as Record<string, unknown>, index, ids)
+        }
+        const kind = kinds.get(index)
+        if (typeof native["item_id"] === "string" && kind !== undefined) event["item_id"] = ids.item(kind, index)
+      }
+      const response = native["response"]
+      if (typeof response === "object" && response !== null) {
+        event["response"] = ResponsesResponse.fromNative(request, response as Record<string, unknown>, ids)
+      }
+      if (typeof event["type"] !== "string") event["type"] = "unknown"
+      return chunkOf(event as Event)
+    })
+  })
 
 /** An event as SSE, named after its type as OpenAI's stream does. */
 export const sse = (event: Event): string => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`

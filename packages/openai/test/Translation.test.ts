@@ -144,6 +144,66 @@ describe("request body: a failed tool's result (is_error)", () => {
     }))
 })
 
+describe("request body: a tool result's images and files", () => {
+  it.effect("follow the run of tool messages in one user message, each led by its call; the tool messages keep their text", () =>
+    Effect.sync(() => {
+      const call = (id: string): Chat.ToolCall => ({ id, type: "function", function: { name: "f", arguments: "{}" } })
+      const image = { type: "image_url" as const, image_url: { url: "data:image/png;base64,AAAA" } }
+      const req = request({
+        messages: [
+          { role: "user", content: "go" },
+          { role: "assistant", content: null, tool_calls: [call("a"), call("b"), call("c")] },
+          { role: "tool", tool_call_id: "a", content: [{ type: "text", text: "shot" }, image] },
+          { role: "tool", tool_call_id: "b", content: "plain" },
+          { role: "tool", tool_call_id: "c", content: [image] },
+          { role: "user", content: "and?" }
+        ]
+      })
+      const body = RequestBody.make(deployment(), req, { stream: false, streamOptions: true })
+      assert.deepStrictEqual((body["messages"] as Array<unknown>).slice(2), [
+        { role: "tool", tool_call_id: "a", content: [{ type: "text", text: "shot" }] },
+        { role: "tool", tool_call_id: "b", content: "plain" },
+        { role: "tool", tool_call_id: "c", content: [{ type: "text", text: "(attached below)" }] },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "Attached to the result of tool call a:" },
+            image,
+            { type: "text", text: "Attached to the result of tool call c:" },
+            image
+          ]
+        },
+        { role: "user", content: "and?" }
+      ])
+    }))
+})
+
+describe("request body: what a Claude conversation carries that OpenAI refuses", () => {
+  it.effect("OpenAI and Azure lose Claude's thinking_blocks and a user over 64 characters; other servers keep them", () =>
+    Effect.sync(() => {
+      const longUser = "user_" + "a".repeat(64) + "_account__session_0b0e"
+      const thinking = [{ type: "thinking", thinking: "hm", signature: "sig" }]
+      const req = request({
+        user: longUser,
+        messages: [
+          { role: "user", content: "go" },
+          { role: "assistant", content: "ok", thinking_blocks: thinking } as Chat.Message,
+          { role: "user", content: "again" }
+        ]
+      })
+      for (const provider of ["openai", "azure"]) {
+        const body = RequestBody.make(deployment({ provider }), req, { stream: false, streamOptions: true })
+        assert.deepStrictEqual((body["messages"] as Array<unknown>)[1], { role: "assistant", content: "ok" }, provider)
+        assert.notProperty(body, "user", provider)
+      }
+      const proxy = RequestBody.make(deployment({ provider: "hosted_vllm" }), req, { stream: false, streamOptions: true })
+      assert.strictEqual(proxy["messages"], req.messages)
+      assert.strictEqual(proxy["user"], longUser)
+      const short = RequestBody.make(deployment(), request({ user: "u-1" }), { stream: false, streamOptions: true })
+      assert.strictEqual(short["user"], "u-1")
+    }))
+})
+
 describe("endpoints", () => {
   it.effect("default base URLs per provider, Bearer auth, and what needs an api_base", () =>
     Effect.sync(() => {

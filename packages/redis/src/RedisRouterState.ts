@@ -16,13 +16,15 @@
  * tokens per minute (`SharedUsage`, for usage-based routing's limits), synced with the
  * board's re-read. Failure counts, latency samples and calls in
  * flight stay per replica, as in LiteLLM: they steer this replica's choices and cost nothing
- * to keep local.
+ * to keep local. The connection is also lent, as `SharedConnection`, to what must be read on a
+ * request's path (the gateway's stored Responses answers, `SharedResponses`).
  */
 import { NodeRedis } from "@effect/platform-node"
-import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Queue, Random, Redacted, References, Result, Scope } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Layer, Metric, Queue, Random, Redacted, References, Result, Scope } from "effect"
 import { Redis } from "effect/persistence"
 import { Budget, RouterState, SessionAffinity } from "@llm-router/core"
 import * as CooldownBoard from "./CooldownBoard.ts"
+import * as SharedConnection from "./SharedConnection.ts"
 import { SharedLedger } from "./SharedLedger.ts"
 import * as SharedPins from "./SharedPins.ts"
 import { SharedUsage } from "./SharedUsage.ts"
@@ -46,15 +48,6 @@ export class Status extends Context.Service<Status, {
 export const connectedGauge = Metric.gauge("llm_router_shared_state_connected", {
   description: "1 while this replica shares cooldowns through Redis, 0 while it routes on its own view"
 })
-
-/** A command that has not answered in this long counts as a lost connection. */
-const COMMAND_TIMEOUT = Duration.seconds(5)
-
-const withinCommandTimeout = <A>(command: Effect.Effect<A, Redis.RedisError>) =>
-  Effect.timeoutOrElse(command, {
-    duration: COMMAND_TIMEOUT,
-    orElse: () => Effect.fail(new Redis.RedisError({ cause: `no answer from Redis within ${Duration.format(COMMAND_TIMEOUT)}` }))
-  })
 
 /** What went wrong, in one line: the client's message, not the whole error. */
 const reasonOf = (cause: Cause.Cause<unknown>): string => {
@@ -135,22 +128,22 @@ const syncOver = (redis: Redis.Redis["Service"], replica: Replica): Effect.Effec
       }))
     // Best effort: a pin that cannot be sent now is news no longer when the connection is back.
     const postPins = Effect.flatMap(Queue.take(replica.pins.outbox), (pinned) =>
-      withinCommandTimeout(SharedPins.publish(redis, replica.prefix, { ...pinned, from: replica.id })))
+      SharedConnection.withinCommandTimeout(SharedPins.publish(redis, replica.prefix, { ...pinned, from: replica.id })))
     const postNext = Effect.flatMap(Queue.take(outbox), (cooldown) =>
       Clock.clockWith((clock) => {
         const now = clock.currentTimeMillisUnsafe()
         if (cooldown.until <= now) return Effect.void
         // Not lost when the connection fails: it goes back to wait for the next one.
-        return withinCommandTimeout(CooldownBoard.post(redis, keys, cooldown, replica.id, now)).pipe(
+        return SharedConnection.withinCommandTimeout(CooldownBoard.post(redis, keys, cooldown, replica.id, now)).pipe(
           Effect.onError(() => Queue.offer(outbox, cooldown)),
           Effect.asVoid
         )
       }))
-    const resync = withinCommandTimeout(CooldownBoard.readAll(redis, keys)).pipe(
+    const resync = SharedConnection.withinCommandTimeout(CooldownBoard.readAll(redis, keys)).pipe(
       Effect.flatMap(admitAll),
       Effect.andThen(Clock.clockWith((clock) => {
         const now = clock.currentTimeMillisUnsafe()
-        return withinCommandTimeout(Effect.andThen(
+        return SharedConnection.withinCommandTimeout(Effect.andThen(
           replica.ledger.sync(redis, replica.prefix, now),
           replica.usage.sync(redis, replica.prefix, now)
         ))
@@ -168,7 +161,7 @@ const syncOver = (redis: Redis.Redis["Service"], replica: Replica): Effect.Effec
 export const layer = <E>(
   redis: Layer.Layer<Redis.Redis, E>,
   options: Options = {}
-): Layer.Layer<RouterState.RouterState | Status> =>
+): Layer.Layer<RouterState.RouterState | Status | SharedConnection.SharedConnection> =>
   Layer.effectContext(
     Effect.gen(function*() {
       const prefix = options.prefix ?? defaults.prefix
@@ -187,6 +180,10 @@ export const layer = <E>(
 
       // One warning when Redis goes away, one line when it is back: not one per retry.
       let reachable: boolean | undefined
+      /** The client while connected, for the commands of `SharedConnection`. */
+      let current: Redis.Redis["Service"] | undefined
+      /** Done once the first attempt to connect has ended, either way (see `SharedConnection.make`). */
+      const firstAttempt = yield* Deferred.make<void>()
       /** Whether the current attempt got a connection (the backoff starts again after it). */
       let connected = false
       yield* Metric.update(connectedGauge, 0)
@@ -203,12 +200,18 @@ export const layer = <E>(
             if (reachable === false) yield* Effect.logInfo("llm-router: shared state: Redis is reachable again; sharing cooldowns")
             reachable = true
             connected = true
+            current = service
+            yield* Deferred.succeed(firstAttempt, undefined)
             yield* Metric.update(connectedGauge, 1)
             return yield* syncOver(service, replica)
           }).pipe(Scope.provide(scope)),
         // Closing a lost connection can wait on its client (node-redis's `close()` waits for
         // replies a dead socket may never bring): it must not hold up the next connection.
-        (scope, exit) => Effect.asVoid(Effect.forkDetach(Scope.close(scope, exit)))
+        (scope, exit) =>
+          Effect.suspend(() => {
+            current = undefined
+            return Effect.asVoid(Effect.forkDetach(Scope.close(scope, exit)))
+          })
       ).pipe(
         // Whatever ended the connection (a refused connect, a dropped subscription, a defect in
         // a client layer built with `orDie`) is retried; only the layer's own end stops it.
@@ -219,7 +222,11 @@ export const layer = <E>(
               "this replica routes on its own view until it is back"
           )
           reachable = false
-          return warn.pipe(Effect.andThen(Metric.update(connectedGauge, 0)), Effect.andThen(Effect.fail(cause)))
+          return warn.pipe(
+            Effect.andThen(Deferred.succeed(firstAttempt, undefined)),
+            Effect.andThen(Metric.update(connectedGauge, 0)),
+            Effect.andThen(Effect.fail(cause))
+          )
         })
       )
       // Whatever ended an attempt, the next one follows after `reconnectDelay`; only the layer's own end stops it.
@@ -243,6 +250,7 @@ export const layer = <E>(
       yield* Effect.forkScoped(keepConnected)
       return Context.make(RouterState.RouterState, sharing(replica.local, replica.outbox, replica.usage)).pipe(
         Context.add(Status, Status.of({ connected: Effect.sync(() => reachable === true) })),
+        Context.add(SharedConnection.SharedConnection, SharedConnection.make(() => current, Deferred.await(firstAttempt))),
         Context.add(SessionAffinity.MakePinTable, replica.pins.make),
         Context.add(Budget.MakeLedger, (limits) => replica.ledger.register(limits))
       )
@@ -277,14 +285,17 @@ export const describe = (connection: Connection): string => {
  * comes every `resyncMs`), and `layer` connects again with its own backoff and its one
  * warning (node-redis would log each of its own attempts).
  */
-export const layerNode = (connection: Connection, options: Options = {}): Layer.Layer<RouterState.RouterState | Status> =>
+export const layerNode = (
+  connection: Connection,
+  options: Options = {}
+): Layer.Layer<RouterState.RouterState | Status | SharedConnection.SharedConnection> =>
   layer(
     NodeRedis.layer({
       ...(connection.url !== undefined ? { url: Redacted.value(connection.url) } : {}),
       ...(connection.url === undefined && connection.password !== undefined ? { password: Redacted.value(connection.password) } : {}),
       socket: {
         ...(connection.url === undefined ? { host: connection.host ?? "127.0.0.1", port: connection.port ?? 6379 } : {}),
-        connectTimeout: Duration.toMillis(COMMAND_TIMEOUT),
+        connectTimeout: Duration.toMillis(SharedConnection.commandTimeout),
         reconnectStrategy: false
       },
       // A command while disconnected fails at once (and the layer reconnects) instead of waiting.

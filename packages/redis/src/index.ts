@@ -1,5 +1,7 @@
 export * as CooldownBoard from "./CooldownBoard.ts"
 export * as RedisRouterState from "./RedisRouterState.ts"
+export * as SharedConnection from "./SharedConnection.ts"
 export * as SharedLedger from "./SharedLedger.ts"
 export * as SharedPins from "./SharedPins.ts"
+export * as SharedResponses from "./SharedResponses.ts"
 export * as SharedUsage from "./SharedUsage.ts"

@@ -30,7 +30,9 @@ import * as RequestBody from "./RequestBody.ts"
 import * as RequestTags from "./RequestTags.ts"
 import * as MessagesRoute from "./MessagesRoute.ts"
 import * as ResponsesRoute from "./ResponsesRoute.ts"
+import * as ResponseStore from "./ResponseStore.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
+import * as SharedResponseStore from "./SharedResponseStore.ts"
 import { type Dialect, openAiDialect, pullIn, type RouteKit } from "./RouteKit.ts"
 import { safeUrl } from "./RoutingTable.ts"
 import * as Turn from "./Turn.ts"
@@ -205,8 +207,10 @@ const noEmbeddings: EmbeddingClient.Service = {
     Effect.fail(new LlmError.BadRequest({ provider: "llm-router", message: `This gateway serves no embeddings (model "${request.model.slice(0, 200)}")`, param: "model" }))
 }
 
-/** The gateway's routes, registered into `HttpRouter`; needs the router (`LlmClient`) and its state. */
-export const routes = (settings: Settings): Layer.Layer<never, never, HttpRouter.HttpRouter | LlmClient.LlmClient | RouterState.RouterState> =>
+/** The gateway's routes, registered into `HttpRouter`; needs the router (`LlmClient`), its state and the Responses store. */
+export const routes = (
+  settings: Settings
+): Layer.Layer<never, never, HttpRouter.HttpRouter | LlmClient.LlmClient | RouterState.RouterState | ResponseStore.ResponseStore> =>
   HttpRouter.use((router) =>
     Effect.gen(function*() {
       const { config } = settings
@@ -575,13 +579,16 @@ export interface ServeOptions<E, R> extends Settings {
 }
 
 /**
- * What the router remembers between requests: this replica's memory, or, with
- * `router_settings.redis_*`, that memory with cooldowns shared across the fleet through Redis.
+ * What the gateway remembers between requests (the router's state, and the Responses API's
+ * stored answers): this replica's memory, or, with `router_settings.redis_*`, that memory with
+ * cooldowns shared across the fleet through Redis, and the stored answers in that Redis.
  */
-export const layerState = (config: GatewayConfig): Layer.Layer<RouterState.RouterState> =>
+export const layerState = (config: GatewayConfig): Layer.Layer<RouterState.RouterState | ResponseStore.ResponseStore> =>
   config.sharedState === undefined
-    ? RouterState.layerMemory
-    : RedisRouterState.layerNode(config.sharedState, { prefix: config.sharedState.keyPrefix })
+    ? Layer.merge(RouterState.layerMemory, ResponseStore.layerMemory())
+    : SharedResponseStore.layer({ prefix: config.sharedState.keyPrefix }).pipe(
+      Layer.provideMerge(RedisRouterState.layerNode(config.sharedState, { prefix: config.sharedState.keyPrefix }))
+    )
 
 /** The routes with their router: needs `HttpRouter` and whatever `clientFor` needs. */
 export const layerRoutes = <E, R>(

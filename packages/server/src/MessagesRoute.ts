@@ -4,8 +4,9 @@
  * served by any provider and fails over to GPT or Gemini. The request becomes a chat request
  * (`InboundRequest` in `@llm-router/anthropic`) that the Anthropic adapter turns back into nearly
  * the same Messages request, so Claude deployments get thinking, cache marks and tool use as
- * sent; the answer comes back as a `Message` or Anthropic's named SSE events. Errors are
- * Anthropic's shape, and the master key is taken from `x-api-key` as from `Authorization`.
+ * sent, with the client's `anthropic-beta` betas; the answer comes back as a `Message` or
+ * Anthropic's named SSE events. Errors are Anthropic's shape, and the master key is taken from
+ * `x-api-key` as from `Authorization`.
  */
 import { Clock, Effect, Result } from "effect"
 import type { HttpRouter } from "effect/http"
@@ -42,51 +43,65 @@ const parse = <A>(
     : Result.succeed(decoded.success)
 }
 
-const translated = (request: InboundRequest.MessagesRequest) => {
-  const chat = InboundRequest.toChat(request)
+const translated = (request: InboundRequest.MessagesRequest, betas?: string) => {
+  const chat = InboundRequest.toChat(request, { betas })
   return Result.isFailure(chat) ? Result.fail(ApiError.invalidRequest(chat.failure.message, chat.failure.param)) : chat
 }
 
 /** Registers the Messages routes on `router`. */
 export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) =>
   Effect.gen(function*() {
+    /** The answer to a call that failed: Anthropic's error body, with the route's error headers. */
+    const failedAnswer = (model: string, started: number, requestId: string) => (error: LlmError.LlmError) =>
+      Effect.map(Clock.currentTimeMillis, (at) => {
+        const apiError = ApiError.fromLlmError(error, kit.scrub)
+        return json(dialect.errorBody(apiError), apiError.status, RouteHeaders.ofError(apiError, model, at - started, requestId))
+      })
+
     const create: RouteKit.Handler = (request, requestId, started) =>
       Effect.flatMap(kit.readBody(request), (bytes) => {
         const parsed = parse(bytes, InboundRequest.decode)
         if (Result.isFailure(parsed)) return Effect.fail(parsed.failure)
-        const chat = translated(parsed.success)
+        const chat = translated(parsed.success, request.headers["anthropic-beta"])
         if (Result.isFailure(chat)) return Effect.fail(chat.failure)
         const model = parsed.success.model
+        const names = InboundRequest.toolNames(parsed.success)
         const session = kit.sessionOf(request)
-        const failed = (error: LlmError.LlmError) =>
-          Effect.map(Clock.currentTimeMillis, (at) => {
-            const apiError = ApiError.fromLlmError(error, kit.scrub)
-            return json(dialect.errorBody(apiError), apiError.status, RouteHeaders.ofError(apiError, model, at - started, requestId))
-          })
+        const failed = failedAnswer(model, started, requestId)
         if (parsed.success.stream === true) {
           return RouteKit.sse({
             stream: kit.client.stream(chat.success),
             session,
             requestId,
             onFailure: failed,
-            makeEncoder: () => encoder(new InboundStream.Translator(model), kit.scrub)
+            makeEncoder: () => encoder(new InboundStream.Translator(model, names), kit.scrub)
           })
         }
         return Effect.matchEffect(RouteKit.inSession(kit.client.chat(chat.success), session), {
           onFailure: failed,
           onSuccess: (completion) =>
-            Effect.succeed(json(InboundResponse.fromChat(completion.response), 200, RouteHeaders.ofRoute(completion.route, requestId)))
+            Effect.succeed(json(InboundResponse.fromChat(completion.response, names), 200, RouteHeaders.ofRoute(completion.route, requestId)))
         })
       })
 
-    // An estimate (about four characters a token), the one the router's context-window check uses.
-    const countTokens: RouteKit.Handler = (request, requestId) =>
+    // Routed as a call to the group: a deployment that counts exactly (Claude's) is asked, any
+    // other answers the estimate the router's context-window check uses (about four characters a token).
+    const countTokens: RouteKit.Handler = (request, requestId, started) =>
       Effect.flatMap(kit.readBody(request), (bytes) => {
         const parsed = parse(bytes, InboundRequest.decodeCountTokens)
         if (Result.isFailure(parsed)) return Effect.fail(parsed.failure)
-        const chat = translated({ ...parsed.success, max_tokens: 1 })
+        const chat = translated({ ...parsed.success, max_tokens: 1 }, request.headers["anthropic-beta"])
         if (Result.isFailure(chat)) return Effect.fail(chat.failure)
-        return Effect.succeed(json({ input_tokens: TokenEstimate.ofRequest(chat.success) }, 200, { [RouteHeaders.names.requestId]: requestId }))
+        const estimate = TokenEstimate.ofRequest(chat.success)
+        if (kit.client.operate === undefined) {
+          return Effect.succeed(json({ input_tokens: estimate }, 200, { [RouteHeaders.names.requestId]: requestId }))
+        }
+        const counted = kit.client.operate(chat.success, (_, client, routing) =>
+          Effect.map(client.countTokens === undefined ? Effect.succeed(estimate) : client.countTokens(routing), (value) => ({ value, usage: null })))
+        return Effect.matchEffect(RouteKit.inSession(counted, kit.sessionOf(request)), {
+          onFailure: failedAnswer(parsed.success.model, started, requestId),
+          onSuccess: ({ route, value }) => Effect.succeed(json({ input_tokens: value }, 200, RouteHeaders.ofRoute(route, requestId)))
+        })
       })
 
     yield* router.add("POST", "/v1/messages", kit.handle("/v1/messages", dialect, create))

@@ -2,7 +2,7 @@
  * A request's routing tags, from each place LiteLLM's proxy reads them: `metadata.tags`, the
  * top-level `tags` field (a list or one string), and the `x-litellm-tags` header
  * (comma-separated). They are merged into `metadata.tags`, where the router's tag filter reads
- * them (see `Selection.withTags`; it filters only with `router_settings.enable_tag_filtering`).
+ * them (see `Strategy.matchingTags`; it filters only with `router_settings.enable_tag_filtering`).
  * Client input: at most `MAX_TAGS` tags of at most `MAX_TAG_LENGTH` characters are kept.
  */
 import type { Chat } from "@llm-router/core"

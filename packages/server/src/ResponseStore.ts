@@ -2,10 +2,15 @@
  * The gateway's own store of Responses API answers (`store: true`, the API's default), so a
  * conversation continues with `previous_response_id` or `item_reference`s whichever provider
  * served its earlier turns: each entry holds the turn's input items and output items and names
- * the response it continued, and a conversation is read back by walking that chain. Memory only,
- * per replica, bounded by count, by size (the JSON of the items) and by age: the oldest entries
- * go first, and a continuation whose chain was evicted is refused with a clear 400.
+ * the response it continued, and a conversation is read back by walking that chain.
+ *
+ * One service, two stores, chosen with the router's state (`Gateway.layerState`): this replica's
+ * memory (`layerMemory`, bounded by count, by size and by age: the oldest entries go first), or
+ * the fleet's Redis (`SharedResponseStore`), so a conversation started on one replica continues
+ * on any other. A continuation whose chain is not stored is refused with a clear 400; a store
+ * that cannot be reached fails reads with `Unavailable` (a 503) and writes softly.
  */
+import { Clock, Context, Effect, Layer, Schema } from "effect"
 import type { ResponsesRequest, ResponsesResponse } from "@llm-router/openai"
 
 export interface Entry {
@@ -13,10 +18,92 @@ export interface Entry {
   /** The first response of the conversation (its session, for session affinity). */
   readonly conversation: string
   readonly previous: string | undefined
+  /**
+   * The responses this one continued, nearest first, as many as `ANCESTORS`: a store that reads
+   * over the network reads that many turns of a conversation in one batch.
+   */
+  readonly ancestors: ReadonlyArray<string>
   readonly input: ReadonlyArray<ResponsesRequest.Item>
   readonly output: ReadonlyArray<ResponsesResponse.OutputItem>
   readonly response: ResponsesResponse.ResponseObject
 }
+
+/** How many ancestors an entry names (see `Entry.ancestors`). */
+export const ANCESTORS = 32
+
+/** A conversation longer than this many stored turns is refused rather than walked. */
+export const MAX_DEPTH = 10_000
+
+/** A conversation read back: its latest entry, and every turn's items, oldest first. */
+export interface Conversation {
+  readonly entry: Entry
+  readonly items: Array<ResponsesRequest.Item>
+  /** What a response continuing this conversation names as its `ancestors`. */
+  readonly ancestors: ReadonlyArray<string>
+}
+
+/** The store cannot be reached now: the request may succeed if sent again. */
+export class Unavailable extends Schema.TaggedError<Unavailable>()("ResponseStoreUnavailable", {
+  message: Schema.String
+}) {}
+
+export interface Service {
+  /**
+   * Keeps `entry`. Never fails: an entry the store cannot keep (too large, or the store is
+   * unreachable, which is logged) is not stored, and a continuation of it is refused later.
+   */
+  readonly put: (entry: Entry) => Effect.Effect<void>
+  readonly get: (id: string) => Effect.Effect<Entry | undefined, Unavailable>
+  /** Each id's entry, in order, read together (a network store bounds the bytes read in all). */
+  readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Entry | undefined>, Unavailable>
+  /** Whether there was an entry to delete. */
+  readonly delete: (id: string) => Effect.Effect<boolean, Unavailable>
+  /** The conversation up to and including response `id`; `undefined` when a turn of it is not stored. */
+  readonly conversation: (id: string) => Effect.Effect<Conversation | undefined, Unavailable>
+}
+
+export class ResponseStore extends Context.Service<ResponseStore, Service>()("@llm-router/server/ResponseStore") {}
+
+/** An item of a stored response, by its id (input or output). */
+export const itemOf = (entry: Entry, itemId: string): ResponsesRequest.Item | undefined =>
+  entry.output.find((item) => item.id === itemId) as ResponsesRequest.Item | undefined ??
+    entry.input.find((item) => "id" in item && item.id === itemId)
+
+/**
+ * Walks the chain from `id` back to the conversation's first response, reading entries in
+ * batches with `read` (each id's entry, or `undefined`): after an entry, its `ancestors` (or its
+ * `previous` alone when it names none). A missing turn, or an entry that does not continue the one
+ * read before it, ends the walk with `undefined`.
+ */
+export const walk = <E>(
+  id: string,
+  read: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Entry | undefined>, E>
+): Effect.Effect<Conversation | undefined, E> =>
+  Effect.gen(function*() {
+    const chain: Array<Entry> = []
+    let wanted: ReadonlyArray<string> = [id]
+    while (wanted.length > 0) {
+      if (chain.length + wanted.length > MAX_DEPTH) return undefined
+      const found = yield* read(wanted)
+      for (const [i, entry] of found.entries()) {
+        const last = chain.at(-1)
+        if (entry === undefined || entry.id !== wanted[i] || (last !== undefined && last.previous !== entry.id)) return undefined
+        chain.push(entry)
+        if (entry.previous === undefined) break
+      }
+      const last = chain.at(-1)!
+      wanted = last.previous === undefined ? [] : last.ancestors.length > 0 ? last.ancestors.slice(0, ANCESTORS) : [last.previous]
+    }
+    const items: Array<ResponsesRequest.Item> = []
+    for (let i = chain.length - 1; i >= 0; i--) {
+      items.push(...chain[i]!.input, ...(chain[i]!.output as ReadonlyArray<ResponsesRequest.Item>))
+    }
+    return { entry: chain[0]!, items, ancestors: chain.slice(0, ANCESTORS).map((entry) => entry.id) }
+  })
+
+// ---------------------------------------------------------------------------------------
+// This replica's memory
+// ---------------------------------------------------------------------------------------
 
 export interface Limits {
   readonly maxEntries: number
@@ -26,15 +113,13 @@ export interface Limits {
 
 export const defaultLimits: Limits = { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 24 * 60 * 60 * 1000 }
 
-/** A conversation longer than this many stored turns is refused rather than walked. */
-const MAX_DEPTH = 10_000
-
 interface Slot {
   readonly entry: Entry
   readonly bytes: number
   readonly storedAt: number
 }
 
+/** The memory behind `layerMemory`: synchronous, on times the caller gives (epoch ms). */
 export class MemoryStore {
   private readonly slots = new Map<string, Slot>()
   private bytes = 0
@@ -79,32 +164,21 @@ export class MemoryStore {
     this.bytes -= slot.bytes
     return true
   }
-
-  /**
-   * The conversation up to and including response `id`: every turn's input and output items, oldest
-   * first; `undefined` when `id` or a response it continued is no longer stored.
-   */
-  conversation(id: string, now: number): { readonly entry: Entry; readonly items: Array<ResponsesRequest.Item> } | undefined {
-    const chain: Array<Entry> = []
-    let next: string | undefined = id
-    while (next !== undefined) {
-      const entry = this.get(next, now)
-      if (entry === undefined || chain.length >= MAX_DEPTH) return undefined
-      chain.push(entry)
-      next = entry.previous
-    }
-    const items: Array<ResponsesRequest.Item> = []
-    for (let i = chain.length - 1; i >= 0; i--) {
-      items.push(...chain[i]!.input, ...(chain[i]!.output as ReadonlyArray<ResponsesRequest.Item>))
-    }
-    return { entry: chain[0]!, items }
-  }
-
-  /** An item of a stored response, by its id (input or output). */
-  item(responseId: string, itemId: string, now: number): ResponsesRequest.Item | undefined {
-    const entry = this.get(responseId, now)
-    if (entry === undefined) return undefined
-    return entry.output.find((item) => item.id === itemId) as ResponsesRequest.Item | undefined ??
-      entry.input.find((item) => "id" in item && item.id === itemId)
-  }
 }
+
+/** The service on a `MemoryStore`; it never fails. */
+export const memory = (store: MemoryStore): Service => {
+  const now = Clock.currentTimeMillis
+  const getMany = (ids: ReadonlyArray<string>) => Effect.map(now, (at) => ids.map((id) => store.get(id, at)))
+  return ResponseStore.of({
+    put: (entry) => Effect.map(now, (at) => store.put(entry, at)),
+    get: (id) => Effect.map(now, (at) => store.get(id, at)),
+    getMany,
+    delete: (id) => Effect.sync(() => store.delete(id)),
+    conversation: (id) => walk(id, getMany)
+  })
+}
+
+/** A store in this replica's memory, fresh each time the layer is built. */
+export const layerMemory = (limits: Limits = defaultLimits): Layer.Layer<ResponseStore> =>
+  Layer.sync(ResponseStore, () => memory(new MemoryStore(limits)))

@@ -2,18 +2,19 @@
  * `POST /v1/responses` (and `/responses`): OpenAI's Responses API, plain and streamed, through the
  * router. The request is translated into a chat request (`ResponsesRequest` in
  * `@llm-router/openai`), so every provider can serve it and it fails over like any chat; the
- * answer is translated back (`ResponsesResponse`, `ResponsesStream`). A plain call is routed
- * through the router's `operate` seam, so an attempt on an OpenAI deployment sends the request
- * natively instead (streams are translated for every deployment). Answers are kept in the
+ * answer is translated back (`ResponsesResponse`, `ResponsesStream`). A call is routed through
+ * the router's `operate` seam (a stream through `operateStream`), so an attempt on an OpenAI
+ * deployment sends the request natively instead, plain or streamed. Answers are kept in the
  * gateway's `ResponseStore` unless `store: false`, so `previous_response_id` and
- * `item_reference` continue a conversation whichever deployment served it, and
- * `GET`/`DELETE /v1/responses/{id}` read and forget one. Errors are OpenAI's shape.
+ * `item_reference` continue a conversation whichever deployment served it (and, with shared
+ * state, whichever replica), and `GET`/`DELETE /v1/responses/{id}` read and forget one. Errors
+ * are OpenAI's shape; a store that cannot be reached is a 503 to retry.
  */
-import { Clock, Effect, Random, Result } from "effect"
+import { Clock, Effect, Random, Result, Stream } from "effect"
 import type { HttpRouter } from "effect/http"
 import { HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
-import { type LlmClient, Overrides, WireJson } from "@llm-router/core"
+import { type Deployment, type LlmClient, type LlmError, Overrides, ProviderError, WireJson } from "@llm-router/core"
 import { ResponsesRequest, ResponsesResponse, ResponsesStream } from "@llm-router/openai"
 import * as ApiError from "./ApiError.ts"
 import * as RequestBody from "./RequestBody.ts"
@@ -40,10 +41,28 @@ export const parse = (bytes: Buffer): Result.Result<ResponsesRequest.ResponsesRe
 const notFound = (what: string, param: string | null, code: string, status = 400) =>
   new ApiError.ApiError({ status, type: "invalid_request_error", message: what, code, param })
 
+/** The store (Redis) cannot be reached: a 503 to send again shortly, not a "not found" that may be untrue. */
+const storeUnavailable = (error: ResponseStore.Unavailable) =>
+  new ApiError.ApiError({
+    status: 503,
+    type: "server_error",
+    message: `${error.message}; stored responses cannot be read now, retry shortly`,
+    code: "response_store_unavailable",
+    param: null,
+    retryAfterSeconds: 1
+  })
+
+/**
+ * A server behind `openai/` that does not serve the Responses API (many OpenAI-compatible servers
+ * are configured so, as LiteLLM allows) answers `/responses` with a 404 or 405: it gets the chat
+ * call instead, in the same attempt.
+ */
+const hasNoResponsesApi = (error: LlmError.LlmError) => error.status === 404 || error.status === 405
+
 /** Registers the Responses routes on `router`. */
 export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) =>
   Effect.gen(function*() {
-    const store = new ResponseStore.MemoryStore()
+    const store = yield* ResponseStore.ResponseStore
     // Response ids: a per-process random prefix and a counter, as request ids are made.
     const prefix = (yield* Effect.all([Random.nextInt, Random.nextInt])).map((n) => (n >>> 0).toString(16).padStart(8, "0")).join("")
     let counter = 0
@@ -53,45 +72,61 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
     }
 
     /** This turn's input with item references resolved, and the conversation it continues. */
-    const conversationOf = (request: ResponsesRequest.ResponsesRequest, now: number) => {
-      let earlier: Array<ResponsesRequest.Item> = []
-      let root: string | undefined
-      if (typeof request.previous_response_id === "string") {
-        const found = store.conversation(request.previous_response_id, now)
-        if (found === undefined) {
-          return Result.fail(notFound(
-            `Previous response with id '${request.previous_response_id}' not found: it was never stored here (store: false, or another gateway without shared state) or has been evicted`,
-            "previous_response_id",
-            "previous_response_not_found"
-          ))
+    const conversationOf = (request: ResponsesRequest.ResponsesRequest) =>
+      Effect.gen(function*() {
+        let earlier: Array<ResponsesRequest.Item> = []
+        let root: string | undefined
+        let ancestors: ReadonlyArray<string> = []
+        if (typeof request.previous_response_id === "string") {
+          const found = yield* store.conversation(request.previous_response_id)
+          if (found === undefined) {
+            return yield* Effect.fail(notFound(
+              `Previous response with id '${request.previous_response_id}' not found (it, or a response before it in its conversation): it was never stored here (store: false, larger than the store keeps, or served by another gateway without shared state), has been evicted or has expired, or its conversation is longer than the store reads back`,
+              "previous_response_id",
+              "previous_response_not_found"
+            ))
+          }
+          earlier = found.items
+          root = found.entry.conversation
+          ancestors = found.ancestors
         }
-        earlier = found.items
-        root = found.entry.conversation
-      }
-      const input: Array<ResponsesRequest.Item> = []
-      for (const [i, item] of ResponsesRequest.inputItems(request).entries()) {
-        if (item.type !== "item_reference") {
-          input.push(item)
-          continue
+        const items = ResponsesRequest.inputItems(request)
+        const referenced = (item: ResponsesRequest.Item) =>
+          item.type === "item_reference" ? (item as typeof ResponsesRequest.ItemReference.Type).id : undefined
+        // The responses item references point into, read together.
+        const ownerIds = [...new Set(items.flatMap((item) => {
+          const id = referenced(item)
+          const owner = id === undefined ? undefined : ResponsesResponse.responseOfItem(id)
+          return owner === undefined ? [] : [owner]
+        }))]
+        const owners = new Map((yield* store.getMany(ownerIds)).map((entry, i) => [ownerIds[i]!, entry]))
+        const input: Array<ResponsesRequest.Item> = []
+        for (const [i, item] of items.entries()) {
+          const id = referenced(item)
+          if (id === undefined) {
+            input.push(item)
+            continue
+          }
+          const owner = ResponsesResponse.responseOfItem(id)
+          const entry = owner === undefined ? undefined : owners.get(owner)
+          const found = entry === undefined ? undefined : ResponseStore.itemOf(entry, id)
+          if (found === undefined) return yield* Effect.fail(notFound(`Item with id '${id}' not found`, `input[${i}]`, "item_not_found"))
+          input.push(found)
         }
-        const id = (item as typeof ResponsesRequest.ItemReference.Type).id
-        const owner = ResponsesResponse.responseOfItem(id)
-        const found = owner === undefined ? undefined : store.item(owner, id, now)
-        if (found === undefined) return Result.fail(notFound(`Item with id '${id}' not found`, `input[${i}]`, "item_not_found"))
-        input.push(found)
-      }
-      return Result.succeed({ earlier, input, root })
+        return { earlier, input, root, ancestors }
+      }).pipe(Effect.catchTag("ResponseStoreUnavailable", (error) => Effect.fail(storeUnavailable(error))))
+
+    /** The request, checked, with the conversation it continues. */
+    const prepare = (bytes: Buffer) => {
+      const parsed = parse(bytes)
+      return Result.isFailure(parsed)
+        ? Effect.fail(parsed.failure)
+        : Effect.map(conversationOf(parsed.success), (turn) => ({ body: parsed.success, ...turn }))
     }
 
     const create: RouteKit.Handler = (request, requestId, started) =>
       Effect.flatMap(kit.readBody(request), (bytes) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const parsed = parse(bytes)
-          if (Result.isFailure(parsed)) return Effect.fail(parsed.failure)
-          const body = parsed.success
-          const turn = conversationOf(body, now)
-          if (Result.isFailure(turn)) return Effect.fail(turn.failure)
-          const { earlier, input, root } = turn.success
+        Effect.flatMap(Effect.zip(Clock.currentTimeMillis, prepare(bytes)), ([now, { ancestors, body, earlier, input, root }]) => {
           const offset = earlier.length
           const chat = ResponsesRequest.toChat(body, [...earlier, ...input], (i) => i < offset ? "previous_response_id" : `input[${i - offset}]`)
           if (Result.isFailure(chat)) return Effect.fail(ApiError.invalidRequest(chat.failure.message, chat.failure.param))
@@ -99,22 +134,61 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           const createdAt = Math.floor(now / 1000)
           const session = kit.sessionOf(request) ?? root
           const remember = (response: ResponsesResponse.ResponseObject) =>
-            Effect.map(Clock.currentTimeMillis, (at) => {
-              if (body.store === false) return
-              store.put({ id: ids.response, conversation: root ?? ids.response, previous: body.previous_response_id ?? undefined, input, output: response.output, response }, at)
+            body.store === false ? Effect.void : store.put({
+              id: ids.response,
+              conversation: root ?? ids.response,
+              previous: body.previous_response_id ?? undefined,
+              ancestors,
+              input,
+              output: response.output,
+              response
             })
           const failed = (error: Parameters<typeof ApiError.fromLlmError>[0]) =>
             Effect.map(Clock.currentTimeMillis, (at) => {
               const apiError = ApiError.fromLlmError(error, kit.scrub)
               return json(ApiError.body(apiError), apiError.status, RouteHeaders.ofError(apiError, body.model, at - started, requestId))
             })
+          // The request as an OpenAI deployment takes it natively (see `ResponsesRequest.toNative`).
+          const native = ResponsesRequest.toNative(body, [...earlier, ...input], CONSUMED)
           if (body.stream === true) {
+            // Through the router's streamed operation seam: each attempt on a deployment that speaks
+            // the Responses API streams it natively (its events relayed with our ids), any other
+            // streams the chat request, translated into events. Either way the router fails over
+            // until the first event with output, then ends the stream with the error.
+            const translated = (parts: Stream.Stream<LlmClient.StreamPart, LlmError.LlmError>, d?: Deployment.Deployment) =>
+              ResponsesStream.fromChatParts(
+                parts,
+                body,
+                ids,
+                createdAt,
+                // A deployment's stream that said nothing is its failure, as a chat stream's is.
+                d === undefined ? undefined : () => ProviderError.emptyAnswer(d.provider, d.id, "the stream ended without content, a tool call or a finish reason")
+              )
+            const stream = kit.client.operateStream === undefined
+              ? translated(kit.client.stream(chat.success))
+              : kit.client.operateStream(chat.success, {
+                open: (d, client, routing) => {
+                  const viaChat = () => translated(client.stream(routing), d)
+                  if (client.responsesStream === undefined) return viaChat()
+                  return Stream.suspend(() => {
+                    let relayedAny = false
+                    const events = Stream.map(client.responsesStream!(native), (event) => {
+                      relayedAny = true
+                      return event
+                    })
+                    return Stream.catchIf(ResponsesStream.relayed(events, body, ids), (error) => !relayedAny && hasNoResponsesApi(error), viaChat)
+                  })
+                },
+                isContent: ResponsesStream.isContent,
+                usageOf: ResponsesStream.usageOf
+              })
+            const opening = ResponsesResponse.envelope(body, ids, createdAt, body.model)
             return RouteKit.sse({
-              stream: kit.client.stream(chat.success),
+              stream,
               session,
               requestId,
               onFailure: failed,
-              makeEncoder: () => encoder(new ResponsesStream.Translator(body, ids, createdAt), remember, kit.scrub)
+              makeEncoder: () => encoder(opening, remember, kit.scrub)
             })
           }
           const translated = (completion: LlmClient.Completion) =>
@@ -126,13 +200,20 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
             }))
           // Through the router's operation seam: each attempt on a deployment whose client speaks
           // the Responses API (OpenAI) sends the request natively, any other gets the chat call.
-          const native = ResponsesRequest.toNative(body, [...earlier, ...input], CONSUMED)
           const served = kit.client.operate === undefined
             ? Effect.flatMap(kit.client.chat(chat.success), translated)
-            : kit.client.operate(chat.success, (_, client, routing) =>
-              client.responses === undefined
-                ? Effect.flatMap(client.chat(routing), translated)
-                : Effect.map(client.responses(native), (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids) })))
+            : kit.client.operate(chat.success, (d, client, routing) => {
+              const viaChat = () =>
+                Effect.flatMap(client.chat(routing), (completion) =>
+                  // An answer with no choice is the deployment's failure, as for a chat.
+                  completion.response.choices.length === 0 ? Effect.fail(ProviderError.emptyAnswer(d.provider, d.id, "no choices")) : translated(completion))
+              if (client.responses === undefined) return viaChat()
+              return Effect.catchIf(
+                Effect.map(client.responses(native), (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids) })),
+                hasNoResponsesApi,
+                viaChat
+              )
+            })
           return Effect.matchEffect(RouteKit.inSession(served, session), {
             onFailure: failed,
             onSuccess: ({ route, value }) => Effect.as(remember(value), json(value, 200, RouteHeaders.ofRoute(route, requestId)))
@@ -142,19 +223,20 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
     const idOf = (request: HttpServerRequest.HttpServerRequest) => decodeURIComponent(request.url.split("?")[0]!.split("/").at(-1) ?? "")
     const stored = (id: string) => notFound(`Response with id '${id}' not found`, null, "response_not_found", 404)
 
-    const retrieve: RouteKit.Handler = (request, requestId) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const entry = store.get(idOf(request), now)
-        return entry === undefined
-          ? Effect.fail(stored(idOf(request)))
-          : Effect.succeed(json(entry.response, 200, { [RouteHeaders.names.requestId]: requestId }))
-      })
+    const retrieve: RouteKit.Handler = (request, requestId) => {
+      const id = idOf(request)
+      return Effect.flatMap(Effect.mapError(store.get(id), storeUnavailable), (entry) =>
+        entry === undefined
+          ? Effect.fail(stored(id))
+          : Effect.succeed(json(entry.response, 200, { [RouteHeaders.names.requestId]: requestId })))
+    }
 
     const remove: RouteKit.Handler = (request, requestId) => {
       const id = idOf(request)
-      return store.delete(id)
-        ? Effect.succeed(json({ id, object: "response", deleted: true }, 200, { [RouteHeaders.names.requestId]: requestId }))
-        : Effect.fail(stored(id))
+      return Effect.flatMap(Effect.mapError(store.delete(id), storeUnavailable), (deleted) =>
+        deleted
+          ? Effect.succeed(json({ id, object: "response", deleted: true }, 200, { [RouteHeaders.names.requestId]: requestId }))
+          : Effect.fail(stored(id)))
     }
 
     const createHandler = kit.handle("/v1/responses", dialect, create)
@@ -167,40 +249,50 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
     }
   })
 
-/** The SSE text of a Responses stream, from the router's parts. */
+/**
+ * The SSE text of a Responses stream, from the router's parts (events, relayed or translated):
+ * each event as it is, but the last, which is sent once its `Response` is stored (a client that
+ * reads it may ask for the response at once, on any replica). A failure after the
+ * first event ends the stream with `error` and `response.failed`, numbered on from the last
+ * event, carrying the response as it stood (`opening` until an event carried one).
+ */
 const encoder = (
-  translator: ResponsesStream.Translator,
+  opening: ReturnType<typeof ResponsesResponse.envelope>,
   remember: (response: ResponsesResponse.ResponseObject) => Effect.Effect<void>,
   scrub: (text: string) => string
-): RouteKit.SseEncoder => {
-  let started = false
-  let restarted = false
-  const all = (events: ReadonlyArray<ResponsesStream.Event>) => events.map(ResponsesStream.sse).join("")
+): RouteKit.SseEncoder<ResponsesStream.Event> => {
+  let latest: ResponsesResponse.ResponseObject | undefined
+  let last: { readonly response: ResponsesResponse.ResponseObject; readonly text: string } | undefined
+  let next = 0
+  const output: Array<unknown> = []
+  let ended = false
+  const failure = (error: LlmError.LlmError) => {
+    ended = true
+    const response = latest ?? ResponsesStream.inProgress(opening)
+    return ResponsesStream.failedEvents(response, next, output, ApiError.body(ApiError.fromLlmError(error, scrub)).error).map(ResponsesStream.sse).join("")
+  }
   return {
-    parts: (batch: ReadonlyArray<LlmClient.StreamPart>) => {
+    parts: (batch) => {
       let out = ""
       for (const part of batch) {
-        if (restarted) break
-        if (part._tag === "Start" && !started) {
-          started = true
-          out += all(translator.start())
-        } else if (part._tag === "Chunk") out += all(translator.push(part.chunk))
-        else if (part._tag === "Restarted") {
+        if (ended) break
+        if (part._tag === "Chunk") {
+          const event = part.chunk
+          if (typeof event["sequence_number"] === "number") next = event["sequence_number"] + 1
+          const response = event["response"] as ResponsesResponse.ResponseObject | undefined
+          if (response !== undefined) latest = response
+          if (event.type === "response.output_item.done" && typeof event["output_index"] === "number") output[event["output_index"]] = event["item"]
+          if (ResponsesStream.isLast(event) && response !== undefined) last = { response, text: ResponsesStream.sse(event) }
+          else out += ResponsesStream.sse(event)
+        } else if (part._tag === "Restarted") {
           // The Responses stream has no way to take back what was sent: it ends as a failure.
-          restarted = true
-          out += all(translator.failed(ApiError.body(ApiError.fromLlmError(part.reason, scrub)).error))
+          out += failure(part.reason)
         }
       }
       return out
     },
-    end: Effect.suspend(() => {
-      if (restarted) return Effect.succeed("")
-      return Effect.flatMap(Clock.currentTimeMillis, (at) => {
-        const { events, response } = translator.end(Math.floor(at / 1000))
-        return Effect.as(remember(response), all(events))
-      })
-    }),
-    fail: (error) => all(translator.failed(ApiError.body(ApiError.fromLlmError(error, scrub)).error)),
-    stopped: () => restarted
+    end: Effect.suspend(() => (last === undefined || ended ? Effect.succeed("") : Effect.as(remember(last.response), last.text))),
+    fail: failure,
+    stopped: () => ended
   }
 }

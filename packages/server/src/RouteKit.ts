@@ -9,7 +9,7 @@ import type { Scope } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
-import { type LlmClient, type LlmError, SessionAffinity } from "@llm-router/core"
+import { type Chat, type LlmClient, type LlmError, SessionAffinity } from "@llm-router/core"
 import * as ApiError from "./ApiError.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
 
@@ -60,10 +60,10 @@ export const pullIn = <A, E>(
 export const inSession = <A, E>(effect: Effect.Effect<A, E>, session: string | undefined): Effect.Effect<A, E> =>
   session === undefined ? effect : Effect.provideService(effect, SessionAffinity.SessionId, session)
 
-/** Turns the router's stream parts into SSE text, step by step. */
-export interface SseEncoder {
+/** Turns the router's stream parts (a chat's chunks, or another kind's items: `A`) into SSE text, step by step. */
+export interface SseEncoder<A = Chat.ChatChunk> {
   /** The text for a batch of parts (empty when they say nothing to this client). */
-  readonly parts: (batch: ReadonlyArray<LlmClient.StreamPart>) => string
+  readonly parts: (batch: ReadonlyArray<LlmClient.Part<A>>) => string
   /** The text after the last part; may record the whole answer first. */
   readonly end: Effect.Effect<string>
   /** The text that ends a stream that failed after its headers went out. */
@@ -80,12 +80,12 @@ const encoder = new TextEncoder()
  * over already, or is `onFailure`'s real error answer), then sent as SSE through `makeEncoder`,
  * with the route headers of the deployment that answers.
  */
-export const sse = (options: {
-  readonly stream: Stream.Stream<LlmClient.StreamPart, LlmError.LlmError>
+export const sse = <A = Chat.ChatChunk>(options: {
+  readonly stream: Stream.Stream<LlmClient.Part<A>, LlmError.LlmError>
   readonly session: string | undefined
   readonly requestId: string
   readonly onFailure: (error: LlmError.LlmError) => Effect.Effect<HttpServerResponse.HttpServerResponse>
-  readonly makeEncoder: () => SseEncoder
+  readonly makeEncoder: () => SseEncoder<A>
 }): Effect.Effect<HttpServerResponse.HttpServerResponse, never, Scope.Scope> => {
   const stream = options.session === undefined
     ? options.stream

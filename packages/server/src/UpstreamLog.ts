@@ -22,6 +22,9 @@ export const logFailures = <E, R>(clientFor: Router.ClientFor<E, R>): Router.Cli
       ...client,
       chat: (request) => Effect.tapError(client.chat(request), warn),
       stream: (request) => Stream.tapError(client.stream(request), warn),
-      ...(client.responses !== undefined ? { responses: (body: Readonly<Record<string, unknown>>) => Effect.tapError(client.responses!(body), warn) } : {})
+      ...(client.responses !== undefined ? { responses: (body: Readonly<Record<string, unknown>>) => Effect.tapError(client.responses!(body), warn) } : {}),
+      ...(client.responsesStream !== undefined
+        ? { responsesStream: (body: Readonly<Record<string, unknown>>) => Stream.tapError(client.responsesStream!(body), warn) }
+        : {})
     }
   })

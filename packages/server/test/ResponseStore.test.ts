@@ -1,55 +1,68 @@
 /**
- * The gateway's store of Responses API answers: conversations read back along their chain, and
- * the bounds (count, size, age) that keep it from growing on a client's say-so.
+ * The gateway's store of Responses API answers in a replica's memory: conversations read back
+ * along their chain, and the bounds (count, size, age) that keep it from growing on a client's
+ * say-so. (The same service on Redis: `SharedResponseStore.test.ts`.)
  */
 import { assert, describe, it } from "@effect/vitest"
-import type { ResponsesResponse } from "@llm-router/openai"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
 import * as ResponseStore from "../src/ResponseStore.ts"
+import { entry, itemsOf, storeTurns } from "./ResponseEntries.ts"
 
-const entry = (id: string, previous?: string, text = "hi"): ResponseStore.Entry => {
-  const output: Array<ResponsesResponse.OutputItem> = [{
-    type: "message",
-    id: `msg_${id.slice(5)}_0`,
-    status: "completed",
-    role: "assistant",
-    content: [{ type: "output_text", text: `answer ${id}`, annotations: [], logprobs: [] }]
-  }]
-  return {
-    id,
-    conversation: previous === undefined ? id : "resp_a",
-    previous,
-    input: [{ role: "user", content: text }],
-    output,
-    response: { id, output } as unknown as ResponsesResponse.ResponseObject
-  }
-}
+describe("ResponseStore (memory)", () => {
+  it.effect("reads a conversation back along its chain, oldest turn first", () =>
+    Effect.gen(function*() {
+      const store = ResponseStore.memory(new ResponseStore.MemoryStore())
+      yield* store.put(entry("resp_a", undefined, "one"))
+      yield* store.put(entry("resp_b", "resp_a", "two", ["resp_a"]))
+      yield* store.put(entry("resp_c", "resp_b", "three", ["resp_b", "resp_a"]))
+      const found = yield* store.conversation("resp_c")
+      assert.strictEqual(found?.entry.id, "resp_c")
+      assert.deepStrictEqual(itemsOf(found), ["one", "msg_a_0", "two", "msg_b_0", "three", "msg_c_0"])
+      assert.deepStrictEqual(found?.ancestors, ["resp_c", "resp_b", "resp_a"])
+      const b = yield* store.get("resp_b")
+      assert.strictEqual(ResponseStore.itemOf(b!, "msg_b_0")?.type, "message")
+      assert.isUndefined(ResponseStore.itemOf(b!, "msg_x_0"))
+    }))
 
-describe("ResponseStore", () => {
-  it("reads a conversation back along its chain, oldest turn first", () => {
-    const store = new ResponseStore.MemoryStore()
-    store.put(entry("resp_a", undefined, "one"), 0)
-    store.put(entry("resp_b", "resp_a", "two"), 1)
-    store.put(entry("resp_c", "resp_b", "three"), 2)
-    const found = store.conversation("resp_c", 3)
-    assert.strictEqual(found?.entry.id, "resp_c")
-    assert.deepStrictEqual(
-      found?.items.map((item) => ("role" in item && item.role === "user" ? item.content : item.id)),
-      ["one", "msg_a_0", "two", "msg_b_0", "three", "msg_c_0"]
-    )
-    assert.strictEqual(store.item("resp_b", "msg_b_0", 3)?.type, "message")
-    assert.isUndefined(store.item("resp_b", "msg_x_0", 3))
-  })
+  it.effect("walks a conversation longer than the ancestors an entry names, and names at most that many", () =>
+    Effect.gen(function*() {
+      const store = ResponseStore.memory(new ResponseStore.MemoryStore())
+      const turns = ResponseStore.ANCESTORS * 2 + 5
+      yield* storeTurns(store, turns)
+      const found = yield* store.conversation(`resp_t${turns - 1}`)
+      assert.strictEqual(found?.items.length, turns * 2)
+      assert.deepStrictEqual(itemsOf(found)?.slice(0, 4), ["turn 0", "msg_t0_0", "turn 1", "msg_t1_0"])
+      assert.strictEqual(found?.ancestors.length, ResponseStore.ANCESTORS)
+      assert.strictEqual(found?.ancestors[0], `resp_t${turns - 1}`)
+    }))
 
-  it("evicts the oldest entries past the count limit, and a chain missing a link is not found", () => {
-    const store = new ResponseStore.MemoryStore({ ...ResponseStore.defaultLimits, maxEntries: 2 })
-    store.put(entry("resp_a"), 0)
-    store.put(entry("resp_b", "resp_a"), 1)
-    store.put(entry("resp_c", "resp_b"), 2)
-    assert.strictEqual(store.size, 2)
-    assert.isUndefined(store.get("resp_a", 3))
-    assert.isDefined(store.get("resp_c", 3))
-    assert.isUndefined(store.conversation("resp_c", 3))
-  })
+  it.effect("a chain missing a link, or naming ancestors that do not continue each other, is not found", () =>
+    Effect.gen(function*() {
+      const store = ResponseStore.memory(new ResponseStore.MemoryStore())
+      yield* store.put(entry("resp_a"))
+      yield* store.put(entry("resp_x"))
+      yield* store.put(entry("resp_c", "resp_b", "three", ["resp_b", "resp_a"]))
+      assert.isUndefined(yield* store.conversation("resp_c"))
+      // `resp_d` claims `resp_x` came before `resp_a`, which has no previous.
+      yield* store.put(entry("resp_b", "resp_a", "two", ["resp_a"]))
+      yield* store.put(entry("resp_d", "resp_b", "four", ["resp_b", "resp_x"]))
+      assert.isUndefined(yield* store.conversation("resp_d"))
+      assert.isDefined(yield* store.conversation("resp_c"))
+    }))
+
+  it.effect("evicts the oldest entries past the count limit, and a chain missing a link is not found", () =>
+    Effect.gen(function*() {
+      const store = new ResponseStore.MemoryStore({ ...ResponseStore.defaultLimits, maxEntries: 2 })
+      const service = ResponseStore.memory(store)
+      yield* service.put(entry("resp_a"))
+      yield* service.put(entry("resp_b", "resp_a", "two", ["resp_a"]))
+      yield* service.put(entry("resp_c", "resp_b", "three", ["resp_b", "resp_a"]))
+      assert.strictEqual(store.size, 2)
+      assert.isUndefined(yield* service.get("resp_a"))
+      assert.isDefined(yield* service.get("resp_c"))
+      assert.isUndefined(yield* service.conversation("resp_c"))
+    }))
 
   it("keeps the total size under its limit, and refuses an entry larger than all of it", () => {
     const one = JSON.stringify(entry("resp_a").input).length + JSON.stringify(entry("resp_a").response).length
@@ -64,17 +77,22 @@ describe("ResponseStore", () => {
     assert.strictEqual(store.size, 2)
   })
 
-  it("forgets entries older than the age limit", () => {
-    const store = new ResponseStore.MemoryStore({ ...ResponseStore.defaultLimits, ttlMs: 1000 })
-    store.put(entry("resp_a"), 0)
-    assert.isDefined(store.get("resp_a", 1000))
-    assert.isUndefined(store.get("resp_a", 1001))
-    assert.strictEqual(store.size, 0)
-    // An old entry also goes when a new one arrives after its time.
-    store.put(entry("resp_b"), 0)
-    store.put(entry("resp_c"), 5000)
-    assert.strictEqual(store.size, 1)
-    assert.isTrue(store.delete("resp_c"))
-    assert.isFalse(store.delete("resp_c"))
-  })
+  it.effect("forgets entries older than the age limit, on the Clock", () =>
+    Effect.gen(function*() {
+      const store = new ResponseStore.MemoryStore({ ...ResponseStore.defaultLimits, ttlMs: 1000 })
+      const service = ResponseStore.memory(store)
+      yield* service.put(entry("resp_a"))
+      yield* TestClock.adjust("1 second")
+      assert.isDefined(yield* service.get("resp_a"))
+      yield* TestClock.adjust("1 milli")
+      assert.isUndefined(yield* service.get("resp_a"))
+      assert.strictEqual(store.size, 0)
+      // An old entry also goes when a new one arrives after its time.
+      yield* service.put(entry("resp_b"))
+      yield* TestClock.adjust("5 seconds")
+      yield* service.put(entry("resp_c"))
+      assert.strictEqual(store.size, 1)
+      assert.isTrue(yield* service.delete("resp_c"))
+      assert.isFalse(yield* service.delete("resp_c"))
+    }))
 })

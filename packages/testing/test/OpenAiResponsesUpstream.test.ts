@@ -121,7 +121,13 @@ describe("OpenAiUpstream: the Responses API", () => {
           return { seen, error }
         }
       })
-      assert.deepStrictEqual(broken.seen, ["response.created", "response.in_progress", "response.output_item.added"])
+      assert.deepStrictEqual(broken.seen, [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta"
+      ])
       assert.isDefined(broken.error)
       assert.include(String(broken.error), "The server had an error")
     }).pipe(Effect.scoped))

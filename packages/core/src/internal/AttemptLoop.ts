@@ -4,7 +4,7 @@
  * the same one (after a backoff), within `num_retries`. Generic over the operation (`Run`'s
  * `Operation`): a chat, opening a stream, or any other call a deployment answers.
  */
-import { Cause, Clock, Duration, Effect, Exit, Pull, Random, Result, Schedule } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Pull, Random, Schedule } from "effect"
 import type { Deployment } from "../Deployment.ts"
 import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
@@ -27,10 +27,7 @@ export const runGroup = <A>(
   operation: Operation<A>,
   ignoreCooldown: boolean
 ): Effect.Effect<Served<A>, LlmError.LlmError> => {
-  // The candidates depend only on the request and the config: found at once, not in a step of their own.
-  const found = Selection.eligible(engine, run, group)
-  if (Result.isFailure(found)) return Effect.fail(found.failure)
-  const candidates = found.success
+  const members = engine.targets.get(group) ?? []
   const { settings, state } = engine
   const ids = engine.groupIds.get(group) ?? []
   const retry = engine.retryFor(group)
@@ -49,11 +46,10 @@ export const runGroup = <A>(
   const attemptFrom = (attempt: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
     if (lastError !== undefined && attempt > retriesAfter(lastError)) return Effect.fail(lastError)
     return Effect.flatMap(state.snapshot(ids), (snapshot) => {
-      const choice = Selection.choose(engine, run, group, candidates, snapshot, ignoreCooldown, lastError)
-      if (!("pool" in choice)) return Effect.fail(choice)
-      const { pool, healthy } = choice
+      const selection = Selection.admit(engine, run, group, members, snapshot, ignoreCooldown, lastError)
+      if ("_tag" in selection) return Effect.fail(selection)
       const attemptOn = (random: number): Effect.Effect<Served<A>, LlmError.LlmError> => {
-        const d = Selection.pick(engine, run, group, pool, snapshot, random)
+        const d = Selection.decide(selection, random)
         if ("_tag" in d) return Effect.fail(lastError ?? d)
         run.attempts++
         return Effect.flatMap(state.onStart(d.id), () => {
@@ -65,7 +61,7 @@ export const runGroup = <A>(
           // gives the count back here, so no exit leaves it raised.
           const bracketed = Effect.onExit(called, (exit) => (endsUnrecorded(exit) ? release(engine, d) : Effect.void))
           return Effect.matchCauseEffect(bracketed, {
-            onFailure: (cause) => afterFailure(attempt, d, healthy, cause),
+            onFailure: (cause) => afterFailure(attempt, d, selection.ready, cause),
             onSuccess: (value) => {
               if (run.session !== undefined) engine.pins?.set(group, run.session, d.id, snapshot.now)
               return Effect.succeed({ value, deployment: d, group })
@@ -73,7 +69,7 @@ export const runGroup = <A>(
           })
         })
       }
-      return pool.length > 1 ? Effect.flatMap(Random.next, attemptOn) : attemptOn(0)
+      return selection.candidates.length > 1 ? Effect.flatMap(Random.next, attemptOn) : attemptOn(0)
     })
   }
 

@@ -27,6 +27,7 @@ import * as SessionAffinity from "../SessionAffinity.ts"
 import * as Strategy from "../Strategy.ts"
 import { ROUTER, type Routable, type Run } from "./Run.ts"
 import * as Observed from "./Observed.ts"
+import * as Selection from "./Selection.ts"
 import * as Wildcards from "./Wildcards.ts"
 
 /** Gives each deployment the client that calls it (a provider adapter, a simulated provider…). */
@@ -43,6 +44,10 @@ export interface Engine {
   readonly retryFor: (group: string) => RetryPolicy.Resolved
   /** The strategy of a group: the app's for that group, else the app's for all, else the configured one. */
   readonly strategyFor: (group: string) => Strategy.Strategy
+  /** Each target's strategy, compiled with the router's filters (`Selection.compile`). */
+  readonly compiled: ReadonlyMap<string, Selection.Compiled>
+  /** The first budget limit a deployment has reached at `now` (`Strategy.withinBudget`); none configured, no check. */
+  readonly overBudget: ((deployment: Deployment, now: number) => Budget.Limit | undefined) | undefined
   /**
    * The router's adaptive latency routing: offered to every decision (`Strategy.Context.latency`),
    * fed from every call once a decision has read it (see `Observed`).
@@ -75,11 +80,6 @@ export interface Engine {
   readonly groupKinds: ReadonlyMap<string, string>
   /** The groups and visible aliases, for the unknown-model error. */
   readonly knownModels: string
-  /**
-   * Usage-based routing, as LiteLLM's: `rpm` / `tpm` are limits, not weights. (Under the other
-   * strategies they stay weights, as in LiteLLM.)
-   */
-  readonly rateLimited: boolean
 }
 
 /** What an app adds to a router from code (see `Router.make`). */
@@ -158,7 +158,7 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
   // once a decision has read them (an app's own from the start, as its pipeline may call its pick
   // directly): a router routing by something else pays nothing for it.
   const latency = Observed.feed(options.latency ?? LatencyRouting.make(settings.latencyArgs), options.latency !== undefined)
-  const configured = options.latency !== undefined ? Strategy.latencyBased : Strategy.byName[settings.routingStrategy]
+  const configured = options.latency !== undefined ? Strategy.latencyBased : Strategy.named[settings.routingStrategy]
   const engine: Engine = {
     config,
     settings,
@@ -180,8 +180,13 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
     groupKinds,
     // Hidden aliases still route, but are not advertised (LiteLLM's `hidden: true`).
     knownModels: [...groups.keys(), ...[...settings.aliases].filter(([, a]) => !a.hidden).map(([name]) => name)].join(", "),
-    rateLimited: settings.routingStrategy.startsWith("usage-based-routing") &&
-      config.deployments.some((d) => d.rpm !== undefined || d.tpm !== undefined)
+    compiled: new Map(),
+    overBudget: ledger === undefined ? undefined : (d, now) => Budget.exceeded(ledger, budgetLimits.get(d.id), now)
+  }
+  // Each target's strategy, compiled once (what a request routes over is known now).
+  const compiled = engine.compiled as Map<string, Selection.Compiled>
+  for (const [group, members] of targets) {
+    compiled.set(group, Selection.compile(engine.strategyFor(group), members, settings, budgetLimits))
   }
   return engine
 })

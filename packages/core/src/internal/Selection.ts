@@ -1,214 +1,268 @@
 /**
- * Selection: which deployments of a group may take an attempt, and which one does. First the
- * checks that depend only on the request and the config (tags, context window: `eligible`),
- * then, on each attempt's state snapshot, budgets, rpm/tpm limits, deployments this request
- * must avoid, cooldowns and `order` (`choose`), and last the session pin or the strategy
- * (`pick`). Pure functions of the engine, the run and the snapshot: the attempt loop runs them.
+ * Selection: which deployment of a group takes an attempt. A group's strategy is compiled once
+ * (`compile`) into the steps the router runs itself: the router's own filters when the
+ * strategy starts from `Strategy.candidates` (or is a bare pick), the strategy's steps, its
+ * pick, and what answers when it chooses none. Steps that cannot remove anything under the
+ * config are dropped. Each attempt runs the leading built-in filters on its state snapshot
+ * (`admit`, no random number needed), then the rest and the pick (`decide`). When a built-in
+ * filter leaves nothing, its refusal is the answer (a budget 429, a tags 400…).
+ *
+ * The attempt loop's own concerns stay here, around the `healthy` step: deployments this
+ * request must not call again are dropped just before it; after it, those that already failed
+ * for this request give way to others; when it leaves nothing, an earlier failure of the
+ * request is the answer, or, as the last resort (`ignoreCooldown`), the deployment that
+ * recovers first is tried. A session goes back to its deployment when that reaches the pick.
  */
-import { Duration, Result } from "effect"
-import * as Budget from "../Budget.ts"
+import type * as Budget from "../Budget.ts"
 import type { Deployment } from "../Deployment.ts"
 import * as LlmError from "../LlmError.ts"
+import type { Settings } from "../RouterConfig.ts"
 import type { Snapshot } from "../RouterState.ts"
 import * as Strategy from "../Strategy.ts"
+import { recoversFirst } from "./BuiltInSteps.ts"
 import type { Engine } from "./Engine.ts"
 import { estimatedTokens, ROUTER, type Run } from "./Run.ts"
 
-/**
- * The pre-call check: deployments whose context window cannot hold the request, or whose
- * tags do not match the request's `metadata.tags`, are not candidates. When nothing is
- * left, the error says why (a context-window error selects `context_window_fallbacks`).
- */
-export const eligible = (engine: Engine, run: Run, group: string): Result.Result<ReadonlyArray<Deployment>, LlmError.LlmError> => {
-  const byTags = withTags(engine, run, group)
-  if (Result.isFailure(byTags) || !engine.settings.enablePreCallChecks) return byTags
-  return withinContextWindow(run, group, byTags.success)
+/** A group's strategy, ready to run: the steps the router runs, its pick, and the strategy after it. */
+export interface Compiled {
+  readonly steps: ReadonlyArray<Strategy.Step>
+  /** How many leading steps are the router's own filters: they read no random number, so run before one is drawn. */
+  readonly leading: number
+  /** Where `Strategy.healthy` is, or -1. */
+  readonly healthyAt: number
+  /** The pick, or a strategy the router cannot see into (which may choose none). */
+  readonly final: Strategy.Strategy
+  readonly otherwise: Compiled | undefined
 }
 
 /**
- * The tags filter, as LiteLLM's (only with `enable_tag_filtering`): a request's `metadata.tags`
- * keep the deployments with one of them, else those tagged `default`; a request without tags
- * gets the `default` ones if any, else all. When the requested group has none of the tags the
- * request is at fault: a 400 naming the group and the tags (no retry, no fallback; a 429 would
- * have SDKs retry it for nothing). A fallback group without them is only skipped.
+ * `strategy` for a group of `members`: from `candidates` (or a bare pick), the router's filters
+ * as configured come first; from `members`, only the steps it names. The built-in steps that
+ * cannot remove anything here are left out: tags without `enable_tag_filtering`, the context
+ * window without `enable_pre_call_checks` or any `max_input_tokens`, budgets, rpm/tpm and
+ * `order` when no member has one.
  */
-export const withTags = (engine: Engine, run: Run, group: string): Result.Result<ReadonlyArray<Deployment>, LlmError.LlmError> => {
-  const members: ReadonlyArray<Deployment> = engine.targets.get(group) ?? []
-  if (!engine.settings.enableTagFiltering) return Result.succeed(members)
-  const byDefault = () => members.filter((d) => d.tags.includes("default"))
-  const tags = run.request.metadata?.tags
-  // No tags asked for: the group's `default`-tagged deployments if any, made once per group.
-  if (tags === undefined || tags.length === 0) return Result.succeed(untagged(members))
-  const tagged = members.filter((d) => d.tags.some((t) => tags.includes(t)))
-  if (tagged.length > 0) return Result.succeed(tagged)
-  const defaults = byDefault()
-  if (defaults.length > 0) return Result.succeed(defaults)
-  const named = JSON.stringify(tags.length > 20 ? [...tags.slice(0, 20), "…"] : tags).slice(0, 500)
-  const message = `No deployment of model group "${group}" has any of the tags ${named} (and none is tagged "default")`
-  return Result.fail(
-    group === run.group
-      ? new LlmError.BadRequest({ provider: ROUTER, status: 400, param: "tags", message })
-      : new LlmError.NoDeploymentAvailable({ provider: ROUTER, group, message })
-  )
-}
-
-const untaggedOf = new WeakMap<ReadonlyArray<Deployment>, ReadonlyArray<Deployment>>()
-const untagged = (members: ReadonlyArray<Deployment>): ReadonlyArray<Deployment> => {
-  let found = untaggedOf.get(members)
-  if (found === undefined) {
-    found = members.some((d) => d.tags.includes("default")) ? members.filter((d) => d.tags.includes("default")) : members
-    untaggedOf.set(members, found)
+export const compile = (
+  strategy: Strategy.Strategy,
+  members: ReadonlyArray<Deployment>,
+  settings: Settings,
+  budgetLimits: ReadonlyMap<string, ReadonlyArray<Budget.Limit>>
+): Compiled => {
+  const plan = strategy.plan
+  const pipeline = plan?.pipeline ?? Strategy.candidates
+  const all = pipeline.from === "members"
+    ? pipeline.steps
+    : [...Strategy.admission({ rateLimits: settings.routingStrategy.startsWith("usage-based-routing") }).steps, ...pipeline.steps]
+  const acts = (step: Strategy.Step): boolean => {
+    switch (builtInOf(step)) {
+      case "matchingTags":
+        return settings.enableTagFiltering
+      case "withinContextWindow":
+        return settings.enablePreCallChecks && members.some((d) => d.maxInputTokens !== undefined)
+      case "withinBudget":
+        return members.some((d) => budgetLimits.has(d.id))
+      case "withinRateLimits":
+        return members.some((d) => d.rpm !== undefined || d.tpm !== undefined)
+      case "lowestOrder":
+        return members.some((d) => d.order !== undefined)
+      default:
+        return true
+    }
   }
-  return found
-}
-
-/** The context-window filter (`enable_pre_call_checks`). */
-export const withinContextWindow = (
-  run: Run,
-  group: string,
-  members: ReadonlyArray<Deployment>
-): Result.Result<ReadonlyArray<Deployment>, LlmError.LlmError> => {
-  // Every member holds a request up to the smallest window: then no filter (and no estimate when none has one).
-  const smallest = smallestWindow(members)
-  if (smallest === Infinity || estimatedTokens(run) <= smallest) return Result.succeed(members)
-  const fitting = members.filter((d) => d.maxInputTokens === undefined || estimatedTokens(run) <= d.maxInputTokens)
-  if (fitting.length > 0) return Result.succeed(fitting)
-  return Result.fail(
-    new LlmError.ContextWindowExceeded({
-      provider: ROUTER,
-      message: `The request (about ${estimatedTokens(run)} tokens) exceeds the context window of every deployment of "${group}"`
-    })
-  )
-}
-
-const smallestWindowOf = new WeakMap<ReadonlyArray<Deployment>, number>()
-/** The smallest context window among `members` (made once per array: the group's, or its `default` ones). */
-const smallestWindow = (members: ReadonlyArray<Deployment>): number => {
-  let smallest = smallestWindowOf.get(members)
-  if (smallest === undefined) {
-    smallest = Infinity
-    for (const d of members) if (d.maxInputTokens !== undefined && d.maxInputTokens < smallest) smallest = d.maxInputTokens
-    smallestWindowOf.set(members, smallest)
+  const steps = all.filter(acts)
+  const firstOwn = steps.findIndex((s) => builtInOf(s) === undefined)
+  return {
+    steps,
+    leading: firstOwn < 0 ? steps.length : firstOwn,
+    healthyAt: steps.findIndex((s) => builtInOf(s) === "healthy"),
+    final: plan?.final ?? strategy,
+    otherwise: plan?.otherwise === undefined ? undefined : compile(plan.otherwise, members, settings, budgetLimits)
   }
-  return smallest
 }
 
-/** The candidates not cooling down: the same array when none is, as on most requests. */
-const notCooling = (candidates: ReadonlyArray<Deployment>, snapshot: Snapshot): ReadonlyArray<Deployment> => {
-  // The store knows nothing is cooling: no deployment's stats are read.
-  if (snapshot.noneCooling === true) return candidates
-  const cooling = (d: Deployment) => (snapshot.stats.get(d.id)?.cooldownUntil ?? 0) !== 0
-  return candidates.some(cooling) ? candidates.filter((d) => !cooling(d)) : candidates
-}
+const builtInOf = (step: Strategy.Step): Strategy.BuiltInName | undefined => (step as Partial<Strategy.Filter>).builtIn
 
-// A deployment that has had its requests (or tokens, counting this request's estimate) for the
-// minute is no candidate until the next.
-const withinRateLimits = (run: Run, candidates: ReadonlyArray<Deployment>, snapshot: Snapshot) =>
-  candidates.filter((d) => {
-    const stats = snapshot.stats.get(d.id)
-    if (stats === undefined) return true
-    if (d.rpm !== undefined && stats.requestsThisMinute >= d.rpm) return false
-    return d.tpm === undefined || stats.tokensThisMinute + estimatedTokens(run) <= d.tpm
-  })
-
-const overRateLimits = (group: string, candidates: ReadonlyArray<Deployment>, now: number) =>
-  new LlmError.NoDeploymentAvailable({
-    provider: ROUTER,
-    group,
-    message: `No deployments available for model group "${group}": every deployment has reached its rpm/tpm limit for this minute (${
-      candidates.map((d) => `${d.id}: ${[d.rpm !== undefined ? `rpm ${d.rpm}` : "", d.tpm !== undefined ? `tpm ${d.tpm}` : ""].filter(Boolean).join(", ")}`).join("; ")
-    })`,
-    retryAfter: Duration.millis(60_000 - (now % 60_000))
-  })
-
-const withinBudget = (engine: Engine, ledger: Budget.Ledger, candidates: ReadonlyArray<Deployment>, now: number) =>
-  candidates.filter((d) => Budget.exceeded(ledger, engine.budgetLimits.get(d.id), now) === undefined)
-
-/** Every candidate is over a budget: a 429 until the first of their windows ends (or a fallback). */
-const overBudget = (engine: Engine, group: string, candidates: ReadonlyArray<Deployment>, now: number) => {
-  const reached = candidates.map((d) => Budget.exceeded(engine.ledger!, engine.budgetLimits.get(d.id), now)!)
-  const reopens = Math.min(...reached.map((limit) => Budget.windowEndsAt(limit, now)))
-  return new LlmError.NoDeploymentAvailable({
-    provider: ROUTER,
-    group,
-    message: `No deployments available for model group "${group}": every deployment is over its budget (${
-      [...new Set(reached.map(Budget.describe))].join("; ")
-    })`,
-    retryAfter: Duration.millis(Math.max(0, reopens - now))
-  })
-}
-
-/** The deployments an attempt may pick from, and the healthy ones of the group (for deciding a retry). */
-export interface Choice {
-  readonly pool: ReadonlyArray<Deployment>
-  readonly healthy: ReadonlyArray<Deployment>
+/**
+ * One attempt's selection: what the router tells a step (`Strategy.Context`), and what the
+ * attempt loop reads after it. One object per attempt; the random number is set once drawn.
+ */
+export class Attempt implements Strategy.Context {
+  random = 0
+  /** The candidates after the leading filters. */
+  candidates: ReadonlyArray<Deployment>
+  /** The group's deployments ready to take a retry at once: what `healthy` left (before the preference for fresh ones). */
+  ready: ReadonlyArray<Deployment>
+  /** A leading filter's refusal, kept for when the strategy after this one chooses none too. */
+  refused: LlmError.LlmError | undefined = undefined
+  readonly engine: Engine
+  readonly run: Run
+  readonly group: string
+  readonly members: ReadonlyArray<Deployment>
+  readonly snapshot: Snapshot
+  readonly ignoreCooldown: boolean
+  readonly lastError: LlmError.LlmError | undefined
+  readonly compiled: Compiled
+  constructor(
+    engine: Engine,
+    run: Run,
+    group: string,
+    members: ReadonlyArray<Deployment>,
+    snapshot: Snapshot,
+    ignoreCooldown: boolean,
+    lastError: LlmError.LlmError | undefined,
+    compiled: Compiled
+  ) {
+    this.engine = engine
+    this.run = run
+    this.group = group
+    this.members = members
+    this.snapshot = snapshot
+    this.ignoreCooldown = ignoreCooldown
+    this.lastError = lastError
+    this.compiled = compiled
+    this.candidates = members
+    this.ready = members
+  }
+  get overBudget() {
+    return this.engine.overBudget
+  }
+  get streaming() {
+    return this.run.streaming
+  }
+  get request() {
+    return this.run.request
+  }
+  get isFallback() {
+    return this.group !== this.run.group
+  }
+  get tags() {
+    return this.run.request.metadata?.tags
+  }
+  get estimatedTokens() {
+    return estimatedTokens(this.run)
+  }
+  get latency() {
+    return this.engine.latency.estimates
+  }
 }
 
 /**
- * The pool of one attempt, or why there is none. `ignoreCooldown` is the last resort, when
- * every deployment of every chain is cooling: the one that recovers first is tried. With
- * nothing to call after an earlier failure, that failure (`lastError`) is the answer.
+ * The leading built-in filters of one attempt, on its snapshot, or why there is nothing to
+ * call. With nothing to call after an earlier failure, that failure (`lastError`) is the answer.
  */
-export const choose = (
+export const admit = (
   engine: Engine,
   run: Run,
   group: string,
-  candidates: ReadonlyArray<Deployment>,
+  members: ReadonlyArray<Deployment>,
   snapshot: Snapshot,
   ignoreCooldown: boolean,
   lastError: LlmError.LlmError | undefined
-): Choice | LlmError.LlmError => {
-  const ledger = engine.ledger
-  const affordable = ledger === undefined ? candidates : withinBudget(engine, ledger, candidates, snapshot.now)
-  if (affordable.length === 0) return overBudget(engine, group, candidates, snapshot.now)
-  const unlimited = engine.rateLimited ? withinRateLimits(run, affordable, snapshot) : affordable
-  if (unlimited.length === 0) return overRateLimits(group, affordable, snapshot.now)
-  const callable = run.excluded === undefined ? unlimited : unlimited.filter((d) => !run.excluded!.has(d.id))
-  const healthy = notCooling(callable, snapshot)
-  if (healthy.length > 0) {
-    const fresh = run.failed === undefined ? healthy : healthy.filter((d) => !run.failed!.has(d.id))
-    return { pool: Strategy.lowestOrder(fresh.length > 0 ? fresh : healthy), healthy }
+): Attempt | LlmError.LlmError => {
+  const compiled = engine.compiled.get(group) ?? compile(engine.strategyFor(group), members, engine.settings, engine.budgetLimits)
+  const attempt = new Attempt(engine, run, group, members, snapshot, ignoreCooldown, lastError, compiled)
+  const start = begin(attempt, compiled)
+  const out = "_tag" in start ? start : runSteps(attempt, compiled, 0, compiled.leading, start)
+  if (!("_tag" in out)) {
+    attempt.candidates = out
+    return attempt
   }
-  if (ignoreCooldown && callable.length > 0) {
-    // Every deployment is cooling: try the one that recovers first rather than fail without a call.
-    const soonest = callable.reduce((a, b) =>
-      (snapshot.stats.get(a.id)?.cooldownUntil ?? 0) <= (snapshot.stats.get(b.id)?.cooldownUntil ?? 0) ? a : b
-    )
-    return { pool: [soonest], healthy }
-  }
-  if (lastError) return lastError
-  const until = Math.min(...callable.map((d) => snapshot.stats.get(d.id)?.cooldownUntil ?? snapshot.now))
-  return new LlmError.NoDeploymentAvailable({
-    provider: ROUTER,
-    group,
-    message: callable.length === 0
-      ? `Every deployment of model group "${group}" failed with an error it cannot recover from`
-      : `No deployments available for model group "${group}": all ${callable.length} are cooling down`,
-    ...(callable.length > 0 && Number.isFinite(until)
-      ? { retryAfter: Duration.millis(Math.max(0, until - snapshot.now)) }
-      : {})
-  })
+  // With a strategy to answer after this one, it still gets its turn (`decide`).
+  if (compiled.otherwise === undefined) return out
+  attempt.candidates = []
+  attempt.refused = out
+  return attempt
 }
 
 /**
- * The deployment of one attempt: a session goes back to its deployment while that is still in
- * the pool, else the strategy picks; a strategy whose filters leave nothing is answered as no
- * deployment available (so fallbacks act on it).
+ * The deployment of one attempt: the rest of the steps, then the session's deployment if it
+ * reached the pick, else the pick. When a strategy chooses none the next one (`orElse`) tries;
+ * the last refusal of a built-in filter is the answer, else `NoDeploymentAvailable`.
  */
-export const pick = (
-  engine: Engine,
-  run: Run,
-  group: string,
-  pool: ReadonlyArray<Deployment>,
-  snapshot: Snapshot,
-  random: number
-): Deployment | LlmError.LlmError => {
-  const pinned = run.session !== undefined ? engine.pins?.get(group, run.session, snapshot.now) : undefined
-  const chosen = (pinned !== undefined ? pool.find((c) => c.id === pinned) : undefined) ??
-    engine.strategyFor(group)(pool, { snapshot, streaming: run.streaming, random, request: run.request, latency: engine.latency.estimates })
-  return chosen ?? new LlmError.NoDeploymentAvailable({
+export const decide = (attempt: Attempt, random: number): Deployment | LlmError.LlmError => {
+  attempt.random = random
+  let compiled: Compiled | undefined = attempt.compiled
+  let refused = attempt.refused
+  let out: ReadonlyArray<Deployment> | LlmError.LlmError = refused ?? attempt.candidates
+  for (;;) {
+    if (!("_tag" in out)) out = runSteps(attempt, compiled, compiled.leading, compiled.steps.length, out)
+    if ("_tag" in out) refused = out
+    else if (out.length > 0) {
+      const chosen = pinned(attempt, out) ?? compiled.final(out, attempt)
+      if (chosen !== undefined) return chosen
+    }
+    compiled = compiled.otherwise
+    if (compiled === undefined) break
+    const start = begin(attempt, compiled)
+    out = "_tag" in start ? start : runSteps(attempt, compiled, 0, compiled.leading, start)
+  }
+  return refused ?? new LlmError.NoDeploymentAvailable({
     provider: ROUTER,
-    group,
-    message: `The routing strategy of model group "${group}" chose none of its ${pool.length} available deployments`
+    group: attempt.group,
+    message: `The routing strategy of model group "${attempt.group}" chose none of its ${attempt.candidates.length} available deployments`
   })
 }
+
+/** A session's deployment, when it is among the candidates at the pick. */
+const pinned = ({ engine, group, run, snapshot }: Attempt, candidates: ReadonlyArray<Deployment>) => {
+  if (run.session === undefined || engine.pins === undefined) return undefined
+  const id = engine.pins.get(group, run.session, snapshot.now)
+  return id === undefined ? undefined : candidates.find((c) => c.id === id)
+}
+
+/** Where a strategy starts: the members, or without a `healthy` step, the members this request may still call. */
+const begin = (attempt: Attempt, compiled: Compiled): ReadonlyArray<Deployment> | LlmError.LlmError => {
+  if (compiled.healthyAt >= 0) return attempt.members
+  const callable = callableOf(attempt)
+  if (callable.length === 0) return attempt.lastError ?? cannotRecover(attempt.group)
+  attempt.ready = callable
+  return preferFresh(attempt.run, callable)
+}
+
+/** Steps `from` to `to` over `current`: what is left, or the refusal of the built-in filter that left nothing. */
+const runSteps = (
+  attempt: Attempt,
+  compiled: Compiled,
+  from: number,
+  to: number,
+  current: ReadonlyArray<Deployment>
+): ReadonlyArray<Deployment> | LlmError.LlmError => {
+  const context = attempt
+  for (let i = from; i < to && current.length > 0; i++) {
+    const step = compiled.steps[i]!
+    if (i === compiled.healthyAt) {
+      const callable = attempt.run.excluded === undefined ? current : current.filter((d) => !attempt.run.excluded!.has(d.id))
+      if (callable.length === 0) return attempt.lastError ?? cannotRecover(attempt.group)
+      const healthy = step(callable, context)
+      attempt.ready = healthy
+      if (healthy.length > 0) current = preferFresh(attempt.run, healthy)
+      // Every deployment is cooling: try the one that recovers first rather than fail without a call.
+      else if (attempt.ignoreCooldown) current = [recoversFirst(callable, context)]
+      else return attempt.lastError ?? (step as Strategy.Filter).refusal(callable, context)
+      continue
+    }
+    const next = step(current, context)
+    const refusal = (step as Partial<Strategy.Filter>).refusal
+    if (next.length === 0 && refusal !== undefined) return refusal(current, context)
+    current = next
+  }
+  return current
+}
+
+/** The members this request may still call (the errors of the others cannot succeed there). */
+const callableOf = ({ members, run }: Attempt) =>
+  run.excluded === undefined ? members : members.filter((d) => !run.excluded!.has(d.id))
+
+/** Deployments that have not failed for this request, if any; else all of them. */
+const preferFresh = (run: Run, candidates: ReadonlyArray<Deployment>): ReadonlyArray<Deployment> => {
+  if (run.failed === undefined) return candidates
+  const fresh = candidates.filter((d) => !run.failed!.has(d.id))
+  return fresh.length > 0 ? fresh : candidates
+}
+
+const cannotRecover = (group: string) =>
+  new LlmError.NoDeploymentAvailable({
+    provider: ROUTER,
+    group,
+    message: `Every deployment of model group "${group}" failed with an error it cannot recover from`
+  })

@@ -5,6 +5,10 @@
  * content has gone out, a failure ends the stream, or with `stream_failure_policy: restart`
  * starts it again on another deployment (a `Restarted` part). The idle deadline guards each
  * deployment's pulls after its first content.
+ *
+ * The same machinery streams an operation of another kind (`operateStream`, a native Responses
+ * stream say): its `StreamOperation` says how an attempt opens, which items are content and what
+ * usage they report. Such a stream is never restarted: its items cannot be taken back.
  */
 import { Cause, Channel, Clock, Effect, Exit, Pull, Result, Scope, Stream } from "effect"
 import * as Arr from "effect/Array"
@@ -49,12 +53,26 @@ const pullIn = <A, E>(
 ): Effect.Effect<Pull.Pull<NonEmptyReadonlyArray<A>, E>> =>
   Effect.catchCause(Channel.toPullScoped(stream.channel, scope), (cause) => Effect.succeed(Effect.failCause(cause)))
 
-type Pulled = Pull.Pull<NonEmptyReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError>
+type Pulled<A> = Pull.Pull<NonEmptyReadonlyArray<LlmClient.Part<A>>, LlmError.LlmError>
+
+/** What is streamed: an operation, what a span learns from its items, and whether it may restart. */
+interface Kind<A> extends LlmClient.StreamOperation<A> {
+  readonly observe: ((item: A, response: RouterTracing.ResponseAttributes) => void) | undefined
+  readonly restartable: boolean
+}
+
+const chatStream: Kind<ChatChunk> = {
+  open: (_, client, request) => client.stream(request),
+  isContent: chunkHasContent,
+  usageOf: (chunk) => chunk.usage,
+  observe: (chunk, response) => response.observe(chunk),
+  restartable: true
+}
 
 /** A deployment's stream, read up to its first content. */
-interface Opened {
-  readonly pull: Pulled
-  readonly held: Array<ChatChunk>
+interface Opened<A> {
+  readonly pull: Pulled<A>
+  readonly held: Array<A>
   readonly scope: Scope.Closeable
   readonly began: number
   readonly firstChunkAt: number
@@ -64,24 +82,24 @@ interface Opened {
  * Opens a stream on one deployment and reads it up to its first content chunk. The attempt's
  * scope is closed (aborting the upstream call) when the attempt fails.
  */
-const openStream = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) => (d: Deployment): Effect.Effect<Opened, LlmError.LlmError> =>
+const openStream = <A>(engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope, kind: Kind<A>) => (d: Deployment): Effect.Effect<Opened<A>, LlmError.LlmError> =>
   Clock.clockWith((clock) => {
     const began = clock.currentTimeMillisUnsafe()
     const mock = run.overrides?.mockResponse
     const client = mock === undefined ? engine.clients.get(d.id)! : MockResponse.client(d, mock)
     return Effect.flatMap(Scope.fork(parent), (scope) => {
-      const held: Array<ChatChunk> = []
-      const readToContent = (pull: Pulled): Effect.Effect<{ pull: Pulled; held: Array<ChatChunk> }, LlmError.LlmError> =>
+      const held: Array<A> = []
+      const readToContent = (pull: Pulled<A>): Effect.Effect<{ pull: Pulled<A>; held: Array<A> }, LlmError.LlmError> =>
         Effect.flatMap(Pull.catchDone(pull, () => Effect.succeed(undefined)), (parts) => {
           if (parts === undefined) {
             // Ended before anything that counts as content (text, a tool call, a finish reason).
             return Effect.fail(ProviderError.emptyAnswer(d.provider, d.id, "the stream ended without content, a tool call or a finish reason"))
           }
           for (const part of parts) if (part._tag === "Chunk") held.push(part.chunk)
-          return held.some(chunkHasContent) ? Effect.succeed({ pull, held }) : readToContent(pull)
+          return held.some(kind.isContent) ? Effect.succeed({ pull, held }) : readToContent(pull)
         })
       const timeoutMs = firstChunkTimeoutMs(engine, run, d)
-      const opening = Effect.flatMap(pullIn(client.stream(run.request), scope), readToContent).pipe(
+      const opening = Effect.flatMap(pullIn(kind.open(d, client, run.request), scope), readToContent).pipe(
         Deadline.timeoutOrElse(timeoutMs, () =>
           Effect.fail(
             new LlmError.Timeout({
@@ -126,16 +144,28 @@ const startOn = (
 }
 
 export const stream = (engine: Engine, request: ChatRequest): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> =>
+  streamOf(engine, request, chatStream)
+
+/** A streamed operation of another kind (see `LlmClient.operateStream`): never restarted. */
+export const operateStream = <A>(
+  engine: Engine,
+  request: ChatRequest,
+  operation: LlmClient.StreamOperation<A>
+): Stream.Stream<LlmClient.Part<A>, LlmError.LlmError> =>
+  streamOf(engine, request, { open: operation.open, isContent: operation.isContent, usageOf: operation.usageOf, observe: undefined, restartable: false })
+
+const streamOf = <A>(engine: Engine, request: ChatRequest, kind: Kind<A>): Stream.Stream<LlmClient.Part<A>, LlmError.LlmError> =>
   Stream.unwrap(
-    Effect.flatMap(start(engine, request), (run) => Effect.flatMap(Effect.scope, (parent) => streamRun(engine, run, parent)))
+    Effect.flatMap(start(engine, request), (run) => Effect.flatMap(Effect.scope, (parent) => streamRun(engine, run, parent, kind)))
   ).pipe(Stream.tapError((error) => RouterMetrics.recordRequestFailure(ComplexityRouting.metricGroup(engine, request.model), error, true)))
 
-const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) => {
+const streamRun = <A>(engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope, kind: Kind<A>) => {
   const { settings } = engine
-  type Open = Served<Opened>
+  type Part = LlmClient.Part<A>
+  type Open = Served<Opened<A>>
   let current: Open | undefined
   /** The current deployment's pull, under the idle deadline. */
-  let pullCurrent: Pulled = Cause.done()
+  let pullCurrent: Pulled<A> = Cause.done()
   let usage: Usage | undefined
   let restarts = 0
   /** Restarts per group: `num_retries` of them within a group, then its fallbacks, as a plain request's retries. */
@@ -150,19 +180,22 @@ const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) =
       ...(restarts > 0 ? { restarts } : {})
     })
   const response = run.span === undefined ? undefined : new RouterTracing.ResponseAttributes()
-  const emitChunks = (chunks: ReadonlyArray<ChatChunk>): Array<LlmClient.StreamPart> =>
+  const observe = response === undefined ? undefined : kind.observe
+  const emitChunks = (chunks: ReadonlyArray<A>): Array<Part> =>
     chunks.map((chunk) => {
-      if (chunk.usage) usage = chunk.usage
-      response?.observe(chunk)
+      const reported = kind.usageOf(chunk)
+      if (reported) usage = reported
+      observe?.(chunk, response!)
       return { _tag: "Chunk", chunk }
     })
   /** The chunk parts of a batch from the source, passed on as they are; its own Start/Done are dropped. */
-  const chunkParts = (parts: ReadonlyArray<LlmClient.StreamPart>): Array<LlmClient.StreamPart> => {
-    const out: Array<LlmClient.StreamPart> = []
+  const chunkParts = (parts: ReadonlyArray<Part>): Array<Part> => {
+    const out: Array<Part> = []
     for (const part of parts) {
       if (part._tag !== "Chunk") continue
-      if (part.chunk.usage) usage = part.chunk.usage
-      response?.observe(part.chunk)
+      const reported = kind.usageOf(part.chunk)
+      if (reported) usage = reported
+      observe?.(part.chunk, response!)
       out.push(part)
     }
     return out
@@ -188,13 +221,13 @@ const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) =
       settled = false
       return Effect.flatMap(idleGuard(opened), (guarded) => {
         pullCurrent = guarded
-        return Effect.map(Clock.currentTimeMillis, (now): NonEmptyReadonlyArray<LlmClient.StreamPart> => [
+        return Effect.map(Clock.currentTimeMillis, (now): NonEmptyReadonlyArray<Part> => [
           { _tag: "Start", route: routeInfo(run, opened, now, undefined) },
           ...emitChunks(opened.value.held)
         ])
       })
     })
-  const openNext = Effect.suspend(() => opened(route(engine, run, openStream(engine, run, parent))))
+  const openNext = Effect.suspend(() => opened(route(engine, run, openStream(engine, run, parent, kind))))
   const finish = (open: Open) =>
     Effect.suspend(() => {
       done = true
@@ -213,7 +246,7 @@ const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) =
             const recorded = RouterMetrics.recordSuccess(route, true)
             return Effect.as(
               run.span === undefined ? recorded : Effect.andThen(recorded, engine.spans.streamed(run.span, route, response!)),
-              Arr.of<LlmClient.StreamPart>({ _tag: "Done", route })
+              Arr.of<Part>({ _tag: "Done", route })
             )
           }
         )
@@ -227,18 +260,18 @@ const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) =
       addTo(run, "excluded", open.deployment.id)
       settled = true
       yield* recordFailure(engine, open.deployment, open.group, error)
-      if (settings.streamFailurePolicy !== "restart") return yield* error
+      if (settings.streamFailurePolicy !== "restart" || !kind.restartable) return yield* error
       const restartsHere = groupRestarts?.get(open.group) ?? 0
       restarts++
       usage = undefined
       const now = yield* Clock.currentTimeMillis
-      const restarted: LlmClient.StreamPart = { _tag: "Restarted", route: finalRoute(open, now), reason: error }
+      const restarted: Part = { _tag: "Restarted", route: finalRoute(open, now), reason: error }
       // The group's restarts are spent, or it has no deployment left: its fallbacks, as for a plain request.
       // Nothing answers: the caller gets the error that broke the stream, not "no deployments".
-      const toFallbacks = fallBack(engine, run, open.group, error, openStream(engine, run, parent)).pipe(
+      const toFallbacks = fallBack(engine, run, open.group, error, openStream(engine, run, parent, kind)).pipe(
         Effect.catchTag("NoDeploymentAvailable", () => Effect.fail(error))
       )
-      let next: NonEmptyReadonlyArray<LlmClient.StreamPart>
+      let next: NonEmptyReadonlyArray<Part>
       if (restartsHere >= settings.numRetries) {
         next = yield* opened(toFallbacks)
       } else {
@@ -250,7 +283,7 @@ const streamRun = (engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope) =
       return Arr.prepend(next, restarted)
     })
 
-  type Parts = NonEmptyReadonlyArray<LlmClient.StreamPart>
+  type Parts = NonEmptyReadonlyArray<Part>
   const pull: Pull.Pull<Parts, LlmError.LlmError> = Effect.suspend(
     (): Pull.Pull<Parts, LlmError.LlmError> => {
       if (done) return Cause.done()

@@ -11,6 +11,8 @@
  * simulated: a `cache_control` mark (at most four, `ephemeral`) caches the prompt up to it
  * once it is at least `MIN_CACHEABLE_TOKENS` long; the first such request reports
  * `cache_creation_input_tokens`, later ones with the same prefix `cache_read_input_tokens`.
+ * `POST /v1/messages/count_tokens` counts a request (without `max_tokens` and sampling, which
+ * it refuses, as Anthropic does) by `countTokens`, under the same key check and faults.
  *
  * Faults: a base URL of `${baseUrl}/fault/<name>` or `setFault(name)`. What each one sends:
  * - `rate-limit`: 429 `rate_limit_error`, `retry-after: <retryAfterSeconds>` (default 1)
@@ -364,6 +366,8 @@ const cachePrefixes = (body: Json): Array<string> => {
   let running = ""
   const prefixes: Array<string> = []
   const visit = (blocks: unknown, role: string) => {
+    // A string is one text block without a mark: part of the prefix all the same.
+    if (typeof blocks === "string") running += `${role}:${JSON.stringify({ type: "text", text: blocks })}\n`
     if (!Array.isArray(blocks)) return
     for (const block of blocks) {
       if (!isObject(block)) continue
@@ -378,6 +382,27 @@ const cachePrefixes = (body: Json): Array<string> => {
     if (isObject(message)) visit(message["content"], String(message["role"]))
   }
   return prefixes
+}
+
+/** The fields `POST /v1/messages/count_tokens` takes. */
+const COUNT_FIELDS = new Set(["model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers", "output_config", "context_management"])
+
+/** Anthropic's 400 message for an invalid count request (a Messages request without `max_tokens` and sampling). */
+export const validateCount = (body: unknown): string | undefined => {
+  if (!isObject(body)) return "Request body must be a JSON object"
+  for (const key of Object.keys(body)) if (!COUNT_FIELDS.has(key)) return `${key}: Extra inputs are not permitted`
+  return validate({ ...body, max_tokens: 1 })
+}
+
+/**
+ * The mock's exact count for a valid count request: a quarter of the characters of its
+ * messages, system prompt and tools, plus one per message (deterministic, and unlike the
+ * gateway's own estimate, which leaves the JSON out).
+ */
+export const countTokens = (body: Json): number => {
+  const messages = Array.isArray(body["messages"]) ? body["messages"] : []
+  const text = JSON.stringify(messages) + JSON.stringify(body["system"] ?? "") + JSON.stringify(body["tools"] ?? [])
+  return Math.ceil(text.length / 4) + messages.length
 }
 
 /** The Message the mock answers `body` (already validated) with; `cache` holds the prefixes cached so far. */
@@ -612,7 +637,8 @@ export const make = (options: Options = {}): Effect.Effect<AnthropicUpstream, ne
         await pause(options.slowMs ?? 5000, res)
         if (res.destroyed) return
       }
-      if (req.method !== "POST" || path !== "/v1/messages") {
+      const counting = path === "/v1/messages/count_tokens"
+      if (req.method !== "POST" || (path !== "/v1/messages" && !counting)) {
         return fail(404, "not_found_error", `${req.method} ${path}: not found`)
       }
       const key = req.headers["x-api-key"]
@@ -660,6 +686,10 @@ export const make = (options: Options = {}): Effect.Effect<AnthropicUpstream, ne
           break
       }
 
+      if (counting) {
+        const invalid = validateCount(body)
+        return invalid !== undefined ? fail(400, "invalid_request_error", invalid) : sendJson(200, { input_tokens: countTokens(body as Json) })
+      }
       const invalid = validate(body)
       if (invalid !== undefined) return fail(400, "invalid_request_error", invalid)
       const result = answer(body as Json, options, id, cache)

@@ -21,7 +21,8 @@
  *   `PERMISSION_DENIED`; a key other than `options.apiKey` → 400 `API_KEY_INVALID`; a role
  *   other than `user`/`model` (e.g. `system` in `contents`) → 400; empty `contents` or
  *   `parts`, a part without data, unknown fields (top level, `generationConfig`, and OpenAPI
- *   schema keywords such as `additionalProperties` or `$schema` in function `parameters`),
+ *   schema keywords such as `additionalProperties` or `$schema` in function `parameters`), a
+ *   function name over 64 characters,
  *   non-object `functionCall.args` / `functionResponse.response`, and a function-response
  *   turn whose count differs from the calls it answers → 400 `INVALID_ARGUMENT`.
  *
@@ -325,6 +326,9 @@ const validate = (body: unknown): RpcStatus | undefined => {
       for (const [j, declaration] of declarations.entries()) {
         if (!isObj(declaration) || typeof declaration.name !== "string" || declaration.name.length === 0) {
           return invalid(`* GenerateContentRequest.tools[${i}].function_declarations[${j}].name: Name cannot be empty.\n`)
+        }
+        if (declaration.name.length > 64) {
+          return invalid(`* GenerateContentRequest.tools[${i}].function_declarations[${j}].name: Invalid function name. Must start with a letter or an underscore. Must be alphameric (a-z, A-Z, 0-9), underscores (_), dots (.), colons (:) or dashes (-), with a maximum length of 64.\n`)
         }
         const error = checkSchema(declaration.parameters, `tools[${i}].function_declarations[${j}].parameters`)
         if (error) return error

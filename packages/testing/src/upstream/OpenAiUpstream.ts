@@ -12,8 +12,9 @@
  * - `POST /v1/embeddings` (Azure: `/openai/deployments/{d}/embeddings`, `/openai/v1/embeddings`):
  *   deterministic unit vectors, float or base64, `dimensions` on text-embedding-3 models, usage
  *   (see `EmbeddingAnswers`); faults as for chat.
- * - `POST /v1/responses`: OpenAI's Responses API, plain or streamed (`ResponsesAnswers.ts`:
- *   the same text, tool-call and json_schema rules, typed events; faults as on chat).
+ * - `POST /v1/responses` (Azure's v1 API: `/openai/v1/responses`, keyed by `api-key`): OpenAI's
+ *   Responses API, plain or streamed (`ResponsesAnswers.ts`: the same text, tool-call and
+ *   json_schema rules, typed events; faults as on chat).
  * - `GET /v1/models`: a model list.
  *
  * Answers: the text (`options.text`, default "Hello from the mock.") followed, unless
@@ -27,6 +28,11 @@
  * `streamChunks` pieces) or tool-call deltas keyed by index with arguments split in three,
  * a finish chunk, the usage chunk (`choices: []`) when `stream_options.include_usage`, then
  * `data: [DONE]`. Usage is deterministic: prompt = ceil(chars / 4), completion = words.
+ *
+ * Requests are checked where OpenAI is strict, with its error bodies: a message property chat
+ * completions do not define (Anthropic's `thinking_blocks`, a tool message's `is_error`), an
+ * image in a message that is not the user's, a tool name or a `user` over 64 characters are a
+ * 400.
  *
  * Faults send OpenAI's real error bodies and headers (Azure's on the Azure routes): e.g.
  * `rate-limit` is a 429 `rate_limit_exceeded` with `retry-after` (Azure: `x-ms-retry-after-ms`
@@ -295,6 +301,61 @@ const errorAnswer = (fault: Fault, flavor: Flavor, model: string, key: string, o
   }
 }
 
+/** The properties chat completions define for each message role: OpenAI refuses any other. */
+const messageKeys: Readonly<Record<string, ReadonlySet<string>>> = {
+  system: new Set(["role", "content", "name"]),
+  developer: new Set(["role", "content", "name"]),
+  user: new Set(["role", "content", "name"]),
+  assistant: new Set(["role", "content", "name", "refusal", "tool_calls", "function_call", "audio"]),
+  tool: new Set(["role", "content", "tool_call_id"]),
+  function: new Set(["role", "content", "name"])
+}
+
+/**
+ * Where OpenAI is strict about a chat request's shape, its refusal: a message property chat
+ * completions do not define, an image outside a user message, a tool name or a `user` longer
+ * than 64 characters.
+ */
+const strictnessError = (body: Record<string, unknown>): { message: string; param: string | null; code: string | null } | undefined => {
+  const messages = messagesOf(body)
+  for (let i = 0; i < messages.length; i++) {
+    const role = String(messages[i]!["role"])
+    const content = messages[i]!["content"]
+    if (role !== "user" && Array.isArray(content) && content.some((part: unknown) => typeof part === "object" && part !== null && (part as { type?: unknown }).type === "image_url")) {
+      return {
+        message: `Invalid 'messages[${i}]'. Image URLs are only allowed for messages with role 'user', but this message with role '${role}' contains an image URL.`,
+        param: `messages[${i}]`,
+        code: "invalid_value"
+      }
+    }
+    const allowed = messageKeys[role]
+    const extra = allowed === undefined ? undefined : Object.keys(messages[i]!).find((key) => !allowed.has(key))
+    if (extra !== undefined) {
+      return { message: `Additional properties are not allowed ('${extra}' was unexpected) - 'messages.${i}'`, param: null, code: null }
+    }
+  }
+  const tools = Array.isArray(body["tools"]) ? body["tools"] as ReadonlyArray<{ function?: { name?: unknown } }> : []
+  for (const [i, tool] of tools.entries()) {
+    const name = tool.function?.name
+    if (typeof name === "string" && name.length > 64) {
+      return {
+        message: `Invalid 'tools[${i}].function.name': string too long. Expected a string with maximum length 64, but got a string with length ${name.length} instead.`,
+        param: `tools[${i}].function.name`,
+        code: "string_above_max_length"
+      }
+    }
+  }
+  const user = body["user"]
+  if (typeof user === "string" && user.length > 64) {
+    return {
+      message: `Invalid 'user': string too long. Expected a string with maximum length 64, but got a string with length ${user.length} instead.`,
+      param: "user",
+      code: "string_above_max_length"
+    }
+  }
+  return undefined
+}
+
 const serverError = openAiError({
   message:
     "The server had an error while processing your request. Sorry about that! You can retry your request, or contact us through our help center at help.openai.com if the error persists.",
@@ -486,6 +547,8 @@ interface Reply {
   readonly frames: () => ReadonlyArray<string>
   /** The frame that reports an error mid-stream, as the `index`th frame. */
   readonly errorFrame: (error: ErrorObject, index: number) => string
+  /** How many frames a stream sends before it breaks (`reset-mid-body`, `error-after-200`): some content. */
+  readonly framesBeforeBreak: number
 }
 
 const sse = (data: unknown) => `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`
@@ -602,12 +665,16 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
               return setImmediate(() => breakConnection(exchange))
             }
             res.writeHead(200, SSE_HEADERS)
-            return writeFrames(exchange, reply.frames().slice(0, 3), () => setImmediate(() => breakConnection(exchange)))
+            return writeFrames(exchange, reply.frames().slice(0, reply.framesBeforeBreak), () => setImmediate(() => breakConnection(exchange)))
           }
           case "error-after-200":
             if (!reply.stream) return json(exchange, 200, serverError)
             res.writeHead(200, SSE_HEADERS)
-            return writeFrames(exchange, [...reply.frames().slice(0, 3), reply.errorFrame(serverError.error, 3)], () => res.end())
+            return writeFrames(
+              exchange,
+              [...reply.frames().slice(0, reply.framesBeforeBreak), reply.errorFrame(serverError.error, reply.framesBeforeBreak)],
+              () => res.end()
+            )
         }
       }
 
@@ -646,8 +713,8 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
         later(refused === "slow-headers" ? options.slowMs ?? 5000 : options.latencyMs ?? 0, exchange, () => json(exchange, 200, answer.body))
       }
 
-      /** `POST /v1/responses` (OpenAI only): the Responses API, plain or streamed, under the same faults and key check. */
-      const responses = (exchange: Exchange, body: unknown, fault: Fault | undefined, key: string, n: number) => {
+      /** `POST /v1/responses` (Azure v1: `/openai/v1/responses`): the Responses API, plain or streamed, under the same faults and key check. */
+      const responses = (exchange: Exchange, flavor: Flavor, body: unknown, fault: Fault | undefined, key: string, n: number) => {
         if (typeof body !== "object" || body === null || Array.isArray(body)) return json(exchange, 400, unparsable)
         const record = body as Record<string, unknown>
         const model = typeof record["model"] === "string" ? record["model"] : ""
@@ -658,10 +725,12 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
           whole: () => ResponsesAnswers.responseOf(record, model, options, n, createdAt),
           frames: () => ResponsesAnswers.eventsOf(record, model, options, n, createdAt).map(ResponsesAnswers.frame),
           errorFrame: (error, index) =>
-            ResponsesAnswers.frame({ type: "error", code: error.code ?? null, message: error.message, param: error.param ?? null, sequence_number: index } satisfies ResponseErrorEvent)
+            ResponsesAnswers.frame({ type: "error", code: error.code ?? null, message: error.message, param: error.param ?? null, sequence_number: index } satisfies ResponseErrorEvent),
+          // The opening events and the item's first delta (its first word, or piece of arguments).
+          framesBeforeBreak: 5
         }
-        if (fault !== undefined) return fail(exchange, fault, "openai", model, reply, key)
-        if (options.apiKey !== undefined && key !== options.apiKey) return fail(exchange, "auth", "openai", model, reply, key)
+        if (fault !== undefined) return fail(exchange, fault, flavor, model, reply, key)
+        if (options.apiKey !== undefined && key !== options.apiKey) return fail(exchange, "auth", flavor, model, reply, key)
         const missing = ResponsesAnswers.missing(record)
         if (missing !== undefined) {
           return json(exchange, 400, openAiError({ ...missing, type: "invalid_request_error", code: "missing_required_parameter" }))
@@ -674,7 +743,9 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
         stream: input.stream,
         whole: () => completionOf(input, options, n),
         frames: () => [...chunksOf(input, options, n).map(sse), sse("[DONE]")],
-        errorFrame: (error) => sse({ error })
+        errorFrame: (error) => sse({ error }),
+        // The role chunk and two pieces of content.
+        framesBeforeBreak: 3
       })
 
       const handle = (exchange: Exchange, raw: string) => {
@@ -709,8 +780,9 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
           return embeddings(exchange, path === "/v1/embeddings" ? "openai" : "azure", azureEmbeddings?.[1], body, fault, headers, url)
         }
         if (req.method === "POST" && path === "/v1/responses") {
-          return responses(exchange, body, fault, (headers["authorization"] ?? "").replace(/^Bearer\s+/i, ""), n)
+          return responses(exchange, "openai", body, fault, (headers["authorization"] ?? "").replace(/^Bearer\s+/i, ""), n)
         }
+        if (req.method === "POST" && path === "/openai/v1/responses") return responses(exchange, "azure", body, fault, headers["api-key"] ?? "", n)
         const azureClassic = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(path)
         const flavor: Flavor | undefined = path === "/v1/chat/completions"
           ? "openai"
@@ -749,6 +821,8 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
             code: "missing_required_parameter"
           }))
         }
+        const refused = strictnessError(record)
+        if (refused !== undefined) return json(exchange, 400, openAiError({ ...refused, type: "invalid_request_error" }))
         if (deployment === undefined && model === "") {
           return json(exchange, 400, openAiError({
             message: "you must provide a model parameter",

@@ -1,0 +1,159 @@
+/**
+ * The Responses store of a fleet, on the machine's Redis (127.0.0.1:6379, or
+ * LLM_ROUTER_TEST_REDIS_URL): what one replica stores another reads and deletes, in batches of
+ * turns; entries expire and are bounded in size; and a Redis that cannot be reached fails reads
+ * clearly and writes softly. Each test has a key prefix of its own, deleted when it ends.
+ */
+import { NodeRedis } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { SharedConnection, SharedResponses } from "@llm-router/redis"
+import { Context, Effect, Layer, Logger, Random } from "effect"
+import { Redis } from "effect/persistence"
+import * as ResponseStore from "../src/ResponseStore.ts"
+import * as SharedResponseStore from "../src/SharedResponseStore.ts"
+import { entry, itemsOf, storeTurns } from "./ResponseEntries.ts"
+
+const REDIS_URL = process.env["LLM_ROUTER_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379"
+
+/** A client of its own (one per simulated replica), closed with the test's scope. */
+const client = Effect.map(Layer.build(Layer.orDie(NodeRedis.layer({ url: REDIS_URL }))), (context) => Context.get(context, Redis.Redis))
+
+/** A key prefix no other test uses; its keys are deleted when the test's scope closes. */
+const freshPrefix = Effect.gen(function*() {
+  const prefix = `llm-router-test:${Math.floor((yield* Random.next) * 2 ** 52).toString(36)}`
+  const redis = yield* client
+  yield* Effect.addFinalizer(() =>
+    Effect.ignore(Effect.gen(function*() {
+      const keys = yield* redis.send<Array<string>>("KEYS", `${prefix}:*`)
+      if (keys.length > 0) yield* redis.send("DEL", ...keys)
+    }))
+  )
+  return prefix
+})
+
+/** A replica's store on a client of its own; `commands` counts what it sends. */
+const replica = (prefix: string, options: Partial<SharedResponseStore.Options> = {}) =>
+  Effect.map(client, (redis) => {
+    const commands: Array<string> = []
+    const connection = SharedConnection.fromRedis(redis)
+    const counting = SharedConnection.SharedConnection.of({
+      send: (command, ...args) => {
+        commands.push(command)
+        return connection.send(command, ...args)
+      }
+    })
+    return { store: SharedResponseStore.make(counting, { ...options, prefix }), commands }
+  })
+
+describe("SharedResponseStore", () => {
+  it.effect("a conversation stored through one replica is read through another, many turns in one read", () =>
+    Effect.gen(function*() {
+      const prefix = yield* freshPrefix
+      const [a, b] = [yield* replica(prefix), yield* replica(prefix)]
+      const turns = ResponseStore.ANCESTORS * 2 + 5
+      yield* storeTurns(a.store, turns)
+
+      b.commands.length = 0
+      const found = yield* b.store.conversation(`resp_t${turns - 1}`)
+      assert.strictEqual(found?.entry.id, `resp_t${turns - 1}`)
+      assert.strictEqual(found?.items.length, turns * 2)
+      assert.deepStrictEqual(itemsOf(found)?.slice(0, 4), ["turn 0", "msg_t0_0", "turn 1", "msg_t1_0"])
+      assert.deepStrictEqual(itemsOf(found)?.slice(-2), [`turn ${turns - 1}`, `msg_t${turns - 1}_0`])
+      // The latest turn, then its ancestors a batch at a time: not one read per turn.
+      assert.deepStrictEqual(b.commands, ["MGET", "MGET", "MGET", "MGET"])
+      assert.deepStrictEqual(found?.ancestors.length, ResponseStore.ANCESTORS)
+
+      const read = yield* b.store.get("resp_t1")
+      assert.strictEqual(read?.previous, "resp_t0")
+      assert.deepStrictEqual(read?.output, entry("resp_t1", "resp_t0").output)
+      assert.strictEqual(ResponseStore.itemOf(read!, "msg_t1_0")?.type, "message")
+
+      // Several responses (those a request's item references point into) in one read.
+      b.commands.length = 0
+      const many = yield* b.store.getMany(["resp_t3", "resp_missing", "resp_t0"])
+      assert.deepStrictEqual(many.map((entry) => entry?.id), ["resp_t3", undefined, "resp_t0"])
+      assert.deepStrictEqual(b.commands, ["MGET"])
+    }))
+
+  it.effect("keeps each entry under the fleet's prefix, expiring after the store's time to live", () =>
+    Effect.gen(function*() {
+      const prefix = yield* freshPrefix
+      const redis = yield* client
+      const day = yield* replica(prefix)
+      yield* day.store.put(entry("resp_a"))
+      const ttl = yield* redis.send<number>("PTTL", SharedResponses.key(prefix, "resp_a"))
+      assert.isAbove(ttl, 24 * 3_600_000 - 60_000)
+      assert.isAtMost(ttl, 24 * 3_600_000)
+      const short = yield* replica(prefix, { ttlMs: 5_000 })
+      yield* short.store.put(entry("resp_b"))
+      const shortTtl = yield* redis.send<number>("PTTL", `${prefix}:response:resp_b`)
+      assert.isAbove(shortTtl, 0)
+      assert.isAtMost(shortTtl, 5_000)
+    }))
+
+  it.effect("a response deleted through one replica is gone for the others", () =>
+    Effect.gen(function*() {
+      const prefix = yield* freshPrefix
+      const [a, b] = [yield* replica(prefix), yield* replica(prefix)]
+      yield* a.store.put(entry("resp_a"))
+      yield* a.store.put(entry("resp_b", "resp_a", "two", ["resp_a"]))
+      assert.isDefined(yield* b.store.get("resp_a"))
+      assert.isTrue(yield* b.store.delete("resp_a"))
+      assert.isFalse(yield* b.store.delete("resp_a"))
+      assert.isUndefined(yield* a.store.get("resp_a"))
+      // Its continuation has lost a turn.
+      assert.isUndefined(yield* a.store.conversation("resp_b"))
+    }))
+
+  it.effect("an answer larger than the entry bound is not stored, and a conversation past its bound is not read", () =>
+    Effect.gen(function*() {
+      const prefix = yield* freshPrefix
+      const one = JSON.stringify(entry("resp_a")).length
+      const { store } = yield* replica(prefix, { maxEntryBytes: one * 2, maxConversationBytes: one * 5 })
+      yield* store.put(entry("resp_big", undefined, "x".repeat(one * 2)))
+      assert.isUndefined(yield* store.get("resp_big"))
+      assert.isUndefined(yield* store.conversation("resp_big"))
+
+      yield* storeTurns(store, 3)
+      assert.strictEqual((yield* store.conversation("resp_t2"))?.items.length, 6)
+      yield* storeTurns(store, 8)
+      assert.isUndefined(yield* store.conversation("resp_t7"))
+      assert.isDefined(yield* store.get("resp_t7"))
+      // Read together, entries past the bound read as not stored.
+      const many = yield* store.getMany(["resp_t0", "resp_t1", "resp_t2", "resp_t3", "resp_t4", "resp_t5", "resp_t6", "resp_t7"])
+      assert.isDefined(many[0])
+      assert.isUndefined(many[7])
+    }))
+
+  it.effect("text this version did not write is taken as not stored", () =>
+    Effect.gen(function*() {
+      const prefix = yield* freshPrefix
+      const redis = yield* client
+      const { store } = yield* replica(prefix)
+      yield* redis.send("SET", SharedResponses.key(prefix, "resp_odd"), "{\"v\":2}")
+      yield* redis.send("SET", SharedResponses.key(prefix, "resp_bad"), "not json")
+      assert.isUndefined(yield* store.get("resp_odd"))
+      assert.isUndefined(yield* store.get("resp_bad"))
+    }))
+
+  it.effect("without Redis, a write is dropped with one warning and a read fails as unavailable", () =>
+    Effect.gen(function*() {
+      const logs: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => {
+        logs.push(`${logLevel}: ${(Array.isArray(message) ? message : [message]).map(String).join(" ")}`)
+      })
+      const store = SharedResponseStore.make(SharedConnection.make(() => undefined), { prefix: "llm-router-test:down" })
+      yield* Effect.provideService(
+        Effect.all([store.put(entry("resp_a")), store.put(entry("resp_b"))]),
+        Logger.CurrentLoggers,
+        new Set([logger])
+      )
+      assert.strictEqual(logs.length, 1, logs.join("\n"))
+      assert.match(logs[0]!, /^Warn: .*response store.*not connected to Redis.*not stored/)
+      for (const read of [Effect.asVoid(store.get("resp_a")), Effect.asVoid(store.delete("resp_a")), Effect.asVoid(store.conversation("resp_a"))]) {
+        const error = yield* Effect.flip(read)
+        assert.strictEqual(error._tag, "ResponseStoreUnavailable")
+        assert.match(error.message, /The response store \(Redis\) cannot be reached: not connected to Redis/)
+      }
+    }))
+})
