@@ -92,7 +92,7 @@ const slowestAt = (scenario: Scenario, sims: Environment["sims"], now: number): 
   return scored.every((s) => s === slowest || slowest.ms > s.ms * 1.1) ? slowest.id : undefined
 }
 
-export const runOne = (scenario: Scenario, contender: Contender): Promise<Outcome> =>
+export const runOne = (scenario: Scenario, contender: Contender, seed = 16): Promise<Outcome> =>
   Effect.runPromise(
     Effect.gen(function*() {
       const config = yield* RouterConfig.decode({
@@ -129,7 +129,7 @@ export const runOne = (scenario: Scenario, contender: Contender): Promise<Outcom
 
       const answered: Array<{ at: number; ms: number }> = []
       let failed = 0
-      const next = mulberry32(16)
+      const next = mulberry32(seed)
       const interval = 1000 / scenario.requestsPerSecond
       const count = Math.floor(scenario.durationMs / interval)
       for (let i = 0; i < count; i++) {
@@ -151,7 +151,7 @@ export const runOne = (scenario: Scenario, contender: Contender): Promise<Outcom
       // Past the last arrival, long enough for every call to end.
       yield* TestClock.adjust(scenario.durationMs + 120_000)
       return { answered, failed, calls }
-    }).pipe(Effect.provide(TestClock.layer()), Random.withSeed(16))
+    }).pipe(Effect.provide(TestClock.layer()), Random.withSeed(seed))
   )
 
 const WINDOW_MS = 5_000

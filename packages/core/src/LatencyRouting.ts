@@ -6,7 +6,10 @@
  * when its latency has grown with load), and shares the traffic at random among the
  * deployments within `lowest_latency_buffer` of the cheapest, so no single one takes the herd.
  * A deployment that has gone unmeasured while the others were measured gets one probe call at
- * a time, so a recovery is noticed.
+ * a time, so a recovery is noticed: often (within 30 s) where one may come (it was the fastest
+ * within ten minutes and has slowed since), seldom (every two minutes) where a deployment is
+ * just slower than the others, as each probe costs its caller. An estimate resting on one
+ * answer (a probe's) is confirmed by one call at a time before it takes a share of the traffic.
  *
  * Why not the power of two choices among the near-equal (Envoy's, Tower's): compared by
  * estimate, the costlier of the pair never wins, so the costliest near-equal deployment went
@@ -36,16 +39,32 @@ export interface Args {
   /** How fast an old sample's weight fades with time (default 5 s). */
   readonly decayMs?: number | undefined
   /**
-   * A deployment with no sample for this long (times how much slower it last was, at most
-   * 30 s) while others had some is probed with one call (default 15 s).
+   * A deployment that may come back (the fastest within ten minutes, slower since) with no
+   * sample for this long (times how much slower it last was, at most 30 s) while others had
+   * some is probed with one call (default 15 s). One that is just slower than the others: every
+   * two minutes.
    */
   readonly probeAfterMs?: number | undefined
-  /** A failure or timeout multiplies the estimate by this (or by how many times the usual time it took), fading over `decayMs` (default 4). */
+  /**
+   * A failure or timeout multiplies the estimate by this (or by how many times the usual time
+   * it took), fading over `decayMs`, or over as much less as the failure came faster than an
+   * answer would (at least a tenth of it) (default 4).
+   */
   readonly penaltyFactor?: number | undefined
 }
 
-/** However slow a deployment was last seen, it is probed at least this often, so a recovery is noticed within a minute. */
+/** However slow a deployment that may come back was last seen, it is probed at least this often, so a recovery is noticed within a minute. */
 const PROBE_AT_MOST_EVERY_MS = 30_000
+
+/** A deployment the cheapest within this time may come back (a spike, an outage end): probed at the base rate. */
+const COMEBACK_MEMORY_MS = 600_000
+/** Slower than this fraction more than when it was the cheapest, a deployment has degraded: it may come back. */
+const DEGRADED = 0.2
+/** One that was not, is usually slower: probing it costs and seldom finds a change, so it is probed this seldom. */
+const USUALLY_SLOWER_PROBE_MS = 120_000
+
+/** An estimate resting on fewer samples than this (one, after a gap) is yet to be confirmed. */
+const CONFIRMED = 1.5
 
 export const defaults = {
   ttlMs: 3_600_000,
@@ -99,10 +118,17 @@ export const make = (args: Args = {}): LatencyRouting => {
     penaltyFactor: args.penaltyFactor ?? defaults.penaltyFactor
   })
   /**
-   * Deployments due a probe: unmeasured while another was measured, for `probeAfterMs` times
-   * how much slower than the fastest their last success was (at most 30 s), and with nothing
-   * in flight. A far slower deployment is probed less often, and still within a minute of a
-   * recovery; one that only failed (an outage) is probed at the base rate.
+   * Per signal, when each deployment was last the cheapest on a confirmed estimate, and its
+   * estimate then (`lastGood`): what it may come back to.
+   */
+  const best: Record<LatencyEstimate.Signal, Map<string, { at: number; estimate: number }>> = { firstChunk: new Map(), whole: new Map() }
+  /**
+   * Deployments due a probe: unmeasured while another was measured, and with nothing in flight.
+   * One that may come back (the cheapest within ten minutes, and slower now than it was then:
+   * a spike, a slow decline) is probed after `probeAfterMs` times how much slower than the
+   * fastest its last success was, at most 30 s, so its recovery is noticed within a minute. One
+   * that is as it was while others are faster (usually slower) is probed every two minutes: a
+   * probe costs its caller, and seldom finds a change there.
    */
   const probeDue = (
     candidates: ReadonlyArray<Deployment>,
@@ -115,8 +141,12 @@ export const make = (args: Args = {}): LatencyRouting => {
     for (const d of candidates) {
       const at = table.lastSampleAt(d.id) ?? Number.NEGATIVE_INFINITY
       if (at >= newest - probeAfterMs || table.inFlight(d.id) > 0) continue
-      const slower = Math.max(1, (table.lastGood(d.id, signal) ?? fastest) / fastest)
-      if (at < newest - Math.min(PROBE_AT_MOST_EVERY_MS, probeAfterMs * slower)) (due ??= []).push(d)
+      const last = table.lastGood(d.id, signal) ?? fastest
+      const slower = Math.max(1, last / fastest)
+      const was = best[signal].get(d.id)
+      const mayComeBack = was !== undefined && was.at >= newest - COMEBACK_MEMORY_MS && last > was.estimate * (1 + DEGRADED)
+      const every = mayComeBack ? Math.min(PROBE_AT_MOST_EVERY_MS, probeAfterMs * slower) : USUALLY_SLOWER_PROBE_MS
+      if (at < newest - every) (due ??= []).push(d)
     }
     return due
   }
@@ -146,10 +176,33 @@ export const make = (args: Args = {}): LatencyRouting => {
     const due = probeDue(candidates, signal, prior)
     if (due !== undefined) return due[Math.floor(context.random * due.length)]!
     const costs = candidates.map((d, i) => table.cost(d.id, estimates[i] ?? prior, now))
+    // A deployment whose estimate rests on a single sample (a probe's answer, or none) is called
+    // one at a time until a second answer confirms it: one lucky answer does not pull a herd of
+    // calls that are all in flight before the truth comes back.
+    const confirming = (i: number) => table.inFlight(candidates[i]!.id) > 0 && table.samplesBehind(candidates[i]!.id, signal, now) < CONFIRMED
+    let open = 0
+    for (let i = 0; i < candidates.length; i++) if (!confirming(i)) open++
+    const eligible = (i: number) => open === 0 || !confirming(i)
     let lowest = Number.POSITIVE_INFINITY
-    for (const c of costs) if (c < lowest) lowest = c
+    let lowestIndex = -1
+    for (let i = 0; i < candidates.length; i++) {
+      if (eligible(i) && costs[i]! < lowest) {
+        lowest = costs[i]!
+        lowestIndex = i
+      }
+    }
+    const cheapest = candidates[lowestIndex]!.id
+    const estimate = table.lastGood(cheapest, signal)
+    if (estimate !== undefined && table.samplesBehind(cheapest, signal, now) >= CONFIRMED) {
+      const record = best[signal].get(cheapest)
+      if (record === undefined) best[signal].set(cheapest, { at: now, estimate })
+      else {
+        record.at = now
+        record.estimate = estimate
+      }
+    }
     const near: Array<number> = []
-    for (let i = 0; i < candidates.length; i++) if (costs[i]! <= lowest * (1 + buffer)) near.push(i)
+    for (let i = 0; i < candidates.length; i++) if (eligible(i) && costs[i]! <= lowest * (1 + buffer)) near.push(i)
     // Near-equal deployments share the traffic at random, as within LiteLLM's buffer: none takes the
     // herd, and each stays measured.
     return candidates[near[Math.floor(context.random * near.length)]!]!

@@ -87,10 +87,24 @@ describe("calls in flight and failures", () => {
     feed(table, "a", every(1000, 100, 10, 1000))
     const slow = table.started("a", false, 3000)
     assert.strictEqual(table.estimate("a", "whole", 3900, 100), 1000)
-    // Three seconds in, against the longest answer (1000 ms, faded over 50 s since 1900 ms).
-    assert.closeTo(table.estimate("a", "whole", 6000, 100)!, 3000 / Math.exp(-(6000 - 1900) / 50_000), 0.5)
+    // Three seconds in, against the longest recent answer (1000 ms).
+    assert.closeTo(table.estimate("a", "whole", 6000, 100)!, 3000, 1e-6)
     table.released(slow)
     assert.strictEqual(table.estimate("a", "whole", 6000, 100), 1000)
+  })
+
+  it("the longest recent answer fades as newer answers come, not in a quiet spell: a call after one is not overdue", () => {
+    const table = LatencyEstimate.make(options)
+    // One 3 s answer, then 1 s ones for 50 s: the 3 s one has faded to 3000 / e.
+    feed(table, "a", [{ at: 1000, ms: 3000 }, ...every(6000, 5000, 10, 1000)])
+    const longest = 3000 * Math.exp(-50_000 / 50_000)
+    const estimate = table.estimate("a", "whole", 51_000, 100)!
+    const pending = table.started("a", false, 51_000)
+    assert.closeTo(table.estimate("a", "whole", 53_000, 100)!, estimate * (2000 / longest), 1e-6)
+    table.released(pending)
+    // Then a minute without answers: a call in flight for under the longest answer is not overdue.
+    table.started("a", false, 111_000)
+    assert.closeTo(table.estimate("a", "whole", 111_900, 100)!, estimate, 1e-6)
   })
 
   it("a stream waiting for its first chunk longer than the estimate ranks by its wait", () => {
@@ -104,15 +118,39 @@ describe("calls in flight and failures", () => {
   it("a failure multiplies the estimate by the penalty (or by how long it took, if more), fading; a success ends it", () => {
     const table = LatencyEstimate.make(options)
     feed(table, "a", [{ at: 1000, ms: 1000 }])
-    table.failed(table.started("a", false, 1000), 1100)
-    assert.closeTo(table.estimate("a", "whole", 1100, 100)!, 4000, 1e-6)
-    assert.closeTo(table.estimate("a", "whole", 6100, 100)!, 1000 * (1 + 3 * Math.exp(-1)), 1e-6)
-    assert.strictEqual(table.lastSampleAt("a"), 1100)
-    // A timeout after 30 s where answers take 1 s: thirty times.
+    // A timeout after 3 s where answers take 1 s: the penalty (4), fading over decayMs.
+    table.failed(table.started("a", false, 2000), 5000)
+    assert.closeTo(table.estimate("a", "whole", 5000, 100)!, 4000, 1e-6)
+    assert.closeTo(table.estimate("a", "whole", 10_000, 100)!, 1000 * (1 + 3 * Math.exp(-1)), 1e-6)
+    assert.strictEqual(table.lastSampleAt("a"), 5000)
+    // A timeout after 30 s: thirty times.
     table.failed(table.started("a", false, 10_000), 40_000)
     assert.closeTo(table.estimate("a", "whole", 40_000, 100)!, 30_000, 1e-6)
     feed(table, "a", [{ at: 41_000, ms: 1000 }])
     assert.closeTo(table.estimate("a", "whole", 41_000, 100)!, 1000, 1e-6)
+  })
+
+  it("a failure faster than an answer fades as much faster: a 503 in a fifth of an answer's time is tried again within about a second", () => {
+    const table = LatencyEstimate.make(options)
+    feed(table, "a", [{ at: 1000, ms: 1000 }])
+    table.failed(table.started("a", false, 2000), 2200)
+    assert.closeTo(table.estimate("a", "whole", 2200, 100)!, 4000, 1e-6)
+    // Fading over a fifth of decayMs (1 s), not over 5 s.
+    assert.closeTo(table.estimate("a", "whole", 3200, 100)!, 1000 * (1 + 3 * Math.exp(-1)), 1e-6)
+    // However fast (a refused connection), over a tenth of decayMs at least.
+    table.failed(table.started("a", false, 4000), 4000)
+    assert.closeTo(table.estimate("a", "whole", 4500, 100)!, 1000 * (1 + 3 * Math.exp(-1)), 1e-6)
+  })
+
+  it("counts the samples an estimate rests on: none, one after a gap, more as answers follow close together", () => {
+    const table = LatencyEstimate.make(options)
+    assert.strictEqual(table.samplesBehind("a", "whole", 0), 0)
+    feed(table, "a", every(1000, 100, 20, 1000))
+    // Each older sample keeps at most 0.05^(1/10) of its weight: about 1 / (1 - 0.74) at most.
+    assert.closeTo(table.samplesBehind("a", "whole", 3000), 1 / (1 - Math.pow(0.05, 0.1)), 0.05)
+    feed(table, "a", [{ at: 60_000, ms: 1000 }])
+    assert.closeTo(table.samplesBehind("a", "whole", 60_000), 1, 1e-3)
+    assert.strictEqual(table.samplesBehind("a", "firstChunk", 60_000), 0)
   })
 
   it("a deployment that slows with load costs more when busier than usual; one that does not, its estimate", () => {

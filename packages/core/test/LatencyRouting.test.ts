@@ -298,24 +298,67 @@ describe("the strategy's picks", () => {
   const answer = (lr: LatencyRouting.LatencyRouting, id: string, at: number, ms: number, tokens = 100) =>
     lr.observer.answered(lr.observer.started(id, false, at - ms), { latencyMs: ms, outputTokens: tokens }, at)
 
-  it("a deployment unmeasured for probeAfterMs while others were measured gets the next request, one at a time", () => {
+  const pickAt = (lr: LatencyRouting.LatencyRouting, ds: ReadonlyArray<ReturnType<typeof d>>, now: number, random = 0.99) =>
+    lr.pick(ds, { snapshot: snapshotAt(now), streaming: false, random }).id
+
+  it("a deployment that was the fastest and slowed down is probed after probeAfterMs times how much slower (at most 30 s), one at a time", () => {
+    const lr = LatencyRouting.make({ probeAfterMs: 10_000 })
+    const ds = [d("a"), d("b")]
+    for (let t = 1000; t <= 3000; t += 500) {
+      answer(lr, "a", t, 1000)
+      answer(lr, "b", t, 800)
+    }
+    assert.strictEqual(pickAt(lr, ds, 3000, 0), "b")
+    // b becomes five times slower than it was.
+    for (let t = 3500; t <= 6000; t += 500) answer(lr, "b", t, 4000)
+    for (let t = 4000; t <= 35_000; t += 1000) answer(lr, "a", t, 1000)
+    // Four times slower than a now: probed 30 s after its last answer (at 6 s), not sooner.
+    assert.strictEqual(pickAt(lr, ds, 35_000), "a")
+    answer(lr, "a", 36_500, 1000)
+    assert.strictEqual(pickAt(lr, ds, 36_500), "b")
+    const probe = lr.observer.started("b", false, 36_500)
+    // With the probe in flight, no second one.
+    assert.strictEqual(pickAt(lr, ds, 36_600), "a")
+    lr.observer.answered(probe, { latencyMs: 800, outputTokens: 100 }, 37_300)
+    // Its old samples have faded: one answer at its usual speed makes it the fastest again.
+    assert.strictEqual(pickAt(lr, ds, 37_300, 0), "b")
+  })
+
+  it("a deployment slower than the fastest from the start is probed every two minutes only: a probe there costs and seldom finds a change", () => {
     const lr = LatencyRouting.make({ probeAfterMs: 10_000 })
     const ds = [d("a"), d("b")]
     answer(lr, "a", 1000, 1000)
-    answer(lr, "b", 1000, 5000)
-    for (let t = 2000; t <= 11_000; t += 1000) answer(lr, "a", t, 1000)
-    // b was 5x slower: probed after five times the interval, but at least every 30 s.
-    assert.strictEqual(lr.pick(ds, { snapshot: snapshotAt(12_000), streaming: false, random: 0.99 }).id, "a")
-    for (let t = 12_000; t <= 32_000; t += 1000) answer(lr, "a", t, 1000)
-    assert.strictEqual(lr.pick(ds, { snapshot: snapshotAt(32_000), streaming: false, random: 0.99 }).id, "b")
-    const probe = lr.observer.started("b", false, 32_000)
-    // With the probe in flight, no second one.
-    assert.strictEqual(lr.pick(ds, { snapshot: snapshotAt(32_100), streaming: false, random: 0.99 }).id, "a")
-    lr.observer.answered(probe, { latencyMs: 1000, outputTokens: 100 }, 33_000)
-    // Its old samples have faded: one answer at the usual speed brings it back among the near-equal.
-    const picks = new Set<string>()
-    for (let r = 0; r < 1; r += 0.05) picks.add(lr.pick(ds, { snapshot: snapshotAt(33_000), streaming: false, random: r }).id)
-    assert.deepStrictEqual([...picks].sort(), ["a", "b"])
+    answer(lr, "b", 1000, 1300)
+    const probes: Array<number> = []
+    for (let t = 2000; t <= 300_000; t += 1000) {
+      answer(lr, "a", t, 1000)
+      if (pickAt(lr, ds, t) === "b") {
+        probes.push(t)
+        answer(lr, "b", t + 1300, 1300)
+      }
+    }
+    // Were it a deployment that may come back, every 13 s (10 s times 1.3).
+    assert.deepStrictEqual(probes, [122_000, 244_000])
+  })
+
+  it("a probe's answer within the buffer is confirmed by one call at a time, not followed by a herd; a second answer ends that", () => {
+    const lr = LatencyRouting.make({ probeAfterMs: 10_000 })
+    const ds = [d("a"), d("b")]
+    answer(lr, "a", 1000, 1000)
+    answer(lr, "b", 1000, 1300)
+    for (let t = 2000; t <= 122_000; t += 1000) answer(lr, "a", t, 1000)
+    assert.strictEqual(pickAt(lr, ds, 122_000), "b")
+    // A lucky answer: as fast as a.
+    lr.observer.answered(lr.observer.started("b", false, 122_000), { latencyMs: 1000, outputTokens: 100 }, 123_000)
+    const picks = (now: number) => new Set(Array.from({ length: 20 }, (_, i) => pickAt(lr, ds, now, i / 20)))
+    assert.deepStrictEqual([...picks(123_000)].sort(), ["a", "b"])
+    const confirming = lr.observer.started("b", false, 123_000)
+    // One call to b in flight, on one answer: the others go to a.
+    assert.deepStrictEqual([...picks(123_100)], ["a"])
+    // A second answer as fast confirms it: b shares the traffic, several calls at once.
+    lr.observer.answered(confirming, { latencyMs: 1000, outputTokens: 100 }, 124_000)
+    lr.observer.started("b", false, 124_000)
+    assert.deepStrictEqual([...picks(124_100)].sort(), ["a", "b"])
   })
 
   it("deployments within the buffer of the fastest share the traffic at random; one beyond it gets none", () => {

@@ -62,6 +62,8 @@ interface Means {
   xx: number
   xy: number
   at: number
+  /** How many samples the means rest on, each counted with the weight it has left (1 after a long gap). */
+  n: number
 }
 
 interface Entry {
@@ -82,11 +84,16 @@ interface Entry {
   /** The last failure's penalty: a multiplier of the estimate, fading from `penaltyAt`; 1 for none. */
   penalty: number
   penaltyAt: number
+  /** How fast the penalty fades (e-folding time): `decayMs`, shorter for a failure that came faster than an answer would. */
+  penaltyFadeMs: number
   /** When the last sample of any signal came (a penalty counts). */
   lastSampleAt: number
   /** Oldest first. */
   readonly pending: Array<Pending>
 }
+
+/** However fast a failure came, its penalty fades over at least this fraction of `decayMs`. */
+const MIN_FADE = 0.1
 
 /** Samples the load fit follows: a slope needs more points than a mean. */
 const LOAD_FIT_SAMPLES = 50
@@ -101,10 +108,10 @@ const fresh = (e: Means | undefined, now: number, options: Options) => (e !== un
 /** Folds a point into running means whose old part keeps `kept` of its weight (all of it expires after ttl). */
 const fold = (e: Means | undefined, x: number, y: number, now: number, options: Options, kept: (e: Means) => number): Means => {
   const live = fresh(e, now, options)
-  if (live === undefined) return { x, y, xx: x * x, xy: x * y, at: now }
+  if (live === undefined) return { x, y, xx: x * x, xy: x * y, at: now, n: 1 }
   const k = kept(live)
   const blend = (a: number, b: number) => a * k + b * (1 - k)
-  return { x: blend(live.x, x), y: blend(live.y, y), xx: blend(live.xx, x * x), xy: blend(live.xy, x * y), at: now }
+  return { x: blend(live.x, x), y: blend(live.y, y), xx: blend(live.xx, x * x), xy: blend(live.xy, x * y), at: now, n: 1 + k * live.n }
 }
 
 /** The weight old samples keep against a new one: fading with the time since the last, and with each sample. */
@@ -151,6 +158,11 @@ export interface Table {
    * server) costs more the busier it is than usual.
    */
   readonly cost: (deployment: string, estimate: number, now: number) => number
+  /**
+   * How many samples the estimate of `signal` rests on, each counted with the weight it had
+   * left when the last came: 0 without any, about 1 after a long gap (a probe's answer).
+   */
+  readonly samplesBehind: (deployment: string, signal: Signal, now: number) => number
   /** When the deployment's last sample came; undefined when it never had one. */
   readonly lastSampleAt: (deployment: string) => number | undefined
   /** Calls in flight. */
@@ -175,6 +187,7 @@ export const make = (options: Options): Table => {
         wholeAnswers: 0,
         penalty: 1,
         penaltyAt: 0,
+        penaltyFadeMs: options.decayMs,
         lastSampleAt: Number.NEGATIVE_INFINITY,
         pending: []
       }
@@ -190,15 +203,21 @@ export const make = (options: Options): Table => {
   }
   /** The penalty left of the last failure. */
   const penaltyNow = (entry: Entry, now: number) =>
-    entry.penalty === 1 ? 1 : 1 + (entry.penalty - 1) * Math.exp(-Math.max(0, now - entry.penaltyAt) / options.decayMs)
-  /** The longest recent whole answer, fading over ten decay times. */
-  const longestWhole = (entry: Entry, now: number) =>
-    entry.longestWhole * Math.exp(-Math.max(0, now - entry.longestWholeAt) / (10 * options.decayMs))
+    entry.penalty === 1 ? 1 : 1 + (entry.penalty - 1) * Math.exp(-Math.max(0, now - entry.penaltyAt) / entry.penaltyFadeMs)
+  /**
+   * The longest recent whole answer, fading over ten decay times while newer answers come (not
+   * after the last: with no answer since, it is still the longest recent one, and a call in
+   * flight after a quiet spell is not taken as overdue).
+   */
+  const longestWhole = (entry: Entry) =>
+    entry.longestWhole * Math.exp(-Math.max(0, (entry.whole?.at ?? entry.longestWholeAt) - entry.longestWholeAt) / (10 * options.decayMs))
 
   const observeFirstChunk = (entry: Entry, ms: number, now: number) => {
     const live = fresh(entry.firstChunk, now, options)
     // A peak EWMA: a slower sample is taken at once.
-    entry.firstChunk = live !== undefined && ms >= live.y ? { ...live, y: ms, at: now } : fold(live, 0, ms, now, options, (e) => kept(e, now))
+    entry.firstChunk = live !== undefined && ms >= live.y
+      ? { ...live, y: ms, at: now, n: 1 + kept(live, now) * live.n }
+      : fold(live, 0, ms, now, options, (e) => kept(e, now))
   }
   const observeWhole = (entry: Entry, tokens: number, ms: number, now: number) => {
     entry.whole = fold(entry.whole, tokens, ms, now, options, (e) => kept(e, now))
@@ -223,7 +242,7 @@ export const make = (options: Options): Table => {
         observeWhole(entry, tokens, sample.latencyMs, now)
         entry.lastWhole = predictWhole(entry.whole!, entry.whole!.x)
         entry.wholeAnswers = Math.min(options.samples, entry.wholeAnswers + 1)
-        const longest = longestWhole(entry, now)
+        const longest = longestWhole(entry)
         if (sample.latencyMs >= longest) {
           entry.longestWhole = sample.latencyMs
           entry.longestWholeAt = now
@@ -240,6 +259,8 @@ export const make = (options: Options): Table => {
       const took = usual !== undefined && usual > 0 ? (now - pending.startedAt) / usual : 0
       entry.penalty = Math.max(penaltyNow(entry, now), options.penaltyFactor, took)
       entry.penaltyAt = now
+      // A failure that came faster than an answer would costs its caller little: tried again sooner.
+      entry.penaltyFadeMs = options.decayMs * Math.min(1, Math.max(MIN_FADE, took))
       entry.lastSampleAt = now
     },
     released: (pending) => void settle(pending),
@@ -260,7 +281,7 @@ export const make = (options: Options): Table => {
       const age = now - oldest
       if (signal === "firstChunk") return Math.max(value, age)
       // A whole answer taking longer than any recent one: scale the estimate by how overdue it is.
-      const longest = longestWhole(entry, now)
+      const longest = longestWhole(entry)
       return entry.wholeAnswers >= options.samples && longest > 0 && age > longest ? value * (age / longest) : value
     },
     lastGood: (deployment, signal) => {
@@ -277,6 +298,10 @@ export const make = (options: Options): Table => {
       if (entry === undefined || fit === undefined) return estimate
       const slope = Math.min(1, Math.max(0, slopeOf(fit, 0, 1)))
       return slope === 0 ? estimate : estimate * Math.pow((entry.pending.length + 1) / Math.exp(fit.x), slope)
+    },
+    samplesBehind: (deployment, signal, now) => {
+      const entry = entries.get(deployment)
+      return entry === undefined ? 0 : fresh(signal === "firstChunk" ? entry.firstChunk : entry.whole, now, options)?.n ?? 0
     },
     lastSampleAt: (deployment) => {
       const at = entries.get(deployment)?.lastSampleAt
