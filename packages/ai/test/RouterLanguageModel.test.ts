@@ -190,6 +190,27 @@ describe("a toolkit with a handler over a routed group", () => {
       assert.include(JSON.stringify(result?.["content"]), `sunny in ${query}`)
     }).pipe(Effect.scoped))
 
+  it.effect("a failed tool result goes back as a failure (Anthropic's is_error)", () =>
+    Effect.gen(function*() {
+      const anthropic = yield* AnthropicUpstream.make({ text: "Sorry, the lookup failed." })
+      const config = { model_list: [deployment("claude", "anthropic/claude-sonnet-4-5", anthropic.baseUrl)] }
+      const history = Prompt.fromMessages([
+        Prompt.userMessage({ content: [Prompt.textPart({ text: "Paris" })] }),
+        Prompt.assistantMessage({
+          content: [Prompt.toolCallPart({ id: "toolu_1", name: "lookup", params: { query: "Paris" }, providerExecuted: false })]
+        }),
+        Prompt.toolMessage({
+          content: [Prompt.toolResultPart({ id: "toolu_1", name: "lookup", isFailure: true, result: "upstream timed out", providerExecuted: false })]
+        })
+      ])
+      yield* LanguageModel.generateText({ prompt: history, toolkit: Tools, toolChoice: "none" }).pipe(
+        Effect.provide(Layer.merge(modelLayer(config, "claude"), handlers))
+      )
+      const sent = anthropic.requests[0]?.body as { messages: Array<{ content: ReadonlyArray<Record<string, unknown>> | string }> }
+      const result = sent.messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content)).find((b) => b["type"] === "tool_result")
+      assert.strictEqual(result?.["is_error"], true)
+    }).pipe(Effect.scoped))
+
   it.effect("streamText assembles a streamed tool call and runs the handler", () =>
     Effect.gen(function*() {
       const openai = yield* OpenAiUpstream.make()

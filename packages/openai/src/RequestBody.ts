@@ -7,9 +7,10 @@
  * failed tool result's `is_error` becomes an `Error: ` lead on its content, a tool result's
  * images and files move to a user message after it, and for OpenAI and
  * Azure, Anthropic's `thinking` becomes `reasoning_effort`, Claude's `thinking_blocks` are
- * taken off assistant messages, and a `user` longer than OpenAI allows and `top_k` are left out.
+ * taken off assistant messages, a `user` longer than OpenAI allows and `top_k` are left out, and
+ * `max_tokens` is held to the model's output limit.
  */
-import { type Chat, Deployment, ReasoningEffort } from "@llm-router/core"
+import { type Chat, Deployment, ModelCatalog, ReasoningEffort } from "@llm-router/core"
 
 /**
  * Fields that steer LiteLLM or this router, never the model. `metadata` is also an OpenAI
@@ -224,5 +225,23 @@ export const make = (
       body["max_completion_tokens"] = maxTokens
     }
   }
+  if (firstParty) withinOutputLimit(body, deployment.model)
   return body
+}
+
+/**
+ * OpenAI refuses a `max_tokens` above the model's output limit ("max_tokens is too large"),
+ * where Anthropic's Messages API makes every client give one, often Claude's larger limit
+ * (Claude Code asks for 32000): a cap the model cannot reach anyway is lowered to its limit, when
+ * the model catalog knows it.
+ */
+const withinOutputLimit = (body: Record<string, unknown>, model: string): void => {
+  const asked = [body["max_tokens"], body["max_completion_tokens"]]
+  if (!asked.some((n) => typeof n === "number")) return
+  const limit = ModelCatalog.lookup(model)?.maxOutputTokens
+  if (limit === undefined) return
+  for (const key of ["max_tokens", "max_completion_tokens"]) {
+    const n = body[key]
+    if (typeof n === "number" && n > limit) body[key] = limit
+  }
 }

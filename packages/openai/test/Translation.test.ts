@@ -202,6 +202,17 @@ describe("request body: what a Claude conversation carries that OpenAI refuses",
       const short = RequestBody.make(deployment(), request({ user: "u-1" }), { stream: false, streamOptions: true })
       assert.strictEqual(short["user"], "u-1")
     }))
+
+  it.effect("holds max_tokens to the model's output limit on OpenAI (Claude Code asks for 32000), where the catalog knows it", () =>
+    Effect.sync(() => {
+      const make = (model: string, provider = "openai") =>
+        RequestBody.make(deployment({ model, provider }), request({ max_tokens: 32000 }), { stream: false, streamOptions: true })
+      assert.strictEqual(make("gpt-4o")["max_tokens"], 16384)
+      assert.strictEqual(make("gpt-4.1")["max_tokens"], 32000)
+      assert.strictEqual(make("o3")["max_completion_tokens"], 32000)
+      assert.strictEqual(make("some-unknown-model")["max_tokens"], 32000)
+      assert.strictEqual(make("gpt-4o", "hosted_vllm")["max_tokens"], 32000)
+    }))
 })
 
 describe("endpoints", () => {

@@ -88,7 +88,13 @@ const messagesOf = (prompt: Prompt.Prompt, toolNames: Tool.NameMapper<ReadonlyAr
       case "tool":
         for (const part of message.content) {
           if (part.type !== "tool-result") continue
-          messages.push({ role: "tool", tool_call_id: part.id, content: stringify(part.result) })
+          messages.push({
+            role: "tool",
+            tool_call_id: part.id,
+            content: stringify(part.result),
+            // A handler's failure: the chat model's `is_error`, which every adapter makes the model see.
+            ...(part.isFailure ? { is_error: true } : {})
+          })
         }
         break
     }

@@ -31,8 +31,8 @@
  *
  * Requests are checked where OpenAI is strict, with its error bodies: a message property chat
  * completions do not define (Anthropic's `thinking_blocks`, a tool message's `is_error`), an
- * image in a message that is not the user's, a tool name or a `user` over 64 characters are a
- * 400.
+ * image in a message that is not the user's, a tool name or a `user` over 64 characters, a
+ * `max_tokens` over gpt-4o's 16384 are a 400.
  *
  * Faults send OpenAI's real error bodies and headers (Azure's on the Azure routes): e.g.
  * `rate-limit` is a 429 `rate_limit_exceeded` with `retry-after` (Azure: `x-ms-retry-after-ms`
@@ -314,7 +314,7 @@ const messageKeys: Readonly<Record<string, ReadonlySet<string>>> = {
 /**
  * Where OpenAI is strict about a chat request's shape, its refusal: a message property chat
  * completions do not define, an image outside a user message, a tool name or a `user` longer
- * than 64 characters.
+ * than 64 characters, more output than gpt-4o gives.
  */
 const strictnessError = (body: Record<string, unknown>): { message: string; param: string | null; code: string | null } | undefined => {
   const messages = messagesOf(body)
@@ -342,6 +342,17 @@ const strictnessError = (body: Record<string, unknown>): { message: string; para
         message: `Invalid 'tools[${i}].function.name': string too long. Expected a string with maximum length 64, but got a string with length ${name.length} instead.`,
         param: `tools[${i}].function.name`,
         code: "string_above_max_length"
+      }
+    }
+  }
+  const limit = /^gpt-4o/.test(String(body["model"] ?? "")) ? 16384 : undefined
+  for (const key of ["max_tokens", "max_completion_tokens"]) {
+    const asked = body[key]
+    if (limit !== undefined && typeof asked === "number" && asked > limit) {
+      return {
+        message: `${key} is too large: ${asked}. This model supports at most ${limit} completion tokens, whereas you provided ${asked}.`,
+        param: key,
+        code: "invalid_value"
       }
     }
   }
