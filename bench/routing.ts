@@ -1,25 +1,28 @@
 /**
  * Routing quality: how well each strategy follows the providers' latency. Every scenario
- * (`routing/Scenarios.ts`) sends the same steady trace of whole-answer requests through the
- * real `Router` over `SimulatedProvider`s whose latency is a function of simulated time, load
- * and answer length, on `TestClock` with a seeded `Random`: deterministic, and seconds to run.
+ * (`routing/Scenarios.ts`) sends the same steady trace of requests (whole answers, or streams
+ * whose callers wait for the first content chunk) through the real `Router` over
+ * `SimulatedProvider`s whose latency is a function of simulated time, load and answer length,
+ * on `TestClock` with a seeded `Random`: deterministic, and seconds to run.
  * Contenders: our `latency-based-routing`, LiteLLM's algorithm re-stated
  * (`routing/LiteLlmLatency.ts`, as its code does it and as its docs describe it),
  * simple-shuffle, least-busy, and an oracle that knows each deployment's true latency now.
  *
- * Per scenario and contender: mean and p99 latency seen by callers, the mean against the
- * oracle's, the share of calls sent to the slowest deployment at the time (slowest by more than
- * 10 %), the time to move away from a deployment after its change (its share of calls in a
- * 5 s window at most 10 %) and to come back after it recovers (at least 20 %), and failed requests.
+ * Per scenario and contender: mean and p99 latency seen by callers (of a stream: to its first
+ * content chunk), the mean against the oracle's, the share of calls sent to the slowest
+ * deployment at the time (slowest by more than 10 %), the time to move away from a deployment
+ * after its change (its share of calls in a 5 s window at most 10 %) and to come back after it
+ * recovers (at least 20 %), and failed requests; then, where a scenario has a change, the same
+ * per phase (before it, during it, after the recovery).
  *
  * Run: pnpm bench:routing   (node bench/routing.ts)
  */
 import { type Chat, type Deployment, type LatencyRouting, type LlmClient, Router, RouterConfig, RouterState } from "@llm-router/core"
 import { SimulatedProvider } from "@llm-router/testing"
-import { Clock, Effect, Random } from "effect"
+import { Clock, Effect, Random, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as LiteLlmLatency from "./routing/LiteLlmLatency.ts"
-import { type DeploymentModel, type Scenario, scenarios, trueLatency } from "./routing/Scenarios.ts"
+import { type DeploymentModel, type Scenario, scenarios, STREAM_CHUNKS, trueLatency } from "./routing/Scenarios.ts"
 import { percentile } from "./Stats.ts"
 
 interface Environment {
@@ -30,15 +33,18 @@ interface Environment {
 interface Contender {
   readonly name: string
   readonly routingStrategy: RouterConfig.RoutingStrategy
-  /** A strategy of the benchmark's own, put in the router's place of the named one. */
-  readonly custom?: (env: Environment) => LatencyRouting.LatencyRouting
+  /**
+   * A strategy of the benchmark's own, put in the router's place of the named one; told when
+   * a stream ends if it asks (LiteLLM's algorithm records streams then).
+   */
+  readonly custom?: (env: Environment) => LatencyRouting.LatencyRouting & { readonly streamEnded?: LiteLlmLatency.LiteLlmLatency["streamEnded"] }
 }
 
 /** Knows each deployment's true latency now, at its load plus this call: picks the lowest. */
 const oracle = ({ scenario, sims }: Environment): LatencyRouting.LatencyRouting => {
   const models = new Map(scenario.deployments.map((d) => [d.id, d]))
   const latencyNow = (d: Deployment.Deployment, now: number) =>
-    trueLatency(models.get(d.id)!, now, sims.get(d.id)!.inFlightUnsafe() + 1, scenario.typicalTokens)
+    trueLatency(models.get(d.id)!, now, sims.get(d.id)!.inFlightUnsafe() + 1, scenario.typicalTokens, scenario.streaming)
   return {
     pick: (candidates, context) => {
       const scored = candidates.map((d) => ({ d, ms: latencyNow(d, context.snapshot.now) }))
@@ -86,7 +92,7 @@ const mulberry32 = (seed: number) => () => {
 const slowestAt = (scenario: Scenario, sims: Environment["sims"], now: number): string | undefined => {
   const scored = scenario.deployments.map((d: DeploymentModel) => ({
     id: d.id,
-    ms: trueLatency(d, now, sims.get(d.id)!.inFlightUnsafe() + 1, scenario.typicalTokens)
+    ms: trueLatency(d, now, sims.get(d.id)!.inFlightUnsafe() + 1, scenario.typicalTokens, scenario.streaming)
   }))
   const slowest = scored.reduce((a, b) => (b.ms > a.ms ? b : a))
   return scored.every((s) => s === slowest || slowest.ms > s.ms * 1.1) ? slowest.id : undefined
@@ -109,20 +115,39 @@ export const runOne = (scenario: Scenario, contender: Contender, seed = 16): Pro
             unlogged: true,
             latency: { _tag: "Dynamic", ms: (call) => d.latencyMs(call.now, call.inFlight, call.outputTokens), jitter: scenario.jitter },
             outages: d.outages,
-            answerTokens: (request) => request.max_tokens ?? 1
+            answerTokens: (request) => request.max_tokens ?? 1,
+            chunks: STREAM_CHUNKS,
+            chunkIntervalMs: d.chunkIntervalMs
           })
         )
       }
       const calls: Array<CallRecord> = []
+      const custom = contender.custom?.({ scenario, sims })
+      const record = (deployment: string, at: number) =>
+        calls.push({ at, deployment, toSlowest: slowestAt(scenario, sims, at) === deployment })
       const recorded = (sim: SimulatedProvider.SimulatedProvider): LlmClient.Service => ({
         chat: (request) =>
           Effect.flatMap(Clock.currentTimeMillis, (at) => {
-            calls.push({ at, deployment: sim.deployment, toSlowest: slowestAt(scenario, sims, at) === sim.deployment })
+            record(sim.deployment, at)
             return sim.chat(request)
           }),
-        stream: sim.stream
+        stream: (request) =>
+          Stream.unwrap(Effect.map(Clock.currentTimeMillis, (at) => {
+            record(sim.deployment, at)
+            const streamEnded = custom?.streamEnded
+            if (streamEnded === undefined) return sim.stream(request)
+            // Tells the strategy when the stream ends, with its time to first chunk and its length.
+            let firstChunkAt: number | undefined
+            return sim.stream(request).pipe(Stream.tap((part) =>
+              Clock.clockWith((clock) => {
+                const now = clock.currentTimeMillisUnsafe()
+                if (part._tag === "Chunk" && firstChunkAt === undefined && hasContent(part.chunk)) firstChunkAt = now
+                if (part._tag === "Done") streamEnded(sim.deployment, at, firstChunkAt ?? now, now, part.route.usage?.completion_tokens ?? 1)
+                return Effect.void
+              })
+            ))
+          }))
       })
-      const custom = contender.custom?.({ scenario, sims })
       const router = yield* Router.make(config, (d) => Effect.succeed(recorded(sims.get(d.id)!)), { latency: custom }).pipe(
         Effect.provideServiceEffect(RouterState.RouterState, RouterState.makeMemory)
       )
@@ -142,8 +167,16 @@ export const runOne = (scenario: Scenario, contender: Contender, seed = 16): Pro
           Effect.gen(function*() {
             yield* Effect.sleep(i * interval)
             const start = yield* Clock.currentTimeMillis
-            const result = yield* Effect.result(router.chat(request))
-            if (result._tag === "Success") answered.push({ at: start, ms: (yield* Clock.currentTimeMillis) - start })
+            // A stream's caller waits for its first content chunk; then it reads the rest.
+            let firstChunkAt: number | undefined
+            const call = scenario.streaming === true
+              ? Stream.runForEach(router.stream(request), (part) =>
+                part._tag === "Chunk" && firstChunkAt === undefined && hasContent(part.chunk)
+                  ? Effect.map(Clock.currentTimeMillis, (now) => void (firstChunkAt = now))
+                  : Effect.void)
+              : Effect.asVoid(router.chat(request))
+            const result = yield* Effect.result(call)
+            if (result._tag === "Success") answered.push({ at: start, ms: (firstChunkAt ?? (yield* Clock.currentTimeMillis)) - start })
             else failed++
           })
         )
@@ -153,6 +186,8 @@ export const runOne = (scenario: Scenario, contender: Contender, seed = 16): Pro
       return { answered, failed, calls }
     }).pipe(Effect.provide(TestClock.layer()), Random.withSeed(seed))
   )
+
+const hasContent = (chunk: Chat.ChatChunk) => (chunk.choices[0]?.delta.content ?? "") !== ""
 
 const WINDOW_MS = 5_000
 

@@ -17,7 +17,12 @@
  *   the valid ones and one is chosen at random (`random.choice`, so ties are uniform).
  * - rpm/tpm filtering is left out: the benchmark's deployments have no limits.
  *
- * Streams are not re-stated (LiteLLM records them at the stream's end); the benchmark sends whole answers.
+ * - Streams are recorded at their end (LiteLLM's success callback runs then), with the whole
+ *   stream's seconds per completion token in the latency list and the time to the first chunk
+ *   per completion token in a second list kept the same way (`time_to_first_token`); a streamed
+ *   request is ranked by the mean of that list when it has samples, else by the latency list.
+ *   The router's observer tells of a stream at its first chunk, so the benchmark calls
+ *   `streamEnded` itself when a stream ends.
  */
 import type { Deployment, LatencyRouting } from "@llm-router/core"
 
@@ -32,21 +37,33 @@ export interface Options {
   readonly asDocumented?: boolean
 }
 
-export const make = (options: Options = {}): LatencyRouting.LatencyRouting => {
+/** LiteLLM's algorithm, and what the benchmark tells it when a stream ends. */
+export interface LiteLlmLatency extends LatencyRouting.LatencyRouting {
+  readonly streamEnded: (deployment: string, startedAt: number, firstChunkAt: number, now: number, completionTokens: number) => void
+}
+
+/** A deployment's entry in the group's map: its latency list, and its time-to-first-token list. */
+interface Entry {
+  readonly latency: Array<Sample>
+  readonly ttft: Array<number>
+}
+
+export const make = (options: Options = {}): LiteLlmLatency => {
   const ttlMs = options.ttlMs ?? 3_600_000
   const buffer = options.buffer ?? 0
   const size = options.size ?? 10
-  let map = new Map<string, Array<Sample>>()
+  let map = new Map<string, Entry>()
   let expiresAt = Number.POSITIVE_INFINITY
 
   const read = (now: number) => {
     if (now >= expiresAt) map = new Map()
     return map
   }
-  const append = (id: string, value: number, now: number) => {
-    const list = read(now).get(id) ?? []
-    const next = list.length < size ? [...list, value] : options.asDocumented ? [...list.slice(1), value] : [...list.slice(0, size - 1), value]
-    map.set(id, next)
+  const appended = <A>(list: ReadonlyArray<A>, value: A): Array<A> =>
+    list.length < size ? [...list, value] : options.asDocumented ? [...list.slice(1), value] : [...list.slice(0, size - 1), value]
+  const append = (id: string, value: number, now: number, ttft?: number) => {
+    const entry = read(now).get(id) ?? { latency: [], ttft: [] }
+    map.set(id, { latency: appended(entry.latency, value), ttft: ttft === undefined ? entry.ttft : appended(entry.ttft, ttft) })
     expiresAt = now + ttlMs
   }
   const mean = (list: ReadonlyArray<Sample>) => {
@@ -55,15 +72,18 @@ export const make = (options: Options = {}): LatencyRouting.LatencyRouting => {
     return total / list.length
   }
 
-  const pick = (candidates: ReadonlyArray<Deployment.Deployment>, context: { readonly snapshot: { readonly now: number }; readonly random: number }) => {
+  const pick = (
+    candidates: ReadonlyArray<Deployment.Deployment>,
+    context: { readonly snapshot: { readonly now: number }; readonly random: number; readonly streaming: boolean }
+  ) => {
     const current = read(context.snapshot.now)
     const scored = candidates.map((d) => {
-      let list = current.get(d.id)
-      if (list === undefined) {
-        list = [{ seed: true }]
-        current.set(d.id, list)
+      let entry = current.get(d.id)
+      if (entry === undefined) {
+        entry = { latency: [{ seed: true }], ttft: [] }
+        current.set(d.id, entry)
       }
-      return { d, latency: mean(list) }
+      return { d, latency: context.streaming && entry.ttft.length > 0 ? mean(entry.ttft) : mean(entry.latency) }
     })
     const lowest = Math.min(...scored.map((s) => s.latency))
     const valid = scored.filter((s) => s.latency <= lowest + buffer * lowest)
@@ -75,6 +95,8 @@ export const make = (options: Options = {}): LatencyRouting.LatencyRouting => {
     observer: {
       started: (deployment, streaming, now) => ({ deployment, streaming, startedAt: now, load: 1 }),
       answered: (pending, sample, now) => {
+        // A stream is recorded at its end (`streamEnded`).
+        if (pending.streaming) return
         const seconds = sample.latencyMs / 1000
         append(pending.deployment, sample.outputTokens !== undefined && sample.outputTokens > 0 ? seconds / sample.outputTokens : seconds, now)
       },
@@ -83,9 +105,14 @@ export const make = (options: Options = {}): LatencyRouting.LatencyRouting => {
       },
       released: () => {}
     },
-    estimate: (deployment, _streaming, now) => {
-      const list = read(now).get(deployment)
-      return list === undefined ? undefined : mean(list) * 1000
+    estimate: (deployment, streaming, now) => {
+      const entry = read(now).get(deployment)
+      if (entry === undefined) return undefined
+      return (streaming && entry.ttft.length > 0 ? mean(entry.ttft) : mean(entry.latency)) * 1000
+    },
+    streamEnded: (deployment, startedAt, firstChunkAt, now, completionTokens) => {
+      const tokens = Math.max(1, completionTokens)
+      append(deployment, (now - startedAt) / 1000 / tokens, now, (firstChunkAt - startedAt) / 1000 / tokens)
     }
   }
 }

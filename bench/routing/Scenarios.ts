@@ -11,6 +11,8 @@ export interface DeploymentModel {
   readonly latencyMs: (now: number, inFlight: number, tokens: number) => number
   /** Windows of simulated time in which every call fails (a 503 after `latencyMs`). */
   readonly outages?: ReadonlyArray<{ readonly fromMs: number; readonly toMs: number }>
+  /** In a streamed scenario: the pause before each of the answer's content chunks (after `latencyMs`, the stream's start). */
+  readonly chunkIntervalMs?: number
 }
 
 export interface Scenario {
@@ -25,6 +27,11 @@ export interface Scenario {
   readonly answerTokens: (u: number) => number
   /** The length the oracle ranks by (it does not see the request). */
   readonly typicalTokens: number
+  /**
+   * Calls are streams (in `STREAM_CHUNKS` content chunks), and what callers see and the oracle
+   * ranks by is the time to the first content chunk.
+   */
+  readonly streaming?: boolean
   /** The deployment that changes, when it starts to, and when it is back to normal. */
   readonly change?: { readonly deployment: string; readonly onsetMs: number; readonly recoveryMs: number }
 }
@@ -41,9 +48,12 @@ const steady = (perTokenMs: number, overheadMs = 0) => (_now: number, _inFlight:
 
 const inOutage = (d: DeploymentModel, now: number) => (d.outages ?? []).some((o) => now >= o.fromMs && now < o.toMs)
 
-/** True latency, or +∞ while the deployment fails every call. */
-export const trueLatency = (d: DeploymentModel, now: number, inFlight: number, tokens: number): number =>
-  inOutage(d, now) ? Number.POSITIVE_INFINITY : d.latencyMs(now, inFlight, tokens)
+/** Content chunks of a streamed answer. */
+export const STREAM_CHUNKS = 10
+
+/** True latency (of a stream: to its first content chunk), or +∞ while the deployment fails every call. */
+export const trueLatency = (d: DeploymentModel, now: number, inFlight: number, tokens: number, streaming = false): number =>
+  inOutage(d, now) ? Number.POSITIVE_INFINITY : d.latencyMs(now, inFlight, tokens) + (streaming ? d.chunkIntervalMs ?? 0 : 0)
 
 export const scenarios: ReadonlyArray<Scenario> = [
   {
@@ -126,6 +136,25 @@ export const scenarios: ReadonlyArray<Scenario> = [
       { id: "a", latencyMs: steady(10, 600) },
       { id: "b", latencyMs: steady(13, 200) },
       { id: "c", latencyMs: steady(25, 300) }
+    ]
+  },
+  {
+    name: "6 streamed spike",
+    description:
+      "streams, by time to first chunk: b, the first to answer (400 ms against 500), waits 5x longer for two minutes, then recovers; after its first chunk it streams at half a and c's pace",
+    durationMs: 6 * MINUTE,
+    requestsPerSecond: 10,
+    jitter: 0.2,
+    answerTokens: () => 100,
+    typicalTokens: 100,
+    streaming: true,
+    change: { deployment: "b", onsetMs: 2 * MINUTE, recoveryMs: 4 * MINUTE },
+    // Time to first chunk: the stream's start (`latencyMs`) and one chunk's pause. Whole streams
+    // take 860 ms on a and c, 1120 on b: a ranking by the whole stream would pass b over.
+    deployments: [
+      { id: "a", latencyMs: () => 460, chunkIntervalMs: 40 },
+      { id: "b", latencyMs: (now) => (now >= 2 * MINUTE && now < 4 * MINUTE ? 5 * 400 : 400) - 80, chunkIntervalMs: 80 },
+      { id: "c", latencyMs: () => 460, chunkIntervalMs: 40 }
     ]
   }
 ]
