@@ -556,8 +556,9 @@ layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
       assert.deepStrictEqual(body["metadata"], { user_id: userId })
       assert.deepStrictEqual((body["tools"] as Array<Record<string, unknown>>).at(-1)?.["cache_control"], { type: "ephemeral" })
       assert.deepStrictEqual((body["messages"] as Array<{ content: unknown }>)[0]?.content, ask.content)
-      // Its betas go on to Claude, but not the OAuth one, which belongs to Claude Code's own login.
-      assert.strictEqual(sent.headers["anthropic-beta"], "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14")
+      // Its betas go on to Claude, but not the OAuth one, which belongs to Claude Code's own login,
+      // nor interleaved thinking, whose order of blocks the next turn could not give back.
+      assert.strictEqual(sent.headers["anthropic-beta"], "claude-code-20250219,fine-grained-tool-streaming-2025-05-14")
       assert.strictEqual(sent.headers["x-api-key"], "sk-ant-mock")
 
       // Turn two: the command failed; Claude gets its signed thinking back and the failure as it was.

@@ -270,13 +270,17 @@ export const toolNames = (request: Pick<MessagesRequest, "tools">): ReadonlyMap<
  * The beta features a client asked for (its `anthropic-beta` header, as Claude Code sends
  * `claude-code-20250219,interleaved-thinking-2025-05-14,…`), as the chat request's
  * `extra_headers` (LiteLLM's per-request headers), which the Anthropic adapter sends on to
- * Claude and every other adapter leaves out. `oauth-*` betas go with an OAuth token Claude
- * Code holds, not with a deployment's API key, so they stay behind; at most 16 well-formed
- * names are taken.
+ * Claude and every other adapter leaves out; at most 16 well-formed names are taken. Two stay
+ * behind: `oauth-*` goes with an OAuth token Claude Code holds, not with a deployment's API
+ * key; and `interleaved-thinking-*` would have Claude think between its tool calls, an order
+ * the chat model (thinking blocks apart from the tool calls) cannot give back to it in the
+ * next turn.
  */
 export const betaHeaders = (header: string | undefined): { readonly "anthropic-beta": string } | undefined => {
   const betas = (header ?? "").split(",").map((beta) => beta.trim())
-    .filter((beta) => /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/.test(beta) && !beta.startsWith("oauth-"))
+    .filter((beta) =>
+      /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/.test(beta) && !beta.startsWith("oauth-") && !beta.startsWith("interleaved-thinking-")
+    )
     .slice(0, 16)
   return betas.length === 0 ? undefined : { "anthropic-beta": betas.join(",") }
 }
