@@ -361,6 +361,18 @@ describe("the strategy's picks", () => {
     assert.deepStrictEqual([...picks(124_100)].sort(), ["a", "b"])
   })
 
+  it("whole answers are compared at one length: one that answered long is not slow, one that answered short is not fast", () => {
+    const lr = LatencyRouting.make()
+    const ds = [d("a"), d("b")]
+    // a: long answers at 10 ms a token (6.3 s each); b: short ones at 20 ms a token (1 s each).
+    for (let t = 10_000; t <= 12_000; t += 500) {
+      answer(lr, "a", t, 300 + 10 * 600, 600)
+      answer(lr, "b", t, 1000, 50)
+    }
+    // By raw latency b is six times faster; at one length, a is.
+    for (let r = 0; r < 1; r += 0.1) assert.strictEqual(pickAt(lr, ds, 12_000, r), "a")
+  })
+
   it("deployments within the buffer of the fastest share the traffic at random; one beyond it gets none", () => {
     const lr = LatencyRouting.make({ lowestLatencyBuffer: 0.2 })
     const ds = [d("a"), d("b"), d("c")]
