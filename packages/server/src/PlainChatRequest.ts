@@ -90,7 +90,7 @@ const content = (u: unknown): unknown => {
 
 const systemKeys = ["role", "content", "name"]
 const systemSet = new Set(systemKeys)
-const toolKeys = ["role", "content", "tool_call_id"]
+const toolKeys = ["role", "content", "tool_call_id", "is_error"]
 const toolSet = new Set(toolKeys)
 const assistantKeys = ["role", "content", "name", "refusal", "tool_calls"]
 const assistantSet = new Set(assistantKeys)
@@ -141,6 +141,7 @@ const message = (u: unknown): Json | undefined => {
   }
   if (role === "tool") {
     if (typeof u["tool_call_id"] !== "string") return undefined
+    if ("is_error" in u && typeof u["is_error"] !== "boolean") return undefined
     const c = content(u["content"])
     if (c === undefined) return undefined
     const out = ordered(u, toolKeys, toolSet, {})
