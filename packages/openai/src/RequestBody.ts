@@ -2,13 +2,13 @@
  * The body sent upstream for a chat request. The request is already OpenAI-shaped, so this
  * mostly passes it through: the deployment's model replaces the group name, LiteLLM's
  * routing-only fields are dropped, `stream` is set (with `include_usage` so streamed usage is
- * known), reasoning models get `max_completion_tokens` instead of `max_tokens`, and
- * Anthropic's prompt-cache marks (`cache_control`) are taken off messages, parts and tools, a
- * failed tool result's `is_error` becomes an `Error: ` lead on its content, a tool result's
- * images and files move to a user message after it, and for OpenAI and
- * Azure, Anthropic's `thinking` becomes `reasoning_effort`, Claude's `thinking_blocks` are
- * taken off assistant messages, a `user` longer than OpenAI allows and `top_k` are left out, and
- * `max_tokens` is held to the model's output limit.
+ * known), reasoning models get `max_completion_tokens` instead of `max_tokens`, and Anthropic's
+ * prompt-cache marks (`cache_control`) are taken off messages, parts and tools, a failed tool
+ * result's `is_error` becomes an `Error: ` lead on its content, a tool result's images and
+ * files move to a user message after it, and for OpenAI and Azure, Anthropic's `thinking`
+ * becomes `reasoning_effort`, Claude's `thinking_blocks` and other models' `reasoning_content`
+ * are taken off assistant messages, a `user` longer than OpenAI allows and `top_k` are left
+ * out, and `max_tokens` is held to the model's output limit.
  */
 import { type Chat, Deployment, ModelCatalog, ReasoningEffort } from "@llm-router/core"
 
@@ -105,22 +105,28 @@ const asToolError = (content: unknown): unknown => {
  * ("Additional properties are not allowed"): a tool message's `is_error` (an Anthropic
  * client's failed `tool_result`), whose content leads with `Error: ` instead so the model
  * still sees that the tool failed; and, for OpenAI and Azure, an assistant message's
- * `thinking_blocks` (Claude's signed thinking, which only Claude can read back), so a Claude
- * conversation fails over to GPT as it is. Other OpenAI-compatible servers may be a LiteLLM
- * proxy in front of Claude, which takes `thinking_blocks`: they keep them. Copies only what
- * changed.
+ * `thinking_blocks` (Claude's signed thinking, which only Claude can read back) and
+ * `reasoning_content` (another model's reasoning), so a Claude or DeepSeek conversation fails
+ * over to GPT as it is. Other OpenAI-compatible servers keep those two: DeepSeek wants its
+ * reasoning back in a tool loop, and a LiteLLM proxy in front of Claude takes
+ * `thinking_blocks`. Copies only what changed.
  */
-const withoutForeignMessageFields = (body: Record<string, unknown>, dropThinking: boolean): void => {
+const withoutForeignMessageFields = (body: Record<string, unknown>, dropReasoning: boolean): void => {
   const messages = body["messages"]
   if (!Array.isArray(messages)) return
   const foreign = (message: unknown): message is Record<string, unknown> =>
     typeof message === "object" && message !== null &&
-    (Object.hasOwn(message, "is_error") || (dropThinking && Object.hasOwn(message, "thinking_blocks")))
+    (Object.hasOwn(message, "is_error") ||
+      (dropReasoning && (Object.hasOwn(message, "thinking_blocks") || Object.hasOwn(message, "reasoning_content"))))
   if (!messages.some(foreign)) return
   body["messages"] = messages.map((message: unknown) => {
     if (!foreign(message)) return message
-    const { is_error: failed, thinking_blocks: thinking, ...rest } = message
-    const kept = dropThinking || thinking === undefined ? rest : { ...rest, thinking_blocks: thinking }
+    const { is_error: failed, thinking_blocks: thinking, reasoning_content: reasoning, ...rest } = message
+    const kept = dropReasoning ? rest : {
+      ...rest,
+      ...(thinking !== undefined ? { thinking_blocks: thinking } : {}),
+      ...(reasoning !== undefined ? { reasoning_content: reasoning } : {})
+    }
     return failed === true && rest["role"] === "tool" ? { ...kept, content: asToolError(rest["content"]) } : kept
   })
 }

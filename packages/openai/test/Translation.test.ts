@@ -179,7 +179,7 @@ describe("request body: a tool result's images and files", () => {
 })
 
 describe("request body: what a Claude conversation carries that OpenAI refuses", () => {
-  it.effect("OpenAI and Azure lose Claude's thinking_blocks and a user over 64 characters; other servers keep them", () =>
+  it.effect("OpenAI and Azure lose Claude's thinking_blocks, reasoning_content and a user over 64 characters; other servers keep them", () =>
     Effect.sync(() => {
       const longUser = "user_" + "a".repeat(64) + "_account__session_0b0e"
       const thinking = [{ type: "thinking", thinking: "hm", signature: "sig" }]
@@ -187,7 +187,7 @@ describe("request body: what a Claude conversation carries that OpenAI refuses",
         user: longUser,
         messages: [
           { role: "user", content: "go" },
-          { role: "assistant", content: "ok", thinking_blocks: thinking } as Chat.Message,
+          { role: "assistant", content: "ok", thinking_blocks: thinking, reasoning_content: "hm" } as Chat.Message,
           { role: "user", content: "again" }
         ]
       })
