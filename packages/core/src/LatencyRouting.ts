@@ -122,6 +122,16 @@ export const make = (args: Args = {}): LatencyRouting => {
    * estimate then (`lastGood`): what it may come back to.
    */
   const best: Record<LatencyEstimate.Signal, Map<string, { at: number; estimate: number }>> = { firstChunk: new Map(), whole: new Map() }
+  const noteCheapest = (deployment: string, signal: LatencyEstimate.Signal, now: number) => {
+    const estimate = table.lastGood(deployment, signal)
+    if (estimate === undefined || table.samplesBehind(deployment, signal, now) < CONFIRMED) return
+    const record = best[signal].get(deployment)
+    if (record === undefined) best[signal].set(deployment, { at: now, estimate })
+    else {
+      record.at = now
+      record.estimate = estimate
+    }
+  }
   /**
    * Deployments due a probe: unmeasured while another was measured, and with nothing in flight.
    * One that may come back (the cheapest within ten minutes, and slower now than it was then:
@@ -179,10 +189,9 @@ export const make = (args: Args = {}): LatencyRouting => {
     // A deployment whose estimate rests on a single sample (a probe's answer, or none) is called
     // one at a time until a second answer confirms it: one lucky answer does not pull a herd of
     // calls that are all in flight before the truth comes back.
-    const confirming = (i: number) => table.inFlight(candidates[i]!.id) > 0 && table.samplesBehind(candidates[i]!.id, signal, now) < CONFIRMED
-    let open = 0
-    for (let i = 0; i < candidates.length; i++) if (!confirming(i)) open++
-    const eligible = (i: number) => open === 0 || !confirming(i)
+    const confirming = candidates.map((d) => table.inFlight(d.id) > 0 && table.samplesBehind(d.id, signal, now) < CONFIRMED)
+    const anyOpen = confirming.includes(false)
+    const eligible = (i: number) => !anyOpen || !confirming[i]
     let lowest = Number.POSITIVE_INFINITY
     let lowestIndex = -1
     for (let i = 0; i < candidates.length; i++) {
@@ -191,16 +200,9 @@ export const make = (args: Args = {}): LatencyRouting => {
         lowestIndex = i
       }
     }
-    const cheapest = candidates[lowestIndex]!.id
-    const estimate = table.lastGood(cheapest, signal)
-    if (estimate !== undefined && table.samplesBehind(cheapest, signal, now) >= CONFIRMED) {
-      const record = best[signal].get(cheapest)
-      if (record === undefined) best[signal].set(cheapest, { at: now, estimate })
-      else {
-        record.at = now
-        record.estimate = estimate
-      }
-    }
+    // No finite cost (a broken sample): any candidate.
+    if (lowestIndex === -1) return candidates[Math.floor(context.random * candidates.length)]!
+    noteCheapest(candidates[lowestIndex]!.id, signal, now)
     const near: Array<number> = []
     for (let i = 0; i < candidates.length; i++) if (eligible(i) && costs[i]! <= lowest * (1 + buffer)) near.push(i)
     // Near-equal deployments share the traffic at random, as within LiteLLM's buffer: none takes the
