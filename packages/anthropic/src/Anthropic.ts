@@ -135,29 +135,32 @@ export const make = (
         })
       })
 
+    /** A 2xx body read whole and decoded, or a malformed-response error that quotes it. */
+    const readJson = <A>(
+      response: HttpClientResponse.HttpClientResponse,
+      decode: (json: unknown) => Result.Result<A, { readonly message: string }>,
+      notA: (why: string) => string
+    ): Effect.Effect<A, LlmError.LlmError> =>
+      Effect.flatMap(response.text.pipe(Effect.mapError(bodyReadError(response.status))), (text) => {
+        let json: unknown
+        try {
+          json = JSON.parse(text)
+        } catch {
+          return Effect.fail(ProviderError.malformedResponse(provider, id, response.status, "the body is not JSON", text))
+        }
+        const decoded = decode(json)
+        return Result.isSuccess(decoded)
+          ? Effect.succeed(decoded.success)
+          : Effect.fail(ProviderError.malformedResponse(provider, id, response.status, notA(decoded.failure.message), text))
+      })
+
     const chat = (request: Chat.ChatRequest): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
       Effect.gen(function*() {
         const began = yield* Clock.currentTimeMillis
         const built = yield* buildRequest(request, false)
         const response = yield* send(http, built.http)
-        const text = yield* response.text.pipe(Effect.mapError(bodyReadError(response.status)))
-        let json: unknown
-        try {
-          json = JSON.parse(text)
-        } catch {
-          return yield* ProviderError.malformedResponse(provider, id, response.status, "the body is not JSON", text)
-        }
-        const message = decodeMessage(json)
-        if (Result.isFailure(message)) {
-          return yield* ProviderError.malformedResponse(
-            provider,
-            id,
-            response.status,
-            `the body is not an Anthropic Message (${message.failure.message})`,
-            text
-          )
-        }
-        const chatResponse = AnthropicResponse.toChatResponse(message.success, {
+        const message = yield* readJson(response, decodeMessage, (why) => `the body is not an Anthropic Message (${why})`)
+        const chatResponse = AnthropicResponse.toChatResponse(message, {
           created: Math.floor(began / 1000),
           json: AnthropicRequest.wantsJson(request),
           jsonTool: built.jsonTool
@@ -202,18 +205,8 @@ export const make = (
             HttpClientRequest.bodyText(JSON.stringify(body.success), "application/json")
           )
         )
-        const text = yield* response.text.pipe(Effect.mapError(bodyReadError(response.status)))
-        let json: unknown
-        try {
-          json = JSON.parse(text)
-        } catch {
-          return yield* ProviderError.malformedResponse(provider, id, response.status, "the body is not JSON", text)
-        }
-        const counted = decodeCount(json)
-        if (Result.isFailure(counted)) {
-          return yield* ProviderError.malformedResponse(provider, id, response.status, "the body is not a token count", text)
-        }
-        return counted.success.input_tokens
+        const counted = yield* readJson(response, decodeCount, () => "the body is not a token count")
+        return counted.input_tokens
       })
 
     return { chat, stream, countTokens }
