@@ -51,6 +51,31 @@ const inOutage = (d: DeploymentModel, now: number) => (d.outages ?? []).some((o)
 /** Content chunks of a streamed answer. */
 export const STREAM_CHUNKS = 10
 
+/**
+ * Scenario 4, with the outage ending at `endMs` (3 minutes in the table): `--outage-sweep`
+ * runs it over many end times, as where the router's 5 s cooldown stands when b recovers
+ * decides a few milliseconds of the mean.
+ */
+export const outageUntil = (endMs: number): Scenario => ({
+  name: "4 outage",
+  description: `b, the fastest, fails every call (503 after 100 ms) from 2 minutes in until ${endMs / 1000} s, then comes back`,
+  durationMs: 5 * MINUTE,
+  requestsPerSecond: 10,
+  jitter: 0.2,
+  answerTokens: () => 100,
+  typicalTokens: 100,
+  change: { deployment: "b", onsetMs: 2 * MINUTE, recoveryMs: endMs },
+  deployments: [
+    { id: "a", latencyMs: steady(10) },
+    {
+      id: "b",
+      latencyMs: (now, _f, tokens) => (now >= 2 * MINUTE && now < endMs ? 100 : 8 * tokens),
+      outages: [{ fromMs: 2 * MINUTE, toMs: endMs }]
+    },
+    { id: "c", latencyMs: steady(10) }
+  ]
+})
+
 /** True latency (of a stream: to its first content chunk), or +∞ while the deployment fails every call. */
 export const trueLatency = (d: DeploymentModel, now: number, inFlight: number, tokens: number, streaming = false): number =>
   inOutage(d, now) ? Number.POSITIVE_INFINITY : d.latencyMs(now, inFlight, tokens) + (streaming ? d.chunkIntervalMs ?? 0 : 0)
@@ -105,25 +130,7 @@ export const scenarios: ReadonlyArray<Scenario> = [
       }
     ]
   },
-  {
-    name: "4 outage",
-    description: "b, the fastest, fails every call (503 after 100 ms) for a minute, then comes back",
-    durationMs: 5 * MINUTE,
-    requestsPerSecond: 10,
-    jitter: 0.2,
-    answerTokens: () => 100,
-    typicalTokens: 100,
-    change: { deployment: "b", onsetMs: 2 * MINUTE, recoveryMs: 3 * MINUTE },
-    deployments: [
-      { id: "a", latencyMs: steady(10) },
-      {
-        id: "b",
-        latencyMs: (now, _f, tokens) => (now >= 2 * MINUTE && now < 3 * MINUTE ? 100 : 8 * tokens),
-        outages: [{ fromMs: 2 * MINUTE, toMs: 3 * MINUTE }]
-      },
-      { id: "c", latencyMs: steady(10) }
-    ]
-  },
+  outageUntil(3 * MINUTE),
   {
     name: "5 short+long",
     description: "half the answers 50 tokens, half 600; after a first token in 600, 200 and 300 ms, a, b and c take 10, 13 and 25 ms a token",
