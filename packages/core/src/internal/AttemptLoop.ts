@@ -8,7 +8,8 @@ import { Cause, Clock, Duration, Effect, Exit, Pull, Random, Schedule } from "ef
 import type { Deployment } from "../Deployment.ts"
 import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
-import { type Engine, recordFailure, release } from "./Engine.ts"
+import { recordFailure, release } from "./Calls.ts"
+import type { Engine } from "./Engine.ts"
 import { addTo, type Operation, type Run, type Served } from "./Run.ts"
 import * as Selection from "./Selection.ts"
 

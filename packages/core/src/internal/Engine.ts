@@ -1,31 +1,25 @@
 /**
  * What a router is made of, built once from its config: the groups and their deployments, a
  * client per deployment (a chat client, or an embeddings client for an embedding deployment), the state store, the strategy, budgets, session pins and spans; and
- * the small steps every part of the router shares (resolving a group, recording a failure,
- * describing a route). The selection, attempt loop, fallbacks and streaming modules take an
+ * what every part of the router asks of them (resolving a group, whether a group serves a kind
+ * of call). A call's own steps are in `Calls`, a request's start in `Admission`. The selection, attempt loop, fallbacks and streaming modules take an
  * `Engine` as their first argument rather than closing over a shared scope.
  */
-import { Effect, type Fiber, Result, type Tracer } from "effect"
+import { Effect } from "effect"
 import * as Budget from "../Budget.ts"
-import type { Usage } from "../Chat.ts"
-import * as Cost from "../Cost.ts"
-import * as Deadline from "../Deadline.ts"
 import { type Deployment, isChat } from "../Deployment.ts"
 import type * as EmbeddingClient from "../EmbeddingClient.ts"
 import * as LatencyRouting from "../LatencyRouting.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
-import type { RouteInfo } from "../RouteInfo.ts"
 import { type RouterConfig, RouterConfigError, type Settings } from "../RouterConfig.ts"
 import * as FallbackPlan from "../FallbackPlan.ts"
-import * as Overrides from "../Overrides.ts"
 import * as RetryPolicy from "../RetryPolicy.ts"
-import * as RouterMetrics from "../RouterMetrics.ts"
 import { RouterState, type Service as StateService } from "../RouterState.ts"
 import * as RouterTracing from "../RouterTracing.ts"
 import * as SessionAffinity from "../SessionAffinity.ts"
 import * as Strategy from "../Strategy.ts"
-import { ROUTER, type Routable, type Run } from "./Run.ts"
+import { ROUTER, type Routable } from "./Run.ts"
 import * as Observed from "./Observed.ts"
 import * as Selection from "./Selection.ts"
 import * as Wildcards from "./Wildcards.ts"
@@ -246,14 +240,6 @@ export const unknownModel = (engine: Engine, request: Routable) =>
     }". Known: ${engine.knownModels}`
   })
 
-/** A call's bound: the request's own `timeout`, else the deployment's, else the router's. */
-export const requestTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
-  run.overrides?.timeoutMs ?? d.timeoutMs ?? engine.settings.timeoutMs
-export const firstChunkTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
-  run.overrides?.timeoutMs ?? d.streamTimeoutMs ?? engine.settings.streamTimeoutMs ?? requestTimeoutMs(engine, run, d)
-export const idleTimeoutMs = (engine: Engine, run: Run<any>, d: Deployment) =>
-  engine.settings.streamIdleTimeoutMs ?? firstChunkTimeoutMs(engine, run, d)
-
 /**
  * The refusal of `group` for an operation of the other kind (`wanted`), or `undefined` when the
  * group serves it (see `groupKinds`).
@@ -269,176 +255,5 @@ export const modeRefusal = (engine: Engine, group: string, wanted: "chat" | "emb
     message: `Model group "${group}" is ${article} ${kind} model group (model_info.mode): it serves ${serves}, not ${wanted === "chat" ? "chat completions" : "embeddings"}`,
     param: "model"
   })
-}
-
-/** A whole call to `d` under its request timeout (`requestTimeoutMs`), which fails it with a `Timeout`. */
-export const underRequestTimeout = <A>(engine: Engine, run: Run<any>, d: Deployment, call: Effect.Effect<A, LlmError.LlmError>) => {
-  const timeoutMs = requestTimeoutMs(engine, run, d)
-  return call.pipe(
-    Deadline.timeoutOrElse(timeoutMs, () =>
-      Effect.fail(
-        new LlmError.Timeout({
-          provider: d.provider,
-          deployment: d.id,
-          phase: "request",
-          message: `No response from ${d.id} within ${timeoutMs} ms`
-        })
-      ))
-  )
-}
-
-/**
- * The route of a request served whole (a chat, an embedding), with its cost counted against
- * budgets and its success in the metrics, read in the calling fiber (no steps of its own).
- */
-export const servedWhole = (
-  engine: Engine,
-  run: Run<any>,
-  served: { readonly deployment: Deployment; readonly group: string },
-  usage: Usage | null | undefined,
-  fiber: Fiber.Fiber<unknown, unknown>,
-  now: number
-): RouteInfo => {
-  const route = routeInfo(run, served, now, usage)
-  spend(engine, route, now)
-  RouterMetrics.recordSuccessUnsafe(route, false, fiber.context)
-  return route
-}
-
-/** A new run of `request` on `group`; `estimate` counts its input tokens when a check needs them. */
-export const newRun = <Req extends Routable>(
-  engine: Engine,
-  fiber: Fiber.Fiber<unknown, unknown>,
-  request: Req,
-  group: string,
-  streaming: boolean,
-  startedAt: number,
-  span: Tracer.Span | undefined,
-  estimate: (request: Req) => number,
-  overrides: Overrides.Overrides | undefined
-): Run<Req> => ({
-  request,
-  group,
-  streaming,
-  startedAt,
-  attempts: 0,
-  fallbacks: [],
-  visited: undefined,
-  excluded: undefined,
-  failed: undefined,
-  estimatedTokens: undefined,
-  estimate,
-  session: engine.pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request),
-  span,
-  overrides: Overrides.merge(fiber.getRef(Overrides.Current), overrides)
-})
-
-/**
- * Where every routed call starts: the group must serve this kind of call (`modeRefusal`), and
- * the request's per-request override fields are taken off it (`takeOverrides`). A `BadRequest`
- * when either refuses.
- */
-export const admit = <Req extends Routable>(
-  engine: Engine,
-  group: string,
-  wanted: "chat" | "embedding",
-  asked: Req
-): Result.Result<readonly [Req, Overrides.Overrides | undefined], LlmError.LlmError> => {
-  const refused = modeRefusal(engine, group, wanted)
-  if (refused !== undefined) return Result.fail(refused)
-  return Overrides.inBody(asked) ? takeOverrides(engine, asked) : Result.succeed([asked, undefined])
-}
-
-/**
- * The request without its override fields and what they say (`Overrides`), or a `BadRequest`:
- * a malformed field, or a fallback that names no group. (Asked only when `Overrides.inBody`.)
- */
-export const takeOverrides = <Req extends Routable>(
-  engine: Engine,
-  request: Req
-): Result.Result<readonly [Req, Overrides.Overrides | undefined], LlmError.LlmError> => {
-  const taken = Overrides.takeFromBody(request)
-  if (Result.isFailure(taken)) return taken
-  const [rest, overrides] = taken.success
-  if (overrides.fallbacks === undefined) return taken
-  const groups: Array<string> = []
-  for (const name of overrides.fallbacks) {
-    const group = resolveGroup(engine, name)
-    if (group === undefined) {
-      return Result.fail(
-        new LlmError.BadRequest({
-          provider: ROUTER,
-          status: 400,
-          param: "fallbacks",
-          message: `fallbacks: unknown model group "${name.length > 200 ? name.slice(0, 200) + "…" : name}"`
-        })
-      )
-    }
-    groups.push(group)
-  }
-  return Result.succeed([rest, { ...overrides, fallbacks: groups }])
-}
-
-/** Counts what a served call cost against its deployment's budgets. */
-export const spend = (engine: Engine, route: RouteInfo, now: number) => {
-  if (engine.ledger !== undefined && route.costUsd !== undefined) {
-    Budget.record(engine.ledger, engine.budgetLimits.get(route.deployment), now, route.costUsd)
-  }
-}
-
-/** Ends an in-flight call that neither succeeded nor failed (the caller went away, or it died). */
-export const release = (engine: Engine, d: Deployment) =>
-  Effect.asVoid(engine.state.onFailure(d.id, {
-    reason: "Interrupted",
-    countsTowardCooldown: false,
-    coolsImmediately: false,
-    allowedFails: 0,
-    cooldownMs: 0
-  }))
-
-/** Records a failed call and says whether its deployment is now cooling down. */
-export const recordFailure = (engine: Engine, d: Deployment, group: string, error: LlmError.LlmError) => {
-  const { settings } = engine
-  const policy = LlmError.policy(error)
-  // A provider's hint is trusted up to a bound: one `Retry-After: 999999999` must not cool a deployment for years.
-  const retryAfter = Math.min(LlmError.retryAfterMillis(error) ?? 0, settings.maxCooldownFromRetryAfterMs)
-  return engine.state.onFailure(d.id, {
-    reason: error._tag,
-    countsTowardCooldown: policy.countsTowardCooldown && !settings.disableCooldowns,
-    coolsImmediately: policy.coolsImmediately,
-    allowedFails: settings.allowedFailsByTag[error._tag] ?? settings.allowedFails,
-    cooldownMs: Math.max(d.cooldownMs ?? settings.cooldownMs, retryAfter)
-  }).pipe(
-    Effect.tap((cooldown) => RouterMetrics.recordFailure(group, d, error, cooldown !== undefined))
-  )
-}
-
-/** The route of a served request, as its caller sees it. */
-export const routeInfo = (
-  run: Run<any>,
-  served: { readonly deployment: Deployment; readonly group: string },
-  now: number,
-  usage: Usage | null | undefined,
-  extra?: Partial<RouteInfo>
-): RouteInfo => {
-  // A wildcard deployment served the model the request named (its provider and price).
-  const d = Wildcards.isPattern(served.deployment.group)
-    ? Wildcards.concrete(served.deployment, run.request.model) ?? served.deployment
-    : served.deployment
-  const route: RouteInfo = {
-    group: run.group,
-    servedBy: served.group,
-    deployment: d.id,
-    provider: d.provider,
-    model: d.model,
-    attempts: run.attempts,
-    fallbacks: [...run.fallbacks],
-    latencyMs: now - run.startedAt,
-    usage: usage ?? undefined,
-    costUsd: Cost.ofUsage(d, usage),
-    ...extra
-  }
-  // Only a complexity router's requests carry the field: every other route keeps its shape.
-  return run.complexity === undefined ? route : { ...route, complexity: run.complexity }
 }
 

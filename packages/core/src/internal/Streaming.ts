@@ -25,17 +25,9 @@ import type { ComplexityRoute } from "../RouteInfo.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
-import {
-  admit,
-  type Engine,
-  firstChunkTimeoutMs,
-  idleTimeoutMs,
-  newRun,
-  recordFailure,
-  release,
-  routeInfo,
-  spend
-} from "./Engine.ts"
+import { admit, newRun } from "./Admission.ts"
+import { firstChunkTimeoutMs, idleTimeoutMs, recordFailure, release, routeInfo, spend } from "./Calls.ts"
+import type { Engine } from "./Engine.ts"
 import * as ComplexityRouting from "./ComplexityRouting.ts"
 import { fallBack, route } from "./Fallbacks.ts"
 import * as MockResponse from "./MockResponse.ts"
