@@ -222,7 +222,15 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
       )
       const sent = openai.requests.at(-1)!
       assert.strictEqual(sent.path, "/v1/responses")
-      assert.deepStrictEqual(sent.body, { model: "gpt-4o", instructions: "Be brief.", input: [{ role: "user", content: "Say hello" }], metadata: { app: "native" } })
+      // Unstored upstream (the gateway is the store), with reasoning that can be sent back.
+      assert.deepStrictEqual(sent.body, {
+        model: "gpt-4o",
+        instructions: "Be brief.",
+        input: [{ role: "user", content: "Say hello" }],
+        metadata: { app: "native" },
+        store: false,
+        include: ["reasoning.encrypted_content"]
+      })
       assert.strictEqual(first.data.output_text, "Hello from the mock. You said: Say hello")
       assert.strictEqual(first.data.model, "gpt-4o")
       assert.strictEqual(first.data.usage?.output_tokens, 8)
@@ -239,7 +247,7 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
       assert.strictEqual(again.path, "/v1/responses")
       const body = again.body as { input: Array<{ role?: string; type?: string }>; previous_response_id?: unknown; store?: unknown }
       assert.notProperty(body, "previous_response_id")
-      assert.notProperty(body, "store")
+      assert.strictEqual(body.store, false)
       assert.deepStrictEqual(body.input.map((item) => item.role), ["user", "assistant", "user"])
       assert.strictEqual(second.output_text, "Hello from the mock. You said: Again")
       assert.strictEqual(second.previous_response_id, first.data.id)
@@ -282,6 +290,8 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
         model: "gpt-4o",
         instructions: "Be brief.",
         input: [{ role: "user", content: "Stream natively" }],
+        store: false,
+        include: ["reasoning.encrypted_content"],
         stream: true
       })
       assert.deepStrictEqual(events.map((e) => e.type), [

@@ -9,6 +9,7 @@
  */
 import { Result, Schema } from "effect"
 import { type Chat, Untranslatable } from "@llm-router/core"
+import * as EncryptedReasoning from "./internal/EncryptedReasoning.ts"
 
 const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
 const open = <F extends Schema.Struct.Fields>(fields: F) => Schema.StructWithRest(Schema.Struct(fields), Rest)
@@ -136,20 +137,11 @@ export const unsupported = (request: ResponsesRequest): Invalid | undefined => {
 
 /**
  * Claude's signed thinking (`thinking_blocks`), carried in a reasoning item's `encrypted_content`
- * so a client that sends the item back keeps Claude thinking through a tool loop.
+ * so a client that sends the item back keeps Claude thinking through a tool loop (see
+ * `EncryptedReasoning`, which also says where OpenAI's own encrypted reasoning may go).
  */
-const THINKING_PREFIX = "llm-router.thinking.v1:"
-export const encodeThinking = (blocks: ReadonlyArray<unknown>): string =>
-  THINKING_PREFIX + Buffer.from(JSON.stringify(blocks), "utf8").toString("base64")
-const decodeThinking = (value: string | null | undefined): ReadonlyArray<Record<string, unknown>> | undefined => {
-  if (typeof value !== "string" || !value.startsWith(THINKING_PREFIX)) return undefined
-  try {
-    const blocks: unknown = JSON.parse(Buffer.from(value.slice(THINKING_PREFIX.length), "base64").toString("utf8"))
-    return Array.isArray(blocks) ? blocks as ReadonlyArray<Record<string, unknown>> : undefined
-  } catch {
-    return undefined
-  }
-}
+export const encodeThinking = EncryptedReasoning.encodeThinking
+const decodeThinking = EncryptedReasoning.decodeThinking
 
 const userPart = (part: ContentPart, param: string): Chat.ContentPart => {
   switch (part.type) {
@@ -285,20 +277,72 @@ const responseFormatOf = (request: ResponsesRequest): Chat.ResponseFormat | unde
 export const inputItems = (request: ResponsesRequest): ReadonlyArray<Item> =>
   request.input === undefined ? [] : typeof request.input === "string" ? [{ role: "user", content: request.input }] : request.input
 
+/** What a native call always asks for: reasoning items that can be sent back without OpenAI storing them. */
+export const ENCRYPTED_REASONING = "reasoning.encrypted_content"
+
 /**
- * The body of a native call (an OpenAI deployment): the request as the client wrote it, minus
- * what the gateway consumes (`previous_response_id` and `store`: its own store, the conversation
- * resolved into `items`; `stream`; the `consumed` routing fields). The adapter sets `model`.
+ * An input item as a native call sends it, or `undefined` when OpenAI could not read it. The
+ * gateway's item ids mean nothing upstream (OpenAI stores nothing: `store: false`), and OpenAI
+ * looks an item id up when it has one ("Item with id '…' not found"): messages, function calls
+ * and their outputs go without `id` (the API allows it). A reasoning item needs its id and
+ * content: OpenAI's encrypted reasoning goes back, under the upstream's item id, to the deployment
+ * that issued it only; a client's own (content the gateway did not make) as it is; any other
+ * (Claude's signed thinking, a summary without content, another deployment's) is dropped.
+ */
+const nativeItem = (item: Item, deployment: string): Item | undefined => {
+  switch (item.type) {
+    case "reasoning": {
+      const reasoning = item as typeof ReasoningItem.Type
+      const native = EncryptedReasoning.decodeNative(reasoning.encrypted_content)
+      if (native !== undefined) {
+        return native.deployment === deployment ? { ...reasoning, id: native.itemId, encrypted_content: native.content } : undefined
+      }
+      const own = typeof reasoning.encrypted_content === "string" && !EncryptedReasoning.isOurs(reasoning.encrypted_content)
+      return own ? item : undefined
+    }
+    case "item_reference":
+      return item
+    case "function_call":
+    case "function_call_output": {
+      const { id: _id, ...rest } = item as typeof FunctionCallItem.Type
+      return rest as Item
+    }
+    default: {
+      // An output message's `status` goes too: a message without an id is an input message.
+      const { id: _id, status: _status, ...rest } = item as typeof MessageItem.Type
+      return rest as Item
+    }
+  }
+}
+
+/**
+ * The body of a native call (an OpenAI deployment, `deployment` its id): the request as the
+ * client wrote it, minus what the gateway consumes (`previous_response_id`: the conversation is
+ * resolved into `items`; `stream`; the `consumed` routing fields), with `store: false` (the
+ * gateway keeps the conversation: OpenAI keeps no copy, whatever the client's `store`) and
+ * `include` asking for encrypted reasoning (so reasoning items come back and can be sent again).
+ * The adapter sets `model`.
  */
 export const toNative = (
   request: ResponsesRequest,
   items: ReadonlyArray<Item>,
-  consumed: ReadonlyArray<string>
+  consumed: ReadonlyArray<string>,
+  deployment: string
 ): Record<string, unknown> => {
-  const { previous_response_id: _previous, store: _store, stream: _stream, ...rest } = request as Record<string, unknown>
-  for (const field of consumed) delete rest[field]
-  return { ...rest, input: items }
+  const { include, previous_response_id: _previous, store: _store, stream: _stream, ...rest } = request as ResponsesRequest
+  for (const field of consumed) delete (rest as Record<string, unknown>)[field]
+  const asked = include ?? []
+  return {
+    ...rest,
+    store: false,
+    include: asked.includes(ENCRYPTED_REASONING) ? asked : [...asked, ENCRYPTED_REASONING],
+    input: items.flatMap((item) => nativeItem(item, deployment) ?? [])
+  }
 }
+
+/** Whether the client asked to see encrypted reasoning (`include`), as OpenAI shows it only then. */
+export const includesEncryptedReasoning = (include: ReadonlyArray<string> | null | undefined): boolean =>
+  include?.includes(ENCRYPTED_REASONING) === true
 
 /**
  * The chat request for `request`, whose conversation is `items` (earlier turns first, references

@@ -8,6 +8,7 @@
  */
 import type { Chat } from "@llm-router/core"
 import * as ResponsesRequest from "./ResponsesRequest.ts"
+import * as EncryptedReasoning from "./internal/EncryptedReasoning.ts"
 
 export interface OutputText {
   readonly type: "output_text"
@@ -98,10 +99,57 @@ const itemKinds: Readonly<Record<string, "msg" | "fc" | "rs">> = { message: "msg
 /** The id kind of an output item (`undefined` for a type the gateway does not rename). */
 export const kindOfItem = (item: Readonly<Record<string, unknown>>) => itemKinds[String(item["type"])]
 
-/** An upstream's output item at `index` under our id (see `fromNative`). */
-export const withOurId = (item: Readonly<Record<string, unknown>>, index: number, ids: Ids): Readonly<Record<string, unknown>> => {
+/**
+ * An upstream's output item at `index` under our id (see `fromNative`), from an answer of
+ * `deployment`: a reasoning item's encrypted content says where it came from and the upstream's
+ * item id it is bound to (`EncryptedReasoning`), so it can go back to that deployment only.
+ */
+export const withOurId = (
+  item: Readonly<Record<string, unknown>>,
+  index: number,
+  ids: Ids,
+  deployment: string
+): Readonly<Record<string, unknown>> => {
   const kind = kindOfItem(item)
-  return kind === undefined ? item : { ...item, id: ids.item(kind, index) }
+  if (kind === undefined) return item
+  const content = item["encrypted_content"]
+  const upstreamId = item["id"]
+  const sealed = kind === "rs" && typeof content === "string" && content.length > 0 && typeof upstreamId === "string"
+    ? { encrypted_content: EncryptedReasoning.encodeNative({ deployment, itemId: upstreamId, content }) }
+    : {}
+  return { ...item, id: ids.item(kind, index), ...sealed }
+}
+
+/**
+ * An item as the client sees it: OpenAI's encrypted reasoning only when the client asked for it
+ * in `include`, as OpenAI shows it (the gateway asks for it always, to keep it in its store).
+ * Claude's signed thinking is shown as before: a client's tool loop through Claude needs it back.
+ */
+export const itemForClient = (item: unknown, include: ReadonlyArray<string> | null | undefined): unknown => {
+  if (typeof item !== "object" || item === null || !EncryptedReasoning.isNative((item as Record<string, unknown>)["encrypted_content"])) return item
+  if (ResponsesRequest.includesEncryptedReasoning(include)) return item
+  const { encrypted_content: _hidden, ...rest } = item as Record<string, unknown>
+  return rest
+}
+
+/** A `Response` as the client sees it (see `itemForClient`). */
+export const forClient = <R extends { readonly output?: unknown }>(response: R, include: ReadonlyArray<string> | null | undefined): R => {
+  const output = response.output
+  if (!Array.isArray(output) || ResponsesRequest.includesEncryptedReasoning(include)) return response
+  return { ...response, output: output.map((item) => itemForClient(item, include)) }
+}
+
+/** A stream event as the client sees it: the item or response it carries, as `itemForClient`. */
+export const eventForClient = (event: Readonly<Record<string, unknown>>, include: ReadonlyArray<string> | null | undefined) => {
+  if (ResponsesRequest.includesEncryptedReasoning(include)) return event
+  const item = event["item"]
+  const response = event["response"]
+  if (item === undefined && response === undefined) return event
+  return {
+    ...event,
+    ...(item !== undefined ? { item: itemForClient(item, include) } : {}),
+    ...(typeof response === "object" && response !== null ? { response: forClient(response, include) } : {})
+  }
 }
 
 /** The response an item id of ours belongs to (see `idsFor`), or `undefined`. */
@@ -240,13 +288,19 @@ export const outputOf = (message: Chat.ResponseMessage, ids: Ids, status: "compl
 
 /** The `Response` for a chat answer (its first choice: the Responses API has one output). */
 /**
- * OpenAI's own answer to a native call, as the gateway answers: its ids ours (so the store and
- * `item_reference` work whichever deployment served a turn), with the conversation's
- * `previous_response_id` and `store`.
+ * OpenAI's own answer to a native call of `deployment`, as the gateway keeps it: its ids ours (so
+ * the store and `item_reference` work whichever deployment served a turn), its encrypted reasoning
+ * marked as that deployment's (see `withOurId`), with the conversation's `previous_response_id`
+ * and `store`. What the client sees of it is `forClient`'s.
  */
-export const fromNative = (request: ResponsesRequest.ResponsesRequest, native: Readonly<Record<string, unknown>>, ids: Ids): ResponseObject => {
+export const fromNative = (
+  request: ResponsesRequest.ResponsesRequest,
+  native: Readonly<Record<string, unknown>>,
+  ids: Ids,
+  deployment: string
+): ResponseObject => {
   const items = Array.isArray(native["output"]) ? native["output"] as ReadonlyArray<Record<string, unknown>> : []
-  const output = items.map((item, i) => withOurId(item, i, ids))
+  const output = items.map((item, i) => withOurId(item, i, ids, deployment))
   return {
     ...native,
     id: ids.response,

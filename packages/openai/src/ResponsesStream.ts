@@ -316,7 +316,8 @@ export const fromChatParts = (
 export const relayed = (
   events: Stream.Stream<Readonly<Record<string, unknown>>, LlmError.LlmError>,
   request: ResponsesRequest.ResponsesRequest,
-  ids: ResponsesResponse.Ids
+  ids: ResponsesResponse.Ids,
+  deployment: string
 ): Stream.Stream<LlmClient.Part<Event>, LlmError.LlmError> =>
   Stream.suspend(() => {
     /** Each output index's id kind, from its `response.output_item.added`. */
@@ -329,14 +330,14 @@ export const relayed = (
         if (typeof item === "object" && item !== null) {
           const kind = ResponsesResponse.kindOfItem(item as Record<string, unknown>)
           if (kind !== undefined) kinds.set(index, kind)
-          event["item"] = ResponsesResponse.withOurId(item as Record<string, unknown>, index, ids)
+          event["item"] = ResponsesResponse.withOurId(item as Record<string, unknown>, index, ids, deployment)
         }
         const kind = kinds.get(index)
         if (typeof native["item_id"] === "string" && kind !== undefined) event["item_id"] = ids.item(kind, index)
       }
       const response = native["response"]
       if (typeof response === "object" && response !== null) {
-        event["response"] = ResponsesResponse.fromNative(request, response as Record<string, unknown>, ids)
+        event["response"] = ResponsesResponse.fromNative(request, response as Record<string, unknown>, ids, deployment)
       }
       if (typeof event["type"] !== "string") event["type"] = "unknown"
       return chunkOf(event as Event)

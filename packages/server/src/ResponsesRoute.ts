@@ -148,8 +148,10 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
               const apiError = ApiError.fromLlmError(error, kit.scrub)
               return json(ApiError.body(apiError), apiError.status, RouteHeaders.ofError(apiError, body.model, at - started, requestId))
             })
-          // The request as an OpenAI deployment takes it natively (see `ResponsesRequest.toNative`).
-          const native = ResponsesRequest.toNative(body, [...earlier, ...input], CONSUMED)
+          // The request as an OpenAI deployment takes it natively (see `ResponsesRequest.toNative`):
+          // unstored upstream, its reasoning items only where they can be read.
+          const conversation = [...earlier, ...input]
+          const native = (d: Deployment.Deployment) => ResponsesRequest.toNative(body, conversation, CONSUMED, d.id)
           if (body.stream === true) {
             // Through the router's streamed operation seam: each attempt on a deployment that speaks
             // the Responses API streams it natively (its events relayed with our ids), any other
@@ -172,11 +174,11 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
                   if (client.responsesStream === undefined) return viaChat()
                   return Stream.suspend(() => {
                     let relayedAny = false
-                    const events = Stream.map(client.responsesStream!(native), (event) => {
+                    const events = Stream.map(client.responsesStream!(native(d)), (event) => {
                       relayedAny = true
                       return event
                     })
-                    return Stream.catchIf(ResponsesStream.relayed(events, body, ids), (error) => !relayedAny && hasNoResponsesApi(error), viaChat)
+                    return Stream.catchIf(ResponsesStream.relayed(events, body, ids, d.id), (error) => !relayedAny && hasNoResponsesApi(error), viaChat)
                   })
                 },
                 isContent: ResponsesStream.isContent,
@@ -188,7 +190,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
               session,
               requestId,
               onFailure: failed,
-              makeEncoder: () => encoder(opening, remember, kit.scrub)
+              makeEncoder: () => encoder(opening, remember, kit.scrub, (event) => ResponsesResponse.eventForClient(event, body.include))
             })
           }
           const translated = (completion: LlmClient.Completion) =>
@@ -209,18 +211,25 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
                   completion.response.choices.length === 0 ? Effect.fail(ProviderError.emptyAnswer(d.provider, d.id, "no choices")) : translated(completion))
               if (client.responses === undefined) return viaChat()
               return Effect.catchIf(
-                Effect.map(client.responses(native), (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids) })),
+                Effect.map(client.responses(native(d)), (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids, d.id) })),
                 hasNoResponsesApi,
                 viaChat
               )
             })
           return Effect.matchEffect(RouteKit.inSession(served, session), {
             onFailure: failed,
-            onSuccess: ({ route, value }) => Effect.as(remember(value), json(value, 200, RouteHeaders.ofRoute(route, requestId)))
+            // Stored whole (encrypted reasoning and all), shown as the client asked (`include`).
+            onSuccess: ({ route, value }) =>
+              Effect.as(remember(value), json(ResponsesResponse.forClient(value, body.include), 200, RouteHeaders.ofRoute(route, requestId)))
           })
         }))
 
     const idOf = (request: HttpServerRequest.HttpServerRequest) => decodeURIComponent(request.url.split("?")[0]!.split("/").at(-1) ?? "")
+    /** The `include` query of a retrieve (`include[]=…` as the SDKs send it, or `include=…`), as OpenAI's GET takes it. */
+    const includeOf = (request: HttpServerRequest.HttpServerRequest) => {
+      const query = new URLSearchParams(request.url.split("?")[1] ?? "")
+      return [...query.getAll("include[]"), ...query.getAll("include")]
+    }
     const stored = (id: string) => notFound(`Response with id '${id}' not found`, null, "response_not_found", 404)
 
     const retrieve: RouteKit.Handler = (request, requestId) => {
@@ -228,7 +237,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
       return Effect.flatMap(Effect.mapError(store.get(id), storeUnavailable), (entry) =>
         entry === undefined
           ? Effect.fail(stored(id))
-          : Effect.succeed(json(entry.response, 200, { [RouteHeaders.names.requestId]: requestId })))
+          : Effect.succeed(json(ResponsesResponse.forClient(entry.response, includeOf(request)), 200, { [RouteHeaders.names.requestId]: requestId })))
     }
 
     const remove: RouteKit.Handler = (request, requestId) => {
@@ -251,7 +260,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
 
 /**
  * The SSE text of a Responses stream, from the router's parts (events, relayed or translated):
- * each event as it is, but the last, which is sent once its `Response` is stored (a client that
+ * each event as the client sees it (`view`), but the last, which is sent once its `Response` is stored (a client that
  * reads it may ask for the response at once, on any replica). A failure after the
  * first event ends the stream with `error` and `response.failed`, numbered on from the last
  * event, carrying the response as it stood (`opening` until an event carried one).
@@ -259,8 +268,10 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
 const encoder = (
   opening: ReturnType<typeof ResponsesResponse.envelope>,
   remember: (response: ResponsesResponse.ResponseObject) => Effect.Effect<void>,
-  scrub: (text: string) => string
+  scrub: (text: string) => string,
+  view: (event: ResponsesStream.Event) => Readonly<Record<string, unknown>>
 ): RouteKit.SseEncoder<ResponsesStream.Event> => {
+  const sse = (event: ResponsesStream.Event) => ResponsesStream.sse(view(event) as ResponsesStream.Event)
   let latest: ResponsesResponse.ResponseObject | undefined
   let last: { readonly response: ResponsesResponse.ResponseObject; readonly text: string } | undefined
   let next = 0
@@ -269,7 +280,7 @@ const encoder = (
   const failure = (error: LlmError.LlmError) => {
     ended = true
     const response = latest ?? ResponsesStream.inProgress(opening)
-    return ResponsesStream.failedEvents(response, next, output, ApiError.body(ApiError.fromLlmError(error, scrub)).error).map(ResponsesStream.sse).join("")
+    return ResponsesStream.failedEvents(response, next, output, ApiError.body(ApiError.fromLlmError(error, scrub)).error).map(sse).join("")
   }
   return {
     parts: (batch) => {
@@ -282,8 +293,8 @@ const encoder = (
           const response = event["response"] as ResponsesResponse.ResponseObject | undefined
           if (response !== undefined) latest = response
           if (event.type === "response.output_item.done" && typeof event["output_index"] === "number") output[event["output_index"]] = event["item"]
-          if (ResponsesStream.isLast(event) && response !== undefined) last = { response, text: ResponsesStream.sse(event) }
-          else out += ResponsesStream.sse(event)
+          if (ResponsesStream.isLast(event) && response !== undefined) last = { response, text: sse(event) }
+          else out += sse(event)
         } else if (part._tag === "Restarted") {
           // The Responses stream has no way to take back what was sent: it ends as a failure.
           out += failure(part.reason)

@@ -14,7 +14,11 @@
  *   (see `EmbeddingAnswers`); faults as for chat.
  * - `POST /v1/responses` (Azure's v1 API: `/openai/v1/responses`, keyed by `api-key`): OpenAI's
  *   Responses API, plain or streamed (`ResponsesAnswers.ts`: the same text, tool-call and
- *   json_schema rules, typed events; faults as on chat).
+ *   json_schema rules, typed events; faults as on chat). A reasoning model ("o4" or "reasoning" in
+ *   its name) answers a reasoning item too, with sealed `encrypted_content` when `include` asks;
+ *   reasoning input items are checked as OpenAI checks them: content the mock did not issue, or
+ *   issued for another item id, is a 400; an item without content is a 404 unless the mock stored
+ *   it (`store` not false).
  * - `GET /v1/models`: a model list.
  *
  * Answers: the text (`options.text`, default "Hello from the mock.") followed, unless
@@ -591,6 +595,11 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
       let currentFault: Fault | undefined
       let aborted = 0
       let sequence = 0
+      /**
+       * The reasoning items this mock "stored" (answered with `store` not false, OpenAI's default),
+       * which a later request may name by id alone; the oldest are forgotten past 10 000.
+       */
+      const storedReasoning = new Set<string>()
 
       const later = (ms: number, exchange: Exchange, f: () => void) => {
         if (ms <= 0) return f()
@@ -745,6 +754,12 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
         const missing = ResponsesAnswers.missing(record)
         if (missing !== undefined) {
           return json(exchange, 400, openAiError({ ...missing, type: "invalid_request_error", code: "missing_required_parameter" }))
+        }
+        const refused = ResponsesAnswers.refusal(record, (id) => storedReasoning.has(id))
+        if (refused !== undefined) return json(exchange, refused.status, openAiError(refused.error))
+        if (ResponsesAnswers.reasons(model) && record["store"] !== false) {
+          storedReasoning.add(`rs_mock_${n}`)
+          if (storedReasoning.size > 10_000) storedReasoning.delete(storedReasoning.values().next().value!)
         }
         answer(exchange, reply)
       }

@@ -11,16 +11,24 @@
  * containing "content-filter" is cut by OpenAI's content filter after its first word: status
  * `incomplete`, `incomplete_details.reason: "content_filter"` (streamed: `response.incomplete`).
  * Usage is deterministic: input = ceil(chars / 4), output = words (arguments: ceil(chars / 4)).
+ *
+ * A reasoning model (its name contains "o4" or "reasoning") answers a reasoning item first
+ * (`rs_mock_<n>`), with an opaque `encrypted_content` when `include` asks for
+ * `reasoning.encrypted_content`: sealed with the mock's key and bound to the item's id, as
+ * OpenAI's is. Reasoning input items are checked as strictly as OpenAI checks them (`refusal`).
  */
+import { createHmac } from "node:crypto"
 import type {
   FunctionTool,
   Response,
   ResponseFunctionToolCall,
   ResponseOutputItem,
   ResponseOutputMessage,
+  ResponseReasoningItem,
   ResponseStreamEvent,
   ResponseUsage
 } from "openai/resources/responses/responses"
+import type { ErrorObject } from "openai/resources/shared"
 import * as Synthesize from "./Synthesize.ts"
 
 export interface AnswerOptions {
@@ -60,6 +68,95 @@ export const missing = (body: Body): { readonly message: string; readonly param:
     : body["input"] === undefined && body["previous_response_id"] === undefined
     ? { message: "Missing required parameter: 'input'.", param: "input" }
     : undefined
+
+/** Whether `model` reasons (the mock's convention: its name contains "o4" or "reasoning"). */
+export const reasons = (model: string) => model.includes("o4") || model.includes("reasoning")
+
+const ENCRYPTED = "reasoning.encrypted_content"
+/** The mock's sealing key: only the mock makes content that verifies. */
+const KEY = "openai-mock-reasoning-key"
+const mac = (itemId: string) => createHmac("sha256", KEY).update(itemId).digest("base64url").slice(0, 22)
+
+/** An opaque `encrypted_content` for reasoning item `itemId` (OpenAI's starts `gAAAA` too). */
+export const seal = (itemId: string) => `gAAAAB${Buffer.from(itemId, "utf8").toString("base64url")}.${mac(itemId)}`
+
+/** The item id an `encrypted_content` of `seal` is bound to; `undefined` for content the mock did not issue. */
+export const unseal = (content: string): string | undefined => {
+  const match = /^gAAAAB([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(content)
+  if (match === null) return undefined
+  const itemId = Buffer.from(match[1]!, "base64url").toString("utf8")
+  return mac(itemId) === match[2] ? itemId : undefined
+}
+
+/** The reasoning item a reasoning model's answer `sequence` starts with. */
+export const reasoningOf = (body: Body, sequence: number): ResponseReasoningItem => {
+  const id = `rs_mock_${sequence}`
+  const include = Array.isArray(body["include"]) ? body["include"] : []
+  return { type: "reasoning", id, summary: [], ...(include.includes(ENCRYPTED) ? { encrypted_content: seal(id) } : {}) }
+}
+
+/** An error OpenAI answers a request with: its status and body. */
+export interface Refusal {
+  readonly status: number
+  readonly error: ErrorObject
+}
+
+/**
+ * How OpenAI refuses a request's reasoning input items (2026-11): a reasoning item is read from
+ * its `encrypted_content`, which must be one OpenAI issued (else a 400 "could not be verified …
+ * could not be decrypted or parsed") for that very item id (else a 400 "… item_id did not match
+ * the target item id"); without content it is looked up by id among stored items: with
+ * `store: false` a 404 "Items are not persisted when `store` is set to false", else a 404 "not
+ * found" for an id OpenAI did not store (`stored`).
+ */
+export const refusal = (body: Body, stored: (itemId: string) => boolean): Refusal | undefined => {
+  for (const item of inputItems(body)) {
+    if (item["type"] !== "reasoning") continue
+    const id = String(item["id"] ?? "")
+    const content = item["encrypted_content"]
+    if (typeof content === "string") {
+      const bound = unseal(content)
+      if (bound === undefined) {
+        const shown = content.length > 12 ? `${content.slice(0, 4)}...${content.slice(-4)}` : content
+        return {
+          status: 400,
+          error: {
+            message: `The encrypted content ${shown} could not be verified. Reason: Encrypted content could not be decrypted or parsed.`,
+            type: "invalid_request_error",
+            param: null,
+            code: "invalid_encrypted_content"
+          }
+        }
+      }
+      if (bound !== id) {
+        return {
+          status: 400,
+          error: {
+            message: `The encrypted content for item ${id} could not be verified. Reason: Encrypted content item_id did not match the target item id.`,
+            type: "invalid_request_error",
+            param: null,
+            code: "invalid_encrypted_content"
+          }
+        }
+      }
+      continue
+    }
+    if (body["store"] === false) {
+      return {
+        status: 404,
+        error: {
+          message:
+            `Item with id '${id}' not found. Items are not persisted when \`store\` is set to false. Try again with \`store\` set to true, or remove this item from your input.`,
+          type: "invalid_request_error",
+          param: "input",
+          code: null
+        }
+      }
+    }
+    if (!stored(id)) return { status: 404, error: { message: `Item with id '${id}' not found.`, type: "invalid_request_error", param: "input", code: null } }
+  }
+  return undefined
+}
 
 const plannedCall = (body: Body, model: string, sequence: number): ResponseFunctionToolCall | undefined => {
   const tools = (Array.isArray(body["tools"]) ? body["tools"] : []).filter((t): t is FunctionTool => isObj(t) && t["type"] === "function")
@@ -137,7 +234,7 @@ export const responseOf = (body: Body, model: string, options: AnswerOptions, se
     ...shell(body, model, sequence, createdAt),
     status: filtered ? "incomplete" : "completed",
     ...(filtered ? { incomplete_details: { reason: "content_filter" as const } } : { completed_at: createdAt }),
-    output: [item],
+    output: reasons(model) ? [reasoningOf(body, sequence), item] : [item],
     output_text: text,
     usage: usageOf(body, call === undefined ? countWords(text) : Math.ceil(call.arguments.length / 4))
   }
@@ -162,22 +259,30 @@ export const eventsOf = (body: Body, model: string, options: AnswerOptions, sequ
   const add = (event: Unnumbered) => events.push({ ...event, sequence_number: events.length } as ResponseStreamEvent)
   add({ type: "response.created", response: start })
   add({ type: "response.in_progress", response: start })
-  const item = done.output[0]!
+  const first = done.output[0]!
+  if (first.type === "reasoning") {
+    // Its content comes whole with `.done` (OpenAI's `.added` may carry it incomplete).
+    const { encrypted_content: _content, ...opening } = first
+    add({ type: "response.output_item.added", output_index: 0, item: opening })
+    add({ type: "response.output_item.done", output_index: 0, item: first })
+  }
+  const index = done.output.length - 1
+  const item = done.output[index]!
   if (item.type === "function_call") {
     const itemId = item.id ?? ""
-    add({ type: "response.output_item.added", output_index: 0, item: { ...item, arguments: "", status: "in_progress" } })
-    for (const delta of pieces(item.arguments, 3)) add({ type: "response.function_call_arguments.delta", item_id: itemId, output_index: 0, delta })
-    add({ type: "response.function_call_arguments.done", item_id: itemId, output_index: 0, arguments: item.arguments })
+    add({ type: "response.output_item.added", output_index: index, item: { ...item, arguments: "", status: "in_progress" } })
+    for (const delta of pieces(item.arguments, 3)) add({ type: "response.function_call_arguments.delta", item_id: itemId, output_index: index, delta })
+    add({ type: "response.function_call_arguments.done", item_id: itemId, output_index: index, arguments: item.arguments })
   } else if (item.type === "message") {
     const text = done.output_text
-    const at = { item_id: item.id, output_index: 0, content_index: 0 }
-    add({ type: "response.output_item.added", output_index: 0, item: message(sequence, "", "in_progress") })
+    const at = { item_id: item.id, output_index: index, content_index: 0 }
+    add({ type: "response.output_item.added", output_index: index, item: message(sequence, "", "in_progress") })
     add({ type: "response.content_part.added", ...at, part: { type: "output_text", text: "", annotations: [], logprobs: [] } })
     for (const delta of pieces(text, options.streamChunks)) add({ type: "response.output_text.delta", ...at, delta, logprobs: [] })
     add({ type: "response.output_text.done", ...at, text, logprobs: [] })
     add({ type: "response.content_part.done", ...at, part: { type: "output_text", text, annotations: [], logprobs: [] } })
   }
-  add({ type: "response.output_item.done", output_index: 0, item })
+  add({ type: "response.output_item.done", output_index: index, item })
   add(done.status === "incomplete" ? { type: "response.incomplete", response: done } : { type: "response.completed", response: done })
   return events
 }
