@@ -309,7 +309,8 @@ export const fromChatParts = (
 /**
  * An OpenAI deployment's own events (a native stream) as the gateway sends them: its response
  * and item ids replaced by ours (`ResponsesResponse.idsFor`), so the store and `item_reference`
- * work whichever deployment served the turn, and its `Response` objects carrying the
+ * work whichever deployment served the turn, its encrypted reasoning marked as `deployment`'s
+ * (`ResponsesResponse.withOurId`), and its `Response` objects carrying the
  * conversation's `previous_response_id` and `store` (`ResponsesResponse.fromNative`). Its
  * sequence numbers are kept: only one attempt's events reach the client.
  */
