@@ -23,8 +23,14 @@ export interface DeploymentStats {
   readonly timeToFirstChunkP90Ms?: number | undefined
   readonly requestsThisMinute: number
   readonly tokensThisMinute: number
-  /** Failures inside the current one-minute window. */
+  /** Failures inside the current one-minute window since the last success (what `allowed_fails` counts). */
   readonly recentFailures: number
+  /**
+   * The share of the calls that ended in the last minute that failed (of at most the last ten
+   * successes and ten failures; failures the request caused, such as a 400, do not count);
+   * `undefined` when none ended.
+   */
+  readonly recentFailureRate?: number | undefined
 }
 
 export interface Snapshot {
@@ -85,6 +91,8 @@ export interface Entry {
   readonly cooldownUntil: number
   readonly cooldownReason: string
   readonly failures: ReadonlyArray<number>
+  /** When the last `LATENCY_SAMPLES` failures happened, kept across successes (for `recentFailureRate`). */
+  readonly failureTimes: ReadonlyArray<number>
   readonly inFlight: number
   readonly latencies: ReadonlyArray<number>
   /** When each of `latencies` was taken (epoch milliseconds), in the same order. */
@@ -100,6 +108,7 @@ export const emptyEntry: Entry = {
   cooldownUntil: 0,
   cooldownReason: "",
   failures: [],
+  failureTimes: [],
   inFlight: 0,
   latencies: [],
   latencyTimes: [],
@@ -149,8 +158,23 @@ const statsOf = (entry: Entry, now: number, latency: Summary, ttfc: Summary): De
     timeToFirstChunkP90Ms: ttfc.p90,
     requestsThisMinute: thisMinute ? entry.requests : 0,
     tokensThisMinute: thisMinute ? entry.tokens : 0,
-    recentFailures: entry.failures.length === 0 ? 0 : entry.failures.filter((t) => t > now - FAILURE_WINDOW_MS).length
+    recentFailures: entry.failures.length === 0 ? 0 : entry.failures.filter((t) => t > now - FAILURE_WINDOW_MS).length,
+    recentFailureRate: failureRate(entry, now)
   }
+}
+
+/** How many of `times` (oldest first) are after `since`. */
+const countAfter = (times: ReadonlyArray<number>, since: number) => {
+  let n = 0
+  for (let i = times.length - 1; i >= 0 && times[i]! > since; i--) n++
+  return n
+}
+
+const failureRate = (entry: Entry, now: number): number | undefined => {
+  const since = now - FAILURE_WINDOW_MS
+  const failed = countAfter(entry.failureTimes, since)
+  const ended = failed + countAfter(entry.latencyTimes, since)
+  return ended === 0 ? undefined : failed / ended
 }
 
 /** The last `LATENCY_SAMPLES` of `samples` and then `sample`, as a new array (at most ten numbers copied). */
@@ -202,11 +226,12 @@ export const applyFailure = (entry: Entry, failure: Failure, now: number): Entry
   const inFlight = Math.max(0, entry.inFlight - 1)
   if (!failure.countsTowardCooldown) return { ...entry, inFlight }
   const failures = [...entry.failures.filter((t) => t > now - FAILURE_WINDOW_MS), now]
+  const failureTimes = withSample(entry.failureTimes, now)
   const trips = failure.coolsImmediately || failures.length > failure.allowedFails
-  if (!trips || failure.cooldownMs <= 0) return { ...entry, inFlight, failures }
+  if (!trips || failure.cooldownMs <= 0) return { ...entry, inFlight, failures, failureTimes }
   // A new cooldown never shortens one already running (LiteLLM's re-cooling complaint, #40130).
   const until = Math.max(entry.cooldownUntil, now + failure.cooldownMs)
-  return { ...entry, inFlight, failures: [], cooldownUntil: until, cooldownReason: failure.reason }
+  return { ...entry, inFlight, failures: [], failureTimes, cooldownUntil: until, cooldownReason: failure.reason }
 }
 
 /**

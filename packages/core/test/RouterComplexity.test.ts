@@ -88,6 +88,34 @@ describe("complexity routing", () => {
       assert.deepStrictEqual(h.order().slice(3), ["mid-1", "mid-1"])
     }))
 
+  it.effect("climbs past a tier whose deployments are over their budget, or at their rpm under usage-based routing", () =>
+    Effect.gen(function*() {
+      const priced = { input_cost_per_token: 0.001, output_cost_per_token: 0.001 }
+      const budgeted = yield* harness({
+        model_list: [
+          deployment("cheap", "cheap-1", { max_budget: 0.000001, budget_duration: "1h" }, priced),
+          deployment("mid", "mid-1"),
+          deployment("strong", "strong-1"),
+          deployment("thinker", "thinker-1"),
+          auto(tiers)
+        ]
+      })
+      const first = yield* succeedOnClock(budgeted.router.chat(request("auto", HELLO)), "1 second")
+      assert.strictEqual(first.route.group, "cheap")
+      // cheap has spent its budget for the hour: SIMPLE climbs to MEDIUM's group instead of a 429.
+      const second = yield* succeedOnClock(budgeted.router.chat(request("auto", HELLO)), "1 second")
+      assert.strictEqual(second.route.group, "mid")
+      assert.strictEqual(second.route.complexity?.tier, "SIMPLE")
+
+      const limited = yield* harness({
+        model_list: [deployment("cheap", "cheap-1", { rpm: 1 }), deployment("mid", "mid-1"), deployment("strong", "strong-1"), deployment("thinker", "thinker-1"), auto(tiers)],
+        routing_strategy: "usage-based-routing-v2"
+      })
+      assert.strictEqual((yield* succeedOnClock(limited.router.chat(request("auto", HELLO)), 0)).route.group, "cheap")
+      assert.strictEqual((yield* succeedOnClock(limited.router.chat(request("auto", HELLO)), 0)).route.group, "mid")
+      assert.deepStrictEqual(limited.order(), ["cheap-1", "mid-1"])
+    }))
+
   it.effect("a forced tier wins (metadata.complexity_tier); an unknown one is a bad request", () =>
     Effect.gen(function*() {
       const h = yield* harness({ model_list: [...groups, auto(tiers)] })

@@ -68,7 +68,7 @@ describe("applyStart and applySuccess", () => {
     const started = RouterState.applyStart(RouterState.emptyEntry, 1000)
     const served = RouterState.applySuccess(started, { latencyMs: 30, timeToFirstChunkMs: 3, tokens: 9 }, 1200)
     assert.deepStrictEqual(RouterState.emptyEntry, {
-      cooldownUntil: 0, cooldownReason: "", failures: [], inFlight: 0, latencies: [], latencyTimes: [],
+      cooldownUntil: 0, cooldownReason: "", failures: [], failureTimes: [], inFlight: 0, latencies: [], latencyTimes: [],
       ttfcs: [], ttfcTimes: [], minute: 0, requests: 0, tokens: 0
     })
     assert.deepStrictEqual([started.inFlight, started.requests, started.latencies], [1, 1, []])
@@ -140,6 +140,32 @@ describe("memory store", () => {
       assert.deepStrictEqual(yield* state.cooldowns, [])
       // A cooldown that ended while it travelled changes nothing.
       assert.isFalse(yield* state.admitCooldown({ deployment: "b", until: 11_000, reason: "x" }))
+    }))
+
+  it.effect("the recent failure rate: the share of the last minute's ended calls that failed, kept across successes", () =>
+    Effect.gen(function*() {
+      const state = yield* RouterState.makeMemory
+      const rate = Effect.map(state.snapshot(["a"]), (s) => s.stats.get("a")?.recentFailureRate)
+      assert.isUndefined(yield* rate)
+      const ok = Effect.andThen(state.onStart("a"), state.onSuccess("a", { latencyMs: 10, tokens: 5 }))
+      const fail = Effect.andThen(state.onStart("a"), state.onFailure("a", failure({ allowedFails: 10 })))
+      const callerFault = Effect.andThen(state.onStart("a"), state.onFailure("a", failure({ countsTowardCooldown: false })))
+      yield* ok
+      yield* fail
+      yield* ok
+      yield* fail
+      yield* callerFault
+      // Two failures of four ended calls, the success between them notwithstanding; a 400 is not the deployment's.
+      assert.strictEqual(yield* rate, 0.5)
+      assert.strictEqual((yield* state.snapshot(["a"])).stats.get("a")?.recentFailures, 1)
+      yield* TestClock.adjust("30 seconds")
+      yield* ok
+      assert.strictEqual(yield* rate, 0.4)
+      // A minute later only the last success is recent.
+      yield* TestClock.adjust("31 seconds")
+      assert.strictEqual(yield* rate, 0)
+      yield* TestClock.adjust("30 seconds")
+      assert.isUndefined(yield* rate)
     }))
 
   it.effect("a success clears the failure count at once", () =>

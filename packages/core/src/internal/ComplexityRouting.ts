@@ -1,8 +1,9 @@
 /**
  * The complexity router's step in group resolution: a request for a complexity router's name
  * (`ComplexityRouter`) is classified and given the model group of its tier, before the strategy
- * picks a deployment. A tier group is taken as available when one of its deployments is not
- * cooling down (one state snapshot of the router's groups); the request then runs as a request
+ * picks a deployment. A tier group is taken as available when one of its deployments is within
+ * its budgets (and its rpm/tpm, under usage-based routing) and not cooling down (one state
+ * snapshot of the router's groups); the request then runs as a request
  * for that group, with its retries, cooldowns and fallbacks. The decision rides on the run, so
  * the route reports it and metrics count it.
  */
@@ -12,6 +13,8 @@ import * as ComplexityRouter from "../ComplexityRouter.ts"
 import * as LlmError from "../LlmError.ts"
 import type { ComplexityRoute } from "../RouteInfo.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
+import * as Strategy from "../Strategy.ts"
+import * as TokenEstimate from "../TokenEstimate.ts"
 import { type Engine, resolveGroup, unknownModel } from "./Engine.ts"
 import { ROUTER } from "./Run.ts"
 
@@ -64,10 +67,25 @@ export const resolve = (
   request: ChatRequest
 ): Effect.Effect<Tiered, LlmError.LlmError> =>
   Effect.flatMap(engine.state.snapshot(idsOf(engine, router)), (snapshot) => {
+    // What the attempt loop's own filters would leave of a tier's group: a group whose every
+    // deployment is over its budget, at its rpm/tpm (usage-based routing) or cooling is passed by.
+    let tokens: number | undefined
+    const context: Strategy.Context = {
+      snapshot,
+      streaming: request.stream === true,
+      random: 0,
+      overBudget: engine.overBudget,
+      get estimatedTokens() {
+        return tokens ??= TokenEstimate.ofRequest(request)
+      }
+    }
+    const rateLimited = engine.settings.routingStrategy.startsWith("usage-based-routing")
     const available = (name: string) => {
       const group = resolveGroup(engine, name)
-      const ids = group === undefined ? undefined : engine.groupIds.get(group)
-      return ids !== undefined && ids.some((id) => (snapshot.stats.get(id)?.cooldownUntil ?? 0) === 0)
+      const members = group === undefined ? undefined : engine.targets.get(group)
+      if (members === undefined || members.length === 0) return false
+      const affordable = Strategy.withinBudget(members, context)
+      return Strategy.healthy(rateLimited ? Strategy.withinRateLimits(affordable, context) : affordable, context).length > 0
     }
     const decision = ComplexityRouter.decide(router, request, available)
     if (decision instanceof ComplexityRouter.InvalidTier) {
