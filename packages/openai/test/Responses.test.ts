@@ -1,7 +1,7 @@
 /**
  * The Responses API translation: a streamed answer ends in the same `Response` as the same answer
  * not streamed, its events are well ordered, and Claude's signed thinking survives the round trip
- * through a reasoning item.
+ * through a reasoning item; a native call sends back only what OpenAI can read.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Chat } from "@llm-router/core"
@@ -115,5 +115,61 @@ describe("Responses API translation", () => {
     assert.strictEqual(refused({ input: [{ role: "user", content: [{ type: "input_image", file_id: "file-1" }] }] }), "input[0].content[0]")
     assert.strictEqual(refused({ tools: [{ type: "function", name: "f" }], tool_choice: { type: "web_search" } }), "tool_choice")
     assert.strictEqual(refused({ input: [{ type: "item_reference", id: "msg_x_0" }] }), "input[0]")
+  })
+
+  it("a native call sends each item only as OpenAI can read it: no gateway ids, reasoning only to its issuer", () => {
+    const request = ResponsesRequest.decode({ model: "o4-mini", input: "x", store: true, include: ["message.output_text.logprobs"] })
+    assert.isTrue(Result.isSuccess(request))
+    if (Result.isFailure(request)) return
+    const ids = ResponsesResponse.idsFor("resp_0123456789abcdef00000001")
+    // OpenAI's answer, adopted: its reasoning marked as o4-main's, under our id.
+    const adopted = ResponsesResponse.fromNative(request.success, {
+      output: [
+        { type: "reasoning", id: "rs_upstream", summary: [], encrypted_content: "gAAAAblob" },
+        { type: "function_call", id: "fc_upstream", call_id: "call_1", name: "f", arguments: "{}", status: "completed" }
+      ]
+    }, ids, "o4-main")
+    const [reasoning, call] = adopted.output as unknown as ReadonlyArray<Record<string, unknown>>
+    assert.strictEqual(reasoning?.["id"], ids.item("rs", 0))
+    assert.match(String(reasoning?.["encrypted_content"]), /^llm-router\.openai\.v1:/)
+    // Hidden from a client that did not ask, shown to one that did.
+    assert.notProperty(ResponsesResponse.forClient(adopted, undefined).output[0], "encrypted_content")
+    assert.deepStrictEqual(ResponsesResponse.forClient(adopted, ["reasoning.encrypted_content"]), adopted)
+
+    const claude = ResponsesResponse.reasoningItem("rs_x_0", "thought", [signed])
+    const items = [
+      { role: "user", content: "x" },
+      claude,
+      { type: "reasoning", id: "rs_x_1", summary: [{ type: "summary_text", text: "no content" }] },
+      { type: "reasoning", id: "rs_client", summary: [], encrypted_content: "gAAAAclient" },
+      reasoning,
+      call,
+      { type: "function_call_output", id: "fco_1", call_id: "call_1", output: "{}" },
+      { type: "message", id: "msg_x_2", status: "completed", role: "assistant", content: [{ type: "output_text", text: "hi" }] }
+    ] as unknown as ReadonlyArray<ResponsesRequest.Item>
+    const native = (deployment: string) => ResponsesRequest.toNative(request.success, items, [], deployment)
+    const body = native("o4-main")
+    assert.strictEqual(body["store"], false)
+    assert.deepStrictEqual(body["include"], ["message.output_text.logprobs", "reasoning.encrypted_content"])
+    assert.deepStrictEqual(body["input"], [
+      { role: "user", content: "x" },
+      // A client's own OpenAI reasoning as it is; OpenAI's from o4-main unwrapped, under OpenAI's id.
+      { type: "reasoning", id: "rs_client", summary: [], encrypted_content: "gAAAAclient" },
+      { type: "reasoning", id: "rs_upstream", summary: [], encrypted_content: "gAAAAblob" },
+      { type: "function_call", call_id: "call_1", name: "f", arguments: "{}", status: "completed" },
+      { type: "function_call_output", call_id: "call_1", output: "{}" },
+      { type: "message", role: "assistant", content: [{ type: "output_text", text: "hi" }] }
+    ])
+    // Another deployment gets no o4-main reasoning.
+    assert.deepStrictEqual(
+      (native("o4-azure")["input"] as ReadonlyArray<Record<string, unknown>>).filter((item) => item["type"] === "reasoning").map((item) => item["id"]),
+      ["rs_client"]
+    )
+    // Translated: Claude's thinking goes with the assistant turn; OpenAI's encrypted reasoning does not.
+    const chat = ResponsesRequest.toChat(request.success, items, (i) => `input[${i}]`)
+    assert.isTrue(Result.isSuccess(chat))
+    if (Result.isFailure(chat)) return
+    const assistants = chat.success.messages.filter((m) => m.role === "assistant") as ReadonlyArray<{ thinking_blocks?: unknown }>
+    assert.deepStrictEqual(assistants.map((m) => m.thinking_blocks), [[signed], undefined])
   })
 })
