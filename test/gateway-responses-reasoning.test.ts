@@ -91,6 +91,10 @@ layer(env, { excludeTestServices: true })("reasoning through the Responses route
       assert.strictEqual((forged as BadRequestError).code, "invalid_encrypted_content")
       const moved = yield* GatewayUnderTest.failure(() => next({ ...reasoning!, id: "rs_gateway_0" }, false))
       assert.include((moved as BadRequestError).message, "item_id did not match the target item id")
+      // Encrypted reasoning asked of a model that does not reason: a 400 on `include`.
+      const unasked = yield* GatewayUnderTest.failure(() => direct.responses.create({ model: "gpt-4o", input: "Hi", include: [ENCRYPTED] }))
+      assert.instanceOf(unasked, BadRequestError)
+      assert.strictEqual((unasked as BadRequestError).param, "include")
     }))
 
   it.effect("continues a native conversation with a reasoning model over three turns, unstored upstream, without gateway ids", () =>
@@ -214,6 +218,21 @@ layer(env, { excludeTestServices: true })("reasoning through the Responses route
       assert.strictEqual(thinkingBlocks.length, 1)
       assert.match(thinkingBlocks[0]!.signature, /^sig_mock_/)
       assert.notInclude(JSON.stringify(toClaude), "gAAAA")
+    }))
+
+  it.effect("a model that does not reason is not asked for encrypted reasoning, nor sent any", () =>
+    Effect.gen(function*() {
+      const m = yield* TestEnv
+      const first = yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", input: "Think" }))
+      // The client asks for encrypted reasoning of gpt-4o (as of any model): not sent on, which OpenAI would refuse.
+      const second = yield* Effect.promise(() =>
+        m.client.responses.create({ model: "gpt-4o", previous_response_id: first.id, input: "Plainly", include: [ENCRYPTED] })
+      )
+      assert.strictEqual(second.status, "completed")
+      const sent = lastNative(m)
+      assert.notProperty(sent, "include")
+      assert.strictEqual(sent.store, false)
+      assert.deepStrictEqual(sent.input.map((item) => item["type"] ?? item["role"]), ["user", "message", "user"])
     }))
 
   it.effect("OpenAI's reasoning goes back only to the deployment that issued it", () =>

@@ -222,14 +222,14 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
       )
       const sent = openai.requests.at(-1)!
       assert.strictEqual(sent.path, "/v1/responses")
-      // Unstored upstream (the gateway is the store), with reasoning that can be sent back.
+      // Unstored upstream (the gateway is the store); gpt-4o does not reason, so it is not asked
+      // for encrypted reasoning (OpenAI would refuse: see gateway-responses-reasoning.test.ts).
       assert.deepStrictEqual(sent.body, {
         model: "gpt-4o",
         instructions: "Be brief.",
         input: [{ role: "user", content: "Say hello" }],
         metadata: { app: "native" },
-        store: false,
-        include: ["reasoning.encrypted_content"]
+        store: false
       })
       assert.strictEqual(first.data.output_text, "Hello from the mock. You said: Say hello")
       assert.strictEqual(first.data.model, "gpt-4o")
@@ -291,7 +291,6 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
         instructions: "Be brief.",
         input: [{ role: "user", content: "Stream natively" }],
         store: false,
-        include: ["reasoning.encrypted_content"],
         stream: true
       })
       assert.deepStrictEqual(events.map((e) => e.type), [

@@ -10,6 +10,7 @@
 import { Result, Schema } from "effect"
 import { type Chat, Untranslatable } from "@llm-router/core"
 import * as EncryptedReasoning from "./internal/EncryptedReasoning.ts"
+import { isReasoningModel } from "./RequestBody.ts"
 
 const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
 const open = <F extends Schema.Struct.Fields>(fields: F) => Schema.StructWithRest(Schema.Struct(fields), Rest)
@@ -277,8 +278,24 @@ const responseFormatOf = (request: ResponsesRequest): Chat.ResponseFormat | unde
 export const inputItems = (request: ResponsesRequest): ReadonlyArray<Item> =>
   request.input === undefined ? [] : typeof request.input === "string" ? [{ role: "user", content: request.input }] : request.input
 
-/** What a native call always asks for: reasoning items that can be sent back without OpenAI storing them. */
+/** What a native call to a reasoning model asks for: reasoning items that can be sent back without OpenAI storing them. */
 export const ENCRYPTED_REASONING = "reasoning.encrypted_content"
+
+/**
+ * Whether OpenAI's `model` reasons, so takes `include: ["reasoning.encrypted_content"]` and
+ * reasoning input items: the o-series and gpt-5 family, but not `gpt-5-chat` (OpenAI answers any
+ * other model that asks with a 400 "Encrypted content is not supported with this model"). An
+ * Azure deployment named otherwise is taken as not reasoning: it gets no reasoning back, which
+ * costs it only its earlier reasoning.
+ */
+export const takesEncryptedReasoning = (model: string): boolean =>
+  isReasoningModel(model) && !/^gpt-5[^/]*-chat/.test(model.slice(model.lastIndexOf("/") + 1).toLowerCase())
+
+/** The deployment a native call goes to: its id (`model_info.id`) and its model. */
+export interface NativeTarget {
+  readonly deployment: string
+  readonly model: string
+}
 
 /**
  * An input item as a native call sends it, or `undefined` when OpenAI could not read it. The
@@ -287,11 +304,13 @@ export const ENCRYPTED_REASONING = "reasoning.encrypted_content"
  * and their outputs go without `id` (the API allows it). A reasoning item needs its id and
  * content: OpenAI's encrypted reasoning goes back, under the upstream's item id, to the deployment
  * that issued it only; a client's own (content the gateway did not make) as it is; any other
- * (Claude's signed thinking, a summary without content, another deployment's) is dropped.
+ * (Claude's signed thinking, a summary without content, another deployment's) is dropped, and a
+ * model that does not reason (`reasons` false) gets none.
  */
-const nativeItem = (item: Item, deployment: string): Item | undefined => {
+const nativeItem = (item: Item, deployment: string, reasons: boolean): Item | undefined => {
   switch (item.type) {
     case "reasoning": {
+      if (!reasons) return undefined
       const reasoning = item as typeof ReasoningItem.Type
       const native = EncryptedReasoning.decodeNative(reasoning.encrypted_content)
       if (native !== undefined) {
@@ -316,27 +335,29 @@ const nativeItem = (item: Item, deployment: string): Item | undefined => {
 }
 
 /**
- * The body of a native call (an OpenAI deployment, `deployment` its id): the request as the
- * client wrote it, minus what the gateway consumes (`previous_response_id`: the conversation is
- * resolved into `items`; `stream`; the `consumed` routing fields), with `store: false` (the
- * gateway keeps the conversation: OpenAI keeps no copy, whatever the client's `store`) and
- * `include` asking for encrypted reasoning (so reasoning items come back and can be sent again).
- * The adapter sets `model`.
+ * The body of a native call to `target` (an OpenAI deployment): the request as the client wrote
+ * it, minus what the gateway consumes (`previous_response_id`: the conversation is resolved into
+ * `items`; `stream`; the `consumed` routing fields), with `store: false` (the gateway keeps the
+ * conversation: OpenAI keeps no copy, whatever the client's `store`) and, for a reasoning model,
+ * `include` asking for encrypted reasoning (so reasoning items come back and can be sent again;
+ * any other model is never asked for it, which OpenAI would refuse). The adapter sets `model`.
  */
 export const toNative = (
   request: ResponsesRequest,
   items: ReadonlyArray<Item>,
   consumed: ReadonlyArray<string>,
-  deployment: string
+  target: NativeTarget
 ): Record<string, unknown> => {
   const { include, previous_response_id: _previous, store: _store, stream: _stream, ...rest } = request as ResponsesRequest
   for (const field of consumed) delete (rest as Record<string, unknown>)[field]
-  const asked = include ?? []
+  const reasons = takesEncryptedReasoning(target.model)
+  const others = (include ?? []).filter((field) => field !== ENCRYPTED_REASONING)
+  const asked = reasons ? [...others, ENCRYPTED_REASONING] : others
   return {
     ...rest,
     store: false,
-    include: asked.includes(ENCRYPTED_REASONING) ? asked : [...asked, ENCRYPTED_REASONING],
-    input: items.flatMap((item) => nativeItem(item, deployment) ?? [])
+    ...(asked.length > 0 ? { include: asked } : {}),
+    input: items.flatMap((item) => nativeItem(item, target.deployment, reasons) ?? [])
   }
 }
 

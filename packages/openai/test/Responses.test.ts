@@ -147,7 +147,7 @@ describe("Responses API translation", () => {
       { type: "function_call_output", id: "fco_1", call_id: "call_1", output: "{}" },
       { type: "message", id: "msg_x_2", status: "completed", role: "assistant", content: [{ type: "output_text", text: "hi" }] }
     ] as unknown as ReadonlyArray<ResponsesRequest.Item>
-    const native = (deployment: string) => ResponsesRequest.toNative(request.success, items, [], deployment)
+    const native = (deployment: string, model = "o4-mini") => ResponsesRequest.toNative(request.success, items, [], { deployment, model })
     const body = native("o4-main")
     assert.strictEqual(body["store"], false)
     assert.deepStrictEqual(body["include"], ["message.output_text.logprobs", "reasoning.encrypted_content"])
@@ -165,6 +165,12 @@ describe("Responses API translation", () => {
       (native("o4-azure")["input"] as ReadonlyArray<Record<string, unknown>>).filter((item) => item["type"] === "reasoning").map((item) => item["id"]),
       ["rs_client"]
     )
+    // A model that does not reason is never asked for encrypted reasoning (OpenAI would refuse), and gets none.
+    const plain = native("o4-main", "gpt-4o")
+    assert.deepStrictEqual(plain["include"], ["message.output_text.logprobs"])
+    assert.deepStrictEqual((plain["input"] as ReadonlyArray<Record<string, unknown>>).filter((item) => item["type"] === "reasoning"), [])
+    assert.isFalse(ResponsesRequest.takesEncryptedReasoning("gpt-5-chat-latest"))
+    assert.isTrue(ResponsesRequest.takesEncryptedReasoning("openai/gpt-5.1"))
     // Translated: Claude's thinking goes with the assistant turn; OpenAI's encrypted reasoning does not.
     const chat = ResponsesRequest.toChat(request.success, items, (i) => `input[${i}]`)
     assert.isTrue(Result.isSuccess(chat))

@@ -151,7 +151,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           // The request as an OpenAI deployment takes it natively (see `ResponsesRequest.toNative`):
           // unstored upstream, its reasoning items only where they can be read.
           const conversation = [...earlier, ...input]
-          const native = (d: Deployment.Deployment) => ResponsesRequest.toNative(body, conversation, CONSUMED, d.id)
+          const native = (d: Deployment.Deployment) => ResponsesRequest.toNative(body, conversation, CONSUMED, { deployment: d.id, model: d.model })
           if (body.stream === true) {
             // Through the router's streamed operation seam: each attempt on a deployment that speaks
             // the Responses API streams it natively (its events relayed with our ids), any other

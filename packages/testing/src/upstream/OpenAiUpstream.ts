@@ -14,8 +14,9 @@
  *   (see `EmbeddingAnswers`); faults as for chat.
  * - `POST /v1/responses` (Azure's v1 API: `/openai/v1/responses`, keyed by `api-key`): OpenAI's
  *   Responses API, plain or streamed (`ResponsesAnswers.ts`: the same text, tool-call and
- *   json_schema rules, typed events; faults as on chat). A reasoning model ("o4" or "reasoning" in
- *   its name) answers a reasoning item too, with sealed `encrypted_content` when `include` asks;
+ *   json_schema rules, typed events; faults as on chat). A reasoning model (o-series, gpt-5, or
+ *   "reasoning" in its name) answers a reasoning item too, with sealed `encrypted_content` when
+ *   `include` asks (any other model asked for it is a 400, as OpenAI's);
  *   reasoning input items are checked as OpenAI checks them: content the mock did not issue, or
  *   issued for another item id, is a 400; an item without content is a 404 unless the mock stored
  *   it (`store` not false).
@@ -755,7 +756,7 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
         if (missing !== undefined) {
           return json(exchange, 400, openAiError({ ...missing, type: "invalid_request_error", code: "missing_required_parameter" }))
         }
-        const refused = ResponsesAnswers.refusal(record, (id) => storedReasoning.has(id))
+        const refused = ResponsesAnswers.refusal(record, model, (id) => storedReasoning.has(id))
         if (refused !== undefined) return json(exchange, refused.status, openAiError(refused.error))
         if (ResponsesAnswers.reasons(model) && record["store"] !== false) {
           storedReasoning.add(`rs_mock_${n}`)

@@ -12,10 +12,11 @@
  * `incomplete`, `incomplete_details.reason: "content_filter"` (streamed: `response.incomplete`).
  * Usage is deterministic: input = ceil(chars / 4), output = words (arguments: ceil(chars / 4)).
  *
- * A reasoning model (its name contains "o4" or "reasoning") answers a reasoning item first
+ * A reasoning model (o-series, gpt-5, or "reasoning" in its name: `reasons`) answers a reasoning item first
  * (`rs_mock_<n>`), with an opaque `encrypted_content` when `include` asks for
  * `reasoning.encrypted_content`: sealed with the mock's key and bound to the item's id, as
- * OpenAI's is. Reasoning input items are checked as strictly as OpenAI checks them (`refusal`).
+ * OpenAI's is; any other model asked for it is a 400. Reasoning input items are checked as
+ * strictly as OpenAI checks them (`refusal`).
  */
 import { createHmac } from "node:crypto"
 import type {
@@ -69,8 +70,11 @@ export const missing = (body: Body): { readonly message: string; readonly param:
     ? { message: "Missing required parameter: 'input'.", param: "input" }
     : undefined
 
-/** Whether `model` reasons (the mock's convention: its name contains "o4" or "reasoning"). */
-export const reasons = (model: string) => model.includes("o4") || model.includes("reasoning")
+/**
+ * Whether `model` reasons: OpenAI's o-series and gpt-5 family (not `gpt-5-chat`), or, by the
+ * mock's convention, a name containing "reasoning" (an Azure deployment's name, say).
+ */
+export const reasons = (model: string) => /^(o\d|gpt-5(?!-chat|[^-]*-chat))/.test(model) || model.includes("reasoning")
 
 const ENCRYPTED = "reasoning.encrypted_content"
 /** The mock's sealing key: only the mock makes content that verifies. */
@@ -102,14 +106,22 @@ export interface Refusal {
 }
 
 /**
- * How OpenAI refuses a request's reasoning input items (2026-11): a reasoning item is read from
+ * How OpenAI refuses a request's encrypted reasoning (2026-11): asked for (`include`) of a model
+ * that does not reason, a 400 "Encrypted content is not supported with this model". A reasoning
+ * input item is read from
  * its `encrypted_content`, which must be one OpenAI issued (else a 400 "could not be verified …
  * could not be decrypted or parsed") for that very item id (else a 400 "… item_id did not match
  * the target item id"); without content it is looked up by id among stored items: with
  * `store: false` a 404 "Items are not persisted when `store` is set to false", else a 404 "not
  * found" for an id OpenAI did not store (`stored`).
  */
-export const refusal = (body: Body, stored: (itemId: string) => boolean): Refusal | undefined => {
+export const refusal = (body: Body, model: string, stored: (itemId: string) => boolean): Refusal | undefined => {
+  if (Array.isArray(body["include"]) && body["include"].includes(ENCRYPTED) && !reasons(model)) {
+    return {
+      status: 400,
+      error: { message: "Encrypted content is not supported with this model.", type: "invalid_request_error", param: "include", code: null }
+    }
+  }
   for (const item of inputItems(body)) {
     if (item["type"] !== "reasoning") continue
     const id = String(item["id"] ?? "")
