@@ -142,6 +142,8 @@ describe("Responses API translation", () => {
       claude,
       { type: "reasoning", id: "rs_x_1", summary: [{ type: "summary_text", text: "no content" }] },
       { type: "reasoning", id: "rs_client", summary: [], encrypted_content: "gAAAAclient" },
+      // A wrapping the gateway did not make whole: never sent anywhere.
+      { type: "reasoning", id: "rs_x_3", summary: [], encrypted_content: "llm-router.openai.v1:bad" },
       reasoning,
       call,
       { type: "function_call_output", id: "fco_1", call_id: "call_1", output: "{}" },
