@@ -27,20 +27,22 @@ export const key = (prefix: string, id: string): string => `${prefix}:response:$
 export type Written = "written" | "too-large"
 
 /**
- * Reads `KEYS` in order while their sizes (`STRLEN`: bytes, as `put` counts them) fit in
- * `ARGV[1]` bytes, stopping before the first that does not: so Redis never sends, and the
- * replica never holds, more than the budget. A missing key is `false` (a nil), and costs nothing.
+ * `MGET` of the first `KEYS` whose sizes (`STRLEN`: bytes, as `put` counts them) fit in
+ * `ARGV[1]` bytes together, stopping before the first that does not: so Redis never sends, and
+ * the replica never holds, more than the budget. A missing key is a nil, and costs nothing.
+ * (Callers pass at most a few hundred keys: `unpack` is bounded by Lua's stack.)
  */
 const readWithinScript = `
 local budget = tonumber(ARGV[1])
-local texts = {}
-for i, key in ipairs(KEYS) do
+local fitting = 0
+for _, key in ipairs(KEYS) do
   local size = redis.call('STRLEN', key)
-  if size > budget then return texts end
+  if size > budget then break end
   budget = budget - size
-  texts[i] = redis.call('GET', key)
+  fitting = fitting + 1
 end
-return texts`
+if fitting == 0 then return {} end
+return redis.call('MGET', unpack(KEYS, 1, fitting))`
 
 export interface SharedResponses {
   readonly put: (id: string, text: string) => Effect.Effect<Written, Redis.RedisError>
