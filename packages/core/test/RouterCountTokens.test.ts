@@ -5,8 +5,8 @@
  * that counts before every message does not steer routing; a cooling group still answers.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { LlmError, type LlmClient, Router, RouterConfig, RouterState, TokenEstimate } from "@llm-router/core"
-import { Effect } from "effect"
+import { ComplexityRouter, LlmError, type LlmClient, Router, RouterConfig, RouterMetrics, RouterState, TokenEstimate } from "@llm-router/core"
+import { Effect, Metric } from "effect"
 import { deployment, failOnClock, request, SimulatedProvider, succeedOnClock } from "./Fixture.ts"
 
 /** What a deployment's `countTokens` does: count, or fail; absent, the deployment cannot count. */
@@ -44,6 +44,24 @@ const routerOf = (
   })
 
 describe("counting tokens through a router", () => {
+  it.effect("a count for a complexity router's name goes to its tier's group but is not counted as a routed request", () =>
+    Effect.gen(function*() {
+      const { router } = yield* routerOf({
+        model_list: [
+          deployment("cheap", "cheap-1"),
+          deployment("strong", "strong-1"),
+          { model_name: "auto", litellm_params: { model: ComplexityRouter.MODEL, complexity_router_config: { tiers: { SIMPLE: "cheap", MEDIUM: "cheap", COMPLEX: "strong", REASONING: "strong" } } } }
+        ]
+      })
+      const tiered = (tier: string) => RouterMetrics.complexityRequests({ router: "auto", tier, forced: "false" })
+      const before = yield* Metric.value(tiered("SIMPLE"))
+      const counted = yield* router.count!(request("auto", "Hello, how are you?"))
+      assert.isAbove(counted.inputTokens, 0)
+      assert.deepStrictEqual(yield* Metric.value(tiered("SIMPLE")), before)
+      yield* succeedOnClock(router.chat(request("auto", "Hello, how are you?")), "1 second")
+      assert.notDeepEqual(yield* Metric.value(tiered("SIMPLE")), before)
+    }))
+
   it.effect("spends no rpm and records nothing: a deployment at rpm 2 still serves two chats after three counts", () =>
     Effect.gen(function*() {
       const { router, stats } = yield* routerOf({

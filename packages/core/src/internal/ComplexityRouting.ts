@@ -52,20 +52,23 @@ export const metricGroup = (engine: Engine, model: string): string | undefined =
 export const onGroup = <A>(
   engine: Engine,
   request: ChatRequest,
-  continueOn: (group: string, complexity: ComplexityRoute | undefined) => Effect.Effect<A, LlmError.LlmError>
+  continueOn: (group: string, complexity: ComplexityRoute | undefined) => Effect.Effect<A, LlmError.LlmError>,
+  /** Counted in `llm_router_complexity_requests_total` (not for a token count, which is no request served). */
+  counted = true
 ): Effect.Effect<A, LlmError.LlmError> => {
   const group = resolveGroup(engine, request.model)
   if (group !== undefined) return continueOn(group, undefined)
   const router = engine.settings.complexityRouters?.get(request.model)
   if (router === undefined) return Effect.fail(unknownModel(engine, request))
-  return Effect.flatMap(resolve(engine, router, request), (tiered) => continueOn(tiered.group, tiered.complexity))
+  return Effect.flatMap(resolve(engine, router, request, counted), (tiered) => continueOn(tiered.group, tiered.complexity))
 }
 
 /** The group a complexity router gives `request`, with what decided it; a bad forced tier is a 400. */
 export const resolve = (
   engine: Engine,
   router: ComplexityRouter.ComplexityRouter,
-  request: ChatRequest
+  request: ChatRequest,
+  counted = true
 ): Effect.Effect<Tiered, LlmError.LlmError> =>
   Effect.flatMap(engine.state.snapshot(idsOf(engine, router)), (snapshot) => {
     // A tier's group is passed by when its compiled strategy's own filters (budgets, rpm/tpm,
@@ -86,8 +89,6 @@ export const resolve = (
       signals: decision.signals,
       forced: decision.forced
     }
-    return Effect.as(
-      RouterMetrics.recordTier(router.name, decision.tier, decision.forced),
-      { group: resolveGroup(engine, decision.group) ?? decision.group, complexity }
-    )
+    const tiered = { group: resolveGroup(engine, decision.group) ?? decision.group, complexity }
+    return counted ? Effect.as(RouterMetrics.recordTier(router.name, decision.tier, decision.forced), tiered) : Effect.succeed(tiered)
   })

@@ -57,7 +57,7 @@ export const count = (engine: Engine, asked: ChatRequest): Effect.Effect<LlmClie
         return from(0)
       })
     })
-  })
+  }, false)
 
 /** The deployments of `group` whose client counts exactly, lowest `order` first (then config order). */
 const countersOf = (engine: Engine, group: string): ReadonlyArray<Deployment> =>
