@@ -26,9 +26,9 @@ export interface DeploymentStats {
   /** Failures inside the current one-minute window since the last success (what `allowed_fails` counts). */
   readonly recentFailures: number
   /**
-   * The share of the calls that ended in the last minute that failed (of at most the last ten
-   * successes and ten failures; failures the request caused, such as a 400, do not count);
-   * `undefined` when none ended.
+   * The failed share of the calls that ended in the last sixty seconds (a sliding minute over
+   * per-minute counts; failures the request caused, such as a 400, do not count, failures with
+   * cooldowns disabled do); `undefined` when none ended.
    */
   readonly recentFailureRate?: number | undefined
 }
@@ -53,8 +53,13 @@ export interface Success {
 export interface Failure {
   /** The error tag, kept with the cooldown so operators can see why. */
   readonly reason: string
-  /** When false the failure only ends the in-flight call (the request was at fault). */
+  /** When false the failure only ends the in-flight call (the request was at fault, or cooldowns are off). */
   readonly countsTowardCooldown: boolean
+  /**
+   * Whether it counts in the deployment's failure rate (`recentFailureRate`): the deployment's
+   * fault, whether or not cooldowns are on. Default: `countsTowardCooldown`.
+   */
+  readonly countsAsFailure?: boolean | undefined
   /** Cool down on this failure alone (a 429, a broken key). */
   readonly coolsImmediately: boolean
   /** Failures allowed within the window before the deployment cools down. */
@@ -91,8 +96,16 @@ export interface Entry {
   readonly cooldownUntil: number
   readonly cooldownReason: string
   readonly failures: ReadonlyArray<number>
-  /** When the last `LATENCY_SAMPLES` failures happened, kept across successes (for `recentFailureRate`). */
-  readonly failureTimes: ReadonlyArray<number>
+  /**
+   * Calls ended in minute `outcomeMinute` (epoch minutes) and in the minute before, by outcome:
+   * what `recentFailureRate` weighs as a sliding minute. Failures the request caused (a 400) are
+   * not counted; failures are counted with cooldowns disabled too.
+   */
+  readonly outcomeMinute: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly succeededBefore: number
+  readonly failedBefore: number
   readonly inFlight: number
   readonly latencies: ReadonlyArray<number>
   /** When each of `latencies` was taken (epoch milliseconds), in the same order. */
@@ -108,7 +121,11 @@ export const emptyEntry: Entry = {
   cooldownUntil: 0,
   cooldownReason: "",
   failures: [],
-  failureTimes: [],
+  outcomeMinute: 0,
+  succeeded: 0,
+  failed: 0,
+  succeededBefore: 0,
+  failedBefore: 0,
   inFlight: 0,
   latencies: [],
   latencyTimes: [],
@@ -163,19 +180,30 @@ const statsOf = (entry: Entry, now: number, latency: Summary, ttfc: Summary): De
   }
 }
 
-/** How many of `times` (oldest first) are after `since`. */
-const countAfter = (times: ReadonlyArray<number>, since: number) => {
-  let n = 0
-  for (let i = times.length - 1; i >= 0 && times[i]! > since; i--) n++
-  return n
+/**
+ * The failed share of the calls that ended in the last sixty seconds, as a sliding window over
+ * per-minute counts: this minute's, plus the last minute's weighted by how much of it the window
+ * still covers (exact at a steady rate, and no per-call list to keep).
+ */
+const failureRate = (entry: Entry, now: number): number | undefined => {
+  const minute = minuteOf(now)
+  const current = entry.outcomeMinute === minute
+  if (!current && entry.outcomeMinute !== minute - 1) return undefined
+  const before = 1 - (now % 60_000) / 60_000
+  const failed = current ? entry.failed + entry.failedBefore * before : entry.failed * before
+  const ended = current
+    ? entry.failed + entry.succeeded + (entry.failedBefore + entry.succeededBefore) * before
+    : (entry.failed + entry.succeeded) * before
+  return ended > 0 ? failed / ended : undefined
 }
 
-const failureRate = (entry: Entry, now: number): number | undefined => {
-  const since = now - FAILURE_WINDOW_MS
-  const failed = countAfter(entry.failureTimes, since)
-  const ended = failed + countAfter(entry.latencyTimes, since)
-  return ended === 0 ? undefined : failed / ended
-}
+/** An entry's outcome counts moved on to `minute` (this minute's become the last minute's, or all go). */
+const outcomesAt = (entry: Entry, minute: number): Entry =>
+  entry.outcomeMinute === minute
+    ? entry
+    : entry.outcomeMinute === minute - 1
+    ? { ...entry, outcomeMinute: minute, succeeded: 0, failed: 0, succeededBefore: entry.succeeded, failedBefore: entry.failed }
+    : { ...entry, outcomeMinute: minute, succeeded: 0, failed: 0, succeededBefore: 0, failedBefore: 0 }
 
 /** The last `LATENCY_SAMPLES` of `samples` and then `sample`, as a new array (at most ten numbers copied). */
 const withSample = (samples: ReadonlyArray<number>, sample: number): ReadonlyArray<number> => {
@@ -202,12 +230,14 @@ export const applyStart = (entry: Entry, now: number): Entry => {
 }
 
 /** Applies a successful call: the pure rule behind every store's `onSuccess`. */
-export const applySuccess = (entry: Entry, success: Success, now: number): Entry => {
+export const applySuccess = (previous: Entry, success: Success, now: number): Entry => {
   const minute = minuteOf(now)
+  const entry = outcomesAt(previous, minute)
   const sameMinute = entry.minute === minute
   const ttfc = success.timeToFirstChunkMs
   return {
     ...entry,
+    succeeded: entry.succeeded + 1,
     inFlight: Math.max(0, entry.inFlight - 1),
     // A success shows the deployment works: its earlier failures no longer count.
     failures: entry.failures.length === 0 ? entry.failures : emptyEntry.failures,
@@ -222,16 +252,19 @@ export const applySuccess = (entry: Entry, success: Success, now: number): Entry
 }
 
 /** Applies a failure to an entry: the pure rule behind every store's `onFailure`. */
-export const applyFailure = (entry: Entry, failure: Failure, now: number): Entry => {
-  const inFlight = Math.max(0, entry.inFlight - 1)
-  if (!failure.countsTowardCooldown) return { ...entry, inFlight }
+export const applyFailure = (previous: Entry, failure: Failure, now: number): Entry => {
+  const inFlight = Math.max(0, previous.inFlight - 1)
+  const counted = failure.countsAsFailure ?? failure.countsTowardCooldown
+  if (!counted) return { ...previous, inFlight }
+  const outcomes = outcomesAt(previous, minuteOf(now))
+  const entry = { ...outcomes, inFlight, failed: outcomes.failed + 1 }
+  if (!failure.countsTowardCooldown) return entry
   const failures = [...entry.failures.filter((t) => t > now - FAILURE_WINDOW_MS), now]
-  const failureTimes = withSample(entry.failureTimes, now)
   const trips = failure.coolsImmediately || failures.length > failure.allowedFails
-  if (!trips || failure.cooldownMs <= 0) return { ...entry, inFlight, failures, failureTimes }
+  if (!trips || failure.cooldownMs <= 0) return { ...entry, failures }
   // A new cooldown never shortens one already running (LiteLLM's re-cooling complaint, #40130).
   const until = Math.max(entry.cooldownUntil, now + failure.cooldownMs)
-  return { ...entry, inFlight, failures: [], failureTimes, cooldownUntil: until, cooldownReason: failure.reason }
+  return { ...entry, failures: [], cooldownUntil: until, cooldownReason: failure.reason }
 }
 
 /**
