@@ -13,6 +13,7 @@ import { Redis } from "effect/persistence"
 import * as Net from "node:net"
 import OpenAI, { APIError, BadRequestError, NotFoundError } from "openai"
 import * as GatewayUnderTest from "./GatewayUnderTest.ts"
+import { checkItemReferenceCap } from "./ItemReferenceCap.ts"
 
 const MASTER_KEY = "sk-responses-shared-master"
 const REDIS = new URL(process.env["LLM_ROUTER_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379")
@@ -114,6 +115,13 @@ describe("Responses stored in the fleet's Redis", () => {
       assert.strictEqual((broken as BadRequestError).code, "previous_response_not_found")
       assert.strictEqual((broken as BadRequestError).param, "previous_response_id")
       assert.match((broken as BadRequestError).message, new RegExp(`'${second.id}' not found \\(it, or a response before it in its conversation\\): it was never stored here`))
+    }))
+
+  it.live("item references may point into at most 100 stored responses, as with the memory store", () =>
+    Effect.gen(function*() {
+      const upstreams = yield* GatewayUnderTest.upstreams
+      const prefix = yield* freshPrefix
+      yield* checkItemReferenceCap(yield* replica(upstreams, REDIS.hostname, REDIS.port || "6379", prefix))
     }))
 
   it.live("a replica that cannot reach Redis still answers, and cannot read stored responses: a 503", () =>

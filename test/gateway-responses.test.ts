@@ -14,6 +14,7 @@ import type { AddressInfo } from "node:net"
 import OpenAI, { APIError, BadRequestError, NotFoundError } from "openai"
 import type { ResponseStreamEvent } from "openai/resources/responses/responses"
 import * as GatewayUnderTest from "./GatewayUnderTest.ts"
+import { checkItemReferenceCap } from "./ItemReferenceCap.ts"
 import { AnthropicUpstream, OpenAiUpstream } from "@llm-router/testing"
 
 const MASTER_KEY = "sk-gateway-responses-master"
@@ -552,6 +553,9 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
       assert.strictEqual((missing as BadRequestError).code, "previous_response_not_found")
       assert.strictEqual((missing as BadRequestError).param, "previous_response_id")
     }))
+
+  it.effect("item references may point into at most 100 stored responses: past that, a 400 before any read", () =>
+    Effect.flatMap(TestEnv, ({ client }) => checkItemReferenceCap(client)))
 
   it.effect("serves the Vercel AI SDK's default OpenAI provider: generateText, streamText, tools, structured output", () =>
     Effect.gen(function*() {

@@ -64,6 +64,22 @@ export interface Service {
    * Without it, a caller estimates (`TokenEstimate`).
    */
   readonly countTokens?: (request: ChatRequest) => Effect.Effect<number, LlmError>
+  /**
+   * A router's: the input tokens of `request` counted without serving it (Anthropic's
+   * `count_tokens`). A side call, not a completion: the group's healthy deployments that count
+   * exactly (`countTokens`) are asked in order until one answers, else the count is the estimate
+   * (`TokenEstimate`); nothing is recorded (no rpm, latency, success, failure, pin or metric), and
+   * a group whose deployments are all cooling still answers (the estimate). It fails only as a
+   * chat would before any call: an unknown model, a group of another kind.
+   */
+  readonly count?: (request: ChatRequest) => Effect.Effect<Counted, LlmError>
+}
+
+/** A router's count of a request's input tokens (see `count`). */
+export interface Counted {
+  readonly inputTokens: number
+  /** The deployment that counted exactly, as a route; absent when the count is the estimate. */
+  readonly route: RouteInfo | undefined
 }
 
 /** What one attempt of a routed operation returns: its value and the usage to count. */

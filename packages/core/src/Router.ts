@@ -16,6 +16,7 @@ import * as LlmClient from "./LlmClient.ts"
 import type { RouterConfig, RouterConfigError, Settings } from "./RouterConfig.ts"
 import type { RouterState } from "./RouterState.ts"
 import { chat } from "./internal/Completion.ts"
+import { count } from "./internal/CountTokens.ts"
 import { embed } from "./internal/Embedding.ts"
 import * as Engine from "./internal/Engine.ts"
 import { operate } from "./internal/Operation.ts"
@@ -45,7 +46,8 @@ export const makeServices = <E, R, E2 = never, R2 = never>(config: RouterConfig,
       chat: (request) => chat(engine, request),
       stream: (request) => stream(engine, request),
       operate: (request, operation) => operate(engine, request, operation),
-      operateStream: (request, operation) => operateStream(engine, request, operation)
+      operateStream: (request, operation) => operateStream(engine, request, operation),
+      count: (request) => count(engine, request)
     }),
     embeddings: EmbeddingClient.EmbeddingClient.of({ embed: (request) => embed(engine, request) })
   }))

@@ -26,8 +26,8 @@ export interface DeploymentStats {
   /** Failures inside the current one-minute window since the last success (what `allowed_fails` counts). */
   readonly recentFailures: number
   /**
-   * The share of the calls that ended in the last minute that failed (of at most the last ten
-   * successes and ten failures; failures the request caused, such as a 400, do not count);
+   * The failed share of the calls that ended in the last minute (in ten-second buckets; failures
+   * the request caused, such as a 400, do not count, failures with cooldowns disabled do);
    * `undefined` when none ended.
    */
   readonly recentFailureRate?: number | undefined
@@ -53,8 +53,13 @@ export interface Success {
 export interface Failure {
   /** The error tag, kept with the cooldown so operators can see why. */
   readonly reason: string
-  /** When false the failure only ends the in-flight call (the request was at fault). */
+  /** When false the failure only ends the in-flight call (the request was at fault, or cooldowns are off). */
   readonly countsTowardCooldown: boolean
+  /**
+   * Whether it counts in the deployment's failure rate (`recentFailureRate`): the deployment's
+   * fault, whether or not cooldowns are on. Default: `countsTowardCooldown`.
+   */
+  readonly countsAsFailure?: boolean | undefined
   /** Cool down on this failure alone (a 429, a broken key). */
   readonly coolsImmediately: boolean
   /** Failures allowed within the window before the deployment cools down. */
@@ -91,8 +96,14 @@ export interface Entry {
   readonly cooldownUntil: number
   readonly cooldownReason: string
   readonly failures: ReadonlyArray<number>
-  /** When the last `LATENCY_SAMPLES` failures happened, kept across successes (for `recentFailureRate`). */
-  readonly failureTimes: ReadonlyArray<number>
+  /**
+   * Calls ended in the last `OUTCOME_BUCKETS` ten-second buckets, up to bucket `outcomeBucket`
+   * (epoch milliseconds / 10 s): successes in slots 0-5 and failures in slots 6-11, each bucket
+   * at its index modulo 6. What `recentFailureRate` sums. Failures the request caused (a 400)
+   * are not counted; failures are counted with cooldowns disabled too.
+   */
+  readonly outcomeBucket: number
+  readonly outcomes: ReadonlyArray<number>
   readonly inFlight: number
   readonly latencies: ReadonlyArray<number>
   /** When each of `latencies` was taken (epoch milliseconds), in the same order. */
@@ -108,7 +119,8 @@ export const emptyEntry: Entry = {
   cooldownUntil: 0,
   cooldownReason: "",
   failures: [],
-  failureTimes: [],
+  outcomeBucket: 0,
+  outcomes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
   inFlight: 0,
   latencies: [],
   latencyTimes: [],
@@ -163,18 +175,37 @@ const statsOf = (entry: Entry, now: number, latency: Summary, ttfc: Summary): De
   }
 }
 
-/** How many of `times` (oldest first) are after `since`. */
-const countAfter = (times: ReadonlyArray<number>, since: number) => {
-  let n = 0
-  for (let i = times.length - 1; i >= 0 && times[i]! > since; i--) n++
-  return n
+/** The failure rate's window: six buckets of ten seconds (the last minute, to ten seconds). */
+const OUTCOME_BUCKET_MS = 10_000
+const OUTCOME_BUCKETS = 6
+
+/** The failed share of the calls that ended in the last minute's buckets; `undefined` when none did. */
+const failureRate = (entry: Entry, now: number): number | undefined => {
+  const newest = entry.outcomeBucket
+  const oldest = Math.max(Math.floor(now / OUTCOME_BUCKET_MS), newest) - OUTCOME_BUCKETS + 1
+  let failed = 0
+  let ended = 0
+  for (let bucket = Math.max(oldest, newest - OUTCOME_BUCKETS + 1, 0); bucket <= newest; bucket++) {
+    const slot = bucket % OUTCOME_BUCKETS
+    failed += entry.outcomes[OUTCOME_BUCKETS + slot]!
+    ended += entry.outcomes[slot]! + entry.outcomes[OUTCOME_BUCKETS + slot]!
+  }
+  return ended > 0 ? failed / ended : undefined
 }
 
-const failureRate = (entry: Entry, now: number): number | undefined => {
-  const since = now - FAILURE_WINDOW_MS
-  const failed = countAfter(entry.failureTimes, since)
-  const ended = failed + countAfter(entry.latencyTimes, since)
-  return ended === 0 ? undefined : failed / ended
+/** The bucket a call ended at `now` counts in (the newest so far: a clock gone back counts there). */
+const outcomeBucketAt = (entry: Entry, now: number) => Math.max(entry.outcomeBucket, Math.floor(now / OUTCOME_BUCKET_MS))
+
+/** The entry's outcome counts with one more call ended in `bucket` (`outcomeBucketAt`): a failure or a success. */
+const withOutcome = (entry: Entry, bucket: number, failure: boolean): ReadonlyArray<number> => {
+  const outcomes = entry.outcomes.slice()
+  // The buckets the clock has moved past since the last call ended start empty.
+  for (let b = Math.max(entry.outcomeBucket + 1, bucket - OUTCOME_BUCKETS + 1); b <= bucket; b++) {
+    outcomes[b % OUTCOME_BUCKETS] = 0
+    outcomes[OUTCOME_BUCKETS + (b % OUTCOME_BUCKETS)] = 0
+  }
+  outcomes[(failure ? OUTCOME_BUCKETS : 0) + (bucket % OUTCOME_BUCKETS)]! += 1
+  return outcomes
 }
 
 /** The last `LATENCY_SAMPLES` of `samples` and then `sample`, as a new array (at most ten numbers copied). */
@@ -206,8 +237,11 @@ export const applySuccess = (entry: Entry, success: Success, now: number): Entry
   const minute = minuteOf(now)
   const sameMinute = entry.minute === minute
   const ttfc = success.timeToFirstChunkMs
+  const bucket = outcomeBucketAt(entry, now)
   return {
     ...entry,
+    outcomeBucket: bucket,
+    outcomes: withOutcome(entry, bucket, false),
     inFlight: Math.max(0, entry.inFlight - 1),
     // A success shows the deployment works: its earlier failures no longer count.
     failures: entry.failures.length === 0 ? entry.failures : emptyEntry.failures,
@@ -222,16 +256,19 @@ export const applySuccess = (entry: Entry, success: Success, now: number): Entry
 }
 
 /** Applies a failure to an entry: the pure rule behind every store's `onFailure`. */
-export const applyFailure = (entry: Entry, failure: Failure, now: number): Entry => {
-  const inFlight = Math.max(0, entry.inFlight - 1)
-  if (!failure.countsTowardCooldown) return { ...entry, inFlight }
+export const applyFailure = (previous: Entry, failure: Failure, now: number): Entry => {
+  const inFlight = Math.max(0, previous.inFlight - 1)
+  const counted = failure.countsAsFailure ?? failure.countsTowardCooldown
+  if (!counted) return { ...previous, inFlight }
+  const bucket = outcomeBucketAt(previous, now)
+  const entry = { ...previous, inFlight, outcomeBucket: bucket, outcomes: withOutcome(previous, bucket, true) }
+  if (!failure.countsTowardCooldown) return entry
   const failures = [...entry.failures.filter((t) => t > now - FAILURE_WINDOW_MS), now]
-  const failureTimes = withSample(entry.failureTimes, now)
   const trips = failure.coolsImmediately || failures.length > failure.allowedFails
-  if (!trips || failure.cooldownMs <= 0) return { ...entry, inFlight, failures, failureTimes }
+  if (!trips || failure.cooldownMs <= 0) return { ...entry, failures }
   // A new cooldown never shortens one already running (LiteLLM's re-cooling complaint, #40130).
   const until = Math.max(entry.cooldownUntil, now + failure.cooldownMs)
-  return { ...entry, inFlight, failures: [], failureTimes, cooldownUntil: until, cooldownReason: failure.reason }
+  return { ...entry, failures: [], cooldownUntil: until, cooldownReason: failure.reason }
 }
 
 /**

@@ -142,6 +142,40 @@ describe("calls in flight and failures", () => {
     assert.closeTo(table.estimate("a", "whole", 4500, 100)!, 1000 * (1 + 3 * Math.exp(-1)), 1e-6)
   })
 
+  it("a quick failure after a slow one does not cut the slow one's penalty short: each fades at its own pace, the largest counts", () => {
+    const table = LatencyEstimate.make(options)
+    feed(table, "a", every(1000, 1000, 10, 1000))
+    // A timeout after 30 s where answers take 1 s: thirty times, fading over decayMs.
+    table.failed(table.started("a", false, 20_000), 50_000)
+    const timeout = (at: number) => 1000 * (1 + 29 * Math.exp(-(at - 50_000) / 5000))
+    // A refused connection just after: its penalty (4) is the smaller, and the timeout's goes on fading over decayMs.
+    table.failed(table.started("a", false, 50_100), 50_110)
+    assert.closeTo(table.estimate("a", "whole", 53_000, 100)!, timeout(53_000), 1e-6)
+    // Another once the timeout's has faded below 4: the refusal's counts while it is the larger
+    // (fading over a tenth of decayMs), then what is left of the timeout's.
+    assert.isBelow(timeout(70_000), 4000)
+    table.failed(table.started("a", false, 70_000), 70_000)
+    assert.closeTo(table.estimate("a", "whole", 70_000, 100)!, 4000, 1e-6)
+    assert.closeTo(table.estimate("a", "whole", 70_500, 100)!, 1000 * (1 + 3 * Math.exp(-1)), 1e-6)
+    assert.closeTo(table.estimate("a", "whole", 72_000, 100)!, timeout(72_000), 1e-6)
+    // A success ends them all.
+    feed(table, "a", [{ at: 73_000, ms: 1000 }])
+    assert.closeTo(table.estimate("a", "whole", 73_000, 100)!, 1000, 1e-6)
+  })
+
+  it("of many penalties fading at different paces, a few are kept: never at the cost of the newest or the longest-lasting", () => {
+    const table = LatencyEstimate.make(options)
+    feed(table, "a", every(1000, 1000, 10, 1000))
+    // Failures ever faster (0.9 to 0.1 of an answer's time): each newer one is larger now, each older one fades more slowly.
+    for (const [i, took] of [0.9, 0.7, 0.5, 0.3, 0.1].entries()) {
+      const start = 20_000 + i * 1000
+      table.failed(table.started("a", false, start), start + took * 1000)
+    }
+    assert.closeTo(table.estimate("a", "whole", 24_100, 100)!, 4000, 1e-6)
+    // Long after, what is left of the first (fading over 0.9 of decayMs) is the largest.
+    assert.closeTo(table.estimate("a", "whole", 40_000, 100)!, 1000 * (1 + 3 * Math.exp(-(40_000 - 20_900) / 4500)), 1e-6)
+  })
+
   it("counts the samples an estimate rests on: none, one after a gap, more as answers follow close together", () => {
     const table = LatencyEstimate.make(options)
     assert.strictEqual(table.samplesBehind("a", "whole", 0), 0)

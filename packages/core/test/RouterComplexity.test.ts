@@ -4,8 +4,8 @@
  * deployments are all cooling down; a forced tier wins; the route reports the decision.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ComplexityRouter, LlmClient, Router, RouterConfig, RouterState } from "@llm-router/core"
-import { Effect } from "effect"
+import { ComplexityRouter, LlmClient, Router, RouterConfig, RouterState, Strategy } from "@llm-router/core"
+import { Effect, pipe } from "effect"
 import { assertTag, collectStream, deployment, failOnClock, harness, request, SimulatedProvider, succeedOnClock } from "./Fixture.ts"
 
 const { fail } = SimulatedProvider
@@ -114,6 +114,22 @@ describe("complexity routing", () => {
       assert.strictEqual((yield* succeedOnClock(limited.router.chat(request("auto", HELLO)), 0)).route.group, "cheap")
       assert.strictEqual((yield* succeedOnClock(limited.router.chat(request("auto", HELLO)), 0)).route.group, "mid")
       assert.deepStrictEqual(limited.order(), ["cheap-1", "mid-1"])
+    }))
+
+  it.effect("the ladder asks a tier's group its own strategy's filters: one that calls through cooldowns is not passed by", () =>
+    Effect.gen(function*() {
+      const throughCooldowns = pipe(Strategy.members, Strategy.pick(Strategy.first))
+      const h = yield* harness({ model_list: [...groups, auto(tiers)], num_retries: 0 }, {}, { strategies: { cheap: throughCooldowns } })
+      yield* h.state.onFailure("cheap-1", { reason: "RateLimited", countsTowardCooldown: true, coolsImmediately: true, allowedFails: 0, cooldownMs: 60_000 })
+      const { route } = yield* succeedOnClock(h.router.chat(request("auto", HELLO)), 0)
+      assert.strictEqual(route.group, "cheap")
+      assert.deepStrictEqual(h.order(), ["cheap-1"])
+
+      // The same through an orElse: the first strategy's filters leave nothing, the second calls through.
+      const orElseThrough = pipe(Strategy.candidates, Strategy.pick(Strategy.first), Strategy.orElse(throughCooldowns))
+      const g = yield* harness({ model_list: [...groups, auto(tiers)], num_retries: 0 }, {}, { strategies: { cheap: orElseThrough } })
+      yield* g.state.onFailure("cheap-1", { reason: "RateLimited", countsTowardCooldown: true, coolsImmediately: true, allowedFails: 0, cooldownMs: 60_000 })
+      assert.strictEqual((yield* succeedOnClock(g.router.chat(request("auto", HELLO)), 0)).route.group, "cheap")
     }))
 
   it.effect("a forced tier wins (metadata.complexity_tier); an unknown one is a bad request", () =>

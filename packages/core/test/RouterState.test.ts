@@ -68,8 +68,8 @@ describe("applyStart and applySuccess", () => {
     const started = RouterState.applyStart(RouterState.emptyEntry, 1000)
     const served = RouterState.applySuccess(started, { latencyMs: 30, timeToFirstChunkMs: 3, tokens: 9 }, 1200)
     assert.deepStrictEqual(RouterState.emptyEntry, {
-      cooldownUntil: 0, cooldownReason: "", failures: [], failureTimes: [], inFlight: 0, latencies: [], latencyTimes: [],
-      ttfcs: [], ttfcTimes: [], minute: 0, requests: 0, tokens: 0
+      cooldownUntil: 0, cooldownReason: "", failures: [], outcomeBucket: 0, outcomes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      inFlight: 0, latencies: [], latencyTimes: [], ttfcs: [], ttfcTimes: [], minute: 0, requests: 0, tokens: 0
     })
     assert.deepStrictEqual([started.inFlight, started.requests, started.latencies], [1, 1, []])
     assert.deepStrictEqual(
@@ -142,29 +142,35 @@ describe("memory store", () => {
       assert.isFalse(yield* state.admitCooldown({ deployment: "b", until: 11_000, reason: "x" }))
     }))
 
-  it.effect("the recent failure rate: the share of the last minute's ended calls that failed, kept across successes", () =>
+  it.effect("the recent failure rate: the failed share of the calls ended in the last minute, in ten-second buckets", () =>
     Effect.gen(function*() {
       const state = yield* RouterState.makeMemory
       const rate = Effect.map(state.snapshot(["a"]), (s) => s.stats.get("a")?.recentFailureRate)
       assert.isUndefined(yield* rate)
       const ok = Effect.andThen(state.onStart("a"), state.onSuccess("a", { latencyMs: 10, tokens: 5 }))
-      const fail = Effect.andThen(state.onStart("a"), state.onFailure("a", failure({ allowedFails: 10 })))
+      const fail = Effect.andThen(state.onStart("a"), state.onFailure("a", failure({ allowedFails: 1_000 })))
       const callerFault = Effect.andThen(state.onStart("a"), state.onFailure("a", failure({ countsTowardCooldown: false })))
-      yield* ok
+      // With cooldowns off (`disable_cooldowns`) a failure still counts in the rate.
+      const failNoCooldown = Effect.andThen(state.onStart("a"), state.onFailure("a", failure({ countsTowardCooldown: false, countsAsFailure: true })))
+      // At volume the rate is the true share, not skewed by a cap on either side.
+      for (let i = 0; i < 198; i++) yield* ok
       yield* fail
-      yield* ok
-      yield* fail
+      yield* failNoCooldown
       yield* callerFault
-      // Two failures of four ended calls, the success between them notwithstanding; a 400 is not the deployment's.
-      assert.strictEqual(yield* rate, 0.5)
+      assert.strictEqual(yield* rate, 2 / 200)
+      // Since the last success: one failure counted toward allowed_fails (the other is not a cooldown's).
       assert.strictEqual((yield* state.snapshot(["a"])).stats.get("a")?.recentFailures, 1)
-      yield* TestClock.adjust("30 seconds")
+      // 55 s later the first calls are still in the minute.
+      yield* TestClock.adjust("55 seconds")
+      yield* fail
+      assert.strictEqual(yield* rate, 3 / 201)
+      // 10 s on, their bucket has left the window: only the last failure is recent, at full weight.
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual(yield* rate, 1)
+      // A success after it counts beside it; a minute after both, nothing is recent.
       yield* ok
-      assert.strictEqual(yield* rate, 0.4)
-      // A minute later only the last success is recent.
-      yield* TestClock.adjust("31 seconds")
-      assert.strictEqual(yield* rate, 0)
-      yield* TestClock.adjust("30 seconds")
+      assert.strictEqual(yield* rate, 0.5)
+      yield* TestClock.adjust("61 seconds")
       assert.isUndefined(yield* rate)
     }))
 

@@ -17,6 +17,36 @@ const coolA = (h: { readonly state: { readonly onFailure: (id: string, failure: 
   h.state.onFailure("a", { reason: "RateLimited", countsTowardCooldown: true, coolsImmediately: true, allowedFails: 0, cooldownMs: 60_000 })
 
 describe("an app's pipeline of the router's filters", () => {
+  it.effect("Strategy.failureRate sees a failing deployment with cooldowns disabled, and routes around it", () =>
+    Effect.gen(function*() {
+      const reliable = pipe(Strategy.candidates, Strategy.prefer((d, context) => Strategy.failureRate(d, context) < 0.5), Strategy.pick(Strategy.first))
+      const h = yield* harness(
+        { model_list: [deployment("gpt", "a"), deployment("gpt", "b")], disable_cooldowns: true, num_retries: 1 },
+        { a: { failureRates: [{ error: { tag: "ServiceUnavailable" as const }, rate: 1 }] } },
+        { strategy: reliable }
+      )
+      // The first request fails on a and retries on b; from then on a's rate keeps it out.
+      for (let i = 0; i < 5; i++) yield* succeedOnClock(h.router.chat(request()), 0)
+      assert.deepStrictEqual(h.order(), ["a", "b", "b", "b", "b", "b"])
+      assert.strictEqual((yield* h.state.snapshot(["a"])).stats.get("a")?.recentFailureRate, 1)
+    }))
+
+  it.effect("an orElse strategy that takes over after the router's filters refused still picks at random", () =>
+    Effect.gen(function*() {
+      // Every deployment cooling: the first strategy (after the router's filters) has nothing;
+      // the second, over all members, shuffles among the four.
+      const anyMember = pipe(Strategy.members, Strategy.pick(Strategy.simpleShuffle))
+      const strategy = pipe(Strategy.candidates, Strategy.pick(Strategy.simpleShuffle), Strategy.orElse(anyMember))
+      const ids = ["a", "b", "c", "d"]
+      const h = yield* harness({ num_retries: 0, model_list: ids.map((id) => deployment("gpt", id)) }, {}, { strategy })
+      for (const id of ids) {
+        yield* h.state.onFailure(id, { reason: "RateLimited", countsTowardCooldown: true, coolsImmediately: true, allowedFails: 0, cooldownMs: 3_600_000 })
+      }
+      for (let i = 0; i < 40; i++) yield* succeedOnClock(h.router.chat(request()), 0)
+      const served = new Set(h.order())
+      assert.isAtLeast(served.size, 3, `served by ${[...served].join(", ")}`)
+    }))
+
   it.effect("leaving out healthy, a cooling deployment is still called (the default passes it over)", () =>
     Effect.gen(function*() {
       const throughCooldowns = pipe(Strategy.members, Strategy.lowestOrder, Strategy.pick(Strategy.first))

@@ -84,23 +84,27 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
         })
       })
 
-    // Routed as a call to the group: a deployment that counts exactly (Claude's) is asked, any
-    // other answers the estimate the router's context-window check uses (about four characters a token).
+    // Counted by the router as a side call, not a completion (see core's `LlmClient.count`): a
+    // deployment that counts exactly (Claude's) is asked, else the answer is the estimate the
+    // router's context-window check uses (about four characters a token). Nothing is recorded
+    // against the deployments, so a client that counts often does not steer routing.
     const countTokens: RouteKit.Handler = (request, requestId, started) =>
       Effect.flatMap(kit.readBody(request), (bytes) => {
         const parsed = parse(bytes, InboundRequest.decodeCountTokens)
         if (Result.isFailure(parsed)) return Effect.fail(parsed.failure)
         const chat = translated({ ...parsed.success, max_tokens: 1 }, request.headers["anthropic-beta"])
         if (Result.isFailure(chat)) return Effect.fail(chat.failure)
-        const estimate = TokenEstimate.ofRequest(chat.success)
-        if (kit.client.operate === undefined) {
-          return Effect.succeed(json({ input_tokens: estimate }, 200, { [RouteHeaders.names.requestId]: requestId }))
-        }
-        const counted = kit.client.operate(chat.success, (_, client, routing) =>
-          Effect.map(client.countTokens === undefined ? Effect.succeed(estimate) : client.countTokens(routing), (value) => ({ value, usage: null })))
-        return Effect.matchEffect(RouteKit.inSession(counted, kit.sessionOf(request)), {
+        const counted = kit.client.count === undefined
+          ? Effect.succeed({ inputTokens: TokenEstimate.ofRequest(chat.success), route: undefined })
+          : kit.client.count(chat.success)
+        return Effect.matchEffect(counted, {
           onFailure: failedAnswer(parsed.success.model, started, requestId),
-          onSuccess: ({ route, value }) => Effect.succeed(json({ input_tokens: value }, 200, RouteHeaders.ofRoute(route, requestId)))
+          onSuccess: ({ inputTokens, route }) =>
+            Effect.succeed(json(
+              { input_tokens: inputTokens },
+              200,
+              route === undefined ? { [RouteHeaders.names.requestId]: requestId } : RouteHeaders.ofRoute(route, requestId)
+            ))
         })
       })
 

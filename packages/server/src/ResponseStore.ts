@@ -34,6 +34,13 @@ export const ANCESTORS = 32
 /** A conversation longer than this many stored turns is refused rather than walked. */
 export const MAX_DEPTH = 10_000
 
+/**
+ * A request's `item_reference`s may point into at most this many distinct responses (each read
+ * whole, up to the entry bound): past it the request is refused before anything is read, with
+ * either store, so what one request makes the gateway read stays small.
+ */
+export const MAX_REFERENCED_RESPONSES = 100
+
 /** A conversation read back: its latest entry, and every turn's items, oldest first. */
 export interface Conversation {
   readonly entry: Entry
@@ -47,6 +54,14 @@ export class Unavailable extends Schema.TaggedError<Unavailable>()("ResponseStor
   message: Schema.String
 }) {}
 
+/**
+ * What a read would bring back is more than the store reads for one call (a network store's
+ * byte budget); nothing past the budget was read.
+ */
+export class TooLarge extends Schema.TaggedError<TooLarge>()("ResponseStoreTooLarge", {
+  message: Schema.String
+}) {}
+
 export interface Service {
   /**
    * Keeps `entry`. Never fails: an entry the store cannot keep (too large, or the store is
@@ -54,12 +69,18 @@ export interface Service {
    */
   readonly put: (entry: Entry) => Effect.Effect<void>
   readonly get: (id: string) => Effect.Effect<Entry | undefined, Unavailable>
-  /** Each id's entry, in order, read together (a network store bounds the bytes read in all). */
-  readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Entry | undefined>, Unavailable>
+  /**
+   * Each id's entry, in order, read together; a network store reads at most its byte budget and
+   * fails with `TooLarge` rather than read past it.
+   */
+  readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Entry | undefined>, Unavailable | TooLarge>
   /** Whether there was an entry to delete. */
   readonly delete: (id: string) => Effect.Effect<boolean, Unavailable>
-  /** The conversation up to and including response `id`; `undefined` when a turn of it is not stored. */
-  readonly conversation: (id: string) => Effect.Effect<Conversation | undefined, Unavailable>
+  /**
+   * The conversation up to and including response `id`; `undefined` when a turn of it is not
+   * stored. A network store reads at most its byte budget, failing with `TooLarge` past it.
+   */
+  readonly conversation: (id: string) => Effect.Effect<Conversation | undefined, Unavailable | TooLarge>
 }
 
 export class ResponseStore extends Context.Service<ResponseStore, Service>()("@llm-router/server/ResponseStore") {}

@@ -38,8 +38,12 @@ export const parse = (bytes: Buffer): Result.Result<ResponsesRequest.ResponsesRe
   return unsupported === undefined ? Result.succeed(decoded.success) : Result.fail(ApiError.invalidRequest(unsupported.message, unsupported.param))
 }
 
-const notFound = (what: string, param: string | null, code: string, status = 400) =>
+/** A request the store cannot serve as asked (not found, or more than it reads): OpenAI's shape. */
+const refusal = (what: string, param: string | null, code: string, status = 400) =>
   new ApiError.ApiError({ status, type: "invalid_request_error", message: what, code, param })
+
+/** Reading what a request continues would take more than the store reads for one request. */
+const tooLarge = (message: string, param: string) => refusal(message, param, "stored_responses_too_large")
 
 /** The store (Redis) cannot be reached: a 503 to send again shortly, not a "not found" that may be untrue. */
 const storeUnavailable = (error: ResponseStore.Unavailable) =>
@@ -78,9 +82,13 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
         let root: string | undefined
         let ancestors: ReadonlyArray<string> = []
         if (typeof request.previous_response_id === "string") {
-          const found = yield* store.conversation(request.previous_response_id)
+          const found = yield* Effect.catchTag(
+            store.conversation(request.previous_response_id),
+            "ResponseStoreTooLarge",
+            (error) => Effect.fail(tooLarge(`The conversation of response '${request.previous_response_id}' is too large: ${error.message}`, "previous_response_id"))
+          )
           if (found === undefined) {
-            return yield* Effect.fail(notFound(
+            return yield* Effect.fail(refusal(
               `Previous response with id '${request.previous_response_id}' not found (it, or a response before it in its conversation): it was never stored here (store: false, larger than the store keeps, or served by another gateway without shared state), has been evicted or has expired, or its conversation is longer than the store reads back`,
               "previous_response_id",
               "previous_response_not_found"
@@ -99,7 +107,19 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           const owner = id === undefined ? undefined : ResponsesResponse.responseOfItem(id)
           return owner === undefined ? [] : [owner]
         }))]
-        const owners = new Map((yield* store.getMany(ownerIds)).map((entry, i) => [ownerIds[i]!, entry]))
+        if (ownerIds.length > ResponseStore.MAX_REFERENCED_RESPONSES) {
+          return yield* Effect.fail(refusal(
+            `Invalid 'input': item references point into ${ownerIds.length} different stored responses; at most ${ResponseStore.MAX_REFERENCED_RESPONSES} may be referenced in one request`,
+            "input",
+            "too_many_referenced_responses"
+          ))
+        }
+        const read = yield* Effect.catchTag(
+          store.getMany(ownerIds),
+          "ResponseStoreTooLarge",
+          (error) => Effect.fail(tooLarge(`The responses this request's item references point into are too large together: ${error.message}`, "input"))
+        )
+        const owners = new Map(read.map((entry, i) => [ownerIds[i]!, entry]))
         const input: Array<ResponsesRequest.Item> = []
         for (const [i, item] of items.entries()) {
           const id = referenced(item)
@@ -110,7 +130,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           const owner = ResponsesResponse.responseOfItem(id)
           const entry = owner === undefined ? undefined : owners.get(owner)
           const found = entry === undefined ? undefined : ResponseStore.itemOf(entry, id)
-          if (found === undefined) return yield* Effect.fail(notFound(`Item with id '${id}' not found`, `input[${i}]`, "item_not_found"))
+          if (found === undefined) return yield* Effect.fail(refusal(`Item with id '${id}' not found`, `input[${i}]`, "item_not_found"))
           input.push(found)
         }
         return { earlier, input, root, ancestors }
@@ -230,7 +250,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
       const query = new URLSearchParams(request.url.split("?")[1] ?? "")
       return [...query.getAll("include[]"), ...query.getAll("include")]
     }
-    const stored = (id: string) => notFound(`Response with id '${id}' not found`, null, "response_not_found", 404)
+    const stored = (id: string) => refusal(`Response with id '${id}' not found`, null, "response_not_found", 404)
 
     const retrieve: RouteKit.Handler = (request, requestId) => {
       const id = idOf(request)

@@ -5,10 +5,12 @@
  * and a response deleted through one is gone for all.
  *
  * An entry is one key holding its JSON, expiring after the same 24 hours as the memory store's;
- * an entry larger than `maxEntryBytes` is not written. A conversation is read in batches of
- * `ANCESTORS` turns (one `MGET` each), up to `maxConversationBytes` in all (the responses a
- * request's `item_reference`s point into are read in one `MGET`, under the same bound). No entry is cached
- * on a replica: a delete through another replica is seen at once.
+ * an entry larger than `maxEntryBytes` (UTF-8) is not written. A conversation is read in batches
+ * of `ANCESTORS` turns (one script each, `SharedResponses.getWithin`), and the responses a
+ * request's `item_reference`s point into in one, each read within `maxConversationBytes` in all:
+ * Redis checks each entry's size before sending it, so past the budget nothing more is sent, and
+ * the read fails with `TooLarge` (a 400). No entry is cached on a replica: a delete through
+ * another replica is seen at once.
  *
  * When Redis cannot be reached, an answer is still returned, unstored (one warning per outage),
  * and a read (a continuation, `GET`, `DELETE`) fails with `Unavailable`, which the route answers
@@ -26,7 +28,10 @@ export interface Options {
   readonly ttlMs?: number | undefined
   /** An answer whose entry (its input and output, as JSON) is larger is not stored. Default 8 MiB. */
   readonly maxEntryBytes?: number | undefined
-  /** A conversation whose entries add up to more is refused rather than read. Default 64 MiB. */
+  /**
+   * A conversation (or the responses one request's item references point into) whose entries add
+   * up to more UTF-8 bytes is refused, and no more than this is read of it. Default 64 MiB.
+   */
   readonly maxConversationBytes?: number | undefined
 }
 
@@ -82,6 +87,9 @@ export const decode = (text: string): ResponseStore.Entry | undefined => {
   }
 }
 
+const MiB = 1024 * 1024
+const bytesText = (bytes: number) => (bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${bytes} bytes`)
+
 const unavailable = (error: Redis.RedisError) => {
   const cause = error.cause
   return new ResponseStore.Unavailable({
@@ -92,28 +100,31 @@ const unavailable = (error: Redis.RedisError) => {
 /** The service on `connection`. */
 export const make = (connection: SharedConnection.SharedConnection["Service"], options: Options): ResponseStore.Service => {
   const maxConversationBytes = options.maxConversationBytes ?? defaults.maxConversationBytes
-  const entries = SharedResponses.make(connection, {
-    prefix: options.prefix,
-    ttlMs: options.ttlMs ?? defaults.ttlMs,
-    maxEntryBytes: options.maxEntryBytes ?? defaults.maxEntryBytes
-  })
+  const maxEntryBytes = options.maxEntryBytes ?? defaults.maxEntryBytes
+  const entries = SharedResponses.make(connection, { prefix: options.prefix, ttlMs: options.ttlMs ?? defaults.ttlMs, maxEntryBytes })
   // One warning when writes start failing, none again until one has succeeded.
   let failing = false
-  const read = (ids: ReadonlyArray<string>) => Effect.mapError(entries.getMany(ids), unavailable)
+  const read = (ids: ReadonlyArray<string>, maxBytes: number) => Effect.mapError(entries.getWithin(ids, maxBytes), unavailable)
+  const tooLarge = () => new ResponseStore.TooLarge({
+    message: `more than ${bytesText(maxConversationBytes)} of stored responses, the most this gateway reads back for one request`
+  })
   /**
-   * A reader of entries that stops at `maxConversationBytes` read in all: past it, an entry
-   * reads as not stored, so what one request makes this replica hold stays bounded.
+   * A reader of entries within `maxConversationBytes` read in all, for one conversation (or one
+   * request's references): a batch that does not fit in what is left fails with `TooLarge`,
+   * Redis having sent only what fits, so what one request makes this replica hold is bounded.
    */
   const boundedReader = () => {
-    let bytes = 0
+    let remaining = maxConversationBytes
     return (ids: ReadonlyArray<string>) =>
-      Effect.map(read(ids), (texts) =>
-        texts.map((text) => {
-          if (text === undefined) return undefined
-          bytes += text.length
-          return bytes > maxConversationBytes ? undefined : decode(text)
-        }))
+      Effect.flatMap(read(ids, remaining), (texts) => {
+        if (texts.length < ids.length) return Effect.fail(tooLarge())
+        for (const text of texts) if (text !== undefined) remaining -= Buffer.byteLength(text, "utf8")
+        return Effect.succeed(texts.map((text) => (text === undefined ? undefined : decode(text))))
+      })
   }
+  // One entry is never written larger than `maxEntryBytes`; one larger still (written under
+  // other settings) reads as not stored.
+  const maxOneEntry = Math.max(maxEntryBytes, maxConversationBytes)
 
   return ResponseStore.ResponseStore.of({
     put: (entry) =>
@@ -133,10 +144,9 @@ export const make = (connection: SharedConnection.SharedConnection["Service"], o
         }),
         Effect.asVoid
       ),
-    get: (id) => Effect.map(read([id]), ([text]) => (text === undefined ? undefined : decode(text))),
+    get: (id) => Effect.map(read([id], maxOneEntry), ([text]) => (text === undefined ? undefined : decode(text))),
     getMany: (ids) => boundedReader()(ids),
     delete: (id) => Effect.mapError(entries.delete(id), unavailable),
-    // Past the bound the walk ends as if a turn were missing: the continuation is refused.
     conversation: (id) => ResponseStore.walk(id, boundedReader())
   })
 }

@@ -3,7 +3,9 @@
  * `--log-level error` hides it): which deployment and provider, the error's tag and the
  * upstream's HTTP status. Never a key, a message or a body (an upstream's text can echo
  * either). It wraps the registry's `clientFor`, so every attempt the router makes is seen,
- * retried and failed-over ones included; a client's own disconnect is not a failure.
+ * retried and failed-over ones included, and token counts (`countTokens`), whose failure the
+ * client never sees (the router answers an estimate instead); a client's own disconnect is not
+ * a failure.
  */
 import { Effect, Stream } from "effect"
 import type { LlmError, Router } from "@llm-router/core"
@@ -22,6 +24,7 @@ export const logFailures = <E, R>(clientFor: Router.ClientFor<E, R>): Router.Cli
       ...client,
       chat: (request) => Effect.tapError(client.chat(request), warn),
       stream: (request) => Stream.tapError(client.stream(request), warn),
+      ...(client.countTokens !== undefined ? { countTokens: (request) => Effect.tapError(client.countTokens!(request), warn) } : {}),
       ...(client.responses !== undefined ? { responses: (body: Readonly<Record<string, unknown>>) => Effect.tapError(client.responses!(body), warn) } : {}),
       ...(client.responsesStream !== undefined
         ? { responsesStream: (body: Readonly<Record<string, unknown>>) => Stream.tapError(client.responsesStream!(body), warn) }

@@ -31,19 +31,45 @@ const freshPrefix = Effect.gen(function*() {
   return prefix
 })
 
-/** A replica's store on a client of its own; `commands` counts what it sends. */
+/** The UTF-8 bytes of the texts in a reply (an array's elements, one level down). */
+const replyBytes = (reply: unknown): number =>
+  typeof reply === "string"
+    ? Buffer.byteLength(reply, "utf8")
+    : Array.isArray(reply)
+    ? reply.reduce((sum: number, element) => sum + (typeof element === "string" ? Buffer.byteLength(element, "utf8") : 0), 0)
+    : 0
+
+/**
+ * A replica's store on a client of its own; `commands` counts what it sends, and `received`
+ * the bytes of text each reply brought back.
+ */
 const replica = (prefix: string, options: Partial<SharedResponseStore.Options> = {}) =>
   Effect.map(client, (redis) => {
     const commands: Array<string> = []
+    const received: Array<number> = []
     const connection = SharedConnection.fromRedis(redis)
     const counting = SharedConnection.SharedConnection.of({
       send: (command, ...args) => {
         commands.push(command)
-        return connection.send(command, ...args)
+        return Effect.tap(connection.send(command, ...args), (reply) => Effect.sync(() => received.push(replyBytes(reply))))
       }
     })
-    return { store: SharedResponseStore.make(counting, { ...options, prefix }), commands }
+    return { store: SharedResponseStore.make(counting, { ...options, prefix }), commands, received }
   })
+
+/**
+ * Stores a conversation of `turns` turns (`resp_t0`, …), each with `text` as its input and
+ * naming its ancestors as the route would, without reading it back.
+ */
+const storeLongTurns = (store: ResponseStore.Service, turns: number, text: (i: number) => string) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < turns; i++) {
+      const ancestors = Array.from({ length: Math.min(i, ResponseStore.ANCESTORS) }, (_, k) => `resp_t${i - 1 - k}`)
+      yield* store.put(entry(`resp_t${i}`, i === 0 ? undefined : `resp_t${i - 1}`, text(i), ancestors))
+    }
+  })
+
+const sum = (numbers: ReadonlyArray<number>) => numbers.reduce((a, b) => a + b, 0)
 
 describe("SharedResponseStore", () => {
   it.effect("a conversation stored through one replica is read through another, many turns in one read", () =>
@@ -60,7 +86,7 @@ describe("SharedResponseStore", () => {
       assert.deepStrictEqual(itemsOf(found)?.slice(0, 4), ["turn 0", "msg_t0_0", "turn 1", "msg_t1_0"])
       assert.deepStrictEqual(itemsOf(found)?.slice(-2), [`turn ${turns - 1}`, `msg_t${turns - 1}_0`])
       // The latest turn, then its ancestors a batch at a time: not one read per turn.
-      assert.deepStrictEqual(b.commands, ["MGET", "MGET", "MGET", "MGET"])
+      assert.deepStrictEqual(b.commands, ["EVAL", "EVAL", "EVAL", "EVAL"])
       assert.deepStrictEqual(found?.ancestors.length, ResponseStore.ANCESTORS)
 
       const read = yield* b.store.get("resp_t1")
@@ -72,7 +98,7 @@ describe("SharedResponseStore", () => {
       b.commands.length = 0
       const many = yield* b.store.getMany(["resp_t3", "resp_missing", "resp_t0"])
       assert.deepStrictEqual(many.map((entry) => entry?.id), ["resp_t3", undefined, "resp_t0"])
-      assert.deepStrictEqual(b.commands, ["MGET"])
+      assert.deepStrictEqual(b.commands, ["EVAL"])
     }))
 
   it.effect("keeps each entry under the fleet's prefix, expiring after the store's time to live", () =>
@@ -105,7 +131,7 @@ describe("SharedResponseStore", () => {
       assert.isUndefined(yield* a.store.conversation("resp_b"))
     }))
 
-  it.effect("an answer larger than the entry bound is not stored, and a conversation past its bound is not read", () =>
+  it.effect("an answer larger than the entry bound is not stored, and a conversation past its bound is refused", () =>
     Effect.gen(function*() {
       const prefix = yield* freshPrefix
       const one = JSON.stringify(entry("resp_a")).length
@@ -116,13 +142,44 @@ describe("SharedResponseStore", () => {
 
       yield* storeTurns(store, 3)
       assert.strictEqual((yield* store.conversation("resp_t2"))?.items.length, 6)
-      yield* storeTurns(store, 8)
-      assert.isUndefined(yield* store.conversation("resp_t7"))
+      yield* storeLongTurns(store, 8, (i) => `turn ${i}`)
+      assert.strictEqual((yield* Effect.flip(store.conversation("resp_t7")))._tag, "ResponseStoreTooLarge")
       assert.isDefined(yield* store.get("resp_t7"))
-      // Read together, entries past the bound read as not stored.
-      const many = yield* store.getMany(["resp_t0", "resp_t1", "resp_t2", "resp_t3", "resp_t4", "resp_t5", "resp_t6", "resp_t7"])
-      assert.isDefined(many[0])
-      assert.isUndefined(many[7])
+      // Read together, entries past the bound are refused too.
+      const ids = ["resp_t0", "resp_t1", "resp_t2", "resp_t3", "resp_t4", "resp_t5", "resp_t6", "resp_t7"]
+      assert.strictEqual((yield* Effect.flip(store.getMany(ids)))._tag, "ResponseStoreTooLarge")
+      assert.strictEqual((yield* store.getMany(ids.slice(0, 3))).length, 3)
+    }))
+
+  it.effect("a walk past the byte budget stops with TooLarge, Redis sending no more than the budget", () =>
+    Effect.gen(function*() {
+      const prefix = yield* freshPrefix
+      const budget = 1_000_000
+      const b = yield* replica(prefix, { maxConversationBytes: budget })
+      // 40 turns of ~100 kB each (of two-byte characters, so half as many UTF-16 units): one read
+      // of the latest turn, then one of its 32 ancestors, which would bring back ~3.3 MB.
+      yield* storeLongTurns(b.store, 40, () => "é".repeat(50_000))
+      b.commands.length = 0
+      b.received.length = 0
+      const refused = yield* Effect.flip(b.store.conversation("resp_t39"))
+      assert.strictEqual(refused._tag, "ResponseStoreTooLarge")
+      assert.match(refused.message, /more than 1000000 bytes of stored responses/)
+      assert.strictEqual(b.commands.length, 2)
+      assert.isAtMost(sum(b.received), budget)
+      assert.isAbove(sum(b.received), budget - 110_000)
+
+      // The responses named together (a request's item references) likewise.
+      b.received.length = 0
+      const named = Array.from({ length: 40 }, (_, i) => `resp_t${i}`)
+      assert.strictEqual((yield* Effect.flip(b.store.getMany(named)))._tag, "ResponseStoreTooLarge")
+      assert.isAtMost(sum(b.received), budget)
+
+      // Bytes are UTF-8, as written: 8 turns hold ~800 kB in ~400 k UTF-16 units, so past a
+      // budget of 600 kB; 5 turns fit.
+      const small = yield* replica(prefix, { maxConversationBytes: 600_000 })
+      assert.strictEqual((yield* Effect.flip(small.store.conversation("resp_t7")))._tag, "ResponseStoreTooLarge")
+      assert.isAtMost(sum(small.received), 600_000)
+      assert.strictEqual((yield* small.store.conversation("resp_t4"))?.items.length, 10)
     }))
 
   it.effect("text this version did not write is taken as not stored", () =>

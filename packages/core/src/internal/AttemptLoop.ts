@@ -74,7 +74,10 @@ export const runGroup = <A>(
           }
         })
       }
-      return selection.candidates.length > 1 ? Effect.flatMap(Random.next, attemptOn) : attemptOn(0)
+      // One candidate needs no draw, unless an `orElse` strategy may pick among others.
+      return selection.candidates.length > 1 || selection.compiled.otherwise !== undefined
+        ? Effect.flatMap(Random.next, attemptOn)
+        : attemptOn(0)
     })
   }
 

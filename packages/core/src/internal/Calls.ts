@@ -114,6 +114,8 @@ export const recordFailure = (engine: Engine, d: Deployment, group: string, erro
   return engine.state.onFailure(d.id, {
     reason: error._tag,
     countsTowardCooldown: policy.countsTowardCooldown && !settings.disableCooldowns,
+    // With cooldowns off a failure still counts in the failure rate a strategy may read.
+    countsAsFailure: policy.countsTowardCooldown,
     coolsImmediately: policy.coolsImmediately,
     allowedFails: settings.allowedFailsByTag[error._tag] ?? settings.allowedFails,
     cooldownMs: Math.max(d.cooldownMs ?? settings.cooldownMs, retryAfter)

@@ -1,9 +1,10 @@
 /**
  * The complexity router's step in group resolution: a request for a complexity router's name
  * (`ComplexityRouter`) is classified and given the model group of its tier, before the strategy
- * picks a deployment. A tier group is taken as available when one of its deployments is within
- * its budgets (and its rpm/tpm, under usage-based routing) and not cooling down (one state
- * snapshot of the router's groups); the request then runs as a request
+ * picks a deployment. A tier group is taken as available when its strategy's own filters
+ * (`Selection.admitsAny`: within budget, within rpm/tpm under usage-based routing, not cooling
+ * down, as configured) leave one of its deployments, on one state snapshot of the router's
+ * groups; the request then runs as a request
  * for that group, with its retries, cooldowns and fallbacks. The decision rides on the run, so
  * the route reports it and metrics count it.
  */
@@ -13,10 +14,10 @@ import * as ComplexityRouter from "../ComplexityRouter.ts"
 import * as LlmError from "../LlmError.ts"
 import type { ComplexityRoute } from "../RouteInfo.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
-import * as Strategy from "../Strategy.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
 import { type Engine, resolveGroup, unknownModel } from "./Engine.ts"
 import { ROUTER } from "./Run.ts"
+import * as Selection from "./Selection.ts"
 
 export interface Tiered {
   readonly group: string
@@ -51,41 +52,31 @@ export const metricGroup = (engine: Engine, model: string): string | undefined =
 export const onGroup = <A>(
   engine: Engine,
   request: ChatRequest,
-  continueOn: (group: string, complexity: ComplexityRoute | undefined) => Effect.Effect<A, LlmError.LlmError>
+  continueOn: (group: string, complexity: ComplexityRoute | undefined) => Effect.Effect<A, LlmError.LlmError>,
+  /** Counted in `llm_router_complexity_requests_total` (not for a token count, which is no request served). */
+  counted = true
 ): Effect.Effect<A, LlmError.LlmError> => {
   const group = resolveGroup(engine, request.model)
   if (group !== undefined) return continueOn(group, undefined)
   const router = engine.settings.complexityRouters?.get(request.model)
   if (router === undefined) return Effect.fail(unknownModel(engine, request))
-  return Effect.flatMap(resolve(engine, router, request), (tiered) => continueOn(tiered.group, tiered.complexity))
+  return Effect.flatMap(resolve(engine, router, request, counted), (tiered) => continueOn(tiered.group, tiered.complexity))
 }
 
 /** The group a complexity router gives `request`, with what decided it; a bad forced tier is a 400. */
 export const resolve = (
   engine: Engine,
   router: ComplexityRouter.ComplexityRouter,
-  request: ChatRequest
+  request: ChatRequest,
+  counted = true
 ): Effect.Effect<Tiered, LlmError.LlmError> =>
   Effect.flatMap(engine.state.snapshot(idsOf(engine, router)), (snapshot) => {
-    // What the attempt loop's own filters would leave of a tier's group: a group whose every
-    // deployment is over its budget, at its rpm/tpm (usage-based routing) or cooling is passed by.
-    let tokens: number | undefined
-    const context: Strategy.Context = {
-      snapshot,
-      streaming: request.stream === true,
-      random: 0,
-      overBudget: engine.overBudget,
-      get estimatedTokens() {
-        return tokens ??= TokenEstimate.ofRequest(request)
-      }
-    }
-    const rateLimited = engine.settings.routingStrategy.startsWith("usage-based-routing")
+    // A tier's group is passed by when its compiled strategy's own filters (budgets, rpm/tpm,
+    // cooldowns…, as an attempt runs them) would leave none of its deployments.
+    const estimate = () => TokenEstimate.ofRequest(request)
     const available = (name: string) => {
       const group = resolveGroup(engine, name)
-      const members = group === undefined ? undefined : engine.targets.get(group)
-      if (members === undefined || members.length === 0) return false
-      const affordable = Strategy.withinBudget(members, context)
-      return Strategy.healthy(rateLimited ? Strategy.withinRateLimits(affordable, context) : affordable, context).length > 0
+      return group !== undefined && Selection.admitsAny(engine, group, request, request.stream === true, estimate, snapshot)
     }
     const decision = ComplexityRouter.decide(router, request, available)
     if (decision instanceof ComplexityRouter.InvalidTier) {
@@ -98,8 +89,6 @@ export const resolve = (
       signals: decision.signals,
       forced: decision.forced
     }
-    return Effect.as(
-      RouterMetrics.recordTier(router.name, decision.tier, decision.forced),
-      { group: resolveGroup(engine, decision.group) ?? decision.group, complexity }
-    )
+    const tiered = { group: resolveGroup(engine, decision.group) ?? decision.group, complexity }
+    return counted ? Effect.as(RouterMetrics.recordTier(router.name, decision.tier, decision.forced), tiered) : Effect.succeed(tiered)
   })

@@ -13,7 +13,8 @@
  * - the calls in flight: one in flight longer than any recent answer is itself evidence and
  *   raises the estimate before it answers.
  *
- * A failure is a penalty: it multiplies the estimate, and fades. The table is plain mutable data keyed by deployment id
+ * A failure is a penalty: it multiplies the estimate, and fades; after several, the largest of
+ * what is left of each counts. The table is plain mutable data keyed by deployment id
  * (bounded by the configuration), updated in single synchronous steps with times read from
  * `Clock` by the caller.
  */
@@ -55,6 +56,14 @@ export interface Sample {
   readonly outputTokens?: number | undefined
 }
 
+/** A failure's penalty: it multiplies the estimate by 1 + excess × e^(-age/fadeMs). */
+interface Penalty {
+  readonly excess: number
+  readonly at: number
+  /** How fast it fades (e-folding time): `decayMs`, shorter for a failure that came faster than an answer would. */
+  readonly fadeMs: number
+}
+
 /** Running means of `x`, `y`, `x²` and `xy`, and when the last sample came: a mean of `y`, and a line through the points. */
 interface Means {
   x: number
@@ -81,11 +90,12 @@ interface Entry {
   longestWholeAt: number
   /** Whole answers seen (counted up to `samples`): an answer is only overdue against an established estimate. */
   wholeAnswers: number
-  /** The last failure's penalty: a multiplier of the estimate, fading from `penaltyAt`; 1 for none. */
-  penalty: number
-  penaltyAt: number
-  /** How fast the penalty fades (e-folding time): `decayMs`, shorter for a failure that came faster than an answer would. */
-  penaltyFadeMs: number
+  /**
+   * The penalties of the failures since the last success that may yet be the largest, each
+   * fading at its own pace: a quick refusal after a timeout must not cut the timeout's penalty
+   * short. None is both smaller now and fading faster than another; at most `MAX_PENALTIES`.
+   */
+  penalties: Array<Penalty>
   /** When the last sample of any signal came (a penalty counts). */
   lastSampleAt: number
   /** Oldest first. */
@@ -94,6 +104,15 @@ interface Entry {
 
 /** However fast a failure came, its penalty fades over at least this fraction of `decayMs`. */
 const MIN_FADE = 0.1
+
+/** Penalties kept per deployment, whatever the upstream does (more than two distinct fades are rare). */
+const MAX_PENALTIES = 4
+/** A penalty faded to under this excess (0.1 %) changes no ranking: it is dropped. */
+const FADED = 1e-3
+
+const excessNow = (penalty: Penalty, now: number) => penalty.excess * Math.exp(-Math.max(0, now - penalty.at) / penalty.fadeMs)
+/** When a penalty will have faded to nothing that counts. */
+const fadedAt = (penalty: Penalty) => penalty.at + penalty.fadeMs * Math.log(penalty.excess / FADED)
 
 /** Samples the load fit follows: a slope needs more points than a mean. */
 const LOAD_FIT_SAMPLES = 50
@@ -185,9 +204,7 @@ export const make = (options: Options): Table => {
         longestWhole: 0,
         longestWholeAt: 0,
         wholeAnswers: 0,
-        penalty: 1,
-        penaltyAt: 0,
-        penaltyFadeMs: options.decayMs,
+        penalties: [],
         lastSampleAt: Number.NEGATIVE_INFINITY,
         pending: []
       }
@@ -201,9 +218,12 @@ export const make = (options: Options): Table => {
     if (i !== -1) entry.pending.splice(i, 1)
     return entry
   }
-  /** The penalty left of the last failure. */
-  const penaltyNow = (entry: Entry, now: number) =>
-    entry.penalty === 1 ? 1 : 1 + (entry.penalty - 1) * Math.exp(-Math.max(0, now - entry.penaltyAt) / entry.penaltyFadeMs)
+  /** What the failures since the last success multiply the estimate by now: the largest penalty left. */
+  const penaltyNow = (entry: Entry, now: number) => {
+    let excess = 0
+    for (const penalty of entry.penalties) excess = Math.max(excess, excessNow(penalty, now))
+    return 1 + excess
+  }
   /**
    * The longest recent whole answer, fading over ten decay times while newer answers come (not
    * after the last: with no answer since, it is still the longest recent one, and a call in
@@ -249,7 +269,7 @@ export const make = (options: Options): Table => {
         }
         latency = sample.latencyMs / tokens
       }
-      entry.penalty = 1
+      entry.penalties = []
       entry.load = fold(entry.load, Math.log(pending.load), Math.log(Math.max(latency, 1e-9)), now, options, (e) => keptForLoad(e, now))
       entry.lastSampleAt = now
     },
@@ -257,10 +277,24 @@ export const make = (options: Options): Table => {
       const entry = settle(pending)
       const usual = pending.streaming ? entry.lastFirstChunk : entry.lastWhole
       const took = usual !== undefined && usual > 0 ? (now - pending.startedAt) / usual : 0
-      entry.penalty = Math.max(penaltyNow(entry, now), options.penaltyFactor, took)
-      entry.penaltyAt = now
-      // A failure that came faster than an answer would costs its caller little: tried again sooner.
-      entry.penaltyFadeMs = options.decayMs * Math.min(1, Math.max(MIN_FADE, took))
+      const added: Penalty = {
+        excess: Math.max(options.penaltyFactor, took) - 1,
+        at: now,
+        // A failure that came faster than an answer would costs its caller little: tried again sooner.
+        fadeMs: options.decayMs * Math.min(1, Math.max(MIN_FADE, took))
+      }
+      // Of two penalties, one both smaller now and fading at most as slowly never counts again.
+      const outlasts = (a: Penalty, b: Penalty) => excessNow(a, now) >= excessNow(b, now) && a.fadeMs >= b.fadeMs
+      const penalties = entry.penalties.filter((p) => excessNow(p, now) > FADED && !outlasts(added, p))
+      if (added.excess > FADED && !penalties.some((p) => outlasts(p, added))) {
+        penalties.push(added)
+        // Past the bound, the one that fades out soonest goes (never the newest).
+        if (penalties.length > MAX_PENALTIES) {
+          const soonest = penalties.slice(0, -1).reduce((a, b) => (fadedAt(b) < fadedAt(a) ? b : a))
+          penalties.splice(penalties.indexOf(soonest), 1)
+        }
+      }
+      entry.penalties = penalties
       entry.lastSampleAt = now
     },
     released: (pending) => void settle(pending),

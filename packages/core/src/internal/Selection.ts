@@ -21,7 +21,7 @@ import type { Snapshot } from "../RouterState.ts"
 import * as Strategy from "../Strategy.ts"
 import { recoversFirst } from "./BuiltInSteps.ts"
 import type { Engine } from "./Engine.ts"
-import { estimatedTokens, ROUTER, type Run } from "./Run.ts"
+import { estimatedTokens, ROUTER, type Routable, type Run } from "./Run.ts"
 
 /** A group's strategy, ready to run: the steps the router runs, its pick, and the strategy after it. */
 export interface Compiled {
@@ -247,6 +247,46 @@ const runSteps = (
     current = next
   }
   return current
+}
+
+/**
+ * Whether the group's leading built-in filters (its compiled strategy's, as an attempt runs
+ * them, and those of each `orElse` after it) leave a deployment for a new request, on `snapshot`: what the complexity ladder asks of
+ * a tier's group before any run exists. A strategy without `healthy` admits a cooling group, as
+ * its attempts would call it.
+ */
+export const admitsAny = (
+  engine: Engine,
+  group: string,
+  request: Routable,
+  streaming: boolean,
+  estimate: () => number,
+  snapshot: Snapshot
+): boolean => {
+  const members = engine.targets.get(group)
+  if (members === undefined || members.length === 0) return false
+  const compiled = engine.compiled.get(group) ?? compile(engine.strategyFor(group), members, engine.settings, engine.budgetLimits)
+  let tokens: number | undefined
+  const context: Strategy.Context = {
+    snapshot,
+    streaming,
+    random: 0,
+    request,
+    group,
+    isFallback: false,
+    tags: request.metadata?.tags,
+    overBudget: engine.overBudget,
+    get estimatedTokens() {
+      return tokens ??= estimate()
+    }
+  }
+  // The strategy, and each `orElse` after it, as `admit` and `decide` would try them in turn.
+  for (let strategy: Compiled | undefined = compiled; strategy !== undefined; strategy = strategy.otherwise) {
+    let current = members
+    for (let i = 0; i < strategy.leading && current.length > 0; i++) current = strategy.steps[i]!(current, context)
+    if (current.length > 0) return true
+  }
+  return false
 }
 
 /** The members this request may still call (the errors of the others cannot succeed there). */

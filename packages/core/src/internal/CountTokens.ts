@@ -1,0 +1,66 @@
+/**
+ * Counting a request's input tokens through a router (Anthropic's `count_tokens`): a side call,
+ * not a completion, so it stays out of the attempt loop. The group is resolved as a chat's
+ * would be; its healthy deployments whose client counts exactly (`LlmClient.countTokens`, a
+ * Claude deployment's) are asked one after another, lowest `order` first, then config order,
+ * until one answers; when none can or none does, the count is the estimate the router's
+ * context-window check uses (`TokenEstimate`).
+ *
+ * It reads the router's state but never writes it: no start, success, failure or latency
+ * sample, nothing against rpm/tpm or budgets, no session pin, no served-request metric. A client
+ * that counts before every message (Claude Code) would otherwise spend a deployment's rpm, reset
+ * its failure count and skew latency routing with calls that serve nothing; and a group whose
+ * deployments are all cooling still answers a count (the estimate), never a 429. A failed count
+ * falls to the next deployment without cooling the one that failed (a count is not the traffic
+ * cooldowns protect); the gateway logs it (`UpstreamLog`).
+ */
+import { Clock, Effect, Result } from "effect"
+import type { ChatRequest } from "../Chat.ts"
+import type { Deployment } from "../Deployment.ts"
+import type * as LlmClient from "../LlmClient.ts"
+import type * as LlmError from "../LlmError.ts"
+import * as Strategy from "../Strategy.ts"
+import * as TokenEstimate from "../TokenEstimate.ts"
+import { admit, newRun } from "./Admission.ts"
+import { routeInfo, underRequestTimeout } from "./Calls.ts"
+import * as ComplexityRouting from "./ComplexityRouting.ts"
+import type { Engine } from "./Engine.ts"
+
+export const count = (engine: Engine, asked: ChatRequest): Effect.Effect<LlmClient.Counted, LlmError.LlmError> =>
+  ComplexityRouting.onGroup(engine, asked, (group, complexity) => {
+    // A chat group only, its per-request override fields taken off, as for a chat.
+    const admitted = admit(engine, group, "chat", asked)
+    if (Result.isFailure(admitted)) return Effect.fail(admitted.failure)
+    const [request, overrides] = admitted.success
+    const estimate = Effect.sync((): LlmClient.Counted => ({ inputTokens: TokenEstimate.ofRequest(request), route: undefined }))
+    const counters = countersOf(engine, group)
+    if (counters.length === 0) return estimate
+    return Effect.withFiber((fiber) => {
+      const clock = fiber.getRef(Clock.Clock)
+      // A run for the call's time bound (the request's own `timeout`) and the route it reports.
+      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest, overrides)
+      if (complexity !== undefined) run.complexity = complexity
+      return Effect.flatMap(engine.state.snapshot(counters.map((d) => d.id)), (snapshot) => {
+        const ready = Strategy.healthy(counters, { snapshot, streaming: false, random: 0, group })
+        const from = (i: number): Effect.Effect<LlmClient.Counted, LlmError.LlmError> => {
+          const d = ready[i]
+          if (d === undefined) return estimate
+          run.attempts++
+          return underRequestTimeout(engine, run, d, engine.clients.get(d.id)!.countTokens!(request)).pipe(
+            Effect.map((inputTokens): LlmClient.Counted => ({
+              inputTokens,
+              route: routeInfo(run, { deployment: d, group }, clock.currentTimeMillisUnsafe(), undefined)
+            })),
+            Effect.catch(() => from(i + 1))
+          )
+        }
+        return from(0)
+      })
+    })
+  }, false)
+
+/** The deployments of `group` whose client counts exactly, lowest `order` first (then config order). */
+const countersOf = (engine: Engine, group: string): ReadonlyArray<Deployment> =>
+  (engine.groups.get(group) ?? [])
+    .filter((d) => engine.clients.get(d.id)?.countTokens !== undefined)
+    .sort((a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER))
