@@ -1,8 +1,9 @@
 /**
- * A call's in-flight count is given back on every exit of its attempt: success, failure,
- * interruption and a defect (an adapter that crashes), for chats and for streams, and for a
- * stream interrupted while it records how it ended. Otherwise `least-busy` would avoid the
- * deployment for good.
+ * A call's in-flight count is given back exactly once on every exit of its attempt: success,
+ * failure, interruption and a defect (an adapter that crashes), for chats and for streams, for
+ * a stream interrupted while it records how it ended, and for a call interrupted at any step
+ * it takes. Otherwise `least-busy` would avoid the deployment for good (or, given back twice,
+ * crowd it).
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { Chat, LlmClient } from "@llm-router/core"
@@ -109,6 +110,7 @@ describe("a stream interrupted as it ends", () => {
 class Stepper implements Scheduler.Scheduler {
   readonly executionMode = "async"
   private readonly tasks: Array<() => void> = []
+  // A resumed fiber's first operation is the yield's own continuation: one more, then yield again.
   shouldYield(fiber: { readonly currentOpCount: number }) {
     return fiber.currentOpCount > 2
   }
@@ -141,51 +143,76 @@ const answer: ReadonlyArray<LlmClient.StreamPart> = [
   { _tag: "Chunk", chunk: chunk({ content: "Hello" }) },
   { _tag: "Chunk", chunk: chunk({ content: " there" }) }
 ]
-const ending = {
-  success: Stream.make<ReadonlyArray<LlmClient.StreamPart>>({ _tag: "Chunk", chunk: chunk({}, "stop") }),
-  failure: Stream.fail(SimulatedProvider.makeError({ tag: "InternalServerError" }, "openai", "a"))
+const failure = SimulatedProvider.makeError({ tag: "InternalServerError" }, "openai", "a")
+const completion: LlmClient.Completion = {
+  response: {
+    id: "chatcmpl-1",
+    object: "chat.completion",
+    created: 0,
+    model: "a",
+    choices: [{ index: 0, message: { role: "assistant", content: "Hello there" }, finish_reason: "stop" }]
+  },
+  route: { group: "gpt", servedBy: "gpt", deployment: "a", provider: "openai", model: "a", attempts: 1, fallbacks: [], latencyMs: 0 }
 }
 
+/** A deployment that answers at once (no clock), ending in success or failure; a stream after some content. */
+const answering = (end: "success" | "failure"): LlmClient.Service => ({
+  chat: () => (end === "success" ? Effect.succeed(completion) : Effect.fail(failure)),
+  stream: () =>
+    Stream.concat(
+      Stream.fromIterable(answer),
+      end === "success" ? Stream.make<ReadonlyArray<LlmClient.StreamPart>>({ _tag: "Chunk", chunk: chunk({}, "stop") }) : Stream.fail(failure)
+    )
+})
+
 /**
- * Streams from `a` (`end`ing as told) on a `Stepper`, interrupted after `steps` steps (never
- * when the stream ends first), while another call on `a` is in flight throughout. Returns `a`'s
- * in-flight count afterwards (1 when the stream gave back exactly its own), and whether the
- * stream had ended before the interruption.
+ * Runs `call` on a router over `a` (answering as `end` says) on a `Stepper`, interrupted after
+ * `steps` steps (never when it ends first), while another call on `a` is in flight throughout.
+ * Returns `a`'s in-flight count afterwards (1 when the call gave back exactly its own), and
+ * whether the call had ended before the interruption.
  */
-const interruptedAfter = (steps: number, end: keyof typeof ending) =>
+const interruptedAfter = (steps: number, end: "success" | "failure", call: (router: LlmClient.Service) => Effect.Effect<unknown, unknown>) =>
   Effect.gen(function*() {
     const config = yield* RouterConfig.decode({ model_list: [deployment("gpt", "a")], num_retries: 0 })
     const state = yield* RouterState.makeMemory
-    const client: LlmClient.Service = { chat: () => Effect.die("unused"), stream: () => Stream.concat(Stream.fromIterable(answer), ending[end]) }
-    const router = yield* Router.make(config, () => Effect.succeed(client)).pipe(Effect.provideService(RouterState.RouterState, state))
+    const router = yield* Router.make(config, () => Effect.succeed(answering(end))).pipe(Effect.provideService(RouterState.RouterState, state))
     yield* state.onStart("a")
     const stepper = new Stepper()
     // Started at once, so its first yield (and every one after) goes to the stepper.
-    const consumer = yield* Effect.forkChild(
-      Effect.provideService(Effect.exit(Stream.runDrain(router.stream(request()))), Scheduler.Scheduler, stepper),
-      { startImmediately: true }
-    )
+    const caller = yield* Effect.forkChild(Effect.provideService(Effect.exit(call(router)), Scheduler.Scheduler, stepper), {
+      startImmediately: true
+    })
     const ran = stepper.run(steps)
-    const endedFirst = consumer.pollUnsafe() !== undefined
-    consumer.interruptUnsafe()
+    const endedFirst = caller.pollUnsafe() !== undefined
+    caller.interruptUnsafe()
     stepper.runAll()
-    assert.isDefined(consumer.pollUnsafe(), "the stream ended")
+    assert.isDefined(caller.pollUnsafe(), "the call ended")
     const inFlight = (yield* state.snapshot(["a"])).stats.get("a")!.inFlight
     return { inFlight, endedFirst: endedFirst || !ran }
   })
 
-describe("a stream interrupted at any step", () => {
-  it.effect.each(["success", "failure"] as const)("ending in %s gives back exactly its own in-flight count", (end) =>
+/** Interrupts `call` at every step it takes until it ends; the counts left wherever it is not 1. */
+const everyStep = (end: "success" | "failure", call: (router: LlmClient.Service) => Effect.Effect<unknown, unknown>) =>
+  Effect.gen(function*() {
+    const wrong: Array<string> = []
+    let steps = 0
+    for (;; steps++) {
+      const { inFlight, endedFirst } = yield* interruptedAfter(steps, end, call)
+      if (inFlight !== 1) wrong.push(`after ${steps} steps: ${inFlight}`)
+      if (endedFirst) break
+    }
+    assert.isAbove(steps, 20, "the call took its steps on the stepper")
+    return wrong
+  })
+
+describe("a call interrupted at any step", () => {
+  it.effect.each(["success", "failure"] as const)("a stream ending in %s gives back exactly its own in-flight count", (end) =>
     Effect.gen(function*() {
-      // Every step from the first to the stream's end; the counts left wherever it is not 1.
-      const wrong: Array<string> = []
-      let steps = 0
-      for (;; steps++) {
-        const { inFlight, endedFirst } = yield* interruptedAfter(steps, end)
-        if (inFlight !== 1) wrong.push(`after ${steps} steps: ${inFlight}`)
-        if (endedFirst) break
-      }
-      assert.isAbove(steps, 100, "the stream took its steps on the stepper")
-      assert.deepStrictEqual(wrong, [])
+      assert.deepStrictEqual(yield* everyStep(end, (router) => Stream.runDrain(router.stream(request()))), [])
+    }))
+
+  it.effect.each(["success", "failure"] as const)("a chat ending in %s gives back exactly its own in-flight count", (end) =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual(yield* everyStep(end, (router) => router.chat(request())), [])
     }))
 })

@@ -8,14 +8,11 @@ import { Cause, Clock, Duration, Effect, Exit, Pull, Random, Schedule } from "ef
 import type { Deployment } from "../Deployment.ts"
 import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
+import type { Cooldown } from "../RouterState.ts"
 import { InFlight, recordFailure } from "./Calls.ts"
 import type { Engine } from "./Engine.ts"
 import { addTo, type Operation, type Run, type Served } from "./Run.ts"
 import * as Selection from "./Selection.ts"
-
-/** An exit that neither the operation (success) nor `afterFailure` (a typed failure) records. */
-const endsUnrecorded = <A>(exit: Exit.Exit<A, LlmError.LlmError>): boolean =>
-  Exit.isFailure(exit) && !Cause.hasFails(exit.cause)
 
 /**
  * One model group for `run`. `ignoreCooldown` is the last resort, when every deployment of
@@ -53,21 +50,31 @@ export const runGroup = <A>(
         const d = Selection.decide(selection, random)
         if ("_tag" in d) return Effect.fail(lastError ?? d)
         run.attempts++
+        /** The cooldown the attempt's failure started, recorded by the bracket. */
+        let cooled: Cooldown | undefined
         // One bracket for the in-flight count taken by `onStart`, taken uninterruptibly with the
-        // bracket set around the call (only the call is interruptible): a success is recorded by
-        // the operation (or by the stream it opened), a failure by `afterFailure`; anything else
-        // (an interruption, a defect) gives the count back here, so no exit leaves it raised.
+        // bracket set around the call (only the call is interruptible): a success (as the operation
+        // reported it) and a typed failure are recorded here, anything else (an interruption, a
+        // defect) gives the count back here, so no exit leaves it raised. A stream's operation
+        // reports no success: the stream it opened holds the count on, and records its end.
         const bracketed = Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(state.onStart(d.id), () => {
             const counted = new InFlight(engine, d)
             // Made once the call is recorded as started: `operation` may read the clock as it is made.
             const direct = operation(d, counted)
             const called = run.span === undefined ? direct : engine.spans.attempt(run.span, d, run.attempts, direct)
-            return Effect.onExit(restore(called), (exit) => (endsUnrecorded(exit) ? counted.release() : Effect.void))
+            return Effect.onExit(restore(called), (exit) => {
+              if (Exit.isSuccess(exit)) return counted.recordSuccess()
+              const error = Cause.findErrorOption(exit.cause)
+              if (error._tag === "None") return counted.release()
+              return counted.settle(Effect.map(recordFailure(engine, d, group, error.value), (cooldown) => {
+                cooled = cooldown
+              }))
+            })
           })
         )
         return Effect.matchCauseEffect(bracketed, {
-          onFailure: (cause) => afterFailure(attempt, d, selection.ready, cause),
+          onFailure: (cause) => afterFailure(attempt, d, selection.ready, cause, cooled),
           onSuccess: (value) => {
             if (run.session !== undefined) engine.pins?.set(group, run.session, d.id, snapshot.now)
             return Effect.succeed({ value, deployment: d, group })
@@ -81,12 +88,13 @@ export const runGroup = <A>(
     })
   }
 
-  /** After a failed attempt: record it, then retry (at once, or after a backoff) or give up. */
+  /** After a failed attempt (recorded, `cooled` its deployment or not): retry (at once, or after a backoff) or give up. */
   const afterFailure = (
     attempt: number,
     d: Deployment,
     healthy: ReadonlyArray<Deployment>,
-    cause: Cause.Cause<LlmError.LlmError>
+    cause: Cause.Cause<LlmError.LlmError>,
+    cooled: Cooldown | undefined
   ): Effect.Effect<Served<A>, LlmError.LlmError> =>
     Effect.gen(function*() {
       const error = Cause.findErrorOption(cause)
@@ -95,7 +103,6 @@ export const runGroup = <A>(
       const policy = LlmError.policy(lastError)
       addTo(run, "failed", d.id)
       if (!policy.retrySameDeployment) addTo(run, "excluded", d.id)
-      const cooled = yield* recordFailure(engine, d, group, lastError)
       if (!policy.tryOtherDeployments || attempt >= retriesAfter(lastError)) return yield* lastError
       // Another healthy deployment can take the retry at once; otherwise wait out a backoff.
       const othersReady = healthy.some((o) => o.id !== d.id && run.excluded?.has(o.id) !== true)

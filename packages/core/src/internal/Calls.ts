@@ -13,6 +13,7 @@ import type { Deployment } from "../Deployment.ts"
 import * as LlmError from "../LlmError.ts"
 import type { RouteInfo } from "../RouteInfo.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
+import type { Success } from "../RouterState.ts"
 import type { Engine } from "./Engine.ts"
 import type { Run } from "./Run.ts"
 import * as Wildcards from "./Wildcards.ts"
@@ -85,6 +86,7 @@ export const release = (engine: Engine, d: Deployment) =>
  */
 export class InFlight {
   private held = true
+  private success: Success | undefined = undefined
   private readonly engine: Engine
   private readonly deployment: Deployment
   constructor(engine: Engine, deployment: Deployment) {
@@ -102,6 +104,24 @@ export class InFlight {
   /** Gives the count back without a record (the caller went away, or the call died), unless it is back already. */
   release(): Effect.Effect<void> {
     return this.settle(release(this.engine, this.deployment))
+  }
+  /**
+   * A call that answered whole succeeds with `value`: its `success` is recorded by the attempt's
+   * bracket (`recordSuccess`) once the attempt ends so, in the same uninterruptible step.
+   */
+  answered<A>(value: A, success: Success): Effect.Effect<A> {
+    this.success = success
+    return Effect.succeed(value)
+  }
+  /**
+   * For the attempt loop's bracket (already uninterruptible) when the attempt succeeds: records
+   * the success its operation reported (`answered`), which gives the count back. Nothing when it
+   * reported none: an opened stream holds the count on.
+   */
+  recordSuccess(): Effect.Effect<void> {
+    if (this.success === undefined || !this.held) return Effect.void
+    this.held = false
+    return this.engine.state.onSuccess(this.deployment.id, this.success)
   }
 }
 

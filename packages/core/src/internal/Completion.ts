@@ -77,7 +77,7 @@ const routeChat = (
   clock: Clock.Clock
 ): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
   Effect.flatMap(
-    route(engine, run, (d) => {
+    route(engine, run, (d, inFlight) => {
       // Made when the attempt starts (see `AttemptLoop`).
       const began = clock.currentTimeMillisUnsafe()
       const mock = run.overrides?.mockResponse
@@ -101,10 +101,7 @@ const routeChat = (
             )
           }
           const latencyMs = clock.currentTimeMillisUnsafe() - began
-          return Effect.as(
-            engine.state.onSuccess(d.id, { latencyMs, tokens: completion.response.usage?.total_tokens ?? 0 }),
-            completion
-          )
+          return inFlight.answered(completion, { latencyMs, tokens: completion.response.usage?.total_tokens ?? 0 })
         })
       )
       // A mock answer says nothing of the deployment's latency.

@@ -47,7 +47,7 @@ const routeEmbedding = (
   clock: Clock.Clock
 ): Effect.Effect<EmbeddingClient.Embedded, LlmError.LlmError> =>
   Effect.flatMap(
-    route(engine, run, (d) => {
+    route(engine, run, (d, inFlight) => {
       const client = engine.embeddingClients.get(d.id)
       if (client === undefined) {
         return Effect.fail(new LlmError.BadRequest({
@@ -60,10 +60,7 @@ const routeEmbedding = (
       const began = clock.currentTimeMillisUnsafe()
       return underRequestTimeout(engine, run, d, client.embed(run.request)).pipe(
         Effect.flatMap((embedded) =>
-          Effect.as(
-            engine.state.onSuccess(d.id, { latencyMs: clock.currentTimeMillisUnsafe() - began, tokens: embedded.response.usage.total_tokens }),
-            embedded
-          )
+          inFlight.answered(embedded, { latencyMs: clock.currentTimeMillisUnsafe() - began, tokens: embedded.response.usage.total_tokens })
         )
       )
     }),

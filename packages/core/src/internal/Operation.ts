@@ -44,7 +44,7 @@ const routeOperation = <A>(
   operation: LlmClient.Operation<A>
 ): Effect.Effect<LlmClient.Operated<A>, LlmError.LlmError> =>
   Effect.flatMap(
-    route(engine, run, (d) => {
+    route(engine, run, (d, inFlight) => {
       // Made when the attempt starts (see `AttemptLoop`).
       const began = clock.currentTimeMillisUnsafe()
       const mock = run.overrides?.mockResponse
@@ -60,10 +60,7 @@ const routeOperation = <A>(
               message: `${d.id} answered that its content was filtered`
             })
           )
-          : Effect.as(
-            engine.state.onSuccess(d.id, { latencyMs: clock.currentTimeMillisUnsafe() - began, tokens: answer.usage?.total_tokens ?? 0 }),
-            answer
-          ))
+          : inFlight.answered(answer, { latencyMs: clock.currentTimeMillisUnsafe() - began, tokens: answer.usage?.total_tokens ?? 0 }))
       return observed(engine.latency, d.id, false, began, call, (answer, now) => ({
         latencyMs: now - began,
         outputTokens: answer.usage?.completion_tokens
