@@ -26,9 +26,9 @@ export interface DeploymentStats {
   /** Failures inside the current one-minute window since the last success (what `allowed_fails` counts). */
   readonly recentFailures: number
   /**
-   * The failed share of the calls that ended in the last sixty seconds (a sliding minute over
-   * per-minute counts; failures the request caused, such as a 400, do not count, failures with
-   * cooldowns disabled do); `undefined` when none ended.
+   * The failed share of the calls that ended in the last minute (in ten-second buckets; failures
+   * the request caused, such as a 400, do not count, failures with cooldowns disabled do);
+   * `undefined` when none ended.
    */
   readonly recentFailureRate?: number | undefined
 }
@@ -97,15 +97,13 @@ export interface Entry {
   readonly cooldownReason: string
   readonly failures: ReadonlyArray<number>
   /**
-   * Calls ended in minute `outcomeMinute` (epoch minutes) and in the minute before, by outcome:
-   * what `recentFailureRate` weighs as a sliding minute. Failures the request caused (a 400) are
-   * not counted; failures are counted with cooldowns disabled too.
+   * Calls ended in the last `OUTCOME_BUCKETS` ten-second buckets, up to bucket `outcomeBucket`
+   * (epoch milliseconds / 10 s): successes in slots 0-5 and failures in slots 6-11, each bucket
+   * at its index modulo 6. What `recentFailureRate` sums. Failures the request caused (a 400)
+   * are not counted; failures are counted with cooldowns disabled too.
    */
-  readonly outcomeMinute: number
-  readonly succeeded: number
-  readonly failed: number
-  readonly succeededBefore: number
-  readonly failedBefore: number
+  readonly outcomeBucket: number
+  readonly outcomes: ReadonlyArray<number>
   readonly inFlight: number
   readonly latencies: ReadonlyArray<number>
   /** When each of `latencies` was taken (epoch milliseconds), in the same order. */
@@ -121,11 +119,8 @@ export const emptyEntry: Entry = {
   cooldownUntil: 0,
   cooldownReason: "",
   failures: [],
-  outcomeMinute: 0,
-  succeeded: 0,
-  failed: 0,
-  succeededBefore: 0,
-  failedBefore: 0,
+  outcomeBucket: 0,
+  outcomes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
   inFlight: 0,
   latencies: [],
   latencyTimes: [],
@@ -180,30 +175,38 @@ const statsOf = (entry: Entry, now: number, latency: Summary, ttfc: Summary): De
   }
 }
 
-/**
- * The failed share of the calls that ended in the last sixty seconds, as a sliding window over
- * per-minute counts: this minute's, plus the last minute's weighted by how much of it the window
- * still covers (exact at a steady rate, and no per-call list to keep).
- */
+/** The failure rate's window: six buckets of ten seconds (the last minute, to ten seconds). */
+const OUTCOME_BUCKET_MS = 10_000
+const OUTCOME_BUCKETS = 6
+
+/** The failed share of the calls that ended in the last minute's buckets; `undefined` when none did. */
 const failureRate = (entry: Entry, now: number): number | undefined => {
-  const minute = minuteOf(now)
-  const current = entry.outcomeMinute === minute
-  if (!current && entry.outcomeMinute !== minute - 1) return undefined
-  const before = 1 - (now % 60_000) / 60_000
-  const failed = current ? entry.failed + entry.failedBefore * before : entry.failed * before
-  const ended = current
-    ? entry.failed + entry.succeeded + (entry.failedBefore + entry.succeededBefore) * before
-    : (entry.failed + entry.succeeded) * before
+  const newest = entry.outcomeBucket
+  const oldest = Math.max(Math.floor(now / OUTCOME_BUCKET_MS), newest) - OUTCOME_BUCKETS + 1
+  let failed = 0
+  let ended = 0
+  for (let bucket = Math.max(oldest, newest - OUTCOME_BUCKETS + 1, 0); bucket <= newest; bucket++) {
+    const slot = bucket % OUTCOME_BUCKETS
+    failed += entry.outcomes[OUTCOME_BUCKETS + slot]!
+    ended += entry.outcomes[slot]! + entry.outcomes[OUTCOME_BUCKETS + slot]!
+  }
   return ended > 0 ? failed / ended : undefined
 }
 
-/** An entry's outcome counts moved on to `minute` (this minute's become the last minute's, or all go). */
-const outcomesAt = (entry: Entry, minute: number): Entry =>
-  entry.outcomeMinute === minute
-    ? entry
-    : entry.outcomeMinute === minute - 1
-    ? { ...entry, outcomeMinute: minute, succeeded: 0, failed: 0, succeededBefore: entry.succeeded, failedBefore: entry.failed }
-    : { ...entry, outcomeMinute: minute, succeeded: 0, failed: 0, succeededBefore: 0, failedBefore: 0 }
+/** The bucket a call ended at `now` counts in (the newest so far: a clock gone back counts there). */
+const outcomeBucketAt = (entry: Entry, now: number) => Math.max(entry.outcomeBucket, Math.floor(now / OUTCOME_BUCKET_MS))
+
+/** The entry's outcome counts with one more call ended in `bucket` (`outcomeBucketAt`): a failure or a success. */
+const withOutcome = (entry: Entry, bucket: number, failure: boolean): ReadonlyArray<number> => {
+  const outcomes = entry.outcomes.slice()
+  // The buckets the clock has moved past since the last call ended start empty.
+  for (let b = Math.max(entry.outcomeBucket + 1, bucket - OUTCOME_BUCKETS + 1); b <= bucket; b++) {
+    outcomes[b % OUTCOME_BUCKETS] = 0
+    outcomes[OUTCOME_BUCKETS + (b % OUTCOME_BUCKETS)] = 0
+  }
+  outcomes[(failure ? OUTCOME_BUCKETS : 0) + (bucket % OUTCOME_BUCKETS)]! += 1
+  return outcomes
+}
 
 /** The last `LATENCY_SAMPLES` of `samples` and then `sample`, as a new array (at most ten numbers copied). */
 const withSample = (samples: ReadonlyArray<number>, sample: number): ReadonlyArray<number> => {
@@ -230,14 +233,15 @@ export const applyStart = (entry: Entry, now: number): Entry => {
 }
 
 /** Applies a successful call: the pure rule behind every store's `onSuccess`. */
-export const applySuccess = (previous: Entry, success: Success, now: number): Entry => {
+export const applySuccess = (entry: Entry, success: Success, now: number): Entry => {
   const minute = minuteOf(now)
-  const entry = outcomesAt(previous, minute)
   const sameMinute = entry.minute === minute
   const ttfc = success.timeToFirstChunkMs
+  const bucket = outcomeBucketAt(entry, now)
   return {
     ...entry,
-    succeeded: entry.succeeded + 1,
+    outcomeBucket: bucket,
+    outcomes: withOutcome(entry, bucket, false),
     inFlight: Math.max(0, entry.inFlight - 1),
     // A success shows the deployment works: its earlier failures no longer count.
     failures: entry.failures.length === 0 ? entry.failures : emptyEntry.failures,
@@ -256,8 +260,8 @@ export const applyFailure = (previous: Entry, failure: Failure, now: number): En
   const inFlight = Math.max(0, previous.inFlight - 1)
   const counted = failure.countsAsFailure ?? failure.countsTowardCooldown
   if (!counted) return { ...previous, inFlight }
-  const outcomes = outcomesAt(previous, minuteOf(now))
-  const entry = { ...outcomes, inFlight, failed: outcomes.failed + 1 }
+  const bucket = outcomeBucketAt(previous, now)
+  const entry = { ...previous, inFlight, outcomeBucket: bucket, outcomes: withOutcome(previous, bucket, true) }
   if (!failure.countsTowardCooldown) return entry
   const failures = [...entry.failures.filter((t) => t > now - FAILURE_WINDOW_MS), now]
   const trips = failure.coolsImmediately || failures.length > failure.allowedFails

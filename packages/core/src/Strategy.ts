@@ -277,7 +277,7 @@ export const latencyP50 = (d: Deployment, context: Context): number => {
   return (context.streaming ? stats.timeToFirstChunkP50Ms ?? stats.latencyP50Ms : stats.latencyP50Ms) ?? 0
 }
 
-/** The failed share of the calls that ended in the last sixty seconds (`recentFailureRate`); 0 when none ended. */
+/** The failed share of the calls that ended in the last minute (`recentFailureRate`); 0 when none ended. */
 export const failureRate = (d: Deployment, context: Context): number => statsOf(context, d).recentFailureRate ?? 0
 
 /** Tokens used this minute. */

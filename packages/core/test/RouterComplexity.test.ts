@@ -124,6 +124,12 @@ describe("complexity routing", () => {
       const { route } = yield* succeedOnClock(h.router.chat(request("auto", HELLO)), 0)
       assert.strictEqual(route.group, "cheap")
       assert.deepStrictEqual(h.order(), ["cheap-1"])
+
+      // The same through an orElse: the first strategy's filters leave nothing, the second calls through.
+      const orElseThrough = pipe(Strategy.candidates, Strategy.pick(Strategy.first), Strategy.orElse(throughCooldowns))
+      const g = yield* harness({ model_list: [...groups, auto(tiers)], num_retries: 0 }, {}, { strategies: { cheap: orElseThrough } })
+      yield* g.state.onFailure("cheap-1", { reason: "RateLimited", countsTowardCooldown: true, coolsImmediately: true, allowedFails: 0, cooldownMs: 60_000 })
+      assert.strictEqual((yield* succeedOnClock(g.router.chat(request("auto", HELLO)), 0)).route.group, "cheap")
     }))
 
   it.effect("a forced tier wins (metadata.complexity_tier); an unknown one is a bad request", () =>

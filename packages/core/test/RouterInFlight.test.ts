@@ -1,12 +1,15 @@
 /**
  * A call's in-flight count is given back on every exit of its attempt: success, failure,
- * interruption and a defect (an adapter that crashes), for chats and for streams. Otherwise
- * `least-busy` would avoid the deployment for good.
+ * interruption and a defect (an adapter that crashes), for chats and for streams, and for a
+ * stream interrupted while it records how it ended. Otherwise `least-busy` would avoid the
+ * deployment for good.
  */
 import { assert, describe, it } from "@effect/vitest"
-import type { LlmClient } from "@llm-router/core"
+import type { Chat, LlmClient } from "@llm-router/core"
 import { Router, RouterConfig, RouterState } from "@llm-router/core"
-import { Effect, Exit, Stream } from "effect"
+import { SimulatedProvider } from "@llm-router/testing"
+import { Deferred, Effect, Exit, Fiber, Scheduler, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import { deployment, request } from "./Fixture.ts"
 
 const crashing: LlmClient.Service = {
@@ -40,5 +43,149 @@ describe("in-flight calls", () => {
       const exit = yield* Effect.exit(Stream.runDrain(router.stream(request())))
       assert.isTrue(Exit.isFailure(exit))
       assert.strictEqual(yield* inFlight, 0)
+    }))
+})
+
+/**
+ * A memory store whose record of how a call ended (its success, or a failure other than a
+ * release) first says so on `entered`, then waits for `gate`: the moment a stream is ending.
+ */
+const gatedStore = (gated: "success" | "failure") =>
+  Effect.gen(function*() {
+    const inner = yield* RouterState.makeMemory
+    const entered = yield* Deferred.make<void>()
+    const gate = yield* Deferred.make<void>()
+    const wait = Effect.andThen(Deferred.succeed(entered, undefined), Deferred.await(gate))
+    const store: RouterState.Service = {
+      ...inner,
+      onSuccess: (id, success) => gated === "success" ? Effect.andThen(wait, inner.onSuccess(id, success)) : inner.onSuccess(id, success),
+      onFailure: (id, failure) =>
+        gated === "failure" && failure.reason !== "Interrupted" ? Effect.andThen(wait, inner.onFailure(id, failure)) : inner.onFailure(id, failure)
+    }
+    return { store, entered, gate }
+  })
+
+/**
+ * Streams from `a` through a router over `store`, interrupts the consumer while the stream
+ * records how it ended (on `entered`), then lets the record go on; returns `a`'s stats after.
+ */
+const interruptedWhileEnding = (gated: "success" | "failure", script: ReadonlyArray<SimulatedProvider.Behavior>) =>
+  Effect.gen(function*() {
+    const { store, entered, gate } = yield* gatedStore(gated)
+    const config = yield* RouterConfig.decode({ model_list: [deployment("gpt", "a")], num_retries: 0 })
+    const sim = yield* SimulatedProvider.make({ deployment: "a", script, chunks: 3 })
+    const router = yield* Router.make(config, () => Effect.succeed(sim)).pipe(Effect.provideService(RouterState.RouterState, store))
+    const consumer = yield* Effect.forkChild(Stream.runDrain(router.stream(request())))
+    yield* TestClock.adjust("1 minute")
+    yield* Deferred.await(entered)
+    // Interrupted before the record may go on (started at once, not on a later tick).
+    const interrupting = yield* Effect.forkChild(Fiber.interrupt(consumer), { startImmediately: true })
+    yield* Deferred.succeed(gate, undefined)
+    yield* Fiber.join(interrupting)
+    assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(consumer)), "the consumer was interrupted")
+    return (yield* store.snapshot(["a"])).stats.get("a")!
+  })
+
+describe("a stream interrupted as it ends", () => {
+  it.effect("while its success is recorded: the record completes and gives the in-flight count back", () =>
+    Effect.gen(function*() {
+      const stats = yield* interruptedWhileEnding("success", [SimulatedProvider.succeed()])
+      assert.strictEqual(stats.inFlight, 0)
+      assert.isDefined(stats.latencyMs, "the success was recorded, not dropped")
+    }))
+
+  it.effect("while its failure after content is recorded: the record completes and gives the in-flight count back", () =>
+    Effect.gen(function*() {
+      const stats = yield* interruptedWhileEnding("failure", [SimulatedProvider.dropMidStream(2, "InternalServerError")])
+      assert.strictEqual(stats.inFlight, 0)
+      assert.strictEqual(stats.recentFailures, 1, "the failure was recorded, not dropped")
+    }))
+})
+
+/**
+ * A scheduler that makes its fibers yield after every step and runs them only when told, one
+ * step at a time: a test can interrupt a fiber at each point where an interruption may land.
+ */
+class Stepper implements Scheduler.Scheduler {
+  readonly executionMode = "async"
+  private readonly tasks: Array<() => void> = []
+  shouldYield(fiber: { readonly currentOpCount: number }) {
+    return fiber.currentOpCount > 2
+  }
+  makeDispatcher(): Scheduler.SchedulerDispatcher {
+    return { scheduleTask: (task) => void this.tasks.push(task), flush: () => void this.runAll() }
+  }
+  /** Runs up to `n` steps; false when none was left. */
+  run(n: number) {
+    for (let i = 0; i < n; i++) {
+      const task = this.tasks.shift()
+      if (task === undefined) return false
+      task()
+    }
+    return true
+  }
+  runAll() {
+    while (this.run(1));
+  }
+}
+
+const chunk = (delta: Chat.Delta, finish: Chat.FinishReason | null = null): Chat.ChatChunk => ({
+  id: "chatcmpl-1",
+  object: "chat.completion.chunk",
+  created: 0,
+  model: "a",
+  choices: [{ index: 0, delta, finish_reason: finish }]
+})
+const answer: ReadonlyArray<LlmClient.StreamPart> = [
+  { _tag: "Chunk", chunk: chunk({ role: "assistant", content: "" }) },
+  { _tag: "Chunk", chunk: chunk({ content: "Hello" }) },
+  { _tag: "Chunk", chunk: chunk({ content: " there" }) }
+]
+const ending = {
+  success: Stream.make<ReadonlyArray<LlmClient.StreamPart>>({ _tag: "Chunk", chunk: chunk({}, "stop") }),
+  failure: Stream.fail(SimulatedProvider.makeError({ tag: "InternalServerError" }, "openai", "a"))
+}
+
+/**
+ * Streams from `a` (`end`ing as told) on a `Stepper`, interrupted after `steps` steps (never
+ * when the stream ends first), while another call on `a` is in flight throughout. Returns `a`'s
+ * in-flight count afterwards (1 when the stream gave back exactly its own), and whether the
+ * stream had ended before the interruption.
+ */
+const interruptedAfter = (steps: number, end: keyof typeof ending) =>
+  Effect.gen(function*() {
+    const config = yield* RouterConfig.decode({ model_list: [deployment("gpt", "a")], num_retries: 0 })
+    const state = yield* RouterState.makeMemory
+    const client: LlmClient.Service = { chat: () => Effect.die("unused"), stream: () => Stream.concat(Stream.fromIterable(answer), ending[end]) }
+    const router = yield* Router.make(config, () => Effect.succeed(client)).pipe(Effect.provideService(RouterState.RouterState, state))
+    yield* state.onStart("a")
+    const stepper = new Stepper()
+    // Started at once, so its first yield (and every one after) goes to the stepper.
+    const consumer = yield* Effect.forkChild(
+      Effect.provideService(Effect.exit(Stream.runDrain(router.stream(request()))), Scheduler.Scheduler, stepper),
+      { startImmediately: true }
+    )
+    const ran = stepper.run(steps)
+    const endedFirst = consumer.pollUnsafe() !== undefined
+    consumer.interruptUnsafe()
+    stepper.runAll()
+    assert.isDefined(consumer.pollUnsafe(), "the stream ended")
+    const inFlight = (yield* state.snapshot(["a"])).stats.get("a")!.inFlight
+    return { inFlight, endedFirst: endedFirst || !ran }
+  })
+
+describe("a stream interrupted at any step", () => {
+  it.effect.each(["success", "failure"] as const)("ending in %s gives back exactly its own in-flight count", (end) =>
+    Effect.gen(function*() {
+      // Every step from the first to the stream's end; the counts left wherever it is not 1.
+      const wrong: Array<string> = []
+      let steps = 0
+      for (;; steps++) {
+        const { inFlight, endedFirst } = yield* interruptedAfter(steps, end)
+        if (inFlight !== 1) wrong.push(`after ${steps} steps: ${inFlight}`)
+        if (endedFirst) break
+      }
+      assert.isAbove(steps, 100, "the stream took its steps on the stepper")
+      assert.deepStrictEqual(wrong, [])
     }))
 })

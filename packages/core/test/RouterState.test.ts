@@ -68,8 +68,8 @@ describe("applyStart and applySuccess", () => {
     const started = RouterState.applyStart(RouterState.emptyEntry, 1000)
     const served = RouterState.applySuccess(started, { latencyMs: 30, timeToFirstChunkMs: 3, tokens: 9 }, 1200)
     assert.deepStrictEqual(RouterState.emptyEntry, {
-      cooldownUntil: 0, cooldownReason: "", failures: [], outcomeMinute: 0, succeeded: 0, failed: 0, succeededBefore: 0,
-      failedBefore: 0, inFlight: 0, latencies: [], latencyTimes: [], ttfcs: [], ttfcTimes: [], minute: 0, requests: 0, tokens: 0
+      cooldownUntil: 0, cooldownReason: "", failures: [], outcomeBucket: 0, outcomes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      inFlight: 0, latencies: [], latencyTimes: [], ttfcs: [], ttfcTimes: [], minute: 0, requests: 0, tokens: 0
     })
     assert.deepStrictEqual([started.inFlight, started.requests, started.latencies], [1, 1, []])
     assert.deepStrictEqual(
@@ -142,7 +142,7 @@ describe("memory store", () => {
       assert.isFalse(yield* state.admitCooldown({ deployment: "b", until: 11_000, reason: "x" }))
     }))
 
-  it.effect("the recent failure rate: the failed share of the last sixty seconds' ended calls, a sliding minute", () =>
+  it.effect("the recent failure rate: the failed share of the calls ended in the last minute, in ten-second buckets", () =>
     Effect.gen(function*() {
       const state = yield* RouterState.makeMemory
       const rate = Effect.map(state.snapshot(["a"]), (s) => s.stats.get("a")?.recentFailureRate)
@@ -160,12 +160,17 @@ describe("memory store", () => {
       assert.strictEqual(yield* rate, 2 / 200)
       // Since the last success: one failure counted toward allowed_fails (the other is not a cooldown's).
       assert.strictEqual((yield* state.snapshot(["a"])).stats.get("a")?.recentFailures, 1)
-      // Half a minute into the next minute, the last minute's calls weigh half.
-      yield* TestClock.adjust("90 seconds")
+      // 55 s later the first calls are still in the minute.
+      yield* TestClock.adjust("55 seconds")
       yield* fail
-      assert.closeTo((yield* rate)!, (1 + 2 * 0.5) / (1 + 200 * 0.5), 1e-9)
-      // Two minutes on, nothing recent.
-      yield* TestClock.adjust("2 minutes")
+      assert.strictEqual(yield* rate, 3 / 201)
+      // 10 s on, their bucket has left the window: only the last failure is recent, at full weight.
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual(yield* rate, 1)
+      // A success after it counts beside it; a minute after both, nothing is recent.
+      yield* ok
+      assert.strictEqual(yield* rate, 0.5)
+      yield* TestClock.adjust("61 seconds")
       assert.isUndefined(yield* rate)
     }))
 

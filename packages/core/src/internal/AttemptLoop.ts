@@ -8,7 +8,7 @@ import { Cause, Clock, Duration, Effect, Exit, Pull, Random, Schedule } from "ef
 import type { Deployment } from "../Deployment.ts"
 import * as LlmError from "../LlmError.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
-import { recordFailure, release } from "./Calls.ts"
+import { InFlight, recordFailure } from "./Calls.ts"
 import type { Engine } from "./Engine.ts"
 import { addTo, type Operation, type Run, type Served } from "./Run.ts"
 import * as Selection from "./Selection.ts"
@@ -53,21 +53,25 @@ export const runGroup = <A>(
         const d = Selection.decide(selection, random)
         if ("_tag" in d) return Effect.fail(lastError ?? d)
         run.attempts++
-        return Effect.flatMap(state.onStart(d.id), () => {
-          // Made once the call is recorded as started: `operation` may read the clock as it is made.
-          const direct = operation(d)
-          const called = run.span === undefined ? direct : engine.spans.attempt(run.span, d, run.attempts, direct)
-          // One bracket for the in-flight count taken by `onStart`: a success is recorded by the
-          // operation, a failure by `afterFailure`; anything else (an interruption, a defect)
-          // gives the count back here, so no exit leaves it raised.
-          const bracketed = Effect.onExit(called, (exit) => (endsUnrecorded(exit) ? release(engine, d) : Effect.void))
-          return Effect.matchCauseEffect(bracketed, {
-            onFailure: (cause) => afterFailure(attempt, d, selection.ready, cause),
-            onSuccess: (value) => {
-              if (run.session !== undefined) engine.pins?.set(group, run.session, d.id, snapshot.now)
-              return Effect.succeed({ value, deployment: d, group })
-            }
+        // One bracket for the in-flight count taken by `onStart`, taken uninterruptibly with the
+        // bracket set around the call (only the call is interruptible): a success is recorded by
+        // the operation (or by the stream it opened), a failure by `afterFailure`; anything else
+        // (an interruption, a defect) gives the count back here, so no exit leaves it raised.
+        const bracketed = Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(state.onStart(d.id), () => {
+            const counted = new InFlight(engine, d)
+            // Made once the call is recorded as started: `operation` may read the clock as it is made.
+            const direct = operation(d, counted)
+            const called = run.span === undefined ? direct : engine.spans.attempt(run.span, d, run.attempts, direct)
+            return Effect.onExit(restore(called), (exit) => (endsUnrecorded(exit) ? counted.release() : Effect.void))
           })
+        )
+        return Effect.matchCauseEffect(bracketed, {
+          onFailure: (cause) => afterFailure(attempt, d, selection.ready, cause),
+          onSuccess: (value) => {
+            if (run.session !== undefined) engine.pins?.set(group, run.session, d.id, snapshot.now)
+            return Effect.succeed({ value, deployment: d, group })
+          }
         })
       }
       // One candidate needs no draw, unless an `orElse` strategy may pick among others.

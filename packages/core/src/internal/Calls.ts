@@ -76,6 +76,35 @@ export const release = (engine: Engine, d: Deployment) =>
     cooldownMs: 0
   }))
 
+/**
+ * The in-flight count `onStart` took for one call, given back exactly once: by the record of
+ * how the call ended (`settle`), or by `release` when it neither succeeded nor failed. Whichever
+ * comes first takes the count and the other does nothing, so two owners (the attempt loop's
+ * bracket, and a stream's scope after it opened) may both hold it. Either runs uninterruptibly:
+ * an interruption cannot land between taking the count and the state update that gives it back.
+ */
+export class InFlight {
+  private held = true
+  private readonly engine: Engine
+  private readonly deployment: Deployment
+  constructor(engine: Engine, deployment: Deployment) {
+    this.engine = engine
+    this.deployment = deployment
+  }
+  /** Runs `record` (a success or a failure recorded, which gives the count back) unless the count is back already. */
+  settle(record: Effect.Effect<unknown>): Effect.Effect<void> {
+    return Effect.uninterruptible(Effect.suspend(() => {
+      if (!this.held) return Effect.void
+      this.held = false
+      return Effect.asVoid(record)
+    }))
+  }
+  /** Gives the count back without a record (the caller went away, or the call died), unless it is back already. */
+  release(): Effect.Effect<void> {
+    return this.settle(release(this.engine, this.deployment))
+  }
+}
+
 /** Records a failed call and says whether its deployment is now cooling down. */
 export const recordFailure = (engine: Engine, d: Deployment, group: string, error: LlmError.LlmError) => {
   const { settings } = engine

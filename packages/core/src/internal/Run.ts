@@ -9,6 +9,7 @@ import type { Deployment } from "../Deployment.ts"
 import type * as LlmError from "../LlmError.ts"
 import type { Overrides } from "../Overrides.ts"
 import type { ComplexityRoute } from "../RouteInfo.ts"
+import type { InFlight } from "./Calls.ts"
 
 /** What the router needs to know of a request to route it, whatever the operation. */
 export interface Routable {
@@ -21,9 +22,10 @@ export interface Routable {
  * The operation performed on one deployment in one attempt (a chat call, opening a stream, an
  * embedding…). The attempt loop is generic over it: it only sees its success or its `LlmError`.
  * It is made when the attempt starts (after the call is recorded as started), so it may read
- * the clock as it is made.
+ * the clock as it is made. `inFlight` is the count its start took: an operation that outlives
+ * its attempt (an opened stream) keeps it and gives it back when it ends.
  */
-export type Operation<A> = (deployment: Deployment) => Effect.Effect<A, LlmError.LlmError>
+export type Operation<A> = (deployment: Deployment, inFlight: InFlight) => Effect.Effect<A, LlmError.LlmError>
 
 /** The router's view of one request, across its retries and fallbacks. */
 export interface Run<Req extends Routable = Routable> {

@@ -251,7 +251,7 @@ const runSteps = (
 
 /**
  * Whether the group's leading built-in filters (its compiled strategy's, as an attempt runs
- * them) leave a deployment for a new request, on `snapshot`: what the complexity ladder asks of
+ * them, and those of each `orElse` after it) leave a deployment for a new request, on `snapshot`: what the complexity ladder asks of
  * a tier's group before any run exists. A strategy without `healthy` admits a cooling group, as
  * its attempts would call it.
  */
@@ -280,9 +280,13 @@ export const admitsAny = (
       return tokens ??= estimate()
     }
   }
-  let current = members
-  for (let i = 0; i < compiled.leading && current.length > 0; i++) current = compiled.steps[i]!(current, context)
-  return current.length > 0
+  // The strategy, and each `orElse` after it, as `admit` and `decide` would try them in turn.
+  for (let strategy: Compiled | undefined = compiled; strategy !== undefined; strategy = strategy.otherwise) {
+    let current = members
+    for (let i = 0; i < strategy.leading && current.length > 0; i++) current = strategy.steps[i]!(current, context)
+    if (current.length > 0) return true
+  }
+  return false
 }
 
 /** The members this request may still call (the errors of the others cannot succeed there). */

@@ -26,7 +26,7 @@ import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
 import * as TokenEstimate from "../TokenEstimate.ts"
 import { admit, newRun } from "./Admission.ts"
-import { firstChunkTimeoutMs, idleTimeoutMs, recordFailure, release, routeInfo, spend } from "./Calls.ts"
+import { firstChunkTimeoutMs, type InFlight, idleTimeoutMs, recordFailure, routeInfo, spend } from "./Calls.ts"
 import type { Engine } from "./Engine.ts"
 import * as ComplexityRouting from "./ComplexityRouting.ts"
 import { fallBack, route } from "./Fallbacks.ts"
@@ -65,16 +65,22 @@ const chatStream: Kind<ChatChunk> = {
 interface Opened<A> {
   readonly pull: Pulled<A>
   readonly held: Array<A>
+  /** The attempt's scope: closing it aborts the upstream call and gives back `inFlight` unless settled. */
   readonly scope: Scope.Closeable
+  /** The deployment's in-flight count this attempt holds until the stream ends (`settle`d by its record). */
+  readonly inFlight: InFlight
   readonly began: number
   readonly firstChunkAt: number
 }
 
 /**
  * Opens a stream on one deployment and reads it up to its first content chunk. The attempt's
- * scope is closed (aborting the upstream call) when the attempt fails.
+ * scope is closed (aborting the upstream call) when the attempt fails. Once it opens, the
+ * attempt's scope holds the in-flight count (released when it closes unless recorded first),
+ * taken over in the same uninterruptible step that sees the success: whatever interrupts the
+ * stream from then on, before or after `streamRun` has it, closes the scope and gives it back.
  */
-const openStream = <A>(engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope, kind: Kind<A>) => (d: Deployment): Effect.Effect<Opened<A>, LlmError.LlmError> =>
+const openStream = <A>(engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope, kind: Kind<A>) => (d: Deployment, inFlight: InFlight): Effect.Effect<Opened<A>, LlmError.LlmError> =>
   Clock.clockWith((clock) => {
     const began = clock.currentTimeMillisUnsafe()
     const mock = run.overrides?.mockResponse
@@ -101,8 +107,8 @@ const openStream = <A>(engine: Engine, run: Run<ChatRequest>, parent: Scope.Scop
               message: `No content from ${d.id} within ${timeoutMs} ms`
             })
           )),
-        Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)),
-        Effect.map((opened) => ({ ...opened, scope, began, firstChunkAt: clock.currentTimeMillisUnsafe() }))
+        Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Scope.addFinalizer(scope, inFlight.release()))),
+        Effect.map((opened) => ({ ...opened, scope, inFlight, began, firstChunkAt: clock.currentTimeMillisUnsafe() }))
       )
       // A mock answer says nothing of the deployment's latency.
       if (mock !== undefined) return opening
@@ -163,8 +169,6 @@ const streamRun = <A>(engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope
   /** Restarts per group: `num_retries` of them within a group, then its fallbacks, as a plain request's retries. */
   let groupRestarts: Map<string, number> | undefined
   let done = false
-  /** Whether the current deployment's call has been recorded as finished (success or failure). */
-  let settled = true
 
   const finalRoute = (open: Open, now: number) =>
     routeInfo(run, open, now, usage, {
@@ -210,7 +214,6 @@ const streamRun = <A>(engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope
   const opened = (serving: Effect.Effect<Open, LlmError.LlmError>) =>
     Effect.flatMap(serving, (opened) => {
       current = opened
-      settled = false
       return Effect.flatMap(idleGuard(opened), (guarded) => {
         pullCurrent = guarded
         return Effect.map(Clock.currentTimeMillis, (now): NonEmptyReadonlyArray<Part> => [
@@ -223,15 +226,14 @@ const streamRun = <A>(engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope
   const finish = (open: Open) =>
     Effect.suspend(() => {
       done = true
-      settled = true
       return Clock.clockWith((clock) => {
         const now = clock.currentTimeMillisUnsafe()
         return Effect.flatMap(
-          engine.state.onSuccess(open.deployment.id, {
+          open.value.inFlight.settle(engine.state.onSuccess(open.deployment.id, {
             latencyMs: now - open.value.began,
             timeToFirstChunkMs: open.value.firstChunkAt - open.value.began,
             tokens: usage?.total_tokens ?? 0
-          }),
+          })),
           () => {
             const route = finalRoute(open, now)
             spend(engine, route, now)
@@ -247,11 +249,11 @@ const streamRun = <A>(engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope
   /** After content was sent: end with the error, or restart on another deployment when the policy says so. */
   const failAfterContent = (open: Open, error: LlmError.LlmError) =>
     Effect.gen(function*() {
+      // Recorded before the scope closes: closing it first would give the count back as a release.
+      yield* open.value.inFlight.settle(recordFailure(engine, open.deployment, open.group, error))
       yield* Scope.close(open.value.scope, Exit.fail(error))
       addTo(run, "failed", open.deployment.id)
       addTo(run, "excluded", open.deployment.id)
-      settled = true
-      yield* recordFailure(engine, open.deployment, open.group, error)
       if (settings.streamFailurePolicy !== "restart" || !kind.restartable) return yield* error
       const restartsHere = groupRestarts?.get(open.group) ?? 0
       restarts++
@@ -297,14 +299,9 @@ const streamRun = <A>(engine: Engine, run: Run<ChatRequest>, parent: Scope.Scope
   const traced = span === undefined
     ? pull
     : Effect.tapCause(pull, (cause) => (Pull.isDoneCause(cause) ? Effect.void : engine.spans.end(span, Exit.failCause(cause))))
-  // A consumer that stops reading mid-stream still ends the deployment's in-flight call (and the span).
-  return Effect.as(
-    Effect.addFinalizer((exit) =>
-      Effect.andThen(
-        current !== undefined && !settled ? release(engine, current.deployment) : Effect.void,
-        span === undefined ? Effect.void : engine.spans.end(span, exit)
-      )
-    ),
-    Stream.fromPull(Effect.succeed(traced))
-  )
+  // A consumer that stops reading mid-stream still ends the span; the deployment's in-flight call
+  // is ended by its attempt's scope, a child of this one (see `openStream`).
+  return span === undefined
+    ? Effect.succeed(Stream.fromPull(Effect.succeed(traced)))
+    : Effect.as(Effect.addFinalizer((exit) => engine.spans.end(span, exit)), Stream.fromPull(Effect.succeed(traced)))
 }
