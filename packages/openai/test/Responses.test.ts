@@ -4,7 +4,7 @@
  * through a reasoning item; a native call sends back only what OpenAI can read.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Chat } from "@llm-router/core"
+import { Chat, LlmError } from "@llm-router/core"
 import { Result } from "effect"
 import * as ResponsesRequest from "../src/ResponsesRequest.ts"
 import * as ResponsesResponse from "../src/ResponsesResponse.ts"
@@ -115,6 +115,24 @@ describe("Responses API translation", () => {
     assert.strictEqual(refused({ input: [{ role: "user", content: [{ type: "input_image", file_id: "file-1" }] }] }), "input[0].content[0]")
     assert.strictEqual(refused({ tools: [{ type: "function", name: "f" }], tool_choice: { type: "web_search" } }), "tool_choice")
     assert.strictEqual(refused({ input: [{ type: "item_reference", id: "msg_x_0" }] }), "input[0]")
+  })
+
+  it("tells OpenAI's refusals of the reasoning it was sent from any other failure", () => {
+    const origin = { provider: "openai", deployment: "o4-main", status: 400 }
+    const body = JSON.stringify({ error: { message: "The encrypted content gAAA...Rg== could not be verified.", type: "invalid_request_error", param: null, code: "invalid_encrypted_content" } })
+    const unreadable = [
+      new LlmError.BadRequest({ ...origin, message: "The encrypted content gAAA...Rg== could not be verified.", body }),
+      // The body cut short of its code: the message says it.
+      new LlmError.BadRequest({ ...origin, message: "The encrypted content for item rs_1 could not be verified. Reason: Encrypted content item_id did not match the target item id." }),
+      new LlmError.BadRequest({ ...origin, message: "The encrypted content for item rs_1 was not issued to this caller." })
+    ]
+    for (const error of unreadable) assert.isTrue(ResponsesRequest.isUnreadableReasoning(error), error.message)
+    const others = [
+      new LlmError.BadRequest({ ...origin, message: "Encrypted content is not supported with this model." }),
+      new LlmError.BadRequest({ ...origin, message: "Invalid 'input[2]': unknown parameter." }),
+      new LlmError.InternalServerError({ ...origin, status: 500, message: "The encrypted content could not be verified.", body })
+    ]
+    for (const error of others) assert.isFalse(ResponsesRequest.isUnreadableReasoning(error), error.message)
   })
 
   it("a native call sends each item only as OpenAI can read it: no gateway ids, reasoning only to its issuer", () => {
