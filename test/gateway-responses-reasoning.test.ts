@@ -2,8 +2,9 @@
  * Reasoning through the Responses route, against an OpenAI mock as strict as OpenAI about
  * reasoning input items (see `ResponsesAnswers.refusal`): a native call goes upstream unstored
  * (`store: false`, the gateway is the store) asking for encrypted reasoning, and sends back only
- * what OpenAI can read: OpenAI's own encrypted reasoning under the upstream's item id, to the
- * deployment that issued it; no gateway ids; never Claude's signed thinking. The client sees
+ * what OpenAI can read: no item ids (as Codex), OpenAI's own encrypted reasoning to the
+ * deployment that issued it and only before its answer; never Claude's signed thinking. Reasoning
+ * OpenAI refuses all the same is dropped and the call sent once more. The client sees
  * encrypted reasoning only when it asked (`include`), as from OpenAI. Conversations move between
  * OpenAI (native) and Claude (translated) both ways, plain and streamed.
  */
@@ -33,6 +34,15 @@ model_list:${GatewayUnderTest.plainGroups(mocks)}
   - model_name: o4-azure
     litellm_params: { model: azure/o4-mini, api_base: "${mocks.openai.azureV1BaseUrl}", api_key: sk-mock-azure }
     model_info: { id: o4-azure }
+  # A reasoning model that refuses every request (a plain 400).
+  - model_name: o4-refusing
+    litellm_params: { model: openai/o4-mini, api_base: "${mocks.openai.faultOrigin("bad-request")}/v1", api_key: sk-mock-openai }
+    model_info: { id: o4-refusing }
+  # An Azure deployment whose name says nothing of reasoning, but whose base model (LiteLLM's) reasons.
+  # (The mock's convention: "reasoning" in the name reasons; the gateway reads only base_model.)
+  - model_name: prod-reasoner
+    litellm_params: { model: azure/prod-reasoning, api_base: "${mocks.openai.azureV1BaseUrl}", api_key: sk-mock-azure }
+    model_info: { id: prod-reasoner, base_model: o4-mini }
 general_settings:
   master_key: ${MASTER_KEY}
 `
@@ -49,14 +59,15 @@ const lastNative = (m: GatewayUnderTest.Upstreams): Sent => {
   return request.body as Sent
 }
 
-/** No item carries an id the gateway minted (`<kind>_<our response>_<n>`): only the mock's own. */
-const assertNoGatewayIds = (sent: Sent) => {
-  for (const item of sent.input) {
-    if (item["id"] === undefined) continue
-    assert.strictEqual(item["type"], "reasoning", JSON.stringify(item))
-    assert.match(String(item["id"]), /^rs_mock_\d+$/)
-  }
+/**
+ * No item carries an id: not the gateway's (meaningless upstream), nor OpenAI's (OpenAI pairs a
+ * reasoning item with the item after it by id, so all items would need theirs), as Codex sends them.
+ */
+const assertNoIds = (sent: Sent) => {
+  for (const item of sent.input) assert.notProperty(item, "id", JSON.stringify(item))
 }
+
+const kinds = (sent: Sent) => sent.input.map((item) => item["type"] ?? item["role"])
 
 const reasoningOf = (response: Pick<Response, "output">) => response.output.filter((item) => item.type === "reasoning")
 
@@ -75,10 +86,21 @@ layer(env, { excludeTestServices: true })("reasoning through the Responses route
       const first = yield* Effect.promise(() => direct.responses.create({ model: "o4-mini", input: "Think", store: false, include: [ENCRYPTED] }))
       const [reasoning] = reasoningOf(first)
       assert.match(reasoning?.encrypted_content ?? "", /^gAAAA/)
-      const next = (item: ResponseInputItem, store: boolean) =>
-        direct.responses.create({ model: "o4-mini", store, input: [item, { role: "user", content: "And?" }] })
-      // Its own item, content and id as issued: read.
+      const answer = first.output[1] as ResponseInputItem
+      const next = (item: ResponseInputItem, store: boolean, following: ResponseInputItem = answer) =>
+        direct.responses.create({ model: "o4-mini", store, input: [item, following, { role: "user", content: "And?" }] })
+      // Its own item, content and id as issued, followed by its answer: read.
       yield* Effect.promise(() => next(reasoning!, false))
+      // Without ids at all (as Codex sends them): read too.
+      const { id: _id, ...unnamed } = reasoning!
+      const { id: _answerId, ...unnamedAnswer } = answer as typeof answer & { id: string }
+      yield* Effect.promise(() => next(unnamed as ResponseInputItem, false, unnamedAnswer as ResponseInputItem))
+      // Not followed by its answer (a user message), or an id on the reasoning but not on its answer: a 400.
+      for (const following of [{ role: "user" as const, content: "Hm" }, unnamedAnswer as ResponseInputItem]) {
+        const unpaired = yield* GatewayUnderTest.failure(() => next(reasoning!, false, following))
+        assert.instanceOf(unpaired, BadRequestError)
+        assert.include((unpaired as BadRequestError).message, "was provided without its required following item")
+      }
       // Unknown when not stored, or never issued: a 404 naming the item.
       const bare = { type: "reasoning" as const, id: "rs_gateway_0", summary: [] }
       const unstored = yield* GatewayUnderTest.failure(() => next(bare, false))
@@ -114,23 +136,22 @@ layer(env, { excludeTestServices: true })("reasoning through the Responses route
       )
       const sentSecond = lastNative(m)
       assert.strictEqual(sentSecond.store, false)
-      assertNoGatewayIds(sentSecond)
-      assert.deepStrictEqual(sentSecond.input.map((item) => item["type"] ?? item["role"]), ["user", "reasoning", "message", "user"])
-      // OpenAI's own reasoning went back, under its own id, its content as OpenAI issued it.
+      assertNoIds(sentSecond)
+      assert.deepStrictEqual(kinds(sentSecond), ["user", "reasoning", "message", "user"])
+      // OpenAI's own reasoning went back, its content as OpenAI issued it.
       const replayed = sentSecond.input[1]!
-      assert.match(String(replayed["id"]), /^rs_mock_\d+$/)
       assert.match(String(replayed["encrypted_content"]), /^gAAAA/)
       assert.strictEqual(second.previous_response_id, first.id)
       assert.include(second.output_text, "You said: What is my name?")
 
       yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", previous_response_id: second.id, input: "Thanks." }))
       const sentThird = lastNative(m)
-      assertNoGatewayIds(sentThird)
+      assertNoIds(sentThird)
       assert.deepStrictEqual(
         sentThird.input.map((item) => item["type"] ?? item["role"]),
         ["user", "reasoning", "message", "user", "reasoning", "message", "user"]
       )
-      assert.notStrictEqual(sentThird.input[1]!["id"], sentThird.input[4]!["id"])
+      assert.notStrictEqual(sentThird.input[1]!["encrypted_content"], sentThird.input[4]!["encrypted_content"])
     }))
 
   it.effect("shows encrypted reasoning only to a client that asked, which can send it back itself (store: false)", () =>
@@ -155,7 +176,7 @@ layer(env, { excludeTestServices: true })("reasoning through the Responses route
       const second = yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", store: false, include: [ENCRYPTED], input }))
       assert.strictEqual(second.status, "completed")
       const sent = lastNative(m)
-      assertNoGatewayIds(sent)
+      assertNoIds(sent)
       assert.strictEqual(sent.input.filter((item) => item["type"] === "reasoning").length, 1)
       // Asked for once: not repeated.
       assert.deepStrictEqual(sent.include, [ENCRYPTED])
@@ -178,7 +199,7 @@ layer(env, { excludeTestServices: true })("reasoning through the Responses route
       ))
       assert.strictEqual(next.at(-1)?.type, "response.completed")
       const sent = lastNative(m)
-      assertNoGatewayIds(sent)
+      assertNoIds(sent)
       assert.match(String(sent.input.find((item) => item["type"] === "reasoning")?.["encrypted_content"]), /^gAAAA/)
 
       // Asked for: on the item's `.done` and in `response.completed`, as OpenAI sends it.
@@ -202,7 +223,7 @@ layer(env, { excludeTestServices: true })("reasoning through the Responses route
       )
       assert.strictEqual(onOpenAi.status, "completed")
       const sent = lastNative(m)
-      assertNoGatewayIds(sent)
+      assertNoIds(sent)
       // Claude's reasoning item is not OpenAI's to read: not sent.
       assert.deepStrictEqual(sent.input.map((item) => item["type"] ?? item["role"]), ["user", "message", "user"])
 
@@ -247,5 +268,155 @@ layer(env, { excludeTestServices: true })("reasoning through the Responses route
       const sent = lastNative(m)
       assert.strictEqual(m.openai.requests.at(-1)?.path, "/openai/v1/responses")
       assert.deepStrictEqual(sent.input.map((item) => item["type"] ?? item["role"]), ["user", "message", "user"])
+    }))
+  it.effect("a tool loop on a reasoning model: the next turn sends reasoning, call and output, none with an id", () =>
+    Effect.gen(function*() {
+      const m = yield* TestEnv
+      const tools = [{ type: "function" as const, name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } }, strict: false }]
+      const first = yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", input: "Weather in Oslo?", tools }))
+      assert.deepStrictEqual(first.output.map((item) => item.type), ["reasoning", "function_call"])
+      const call = first.output[1]!
+      if (call.type !== "function_call") return
+      const output: ResponseInputItem = { type: "function_call_output", call_id: call.call_id, output: "{\"celsius\":3}" }
+
+      // Continued through the gateway's store.
+      const second = yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", previous_response_id: first.id, input: [output], tools }))
+      assert.strictEqual(second.status, "completed")
+      const sent = lastNative(m)
+      assertNoIds(sent)
+      assert.deepStrictEqual(kinds(sent), ["user", "reasoning", "function_call", "function_call_output"])
+      assert.match(String(sent.input[1]!["encrypted_content"]), /^gAAAA/)
+
+      // A stateless client (Codex's way): every item sent back, the gateway's ids and all.
+      const firstStateless = yield* Effect.promise(() =>
+        m.client.responses.create({ model: "o4-mini", input: "Weather in Oslo?", tools, store: false, include: [ENCRYPTED] })
+      )
+      const statelessCall = firstStateless.output[1]!
+      if (statelessCall.type !== "function_call") return
+      const secondStateless = yield* Effect.promise(() =>
+        m.client.responses.create({
+          model: "o4-mini",
+          tools,
+          store: false,
+          include: [ENCRYPTED],
+          input: [
+            { role: "user", content: "Weather in Oslo?" },
+            ...firstStateless.output as Array<ResponseInputItem>,
+            { ...output, call_id: statelessCall.call_id }
+          ]
+        })
+      )
+      assert.strictEqual(secondStateless.status, "completed")
+      const sentStateless = lastNative(m)
+      assertNoIds(sentStateless)
+      assert.deepStrictEqual(kinds(sentStateless), ["user", "reasoning", "function_call", "function_call_output"])
+    }))
+
+  it.effect("a response cut off while reasoning (max_output_tokens) does not break the turns after it", () =>
+    Effect.gen(function*() {
+      const m = yield* TestEnv
+      const cut = yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", input: "Think long", max_output_tokens: 16 }))
+      assert.strictEqual(cut.status, "incomplete")
+      assert.strictEqual(cut.incomplete_details?.reason, "max_output_tokens")
+      assert.deepStrictEqual(cut.output.map((item) => item.type), ["reasoning"])
+
+      const next = yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", previous_response_id: cut.id, input: "Shorter, then" }))
+      assert.strictEqual(next.status, "completed")
+      // The reasoning no answer followed is not sent (OpenAI refuses it), on this turn or any later.
+      assert.deepStrictEqual(kinds(lastNative(m)), ["user", "user"])
+      yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", previous_response_id: next.id, input: "Thanks" }))
+      assert.deepStrictEqual(kinds(lastNative(m)), ["user", "user", "reasoning", "message", "user"])
+
+      // Streamed alike: the cut response ends `response.incomplete`, and the next turn goes on without its reasoning.
+      const events = yield* collect(yield* Effect.promise(() =>
+        m.client.responses.create({ model: "o4-mini", input: "Think long", max_output_tokens: 16, stream: true })
+      ))
+      const last = events.at(-1)
+      assert.strictEqual(last?.type, "response.incomplete")
+      if (last?.type !== "response.incomplete") return
+      const after = yield* collect(yield* Effect.promise(() =>
+        m.client.responses.create({ model: "o4-mini", previous_response_id: last.response.id, input: "Shorter", stream: true })
+      ))
+      assert.strictEqual(after.at(-1)?.type, "response.completed")
+      assert.deepStrictEqual(kinds(lastNative(m)), ["user", "user"])
+    }))
+
+  it.effect("reasoning OpenAI can no longer read (its key moved to another org) is dropped and the call sent again, once", () =>
+    Effect.gen(function*() {
+      const m = yield* TestEnv
+      const first = yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", input: "Remember this" }))
+      m.openai.rotateReasoningKey()
+      const before = m.openai.requests.length
+      const second = yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", previous_response_id: first.id, input: "And now?" }))
+      assert.strictEqual(second.status, "completed")
+      const tries = m.openai.requests.slice(before).map((request) => kinds(request.body as Sent))
+      assert.deepStrictEqual(tries, [["user", "reasoning", "message", "user"], ["user", "message", "user"]])
+
+      // Streamed alike (the refusal comes before any event).
+      m.openai.rotateReasoningKey()
+      const streamedBefore = m.openai.requests.length
+      const events = yield* collect(yield* Effect.promise(() =>
+        m.client.responses.create({ model: "o4-mini", previous_response_id: second.id, input: "Streamed?", stream: true })
+      ))
+      assert.strictEqual(events.at(-1)?.type, "response.completed")
+      assert.deepStrictEqual(
+        m.openai.requests.slice(streamedBefore).map((request) => kinds(request.body as Sent)),
+        [["user", "reasoning", "message", "user", "reasoning", "message", "user"], ["user", "message", "user", "message", "user"]]
+      )
+
+      // Any other 400 (with reasoning sent) is not tried again.
+      const direct = new OpenAI({ baseURL: m.openai.baseUrl, apiKey: "sk-mock-openai", maxRetries: 0 })
+      const own = yield* Effect.promise(() => direct.responses.create({ model: "o4-mini", input: "Think", store: false, include: [ENCRYPTED] }))
+      const refusedBefore = m.openai.requests.length
+      const refused = yield* GatewayUnderTest.failure(() =>
+        m.client.responses.create({
+          model: "o4-refusing",
+          input: [
+            { role: "user", content: "Think" },
+            { type: "reasoning", summary: [], encrypted_content: reasoningOf(own)[0]!.encrypted_content! } as unknown as ResponseInputItem,
+            { type: "message", role: "assistant", content: [{ type: "output_text", text: "Done." }] } as ResponseInputItem,
+            { role: "user", content: "Go on" }
+          ]
+        })
+      )
+      assert.instanceOf(refused, BadRequestError)
+      assert.strictEqual(m.openai.requests.length - refusedBefore, 1)
+      assert.deepStrictEqual(kinds(lastNative(m)), ["user", "reasoning", "message", "user"])
+    }))
+
+  it.effect("raw encrypted reasoning under a gateway id (stored before the gateway wrapped it) is dropped", () =>
+    Effect.gen(function*() {
+      const m = yield* TestEnv
+      const direct = new OpenAI({ baseURL: m.openai.baseUrl, apiKey: "sk-mock-openai", maxRetries: 0 })
+      const upstream = yield* Effect.promise(() => direct.responses.create({ model: "o4-mini", input: "Think", store: false, include: [ENCRYPTED] }))
+      const raw = reasoningOf(upstream)[0]!.encrypted_content!
+      const answer: ResponseInputItem = { type: "message", role: "assistant", content: [{ type: "output_text", text: "Done." }] } as ResponseInputItem
+      const continued = (id: string | undefined) =>
+        m.client.responses.create({
+          model: "o4-mini",
+          input: [
+            { role: "user", content: "Think" },
+            { type: "reasoning", ...(id !== undefined ? { id } : {}), summary: [], encrypted_content: raw } as ResponseInputItem,
+            answer,
+            { role: "user", content: "Go on" }
+          ]
+        })
+      const old = yield* Effect.promise(() => continued("rs_0123456789abcdef01234567_0"))
+      assert.strictEqual(old.status, "completed")
+      assert.deepStrictEqual(kinds(lastNative(m)), ["user", "message", "user"])
+      // A client's own content, with no id of ours, still goes.
+      yield* Effect.promise(() => continued(undefined))
+      assert.deepStrictEqual(kinds(lastNative(m)), ["user", "reasoning", "message", "user"])
+    }))
+
+  it.effect("a deployment whose base_model reasons gets encrypted reasoning, whatever its name", () =>
+    Effect.gen(function*() {
+      const m = yield* TestEnv
+      const first = yield* Effect.promise(() => m.client.responses.create({ model: "prod-reasoner", input: "Think" }))
+      assert.deepStrictEqual(lastNative(m).include, [ENCRYPTED])
+      yield* Effect.promise(() => m.client.responses.create({ model: "prod-reasoner", previous_response_id: first.id, input: "More" }))
+      const sent = lastNative(m)
+      assert.deepStrictEqual(kinds(sent), ["user", "reasoning", "message", "user"])
+      assert.match(String(sent.input[1]!["encrypted_content"]), /^gAAAA/)
     }))
 })

@@ -36,6 +36,10 @@ export interface Deployment {
    * only to chat groups, embeddings only to embedding groups (see `isChat`).
    */
   readonly mode?: Mode | undefined
+  /** LiteLLM's `model_info.base_model`: the model behind a deployment named otherwise (Azure). */
+  readonly baseModel?: string | undefined
+  /** LiteLLM's `model_info.supports_reasoning`: whether the model reasons, whatever its name. */
+  readonly supportsReasoning?: boolean | undefined
   /** The remaining `litellm_params`, for the provider adapter (e.g. `extra_headers`). */
   readonly params: Readonly<Record<string, unknown>>
 }

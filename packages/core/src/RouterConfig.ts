@@ -61,7 +61,11 @@ export const DeploymentEntry = Schema.Struct({
       input_cost_per_token: Schema.optionalKey(between(0, 1)),
       output_cost_per_token: Schema.optionalKey(between(0, 1)),
       /** LiteLLM's marker of what the model does: `embedding`, `image_generation`, ... (default chat). */
-      mode: Schema.optionalKey(Schema.Literals(modes))
+      mode: Schema.optionalKey(Schema.Literals(modes)),
+      /** LiteLLM's: the model behind a deployment named otherwise (an Azure deployment's name). */
+      base_model: Schema.optionalKey(NonEmpty),
+      /** LiteLLM's: whether the model reasons, whatever its name. */
+      supports_reasoning: Schema.optionalKey(Schema.Boolean)
     }),
     Rest
   )),
@@ -314,6 +318,8 @@ export const resolve = (
         outputCostPerToken: entry.model_info?.output_cost_per_token ?? output_cost_per_token,
         budget,
         ...(entry.model_info?.mode !== undefined ? { mode: entry.model_info.mode } : {}),
+        ...(entry.model_info?.base_model !== undefined ? { baseModel: entry.model_info.base_model } : {}),
+        ...(entry.model_info?.supports_reasoning !== undefined ? { supportsReasoning: entry.model_info.supports_reasoning } : {}),
         params: rest
       }]
     })

@@ -60,7 +60,7 @@ describe("RouterConfig.decode", () => {
               max_input_tokens: 1000,
               extra_headers: { "x-team": "a" }
             },
-            model_info: { id: "eu-1", input_cost_per_token: 1e-6, output_cost_per_token: 2e-6 }
+            model_info: { id: "eu-1", input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, base_model: "gpt-4o", supports_reasoning: false }
           },
           { model_name: "gpt", litellm_params: { model: "gpt-4o" }, rpm: 600, tpm: 100_000 },
           claude
@@ -94,6 +94,9 @@ describe("RouterConfig.decode", () => {
       assert.notInclude(String(eu?.apiKey), "sk-secret")
       assert.strictEqual(eu?.apiBase, "https://eu.example")
       assert.strictEqual(eu?.apiVersion, "2024-10-21")
+      assert.strictEqual(eu?.baseModel, "gpt-4o")
+      assert.strictEqual(eu?.supportsReasoning, false)
+      assert.notProperty(plain, "baseModel")
       assert.strictEqual(eu?.weight, 2)
       assert.strictEqual(eu?.order, 1)
       assert.strictEqual(eu?.timeoutMs, 30_000)

@@ -8,8 +8,9 @@
  * completions cannot say (hosted tools, files by id, …) is refused with the field at fault.
  */
 import { Result, Schema } from "effect"
-import { type Chat, Untranslatable } from "@llm-router/core"
+import { type Chat, type LlmError, Untranslatable } from "@llm-router/core"
 import * as EncryptedReasoning from "./internal/EncryptedReasoning.ts"
+import * as GatewayIds from "./internal/GatewayIds.ts"
 import { isReasoningModel } from "./RequestBody.ts"
 
 const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
@@ -284,40 +285,51 @@ export const ENCRYPTED_REASONING = "reasoning.encrypted_content"
 /**
  * Whether OpenAI's `model` reasons, so takes `include: ["reasoning.encrypted_content"]` and
  * reasoning input items: the o-series and gpt-5 family, but not `gpt-5-chat` (OpenAI answers any
- * other model that asks with a 400 "Encrypted content is not supported with this model"). An
- * Azure deployment named otherwise is taken as not reasoning: it gets no reasoning back, which
- * costs it only its earlier reasoning.
+ * other model that asks with a 400 "Encrypted content is not supported with this model").
  */
 export const takesEncryptedReasoning = (model: string): boolean =>
   isReasoningModel(model) && !/^gpt-5[^/]*-chat/.test(model.slice(model.lastIndexOf("/") + 1).toLowerCase())
 
-/** The deployment a native call goes to: its id (`model_info.id`) and its model. */
+/** The deployment a native call goes to: its id (`model_info.id`), its model, and what its config says of it. */
 export interface NativeTarget {
   readonly deployment: string
   readonly model: string
+  /** LiteLLM's `model_info.base_model`: the model behind an Azure deployment named otherwise. */
+  readonly baseModel?: string | undefined
+  /** LiteLLM's `model_info.supports_reasoning`, which wins over any name. */
+  readonly supportsReasoning?: boolean | undefined
 }
 
 /**
- * An input item as a native call sends it, or `undefined` when OpenAI could not read it. The
- * gateway's item ids mean nothing upstream (OpenAI stores nothing: `store: false`), and OpenAI
- * looks an item id up when it has one ("Item with id '…' not found"): messages, function calls
- * and their outputs go without `id` (the API allows it). A reasoning item needs its id and
- * content: OpenAI's encrypted reasoning goes back, under the upstream's item id, to the deployment
- * that issued it only; a client's own (content the gateway did not make) as it is; any other
- * (Claude's signed thinking, a summary without content, another deployment's) is dropped, and a
- * model that does not reason (`reasons` false) gets none.
+ * Whether `target` reasons: as its config says (`supports_reasoning`), else by its base model's
+ * name, else by its own. A deployment taken as not reasoning gets no reasoning back, which costs
+ * it only its earlier reasoning.
+ */
+export const reasons = (target: NativeTarget): boolean =>
+  target.supportsReasoning ?? takesEncryptedReasoning(target.baseModel ?? target.model)
+
+/**
+ * An input item as a native call sends it, or `undefined` when OpenAI could not read it. Items go
+ * without `id`, as OpenAI's own stateless client (Codex) sends them: the gateway's ids mean nothing
+ * upstream (`store: false`: OpenAI looks an id up, "Item with id '…' not found"), and OpenAI pairs
+ * a reasoning item having an id with a following item having one, so ids on some items only break
+ * the pairing (a 400 "… was provided without its required following item"). A reasoning item goes
+ * as its summary and content: OpenAI's encrypted reasoning only to the deployment that issued it
+ * (another org's key cannot read it); a client's own content (not the gateway's wrapping) as it
+ * is, unless the item carries a gateway id (raw content stored before the gateway wrapped it:
+ * bound to an upstream id nobody knows any more); any other (Claude's signed thinking, a summary
+ * without content, another deployment's) is dropped, and a model that does not reason gets none.
  */
 const nativeItem = (item: Item, deployment: string, reasons: boolean): Item | undefined => {
   switch (item.type) {
     case "reasoning": {
       if (!reasons) return undefined
-      const reasoning = item as typeof ReasoningItem.Type
+      const { id, ...reasoning } = item as typeof ReasoningItem.Type
       const native = EncryptedReasoning.decodeNative(reasoning.encrypted_content)
-      if (native !== undefined) {
-        return native.deployment === deployment ? { ...reasoning, id: native.itemId, encrypted_content: native.content } : undefined
-      }
-      const own = typeof reasoning.encrypted_content === "string" && !EncryptedReasoning.isOurs(reasoning.encrypted_content)
-      return own ? item : undefined
+      if (native !== undefined) return native.deployment === deployment ? { ...reasoning, encrypted_content: native.content } : undefined
+      const own = typeof reasoning.encrypted_content === "string" && !EncryptedReasoning.isOurs(reasoning.encrypted_content) &&
+        (id === undefined || !GatewayIds.isGatewayItemId(id))
+      return own ? reasoning : undefined
     }
     case "item_reference":
       return item
@@ -333,6 +345,19 @@ const nativeItem = (item: Item, deployment: string, reasons: boolean): Item | un
     }
   }
 }
+
+/** An item a model answered with, which a reasoning item before it goes with. */
+const isOutput = (item: Item | undefined): boolean =>
+  item !== undefined && (item.type === "function_call" || (item.type !== "reasoning" && "role" in item && item.role === "assistant"))
+
+/**
+ * Reasoning items that an answer of the same turn follows (OpenAI refuses one without: "Item
+ * 'rs_…' of type 'reasoning' was provided without its required following item"). A response cut
+ * off while reasoning (`max_output_tokens`) left only its reasoning item: dropped, or every later
+ * turn would fail.
+ */
+const paired = (items: ReadonlyArray<Item>): ReadonlyArray<Item> =>
+  items.filter((item, i) => item.type !== "reasoning" || isOutput(items[i + 1]))
 
 /**
  * The body of a native call to `target` (an OpenAI deployment): the request as the client wrote
@@ -350,16 +375,33 @@ export const toNative = (
 ): Record<string, unknown> => {
   const { include, previous_response_id: _previous, store: _store, stream: _stream, ...rest } = request as ResponsesRequest
   for (const field of consumed) delete (rest as Record<string, unknown>)[field]
-  const reasons = takesEncryptedReasoning(target.model)
+  const reasoning = reasons(target)
   const others = (include ?? []).filter((field) => field !== ENCRYPTED_REASONING)
-  const asked = reasons ? [...others, ENCRYPTED_REASONING] : others
+  const asked = reasoning ? [...others, ENCRYPTED_REASONING] : others
   return {
     ...rest,
     store: false,
     ...(asked.length > 0 ? { include: asked } : {}),
-    input: items.flatMap((item) => nativeItem(item, target.deployment, reasons) ?? [])
+    input: paired(items.flatMap((item) => nativeItem(item, target.deployment, reasoning) ?? []))
   }
 }
+
+/** A native body (of `toNative`) without its reasoning items, or `undefined` when it had none. */
+export const withoutReasoning = (native: Readonly<Record<string, unknown>>): Record<string, unknown> | undefined => {
+  const input = native["input"] as ReadonlyArray<Item>
+  const kept = input.filter((item) => item.type !== "reasoning")
+  return kept.length === input.length ? undefined : { ...native, input: kept }
+}
+
+/**
+ * Whether OpenAI refused the reasoning items it was sent ("The encrypted content … could not be
+ * verified", code `invalid_encrypted_content`; "… was not issued to this caller"): the deployment's
+ * key or org changed since, or its id now names another. The call is worth one more try without them.
+ */
+export const isUnreadableReasoning = (error: LlmError.LlmError): boolean =>
+  error._tag === "BadRequest" &&
+  (error.body?.includes("invalid_encrypted_content") === true ||
+    /encrypted content\b.*\b(could not be verified|not issued to this caller)/i.test(error.message))
 
 /** Whether the client asked to see encrypted reasoning (`include`), as OpenAI shows it only then. */
 export const includesEncryptedReasoning = (include: ReadonlyArray<string> | null | undefined): boolean =>

@@ -9,6 +9,7 @@
 import type { Chat } from "@llm-router/core"
 import * as ResponsesRequest from "./ResponsesRequest.ts"
 import * as EncryptedReasoning from "./internal/EncryptedReasoning.ts"
+import * as GatewayIds from "./internal/GatewayIds.ts"
 
 export interface OutputText {
   readonly type: "output_text"
@@ -153,10 +154,7 @@ export const eventForClient = (event: Readonly<Record<string, unknown>>, include
 }
 
 /** The response an item id of ours belongs to (see `idsFor`), or `undefined`. */
-export const responseOfItem = (itemId: string): string | undefined => {
-  const match = /^(?:msg|fc|rs)_(.+)_\d+$/.exec(itemId)
-  return match === null ? undefined : `resp_${match[1]}`
-}
+export const responseOfItem = GatewayIds.responseOfItem
 
 export const usageOf = (usage: Chat.Usage | null | undefined): Usage | null =>
   usage === null || usage === undefined ? null : {

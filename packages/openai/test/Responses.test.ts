@@ -4,7 +4,7 @@
  * through a reasoning item; a native call sends back only what OpenAI can read.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Chat } from "@llm-router/core"
+import { Chat, LlmError } from "@llm-router/core"
 import { Result } from "effect"
 import * as ResponsesRequest from "../src/ResponsesRequest.ts"
 import * as ResponsesResponse from "../src/ResponsesResponse.ts"
@@ -117,6 +117,24 @@ describe("Responses API translation", () => {
     assert.strictEqual(refused({ input: [{ type: "item_reference", id: "msg_x_0" }] }), "input[0]")
   })
 
+  it("tells OpenAI's refusals of the reasoning it was sent from any other failure", () => {
+    const origin = { provider: "openai", deployment: "o4-main", status: 400 }
+    const body = JSON.stringify({ error: { message: "The encrypted content gAAA...Rg== could not be verified.", type: "invalid_request_error", param: null, code: "invalid_encrypted_content" } })
+    const unreadable = [
+      new LlmError.BadRequest({ ...origin, message: "The encrypted content gAAA...Rg== could not be verified.", body }),
+      // The body cut short of its code: the message says it.
+      new LlmError.BadRequest({ ...origin, message: "The encrypted content for item rs_1 could not be verified. Reason: Encrypted content item_id did not match the target item id." }),
+      new LlmError.BadRequest({ ...origin, message: "The encrypted content for item rs_1 was not issued to this caller." })
+    ]
+    for (const error of unreadable) assert.isTrue(ResponsesRequest.isUnreadableReasoning(error), error.message)
+    const others = [
+      new LlmError.BadRequest({ ...origin, message: "Encrypted content is not supported with this model." }),
+      new LlmError.BadRequest({ ...origin, message: "Invalid 'input[2]': unknown parameter." }),
+      new LlmError.InternalServerError({ ...origin, status: 500, message: "The encrypted content could not be verified.", body })
+    ]
+    for (const error of others) assert.isFalse(ResponsesRequest.isUnreadableReasoning(error), error.message)
+  })
+
   it("a native call sends each item only as OpenAI can read it: no gateway ids, reasoning only to its issuer", () => {
     const request = ResponsesRequest.decode({ model: "o4-mini", input: "x", store: true, include: ["message.output_text.logprobs"] })
     assert.isTrue(Result.isSuccess(request))
@@ -142,42 +160,64 @@ describe("Responses API translation", () => {
       claude,
       { type: "reasoning", id: "rs_x_1", summary: [{ type: "summary_text", text: "no content" }] },
       { type: "reasoning", id: "rs_client", summary: [], encrypted_content: "gAAAAclient" },
+      { type: "message", id: "msg_x_2", status: "completed", role: "assistant", content: [{ type: "output_text", text: "hi" }] },
+      { role: "user", content: "y" },
       // A wrapping the gateway did not make whole: never sent anywhere.
       { type: "reasoning", id: "rs_x_3", summary: [], encrypted_content: "llm-router.openai.v1:bad" },
       reasoning,
       call,
       { type: "function_call_output", id: "fco_1", call_id: "call_1", output: "{}" },
-      { type: "message", id: "msg_x_2", status: "completed", role: "assistant", content: [{ type: "output_text", text: "hi" }] }
+      // Raw content under a gateway id (stored before the gateway wrapped it): bound to an upstream id lost since.
+      { type: "reasoning", id: ids.item("rs", 5), summary: [], encrypted_content: "gAAAAold" },
+      { type: "message", id: ids.item("msg", 6), role: "assistant", content: [{ type: "output_text", text: "done" }] },
+      { role: "user", content: "z" },
+      // Reasoning no answer followed (a response cut off while reasoning): OpenAI would refuse it.
+      reasoning
     ] as unknown as ReadonlyArray<ResponsesRequest.Item>
     const native = (deployment: string, model = "o4-mini") => ResponsesRequest.toNative(request.success, items, [], { deployment, model })
     const body = native("o4-main")
     assert.strictEqual(body["store"], false)
     assert.deepStrictEqual(body["include"], ["message.output_text.logprobs", "reasoning.encrypted_content"])
+    // No item has an id (OpenAI pairs reasoning with the item after it by id: all or none);
+    // reasoning as its summary and content only, each followed by its answer.
     assert.deepStrictEqual(body["input"], [
       { role: "user", content: "x" },
-      // A client's own OpenAI reasoning as it is; OpenAI's from o4-main unwrapped, under OpenAI's id.
-      { type: "reasoning", id: "rs_client", summary: [], encrypted_content: "gAAAAclient" },
-      { type: "reasoning", id: "rs_upstream", summary: [], encrypted_content: "gAAAAblob" },
+      { type: "reasoning", summary: [], encrypted_content: "gAAAAclient" },
+      { type: "message", role: "assistant", content: [{ type: "output_text", text: "hi" }] },
+      { role: "user", content: "y" },
+      { type: "reasoning", summary: [], encrypted_content: "gAAAAblob" },
       { type: "function_call", call_id: "call_1", name: "f", arguments: "{}", status: "completed" },
       { type: "function_call_output", call_id: "call_1", output: "{}" },
-      { type: "message", role: "assistant", content: [{ type: "output_text", text: "hi" }] }
+      { type: "message", role: "assistant", content: [{ type: "output_text", text: "done" }] },
+      { role: "user", content: "z" }
     ])
     // Another deployment gets no o4-main reasoning.
-    assert.deepStrictEqual(
-      (native("o4-azure")["input"] as ReadonlyArray<Record<string, unknown>>).filter((item) => item["type"] === "reasoning").map((item) => item["id"]),
-      ["rs_client"]
-    )
+    const reasoningSent = (body: Record<string, unknown>) =>
+      (body["input"] as ReadonlyArray<Record<string, unknown>>).filter((item) => item["type"] === "reasoning").map((item) => item["encrypted_content"])
+    assert.deepStrictEqual(reasoningSent(native("o4-azure")), ["gAAAAclient"])
     // A model that does not reason is never asked for encrypted reasoning (OpenAI would refuse), and gets none.
     const plain = native("o4-main", "gpt-4o")
     assert.deepStrictEqual(plain["include"], ["message.output_text.logprobs"])
-    assert.deepStrictEqual((plain["input"] as ReadonlyArray<Record<string, unknown>>).filter((item) => item["type"] === "reasoning"), [])
+    assert.deepStrictEqual(reasoningSent(plain), [])
+    // Without its reasoning (OpenAI could not read it): the rest as it was.
+    assert.deepStrictEqual(ResponsesRequest.withoutReasoning(body)?.["input"], (body["input"] as ReadonlyArray<Record<string, unknown>>).filter((item) => item["type"] !== "reasoning"))
+    assert.isUndefined(ResponsesRequest.withoutReasoning(plain))
     assert.isFalse(ResponsesRequest.takesEncryptedReasoning("gpt-5-chat-latest"))
     assert.isTrue(ResponsesRequest.takesEncryptedReasoning("openai/gpt-5.1"))
+    // What the deployment's config says wins over its name: LiteLLM's base_model, supports_reasoning.
+    assert.isTrue(ResponsesRequest.reasons({ deployment: "d", model: "prod-reasoner", baseModel: "o4-mini" }))
+    assert.isFalse(ResponsesRequest.reasons({ deployment: "d", model: "prod-reasoner" }))
+    assert.isTrue(ResponsesRequest.reasons({ deployment: "d", model: "prod-reasoner", supportsReasoning: true }))
+    assert.isFalse(ResponsesRequest.reasons({ deployment: "d", model: "o4-mini", supportsReasoning: false }))
+    assert.deepStrictEqual(reasoningSent(ResponsesRequest.toNative(request.success, items, [], { deployment: "o4-main", model: "prod-reasoner", baseModel: "o4-mini" })), [
+      "gAAAAclient",
+      "gAAAAblob"
+    ])
     // Translated: Claude's thinking goes with the assistant turn; OpenAI's encrypted reasoning does not.
     const chat = ResponsesRequest.toChat(request.success, items, (i) => `input[${i}]`)
     assert.isTrue(Result.isSuccess(chat))
     if (Result.isFailure(chat)) return
     const assistants = chat.success.messages.filter((m) => m.role === "assistant") as ReadonlyArray<{ thinking_blocks?: unknown }>
-    assert.deepStrictEqual(assistants.map((m) => m.thinking_blocks), [[signed], undefined])
+    assert.deepStrictEqual(assistants.map((m) => m.thinking_blocks), [[signed], undefined, undefined])
   })
 })

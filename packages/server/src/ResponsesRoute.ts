@@ -171,7 +171,22 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           // The request as an OpenAI deployment takes it natively (see `ResponsesRequest.toNative`):
           // unstored upstream, its reasoning items only where they can be read.
           const conversation = [...earlier, ...input]
-          const native = (d: Deployment.Deployment) => ResponsesRequest.toNative(body, conversation, CONSUMED, { deployment: d.id, model: d.model })
+          const native = (d: Deployment.Deployment) =>
+            ResponsesRequest.toNative(body, conversation, CONSUMED, {
+              deployment: d.id,
+              model: d.model,
+              baseModel: d.baseModel,
+              supportsReasoning: d.supportsReasoning
+            })
+          /**
+           * A native call whose reasoning items OpenAI cannot read (its key or org changed since,
+           * say) is sent once more without them, in the same attempt: the conversation goes on
+           * without its earlier reasoning, rather than failing on every later turn.
+           */
+          const unreadable = (sent: Readonly<Record<string, unknown>>) => (error: LlmError.LlmError) =>
+            ResponsesRequest.isUnreadableReasoning(error) ? ResponsesRequest.withoutReasoning(sent) : undefined
+          const retrying = (d: Deployment.Deployment) =>
+            Effect.logWarning(`deployment ${d.id} could not read the encrypted reasoning it was sent; sending the call again without it`)
           if (body.stream === true) {
             // Through the router's streamed operation seam: each attempt on a deployment that speaks
             // the Responses API streams it natively (its events relayed with our ids), any other
@@ -194,9 +209,15 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
                   if (client.responsesStream === undefined) return viaChat()
                   return Stream.suspend(() => {
                     let relayedAny = false
-                    const events = Stream.map(client.responsesStream!(native(d)), (event) => {
-                      relayedAny = true
-                      return event
+                    const sent = native(d)
+                    const open = (request: Readonly<Record<string, unknown>>) =>
+                      Stream.map(client.responsesStream!(request), (event) => {
+                        relayedAny = true
+                        return event
+                      })
+                    const events = Stream.catch(open(sent), (error) => {
+                      const retry = relayedAny ? undefined : unreadable(sent)(error)
+                      return retry === undefined ? Stream.fail(error) : Stream.unwrap(Effect.as(retrying(d), open(retry)))
                     })
                     return Stream.catchIf(ResponsesStream.relayed(events, body, ids, d.id), (error) => !relayedAny && hasNoResponsesApi(error), viaChat)
                   })
@@ -229,9 +250,15 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
                 Effect.flatMap(client.chat(routing), (completion) =>
                   // An answer with no choice is the deployment's failure, as for a chat.
                   completion.response.choices.length === 0 ? Effect.fail(ProviderError.emptyAnswer(d.provider, d.id, "no choices")) : translated(completion))
-              if (client.responses === undefined) return viaChat()
+              const responses = client.responses
+              if (responses === undefined) return viaChat()
+              const sent = native(d)
+              const answered = Effect.catch(responses(sent), (error) => {
+                const retry = unreadable(sent)(error)
+                return retry === undefined ? Effect.fail(error) : Effect.andThen(retrying(d), responses(retry))
+              })
               return Effect.catchIf(
-                Effect.map(client.responses(native(d)), (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids, d.id) })),
+                Effect.map(answered, (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids, d.id) })),
                 hasNoResponsesApi,
                 viaChat
               )

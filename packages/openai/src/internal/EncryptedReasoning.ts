@@ -7,10 +7,11 @@
  *   and the blocks as base64 JSON. Only the chat translation reads it (back into `thinking_blocks`).
  * - OpenAI's own encrypted reasoning from a native answer: `llm-router.openai.v1:`, the
  *   deployment that issued it, the upstream's item id, then OpenAI's blob unchanged. OpenAI binds
- *   the blob to its item id ("Encrypted content item_id did not match the target item id") and to
- *   the caller that got it ("… was not issued to this caller"), and the gateway relays items under
- *   its own ids: so the item goes back natively only to the deployment that issued it, under the
- *   upstream's id. A translated call drops it (it is no Claude signature).
+ *   the blob to the caller that got it ("… was not issued to this caller"; another org's key
+ *   cannot decrypt it), so the item goes back natively only to the deployment that issued it. It
+ *   goes without an id, as Codex sends it (OpenAI checks the blob against an item id only when one
+ *   is given: "Encrypted content item_id did not match the target item id"); the upstream's id is
+ *   kept in the wrapping all the same. A translated call drops it (it is no Claude signature).
  */
 
 const THINKING_PREFIX = "llm-router.thinking.v1:"
@@ -35,7 +36,7 @@ export const decodeThinking = (value: unknown): ReadonlyArray<Record<string, unk
 export interface Native {
   /** The deployment (`model_info.id`) whose answer carried it. */
   readonly deployment: string
-  /** The upstream's id of the reasoning item (the blob is bound to it). */
+  /** The upstream's id of the reasoning item (the blob is bound to it; not sent back, see above). */
   readonly itemId: string
   /** OpenAI's `encrypted_content`, unchanged. */
   readonly content: string

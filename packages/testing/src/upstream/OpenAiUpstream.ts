@@ -17,9 +17,12 @@
  *   json_schema rules, typed events; faults as on chat). A reasoning model (o-series, gpt-5, or
  *   "reasoning" in its name) answers a reasoning item too, with sealed `encrypted_content` when
  *   `include` asks (any other model asked for it is a 400, as OpenAI's);
- *   reasoning input items are checked as OpenAI checks them: content the mock did not issue, or
- *   issued for another item id, is a 400; an item without content is a 404 unless the mock stored
- *   it (`store` not false).
+ *   reasoning input items are checked as OpenAI checks them: content the mock did not issue (or
+ *   issued before `rotateReasoningKey`), or issued for another item id, is a 400; an item without
+ *   content is a 404 unless the mock stored it (`store` not false); a reasoning item not followed
+ *   by its answer (a function call or assistant message, with an id if it has one) is a 400. A
+ *   reasoning model given `max_output_tokens` under 32 is cut off while reasoning (`incomplete`,
+ *   only its reasoning item).
  * - `GET /v1/models`: a model list.
  *
  * Answers: the text (`options.text`, default "Hello from the mock.") followed, unless
@@ -91,6 +94,11 @@ export interface OpenAiUpstream extends MockUpstream {
   readonly awaitAborted: (count: number) => Effect.Effect<void>
   /** Forgets the recorded requests and the abort count. */
   readonly clear: () => void
+  /**
+   * Seals reasoning with a new key from now on: content issued before no longer verifies (a 400
+   * `invalid_encrypted_content`), as when a deployment's key moves to another org.
+   */
+  readonly rotateReasoningKey: () => void
 }
 
 type Flavor = "openai" | "azure"
@@ -601,6 +609,8 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
        * which a later request may name by id alone; the oldest are forgotten past 10 000.
        */
       const storedReasoning = new Set<string>()
+      let reasoningKey = ResponsesAnswers.KEY
+      let rotations = 0
 
       const later = (ms: number, exchange: Exchange, f: () => void) => {
         if (ms <= 0) return f()
@@ -743,8 +753,8 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
         const reply: Reply = {
           n,
           stream: record["stream"] === true,
-          whole: () => ResponsesAnswers.responseOf(record, model, options, n, createdAt),
-          frames: () => ResponsesAnswers.eventsOf(record, model, options, n, createdAt).map(ResponsesAnswers.frame),
+          whole: () => ResponsesAnswers.responseOf(record, model, { ...options, reasoningKey }, n, createdAt),
+          frames: () => ResponsesAnswers.eventsOf(record, model, { ...options, reasoningKey }, n, createdAt).map(ResponsesAnswers.frame),
           errorFrame: (error, index) =>
             ResponsesAnswers.frame({ type: "error", code: error.code ?? null, message: error.message, param: error.param ?? null, sequence_number: index } satisfies ResponseErrorEvent),
           // The opening events and the item's first delta (its first word, or piece of arguments).
@@ -756,7 +766,7 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
         if (missing !== undefined) {
           return json(exchange, 400, openAiError({ ...missing, type: "invalid_request_error", code: "missing_required_parameter" }))
         }
-        const refused = ResponsesAnswers.refusal(record, model, (id) => storedReasoning.has(id))
+        const refused = ResponsesAnswers.refusal(record, model, (id) => storedReasoning.has(id), reasoningKey)
         if (refused !== undefined) return json(exchange, refused.status, openAiError(refused.error))
         if (ResponsesAnswers.reasons(model) && record["store"] !== false) {
           storedReasoning.add(`rs_mock_${n}`)
@@ -914,6 +924,10 @@ export const make = (options: Options = {}): Effect.Effect<OpenAiUpstream, never
             requests.length = 0
             aborted = 0
             connections = 0
+          },
+          rotateReasoningKey: () => {
+            rotations += 1
+            reasoningKey = `${ResponsesAnswers.KEY}#${rotations}`
           }
         }
         resume(Effect.succeed({

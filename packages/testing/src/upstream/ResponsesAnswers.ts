@@ -16,7 +16,8 @@
  * (`rs_mock_<n>`), with an opaque `encrypted_content` when `include` asks for
  * `reasoning.encrypted_content`: sealed with the mock's key and bound to the item's id, as
  * OpenAI's is; any other model asked for it is a 400. Reasoning input items are checked as
- * strictly as OpenAI checks them (`refusal`).
+ * strictly as OpenAI checks them (`refusal`). Given `max_output_tokens` under `REASONING_TOKENS`,
+ * a reasoning model is cut off while reasoning: `incomplete`, only its reasoning item.
  */
 import { createHmac } from "node:crypto"
 import type {
@@ -36,6 +37,8 @@ export interface AnswerOptions {
   readonly text?: string | undefined
   readonly echo?: boolean | undefined
   readonly streamChunks?: number | undefined
+  /** The key reasoning content is sealed with (default the mock's own; see `seal`). */
+  readonly reasoningKey?: string | undefined
 }
 
 type Body = Record<string, unknown>
@@ -77,27 +80,43 @@ export const missing = (body: Body): { readonly message: string; readonly param:
 export const reasons = (model: string) => /^(o\d|gpt-5(?!-chat|[^-]*-chat))/.test(model) || model.includes("reasoning")
 
 const ENCRYPTED = "reasoning.encrypted_content"
-/** The mock's sealing key: only the mock makes content that verifies. */
-const KEY = "openai-mock-reasoning-key"
-const mac = (itemId: string) => createHmac("sha256", KEY).update(itemId).digest("base64url").slice(0, 22)
+/**
+ * The mock's sealing key: only the mock makes content that verifies, and only while it keeps its
+ * key (a mock that rotates it stands for OpenAI under another org's key).
+ */
+export const KEY = "openai-mock-reasoning-key"
+const mac = (itemId: string, key: string) => createHmac("sha256", key).update(itemId).digest("base64url").slice(0, 22)
 
 /** An opaque `encrypted_content` for reasoning item `itemId` (OpenAI's starts `gAAAA` too). */
-export const seal = (itemId: string) => `gAAAAB${Buffer.from(itemId, "utf8").toString("base64url")}.${mac(itemId)}`
+export const seal = (itemId: string, key = KEY) => `gAAAAB${Buffer.from(itemId, "utf8").toString("base64url")}.${mac(itemId, key)}`
 
-/** The item id an `encrypted_content` of `seal` is bound to; `undefined` for content the mock did not issue. */
-export const unseal = (content: string): string | undefined => {
+/** The item id an `encrypted_content` of `seal` is bound to; `undefined` for content not sealed with `key`. */
+export const unseal = (content: string, key = KEY): string | undefined => {
   const match = /^gAAAAB([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(content)
   if (match === null) return undefined
   const itemId = Buffer.from(match[1]!, "base64url").toString("utf8")
-  return mac(itemId) === match[2] ? itemId : undefined
+  return mac(itemId, key) === match[2] ? itemId : undefined
 }
 
 /** The reasoning item a reasoning model's answer `sequence` starts with. */
-export const reasoningOf = (body: Body, sequence: number): ResponseReasoningItem => {
+export const reasoningOf = (body: Body, sequence: number, key = KEY): ResponseReasoningItem => {
   const id = `rs_mock_${sequence}`
   const include = Array.isArray(body["include"]) ? body["include"] : []
-  return { type: "reasoning", id, summary: [], ...(include.includes(ENCRYPTED) ? { encrypted_content: seal(id) } : {}) }
+  return { type: "reasoning", id, summary: [], ...(include.includes(ENCRYPTED) ? { encrypted_content: seal(id, key) } : {}) }
 }
+
+/**
+ * Output tokens the mock's reasoning takes: a reasoning model given a smaller `max_output_tokens`
+ * is cut off while reasoning (status `incomplete`, output only its reasoning item), as OpenAI's is.
+ */
+export const REASONING_TOKENS = 32
+
+const cutWhileReasoning = (body: Body, model: string) =>
+  reasons(model) && typeof body["max_output_tokens"] === "number" && body["max_output_tokens"] < REASONING_TOKENS
+
+/** An item a model answered with (a function call, an assistant message): what a reasoning item must precede. */
+const isOutput = (item: Record<string, unknown> | undefined) =>
+  item !== undefined && (item["type"] === "function_call" || (item["type"] !== "reasoning" && item["role"] === "assistant"))
 
 /** An error OpenAI answers a request with: its status and body. */
 export interface Refusal {
@@ -109,25 +128,41 @@ export interface Refusal {
  * How OpenAI refuses a request's encrypted reasoning (2026-11): asked for (`include`) of a model
  * that does not reason, a 400 "Encrypted content is not supported with this model". A reasoning
  * input item is read from
- * its `encrypted_content`, which must be one OpenAI issued (else a 400 "could not be verified …
- * could not be decrypted or parsed") for that very item id (else a 400 "… item_id did not match
- * the target item id"); without content it is looked up by id among stored items: with
- * `store: false` a 404 "Items are not persisted when `store` is set to false", else a 404 "not
- * found" for an id OpenAI did not store (`stored`).
+ * its `encrypted_content`, which must be one OpenAI issued (sealed with `key`; else a 400 "could
+ * not be verified … could not be decrypted or parsed") for that very item id when the item has
+ * one (else a 400 "… item_id did not match the target item id"); without content it is looked up
+ * by id among stored items: with `store: false` a 404 "Items are not persisted when `store` is set
+ * to false", else a 404 "not found" for an id OpenAI did not store (`stored`). And a reasoning
+ * item must be followed by the answer it led to (a function call or an assistant message), with
+ * an id when it has one (OpenAI pairs them by id): else a 400 "… was provided without its required
+ * following item" (vercel/ai#7099, langchainjs#9082).
  */
-export const refusal = (body: Body, model: string, stored: (itemId: string) => boolean): Refusal | undefined => {
+export const refusal = (body: Body, model: string, stored: (itemId: string) => boolean, key = KEY): Refusal | undefined => {
   if (Array.isArray(body["include"]) && body["include"].includes(ENCRYPTED) && !reasons(model)) {
     return {
       status: 400,
       error: { message: "Encrypted content is not supported with this model.", type: "invalid_request_error", param: "include", code: null }
     }
   }
-  for (const item of inputItems(body)) {
+  const items = inputItems(body)
+  for (const [i, item] of items.entries()) {
     if (item["type"] !== "reasoning") continue
-    const id = String(item["id"] ?? "")
+    const id = typeof item["id"] === "string" ? item["id"] : undefined
+    const following = items[i + 1]
+    if (!isOutput(following) || (id !== undefined && typeof following?.["id"] !== "string")) {
+      return {
+        status: 400,
+        error: {
+          message: `Item '${id ?? `input[${i}]`}' of type 'reasoning' was provided without its required following item.`,
+          type: "invalid_request_error",
+          param: "input",
+          code: null
+        }
+      }
+    }
     const content = item["encrypted_content"]
     if (typeof content === "string") {
-      const bound = unseal(content)
+      const bound = unseal(content, key)
       if (bound === undefined) {
         const shown = content.length > 12 ? `${content.slice(0, 4)}...${content.slice(-4)}` : content
         return {
@@ -140,7 +175,7 @@ export const refusal = (body: Body, model: string, stored: (itemId: string) => b
           }
         }
       }
-      if (bound !== id) {
+      if (id !== undefined && bound !== id) {
         return {
           status: 400,
           error: {
@@ -165,7 +200,7 @@ export const refusal = (body: Body, model: string, stored: (itemId: string) => b
         }
       }
     }
-    if (!stored(id)) return { status: 404, error: { message: `Item with id '${id}' not found.`, type: "invalid_request_error", param: "input", code: null } }
+    if (id === undefined || !stored(id)) return { status: 404, error: { message: `Item with id '${id ?? ""}' not found.`, type: "invalid_request_error", param: "input", code: null } }
   }
   return undefined
 }
@@ -237,6 +272,15 @@ const shell = (body: Body, model: string, sequence: number, createdAt: number): 
 
 /** The finished answer: the `Response` a plain call gets (and `response.completed` carries). */
 export const responseOf = (body: Body, model: string, options: AnswerOptions, sequence: number, createdAt: number): Response => {
+  if (cutWhileReasoning(body, model)) {
+    return {
+      ...shell(body, model, sequence, createdAt),
+      status: "incomplete",
+      incomplete_details: { reason: "max_output_tokens" },
+      output: [reasoningOf(body, sequence, options.reasoningKey)],
+      usage: usageOf(body, body["max_output_tokens"] as number)
+    }
+  }
   const call = plannedCall(body, model, sequence)
   const filtered = call === undefined && model.includes("content-filter")
   const whole = call === undefined ? answerText(body, options) : ""
@@ -246,7 +290,7 @@ export const responseOf = (body: Body, model: string, options: AnswerOptions, se
     ...shell(body, model, sequence, createdAt),
     status: filtered ? "incomplete" : "completed",
     ...(filtered ? { incomplete_details: { reason: "content_filter" as const } } : { completed_at: createdAt }),
-    output: reasons(model) ? [reasoningOf(body, sequence), item] : [item],
+    output: reasons(model) ? [reasoningOf(body, sequence, options.reasoningKey), item] : [item],
     output_text: text,
     usage: usageOf(body, call === undefined ? countWords(text) : Math.ceil(call.arguments.length / 4))
   }
@@ -280,7 +324,9 @@ export const eventsOf = (body: Body, model: string, options: AnswerOptions, sequ
   }
   const index = done.output.length - 1
   const item = done.output[index]!
-  if (item.type === "function_call") {
+  if (item.type === "reasoning") {
+    // Cut off while reasoning: nothing after it.
+  } else if (item.type === "function_call") {
     const itemId = item.id ?? ""
     add({ type: "response.output_item.added", output_index: index, item: { ...item, arguments: "", status: "in_progress" } })
     for (const delta of pieces(item.arguments, 3)) add({ type: "response.function_call_arguments.delta", item_id: itemId, output_index: index, delta })
@@ -294,7 +340,7 @@ export const eventsOf = (body: Body, model: string, options: AnswerOptions, sequ
     add({ type: "response.output_text.done", ...at, text, logprobs: [] })
     add({ type: "response.content_part.done", ...at, part: { type: "output_text", text, annotations: [], logprobs: [] } })
   }
-  add({ type: "response.output_item.done", output_index: index, item })
+  if (item.type !== "reasoning") add({ type: "response.output_item.done", output_index: index, item })
   add(done.status === "incomplete" ? { type: "response.incomplete", response: done } : { type: "response.completed", response: done })
   return events
 }
