@@ -73,6 +73,12 @@ export interface Cooldown {
   readonly reason: string
 }
 
+/**
+ * A store of the deployments' state. The router calls `onStart`, `onSuccess` and `onFailure`
+ * uninterruptibly (so a call's in-flight count is taken and given back exactly once), so they
+ * must not wait on I/O: a store shared between replicas applies each update locally and
+ * publishes it in the background, as the Redis store does.
+ */
 export interface Service {
   readonly snapshot: (deployments: ReadonlyArray<string>) => Effect.Effect<Snapshot>
   readonly onStart: (deployment: string) => Effect.Effect<void>

@@ -38,6 +38,25 @@ describe("in-flight calls", () => {
       assert.strictEqual(yield* inFlight, 0)
     }))
 
+  it.effect("an adapter that throws as it builds the call, or an operate callback that throws, gives the count back", () =>
+    Effect.gen(function*() {
+      const throwing: LlmClient.Service = {
+        chat: () => {
+          throw new Error("the adapter threw before making an effect")
+        },
+        stream: crashing.stream
+      }
+      const { router, inFlight } = yield* routerOver(throwing)
+      const exit = yield* Effect.exit(router.chat(request()))
+      assert.isTrue(Exit.isFailure(exit) && !Exit.hasFails(exit), "the throw reaches the caller as a defect")
+      assert.strictEqual(yield* inFlight, 0)
+      const operated = yield* Effect.exit(router.operate!(request(), () => {
+        throw new Error("the caller's operation threw")
+      }))
+      assert.isTrue(Exit.isFailure(operated))
+      assert.strictEqual(yield* inFlight, 0)
+    }))
+
   it.effect("a defect while opening a stream gives its in-flight count back", () =>
     Effect.gen(function*() {
       const { router, inFlight } = yield* routerOver(crashing)

@@ -60,8 +60,10 @@ export const runGroup = <A>(
         const bracketed = Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(state.onStart(d.id), () => {
             const counted = new InFlight(engine, d)
-            // Made once the call is recorded as started: `operation` may read the clock as it is made.
-            const direct = operation(d, counted)
+            // Made once the call is recorded as started (`operation` may read the clock as it is
+            // made), inside the effect: an adapter that throws as it builds the call is a defect
+            // the bracket sees, not one that escapes it with the count taken.
+            const direct = Effect.suspend(() => operation(d, counted))
             const called = run.span === undefined ? direct : engine.spans.attempt(run.span, d, run.attempts, direct)
             return Effect.onExit(restore(called), (exit) => {
               if (Exit.isSuccess(exit)) return counted.recordSuccess()
