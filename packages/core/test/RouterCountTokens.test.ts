@@ -6,7 +6,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ComplexityRouter, LlmError, type LlmClient, Router, RouterConfig, RouterMetrics, RouterState, TokenEstimate } from "@llm-router/core"
-import { Effect, Metric } from "effect"
+import { Effect, Fiber, Metric } from "effect"
+import { TestClock } from "effect/testing"
 import { deployment, failOnClock, request, SimulatedProvider, succeedOnClock } from "./Fixture.ts"
 
 /** What a deployment's `countTokens` does: count, or fail; absent, the deployment cannot count. */
@@ -131,6 +132,38 @@ describe("counting tokens through a router", () => {
       assert.strictEqual(first.cooldownUntil, 0)
       assert.strictEqual(first.recentFailures, 0)
       assert.strictEqual(first.inFlight, 0)
+    }))
+
+  it.effect("the request's tags choose who counts, as they choose who answers; no deployment with them is the chat's 400", () =>
+    Effect.gen(function*() {
+      const { router, counted } = yield* routerOf(
+        {
+          model_list: [deployment("claude", "eu", { tags: ["eu"] }), deployment("claude", "us", { tags: ["us"] })],
+          enable_tag_filtering: true
+        },
+        { counters: { eu: () => Effect.succeed(1), us: () => Effect.succeed(2) } }
+      )
+      const us = yield* router.count!(request("claude", "hi", { metadata: { tags: ["us"] } }))
+      assert.strictEqual(us.inputTokens, 2)
+      assert.deepStrictEqual(counted, ["us"])
+      const refused = yield* Effect.flip(router.count!(request("claude", "hi", { metadata: { tags: ["apac"] } })))
+      assert.strictEqual(refused._tag, "BadRequest")
+      assert.deepStrictEqual(counted, ["us"])
+    }))
+
+  it.effect("a 400 on the request is its answer; a counter that hangs gives way to the estimate within ten seconds", () =>
+    Effect.gen(function*() {
+      const badRequest = () => Effect.fail(new LlmError.BadRequest({ provider: "anthropic", status: 400, message: "messages: bad" }))
+      const refusing = yield* routerOf({ model_list: [deployment("claude", "c")] }, { counters: { c: badRequest } })
+      assert.strictEqual((yield* Effect.flip(refusing.router.count!(request("claude"))))._tag, "BadRequest")
+
+      const hanging = yield* routerOf({ model_list: [deployment("claude", "c")] }, { counters: { c: () => Effect.never } })
+      const ask = request("claude", "a question")
+      const fiber = yield* Effect.forkChild(hanging.router.count!(ask))
+      yield* TestClock.adjust("10 seconds")
+      const answer = yield* Fiber.join(fiber)
+      assert.strictEqual(answer.inputTokens, TokenEstimate.ofRequest(ask))
+      assert.isUndefined(answer.route)
     }))
 
   it.effect("every count failing answers the estimate", () =>

@@ -1,10 +1,12 @@
 /**
  * Counting a request's input tokens through a router (Anthropic's `count_tokens`): a side call,
  * not a completion, so it stays out of the attempt loop. The group is resolved as a chat's
- * would be; its healthy deployments whose client counts exactly (`LlmClient.countTokens`, a
- * Claude deployment's) are asked one after another, lowest `order` first, then config order,
- * until one answers; when none can or none does, the count is the estimate the router's
- * context-window check uses (`TokenEstimate`).
+ * would be, and its deployments filtered by the request's tags as a chat's are (with
+ * `enable_tag_filtering`; no match is the chat's 400); of those, the healthy ones whose client
+ * counts exactly (`LlmClient.countTokens`, a Claude deployment's) are asked one after another,
+ * lowest `order` first, then config order, until one answers, within ten seconds in all; when
+ * none can or none does, the count is the estimate the router's context-window check uses
+ * (`TokenEstimate`). A 400 on the request itself is the answer, as for a chat.
  *
  * It reads the router's state but never writes it: no start, success, failure or latency
  * sample, nothing against rpm/tpm or budgets, no session pin, no served-request metric. A client
@@ -33,7 +35,13 @@ export const count = (engine: Engine, asked: ChatRequest): Effect.Effect<LlmClie
     if (Result.isFailure(admitted)) return Effect.fail(admitted.failure)
     const [request, overrides] = admitted.success
     const estimate = Effect.sync((): LlmClient.Counted => ({ inputTokens: TokenEstimate.ofRequest(request), route: undefined }))
-    const counters = countersOf(engine, group)
+    // The deployments a chat of this request could reach: its tags as the router filters them
+    // (a request tagged for one region is counted there, or refused as its chat would be).
+    const members = engine.groups.get(group) ?? []
+    const byTags: Strategy.Context = { snapshot: noSnapshot, streaming: false, random: 0, group, isFallback: false, tags: request.metadata?.tags }
+    const tagged = engine.settings.enableTagFiltering ? Strategy.matchingTags(members, byTags) : members
+    if (tagged.length === 0) return Effect.fail(Strategy.matchingTags.refusal(members, byTags))
+    const counters = countersOf(engine, tagged)
     if (counters.length === 0) return estimate
     return Effect.withFiber((fiber) => {
       const clock = fiber.getRef(Clock.Clock)
@@ -51,16 +59,25 @@ export const count = (engine: Engine, asked: ChatRequest): Effect.Effect<LlmClie
               inputTokens,
               route: routeInfo(run, { deployment: d, group }, clock.currentTimeMillisUnsafe(), undefined)
             })),
-            Effect.catch(() => from(i + 1))
+            // The request's own fault (a 400 on it) is its answer, as a chat's would be; any other
+            // failure is the deployment's: the next one counts.
+            Effect.catchIf((error) => error._tag !== "BadRequest", () => from(i + 1))
           )
         }
-        return from(0)
+        // However the counters fare, a count answers within COUNT_WITHIN_MS (else the estimate).
+        return Effect.timeoutOrElse(from(0), { duration: COUNT_WITHIN_MS, orElse: () => estimate })
       })
     })
   }, false)
 
-/** The deployments of `group` whose client counts exactly, lowest `order` first (then config order). */
-const countersOf = (engine: Engine, group: string): ReadonlyArray<Deployment> =>
-  (engine.groups.get(group) ?? [])
+/** How long counting exactly may take before the estimate answers: a count is asked before a message, not instead of it. */
+const COUNT_WITHIN_MS = 10_000
+
+/** A snapshot for the tags filter, which reads no state. */
+const noSnapshot = { now: 0, stats: new Map() } as const
+
+/** The deployments among `members` whose client counts exactly, lowest `order` first (then config order). */
+const countersOf = (engine: Engine, members: ReadonlyArray<Deployment>): ReadonlyArray<Deployment> =>
+  members
     .filter((d) => engine.clients.get(d.id)?.countTokens !== undefined)
     .sort((a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER))
