@@ -11,6 +11,9 @@ import { Router, RouterConfig, RouterState } from "@llm-router/core"
 import { SimulatedProvider } from "@llm-router/testing"
 import { Deferred, Effect, Exit, Fiber, Scheduler, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import type { Deployment } from "../src/Deployment.ts"
+import { InFlight } from "../src/internal/Calls.ts"
+import type { Engine } from "../src/internal/Engine.ts"
 import { deployment, request } from "./Fixture.ts"
 
 const crashing: LlmClient.Service = {
@@ -30,6 +33,26 @@ const routerOver = (client: LlmClient.Service) =>
   })
 
 describe("in-flight calls", () => {
+  it.effect("InFlight: an attempt that succeeds having reported no answer and handed nothing over gives the count back", () =>
+    Effect.gen(function*() {
+      const state = yield* RouterState.makeMemory
+      const engine = { state } as unknown as Engine
+      const d = { id: "a" } as Deployment
+      const inFlight = Effect.map(state.snapshot(["a"]), (s) => s.stats.get("a")?.inFlight ?? 0)
+      yield* state.onStart("a")
+      yield* new InFlight(engine, d).recordSuccess()
+      assert.strictEqual(yield* inFlight, 0)
+      // Handed over to a stream: the stream's release gives it back, once.
+      yield* state.onStart("a")
+      const streamed = new InFlight(engine, d)
+      const releaseWithStream = streamed.handOver()
+      yield* streamed.recordSuccess()
+      assert.strictEqual(yield* inFlight, 1)
+      yield* releaseWithStream
+      yield* releaseWithStream
+      assert.strictEqual(yield* inFlight, 0)
+    }))
+
   it.effect("a defect in a chat attempt gives its in-flight count back", () =>
     Effect.gen(function*() {
       const { router, inFlight } = yield* routerOver(crashing)

@@ -86,6 +86,7 @@ export const release = (engine: Engine, d: Deployment) =>
  */
 export class InFlight {
   private held = true
+  private handedOver = false
   private success: Success | undefined = undefined
   private readonly engine: Engine
   private readonly deployment: Deployment
@@ -114,12 +115,22 @@ export class InFlight {
     return Effect.succeed(value)
   }
   /**
+   * An opened stream takes the count over: the release it returns is for the stream's scope,
+   * and the attempt's success leaves the count to it (see `recordSuccess`).
+   */
+  handOver(): Effect.Effect<void> {
+    this.handedOver = true
+    return this.release()
+  }
+  /**
    * For the attempt loop's bracket (already uninterruptible) when the attempt succeeds: records
-   * the success its operation reported (`answered`), which gives the count back. Nothing when it
-   * reported none: an opened stream holds the count on.
+   * the success its operation reported (`answered`), which gives the count back; nothing when a
+   * stream took the count over (`handOver`); else (an operation that reported neither) gives the
+   * count back without a record, so no operation can keep it raised.
    */
   recordSuccess(): Effect.Effect<void> {
-    if (this.success === undefined || !this.held) return Effect.void
+    if (!this.held || (this.success === undefined && this.handedOver)) return Effect.void
+    if (this.success === undefined) return this.release()
     this.held = false
     return this.engine.state.onSuccess(this.deployment.id, this.success)
   }

@@ -107,7 +107,7 @@ const openStream = <A>(engine: Engine, run: Run<ChatRequest>, parent: Scope.Scop
               message: `No content from ${d.id} within ${timeoutMs} ms`
             })
           )),
-        Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Scope.addFinalizer(scope, inFlight.release()))),
+        Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Scope.addFinalizer(scope, inFlight.handOver()))),
         Effect.map((opened) => ({ ...opened, scope, inFlight, began, firstChunkAt: clock.currentTimeMillisUnsafe() }))
       )
       // A mock answer says nothing of the deployment's latency.
