@@ -193,6 +193,18 @@ const weatherFormat = {
   }
 }
 
+/** The AI SDK's weather tool, recording each input it is run with in `executed`. */
+const weatherTools = (executed: Array<unknown>) => ({
+  get_weather: tool({
+    description: "Current weather for a city",
+    inputSchema: jsonSchema<{ city: string }>({ type: "object", properties: { city: { type: "string" } }, required: ["city"] }),
+    execute: async (input) => {
+      executed.push(input)
+      return { sky: "clear" }
+    }
+  })
+})
+
 const { failure } = GatewayUnderTest
 
 layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
@@ -585,16 +597,7 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
           model: provider("failover"),
           prompt: "Weather in Paris?",
           maxRetries: 0,
-          tools: {
-            get_weather: tool({
-              description: "Current weather for a city",
-              inputSchema: jsonSchema<{ city: string }>({ type: "object", properties: { city: { type: "string" } }, required: ["city"] }),
-              execute: async (input) => {
-                executed.push(input)
-                return { sky: "clear" }
-              }
-            })
-          },
+          tools: weatherTools(executed),
           stopWhen: stepCountIs(2)
         })
       )
@@ -611,16 +614,7 @@ layer(env, { excludeTestServices: true })("the Responses API route", (it) => {
           model: provider("gpt-4o"),
           prompt: "Weather in Paris?",
           maxRetries: 0,
-          tools: {
-            get_weather: tool({
-              description: "Current weather for a city",
-              inputSchema: jsonSchema<{ city: string }>({ type: "object", properties: { city: { type: "string" } }, required: ["city"] }),
-              execute: async (input) => {
-                executed.push(input)
-                return { sky: "clear" }
-              }
-            })
-          },
+          tools: weatherTools(executed),
           stopWhen: stepCountIs(2)
         })
         let text = ""

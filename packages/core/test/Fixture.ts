@@ -4,7 +4,7 @@
  * TestClock. Each harness has its own in-memory `RouterState`, so tests never share state.
  */
 import { assert } from "@effect/vitest"
-import type { Chat } from "@llm-router/core"
+import type { Chat, Deployment } from "@llm-router/core"
 import { LlmClient, LlmError, Router, RouterConfig, RouterState } from "@llm-router/core"
 import { SimulatedProvider } from "@llm-router/testing"
 import { Cause, Clock, Duration, Effect, Exit, Fiber, Stream } from "effect"
@@ -151,3 +151,17 @@ export const assertTag = (error: LlmError.LlmError | undefined, tag: LlmError.Ta
 export const DEFAULT_TEXT = "Hello from a simulated provider."
 
 export { SimulatedProvider }
+
+/** A deployment value of group "g" as the config decoder makes one, for strategy tests that need no router. */
+export const bareDeployment = (id: string, fields: Partial<Deployment.Deployment> = {}): Deployment.Deployment => ({
+  id,
+  group: "g",
+  provider: "openai",
+  model: `model-${id}`,
+  tags: [],
+  params: {},
+  ...fields
+})
+
+/** The stats of a deployment nothing has happened to. */
+export const idleStats: RouterState.DeploymentStats = { cooldownUntil: 0, inFlight: 0, requestsThisMinute: 0, tokensThisMinute: 0, recentFailures: 0 }

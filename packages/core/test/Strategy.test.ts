@@ -5,24 +5,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Deployment, RouterState } from "@llm-router/core"
 import { Strategy } from "@llm-router/core"
+import { bareDeployment as d, idleStats as idle } from "./Fixture.ts"
 
-const d = (id: string, fields: Partial<Deployment.Deployment> = {}): Deployment.Deployment => ({
-  id,
-  group: "g",
-  provider: "openai",
-  model: `model-${id}`,
-  tags: [],
-  params: {},
-  ...fields
-})
 
-const idle: RouterState.DeploymentStats = {
-  cooldownUntil: 0,
-  inFlight: 0,
-  requestsThisMinute: 0,
-  tokensThisMinute: 0,
-  recentFailures: 0
-}
 
 const context = (
   random: number,

@@ -8,17 +8,8 @@ import { assert, describe, it } from "@effect/vitest"
 import type { Deployment, RouterState } from "@llm-router/core"
 import { Strategy } from "@llm-router/core"
 import { Effect, pipe, Schema } from "effect"
-import { deployment, failOnClock, harness, request, succeedOnClock } from "./Fixture.ts"
+import { bareDeployment as d, deployment, failOnClock, harness, request, succeedOnClock } from "./Fixture.ts"
 
-const d = (id: string, fields: Partial<Deployment.Deployment> = {}): Deployment.Deployment => ({
-  id,
-  group: "g",
-  provider: "openai",
-  model: `model-${id}`,
-  tags: [],
-  params: {},
-  ...fields
-})
 
 const DeploymentSpec = Schema.Struct({
   weight: Schema.optionalKey(Schema.Literals([0, 1, 2, 5])),

@@ -15,18 +15,9 @@ import { Duration, Effect, pipe, Schema } from "effect"
 import type { Engine } from "../src/internal/Engine.ts"
 import type { Run } from "../src/internal/Run.ts"
 import * as Selection from "../src/internal/Selection.ts"
+import { bareDeployment as d, idleStats as idle } from "./Fixture.ts"
 
-const d = (id: string, fields: Partial<Deployment.Deployment> = {}): Deployment.Deployment => ({
-  id,
-  group: "g",
-  provider: "openai",
-  model: `model-${id}`,
-  tags: [],
-  params: {},
-  ...fields
-})
 
-const idle: RouterState.DeploymentStats = { cooldownUntil: 0, inFlight: 0, requestsThisMinute: 0, tokensThisMinute: 0, recentFailures: 0 }
 
 const NOW = 90_000
 
