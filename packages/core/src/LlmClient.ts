@@ -82,8 +82,23 @@ export interface Counted {
   readonly route: RouteInfo | undefined
 }
 
-/** What one attempt of a routed operation returns: its value and the usage to count. */
-export interface Answer<A> {
+/**
+ * What an answer says of itself, for the request's span (`gen_ai.response.*`): what a tracer
+ * cannot read from an operation's opaque value. The id and model are the upstream's (those that
+ * correlate with the provider's logs, as a chat span's are); the finish reasons are in the
+ * answer's own terms (a Responses answer's `status`, or its `incomplete_details.reason`).
+ */
+export interface Described {
+  readonly responseId?: string | undefined
+  readonly responseModel?: string | undefined
+  readonly finishReasons?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * What one attempt of a routed operation returns: its value, the usage to count, and what the
+ * request's span should say of it (`Described`).
+ */
+export interface Answer<A> extends Described {
   readonly value: A
   readonly usage: Usage | null | undefined
   /**
@@ -104,12 +119,15 @@ export type Operation<A> = (deployment: Deployment, client: Service, request: Ch
  * A streamed call other than a chat (see `operateStream`): how each attempt opens its stream on
  * the deployment picked (its `Start`/`Done` parts, if any, are the router's to replace), which
  * items count as content (those before the first are held back, so a failure until then fails
- * over unseen) and the usage an item reports (the last reported counts for cost and budgets).
+ * over unseen), the usage an item reports (the last reported counts for cost and budgets) and,
+ * optionally, what an item says of the answer for tracing.
  */
 export interface StreamOperation<A> {
   readonly open: (deployment: Deployment, client: Service, request: ChatRequest) => Stream.Stream<Part<A>, LlmError>
   readonly isContent: (item: A) => boolean
   readonly usageOf: (item: A) => Usage | null | undefined
+  /** What an item says of the answer, for the request's span (`Described`; the first id and model seen count, the last finish reasons). Read only when traced. */
+  readonly describe?: ((item: A) => Described | undefined) | undefined
 }
 
 /** A routed operation's value and the route that served it. */

@@ -19,7 +19,7 @@ import { Cause, Clock, Effect, Exit, Redacted, Tracer } from "effect"
 import type { Fiber } from "effect"
 import type { ChatChunk, ChatRequest, ChatResponse } from "./Chat.ts"
 import type { Deployment } from "./Deployment.ts"
-import type { Completion } from "./LlmClient.ts"
+import type { Completion, Described } from "./LlmClient.ts"
 import type { LlmError } from "./LlmError.ts"
 import type { RouteInfo } from "./RouteInfo.ts"
 import * as Scrub from "./Scrub.ts"
@@ -101,6 +101,16 @@ export class ResponseAttributes {
     }
   }
 
+  /** What an operation's answer (or one of its streamed items) says of itself (see `LlmClient.Described`). */
+  describe(described: Described): void {
+    this.id ??= described.responseId
+    this.model ??= described.responseModel
+    if (described.finishReasons !== undefined && described.finishReasons.length > 0) {
+      this.finishReasons.length = 0
+      this.finishReasons.push(...described.finishReasons)
+    }
+  }
+
   write(span: Tracer.Span): void {
     if (this.id !== undefined) span.attribute("gen_ai.response.id", this.id)
     if (this.model !== undefined) span.attribute("gen_ai.response.model", this.model)
@@ -134,8 +144,11 @@ export interface Spans {
     span: Tracer.Span,
     self: Effect.Effect<Completion, LlmError, R>
   ) => Effect.Effect<Completion, LlmError, R>
-  /** Another routed operation (a native Responses call…) inside its request span, which ends with it and records who answered. */
-  readonly operated: <A extends { readonly route: RouteInfo }, R>(
+  /**
+   * Another routed operation (a native Responses call…) inside its request span, which ends with
+   * it and records who answered and what its answer says of itself (`answered`).
+   */
+  readonly operated: <A extends { readonly route: RouteInfo; readonly answered: Described }, R>(
     span: Tracer.Span,
     self: Effect.Effect<A, LlmError, R>
   ) => Effect.Effect<A, LlmError, R>
@@ -228,7 +241,12 @@ export const make = (deployments: ReadonlyArray<Deployment>): Spans => {
         response.observe(completion.response)
         response.write(span)
       }),
-    operated: (span, self) => served(span, self),
+    operated: (span, self) =>
+      served(span, self, (operated) => {
+        const response = new ResponseAttributes()
+        response.describe(operated.answered)
+        response.write(span)
+      }),
     streamed: (span, route, response) =>
       Effect.suspend(() => {
         setAll(span, routeAttributes(route))

@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { RouterTracing } from "@llm-router/core"
 import { Effect, Exit, Random, Stream, Tracer } from "effect"
 import { RecordingTracer } from "@llm-router/testing"
+import type { Chat } from "@llm-router/core"
 import { collectStream, deployment, failOnClock, harness, request, SimulatedProvider, succeedOnClock } from "./Fixture.ts"
 
 const { fail } = SimulatedProvider
@@ -75,51 +76,93 @@ describe("RouterTracing", () => {
       assert.strictEqual(b.attributes.get("llm_router.attempt"), 2)
     }).pipe(Random.withSeed(1)))
 
-  it.effect("another operation (operate) is traced as a chat: a request span with the route, an attempt span per deployment", () =>
+  it.effect("another operation (operate) is traced as a chat: a request span with the route and what its answer said of itself (upstream id, model, usage, finish), an attempt span per deployment", () =>
     Effect.gen(function*() {
       const { tracer, named } = recording()
       const h = yield* harness(
         { model_list: [deployment("gpt", "a", { order: 1 }), deployment("gpt", "b", { order: 2 })] },
         { a: { script: [fail("ServiceUnavailable", { status: 503 })] } }
       )
+      // The value is opaque to the router: the answer says what it was (the upstream's id and model).
       const operated = yield* succeedOnClock(
-        h.router.operate!(request("gpt", "hi"), (_d, client, asked) =>
-          Effect.map(client.chat(asked), ({ response }) => ({ value: response.id, usage: response.usage }))).pipe(
-            Effect.provideService(Tracer.Tracer, tracer)
-          )
+        h.router.operate!(request("gpt", "hi"), (d, client, asked) =>
+          Effect.map(client.chat(asked), ({ response }) => ({
+            value: { ours: "resp_gateway" },
+            usage: response.usage,
+            responseId: response.id,
+            responseModel: `${response.model}@${d.id}`,
+            finishReasons: ["completed"]
+          }))).pipe(Effect.provideService(Tracer.Tracer, tracer))
       )
       assert.strictEqual(operated.route.deployment, "b")
+      // What the answer said of itself is for the span, not the caller.
+      assert.deepStrictEqual(Object.keys(operated).sort(), ["route", "value"])
       const [root, ...others] = named("chat gpt")
       assert.strictEqual(others.length, 0)
       assert.isTrue(Exit.isSuccess(exitOf(root!)))
-      assert.deepInclude(Object.fromEntries(root!.attributes), { "llm_router.deployment": "b", "llm_router.attempts": 2 })
+      const usage = operated.route.usage!
+      assert.isAbove(usage.prompt_tokens, 0)
+      const attributes = Object.fromEntries(root!.attributes)
+      assert.deepInclude(attributes, {
+        "llm_router.deployment": "b",
+        "llm_router.attempts": 2,
+        "gen_ai.response.model": "sim-model@b",
+        "gen_ai.usage.input_tokens": usage.prompt_tokens,
+        "gen_ai.usage.output_tokens": usage.completion_tokens
+      })
+      assert.match(String(attributes["gen_ai.response.id"]), /\S/)
+      assert.notStrictEqual(attributes["gen_ai.response.id"], "resp_gateway")
+      assert.deepStrictEqual(attributes["gen_ai.response.finish_reasons"], ["completed"])
       const attempts = named("chat a").concat(named("chat b"))
       assert.strictEqual(attempts.length, 2)
       for (const span of attempts) assert.strictEqual(span.parent._tag === "Some" ? span.parent.value.spanId : undefined, root!.spanId)
     }))
 
-  it.effect("a streamed operation (operateStream) is traced as a stream: a request span with the route, an attempt span per deployment", () =>
+  it.effect("a streamed operation (operateStream) is traced as a stream: a request span with the route and what its items said of the answer, an attempt span per deployment", () =>
     Effect.gen(function*() {
       const { tracer, named } = recording()
       const h = yield* harness(
         { model_list: [deployment("gpt", "a", { order: 1 }), deployment("gpt", "b", { order: 2 })] },
         { a: { script: [fail("ServiceUnavailable", { status: 503 })] } }
       )
-      // Each attempt streams the chat's text pieces as the operation's items.
+      // Each attempt streams the chat's chunks as opaque items, which say what answered and how it ended.
+      type Item = { readonly text: string; readonly chunk: Chat.ChatChunk; readonly deployment: string }
       const parts = yield* succeedOnClock(Stream.runCollect(
         h.router.operateStream!(request("gpt", "hi"), {
-          open: (_d, client, asked) =>
-            Stream.map(client.stream(asked), (part) => part._tag === "Chunk" ? { _tag: "Chunk" as const, chunk: part.chunk.choices[0]?.delta.content ?? "" } : part),
-          isContent: (text) => text.length > 0,
-          usageOf: () => undefined
+          open: (d, client, asked) =>
+            Stream.map(client.stream(asked), (part) =>
+              part._tag === "Chunk"
+                ? { _tag: "Chunk" as const, chunk: { text: part.chunk.choices[0]?.delta.content ?? "", chunk: part.chunk, deployment: d.id } }
+                : part),
+          isContent: (item: Item) => item.text.length > 0,
+          usageOf: (item) => item.chunk.usage,
+          describe: ({ chunk, deployment }) => ({
+            responseId: chunk.id,
+            responseModel: `${chunk.model}@${deployment}`,
+            finishReasons: chunk.choices.flatMap((c) => (c.finish_reason ? [`ended:${c.finish_reason}`] : []))
+          })
         }).pipe(Stream.provideService(Tracer.Tracer, tracer))
       ))
       const done = parts.at(-1)
       assert.strictEqual(done?._tag === "Done" ? done.route.deployment : undefined, "b")
+      const first = parts.find((p) => p._tag === "Chunk")
+      const upstreamId = first?._tag === "Chunk" ? first.chunk.chunk.id : undefined
+      assert.isString(upstreamId)
       const [root, ...others] = named("chat gpt")
       assert.strictEqual(others.length, 0)
       assert.isTrue(Exit.isSuccess(exitOf(root!)))
-      assert.deepInclude(Object.fromEntries(root!.attributes), { "llm_router.deployment": "b", "llm_router.attempts": 2 })
+      const usage = done?._tag === "Done" ? done.route.usage : undefined
+      assert.isDefined(usage)
+      const attributes = Object.fromEntries(root!.attributes)
+      assert.deepInclude(attributes, {
+        "llm_router.deployment": "b",
+        "llm_router.attempts": 2,
+        "gen_ai.response.id": upstreamId,
+        "gen_ai.response.model": "sim-model@b",
+        "gen_ai.usage.input_tokens": usage!.prompt_tokens,
+        "gen_ai.usage.output_tokens": usage!.completion_tokens
+      })
+      assert.deepStrictEqual(attributes["gen_ai.response.finish_reasons"], ["ended:stop"])
       const attempts = named("chat a").concat(named("chat b"))
       assert.strictEqual(attempts.length, 2)
       for (const span of attempts) assert.strictEqual(span.parent._tag === "Some" ? span.parent.value.spanId : undefined, root!.spanId)

@@ -19,6 +19,11 @@ import * as MockResponse from "./MockResponse.ts"
 import { observed } from "./Observed.ts"
 import type { Run } from "./Run.ts"
 
+/** A served operation, with what its answer said of itself (for its request span). */
+interface Answered<A> extends LlmClient.Operated<A> {
+  readonly answered: LlmClient.Described
+}
+
 export const operate = <A>(
   engine: Engine,
   request: ChatRequest,
@@ -33,6 +38,8 @@ export const operate = <A>(
       (run, fiber, clock) => routeOperation(engine, run, fiber, clock, operation),
       (span, routed) => engine.spans.operated(span, routed)
     )).pipe(
+      // What the answer said of itself was for the span only.
+      Effect.map(({ route, value }): LlmClient.Operated<A> => ({ value, route })),
       Effect.tapError((error) => RouterMetrics.recordRequestFailure(ComplexityRouting.metricGroup(engine, request.model), error, false))
     )
 
@@ -42,7 +49,7 @@ const routeOperation = <A>(
   fiber: Fiber.Fiber<unknown, unknown>,
   clock: Clock.Clock,
   operation: LlmClient.Operation<A>
-): Effect.Effect<LlmClient.Operated<A>, LlmError.LlmError> =>
+): Effect.Effect<Answered<A>, LlmError.LlmError> =>
   Effect.flatMap(
     route(engine, run, (d, inFlight) => {
       // Made when the attempt starts (see `AttemptLoop`).
@@ -69,6 +76,7 @@ const routeOperation = <A>(
     (served) =>
       Effect.succeed({
         value: served.value.value,
+        answered: served.value,
         route: servedWhole(engine, run, served, served.value.usage, fiber, clock.currentTimeMillisUnsafe())
       })
   )

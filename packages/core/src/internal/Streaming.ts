@@ -150,7 +150,20 @@ export const operateStream = <A>(
   request: ChatRequest,
   operation: LlmClient.StreamOperation<A>
 ): Stream.Stream<LlmClient.Part<A>, LlmError.LlmError> =>
-  streamOf(engine, request, { open: operation.open, isContent: operation.isContent, usageOf: operation.usageOf, observe: undefined, restartable: false })
+  streamOf(engine, request, {
+    open: operation.open,
+    isContent: operation.isContent,
+    usageOf: operation.usageOf,
+    observe: describeWith(operation.describe),
+    restartable: false
+  })
+
+/** A span's reading of an operation's items, from what each says of the answer (if it says anything). */
+const describeWith = <A>(describe: LlmClient.StreamOperation<A>["describe"]): Kind<A>["observe"] =>
+  describe === undefined ? undefined : (item, response) => {
+    const described = describe(item)
+    if (described !== undefined) response.describe(described)
+  }
 
 const streamOf = <A>(engine: Engine, request: ChatRequest, kind: Kind<A>): Stream.Stream<LlmClient.Part<A>, LlmError.LlmError> =>
   Stream.unwrap(
