@@ -19,6 +19,10 @@ const OPENAI_KEY = "sk-tracing-test-openai-key"
 const GEMINI_KEY = "AIzaTracingTestGeminiKey0123"
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 const PARENT_SPAN = "00f067aa0ba902b7"
+const NATIVE_TRACE = "4bf92f3577b34da6a3ce929d0e0e4737"
+const NATIVE_STREAM_TRACE = "4bf92f3577b34da6a3ce929d0e0e4738"
+const TRANSLATED_TRACE = "4bf92f3577b34da6a3ce929d0e0e4739"
+const TRANSLATED_STREAM_TRACE = "4bf92f3577b34da6a3ce929d0e0e473a"
 
 interface OtlpAttribute {
   readonly key: string
@@ -141,6 +145,26 @@ general_settings:
       const streamed = yield* post({ model: "flash", messages: [{ role: "user", content: "hi" }], stream: true })
       assert.strictEqual(streamed.status, 200)
       assert.include(streamed.text, "data: [DONE]")
+      // Responses calls, each in a trace of its own: native to OpenAI (plain, then streamed), and
+      // translated through Gemini's chat.
+      const respond = (body: object, traceId: string) =>
+        Effect.promise(async () => {
+          const response = await fetch(`${url}/v1/responses`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json", traceparent: `00-${traceId}-${PARENT_SPAN}-01` },
+            body: JSON.stringify(body)
+          })
+          return { status: response.status, text: await response.text() }
+        })
+      const nativePlain = yield* respond({ model: "gpt", input: "hi" }, NATIVE_TRACE)
+      assert.strictEqual(nativePlain.status, 200)
+      const nativeStreamed = yield* respond({ model: "gpt", input: "hi", stream: true }, NATIVE_STREAM_TRACE)
+      assert.strictEqual(nativeStreamed.status, 200)
+      assert.include(nativeStreamed.text, "response.completed")
+      const translatedPlain = yield* respond({ model: "flash", input: "hi" }, TRANSLATED_TRACE)
+      assert.strictEqual(translatedPlain.status, 200)
+      const translatedStreamed = yield* respond({ model: "flash", input: "hi", stream: true }, TRANSLATED_STREAM_TRACE)
+      assert.strictEqual(translatedStreamed.status, 200)
       const probe = yield* Effect.promise(() => fetch(`${url}/health/liveness`).then((r) => r.status))
       assert.strictEqual(probe, 200)
 
@@ -183,6 +207,41 @@ general_settings:
       assert.strictEqual(attr(stream, "gen_ai.provider.name"), "gcp.gemini")
       assert.isNumber(attr(stream, "llm_router.time_to_first_chunk_ms"))
       assert.notStrictEqual(stream.status.code, ERROR)
+
+      // Responses requests: their spans say what answered as a chat's do, the upstream's response id
+      // (what the provider's logs know), not the gateway's own that the client got.
+      const responsesSpan = (traceId: string) => {
+        const span = spans.find((s) => s.name.startsWith("chat ") && s.kind !== CLIENT && s.traceId === traceId && attr(s, "llm_router.deployment") !== undefined)
+        assert.isDefined(span, `no request span in trace ${traceId}`)
+        return span!
+      }
+      const clientId = (text: string) => (JSON.parse(text) as { id: string }).id
+      const native = responsesSpan(NATIVE_TRACE)
+      assert.strictEqual(attr(native, "llm_router.deployment"), "healthy")
+      assert.match(String(attr(native, "gen_ai.response.id")), /^resp_mock_/)
+      assert.notStrictEqual(attr(native, "gen_ai.response.id"), clientId(nativePlain.text))
+      assert.strictEqual(attr(native, "gen_ai.response.model"), "gpt-4o-mini")
+      assert.isAbove(Number(attr(native, "gen_ai.usage.input_tokens")), 0)
+      assert.isAbove(Number(attr(native, "gen_ai.usage.output_tokens")), 0)
+      assert.deepStrictEqual(attr(native, "gen_ai.response.finish_reasons"), ["completed"])
+      const nativeStream = responsesSpan(NATIVE_STREAM_TRACE)
+      assert.strictEqual(attr(nativeStream, "llm_router.stream"), true)
+      assert.match(String(attr(nativeStream, "gen_ai.response.id")), /^resp_mock_/)
+      assert.strictEqual(attr(nativeStream, "gen_ai.response.model"), "gpt-4o-mini")
+      assert.isAbove(Number(attr(nativeStream, "gen_ai.usage.output_tokens")), 0)
+      assert.deepStrictEqual(attr(nativeStream, "gen_ai.response.finish_reasons"), ["completed"])
+      const translated = responsesSpan(TRANSLATED_TRACE)
+      assert.strictEqual(attr(translated, "gen_ai.provider.name"), "gcp.gemini")
+      assert.isString(attr(translated, "gen_ai.response.id"))
+      assert.notStrictEqual(attr(translated, "gen_ai.response.id"), clientId(translatedPlain.text))
+      assert.include(String(attr(translated, "gen_ai.response.model")), "gemini")
+      assert.deepStrictEqual(attr(translated, "gen_ai.response.finish_reasons"), ["completed"])
+      const translatedStream = responsesSpan(TRANSLATED_STREAM_TRACE)
+      assert.strictEqual(attr(translatedStream, "llm_router.stream"), true)
+      assert.isString(attr(translatedStream, "gen_ai.response.id"))
+      assert.notInclude(translatedStreamed.text, String(attr(translatedStream, "gen_ai.response.id")))
+      assert.include(String(attr(translatedStream, "gen_ai.response.model")), "gemini")
+      assert.deepStrictEqual(attr(translatedStream, "gen_ai.response.finish_reasons"), ["completed"])
 
       // Probes are not traced; keys never leave the process.
       assert.isFalse(spans.some((s) => attr(s, "url.path") === "/health/liveness"))

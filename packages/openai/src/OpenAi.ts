@@ -198,7 +198,8 @@ export const make = (
         return Result.succeed({
           value: record,
           usage: ResponsesResponse.chatUsage(record["usage"]),
-          contentFiltered: ResponsesResponse.contentFiltered(record)
+          contentFiltered: ResponsesResponse.contentFiltered(record),
+          ...ResponsesResponse.described(record)
         })
       }
       const error = ErrorBody.parse(body.text)

@@ -6,7 +6,7 @@
  * Responses API's names. The envelope echoes the request, as OpenAI's does. The stream
  * translation (`ResponsesStream`) builds its items and final object with the same functions.
  */
-import type { Chat } from "@llm-router/core"
+import type { Chat, LlmClient } from "@llm-router/core"
 import * as ResponsesRequest from "./ResponsesRequest.ts"
 import * as EncryptedReasoning from "./internal/EncryptedReasoning.ts"
 import * as GatewayIds from "./internal/GatewayIds.ts"
@@ -191,6 +191,32 @@ export const chatUsage = (usage: unknown): Chat.Usage | undefined => {
 export const contentFiltered = (response: Readonly<Record<string, unknown>>): boolean => {
   const details = response["incomplete_details"]
   return typeof details === "object" && details !== null && (details as { reason?: unknown }).reason === "content_filter"
+}
+
+/**
+ * What a `Response` says of itself for the request's span (`LlmClient.Described`): the upstream's
+ * id and model (`upstream`: a translated answer's chat completion; else the response's own, an
+ * upstream's `Response`), and how it ended in the Responses API's own terms: its `status`
+ * (`completed`), or for an `incomplete` one its reason (`max_output_tokens`, `content_filter`).
+ * Nothing for one still under way.
+ */
+export const described = (
+  response: { readonly id?: unknown; readonly model?: unknown; readonly status?: unknown; readonly incomplete_details?: unknown },
+  upstream: { readonly id?: unknown; readonly model?: unknown } = response
+): LlmClient.Described => {
+  const status = response.status
+  const details = response.incomplete_details
+  const reason = typeof details === "object" && details !== null ? (details as { reason?: unknown }).reason : undefined
+  const ended = status === "incomplete"
+    ? [typeof reason === "string" ? reason : "incomplete"]
+    : typeof status === "string" && status !== "in_progress" && status !== "queued"
+    ? [status]
+    : undefined
+  return {
+    ...(typeof upstream.id === "string" ? { responseId: upstream.id } : {}),
+    ...(typeof upstream.model === "string" ? { responseModel: upstream.model } : {}),
+    ...(ended !== undefined ? { finishReasons: ended } : {})
+  }
 }
 
 export const incompleteReason = (finish: Chat.FinishReason | null | undefined) =>

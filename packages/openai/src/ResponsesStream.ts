@@ -279,6 +279,8 @@ export const fromChatParts = (
     const translator = new Translator(request, ids, createdAt)
     let started = false
     let content = false
+    /** The chat's own id and model (its first chunk's), for the request's span (`describe`). */
+    let upstream: { readonly id: string; readonly model: string } | undefined
     const opening = (): Array<LlmClient.Part<Event>> => {
       if (started) return []
       started = true
@@ -289,6 +291,7 @@ export const fromChatParts = (
         case "Start":
           return [part, ...opening()]
         case "Chunk":
+          upstream ??= part.chunk
           content ||= Chat.chunkHasContent(part.chunk)
           return [...opening(), ...translator.push(part.chunk).map(chunkOf)]
         case "Restarted":
@@ -298,10 +301,12 @@ export const fromChatParts = (
       }
     }))
     const end = Stream.fromIterableEffect(Effect.suspend(() =>
-      !content && empty !== undefined ? Effect.fail(empty()) : Effect.map(Clock.currentTimeMillis, (now) => [
-        ...opening(),
-        ...translator.end(Math.floor(now / 1000)).events.map(chunkOf)
-      ])
+      !content && empty !== undefined ? Effect.fail(empty()) : Effect.map(Clock.currentTimeMillis, (now) => {
+        const { events, response } = translator.end(Math.floor(now / 1000))
+        // The last event carries the whole `Response`: what it says, with the chat's id and model.
+        upstreamOf.set(events.at(-1)!, ResponsesResponse.described(response, upstream ?? {}))
+        return [...opening(), ...events.map(chunkOf)]
+      })
     ))
     return Stream.concat(body, end)
   })
@@ -341,9 +346,21 @@ export const relayed = (
         event["response"] = ResponsesResponse.fromNative(request, response as Record<string, unknown>, ids, deployment)
       }
       if (typeof event["type"] !== "string") event["type"] = "unknown"
+      if (typeof response === "object" && response !== null) upstreamOf.set(event as Event, ResponsesResponse.described(response as Record<string, unknown>))
       return chunkOf(event as Event)
     })
   })
+
+/**
+ * What the events of a routed attempt say of the answer, for the request's span: the upstream's
+ * response id and model, which our ids replaced in the events themselves (`relayed`), or a
+ * translated stream's chat id and model. Keyed weakly by the event, set only on the few events
+ * that carry a whole `Response`.
+ */
+const upstreamOf = new WeakMap<Event, LlmClient.Described>()
+
+/** What an event of a routed attempt says of the answer (the `StreamOperation`'s `describe`), if anything. */
+export const describe = (event: Event): LlmClient.Described | undefined => upstreamOf.get(event)
 
 /** An event as SSE, named after its type as OpenAI's stream does. */
 export const sse = (event: Event): string => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`

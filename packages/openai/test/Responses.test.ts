@@ -4,8 +4,8 @@
  * through a reasoning item; a native call sends back only what OpenAI can read.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Chat, LlmError } from "@llm-router/core"
-import { Result } from "effect"
+import { Chat, type LlmClient, LlmError } from "@llm-router/core"
+import { Effect, Result, Stream } from "effect"
 import * as ResponsesRequest from "../src/ResponsesRequest.ts"
 import * as ResponsesResponse from "../src/ResponsesResponse.ts"
 import * as ResponsesStream from "../src/ResponsesStream.ts"
@@ -220,4 +220,34 @@ describe("Responses API translation", () => {
     const assistants = chat.success.messages.filter((m) => m.role === "assistant") as ReadonlyArray<{ thinking_blocks?: unknown }>
     assert.deepStrictEqual(assistants.map((m) => m.thinking_blocks), [[signed], undefined, undefined])
   })
+
+  it("a Response says for tracing the upstream's id and model and how it ended, in the Responses API's terms", () => {
+    assert.deepStrictEqual(
+      ResponsesResponse.described({ id: "resp_upstream", model: "gpt-4o-mini", status: "completed", incomplete_details: null }),
+      { responseId: "resp_upstream", responseModel: "gpt-4o-mini", finishReasons: ["completed"] }
+    )
+    // A translated answer: our Response, the chat's id and model.
+    assert.deepStrictEqual(
+      ResponsesResponse.described(
+        { id: "resp_ours", model: "claude", status: "incomplete", incomplete_details: { reason: "max_output_tokens" } },
+        { id: "chatcmpl-1", model: "claude-sonnet-4-5" }
+      ),
+      { responseId: "chatcmpl-1", responseModel: "claude-sonnet-4-5", finishReasons: ["max_output_tokens"] }
+    )
+    // Still under way: nothing of how it ended.
+    assert.deepStrictEqual(ResponsesResponse.described({ id: "resp_upstream", status: "in_progress" }), { responseId: "resp_upstream" })
+  })
+
+  it.effect("a translated stream's last event says the chat's id and model; the events before it say nothing", () =>
+    Effect.gen(function*() {
+      const request = { model: "claude", input: "hi" } as unknown as ResponsesRequest.ResponsesRequest
+      const parts: Array<LlmClient.StreamPart> = [
+        { _tag: "Chunk", chunk: chunk({ role: "assistant", content: "Hello" }) },
+        { _tag: "Chunk", chunk: chunk({}, "length", usage) }
+      ]
+      const events = yield* Stream.runCollect(ResponsesStream.fromChatParts(Stream.fromIterable(parts), request, ResponsesResponse.idsFor("t1"), 1))
+      const described = events.map((part) => (part._tag === "Chunk" ? ResponsesStream.describe(part.chunk) : undefined))
+      assert.deepStrictEqual(described.at(-1), { responseId: "chatcmpl-1", responseModel: "claude-sonnet-4-5", finishReasons: ["max_output_tokens"] })
+      assert.isTrue(described.slice(0, -1).every((d) => d === undefined))
+    }))
 })

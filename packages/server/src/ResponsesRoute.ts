@@ -223,7 +223,8 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
                   })
                 },
                 isContent: ResponsesStream.isContent,
-                usageOf: ResponsesStream.usageOf
+                usageOf: ResponsesStream.usageOf,
+                describe: ResponsesStream.describe
               })
             const opening = ResponsesResponse.envelope(body, ids, createdAt, body.model)
             return RouteKit.sse({
@@ -235,12 +236,17 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
             })
           }
           const translated = (completion: LlmClient.Completion) =>
-            Effect.map(Clock.currentTimeMillis, (at) => ({
-              value: ResponsesResponse.fromChat(body, completion.response, ids, createdAt, Math.floor(at / 1000)),
-              usage: completion.response.usage,
-              contentFiltered: completion.response.choices.some((c) => c.finish_reason === "content_filter"),
-              route: completion.route
-            }))
+            Effect.map(Clock.currentTimeMillis, (at) => {
+              const value = ResponsesResponse.fromChat(body, completion.response, ids, createdAt, Math.floor(at / 1000))
+              return {
+                value,
+                usage: completion.response.usage,
+                contentFiltered: completion.response.choices.some((c) => c.finish_reason === "content_filter"),
+                // For the request's span: the chat's id and model, how the answer ended.
+                ...ResponsesResponse.described(value, completion.response),
+                route: completion.route
+              }
+            })
           // Through the router's operation seam: each attempt on a deployment whose client speaks
           // the Responses API (OpenAI) sends the request natively, any other gets the chat call.
           const served = kit.client.operate === undefined
