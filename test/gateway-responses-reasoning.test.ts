@@ -4,7 +4,8 @@
  * (`store: false`, the gateway is the store) asking for encrypted reasoning, and sends back only
  * what OpenAI can read: no item ids (as Codex), OpenAI's own encrypted reasoning to the
  * deployment that issued it and only before its answer; never Claude's signed thinking. Reasoning
- * OpenAI refuses all the same is dropped and the call sent once more. The client sees
+ * OpenAI refuses all the same is dropped and the call sent once more; what that deployment issued
+ * before the refusal is not sent it again. The client sees
  * encrypted reasoning only when it asked (`include`), as from OpenAI. Conversations move between
  * OpenAI (native) and Claude (translated) both ways, plain and streamed.
  */
@@ -341,28 +342,72 @@ layer(env, { excludeTestServices: true })("reasoning through the Responses route
       assert.deepStrictEqual(kinds(lastNative(m)), ["user", "user"])
     }))
 
-  it.effect("reasoning OpenAI can no longer read (its key moved to another org) is dropped and the call sent again, once", () =>
+  it.effect("reasoning OpenAI can no longer read (its key moved to another org) is dropped and the call sent again, once; later turns send only what was issued since", () =>
     Effect.gen(function*() {
       const m = yield* TestEnv
+      /** Each upstream call of a turn (sent from `before` on), as the kinds of its input items. */
+      const callsSince = (before: number) => m.openai.requests.slice(before).map((request) => kinds(request.body as Sent))
       const first = yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", input: "Remember this" }))
       m.openai.rotateReasoningKey()
       const before = m.openai.requests.length
       const second = yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", previous_response_id: first.id, input: "And now?" }))
       assert.strictEqual(second.status, "completed")
-      const tries = m.openai.requests.slice(before).map((request) => kinds(request.body as Sent))
-      assert.deepStrictEqual(tries, [["user", "reasoning", "message", "user"], ["user", "message", "user"]])
+      assert.deepStrictEqual(callsSince(before), [["user", "reasoning", "message", "user"], ["user", "message", "user"]])
 
-      // Streamed alike (the refusal comes before any event).
+      // The next turn does not pay the refusal again: the reasoning issued before it is left out,
+      // the reasoning issued since (by the call sent again) goes, and is read.
+      const beforeThird = m.openai.requests.length
+      const third = yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", previous_response_id: second.id, input: "Still there?" }))
+      assert.strictEqual(third.status, "completed")
+      assert.deepStrictEqual(callsSince(beforeThird), [["user", "message", "user", "reasoning", "message", "user"]])
+      assert.match(String(lastNative(m).input[3]!["encrypted_content"]), /^gAAAA/)
+
+      // Streamed alike (the refusal comes before any event): after another rotation, one refused
+      // call sent again without reasoning, then the next turn goes at once with what was issued since.
       m.openai.rotateReasoningKey()
       const streamedBefore = m.openai.requests.length
       const events = yield* collect(yield* Effect.promise(() =>
-        m.client.responses.create({ model: "o4-mini", previous_response_id: second.id, input: "Streamed?", stream: true })
+        m.client.responses.create({ model: "o4-mini", previous_response_id: third.id, input: "Streamed?", stream: true })
       ))
-      assert.strictEqual(events.at(-1)?.type, "response.completed")
-      assert.deepStrictEqual(
-        m.openai.requests.slice(streamedBefore).map((request) => kinds(request.body as Sent)),
-        [["user", "reasoning", "message", "user", "reasoning", "message", "user"], ["user", "message", "user", "message", "user"]]
+      const streamed = events.at(-1)
+      assert.strictEqual(streamed?.type, "response.completed")
+      if (streamed?.type !== "response.completed") return
+      assert.deepStrictEqual(callsSince(streamedBefore), [
+        ["user", "message", "user", "reasoning", "message", "user", "reasoning", "message", "user"],
+        ["user", "message", "user", "message", "user", "message", "user"]
+      ])
+      const streamedNext = m.openai.requests.length
+      const after = yield* collect(yield* Effect.promise(() =>
+        m.client.responses.create({ model: "o4-mini", previous_response_id: streamed.response.id, input: "Again?", stream: true })
+      ))
+      assert.strictEqual(after.at(-1)?.type, "response.completed")
+      assert.deepStrictEqual(callsSince(streamedNext), [["user", "message", "user", "message", "user", "message", "user", "reasoning", "message", "user"]])
+      const latest = after.at(-1)
+      if (latest?.type !== "response.completed") return
+
+      // A client's own content the deployment cannot read is dropped and the call sent again too,
+      // but says nothing of what the gateway's deployment issued: the stored conversation still
+      // sends its reasoning, in one call.
+      const forgedBefore = m.openai.requests.length
+      const forged = yield* Effect.promise(() =>
+        m.client.responses.create({
+          model: "o4-mini",
+          store: false,
+          input: [
+            { role: "user", content: "Think" },
+            { type: "reasoning", summary: [], encrypted_content: "gAAAAnot-issued-by-openai" } as unknown as ResponseInputItem,
+            { type: "message", role: "assistant", content: [{ type: "output_text", text: "Done." }] } as ResponseInputItem,
+            { role: "user", content: "Go on" }
+          ]
+        })
       )
+      assert.strictEqual(forged.status, "completed")
+      assert.deepStrictEqual(callsSince(forgedBefore), [["user", "reasoning", "message", "user"], ["user", "message", "user"]])
+      const unforgotten = m.openai.requests.length
+      yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", previous_response_id: latest.response.id, input: "Still?" }))
+      assert.deepStrictEqual(callsSince(unforgotten), [[
+        "user", "message", "user", "message", "user", "message", "user", "reasoning", "message", "user", "reasoning", "message", "user"
+      ]])
 
       // Any other 400 (with reasoning sent) is not tried again.
       const direct = new OpenAI({ baseURL: m.openai.baseUrl, apiKey: "sk-mock-openai", maxRetries: 0 })

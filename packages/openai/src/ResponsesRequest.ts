@@ -298,6 +298,12 @@ export interface NativeTarget {
   readonly baseModel?: string | undefined
   /** LiteLLM's `model_info.supports_reasoning`, which wins over any name. */
   readonly supportsReasoning?: boolean | undefined
+  /**
+   * When the deployment last refused the encrypted reasoning it was sent (microseconds since the
+   * epoch, as `ResponsesResponse.NativeOrigin.issuedAt`): what it issued before then (or at a time
+   * not known) is not sent it again; what it issued after, it can read.
+   */
+  readonly reasoningRefusedAt?: number | undefined
 }
 
 /**
@@ -318,18 +324,21 @@ export const reasons = (target: NativeTarget): boolean =>
  * (another org's key cannot read it); a client's own content (not the gateway's wrapping) as it
  * is, unless the item carries a gateway id (raw content stored before the gateway wrapped it:
  * bound to an upstream id nobody knows any more); any other (Claude's signed thinking, a summary
- * without content, another deployment's) is dropped, and a model that does not reason gets none.
+ * without content, another deployment's, or the deployment's own issued before it last refused
+ * its reasoning) is dropped, and a model that does not reason gets none.
  */
-const nativeItem = (item: Item, deployment: string, reasons: boolean): Item | undefined => {
+const nativeItem = (item: Item, target: NativeTarget, reasons: boolean): Item | undefined => {
   switch (item.type) {
     case "reasoning": {
       if (!reasons) return undefined
-      const { id, ...reasoning } = item as typeof ReasoningItem.Type
+      const { id: _id, ...reasoning } = item as typeof ReasoningItem.Type
       const native = EncryptedReasoning.decodeNative(reasoning.encrypted_content)
-      if (native !== undefined) return native.deployment === deployment ? { ...reasoning, encrypted_content: native.content } : undefined
-      const own = typeof reasoning.encrypted_content === "string" && !EncryptedReasoning.isOurs(reasoning.encrypted_content) &&
-        (id === undefined || !GatewayIds.isGatewayItemId(id))
-      return own ? reasoning : undefined
+      if (native !== undefined) {
+        return native.deployment === target.deployment && issuedSinceRefusal(native.issuedAt, target.reasoningRefusedAt)
+          ? { ...reasoning, encrypted_content: native.content }
+          : undefined
+      }
+      return isClientsReasoning(item) ? reasoning : undefined
     }
     case "item_reference":
       return item
@@ -345,6 +354,32 @@ const nativeItem = (item: Item, deployment: string, reasons: boolean): Item | un
     }
   }
 }
+
+/**
+ * Whether `item` is reasoning whose content is the client's own (not the gateway's wrapping), sent
+ * as it is: unless it carries a gateway id (raw content stored before the gateway wrapped it).
+ */
+const isClientsReasoning = (item: Item): boolean => {
+  if (item.type !== "reasoning") return false
+  const { encrypted_content: content, id } = item as typeof ReasoningItem.Type
+  return typeof content === "string" && !EncryptedReasoning.isOurs(content) && (id === undefined || !GatewayIds.isGatewayItemId(id))
+}
+
+/**
+ * Whether a native call of `items` would send reasoning of the client's own: a refusal of it may
+ * be of that, so says nothing of what the gateway's deployment issued (and a client must not be
+ * able to make a deployment forget everyone's reasoning by sending it content it cannot read).
+ */
+export const sendsClientsReasoning = (items: ReadonlyArray<Item>): boolean => items.some(isClientsReasoning)
+
+/**
+ * Whether reasoning issued at `issuedAt` (`undefined`: before the wrapping said when) may still be
+ * read by a deployment that last refused its reasoning at `refusedAt` (`undefined`: never). A
+ * call sent at the very moment of the refusal counts as before it: dropping it costs only its
+ * reasoning, sending it might cost another refused call.
+ */
+const issuedSinceRefusal = (issuedAt: number | undefined, refusedAt: number | undefined): boolean =>
+  refusedAt === undefined || (issuedAt !== undefined && issuedAt > refusedAt)
 
 /** An item a model answered with, which a reasoning item before it goes with. */
 const isOutput = (item: Item | undefined): boolean =>
@@ -382,7 +417,7 @@ export const toNative = (
     ...rest,
     store: false,
     ...(asked.length > 0 ? { include: asked } : {}),
-    input: paired(items.flatMap((item) => nativeItem(item, target.deployment, reasoning) ?? []))
+    input: paired(items.flatMap((item) => nativeItem(item, target, reasoning) ?? []))
   }
 }
 

@@ -100,23 +100,30 @@ const itemKinds: Readonly<Record<string, "msg" | "fc" | "rs">> = { message: "msg
 /** The id kind of an output item (`undefined` for a type the gateway does not rename). */
 export const kindOfItem = (item: Readonly<Record<string, unknown>>) => itemKinds[String(item["type"])]
 
+/** Where a native answer came from: the deployment, and when its call was sent (microseconds since the epoch, `Clock`). */
+export interface NativeOrigin {
+  readonly deployment: string
+  readonly issuedAt: number
+}
+
 /**
  * An upstream's output item at `index` under our id (see `fromNative`), from an answer of
- * `deployment`: a reasoning item's encrypted content says where it came from and the upstream's
- * item id it is bound to (`EncryptedReasoning`), so it can go back to that deployment only.
+ * `origin`: a reasoning item's encrypted content says where and when it came from and the
+ * upstream's item id it is bound to (`EncryptedReasoning`), so it can go back to that deployment
+ * only, and not once it has refused reasoning issued before then.
  */
 export const withOurId = (
   item: Readonly<Record<string, unknown>>,
   index: number,
   ids: Ids,
-  deployment: string
+  origin: NativeOrigin
 ): Readonly<Record<string, unknown>> => {
   const kind = kindOfItem(item)
   if (kind === undefined) return item
   const content = item["encrypted_content"]
   const upstreamId = item["id"]
   const sealed = kind === "rs" && typeof content === "string" && content.length > 0 && typeof upstreamId === "string"
-    ? { encrypted_content: EncryptedReasoning.encodeNative({ deployment, itemId: upstreamId, content }) }
+    ? { encrypted_content: EncryptedReasoning.encodeNative({ ...origin, itemId: upstreamId, content }) }
     : {}
   return { ...item, id: ids.item(kind, index), ...sealed }
 }
@@ -312,7 +319,7 @@ export const outputOf = (message: Chat.ResponseMessage, ids: Ids, status: "compl
 
 /** The `Response` for a chat answer (its first choice: the Responses API has one output). */
 /**
- * OpenAI's own answer to a native call of `deployment`, as the gateway keeps it: its ids ours (so
+ * OpenAI's own answer to a native call (of `origin`), as the gateway keeps it: its ids ours (so
  * the store and `item_reference` work whichever deployment served a turn), its encrypted reasoning
  * marked as that deployment's (see `withOurId`), with the conversation's `previous_response_id`
  * and `store`. What the client sees of it is `forClient`'s.
@@ -321,10 +328,10 @@ export const fromNative = (
   request: ResponsesRequest.ResponsesRequest,
   native: Readonly<Record<string, unknown>>,
   ids: Ids,
-  deployment: string
+  origin: NativeOrigin
 ): ResponseObject => {
   const items = Array.isArray(native["output"]) ? native["output"] as ReadonlyArray<Record<string, unknown>> : []
-  const output = items.map((item, i) => withOurId(item, i, ids, deployment))
+  const output = items.map((item, i) => withOurId(item, i, ids, origin))
   return {
     ...native,
     id: ids.response,

@@ -314,7 +314,7 @@ export const fromChatParts = (
 /**
  * An OpenAI deployment's own events (a native stream) as the gateway sends them: its response
  * and item ids replaced by ours (`ResponsesResponse.idsFor`), so the store and `item_reference`
- * work whichever deployment served the turn, its encrypted reasoning marked as `deployment`'s
+ * work whichever deployment served the turn, its encrypted reasoning marked as `origin`'s
  * (`ResponsesResponse.withOurId`), and its `Response` objects carrying the
  * conversation's `previous_response_id` and `store` (`ResponsesResponse.fromNative`). Its
  * sequence numbers are kept: only one attempt's events reach the client.
@@ -323,7 +323,7 @@ export const relayed = (
   events: Stream.Stream<Readonly<Record<string, unknown>>, LlmError.LlmError>,
   request: ResponsesRequest.ResponsesRequest,
   ids: ResponsesResponse.Ids,
-  deployment: string
+  origin: ResponsesResponse.NativeOrigin
 ): Stream.Stream<LlmClient.Part<Event>, LlmError.LlmError> =>
   Stream.suspend(() => {
     /** Each output index's id kind, from its `response.output_item.added`. */
@@ -336,14 +336,14 @@ export const relayed = (
         if (typeof item === "object" && item !== null) {
           const kind = ResponsesResponse.kindOfItem(item as Record<string, unknown>)
           if (kind !== undefined) kinds.set(index, kind)
-          event["item"] = ResponsesResponse.withOurId(item as Record<string, unknown>, index, ids, deployment)
+          event["item"] = ResponsesResponse.withOurId(item as Record<string, unknown>, index, ids, origin)
         }
         const kind = kinds.get(index)
         if (typeof native["item_id"] === "string" && kind !== undefined) event["item_id"] = ids.item(kind, index)
       }
       const response = native["response"]
       if (typeof response === "object" && response !== null) {
-        event["response"] = ResponsesResponse.fromNative(request, response as Record<string, unknown>, ids, deployment)
+        event["response"] = ResponsesResponse.fromNative(request, response as Record<string, unknown>, ids, origin)
       }
       if (typeof event["type"] !== "string") event["type"] = "unknown"
       if (typeof response === "object" && response !== null) upstreamOf.set(event as Event, ResponsesResponse.described(response as Record<string, unknown>))

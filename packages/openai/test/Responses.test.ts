@@ -8,6 +8,7 @@ import { Chat, type LlmClient, LlmError } from "@llm-router/core"
 import { Effect, Result, Stream } from "effect"
 import * as ResponsesRequest from "../src/ResponsesRequest.ts"
 import * as ResponsesResponse from "../src/ResponsesResponse.ts"
+import * as EncryptedReasoning from "../src/internal/EncryptedReasoning.ts"
 import * as ResponsesStream from "../src/ResponsesStream.ts"
 
 const chunk = (delta: Chat.Delta, finish: Chat.FinishReason | null = null, usage?: Chat.Usage): Chat.ChatChunk => ({
@@ -146,10 +147,10 @@ describe("Responses API translation", () => {
         { type: "reasoning", id: "rs_upstream", summary: [], encrypted_content: "gAAAAblob" },
         { type: "function_call", id: "fc_upstream", call_id: "call_1", name: "f", arguments: "{}", status: "completed" }
       ]
-    }, ids, "o4-main")
+    }, ids, { deployment: "o4-main", issuedAt: 1_000 })
     const [reasoning, call] = adopted.output as unknown as ReadonlyArray<Record<string, unknown>>
     assert.strictEqual(reasoning?.["id"], ids.item("rs", 0))
-    assert.match(String(reasoning?.["encrypted_content"]), /^llm-router\.openai\.v1:/)
+    assert.match(String(reasoning?.["encrypted_content"]), /^llm-router\.openai\.v2:/)
     // Hidden from a client that did not ask, shown to one that did.
     assert.notProperty(ResponsesResponse.forClient(adopted, undefined).output[0], "encrypted_content")
     assert.deepStrictEqual(ResponsesResponse.forClient(adopted, ["reasoning.encrypted_content"]), adopted)
@@ -250,4 +251,70 @@ describe("Responses API translation", () => {
       assert.deepStrictEqual(described.at(-1), { responseId: "chatcmpl-1", responseModel: "claude-sonnet-4-5", finishReasons: ["max_output_tokens"] })
       assert.isTrue(described.slice(0, -1).every((d) => d === undefined))
     }))
+
+  it("OpenAI's reasoning is wrapped with its deployment and issue time; a v1 wrapping reads as issued at an unknown time", () => {
+    // OpenAI's blob may hold dots: it is the rest, whole.
+    const native = { deployment: "o4.main/eu", issuedAt: 1_765_000_000_123_456, itemId: "rs_up.1", content: "gAAAA.b=l.ob" }
+    const wrapped = EncryptedReasoning.encodeNative(native)
+    assert.match(wrapped, /^llm-router\.openai\.v2:/)
+    assert.deepStrictEqual(EncryptedReasoning.decodeNative(wrapped), native)
+    assert.isTrue(EncryptedReasoning.isNative(wrapped))
+    assert.isTrue(EncryptedReasoning.isOurs(wrapped))
+    // As stored before the time was added: deployment, item id, blob.
+    const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64url")
+    const v1 = `llm-router.openai.v1:${b64("o4-main")}.${b64("rs_up")}.gAAAA.blob`
+    assert.deepStrictEqual(EncryptedReasoning.decodeNative(v1), { deployment: "o4-main", issuedAt: undefined, itemId: "rs_up", content: "gAAAA.blob" })
+    assert.isTrue(EncryptedReasoning.isNative(v1))
+    assert.isTrue(EncryptedReasoning.isOurs(v1))
+    // Not whole, or a time that is no number: not ours to send anywhere.
+    for (
+      const bad of [
+        "llm-router.openai.v1:bad",
+        `llm-router.openai.v1:${b64("o4-main")}.${b64("rs_up")}.`,
+        `llm-router.openai.v2:${b64("o4-main")}.${b64("rs_up")}.gAAAAblob`,
+        `llm-router.openai.v2:${b64("o4-main")}.12x.${b64("rs_up")}.gAAAAblob`,
+        `llm-router.openai.v2:${b64("o4-main")}.12.${b64("rs_up")}`,
+        "gAAAAraw",
+        42
+      ]
+    ) assert.isUndefined(EncryptedReasoning.decodeNative(bad), String(bad))
+    assert.isFalse(EncryptedReasoning.isNative("gAAAAraw"))
+  })
+
+  it("a deployment that refused its reasoning is sent only what it issued after the refusal", () => {
+    const request = ResponsesRequest.decode({ model: "o4-mini", input: "x" })
+    assert.isTrue(Result.isSuccess(request))
+    if (Result.isFailure(request)) return
+    const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64url")
+    const turn = (encrypted: string, text: string) => [
+      { type: "reasoning", summary: [], encrypted_content: encrypted },
+      { type: "message", role: "assistant", content: [{ type: "output_text", text }] },
+      { role: "user", content: "next" }
+    ]
+    const issued = (issuedAt: number, content: string) => EncryptedReasoning.encodeNative({ deployment: "o4-main", issuedAt, itemId: "rs_up", content })
+    const items = [
+      { role: "user", content: "x" },
+      ...turn(`llm-router.openai.v1:${b64("o4-main")}.${b64("rs_up")}.gAAAAv1`, "a"),
+      ...turn(issued(1_000, "gAAAAbefore"), "b"),
+      ...turn(issued(2_000, "gAAAAat"), "c"),
+      ...turn(issued(2_001, "gAAAAafter"), "d"),
+      // A client's own content, not the gateway's: the refusal does not know it; it goes as before.
+      ...turn("gAAAAclient", "e")
+    ] as unknown as ReadonlyArray<ResponsesRequest.Item>
+    const sent = (reasoningRefusedAt: number | undefined) => {
+      const body = ResponsesRequest.toNative(request.success, items, [], { deployment: "o4-main", model: "o4-mini", reasoningRefusedAt })
+      const input = body["input"] as ReadonlyArray<Record<string, unknown>>
+      // The answers all go, whatever reasoning goes with them.
+      assert.strictEqual(input.filter((item) => item["role"] === "assistant").length, 5)
+      return input.filter((item) => item["type"] === "reasoning").map((item) => item["encrypted_content"])
+    }
+    // Never refused: all of it, the v1 wrapping too.
+    assert.deepStrictEqual(sent(undefined), ["gAAAAv1", "gAAAAbefore", "gAAAAat", "gAAAAafter", "gAAAAclient"])
+    // Refused at 2000: what was issued after only (a v1 wrapping, issued at a time not known, counts as before).
+    assert.deepStrictEqual(sent(2_000), ["gAAAAafter", "gAAAAclient"])
+    assert.deepStrictEqual(sent(999), ["gAAAAbefore", "gAAAAat", "gAAAAafter", "gAAAAclient"])
+    // A refusal of a call carrying the client's own content may be of that: the route does not remember it.
+    assert.isTrue(ResponsesRequest.sendsClientsReasoning(items))
+    assert.isFalse(ResponsesRequest.sendsClientsReasoning(items.slice(0, -3)))
+  })
 })

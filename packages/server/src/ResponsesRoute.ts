@@ -63,6 +63,9 @@ const storeUnavailable = (error: ResponseStore.Unavailable) =>
  */
 const hasNoResponsesApi = (error: LlmError.LlmError) => error.status === 404 || error.status === 405
 
+/** The time in microseconds since the epoch: what a reasoning item's issue time and a refusal are compared in. */
+const nowMicros = Effect.map(Clock.currentTimeNanos, (nanos) => Number(nanos / 1000n))
+
 /** Registers the Responses routes on `router`. */
 export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) =>
   Effect.gen(function*() {
@@ -70,6 +73,11 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
     // Response ids: a per-process random prefix and a counter, as request ids are made.
     const prefix = (yield* Effect.all([Random.nextInt, Random.nextInt])).map((n) => (n >>> 0).toString(16).padStart(8, "0")).join("")
     let counter = 0
+    /**
+     * When each deployment (by id) last refused the encrypted reasoning it was sent, in this
+     * replica: keyed by configured deployments only, never by anything a request says.
+     */
+    const reasoningRefusals = new Map<string, number>()
     const nextId = () => {
       counter = (counter + 1) % 0x100000000
       return `resp_${prefix}${counter.toString(16).padStart(8, "0")}`
@@ -176,17 +184,33 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
               deployment: d.id,
               model: d.model,
               baseModel: d.baseModel,
-              supportsReasoning: d.supportsReasoning
+              supportsReasoning: d.supportsReasoning,
+              reasoningRefusedAt: reasoningRefusals.get(d.id)
             })
           /**
            * A native call whose reasoning items OpenAI cannot read (its key or org changed since,
            * say) is sent once more without them, in the same attempt: the conversation goes on
-           * without its earlier reasoning, rather than failing on every later turn.
+           * without its earlier reasoning, rather than failing. The refusal is remembered, so
+           * later turns send that deployment only the reasoning it issued since (`toNative`);
+           * unless the call carried reasoning of the client's own, which may be what was refused.
            */
-          const unreadable = (sent: Readonly<Record<string, unknown>>) => (error: LlmError.LlmError) =>
-            ResponsesRequest.isUnreadableReasoning(error) ? ResponsesRequest.withoutReasoning(sent) : undefined
-          const retrying = (d: Deployment.Deployment) =>
-            Effect.logWarning(`deployment ${d.id} could not read the encrypted reasoning it was sent; sending the call again without it`)
+          const clientsReasoning = ResponsesRequest.sendsClientsReasoning(conversation)
+          const unreadable = (d: Deployment.Deployment, sent: Readonly<Record<string, unknown>>) => (error: LlmError.LlmError) => {
+            const retry = ResponsesRequest.isUnreadableReasoning(error) ? ResponsesRequest.withoutReasoning(sent) : undefined
+            if (retry === undefined) return undefined
+            const remembered = clientsReasoning ? Effect.void : Effect.map(nowMicros, (at) => {
+              reasoningRefusals.set(d.id, Math.max(at, reasoningRefusals.get(d.id) ?? 0))
+            })
+            return Effect.as(
+              Effect.andThen(
+                remembered,
+                Effect.logWarning(`deployment ${d.id} could not read the encrypted reasoning it was sent; sending the call again without it${clientsReasoning ? "" : ", and from now on only the reasoning it issues from now"}`)
+              ),
+              retry
+            )
+          }
+          /** Where and when a native call's answer is issued: its reasoning items are stamped with it. */
+          const originOf = (d: Deployment.Deployment) => Effect.map(nowMicros, (issuedAt) => ({ deployment: d.id, issuedAt }))
           if (body.stream === true) {
             // Through the router's streamed operation seam: each attempt on a deployment that speaks
             // the Responses API streams it natively (its events relayed with our ids), any other
@@ -211,15 +235,21 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
                     let relayedAny = false
                     const sent = native(d)
                     const open = (request: Readonly<Record<string, unknown>>) =>
-                      Stream.map(client.responsesStream!(request), (event) => {
-                        relayedAny = true
-                        return event
-                      })
+                      Stream.unwrap(Effect.map(originOf(d), (origin) =>
+                        ResponsesStream.relayed(
+                          Stream.map(client.responsesStream!(request), (event) => {
+                            relayedAny = true
+                            return event
+                          }),
+                          body,
+                          ids,
+                          origin
+                        )))
                     const events = Stream.catch(open(sent), (error) => {
-                      const retry = relayedAny ? undefined : unreadable(sent)(error)
-                      return retry === undefined ? Stream.fail(error) : Stream.unwrap(Effect.as(retrying(d), open(retry)))
+                      const retry = relayedAny ? undefined : unreadable(d, sent)(error)
+                      return retry === undefined ? Stream.fail(error) : Stream.unwrap(Effect.map(retry, open))
                     })
-                    return Stream.catchIf(ResponsesStream.relayed(events, body, ids, d.id), (error) => !relayedAny && hasNoResponsesApi(error), viaChat)
+                    return Stream.catchIf(events, (error) => !relayedAny && hasNoResponsesApi(error), viaChat)
                   })
                 },
                 isContent: ResponsesStream.isContent,
@@ -259,15 +289,14 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
               const responses = client.responses
               if (responses === undefined) return viaChat()
               const sent = native(d)
-              const answered = Effect.catch(responses(sent), (error) => {
-                const retry = unreadable(sent)(error)
-                return retry === undefined ? Effect.fail(error) : Effect.andThen(retrying(d), responses(retry))
+              const call = (request: Readonly<Record<string, unknown>>) =>
+                Effect.flatMap(originOf(d), (origin) =>
+                  Effect.map(responses(request), (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids, origin) })))
+              const answered = Effect.catch(call(sent), (error) => {
+                const retry = unreadable(d, sent)(error)
+                return retry === undefined ? Effect.fail(error) : Effect.flatMap(retry, call)
               })
-              return Effect.catchIf(
-                Effect.map(answered, (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids, d.id) })),
-                hasNoResponsesApi,
-                viaChat
-              )
+              return Effect.catchIf(answered, hasNoResponsesApi, viaChat)
             })
           return Effect.matchEffect(RouteKit.inSession(served, session), {
             onFailure: failed,
