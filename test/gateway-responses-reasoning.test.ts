@@ -5,7 +5,8 @@
  * what OpenAI can read: no item ids (as Codex), OpenAI's own encrypted reasoning to the
  * deployment that issued it and only before its answer; never Claude's signed thinking. Reasoning
  * OpenAI refuses all the same is dropped and the call sent once more; what that deployment issued
- * before the refusal is not sent it again. The client sees
+ * before the refusal is not sent it again in that conversation (the mark is the conversation's,
+ * so a client forging a wrapping costs no other conversation anything). The client sees
  * encrypted reasoning only when it asked (`include`), as from OpenAI. Conversations move between
  * OpenAI (native) and Claude (translated) both ways, plain and streamed.
  */
@@ -427,6 +428,55 @@ layer(env, { excludeTestServices: true })("reasoning through the Responses route
       assert.instanceOf(refused, BadRequestError)
       assert.strictEqual(m.openai.requests.length - refusedBefore, 1)
       assert.deepStrictEqual(kinds(lastNative(m)), ["user", "reasoning", "message", "user"])
+    }))
+
+  it.effect("a wrapping tampered in one client's conversation costs only that conversation: another's still sends its reasoning", () =>
+    Effect.gen(function*() {
+      const m = yield* TestEnv
+      const callsSince = (before: number) => m.openai.requests.slice(before).map((request) => kinds(request.body as Sent))
+      // Client B: an ordinary stored conversation.
+      const victim = yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", input: "Remember this" }))
+      // Client A sees its own wrapped reasoning (include), keeps the wrapping and forges what is in it.
+      const own = yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", input: "hi", include: [ENCRYPTED] }))
+      const wrapped = String(reasoningOf(own)[0]!.encrypted_content)
+      const prefix = "llm-router.openai.v1:"
+      assert.isTrue(wrapped.startsWith(prefix))
+      const [deployment, itemField] = wrapped.slice(prefix.length).split(".")
+      const item = JSON.parse(Buffer.from(itemField!, "base64url").toString("utf8")) as { id: string; at: number }
+      const forge = (at: number) =>
+        `${prefix}${deployment}.${Buffer.from(JSON.stringify({ id: item.id, at }), "utf8").toString("base64url")}.gAAAAgarbage`
+      const turn = (encrypted: string) => [
+        { type: "reasoning", summary: [], encrypted_content: encrypted } as unknown as ResponseInputItem,
+        { type: "message", role: "assistant", content: [{ type: "output_text", text: "Done." }] } as ResponseInputItem,
+        { role: "user", content: "Go on" } as ResponseInputItem
+      ]
+
+      // Said to be issued far in the future: no wrapping of the gateway's; dropped before it is sent.
+      const futureBefore = m.openai.requests.length
+      yield* Effect.promise(() =>
+        m.client.responses.create({ model: "o4-mini", store: false, input: [{ role: "user", content: "Think" }, ...turn(forge(item.at + 10 ** 12))] })
+      )
+      assert.deepStrictEqual(callsSince(futureBefore), [["user", "message", "user"]])
+
+      // Issued "now", in A's stored conversation: refused, sent again without it, and marked in A's conversation.
+      const forgedBefore = m.openai.requests.length
+      const forged = yield* Effect.promise(() =>
+        m.client.responses.create({ model: "o4-mini", previous_response_id: own.id, input: turn(forge(item.at)) })
+      )
+      assert.strictEqual(forged.status, "completed")
+      assert.deepStrictEqual(callsSince(forgedBefore), [
+        ["user", "reasoning", "message", "reasoning", "message", "user"],
+        ["user", "message", "message", "user"]
+      ])
+      // A's next turn does not pay it again: only what was issued since goes.
+      const nextBefore = m.openai.requests.length
+      yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", previous_response_id: forged.id, input: "And?" }))
+      assert.deepStrictEqual(callsSince(nextBefore), [["user", "message", "message", "user", "reasoning", "message", "user"]])
+
+      // B's next turn: its reasoning (issued before A's refusal) still goes, in one call.
+      const victimBefore = m.openai.requests.length
+      yield* Effect.promise(() => m.client.responses.create({ model: "o4-mini", previous_response_id: victim.id, input: "And now?" }))
+      assert.deepStrictEqual(callsSince(victimBefore), [["user", "reasoning", "message", "user"]])
     }))
 
   it.effect("raw encrypted reasoning under a gateway id (stored before the gateway wrapped it) is dropped", () =>

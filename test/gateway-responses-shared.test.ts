@@ -2,7 +2,8 @@
  * The Responses API's stored answers shared by two gateway replicas (in-process, each with its
  * own Redis connection) through the machine's Redis (127.0.0.1:6379, or
  * LLM_ROUTER_TEST_REDIS_URL), as `router_settings.redis_*` configures: a conversation started on
- * one replica continues on the other, which reads, references and deletes its answers; and a
+ * one replica continues on the other, which reads, references and deletes its answers (and
+ * knows which reasoning the conversation's deployment refused on the first); and a
  * replica that cannot reach Redis still answers, and says plainly (a 503) that it cannot read
  * stored responses.
  */
@@ -39,6 +40,9 @@ const replica = (upstreams: GatewayUnderTest.Upstreams, host: string, port: stri
   Effect.map(
     GatewayUnderTest.start(`
 model_list:${GatewayUnderTest.plainGroups(upstreams)}
+  - model_name: o4-mini
+    litellm_params: { model: openai/o4-mini, api_base: "${upstreams.openai.baseUrl}", api_key: sk-mock-openai }
+    model_info: { id: o4-main }
 router_settings:
 ${redisSettings(host, port, prefix)}
 general_settings:
@@ -115,6 +119,29 @@ describe("Responses stored in the fleet's Redis", () => {
       assert.strictEqual((broken as BadRequestError).code, "previous_response_not_found")
       assert.strictEqual((broken as BadRequestError).param, "previous_response_id")
       assert.match((broken as BadRequestError).message, new RegExp(`'${second.id}' not found \\(it, or a response before it in its conversation\\): it was never stored here`))
+    }))
+
+  it.live("reasoning a deployment refused on one replica is not sent it again by the other: the mark is the conversation's", () =>
+    Effect.gen(function*() {
+      const upstreams = yield* GatewayUnderTest.upstreams
+      const { openai } = upstreams
+      const prefix = yield* freshPrefix
+      const port = REDIS.port || "6379"
+      const a = yield* replica(upstreams, REDIS.hostname, port, prefix)
+      const b = yield* replica(upstreams, REDIS.hostname, port, prefix)
+      const callsSince = (before: number) =>
+        openai.requests.slice(before).map((request) =>
+          (request.body as { input: Array<Record<string, unknown>> }).input.map((item) => item["type"] ?? item["role"])
+        )
+      const first = yield* Effect.promise(() => a.responses.create({ model: "o4-mini", input: "Remember this" }))
+      openai.rotateReasoningKey()
+      const refusedBefore = openai.requests.length
+      const second = yield* Effect.promise(() => a.responses.create({ model: "o4-mini", previous_response_id: first.id, input: "And now?" }))
+      assert.deepStrictEqual(callsSince(refusedBefore), [["user", "reasoning", "message", "user"], ["user", "message", "user"]])
+      // On the other replica: one call, with only the reasoning issued since the refusal.
+      const thirdBefore = openai.requests.length
+      yield* Effect.promise(() => b.responses.create({ model: "o4-mini", previous_response_id: second.id, input: "Still there?" }))
+      assert.deepStrictEqual(callsSince(thirdBefore), [["user", "message", "user", "reasoning", "message", "user"]])
     }))
 
   it.live("item references may point into at most 100 stored responses, as with the memory store", () =>

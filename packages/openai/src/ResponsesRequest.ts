@@ -299,12 +299,22 @@ export interface NativeTarget {
   /** LiteLLM's `model_info.supports_reasoning`, which wins over any name. */
   readonly supportsReasoning?: boolean | undefined
   /**
-   * When the deployment last refused the encrypted reasoning it was sent (microseconds since the
-   * epoch, as `ResponsesResponse.NativeOrigin.issuedAt`): what it issued before then (or at a time
-   * not known) is not sent it again; what it issued after, it can read.
+   * The conversation's mark for this deployment, when it refused the reasoning the conversation
+   * sent it: the latest issue time (microseconds since the epoch, as
+   * `ResponsesResponse.NativeOrigin.issuedAt`) of what it was sent then (`refusalMark`). What it
+   * issued at or before the mark (or at a time not known) is not sent it again; what it issued
+   * after, it can read.
    */
   readonly reasoningRefusedAt?: number | undefined
+  /**
+   * The time of the call (microseconds since the epoch): reasoning that says it was issued more
+   * than `FUTURE_SKEW` after it is no wrapping of the gateway's (a forgery) and is dropped.
+   */
+  readonly now?: number | undefined
 }
+
+/** How far past the call's time (microseconds) a wrapping's issue time may be (clocks of replicas differ). */
+export const FUTURE_SKEW = 5 * 60 * 1_000_000
 
 /**
  * Whether `target` reasons: as its config says (`supports_reasoning`), else by its base model's
@@ -324,20 +334,17 @@ export const reasons = (target: NativeTarget): boolean =>
  * (another org's key cannot read it); a client's own content (not the gateway's wrapping) as it
  * is, unless the item carries a gateway id (raw content stored before the gateway wrapped it:
  * bound to an upstream id nobody knows any more); any other (Claude's signed thinking, a summary
- * without content, another deployment's, or the deployment's own issued before it last refused
- * its reasoning) is dropped, and a model that does not reason gets none.
+ * without content, another deployment's, the deployment's own issued at or before the
+ * conversation's refusal mark, or one said to be issued in the future) is dropped, and a model
+ * that does not reason gets none.
  */
 const nativeItem = (item: Item, target: NativeTarget, reasons: boolean): Item | undefined => {
   switch (item.type) {
     case "reasoning": {
       if (!reasons) return undefined
       const { id: _id, ...reasoning } = item as typeof ReasoningItem.Type
-      const native = EncryptedReasoning.decodeNative(reasoning.encrypted_content)
-      if (native !== undefined) {
-        return native.deployment === target.deployment && issuedSinceRefusal(native.issuedAt, target.reasoningRefusedAt)
-          ? { ...reasoning, encrypted_content: native.content }
-          : undefined
-      }
+      const native = sendable(item, target)
+      if (native !== undefined) return { ...reasoning, encrypted_content: native.content }
       return isClientsReasoning(item) ? reasoning : undefined
     }
     case "item_reference":
@@ -374,12 +381,31 @@ export const sendsClientsReasoning = (items: ReadonlyArray<Item>): boolean => it
 
 /**
  * Whether reasoning issued at `issuedAt` (`undefined`: before the wrapping said when) may still be
- * read by a deployment that last refused its reasoning at `refusedAt` (`undefined`: never). A
- * call sent at the very moment of the refusal counts as before it: dropping it costs only its
- * reasoning, sending it might cost another refused call.
+ * read by a deployment the conversation marked at `mark` (`undefined`: never refused): only what
+ * was issued after what it refused.
  */
-const issuedSinceRefusal = (issuedAt: number | undefined, refusedAt: number | undefined): boolean =>
-  refusedAt === undefined || (issuedAt !== undefined && issuedAt > refusedAt)
+const issuedSinceRefusal = (issuedAt: number | undefined, mark: number | undefined): boolean =>
+  mark === undefined || (issuedAt !== undefined && issuedAt > mark)
+
+/**
+ * The gateway's wrapping of `target`'s own reasoning that `item` carries, when a native call to
+ * `target` sends it: issued after the conversation's mark, and not in the future.
+ */
+const sendable = (item: Item, target: NativeTarget): EncryptedReasoning.Native | undefined => {
+  if (item.type !== "reasoning") return undefined
+  const native = EncryptedReasoning.decodeNative((item as typeof ReasoningItem.Type).encrypted_content)
+  if (native === undefined || native.deployment !== target.deployment) return undefined
+  const future = native.issuedAt !== undefined && target.now !== undefined && native.issuedAt > target.now + FUTURE_SKEW
+  return !future && issuedSinceRefusal(native.issuedAt, target.reasoningRefusedAt) ? native : undefined
+}
+
+/**
+ * The mark a conversation keeps for `target` once it refused the reasoning a native call of
+ * `items` sent it: the latest issue time of the gateway's wrappings sent (0 when none said when),
+ * so everything sent then is dropped later, and what the call sent again issues, kept.
+ */
+export const refusalMark = (items: ReadonlyArray<Item>, target: NativeTarget): number =>
+  items.reduce((mark, item) => Math.max(mark, sendable(item, target)?.issuedAt ?? 0), 0)
 
 /** An item a model answered with, which a reasoning item before it goes with. */
 const isOutput = (item: Item | undefined): boolean =>
@@ -435,8 +461,20 @@ export const withoutReasoning = (native: Readonly<Record<string, unknown>>): Rec
  */
 export const isUnreadableReasoning = (error: LlmError.LlmError): boolean =>
   error._tag === "BadRequest" &&
-  (error.body?.includes("invalid_encrypted_content") === true ||
-    /encrypted content\b.*\b(could not be verified|not issued to this caller)/i.test(error.message))
+  (errorCode(error.body) === "invalid_encrypted_content" ||
+    /^The encrypted content\b.*\b(could not be verified|not issued to this caller)/i.test(error.message))
+
+/** The `error.code` of an OpenAI error body; `undefined` when it is not one (or cut short). */
+const errorCode = (body: string | undefined): unknown => {
+  if (body === undefined) return undefined
+  try {
+    const parsed: unknown = JSON.parse(body)
+    const error = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>)["error"] : undefined
+    return typeof error === "object" && error !== null ? (error as Record<string, unknown>)["code"] : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /** Whether the client asked to see encrypted reasoning (`include`), as OpenAI shows it only then. */
 export const includesEncryptedReasoning = (include: ReadonlyArray<string> | null | undefined): boolean =>

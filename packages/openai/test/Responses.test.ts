@@ -131,7 +131,13 @@ describe("Responses API translation", () => {
     const others = [
       new LlmError.BadRequest({ ...origin, message: "Encrypted content is not supported with this model." }),
       new LlmError.BadRequest({ ...origin, message: "Invalid 'input[2]': unknown parameter." }),
-      new LlmError.InternalServerError({ ...origin, status: 500, message: "The encrypted content could not be verified.", body })
+      new LlmError.InternalServerError({ ...origin, status: 500, message: "The encrypted content could not be verified.", body }),
+      // An error that echoes the client's text: neither its code nor its message says so.
+      new LlmError.BadRequest({
+        ...origin,
+        message: "Invalid 'input[0].content': 'invalid_encrypted_content: The encrypted content could not be verified' is too long.",
+        body: JSON.stringify({ error: { message: "Invalid 'input[0].content': 'invalid_encrypted_content' …", type: "invalid_request_error", param: "input[0].content", code: "string_above_max_length" } })
+      })
     ]
     for (const error of others) assert.isFalse(ResponsesRequest.isUnreadableReasoning(error), error.message)
   })
@@ -150,7 +156,7 @@ describe("Responses API translation", () => {
     }, ids, { deployment: "o4-main", issuedAt: 1_000 })
     const [reasoning, call] = adopted.output as unknown as ReadonlyArray<Record<string, unknown>>
     assert.strictEqual(reasoning?.["id"], ids.item("rs", 0))
-    assert.match(String(reasoning?.["encrypted_content"]), /^llm-router\.openai\.v2:/)
+    assert.match(String(reasoning?.["encrypted_content"]), /^llm-router\.openai\.v1:/)
     // Hidden from a client that did not ask, shown to one that did.
     assert.notProperty(ResponsesResponse.forClient(adopted, undefined).output[0], "encrypted_content")
     assert.deepStrictEqual(ResponsesResponse.forClient(adopted, ["reasoning.encrypted_content"]), adopted)
@@ -252,25 +258,47 @@ describe("Responses API translation", () => {
       assert.isTrue(described.slice(0, -1).every((d) => d === undefined))
     }))
 
-  it("OpenAI's reasoning is wrapped with its deployment and issue time; a v1 wrapping reads as issued at an unknown time", () => {
+  it("OpenAI's reasoning is wrapped with its deployment and issue time, in a form the previous release reads; earlier forms still read", () => {
     // OpenAI's blob may hold dots: it is the rest, whole.
     const native = { deployment: "o4.main/eu", issuedAt: 1_765_000_000_123_456, itemId: "rs_up.1", content: "gAAAA.b=l.ob" }
     const wrapped = EncryptedReasoning.encodeNative(native)
-    assert.match(wrapped, /^llm-router\.openai\.v2:/)
+    assert.match(wrapped, /^llm-router\.openai\.v1:/)
     assert.deepStrictEqual(EncryptedReasoning.decodeNative(wrapped), native)
     assert.isTrue(EncryptedReasoning.isNative(wrapped))
     assert.isTrue(EncryptedReasoning.isOurs(wrapped))
-    // As stored before the time was added: deployment, item id, blob.
     const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64url")
+    // The previous release's reader (as it was): deployment, a non-empty item-id field, the blob.
+    const previousRelease = (value: string) => {
+      const rest = value.slice("llm-router.openai.v1:".length)
+      const first = rest.indexOf(".")
+      const second = first < 0 ? -1 : rest.indexOf(".", first + 1)
+      if (!value.startsWith("llm-router.openai.v1:") || second < 0) return undefined
+      const deployment = Buffer.from(rest.slice(0, first), "base64url").toString("utf8")
+      const itemId = Buffer.from(rest.slice(first + 1, second), "base64url").toString("utf8")
+      const content = rest.slice(second + 1)
+      return deployment.length > 0 && itemId.length > 0 && content.length > 0 ? { deployment, content } : undefined
+    }
+    assert.deepStrictEqual(previousRelease(wrapped), { deployment: "o4.main/eu", content: "gAAAA.b=l.ob" })
+    // As stored before the time was added: the bare item id, issued at an unknown time.
     const v1 = `llm-router.openai.v1:${b64("o4-main")}.${b64("rs_up")}.gAAAA.blob`
     assert.deepStrictEqual(EncryptedReasoning.decodeNative(v1), { deployment: "o4-main", issuedAt: undefined, itemId: "rs_up", content: "gAAAA.blob" })
     assert.isTrue(EncryptedReasoning.isNative(v1))
     assert.isTrue(EncryptedReasoning.isOurs(v1))
-    // Not whole, or a time that is no number: not ours to send anywhere.
+    // The never-released v2 form, still read.
+    assert.deepStrictEqual(
+      EncryptedReasoning.decodeNative(`llm-router.openai.v2:${b64("o4-main")}.12.${b64("rs_up")}.gAAAAblob`),
+      { deployment: "o4-main", issuedAt: 12, itemId: "rs_up", content: "gAAAAblob" }
+    )
+    // Not whole, a time that is no number, an item field of another shape: not ours to send anywhere.
     for (
       const bad of [
         "llm-router.openai.v1:bad",
         `llm-router.openai.v1:${b64("o4-main")}.${b64("rs_up")}.`,
+        `llm-router.openai.v1:${b64("o4-main")}.${b64(JSON.stringify({ id: "rs_up", at: "soon" }))}.gAAAAblob`,
+        `llm-router.openai.v1:${b64("o4-main")}.${b64(JSON.stringify({ id: "rs_up", at: -1 }))}.gAAAAblob`,
+        `llm-router.openai.v1:${b64("o4-main")}.${b64(JSON.stringify({ id: "", at: 12 }))}.gAAAAblob`,
+        `llm-router.openai.v1:${b64("o4-main")}.${b64("{not json")}.gAAAAblob`,
+        `llm-router.openai.v1:.${b64(JSON.stringify({ id: "rs_up", at: 12 }))}.gAAAAblob`,
         `llm-router.openai.v2:${b64("o4-main")}.${b64("rs_up")}.gAAAAblob`,
         `llm-router.openai.v2:${b64("o4-main")}.12x.${b64("rs_up")}.gAAAAblob`,
         `llm-router.openai.v2:${b64("o4-main")}.12.${b64("rs_up")}`,
@@ -301,8 +329,8 @@ describe("Responses API translation", () => {
       // A client's own content, not the gateway's: the refusal does not know it; it goes as before.
       ...turn("gAAAAclient", "e")
     ] as unknown as ReadonlyArray<ResponsesRequest.Item>
-    const sent = (reasoningRefusedAt: number | undefined) => {
-      const body = ResponsesRequest.toNative(request.success, items, [], { deployment: "o4-main", model: "o4-mini", reasoningRefusedAt })
+    const sent = (reasoningRefusedAt: number | undefined, now?: number) => {
+      const body = ResponsesRequest.toNative(request.success, items, [], { deployment: "o4-main", model: "o4-mini", reasoningRefusedAt, now })
       const input = body["input"] as ReadonlyArray<Record<string, unknown>>
       // The answers all go, whatever reasoning goes with them.
       assert.strictEqual(input.filter((item) => item["role"] === "assistant").length, 5)
@@ -313,6 +341,16 @@ describe("Responses API translation", () => {
     // Refused at 2000: what was issued after only (a v1 wrapping, issued at a time not known, counts as before).
     assert.deepStrictEqual(sent(2_000), ["gAAAAafter", "gAAAAclient"])
     assert.deepStrictEqual(sent(999), ["gAAAAbefore", "gAAAAat", "gAAAAafter", "gAAAAclient"])
+    // The mark a refusal leaves: the latest issue time of what the deployment was sent (not another's).
+    const target = { deployment: "o4-main", model: "o4-mini" }
+    assert.strictEqual(ResponsesRequest.refusalMark(items, target), 2_001)
+    assert.strictEqual(ResponsesRequest.refusalMark(items, { ...target, reasoningRefusedAt: 2_001 }), 0)
+    assert.strictEqual(ResponsesRequest.refusalMark(items, { ...target, deployment: "o4-azure" }), 0)
+    // Said to be issued in the future (past the skew): a forgery, never sent, nor counted in a mark.
+    const now = 2_000 - ResponsesRequest.FUTURE_SKEW
+    assert.deepStrictEqual(sent(undefined, now), ["gAAAAv1", "gAAAAbefore", "gAAAAat", "gAAAAclient"])
+    assert.deepStrictEqual(sent(undefined, now + 1), ["gAAAAv1", "gAAAAbefore", "gAAAAat", "gAAAAafter", "gAAAAclient"])
+    assert.strictEqual(ResponsesRequest.refusalMark(items, { ...target, now: now - 1 }), 1_000)
     // A refusal of a call carrying the client's own content may be of that: the route does not remember it.
     assert.isTrue(ResponsesRequest.sendsClientsReasoning(items))
     assert.isFalse(ResponsesRequest.sendsClientsReasoning(items.slice(0, -3)))

@@ -26,6 +26,33 @@ export interface Entry {
   readonly input: ReadonlyArray<ResponsesRequest.Item>
   readonly output: ReadonlyArray<ResponsesResponse.OutputItem>
   readonly response: ResponsesResponse.ResponseObject
+  /**
+   * The conversation's reasoning refusal marks, by deployment id (`ReasoningMarks`): written by
+   * the gateway only, with the marks of the turns before it.
+   */
+  readonly reasoningRefusedAt?: ReasoningMarks | undefined
+}
+
+/**
+ * For each deployment (by `model_info.id`) that refused the encrypted reasoning the conversation
+ * sent it, the latest issue time (microseconds) of what it refused (`ResponsesRequest.refusalMark`):
+ * a later turn sends it only the reasoning it issued after. Kept in the conversation, not for the
+ * deployment, so a client that forges a wrapping (it is not signed) costs only its own conversation.
+ */
+export type ReasoningMarks = Readonly<Record<string, number>>
+
+/** A conversation keeps at most this many marks (one per deployment it was refused by; the latest kept). */
+export const MAX_REASONING_MARKS = 64
+
+/** `marks` merged, each deployment's latest mark kept, at most `MAX_REASONING_MARKS` of them (the latest). */
+export const mergeMarks = (...marks: ReadonlyArray<ReasoningMarks | undefined>): ReasoningMarks => {
+  const merged = new Map<string, number>()
+  for (const one of marks) {
+    for (const [deployment, at] of Object.entries(one ?? {})) {
+      if (typeof at === "number" && Number.isFinite(at)) merged.set(deployment, Math.max(at, merged.get(deployment) ?? at))
+    }
+  }
+  return Object.fromEntries([...merged].sort(([, a], [, b]) => b - a).slice(0, MAX_REASONING_MARKS))
 }
 
 /** How many ancestors an entry names (see `Entry.ancestors`). */
@@ -47,6 +74,8 @@ export interface Conversation {
   readonly items: Array<ResponsesRequest.Item>
   /** What a response continuing this conversation names as its `ancestors`. */
   readonly ancestors: ReadonlyArray<string>
+  /** The reasoning refusal marks of every turn read, merged (an entry written without them loses none). */
+  readonly reasoningRefusedAt: ReasoningMarks
 }
 
 /** The store cannot be reached now: the request may succeed if sent again. */
@@ -119,7 +148,12 @@ export const walk = <E>(
     for (let i = chain.length - 1; i >= 0; i--) {
       items.push(...chain[i]!.input, ...(chain[i]!.output as ReadonlyArray<ResponsesRequest.Item>))
     }
-    return { entry: chain[0]!, items, ancestors: chain.slice(0, ANCESTORS).map((entry) => entry.id) }
+    return {
+      entry: chain[0]!,
+      items,
+      ancestors: chain.slice(0, ANCESTORS).map((entry) => entry.id),
+      reasoningRefusedAt: mergeMarks(...chain.map((entry) => entry.reasoningRefusedAt))
+    }
   })
 
 // ---------------------------------------------------------------------------------------

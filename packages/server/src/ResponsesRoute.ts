@@ -73,11 +73,6 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
     // Response ids: a per-process random prefix and a counter, as request ids are made.
     const prefix = (yield* Effect.all([Random.nextInt, Random.nextInt])).map((n) => (n >>> 0).toString(16).padStart(8, "0")).join("")
     let counter = 0
-    /**
-     * When each deployment (by id) last refused the encrypted reasoning it was sent, in this
-     * replica: keyed by configured deployments only, never by anything a request says.
-     */
-    const reasoningRefusals = new Map<string, number>()
     const nextId = () => {
       counter = (counter + 1) % 0x100000000
       return `resp_${prefix}${counter.toString(16).padStart(8, "0")}`
@@ -89,6 +84,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
         let earlier: Array<ResponsesRequest.Item> = []
         let root: string | undefined
         let ancestors: ReadonlyArray<string> = []
+        let reasoningRefusedAt: ResponseStore.ReasoningMarks = {}
         if (typeof request.previous_response_id === "string") {
           const found = yield* Effect.catchTag(
             store.conversation(request.previous_response_id),
@@ -105,6 +101,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           earlier = found.items
           root = found.entry.conversation
           ancestors = found.ancestors
+          reasoningRefusedAt = found.reasoningRefusedAt
         }
         const items = ResponsesRequest.inputItems(request)
         const referenced = (item: ResponsesRequest.Item) =>
@@ -141,7 +138,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           if (found === undefined) return yield* Effect.fail(refusal(`Item with id '${id}' not found`, `input[${i}]`, "item_not_found"))
           input.push(found)
         }
-        return { earlier, input, root, ancestors }
+        return { earlier, input, root, ancestors, reasoningRefusedAt }
       }).pipe(Effect.catchTag("ResponseStoreUnavailable", (error) => Effect.fail(storeUnavailable(error))))
 
     /** The request, checked, with the conversation it continues. */
@@ -154,13 +151,18 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
 
     const create: RouteKit.Handler = (request, requestId, started) =>
       Effect.flatMap(kit.readBody(request), (bytes) =>
-        Effect.flatMap(Effect.zip(Clock.currentTimeMillis, prepare(bytes)), ([now, { ancestors, body, earlier, input, root }]) => {
+        Effect.flatMap(Effect.zip(Clock.currentTimeMillis, prepare(bytes)), ([now, { ancestors, body, earlier, input, reasoningRefusedAt, root }]) => {
           const offset = earlier.length
           const chat = ResponsesRequest.toChat(body, [...earlier, ...input], (i) => i < offset ? "previous_response_id" : `input[${i - offset}]`)
           if (Result.isFailure(chat)) return Effect.fail(ApiError.invalidRequest(chat.failure.message, chat.failure.param))
           const ids = ResponsesResponse.idsFor(nextId())
           const createdAt = Math.floor(now / 1000)
           const session = kit.sessionOf(request) ?? root
+          /**
+           * The conversation's reasoning refusal marks (`ResponseStore.ReasoningMarks`): those of
+           * the turns before, and any refusal of this turn's, kept with this turn's entry.
+           */
+          const marks = new Map(Object.entries(reasoningRefusedAt))
           const remember = (response: ResponsesResponse.ResponseObject) =>
             body.store === false ? Effect.void : store.put({
               id: ids.response,
@@ -169,7 +171,8 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
               ancestors,
               input,
               output: response.output,
-              response
+              response,
+              ...(marks.size > 0 ? { reasoningRefusedAt: ResponseStore.mergeMarks(Object.fromEntries(marks)) } : {})
             })
           const failed = (error: Parameters<typeof ApiError.fromLlmError>[0]) =>
             Effect.map(Clock.currentTimeMillis, (at) => {
@@ -179,32 +182,36 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           // The request as an OpenAI deployment takes it natively (see `ResponsesRequest.toNative`):
           // unstored upstream, its reasoning items only where they can be read.
           const conversation = [...earlier, ...input]
-          const native = (d: Deployment.Deployment) =>
-            ResponsesRequest.toNative(body, conversation, CONSUMED, {
-              deployment: d.id,
-              model: d.model,
-              baseModel: d.baseModel,
-              supportsReasoning: d.supportsReasoning,
-              reasoningRefusedAt: reasoningRefusals.get(d.id)
-            })
+          const targetOf = (d: Deployment.Deployment): ResponsesRequest.NativeTarget => ({
+            deployment: d.id,
+            model: d.model,
+            baseModel: d.baseModel,
+            supportsReasoning: d.supportsReasoning,
+            reasoningRefusedAt: marks.get(d.id),
+            now: now * 1000
+          })
+          const native = (d: Deployment.Deployment) => ResponsesRequest.toNative(body, conversation, CONSUMED, targetOf(d))
           /**
            * A native call whose reasoning items OpenAI cannot read (its key or org changed since,
            * say) is sent once more without them, in the same attempt: the conversation goes on
-           * without its earlier reasoning, rather than failing. The refusal is remembered, so
-           * later turns send that deployment only the reasoning it issued since (`toNative`);
-           * unless the call carried reasoning of the client's own, which may be what was refused.
+           * without its earlier reasoning, rather than failing. The refusal is marked in the
+           * conversation (this turn's entry), so its later turns send that deployment only the
+           * reasoning it issued since (`toNative`); unless the call carried reasoning of the
+           * client's own, which may be what was refused. A client with no stored conversation
+           * (`store: false`) gets no such memory: it sends its own items each turn.
            */
           const clientsReasoning = ResponsesRequest.sendsClientsReasoning(conversation)
           const unreadable = (d: Deployment.Deployment, sent: Readonly<Record<string, unknown>>) => (error: LlmError.LlmError) => {
             const retry = ResponsesRequest.isUnreadableReasoning(error) ? ResponsesRequest.withoutReasoning(sent) : undefined
             if (retry === undefined) return undefined
-            const remembered = clientsReasoning ? Effect.void : Effect.map(nowMicros, (at) => {
-              reasoningRefusals.set(d.id, Math.max(at, reasoningRefusals.get(d.id) ?? 0))
+            const remembered = clientsReasoning ? Effect.void : Effect.sync(() => {
+              const mark = ResponsesRequest.refusalMark(conversation, targetOf(d))
+              marks.set(d.id, Math.max(mark, marks.get(d.id) ?? mark))
             })
             return Effect.as(
               Effect.andThen(
                 remembered,
-                Effect.logWarning(`deployment ${d.id} could not read the encrypted reasoning it was sent; sending the call again without it${clientsReasoning ? "" : ", and from now on only the reasoning it issues from now"}`)
+                Effect.logWarning(`deployment ${d.id} could not read the encrypted reasoning it was sent; sending the call again without it${clientsReasoning || body.store === false ? "" : ", and from now on in this conversation only the reasoning it issues from now"}`)
               ),
               retry
             )

@@ -50,6 +50,8 @@ interface Stored {
   readonly ancestors: ReadonlyArray<string>
   readonly input: ResponseStore.Entry["input"]
   readonly response: ResponseStore.Entry["response"]
+  /** The conversation's reasoning refusal marks (`ResponseStore.ReasoningMarks`); absent when none. */
+  readonly reasoningRefusedAt?: ResponseStore.ReasoningMarks | undefined
 }
 
 const encode = (entry: ResponseStore.Entry): string =>
@@ -60,7 +62,8 @@ const encode = (entry: ResponseStore.Entry): string =>
     previous: entry.previous,
     ancestors: entry.ancestors,
     input: entry.input,
-    response: entry.response
+    response: entry.response,
+    reasoningRefusedAt: entry.reasoningRefusedAt
   } satisfies Stored)
 
 /** An entry from its text; `undefined` for text this version did not write (taken as not stored). */
@@ -83,7 +86,11 @@ export const decode = (text: string): ResponseStore.Entry | undefined => {
     ancestors: stored.ancestors.filter((id): id is string => typeof id === "string"),
     input: stored.input,
     output: stored.response.output,
-    response: stored.response
+    response: stored.response,
+    // Marks of another shape are not ours: read as none (`mergeMarks` keeps only numbers).
+    ...(typeof stored.reasoningRefusedAt === "object" && stored.reasoningRefusedAt !== null
+      ? { reasoningRefusedAt: ResponseStore.mergeMarks(stored.reasoningRefusedAt) }
+      : {})
   }
 }
 

@@ -25,6 +25,23 @@ describe("ResponseStore (memory)", () => {
       assert.isUndefined(ResponseStore.itemOf(b!, "msg_x_0"))
     }))
 
+  it.effect("a conversation's reasoning refusal marks are every turn's, merged: the latest per deployment, a bounded number", () =>
+    Effect.gen(function*() {
+      const store = ResponseStore.memory(new ResponseStore.MemoryStore())
+      yield* store.put({ ...entry("resp_a", undefined, "one"), reasoningRefusedAt: { "o4-main": 1_000, "o4-azure": 5 } })
+      // Written without marks (by a release before them): the earlier turn's still count.
+      yield* store.put(entry("resp_b", "resp_a", "two", ["resp_a"]))
+      yield* store.put({ ...entry("resp_c", "resp_b", "three", ["resp_b", "resp_a"]), reasoningRefusedAt: { "o4-main": 2_000 } })
+      assert.deepStrictEqual((yield* store.conversation("resp_c"))?.reasoningRefusedAt, { "o4-main": 2_000, "o4-azure": 5 })
+      assert.deepStrictEqual((yield* store.conversation("resp_b"))?.reasoningRefusedAt, { "o4-main": 1_000, "o4-azure": 5 })
+      const many = Object.fromEntries(Array.from({ length: ResponseStore.MAX_REASONING_MARKS + 10 }, (_, i) => [`d${i}`, i]))
+      const merged = ResponseStore.mergeMarks(many, { d0: 10_000, bad: "soon" as unknown as number })
+      assert.strictEqual(Object.keys(merged).length, ResponseStore.MAX_REASONING_MARKS)
+      assert.strictEqual(merged["d0"], 10_000)
+      assert.notProperty(merged, "bad")
+      assert.notProperty(merged, "d1")
+    }))
+
   it.effect("walks a conversation longer than the ancestors an entry names, and names at most that many", () =>
     Effect.gen(function*() {
       const store = ResponseStore.memory(new ResponseStore.MemoryStore())

@@ -182,6 +182,21 @@ describe("SharedResponseStore", () => {
       assert.strictEqual((yield* small.store.conversation("resp_t4"))?.items.length, 10)
     }))
 
+  it.effect("a conversation's reasoning refusal marks go through Redis; marks of another shape read as none", () =>
+    Effect.gen(function*() {
+      const prefix = yield* freshPrefix
+      const redis = yield* client
+      const { store } = yield* replica(prefix)
+      yield* store.put({ ...entry("resp_a"), reasoningRefusedAt: { "o4-main": 1_765_000_000_000_000 } })
+      assert.deepStrictEqual((yield* store.get("resp_a"))?.reasoningRefusedAt, { "o4-main": 1_765_000_000_000_000 })
+      assert.deepStrictEqual((yield* store.conversation("resp_a"))?.reasoningRefusedAt, { "o4-main": 1_765_000_000_000_000 })
+      const text = yield* redis.send<string>("GET", SharedResponses.key(prefix, "resp_a"))
+      yield* redis.send("SET", SharedResponses.key(prefix, "resp_odd"), text.replace("\"reasoningRefusedAt\":{\"o4-main\":1765000000000000}", "\"reasoningRefusedAt\":{\"o4-main\":\"later\"}").replace(/resp_a/g, "resp_odd"))
+      const odd = yield* store.get("resp_odd")
+      assert.strictEqual(odd?.id, "resp_odd")
+      assert.deepStrictEqual(odd?.reasoningRefusedAt, {})
+    }))
+
   it.effect("text this version did not write is taken as not stored", () =>
     Effect.gen(function*() {
       const prefix = yield* freshPrefix
