@@ -5,7 +5,7 @@
  * that counts before every message does not steer routing; a cooling group still answers.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ComplexityRouter, LlmError, type LlmClient, Router, RouterConfig, RouterMetrics, RouterState, TokenEstimate } from "@llm-router/core"
+import { ComplexityRouter, LlmError, type LlmClient, ProviderError, Router, RouterConfig, RouterMetrics, RouterState, TokenEstimate } from "@llm-router/core"
 import { Effect, Fiber, Metric } from "effect"
 import { TestClock } from "effect/testing"
 import { deployment, failOnClock, request, SimulatedProvider, succeedOnClock } from "./Fixture.ts"
@@ -151,11 +151,19 @@ describe("counting tokens through a router", () => {
       assert.deepStrictEqual(counted, ["us"])
     }))
 
-  it.effect("a 400 on the request is its answer; a counter that hangs gives way to the estimate within ten seconds", () =>
+  it.effect("a 400 on the request is its answer; a 405 passes to the next counter; a counter that hangs gives way to the estimate within ten seconds", () =>
     Effect.gen(function*() {
       const badRequest = () => Effect.fail(new LlmError.BadRequest({ provider: "anthropic", status: 400, message: "messages: bad" }))
       const refusing = yield* routerOf({ model_list: [deployment("claude", "c")] }, { counters: { c: badRequest } })
       assert.strictEqual((yield* Effect.flip(refusing.router.count!(request("claude"))))._tag, "BadRequest")
+
+      // A server that serves messages but not counts (405) is the deployment's failure: the next one counts.
+      const notCounting = () => Effect.fail(ProviderError.classify({ provider: "anthropic", deployment: "proxy", status: 405, body: "Method Not Allowed" }))
+      const proxied = yield* routerOf(
+        { model_list: [deployment("claude", "proxy", { order: 1 }), deployment("claude", "real", { order: 2 })] },
+        { counters: { proxy: notCounting, real: () => Effect.succeed(42) } }
+      )
+      assert.strictEqual((yield* proxied.router.count!(request("claude"))).inputTokens, 42)
 
       const hanging = yield* routerOf({ model_list: [deployment("claude", "c")] }, { counters: { c: () => Effect.never } })
       const ask = request("claude", "a question")

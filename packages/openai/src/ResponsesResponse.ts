@@ -208,21 +208,46 @@ export const contentFiltered = (response: Readonly<Record<string, unknown>>): bo
  * Nothing for one still under way.
  */
 export const described = (
-  response: { readonly id?: unknown; readonly model?: unknown; readonly status?: unknown; readonly incomplete_details?: unknown },
+  response: {
+    readonly id?: unknown
+    readonly model?: unknown
+    readonly status?: unknown
+    readonly incomplete_details?: unknown
+    readonly output?: unknown
+  },
   upstream: { readonly id?: unknown; readonly model?: unknown } = response
 ): LlmClient.Described => {
-  const status = response.status
-  const details = response.incomplete_details
-  const reason = typeof details === "object" && details !== null ? (details as { reason?: unknown }).reason : undefined
-  const ended = status === "incomplete"
-    ? [typeof reason === "string" ? reason : "incomplete"]
-    : typeof status === "string" && status !== "in_progress" && status !== "queued"
-    ? [status]
-    : undefined
+  const ended = finishReasonOf(response)
   return {
     ...(typeof upstream.id === "string" ? { responseId: upstream.id } : {}),
     ...(typeof upstream.model === "string" ? { responseModel: upstream.model } : {}),
-    ...(ended !== undefined ? { finishReasons: ended } : {})
+    ...(ended !== undefined ? { finishReasons: [ended] } : {})
+  }
+}
+
+/**
+ * How a Responses API answer ended, in the words chat spans use (and OTel's GenAI conventions
+ * name), so one dashboard reads both APIs: `stop`, `tool_calls` when it ends in a function
+ * call, `length` for `max_output_tokens`, `content_filter`, `error` for a failed response.
+ */
+const finishReasonOf = (response: { readonly status?: unknown; readonly incomplete_details?: unknown; readonly output?: unknown }) => {
+  switch (response.status) {
+    case "completed": {
+      const output = Array.isArray(response.output) ? response.output : []
+      const last = output.at(-1) as { readonly type?: unknown } | undefined
+      return last?.type === "function_call" ? "tool_calls" : "stop"
+    }
+    case "incomplete": {
+      const details = response.incomplete_details
+      const reason = typeof details === "object" && details !== null ? (details as { reason?: unknown }).reason : undefined
+      return reason === "max_output_tokens" ? "length" : reason === "content_filter" ? "content_filter" : "incomplete"
+    }
+    case "failed":
+      return "error"
+    case "cancelled":
+      return "cancelled"
+    default:
+      return undefined
   }
 }
 

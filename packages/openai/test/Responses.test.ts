@@ -228,10 +228,10 @@ describe("Responses API translation", () => {
     assert.deepStrictEqual(assistants.map((m) => m.thinking_blocks), [[signed], undefined, undefined])
   })
 
-  it("a Response says for tracing the upstream's id and model and how it ended, in the Responses API's terms", () => {
+  it("a Response says for tracing the upstream's id and model and how it ended, in the words chat spans use", () => {
     assert.deepStrictEqual(
       ResponsesResponse.described({ id: "resp_upstream", model: "gpt-4o-mini", status: "completed", incomplete_details: null }),
-      { responseId: "resp_upstream", responseModel: "gpt-4o-mini", finishReasons: ["completed"] }
+      { responseId: "resp_upstream", responseModel: "gpt-4o-mini", finishReasons: ["stop"] }
     )
     // A translated answer: our Response, the chat's id and model.
     assert.deepStrictEqual(
@@ -239,8 +239,13 @@ describe("Responses API translation", () => {
         { id: "resp_ours", model: "claude", status: "incomplete", incomplete_details: { reason: "max_output_tokens" } },
         { id: "chatcmpl-1", model: "claude-sonnet-4-5" }
       ),
-      { responseId: "chatcmpl-1", responseModel: "claude-sonnet-4-5", finishReasons: ["max_output_tokens"] }
+      { responseId: "chatcmpl-1", responseModel: "claude-sonnet-4-5", finishReasons: ["length"] }
     )
+    // Ending in a function call, failed, or cut by the content filter.
+    const ended = (response: Record<string, unknown>) => ResponsesResponse.described(response).finishReasons
+    assert.deepStrictEqual(ended({ status: "completed", output: [{ type: "reasoning" }, { type: "function_call" }] }), ["tool_calls"])
+    assert.deepStrictEqual(ended({ status: "failed" }), ["error"])
+    assert.deepStrictEqual(ended({ status: "incomplete", incomplete_details: { reason: "content_filter" } }), ["content_filter"])
     // Still under way: nothing of how it ended.
     assert.deepStrictEqual(ResponsesResponse.described({ id: "resp_upstream", status: "in_progress" }), { responseId: "resp_upstream" })
   })
@@ -254,7 +259,7 @@ describe("Responses API translation", () => {
       ]
       const events = yield* Stream.runCollect(ResponsesStream.fromChatParts(Stream.fromIterable(parts), request, ResponsesResponse.idsFor("t1"), 1))
       const described = events.map((part) => (part._tag === "Chunk" ? ResponsesStream.describe(part.chunk) : undefined))
-      assert.deepStrictEqual(described.at(-1), { responseId: "chatcmpl-1", responseModel: "claude-sonnet-4-5", finishReasons: ["max_output_tokens"] })
+      assert.deepStrictEqual(described.at(-1), { responseId: "chatcmpl-1", responseModel: "claude-sonnet-4-5", finishReasons: ["length"] })
       assert.isTrue(described.slice(0, -1).every((d) => d === undefined))
     }))
 

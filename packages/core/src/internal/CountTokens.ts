@@ -18,6 +18,7 @@
  */
 import { Clock, Effect, Result } from "effect"
 import type { ChatRequest } from "../Chat.ts"
+import * as Deadline from "../Deadline.ts"
 import type { Deployment } from "../Deployment.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import type * as LlmError from "../LlmError.ts"
@@ -60,12 +61,13 @@ export const count = (engine: Engine, asked: ChatRequest): Effect.Effect<LlmClie
               route: routeInfo(run, { deployment: d, group }, clock.currentTimeMillisUnsafe(), undefined)
             })),
             // The request's own fault (a 400 on it) is its answer, as a chat's would be; any other
-            // failure is the deployment's: the next one counts.
-            Effect.catchIf((error) => error._tag !== "BadRequest", () => from(i + 1))
+            // failure is the deployment's, including a 404, 405 or 501 from a server that serves
+            // messages but not counts: the next one counts.
+            Effect.catchIf((error) => !(error._tag === "BadRequest" && error.status === 400), () => from(i + 1))
           )
         }
         // However the counters fare, a count answers within COUNT_WITHIN_MS (else the estimate).
-        return Effect.timeoutOrElse(from(0), { duration: COUNT_WITHIN_MS, orElse: () => estimate })
+        return Deadline.timeoutOrElse(from(0), COUNT_WITHIN_MS, () => estimate)
       })
     })
   }, false)
