@@ -19,6 +19,7 @@ import OpenAI, {
 } from "openai"
 import { Gateway, GatewayConfig, Providers } from "@llm-router/server"
 import { AnthropicUpstream, GeminiUpstream, OpenAiUpstream } from "@llm-router/testing"
+import * as GatewayUnderTest from "./GatewayUnderTest.ts"
 
 const MASTER_KEY = "sk-gateway-e2e-master"
 
@@ -46,23 +47,14 @@ const errorFaults = [
   "malformed-json"
 ] as const
 
-const configFor = (m: { openai: OpenAiUpstream.OpenAiUpstream; slow: OpenAiUpstream.OpenAiUpstream; lagging: OpenAiUpstream.OpenAiUpstream; anthropic: AnthropicUpstream.AnthropicUpstream; gemini: GeminiUpstream.GeminiUpstream }) => {
+const configFor = (m: GatewayUnderTest.Upstreams & { readonly slow: OpenAiUpstream.OpenAiUpstream; readonly lagging: OpenAiUpstream.OpenAiUpstream }) => {
   const openaiFault = (name: Parameters<typeof m.openai.faultUrl>[0]) => m.openai.faultUrl(name)
   const errorGroup = (fault: Parameters<typeof m.openai.faultUrl>[0]) => `
   - model_name: err-${fault}
     litellm_params: { model: openai/gpt-4o, api_base: "${openaiFault(fault)}", api_key: sk-mock-openai }
     model_info: { id: err-${fault} }`
   return `
-model_list:
-  - model_name: gpt-4o
-    litellm_params: { model: openai/gpt-4o, api_base: "${m.openai.baseUrl}", api_key: sk-mock-openai }
-    model_info: { id: openai-main }
-  - model_name: claude
-    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: "${m.anthropic.baseUrl}", api_key: sk-ant-mock }
-    model_info: { id: anthropic-main }
-  - model_name: flash
-    litellm_params: { model: gemini/gemini-2.5-flash, api_base: "${m.gemini.baseUrl}", api_key: gemini-mock-key }
-    model_info: { id: gemini-main }
+model_list:${GatewayUnderTest.plainGroups(m)}
   - model_name: slow
     litellm_params: { model: openai/gpt-4o, api_base: "${m.slow.baseUrl}", api_key: sk-mock-openai }
     model_info: { id: slow-openai }

@@ -106,6 +106,12 @@ describe("LiteLLM configs as written", () => {
       assert.strictEqual(header("x-litellm-attempted-fallbacks"), "0")
       assert.isAbove(Number(header("x-litellm-response-cost")), 0)
       assert.strictEqual(header("x-litellm-response-cost"), header("x-llm-router-cost-usd"))
+      // A streamed answer carries the same deployment's base.
+      const streamed = yield* Effect.promise(() => client.chat.completions.create({ model: "gpt-4o", messages: hi, stream: true }).withResponse())
+      assert.strictEqual(streamed.response.headers.get("x-litellm-model-api-base"), openai.baseUrl)
+      yield* Effect.promise(async () => {
+        for await (const _ of streamed.data) { /* drain */ }
+      })
 
       const error = yield* failure(() =>
         client.chat.completions.create({ model: "gpt-4o", messages: [{ role: "robot" as "user", content: "beep" }] })

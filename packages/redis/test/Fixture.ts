@@ -5,7 +5,8 @@
  */
 import { NodeRedis } from "@effect/platform-node"
 import * as Net from "node:net"
-import { Context, Effect, Layer, Random } from "effect"
+import { RedisRouterState } from "@llm-router/redis"
+import { Context, Effect, Layer, Logger, Random, Redacted } from "effect"
 import { Redis } from "effect/persistence"
 import { TestClock } from "effect/testing"
 
@@ -69,3 +70,12 @@ export const outageProxy = Effect.gen(function*() {
   yield* Effect.addFinalizer(() => (server.listening ? down : Effect.void))
   return { url: `redis://127.0.0.1:${port}`, down, up: Effect.asVoid(listen(port)) }
 })
+
+/**
+ * A replica through `layerNode` to `url`, built in the test's scope, with its log silenced (the
+ * tests that cut Redis off would otherwise print every reconnection warning).
+ */
+export const quietReplica = (url: string, options: RedisRouterState.Options) =>
+  Layer.build(RedisRouterState.layerNode({ url: Redacted.make(url) }, options)).pipe(
+    Effect.provideService(Logger.CurrentLoggers, new Set())
+  )

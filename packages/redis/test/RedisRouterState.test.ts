@@ -195,9 +195,7 @@ describe("RedisRouterState", () => {
     Effect.gen(function*() {
       const prefix = yield* Fixture.freshPrefix
       const proxy = yield* Fixture.outageProxy
-      const context = yield* Layer.build(RedisRouterState.layerNode({ url: Redacted.make(proxy.url) }, { prefix, resyncMs: 1_000 })).pipe(
-        Effect.provideService(Logger.CurrentLoggers, new Set())
-      )
+      const context = yield* Fixture.quietReplica(proxy.url, { prefix, resyncMs: 1_000 })
       const status = Context.get(context, RedisRouterState.Status)
       /** Moves the replica's clock on in 100 ms steps, real time passing for the I/O between them. */
       const step = Effect.andThen(TestClock.adjust("100 millis"), TestClock.withLive(Effect.sleep("5 millis")))

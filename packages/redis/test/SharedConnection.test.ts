@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { RedisRouterState, SharedConnection } from "@llm-router/redis"
-import { Context, Effect, Layer, Logger, Redacted } from "effect"
+import { Context, Effect, Layer, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import * as Fixture from "./Fixture.ts"
 
@@ -23,9 +23,7 @@ describe("SharedConnection", () => {
       const prefix = yield* Fixture.freshPrefix
       const proxy = yield* Fixture.outageProxy
       yield* proxy.down
-      const context = yield* Layer.build(RedisRouterState.layerNode({ url: Redacted.make(proxy.url) }, { prefix })).pipe(
-        Effect.provideService(Logger.CurrentLoggers, new Set())
-      )
+      const context = yield* Fixture.quietReplica(proxy.url, { prefix })
       const refused = yield* Effect.flip(Context.get(context, SharedConnection.SharedConnection).send("PING"))
       assert.strictEqual(refused.cause, "not connected to Redis")
     }))
@@ -34,9 +32,7 @@ describe("SharedConnection", () => {
     Effect.gen(function*() {
       const prefix = yield* Fixture.freshPrefix
       const proxy = yield* Fixture.outageProxy
-      const context = yield* Layer.build(RedisRouterState.layerNode({ url: Redacted.make(proxy.url) }, { prefix, resyncMs: 1_000 })).pipe(
-        Effect.provideService(Logger.CurrentLoggers, new Set())
-      )
+      const context = yield* Fixture.quietReplica(proxy.url, { prefix, resyncMs: 1_000 })
       const status = Context.get(context, RedisRouterState.Status)
       const connection = Context.get(context, SharedConnection.SharedConnection)
       /** Moves the replica's clock on until `connected` is `want`, real time passing for the I/O. */

@@ -207,7 +207,5 @@ export const run = Command.run(command, { version })
 export const teardown: Runtime.Teardown = (exit, onExit) => {
   if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return onExit(0)
   const error = Cause.squash(exit.cause)
-  if (error instanceof GatewayConfig.GatewayConfigError) return onExit(CONFIG_ERROR_EXIT_CODE)
-  if (error instanceof StartupError.StartupError || error instanceof UnsupportedProviders) return onExit(1)
-  return onExit(1)
+  return onExit(error instanceof GatewayConfig.GatewayConfigError ? CONFIG_ERROR_EXIT_CODE : 1)
 }

@@ -10,12 +10,12 @@
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { Cause, Clock, Console, type Context, Duration, Effect, Layer, Metric, Option, Pull, Random, Redacted, Result, Stream } from "effect"
+import { Cause, Clock, Console, type Context, Duration, Effect, Layer, Metric, Option, Random, Redacted, Result } from "effect"
 import type { Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
-import { EmbeddingClient, LlmClient, LlmError, ResponseLimit, Router, RouterState, SessionAffinity, WireJson } from "@llm-router/core"
+import { EmbeddingClient, LlmClient, LlmError, ResponseLimit, Router, RouterState, WireJson } from "@llm-router/core"
 import type { Chat } from "@llm-router/core"
 import { RedisRouterState } from "@llm-router/redis"
 import { createServer } from "node:http"
@@ -33,7 +33,7 @@ import * as ResponsesRoute from "./ResponsesRoute.ts"
 import * as ResponseStore from "./ResponseStore.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
 import * as SharedResponseStore from "./SharedResponseStore.ts"
-import { type Dialect, openAiDialect, pullIn, type RouteKit } from "./RouteKit.ts"
+import { type Dialect, inSession, openAiDialect, type RouteKit, sse, type SseEncoder } from "./RouteKit.ts"
 import { safeUrl } from "./RoutingTable.ts"
 import * as Turn from "./Turn.ts"
 import * as UnsupportedGroups from "./UnsupportedGroups.ts"
@@ -130,8 +130,6 @@ const badFraming = (request: HttpServerRequest.HttpServerRequest): boolean =>
 
 const errorResponse = (error: ApiError.ApiError, headers: Record<string, string>, dialect: Dialect = openAiDialect) =>
   jsonResponse(dialect.errorBody(error), error.status, closesConnection(error) ? { ...headers, connection: "close" } : headers)
-
-const encoder = new TextEncoder()
 
 /**
  * A chunk for a client that did not ask for usage (`stream_options.include_usage`): as from
@@ -344,8 +342,7 @@ export const routes = (
           if (refused !== undefined) return llmFailure(refused, chatRequest.model, started, requestId)
           const session = sessionOf(request)
           if (chatRequest.stream === true) return streamed(chatRequest, requestId, started, session)
-          const call = client.chat(chatRequest)
-          return Effect.matchEffect(session === undefined ? call : Effect.provideService(call, SessionAffinity.SessionId, session), {
+          return Effect.matchEffect(inSession(client.chat(chatRequest), session), {
             onSuccess: (completion) =>
               Effect.succeed(jsonResponse(completion.response, 200, RouteHeaders.ofRoute(completion.route, requestId, apiBases.get(completion.route.deployment)))),
             onFailure: (error) => llmFailure(error, chatRequest.model, started, requestId)
@@ -353,35 +350,23 @@ export const routes = (
         })
 
       const streamed = (chatRequest: Chat.ChatRequest, requestId: string, started: number, session: string | undefined) =>
-        // The pull lives in the request's scope, which stays open while the body is written.
-        Effect.flatMap(
-          Effect.flatMap(Effect.scope, (scope) => {
-            const stream = client.stream(chatRequest)
-            return pullIn(session === undefined ? stream : Stream.provideService(stream, SessionAffinity.SessionId, session), scope)
-          }),
-          (pull) =>
-            Effect.flatMap(Effect.result(Pull.catchDone(pull, () => Effect.succeed(undefined))), (first) =>
-              Result.isFailure(first)
-                ? llmFailure(first.failure, chatRequest.model, started, requestId)
-                : Clock.clockWith((clock) =>
-                  streamResponse(pull, first.success, requestId, clock, chatRequest.stream_options?.include_usage === true)))
+        Clock.clockWith((clock) =>
+          sse({
+            stream: client.stream(chatRequest),
+            session,
+            requestId,
+            apiBaseOf: (deployment) => apiBases.get(deployment),
+            onFailure: (error) => llmFailure(error, chatRequest.model, started, requestId),
+            makeEncoder: () => chatEncoder(clock, chatRequest.stream_options?.include_usage === true)
+          })
         )
 
-      /** The SSE response: the parts already pulled, then the rest as the router hands them over. */
-      const streamResponse = (
-        pull: Pull.Pull<ReadonlyArray<LlmClient.StreamPart>, LlmError.LlmError>,
-        firstParts: ReadonlyArray<LlmClient.StreamPart> | undefined,
-        requestId: string,
-        clock: Clock.Clock,
-        wantsUsage: boolean
-      ) =>
-        Effect.sync(() => {
-          const parts = firstParts ?? []
-          const start = parts[0]?._tag === "Start" ? parts[0].route : undefined
-
-          let lastChunk: Chat.ChatChunk | undefined
-          let seenStart = false
-          const encodeParts = (batch: ReadonlyArray<LlmClient.StreamPart>): string => {
+      /** Chat's SSE: OpenAI's chunks, restarts made visible, `[DONE]` at the end, an error event on a failure. */
+      const chatEncoder = (clock: Clock.Clock, wantsUsage: boolean): SseEncoder => {
+        let lastChunk: Chat.ChatChunk | undefined
+        let seenStart = false
+        return {
+          parts: (batch) => {
             let out = ""
             for (const part of batch) {
               switch (part._tag) {
@@ -404,39 +389,11 @@ export const routes = (
               }
             }
             return out
-          }
-
-          let pending = encodeParts(parts)
-          let finished = firstParts === undefined
-          if (finished) pending += "data: [DONE]\n\n"
-          // One step per pull of the router (this runs for every chunk): its parts, its end, or its failure.
-          const body: Pull.Pull<readonly [Uint8Array]> = Effect.suspend(function loop(): Pull.Pull<readonly [Uint8Array]> {
-            if (pending.length > 0) {
-              const out = pending
-              pending = ""
-              return Effect.succeed([encoder.encode(out)] as const)
-            }
-            if (finished) return Cause.done()
-            return Effect.matchEffect(pull, {
-              onFailure: (error) => {
-                finished = true
-                pending = Cause.isDone(error) ? "data: [DONE]\n\n" : sseData(ApiError.body(ApiError.fromLlmError(error, scrub)))
-                return loop()
-              },
-              onSuccess: (parts) => {
-                pending = encodeParts(parts)
-                return loop()
-              }
-            })
-          })
-          const headers: Record<string, string> = start !== undefined
-            ? RouteHeaders.ofRoute(start, requestId, apiBases.get(start.deployment))
-            : { [RouteHeaders.names.requestId]: requestId }
-          return HttpServerResponse.stream(Stream.fromPull(Effect.succeed(body)), {
-            contentType: "text/event-stream",
-            headers: { ...headers, "cache-control": "no-cache", "x-accel-buffering": "no" }
-          })
-        })
+          },
+          end: Effect.succeed("data: [DONE]\n\n"),
+          fail: (error) => sseData(ApiError.body(ApiError.fromLlmError(error, scrub)))
+        }
+      }
 
       // -- models, health, metrics ---------------------------------------------------------
 

@@ -84,6 +84,8 @@ export const sse = <A = Chat.ChatChunk>(options: {
   readonly stream: Stream.Stream<LlmClient.Part<A>, LlmError.LlmError>
   readonly session: string | undefined
   readonly requestId: string
+  /** The serving deployment's configured base URL, for `x-litellm-model-api-base` (none: the header is left out). */
+  readonly apiBaseOf?: (deployment: string) => string | undefined
   readonly onFailure: (error: LlmError.LlmError) => Effect.Effect<HttpServerResponse.HttpServerResponse>
   readonly makeEncoder: () => SseEncoder<A>
 }): Effect.Effect<HttpServerResponse.HttpServerResponse, never, Scope.Scope> => {
@@ -130,7 +132,7 @@ export const sse = <A = Chat.ChatChunk>(options: {
         })
       })
       const headers: Record<string, string> = start !== undefined
-        ? RouteHeaders.ofRoute(start, options.requestId)
+        ? RouteHeaders.ofRoute(start, options.requestId, options.apiBaseOf?.(start.deployment))
         : { [RouteHeaders.names.requestId]: options.requestId }
       return Effect.succeed(HttpServerResponse.stream(Stream.fromPull(Effect.succeed(body)), {
         contentType: "text/event-stream",
