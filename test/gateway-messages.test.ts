@@ -6,7 +6,7 @@
  * show; bad input answers in Anthropic's error shape.
  */
 import Anthropic, { AuthenticationError, BadRequestError, NotFoundError, RateLimitError } from "@anthropic-ai/sdk"
-import type { MessageCreateParamsNonStreaming, MessageParam, RawMessageStreamEvent, Tool } from "@anthropic-ai/sdk/resources/messages"
+import type { MessageCreateParamsNonStreaming, MessageParam, RawMessageStreamEvent, Tool, ToolResultBlockParam } from "@anthropic-ai/sdk/resources/messages"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import * as GatewayUnderTest from "./GatewayUnderTest.ts"
@@ -68,6 +68,31 @@ const weatherTool: Tool = {
   input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
 }
 const user = (text: string): Array<MessageParam> => [{ role: "user", content: text }]
+
+/**
+ * Asks `model` `question` with `weatherTool` offered, then answers its call with `result` (a
+ * `tool_result` for that call); the model's `tool_use` block, if it made one.
+ */
+const answerToolCall = (client: Anthropic, model: string, question: string, result: Omit<ToolResultBlockParam, "type" | "tool_use_id">) =>
+  Effect.gen(function*() {
+    const first = yield* Effect.promise(() =>
+      client.messages.create({ model, max_tokens: 256, messages: user(question), tools: [weatherTool] })
+    )
+    const use = first.content.find((block) => block.type === "tool_use")
+    yield* Effect.promise(() =>
+      client.messages.create({
+        model,
+        max_tokens: 256,
+        tools: [weatherTool],
+        messages: [
+          ...user(question),
+          { role: "assistant", content: first.content },
+          { role: "user", content: [{ type: "tool_result", tool_use_id: use?.type === "tool_use" ? use.id : "", ...result }] }
+        ]
+      })
+    )
+    return use
+  })
 
 const { failure } = GatewayUnderTest
 
@@ -169,26 +194,8 @@ layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
       const { client, anthropic, openai, gemini } = yield* TestEnv
       const failedTurn = (model: string) =>
         Effect.gen(function*() {
-          const first = yield* Effect.promise(() =>
-            client.messages.create({ model, max_tokens: 256, messages: user("Weather in Atlantis?"), tools: [weatherTool] })
-          )
-          const use = first.content.find((block) => block.type === "tool_use")
+          const use = yield* answerToolCall(client, model, "Weather in Atlantis?", { content: "no such city", is_error: true })
           assert.strictEqual(use?.type, "tool_use", model)
-          yield* Effect.promise(() =>
-            client.messages.create({
-              model,
-              max_tokens: 256,
-              tools: [weatherTool],
-              messages: [
-                ...user("Weather in Atlantis?"),
-                { role: "assistant", content: first.content },
-                {
-                  role: "user",
-                  content: [{ type: "tool_result", tool_use_id: use?.type === "tool_use" ? use.id : "", content: "no such city", is_error: true }]
-                }
-              ]
-            })
-          )
         })
       yield* failedTurn("claude")
       const toClaude = anthropic.requests.at(-1)?.body as { messages: Array<{ content: Array<Record<string, unknown>> }> }
@@ -213,29 +220,9 @@ layer(env, { excludeTestServices: true })("the Messages API route", (it) => {
       const png = { type: "base64" as const, media_type: "image/png" as const, data: "iVBORw0KGgo=" }
       const pdf = { type: "base64" as const, media_type: "application/pdf" as const, data: "JVBERi0xLjQ=" }
       for (const model of ["claude", "gpt-4o", "flash"]) {
-        const first = yield* Effect.promise(() =>
-          client.messages.create({ model, max_tokens: 256, messages: user("Weather map of Paris?"), tools: [weatherTool] })
-        )
-        const use = first.content.find((block) => block.type === "tool_use")
-        yield* Effect.promise(() =>
-          client.messages.create({
-            model,
-            max_tokens: 256,
-            tools: [weatherTool],
-            messages: [
-              ...user("Weather map of Paris?"),
-              { role: "assistant", content: first.content },
-              {
-                role: "user",
-                content: [{
-                  type: "tool_result",
-                  tool_use_id: use?.type === "tool_use" ? use.id : "",
-                  content: [{ type: "text", text: "map attached" }, { type: "image", source: png }, { type: "document", source: pdf }]
-                }]
-              }
-            ]
-          })
-        )
+        yield* answerToolCall(client, model, "Weather map of Paris?", {
+          content: [{ type: "text", text: "map attached" }, { type: "image", source: png }, { type: "document", source: pdf }]
+        })
       }
       const toClaude = anthropic.requests.at(-1)?.body as { messages: Array<{ content: Array<{ content?: Array<{ type: string }> }> }> }
       assert.deepStrictEqual(toClaude.messages[2]?.content[0]?.content?.map((b) => b.type), ["text", "image", "document"])

@@ -8,7 +8,7 @@
  * system prompt is sent as text blocks. Pure: a request it cannot translate is a typed
  * `BadRequest`.
  */
-import { type Deployment, LlmError, ModelCatalog, ReasoningEffort, type Chat } from "@llm-router/core"
+import { type Deployment, LlmError, ModelCatalog, ReasoningEffort, type Chat, Untranslatable } from "@llm-router/core"
 import { Result } from "effect"
 import * as StructuredOutput from "./StructuredOutput.ts"
 
@@ -137,14 +137,7 @@ export const wantsJson = (request: Chat.ChatRequest): boolean =>
   request.response_format !== undefined && request.response_format.type !== "text"
 
 /** Thrown inside the translation and caught by `fromChat`, so helpers stay plain functions. */
-class Invalid {
-  readonly message: string
-  readonly param: string | undefined
-  constructor(message: string, param?: string) {
-    this.message = message
-    this.param = param
-  }
-}
+const Invalid = Untranslatable.Untranslatable
 
 const isCount = (u: unknown): u is number => typeof u === "number" && Number.isInteger(u)
 
@@ -550,7 +543,7 @@ export const fromChat = (
           provider: deployment.provider,
           deployment: deployment.id,
           message: `Cannot translate the request for Anthropic: ${error.message}`,
-          ...(error.param !== undefined ? { param: error.param } : {})
+          ...(error.param !== null ? { param: error.param } : {})
         })
       )
     }

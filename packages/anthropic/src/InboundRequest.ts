@@ -108,7 +108,6 @@ export const MessagesRequest = open({
 export type MessagesRequest = typeof MessagesRequest.Type
 
 export const decode = Schema.decodeUnknownResult(MessagesRequest)
-export const decodeCountTokens = Schema.decodeUnknownResult(CountTokensRequest)
 
 /** Why a request cannot be translated, and the field at fault. */
 export const Invalid = Untranslatable.Untranslatable

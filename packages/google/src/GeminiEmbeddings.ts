@@ -10,7 +10,7 @@ import type { Deployment } from "@llm-router/core"
 import { EmbeddingClient, Embeddings, LlmError, ProviderError, RouteInfo, TokenEstimate } from "@llm-router/core"
 import { Clock, Effect, Layer, Result, Schema } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
-import { connectionOf, methodUrl } from "./Google.ts"
+import { connectionOf, methodUrl, modelPath } from "./Google.ts"
 
 /** One request of `batchEmbedContents`. */
 export interface EmbedContentRequest {
@@ -26,8 +26,6 @@ export const BatchEmbedContentsResponse = Schema.Struct({
 })
 const decodeResponse = Schema.decodeUnknownResult(Schema.fromJsonString(BatchEmbedContentsResponse))
 
-const modelName = (model: string) => (/^(models|tunedModels)\//.test(model) ? model : `models/${model}`)
-
 /** The `batchEmbedContents` body, or the input Gemini cannot take (token ids: it embeds text only). */
 export const requestBody = (
   deployment: Deployment.Deployment,
@@ -42,7 +40,7 @@ export const requestBody = (
       param: "input"
     }))
   }
-  const model = modelName(deployment.model)
+  const model = modelPath(deployment.model)
   return Result.succeed({
     requests: (inputs as ReadonlyArray<string>).map((text) => ({
       model,

@@ -8,7 +8,7 @@
  */
 import { Result } from "effect"
 import type { Chat } from "@llm-router/core"
-import { LlmError, ReasoningEffort } from "@llm-router/core"
+import { LlmError, ReasoningEffort, Untranslatable } from "@llm-router/core"
 import type * as GeminiWire from "./GeminiWire.ts"
 import * as GeminiSchema from "./GeminiSchema.ts"
 import * as ToolCallId from "./ToolCallId.ts"
@@ -18,15 +18,8 @@ export interface Origin {
   readonly deployment: string
 }
 
-/** Thrown inside this module only, and turned into a `BadRequest` by `fromChat`. */
-class Invalid {
-  readonly message: string
-  readonly param: string
-  constructor(message: string, param: string) {
-    this.message = message
-    this.param = param
-  }
-}
+/** Thrown inside this module only, and turned into a `BadRequest` by `fromChat`; every throw names the field. */
+const Invalid = Untranslatable.Untranslatable
 
 const IMAGE_TYPES: Readonly<Record<string, string>> = {
   png: "image/png",
@@ -301,7 +294,7 @@ export const fromChat = (
           provider: origin.provider,
           deployment: origin.deployment,
           message: `Cannot send this request to Gemini: ${error.message} (${error.param})`,
-          param: error.param
+          ...(error.param !== null ? { param: error.param } : {})
         })
       )
     }

@@ -41,9 +41,11 @@ export const methodUrl = (deployment: Deployment.Deployment, method: string): st
     ? deployment.apiVersion
     : DEFAULT_API_VERSION
   const root = versionSuffix.test(base) ? base : `${base}/${version}`
-  const model = /^(models|tunedModels)\//.test(deployment.model) ? deployment.model : `models/${deployment.model}`
-  return `${root}/${model}:${method}`
+  return `${root}/${modelPath(deployment.model)}:${method}`
 }
+
+/** A model's resource name: `models/…` and `tunedModels/…` as given, a bare name under `models/`. */
+export const modelPath = (model: string): string => (/^(models|tunedModels)\//.test(model) ? model : `models/${model}`)
 
 const stringRecord = (u: unknown): Record<string, string> => {
   const out: Record<string, string> = {}
@@ -54,7 +56,7 @@ const stringRecord = (u: unknown): Record<string, string> => {
 }
 
 /** The most useful words about a failed exchange: effect's description plus the socket error code. */
-export const describe = (error: HttpClientError.HttpClientError): string => {
+const describe = (error: HttpClientError.HttpClientError): string => {
   const reason = error.reason
   const parts: Array<string> = [reason.description ?? reason._tag]
   let cause: unknown = "cause" in reason ? reason.cause : undefined

@@ -118,22 +118,49 @@ export const failures = (context: Context) => {
   }
 }
 
-export const chunks = (
+/** What `SseBody.read` says of one event: the stream's last was read, it ends here (see `sseBody`). */
+export const Ended = "Ended" as const
+
+/** How a streamed body's SSE events are read into its output (see `sseBody`). */
+export interface SseBody<A> {
+  /** Why a body that ends before its last event is malformed: "the stream ended before …". */
+  readonly endedEarly: string
+  /**
+   * Reads one event, pushing what it yields onto `out`: `undefined` to read on, `Ended` after
+   * the last event, or the `LlmError` the stream fails with (after the output before it).
+   */
+  readonly read: (
+    event: Sse.Event,
+    out: Array<A>,
+    malformed: (detail: string, bytes?: string) => LlmError.LlmError
+  ) => LlmError.LlmError | typeof Ended | undefined
+  /** Runs on each non-empty batch of output before it is emitted. */
+  readonly emitted?: (out: Arr.NonEmptyReadonlyArray<A>) => Effect.Effect<Arr.NonEmptyReadonlyArray<A>>
+}
+
+/**
+ * A streamed body as its output, event by event (`read`), in one stage over the body: it ends
+ * after the last event (then the rest of the body is read, briefly, so the connection is kept:
+ * see `drainRest`), and fails with an error event's `LlmError` after the output before it, or
+ * as malformed if the body ends or breaks before its last event. The chat stream (`chunks`) and
+ * the Responses API's events (`ResponsesEvents`) are both read so.
+ */
+export const sseBody = <A>(
   body: Stream.Stream<Uint8Array, HttpClientError.HttpClientError>,
   context: Context,
-  progress: Progress
-): Stream.Stream<Chat.ChatChunk, LlmError.LlmError> =>
+  options: SseBody<A>
+): Stream.Stream<A, LlmError.LlmError> =>
   Stream.suspend(() => {
     const { malformed, upstreamFailure, onText } = failures(context)
+    const { endedEarly, emitted, read } = options
 
     return Stream.transformPull(body, (pullBytes, scope) => {
       const pull = events(pullBytes, onText)
       let finished = false
-      let sawDone = false
+      let sawLast = false
       let pending: LlmError.LlmError | undefined
-      // After `[DONE]` the rest of the body is read (briefly) so the connection is kept: see `drainRest`.
-      const drainAfterDone = Effect.suspend(() => (sawDone ? StreamingHttp.drainRest(pullBytes) : Effect.void))
-      const next: Effect.Effect<Arr.NonEmptyReadonlyArray<Chat.ChatChunk>, LlmError.LlmError | Cause.Done> = Effect.suspend(() => {
+      const drainAfterLast = Effect.suspend(() => (sawLast ? StreamingHttp.drainRest(pullBytes) : Effect.void))
+      const next: Effect.Effect<Arr.NonEmptyReadonlyArray<A>, LlmError.LlmError | Cause.Done> = Effect.suspend(() => {
         if (pending !== undefined) {
           const error = pending
           pending = undefined
@@ -142,45 +169,58 @@ export const chunks = (
         }
         if (finished) return Cause.done()
         return Effect.matchEffect(pull, {
-          onFailure: (error) =>
-            Effect.fail(Cause.isDone(error) ? malformed("the stream ended before `data: [DONE]`") : upstreamFailure(error)),
+          onFailure: (error) => Effect.fail(Cause.isDone(error) ? malformed(endedEarly) : upstreamFailure(error)),
           onSuccess: (batch) => {
-            const out: Array<Chat.ChatChunk> = []
+            const out: Array<A> = []
             for (const event of batch) {
-              if (event.data === "[DONE]") {
-                finished = true
-                sawDone = true
-                break
-              }
-              if (event.data === "") continue
-              // Some servers name their error events (`event: error`) and send a bare message.
-              const read: ResponseBody.Read<Chat.ChatChunk> = event.event === "error"
-                ? { _tag: "Error", error: ErrorBody.parse(event.data) ?? { message: event.data } }
-                : ResponseBody.chunk(event.data, context.model)
-              if (read._tag === "Ok") {
-                out.push(read.value)
-                if (read.value.usage) progress.usage = read.value.usage
-              } else if (read._tag === "Error") {
-                pending = ErrorBody.classify(context, ErrorBody.statusOf(read.error), event.data, read.error, undefined)
-                break
-              } else if (read._tag === "Invalid") {
-                pending = malformed(read.detail, event.data)
-                break
-              }
+              const outcome = read(event, out, malformed)
+              if (outcome === undefined) continue
+              if (outcome === Ended) finished = sawLast = true
+              else pending = outcome
+              break
             }
-            if (out.length > 0) {
-              const emitted = out as unknown as Arr.NonEmptyReadonlyArray<Chat.ChatChunk>
-              return progress.firstChunkAt === undefined
-                ? Effect.map(Clock.currentTimeMillis, (now) => {
-                  progress.firstChunkAt = now
-                  return emitted
-                })
-                : Effect.succeed(emitted)
-            }
-            return next
+            if (out.length === 0) return next
+            const batchOut = out as unknown as Arr.NonEmptyReadonlyArray<A>
+            return emitted === undefined ? Effect.succeed(batchOut) : emitted(batchOut)
           }
         })
       })
-      return Effect.as(Scope.addFinalizer(scope, drainAfterDone), next)
+      return Effect.as(Scope.addFinalizer(scope, drainAfterLast), next)
     })
+  })
+
+export const chunks = (
+  body: Stream.Stream<Uint8Array, HttpClientError.HttpClientError>,
+  context: Context,
+  progress: Progress
+): Stream.Stream<Chat.ChatChunk, LlmError.LlmError> =>
+  sseBody<Chat.ChatChunk>(body, context, {
+    endedEarly: "the stream ended before `data: [DONE]`",
+    read: (event, out, malformed) => {
+      if (event.data === "[DONE]") return Ended
+      if (event.data === "") return undefined
+      // Some servers name their error events (`event: error`) and send a bare message.
+      const read: ResponseBody.Read<Chat.ChatChunk> = event.event === "error"
+        ? { _tag: "Error", error: ErrorBody.parse(event.data) ?? { message: event.data } }
+        : ResponseBody.chunk(event.data, context.model)
+      switch (read._tag) {
+        case "Ok":
+          out.push(read.value)
+          if (read.value.usage) progress.usage = read.value.usage
+          return undefined
+        case "Error":
+          return ErrorBody.classify(context, ErrorBody.statusOf(read.error), event.data, read.error, undefined)
+        case "Invalid":
+          return malformed(read.detail, event.data)
+        case "Skip":
+          return undefined
+      }
+    },
+    emitted: (out) =>
+      progress.firstChunkAt === undefined
+        ? Effect.map(Clock.currentTimeMillis, (now) => {
+          progress.firstChunkAt = now
+          return out
+        })
+        : Effect.succeed(out)
   })

@@ -30,18 +30,9 @@ export const dialect: RouteKit.Dialect = {
 const json = (body: object, status: number, headers: Record<string, string>) =>
   HttpServerResponse.text(WireJson.stringify(body), { status, contentType: "application/json", headers })
 
-/** Parses and checks a body with `decode`; a refusal names the field at fault. */
-const parse = <A>(
-  bytes: Buffer,
-  decode: (input: unknown, options: { readonly errors: "all" }) => Result.Result<A, { readonly issue: Parameters<typeof RequestBody.invalidBody>[1] }>
-): Result.Result<A, ApiError.ApiError> => {
-  const body = RequestBody.jsonObject(bytes)
-  if (Result.isFailure(body)) return Result.fail(body.failure)
-  const decoded = decode(body.success, { errors: "all" })
-  return Result.isFailure(decoded)
-    ? Result.fail(RequestBody.invalidBody("Messages API request", decoded.failure.issue))
-    : Result.succeed(decoded.success)
-}
+/** Parses and checks a body; a refusal names the field at fault. */
+const parseMessages = RequestBody.decoder(InboundRequest.MessagesRequest, "Messages API request")
+const parseCountTokens = RequestBody.decoder(InboundRequest.CountTokensRequest, "Messages API request")
 
 const translated = (request: InboundRequest.MessagesRequest, betas?: string) => {
   const chat = InboundRequest.toChat(request, { betas })
@@ -60,7 +51,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
 
     const create: RouteKit.Handler = (request, requestId, started) =>
       Effect.flatMap(kit.readBody(request), (bytes) => {
-        const parsed = parse(bytes, InboundRequest.decode)
+        const parsed = parseMessages(bytes)
         if (Result.isFailure(parsed)) return Effect.fail(parsed.failure)
         const chat = translated(parsed.success, request.headers["anthropic-beta"])
         if (Result.isFailure(chat)) return Effect.fail(chat.failure)
@@ -90,7 +81,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
     // against the deployments, so a client that counts often does not steer routing.
     const countTokens: RouteKit.Handler = (request, requestId, started) =>
       Effect.flatMap(kit.readBody(request), (bytes) => {
-        const parsed = parse(bytes, InboundRequest.decodeCountTokens)
+        const parsed = parseCountTokens(bytes)
         if (Result.isFailure(parsed)) return Effect.fail(parsed.failure)
         const chat = translated({ ...parsed.success, max_tokens: 1 }, request.headers["anthropic-beta"])
         if (Result.isFailure(chat)) return Effect.fail(chat.failure)

@@ -153,7 +153,8 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
       Effect.flatMap(kit.readBody(request), (bytes) =>
         Effect.flatMap(Effect.zip(Clock.currentTimeMillis, prepare(bytes)), ([now, { ancestors, body, earlier, input, reasoningRefusedAt, root }]) => {
           const offset = earlier.length
-          const chat = ResponsesRequest.toChat(body, [...earlier, ...input], (i) => i < offset ? "previous_response_id" : `input[${i - offset}]`)
+          const conversation = [...earlier, ...input]
+          const chat = ResponsesRequest.toChat(body, conversation, (i) => i < offset ? "previous_response_id" : `input[${i - offset}]`)
           if (Result.isFailure(chat)) return Effect.fail(ApiError.invalidRequest(chat.failure.message, chat.failure.param))
           const ids = ResponsesResponse.idsFor(nextId())
           const createdAt = Math.floor(now / 1000)
@@ -181,7 +182,6 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
             })
           // The request as an OpenAI deployment takes it natively (see `ResponsesRequest.toNative`):
           // unstored upstream, its reasoning items only where they can be read.
-          const conversation = [...earlier, ...input]
           const targetOf = (d: Deployment.Deployment): ResponsesRequest.NativeTarget => ({
             deployment: d.id,
             model: d.model,
@@ -201,7 +201,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
            * (`store: false`) gets no such memory: it sends its own items each turn.
            */
           const clientsReasoning = ResponsesRequest.sendsClientsReasoning(conversation)
-          const unreadable = (d: Deployment.Deployment, sent: Readonly<Record<string, unknown>>) => (error: LlmError.LlmError) => {
+          const unreadable = (d: Deployment.Deployment, sent: Readonly<Record<string, unknown>>, error: LlmError.LlmError) => {
             const retry = ResponsesRequest.isUnreadableReasoning(error) ? ResponsesRequest.withoutReasoning(sent) : undefined
             if (retry === undefined) return undefined
             const remembered = clientsReasoning ? Effect.void : Effect.sync(() => {
@@ -253,7 +253,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
                           origin
                         )))
                     const events = Stream.catch(open(sent), (error) => {
-                      const retry = relayedAny ? undefined : unreadable(d, sent)(error)
+                      const retry = relayedAny ? undefined : unreadable(d, sent, error)
                       return retry === undefined ? Stream.fail(error) : Stream.unwrap(Effect.map(retry, open))
                     })
                     return Stream.catchIf(events, (error) => !relayedAny && hasNoResponsesApi(error), viaChat)
@@ -300,7 +300,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
                 Effect.flatMap(originOf(d), (origin) =>
                   Effect.map(responses(request), (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids, origin) })))
               const answered = Effect.catch(call(sent), (error) => {
-                const retry = unreadable(d, sent)(error)
+                const retry = unreadable(d, sent, error)
                 return retry === undefined ? Effect.fail(error) : Effect.flatMap(retry, call)
               })
               return Effect.catchIf(answered, hasNoResponsesApi, viaChat)
