@@ -9,6 +9,7 @@
  */
 import { Result, Schema } from "effect"
 import { type Chat, type LlmError, Untranslatable } from "@llm-router/core"
+import * as ErrorBody from "./ErrorBody.ts"
 import * as EncryptedReasoning from "./internal/EncryptedReasoning.ts"
 import * as GatewayIds from "./internal/GatewayIds.ts"
 import { isReasoningModel } from "./RequestBody.ts"
@@ -461,20 +462,8 @@ export const withoutReasoning = (native: Readonly<Record<string, unknown>>): Rec
  */
 export const isUnreadableReasoning = (error: LlmError.LlmError): boolean =>
   error._tag === "BadRequest" &&
-  (errorCode(error.body) === "invalid_encrypted_content" ||
+  (ErrorBody.parse(error.body ?? "")?.code === "invalid_encrypted_content" ||
     /^The encrypted content\b.*\b(could not be verified|not issued to this caller)/i.test(error.message))
-
-/** The `error.code` of an OpenAI error body; `undefined` when it is not one (or cut short). */
-const errorCode = (body: string | undefined): unknown => {
-  if (body === undefined) return undefined
-  try {
-    const parsed: unknown = JSON.parse(body)
-    const error = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>)["error"] : undefined
-    return typeof error === "object" && error !== null ? (error as Record<string, unknown>)["code"] : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /** Whether the client asked to see encrypted reasoning (`include`), as OpenAI shows it only then. */
 export const includesEncryptedReasoning = (include: ReadonlyArray<string> | null | undefined): boolean =>
