@@ -48,6 +48,7 @@ llm-router demo: the gateway is on ${base}, in front of four mock upstreams (no 
   claude-sonnet  anthropic-mock (Anthropic wire format)       gemini-flash
   gemini-flash   gemini-mock (Gemini wire format)
   default        alias of gpt-4o
+  text-embedding-3-small (embeddings)   openai-embeddings-flaky, then gemini-embeddings
 
 Try (watch the x-llm-router-* headers while the flaky mock is down):
 
@@ -56,6 +57,9 @@ Try (watch the x-llm-router-* headers while the flaky mock is down):
 
   curl -N ${base}/v1/chat/completions -H 'content-type: application/json' \\
     -d '{"model":"claude-sonnet","stream":true,"messages":[{"role":"user","content":"Stream to me"}]}'
+
+  curl -s -D - -o /dev/null ${base}/v1/embeddings -H 'content-type: application/json' \\
+    -d '{"model":"text-embedding-3-small","input":["Hello","world"]}'
 
   curl -s ${base}/health/readiness
   curl -s ${base}/metrics | grep -E '^llm_router_(requests|attempt_failures|fallbacks|cooldowns)'

@@ -4,9 +4,18 @@
  */
 import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 
 const bin = path.resolve(import.meta.dirname, "../packages/server/src/bin.ts")
+
+/** A new directory under the system's temp dir (named `prefix…`), removed with its files when the test's scope closes. */
+export const tempDir = (prefix: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), prefix))),
+    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+  )
 
 export interface Run {
   readonly child: ChildProcess

@@ -6,9 +6,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { run } from "./CliProcess.ts"
+import { run, tempDir } from "./CliProcess.ts"
 
 const CONFIG = `
 model_list:
@@ -26,17 +25,14 @@ model_list:
       complexity_router_default_model: cheap
 `
 
-const configDir = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llm-router-classify-"))
-  fs.writeFileSync(path.join(dir, "config.yaml"), CONFIG)
-  return dir
-}
+/** A directory holding `config.yaml`, removed when the test ends. */
+const configDir = Effect.tap(tempDir("llm-router-classify-"), (dir) => Effect.sync(() => fs.writeFileSync(path.join(dir, "config.yaml"), CONFIG)))
 
 describe("llm-router classify", () => {
   it.live("classifies prompts given as arguments and prints a histogram", () =>
     Effect.gen(function*() {
       const cli = run(["classify", "--config", "config.yaml", "Hello, how are you?", "Prove that there are infinitely many primes."], {
-        cwd: configDir()
+        cwd: yield* configDir
       })
       const code = yield* Effect.promise(() => cli.exit)
       assert.strictEqual(code, 0, cli.stderr())
@@ -55,7 +51,7 @@ describe("llm-router classify", () => {
         JSON.stringify({ messages: [{ role: "system", content: "You are a helpful bot." }] }),
         JSON.stringify({ messages: [{ role: "user", content: "hi" }], metadata: { complexity_tier: "reasoning" } })
       ]
-      const cli = run(["classify", "--config", "config.yaml"], { cwd: configDir(), stdin: lines.join("\n") + "\n" })
+      const cli = run(["classify", "--config", "config.yaml"], { cwd: yield* configDir, stdin: lines.join("\n") + "\n" })
       const code = yield* Effect.promise(() => cli.exit)
       assert.strictEqual(code, 1)
       const out = cli.stdout()
@@ -69,7 +65,7 @@ describe("llm-router classify", () => {
 
   it.live("says so when the config has no complexity router", () =>
     Effect.gen(function*() {
-      const dir = configDir()
+      const dir = yield* configDir
       fs.writeFileSync(path.join(dir, "plain.yaml"), "model_list:\n  - model_name: a\n    litellm_params: { model: openai/gpt-4o, api_key: k }\n")
       const cli = run(["classify", "--config", "plain.yaml", "hello"], { cwd: dir })
       assert.strictEqual(yield* Effect.promise(() => cli.exit), 1)

@@ -7,15 +7,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import OpenAI, { AuthenticationError } from "openai"
 import { AnthropicUpstream, GeminiUpstream, OpenAiUpstream } from "@llm-router/testing"
-import { listeningUrl, run, waitFor } from "./CliProcess.ts"
+import { listeningUrl, run, tempDir, waitFor } from "./CliProcess.ts"
 
 const MASTER_KEY = "sk-cli-test-master-key"
 
-const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "llm-router-cli-"))
 
 describe("llm-router command", () => {
   it.live("serves a LiteLLM config as written, then drains and exits 0 on SIGTERM", () =>
@@ -24,7 +22,7 @@ describe("llm-router command", () => {
       const slow = yield* OpenAiUpstream.make({ chunkDelayMs: 60, text: "a b c d e f g h" })
       const anthropic = yield* AnthropicUpstream.make()
       const gemini = yield* GeminiUpstream.make()
-      const dir = tempDir()
+      const dir = yield* tempDir("llm-router-cli-")
       fs.writeFileSync(path.join(dir, "config.yaml"), `
 # A LiteLLM proxy config, as LiteLLM users write them.
 model_list:
@@ -142,7 +140,7 @@ general_settings:
 
   it.live("check prints the routing table for a valid file, without secrets", () =>
     Effect.gen(function*() {
-      const dir = tempDir()
+      const dir = yield* tempDir("llm-router-cli-")
       fs.writeFileSync(path.join(dir, "ok.yaml"), `
 model_list:
   - model_name: fast
@@ -168,7 +166,7 @@ litellm_settings:
 
   it.live("check on an invalid file lists every problem and exits 2", () =>
     Effect.gen(function*() {
-      const dir = tempDir()
+      const dir = yield* tempDir("llm-router-cli-")
       fs.writeFileSync(path.join(dir, "bad.yaml"), `
 model_list:
   - model_name: a

@@ -10,15 +10,13 @@ import { Effect } from "effect"
 import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
 import OpenAI from "openai"
 import { OpenAiUpstream } from "@llm-router/testing"
 import * as NodeVersion from "../packages/server/bin/NodeVersion.js"
-import { listeningUrl, run, waitFor } from "./CliProcess.ts"
+import { listeningUrl, run, tempDir, waitFor } from "./CliProcess.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
-const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "llm-router-newcomer-"))
 const COMMAND = "npx -y -p node@24 -p pnpm@12 -c 'pnpm install && pnpm"
 
 /** A `node` on PATH too old to run the sources (CI has the machine's Node 20 behind the npx one), if any. */
@@ -112,7 +110,7 @@ describe("start-up failures", () => {
   it.live("a port in use is one line naming the port and --port / PORT, exit 1", () =>
     Effect.gen(function*() {
       const port = yield* busyPort
-      const dir = tempDir()
+      const dir = yield* tempDir("llm-router-newcomer-")
       fs.writeFileSync(path.join(dir, "config.yaml"), CONFIG)
       const byFlag = run(["serve", "--config", "config.yaml", "--port", String(port)], { cwd: dir })
       const byEnv = run(["serve", "--config", "config.yaml"], { cwd: dir, env: { PORT: String(port) } })
@@ -127,7 +125,7 @@ describe("start-up failures", () => {
 
   it.live("a bad port number is one line, from the flag or from PORT", () =>
     Effect.gen(function*() {
-      const dir = tempDir()
+      const dir = yield* tempDir("llm-router-newcomer-")
       fs.writeFileSync(path.join(dir, "config.yaml"), CONFIG)
       const flag = run(["serve", "--config", "config.yaml", "--port", "70000"], { cwd: dir })
       const env = run(["serve", "--config", "config.yaml"], { cwd: dir, env: { PORT: "http" } })
@@ -152,7 +150,7 @@ describe("a failed upstream call", () => {
   it.live("is logged on stderr at warn level: deployment, error, status; never the key", () =>
     Effect.gen(function*() {
       const upstream = yield* OpenAiUpstream.make()
-      const dir = tempDir()
+      const dir = yield* tempDir("llm-router-newcomer-")
       fs.writeFileSync(path.join(dir, "config.yaml"), `
 model_list:
   - model_name: gpt-4o

@@ -198,7 +198,7 @@ const assistantMessage = (content: string | ReadonlyArray<Block>, param: string)
 }
 
 /** The conversation as chat messages: tool results first in a user turn, as Anthropic has them. */
-export const toMessages = (request: Pick<MessagesRequest, "system" | "messages">): Array<Chat.Message> => {
+const toMessages = (request: Pick<MessagesRequest, "system" | "messages">): Array<Chat.Message> => {
   const messages: Array<Chat.Message> = []
   if (typeof request.system === "string") {
     if (request.system.length > 0) messages.push({ role: "system", content: request.system })
@@ -275,7 +275,7 @@ export const toolNames = (request: Pick<MessagesRequest, "tools">): ReadonlyMap<
  * the chat model (thinking blocks apart from the tool calls) cannot give back to it in the
  * next turn.
  */
-export const betaHeaders = (header: string | undefined): { readonly "anthropic-beta": string } | undefined => {
+const betaHeaders = (header: string | undefined): { readonly "anthropic-beta": string } | undefined => {
   const betas = (header ?? "").split(",").map((beta) => beta.trim())
     .filter((beta) =>
       /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/.test(beta) && !beta.startsWith("oauth-") && !beta.startsWith("interleaved-thinking-")

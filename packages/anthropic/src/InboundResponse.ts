@@ -52,7 +52,7 @@ export const usageOf = (usage: Chat.Usage | null | undefined): AnthropicResponse
 export const messageId = (id: string): string => (id.startsWith("msg_") ? id : `msg_${id.replace(/[^a-zA-Z0-9_-]/g, "")}`)
 
 /** Tool arguments as `input`: the JSON object they hold, or `{}` when they are not one. */
-export const toolInput = (args: string): Record<string, unknown> => {
+const toolInput = (args: string): Record<string, unknown> => {
   try {
     const parsed: unknown = JSON.parse(args)
     return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? parsed as Record<string, unknown> : {}
@@ -90,7 +90,7 @@ export const fromChat = (response: Chat.ChatResponse, names: ReadonlyMap<string,
 }
 
 /** Anthropic's error `type` for an HTTP status. */
-export const errorType = (status: number): string => {
+const errorType = (status: number): string => {
   switch (status) {
     case 400:
     case 408:

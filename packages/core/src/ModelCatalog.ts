@@ -94,6 +94,11 @@ const fromVendored = (model: string): ModelInfo | undefined => {
   return vendored.get(name) ?? vendored.get(bare) ?? vendored.get(bare.replace(/-\d{4}-?\d{2}-?\d{2}$/, ""))
 }
 
+/**
+ * Lookups kept, this many at most, the oldest dropped first: a wildcard group's deployments
+ * take their model name from the request, so the names looked up are the clients' to choose.
+ */
+const MEMO_MAX = 1_024
 const memo = new Map<string, ModelInfo | undefined>()
 
 /**
@@ -116,6 +121,7 @@ export const lookup = (model: string, provider?: string): ModelInfo | undefined 
       maxOutputTokens: local?.maxOutputTokens
     }
     : undefined
+  if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value!)
   memo.set(key, info)
   return info
 }

@@ -39,9 +39,7 @@ export interface Registry<R> {
    * a deployment on an `unsupported` provider gets a client whose every call fails (`notSupported`).
    */
   readonly clientFor: Router.ClientFor<RouterConfig.RouterConfigError, R>
-  /** The prefixes whose deployments can be embedding deployments (`model_info.mode: embedding`). */
-  readonly knownEmbeddings: ReadonlyArray<string>
-  /** Likewise for an embedding deployment: a config error when its provider has no embeddings API here. */
+  /** Likewise for an embedding deployment (`model_info.mode: embedding`): a config error when its provider has no embeddings API here. */
   readonly embeddingClientFor: (deployment: Deployment.Deployment) => Effect.Effect<EmbeddingClient.Service, RouterConfig.RouterConfigError, R>
 }
 
@@ -100,7 +98,6 @@ export const make = <R>(adapters: ReadonlyArray<Adapter<R>>, embeddingAdapters: 
       unsupported.includes(deployment.provider)
         ? Effect.succeed(unsupportedClient(deployment))
         : chat.find(deployment, (adapter) => adapter.make(deployment)),
-    knownEmbeddings: embeddings.known,
     embeddingClientFor: (deployment) => embeddings.find(deployment, (adapter) => adapter.make(deployment))
   }
 }

@@ -64,7 +64,7 @@ export const histogram = (lines: ReadonlyArray<Line>): string => {
   return [`${total} prompt${total === 1 ? "" : "s"}:`, ...rows].join("\n")
 }
 
-const decodeRequest = Schema.decodeUnknownResult(Schema.fromJsonString(Chat.ChatRequest))
+const decodeRequest = Schema.decodeUnknownResult(Chat.ChatRequest)
 
 /** One JSONL line: a chat request (its `model` may be left out). */
 export const parseLine = (text: string): Chat.ChatRequest | ClassifyError => {
@@ -75,7 +75,7 @@ export const parseLine = (text: string): Chat.ChatRequest | ClassifyError => {
     return new ClassifyError({ message: "not JSON" })
   }
   if (typeof value === "object" && value !== null && !("model" in value)) value = { ...value, model: "classify" }
-  const decoded = decodeRequest(JSON.stringify(value))
+  const decoded = decodeRequest(value)
   return decoded._tag === "Success"
     ? decoded.success
     : new ClassifyError({ message: "not a chat request (expected {\"messages\": [{\"role\": \"user\", \"content\": …}]})" })

@@ -465,7 +465,8 @@ export const routes = (
       /**
        * LiteLLM's `/health` shape (`healthy_endpoints`, `unhealthy_endpoints` and their counts),
        * from the router's state rather than a test call to every deployment: a deployment that is
-       * cooling down is unhealthy, with the reason it was cooled.
+       * cooling down is unhealthy, with the reason it was cooled. `api_base` is the header's,
+       * without credentials or query.
        */
       const health = (_request: HttpServerRequest.HttpServerRequest, requestId: string) =>
         Effect.gen(function*() {
@@ -474,7 +475,7 @@ export const routes = (
           const healthy: Array<Record<string, unknown>> = []
           const unhealthy: Array<Record<string, unknown>> = []
           for (const d of config.router.deployments) {
-            const endpoint = { model: `${d.provider}/${d.model}`, model_name: d.group, model_id: d.id, ...(d.apiBase !== undefined ? { api_base: d.apiBase } : {}) }
+            const endpoint = { model: `${d.provider}/${d.model}`, model_name: d.group, model_id: d.id, ...(apiBases.has(d.id) ? { api_base: apiBases.get(d.id) } : {}) }
             if ((snapshot.stats.get(d.id)?.cooldownUntil ?? 0) > 0) unhealthy.push({ ...endpoint, error: cooldowns.get(d.id)?.reason ?? "cooling down" })
             else healthy.push(endpoint)
           }

@@ -454,3 +454,23 @@ describe("Gateway limits", () => {
       assert.strictEqual(ok.status, 200)
     }).pipe(Effect.scoped))
 })
+
+describe("Gateway /health", () => {
+  it.live("names each deployment's api_base without its credentials or query", () =>
+    Effect.gen(function*() {
+      const { url } = yield* Stub.start(`
+model_list:
+  - model_name: main
+    litellm_params: { model: openai/gpt-4o, api_key: sk-x, api_base: "https://user:pa55word@proxy.example/v1?token=secret-q" }
+    model_info: { id: main-a }
+general_settings:
+  master_key: sk-gateway-master-1
+`)
+      const reply = yield* request(`${url}/health`, { headers: auth })
+      assert.strictEqual(reply.status, 200)
+      const body = JSON.parse(reply.text) as { healthy_endpoints: Array<{ model_id: string; api_base?: string }> }
+      assert.deepStrictEqual(body.healthy_endpoints.map((e) => [e.model_id, e.api_base]), [["main-a", "https://proxy.example/v1"]])
+      assert.notInclude(reply.text, "pa55word")
+      assert.notInclude(reply.text, "secret-q")
+    }).pipe(Effect.scoped))
+})

@@ -6,11 +6,15 @@
 import { type Fiber, Result, type Tracer } from "effect"
 import * as LlmError from "../LlmError.ts"
 import * as Overrides from "../Overrides.ts"
+import type { ComplexityRoute } from "../RouteInfo.ts"
 import * as SessionAffinity from "../SessionAffinity.ts"
 import { type Engine, modeRefusal, resolveGroup } from "./Engine.ts"
 import { ROUTER, type Routable, type Run } from "./Run.ts"
 
-/** A new run of `request` on `group`; `estimate` counts its input tokens when a check needs them. */
+/**
+ * A new run of `request` on `group`; `estimate` counts its input tokens when a check needs them;
+ * `complexity` is the complexity router's choice of `group`, when one made it.
+ */
 export const newRun = <Req extends Routable>(
   engine: Engine,
   fiber: Fiber.Fiber<unknown, unknown>,
@@ -20,7 +24,8 @@ export const newRun = <Req extends Routable>(
   startedAt: number,
   span: Tracer.Span | undefined,
   estimate: (request: Req) => number,
-  overrides: Overrides.Overrides | undefined
+  overrides: Overrides.Overrides | undefined,
+  complexity?: ComplexityRoute | undefined
 ): Run<Req> => ({
   request,
   group,
@@ -35,7 +40,8 @@ export const newRun = <Req extends Routable>(
   estimate,
   session: engine.pins === undefined ? undefined : SessionAffinity.sessionOf(fiber.getRef(SessionAffinity.SessionId), request),
   span,
-  overrides: Overrides.merge(fiber.getRef(Overrides.Current), overrides)
+  overrides: Overrides.merge(fiber.getRef(Overrides.Current), overrides),
+  complexity
 })
 
 /**

@@ -58,13 +58,11 @@ export const withRun = <A>(
   return Effect.withFiber((fiber) => {
     const clock = fiber.getRef(Clock.Clock)
     if (traced === undefined || !RouterTracing.enabled(fiber)) {
-      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest, overrides)
-      if (complexity !== undefined) run.complexity = complexity
+      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest, overrides, complexity)
       return go(run, fiber, clock)
     }
     return Effect.flatMap(engine.spans.request(request, false), (span) => {
-      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), span, TokenEstimate.ofRequest, overrides)
-      if (complexity !== undefined) run.complexity = complexity
+      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), span, TokenEstimate.ofRequest, overrides, complexity)
       return traced(span, go(run, fiber, clock))
     })
   })

@@ -47,8 +47,7 @@ export const count = (engine: Engine, asked: ChatRequest): Effect.Effect<LlmClie
     return Effect.withFiber((fiber) => {
       const clock = fiber.getRef(Clock.Clock)
       // A run for the call's time bound (the request's own `timeout`) and the route it reports.
-      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest, overrides)
-      if (complexity !== undefined) run.complexity = complexity
+      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest, overrides, complexity)
       return Effect.flatMap(engine.state.snapshot(counters.map((d) => d.id)), (snapshot) => {
         const ready = Strategy.healthy(counters, { snapshot, streaming: false, random: 0, group })
         const from = (i: number): Effect.Effect<LlmClient.Counted, LlmError.LlmError> => {

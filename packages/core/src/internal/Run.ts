@@ -55,7 +55,7 @@ export interface Run<Req extends Routable = Routable> {
   /** The request's span, when a tracer is installed (see `RouterTracing`). */
   readonly span: Tracer.Span | undefined
   /** Set when a complexity router chose `group` (see `ComplexityRouting`); the route reports it. */
-  complexity?: ComplexityRoute | undefined
+  readonly complexity?: ComplexityRoute | undefined
 }
 
 /** What an operation returned, with who served it. */

@@ -132,11 +132,7 @@ const startOn = (
   const [request, overrides] = admitted.success
   return Effect.withFiber((fiber) => {
     const run = (span: Parameters<typeof newRun>[6]) =>
-      Effect.map(Clock.currentTimeMillis, (startedAt) => {
-        const made = newRun(engine, fiber, request, group, true, startedAt, span, TokenEstimate.ofRequest, overrides)
-        if (complexity !== undefined) made.complexity = complexity
-        return made
-      })
+      Effect.map(Clock.currentTimeMillis, (startedAt) => newRun(engine, fiber, request, group, true, startedAt, span, TokenEstimate.ofRequest, overrides, complexity))
     return RouterTracing.enabled(fiber) ? Effect.flatMap(engine.spans.request(request, true), run) : run(undefined)
   })
 }

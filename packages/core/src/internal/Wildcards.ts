@@ -37,9 +37,14 @@ export const patternsOf = (groups: Iterable<string>): ReadonlyArray<Pattern> =>
 export const match = (patterns: ReadonlyArray<Pattern>, model: string): string | undefined =>
   patterns.find((p) => p.regex.test(model))?.group
 
+/** Each wildcard deployment's pattern, compiled once: every answer it serves reads it (`Calls.routeInfo`). */
+const regexes = new WeakMap<Deployment, RegExp>()
+
 /** `deployment` (of a wildcard group) calling the model `requested` stands for, or `undefined` when it does not match. */
 export const concrete = (deployment: Deployment, requested: string): Deployment | undefined => {
-  const captured = regexOf(deployment.group).exec(requested)
+  let regex = regexes.get(deployment)
+  if (regex === undefined) regexes.set(deployment, regex = regexOf(deployment.group))
+  const captured = regex.exec(requested)
   if (captured === null) return undefined
   const parts = captured.slice(1)
   if (deployment.model === "*" && deployment.provider === "openai") {
