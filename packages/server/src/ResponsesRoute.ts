@@ -141,177 +141,174 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
         return { earlier, input, root, ancestors, reasoningRefusedAt }
       }).pipe(Effect.catchTag("ResponseStoreUnavailable", (error) => Effect.fail(storeUnavailable(error))))
 
-    /** The request, checked, with the conversation it continues. */
-    const prepare = (bytes: Buffer) => {
-      const parsed = parse(bytes)
-      return Result.isFailure(parsed)
-        ? Effect.fail(parsed.failure)
-        : Effect.map(conversationOf(parsed.success), (turn) => ({ body: parsed.success, ...turn }))
-    }
-
     const create: RouteKit.Handler = (request, requestId, started) =>
-      Effect.flatMap(kit.readBody(request), (bytes) =>
-        Effect.flatMap(Effect.zip(Clock.currentTimeMillis, prepare(bytes)), ([now, { ancestors, body, earlier, input, reasoningRefusedAt, root }]) => {
-          const offset = earlier.length
-          const conversation = [...earlier, ...input]
-          const chat = ResponsesRequest.toChat(body, conversation, (i) => i < offset ? "previous_response_id" : `input[${i - offset}]`)
-          if (Result.isFailure(chat)) return Effect.fail(ApiError.invalidRequest(chat.failure.message, chat.failure.param))
-          const ids = ResponsesResponse.idsFor(nextId())
-          const createdAt = Math.floor(now / 1000)
-          const session = kit.sessionOf(request) ?? root
-          /**
-           * The conversation's reasoning refusal marks (`ResponseStore.ReasoningMarks`): those of
-           * the turns before, and any refusal of this turn's, kept with this turn's entry.
-           */
-          const marks = new Map(Object.entries(reasoningRefusedAt))
-          const remember = (response: ResponsesResponse.ResponseObject) =>
-            body.store === false ? Effect.void : store.put({
-              id: ids.response,
-              conversation: root ?? ids.response,
-              previous: body.previous_response_id ?? undefined,
-              ancestors,
-              input,
-              output: response.output,
-              response,
-              ...(marks.size > 0 ? { reasoningRefusedAt: ResponseStore.mergeMarks(Object.fromEntries(marks)) } : {})
-            })
-          const failed = (error: Parameters<typeof ApiError.fromLlmError>[0]) =>
-            Effect.map(Clock.currentTimeMillis, (at) => {
-              const apiError = ApiError.fromLlmError(error, kit.scrub)
-              return json(ApiError.body(apiError), apiError.status, RouteHeaders.ofError(apiError, body.model, at - started, requestId))
-            })
-          // The request as an OpenAI deployment takes it natively (see `ResponsesRequest.toNative`):
-          // unstored upstream, its reasoning items only where they can be read.
-          const targetOf = (d: Deployment.Deployment): ResponsesRequest.NativeTarget => ({
-            deployment: d.id,
-            model: d.model,
-            baseModel: d.baseModel,
-            supportsReasoning: d.supportsReasoning,
-            reasoningRefusedAt: marks.get(d.id),
-            now: now * 1000
-          })
-          const native = (d: Deployment.Deployment) => ResponsesRequest.toNative(body, conversation, CONSUMED, targetOf(d))
-          /**
-           * A native call whose reasoning items OpenAI cannot read (its key or org changed since,
-           * say) is sent once more without them, in the same attempt: the conversation goes on
-           * without its earlier reasoning, rather than failing. The refusal is marked in the
-           * conversation (this turn's entry), so its later turns send that deployment only the
-           * reasoning it issued since (`toNative`); unless the call carried reasoning of the
-           * client's own, which may be what was refused. A client with no stored conversation
-           * (`store: false`) gets no such memory: it sends its own items each turn.
-           */
-          const clientsReasoning = ResponsesRequest.sendsClientsReasoning(conversation)
-          const unreadable = (d: Deployment.Deployment, sent: Readonly<Record<string, unknown>>, error: LlmError.LlmError) => {
-            const retry = ResponsesRequest.isUnreadableReasoning(error) ? ResponsesRequest.withoutReasoning(sent) : undefined
-            if (retry === undefined) return undefined
-            const remembered = clientsReasoning ? Effect.void : Effect.sync(() => {
-              const mark = ResponsesRequest.refusalMark(conversation, targetOf(d))
-              marks.set(d.id, Math.max(mark, marks.get(d.id) ?? mark))
-            })
-            return Effect.as(
-              Effect.andThen(
-                remembered,
-                Effect.logWarning(`deployment ${d.id} could not read the encrypted reasoning it was sent; sending the call again without it${clientsReasoning || body.store === false ? "" : ", and from now on in this conversation only the reasoning it issues from now"}`)
-              ),
-              retry
-            )
-          }
-          /** Where and when a native call's answer is issued: its reasoning items are stamped with it. */
-          const originOf = (d: Deployment.Deployment) => Effect.map(nowMicros, (issuedAt) => ({ deployment: d.id, issuedAt }))
-          if (body.stream === true) {
-            // Through the router's streamed operation seam: each attempt on a deployment that speaks
-            // the Responses API streams it natively (its events relayed with our ids), any other
-            // streams the chat request, translated into events. Either way the router fails over
-            // until the first event with output, then ends the stream with the error.
-            const translated = (parts: Stream.Stream<LlmClient.StreamPart, LlmError.LlmError>, d?: Deployment.Deployment) =>
-              ResponsesStream.fromChatParts(
-                parts,
-                body,
-                ids,
-                createdAt,
-                // A deployment's stream that said nothing is its failure, as a chat stream's is.
-                d === undefined ? undefined : () => ProviderError.emptyAnswer(d.provider, d.id, "the stream ended without content, a tool call or a finish reason")
-              )
-            const stream = kit.client.operateStream === undefined
-              ? translated(kit.client.stream(chat.success))
-              : kit.client.operateStream(chat.success, {
-                open: (d, client, routing) => {
-                  const viaChat = () => translated(client.stream(routing), d)
-                  if (client.responsesStream === undefined) return viaChat()
-                  return Stream.suspend(() => {
-                    let relayedAny = false
-                    const sent = native(d)
-                    const open = (request: Readonly<Record<string, unknown>>) =>
-                      Stream.unwrap(Effect.map(originOf(d), (origin) =>
-                        ResponsesStream.relayed(
-                          Stream.map(client.responsesStream!(request), (event) => {
-                            relayedAny = true
-                            return event
-                          }),
-                          body,
-                          ids,
-                          origin
-                        )))
-                    const events = Stream.catch(open(sent), (error) => {
-                      const retry = relayedAny ? undefined : unreadable(d, sent, error)
-                      return retry === undefined ? Stream.fail(error) : Stream.unwrap(Effect.map(retry, open))
-                    })
-                    return Stream.catchIf(events, (error) => !relayedAny && hasNoResponsesApi(error), viaChat)
-                  })
-                },
-                isContent: ResponsesStream.isContent,
-                usageOf: ResponsesStream.usageOf,
-                describe: ResponsesStream.describe
+      Effect.gen(function*() {
+        const bytes = yield* kit.readBody(request)
+        const now = yield* Clock.currentTimeMillis
+        const body = yield* Effect.fromResult(parse(bytes))
+        const { ancestors, earlier, input, reasoningRefusedAt, root } = yield* conversationOf(body)
+      const offset = earlier.length
+      const conversation = [...earlier, ...input]
+      const chat = yield* Effect.mapError(
+        Effect.fromResult(ResponsesRequest.toChat(body, conversation, (i) => i < offset ? "previous_response_id" : `input[${i - offset}]`)),
+        (invalid) => ApiError.invalidRequest(invalid.message, invalid.param)
+      )
+      const ids = ResponsesResponse.idsFor(nextId())
+      const createdAt = Math.floor(now / 1000)
+      const session = kit.sessionOf(request) ?? root
+      /**
+       * The conversation's reasoning refusal marks (`ResponseStore.ReasoningMarks`): those of
+       * the turns before, and any refusal of this turn's, kept with this turn's entry.
+       */
+      const marks = new Map(Object.entries(reasoningRefusedAt))
+      const remember = (response: ResponsesResponse.ResponseObject) =>
+        body.store === false ? Effect.void : store.put({
+          id: ids.response,
+          conversation: root ?? ids.response,
+          previous: body.previous_response_id ?? undefined,
+          ancestors,
+          input,
+          output: response.output,
+          response,
+          ...(marks.size > 0 ? { reasoningRefusedAt: ResponseStore.mergeMarks(Object.fromEntries(marks)) } : {})
+        })
+      const failed = (error: Parameters<typeof ApiError.fromLlmError>[0]) =>
+        Effect.map(Clock.currentTimeMillis, (at) => {
+          const apiError = ApiError.fromLlmError(error, kit.scrub)
+          return json(ApiError.body(apiError), apiError.status, RouteHeaders.ofError(apiError, body.model, at - started, requestId))
+        })
+      // The request as an OpenAI deployment takes it natively (see `ResponsesRequest.toNative`):
+      // unstored upstream, its reasoning items only where they can be read.
+      const targetOf = (d: Deployment.Deployment): ResponsesRequest.NativeTarget => ({
+        deployment: d.id,
+        model: d.model,
+        baseModel: d.baseModel,
+        supportsReasoning: d.supportsReasoning,
+        reasoningRefusedAt: marks.get(d.id),
+        now: now * 1000
+      })
+      const native = (d: Deployment.Deployment) => ResponsesRequest.toNative(body, conversation, CONSUMED, targetOf(d))
+      /**
+       * A native call whose reasoning items OpenAI cannot read (its key or org changed since,
+       * say) is sent once more without them, in the same attempt: the conversation goes on
+       * without its earlier reasoning, rather than failing. The refusal is marked in the
+       * conversation (this turn's entry), so its later turns send that deployment only the
+       * reasoning it issued since (`toNative`); unless the call carried reasoning of the
+       * client's own, which may be what was refused. A client with no stored conversation
+       * (`store: false`) gets no such memory: it sends its own items each turn.
+       */
+      const clientsReasoning = ResponsesRequest.sendsClientsReasoning(conversation)
+      const unreadable = (d: Deployment.Deployment, sent: Readonly<Record<string, unknown>>, error: LlmError.LlmError) => {
+        const retry = ResponsesRequest.isUnreadableReasoning(error) ? ResponsesRequest.withoutReasoning(sent) : undefined
+        if (retry === undefined) return undefined
+        const remembered = clientsReasoning ? Effect.void : Effect.sync(() => {
+          const mark = ResponsesRequest.refusalMark(conversation, targetOf(d))
+          marks.set(d.id, Math.max(mark, marks.get(d.id) ?? mark))
+        })
+        return Effect.as(
+          Effect.andThen(
+            remembered,
+            Effect.logWarning(`deployment ${d.id} could not read the encrypted reasoning it was sent; sending the call again without it${clientsReasoning || body.store === false ? "" : ", and from now on in this conversation only the reasoning it issues from now"}`)
+          ),
+          retry
+        )
+      }
+      /** Where and when a native call's answer is issued: its reasoning items are stamped with it. */
+      const originOf = (d: Deployment.Deployment) => Effect.map(nowMicros, (issuedAt) => ({ deployment: d.id, issuedAt }))
+      if (body.stream === true) {
+        // Through the router's streamed operation seam: each attempt on a deployment that speaks
+        // the Responses API streams it natively (its events relayed with our ids), any other
+        // streams the chat request, translated into events. Either way the router fails over
+        // until the first event with output, then ends the stream with the error.
+        const translated = (parts: Stream.Stream<LlmClient.StreamPart, LlmError.LlmError>, d?: Deployment.Deployment) =>
+          ResponsesStream.fromChatParts(
+            parts,
+            body,
+            ids,
+            createdAt,
+            // A deployment's stream that said nothing is its failure, as a chat stream's is.
+            d === undefined ? undefined : () => ProviderError.emptyAnswer(d.provider, d.id, "the stream ended without content, a tool call or a finish reason")
+          )
+        const stream = kit.client.operateStream === undefined
+          ? translated(kit.client.stream(chat))
+          : kit.client.operateStream(chat, {
+            open: (d, client, routing) => {
+              const viaChat = () => translated(client.stream(routing), d)
+              if (client.responsesStream === undefined) return viaChat()
+              return Stream.suspend(() => {
+                let relayedAny = false
+                const sent = native(d)
+                const open = (request: Readonly<Record<string, unknown>>) =>
+                  Stream.unwrap(Effect.map(originOf(d), (origin) =>
+                    ResponsesStream.relayed(
+                      Stream.map(client.responsesStream!(request), (event) => {
+                        relayedAny = true
+                        return event
+                      }),
+                      body,
+                      ids,
+                      origin
+                    )))
+                const events = Stream.catch(open(sent), (error) => {
+                  const retry = relayedAny ? undefined : unreadable(d, sent, error)
+                  return retry === undefined ? Stream.fail(error) : Stream.unwrap(Effect.map(retry, open))
+                })
+                return Stream.catchIf(events, (error) => !relayedAny && hasNoResponsesApi(error), viaChat)
               })
-            const opening = ResponsesResponse.envelope(body, ids, createdAt, body.model)
-            return RouteKit.sse({
-              stream,
-              session,
-              requestId,
-              onFailure: failed,
-              makeEncoder: () => encoder(opening, remember, kit.scrub, (event) => ResponsesResponse.eventForClient(event, body.include))
-            })
-          }
-          const translated = (completion: LlmClient.Completion) =>
-            Effect.map(Clock.currentTimeMillis, (at) => {
-              const value = ResponsesResponse.fromChat(body, completion.response, ids, createdAt, Math.floor(at / 1000))
-              return {
-                value,
-                usage: completion.response.usage,
-                contentFiltered: completion.response.choices.some((c) => c.finish_reason === "content_filter"),
-                // For the request's span: the chat's id and model, how the answer ended.
-                ...ResponsesResponse.described(value, completion.response),
-                route: completion.route
-              }
-            })
-          // Through the router's operation seam: each attempt on a deployment whose client speaks
-          // the Responses API (OpenAI) sends the request natively, any other gets the chat call.
-          const served = kit.client.operate === undefined
-            ? Effect.flatMap(kit.client.chat(chat.success), translated)
-            : kit.client.operate(chat.success, (d, client, routing) => {
-              const viaChat = () =>
-                Effect.flatMap(client.chat(routing), (completion) =>
-                  // An answer with no choice is the deployment's failure, as for a chat.
-                  completion.response.choices.length === 0 ? Effect.fail(ProviderError.emptyAnswer(d.provider, d.id, "no choices")) : translated(completion))
-              const responses = client.responses
-              if (responses === undefined) return viaChat()
-              const sent = native(d)
-              const call = (request: Readonly<Record<string, unknown>>) =>
-                Effect.flatMap(originOf(d), (origin) =>
-                  Effect.map(responses(request), (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids, origin) })))
-              const answered = Effect.catch(call(sent), (error) => {
-                const retry = unreadable(d, sent, error)
-                return retry === undefined ? Effect.fail(error) : Effect.flatMap(retry, call)
-              })
-              return Effect.catchIf(answered, hasNoResponsesApi, viaChat)
-            })
-          return Effect.matchEffect(RouteKit.inSession(served, session), {
-            onFailure: failed,
-            // Stored whole (encrypted reasoning and all), shown as the client asked (`include`).
-            onSuccess: ({ route, value }) =>
-              Effect.as(remember(value), json(ResponsesResponse.forClient(value, body.include), 200, RouteHeaders.ofRoute(route, requestId)))
+            },
+            isContent: ResponsesStream.isContent,
+            usageOf: ResponsesStream.usageOf,
+            describe: ResponsesStream.describe
           })
-        }))
+        const opening = ResponsesResponse.envelope(body, ids, createdAt, body.model)
+        return yield* RouteKit.sse({
+          stream,
+          session,
+          requestId,
+          onFailure: failed,
+          makeEncoder: () => encoder(opening, remember, kit.scrub, (event) => ResponsesResponse.eventForClient(event, body.include))
+        })
+      }
+      const translated = (completion: LlmClient.Completion) =>
+        Effect.map(Clock.currentTimeMillis, (at) => {
+          const value = ResponsesResponse.fromChat(body, completion.response, ids, createdAt, Math.floor(at / 1000))
+          return {
+            value,
+            usage: completion.response.usage,
+            contentFiltered: completion.response.choices.some((c) => c.finish_reason === "content_filter"),
+            // For the request's span: the chat's id and model, how the answer ended.
+            ...ResponsesResponse.described(value, completion.response),
+            route: completion.route
+          }
+        })
+      // Through the router's operation seam: each attempt on a deployment whose client speaks
+      // the Responses API (OpenAI) sends the request natively, any other gets the chat call.
+      const served = kit.client.operate === undefined
+        ? Effect.flatMap(kit.client.chat(chat), translated)
+        : kit.client.operate(chat, (d, client, routing) => {
+          const viaChat = () =>
+            Effect.flatMap(client.chat(routing), (completion) =>
+              // An answer with no choice is the deployment's failure, as for a chat.
+              completion.response.choices.length === 0 ? Effect.fail(ProviderError.emptyAnswer(d.provider, d.id, "no choices")) : translated(completion))
+          const responses = client.responses
+          if (responses === undefined) return viaChat()
+          const sent = native(d)
+          const call = (request: Readonly<Record<string, unknown>>) =>
+            Effect.flatMap(originOf(d), (origin) =>
+              Effect.map(responses(request), (answer) => ({ ...answer, value: ResponsesResponse.fromNative(body, answer.value, ids, origin) })))
+          const answered = Effect.catch(call(sent), (error) => {
+            const retry = unreadable(d, sent, error)
+            return retry === undefined ? Effect.fail(error) : Effect.flatMap(retry, call)
+          })
+          return Effect.catchIf(answered, hasNoResponsesApi, viaChat)
+        })
+      return yield* Effect.matchEffect(RouteKit.inSession(served, session), {
+        onFailure: failed,
+        // Stored whole (encrypted reasoning and all), shown as the client asked (`include`).
+        onSuccess: ({ route, value }) =>
+          Effect.as(remember(value), json(ResponsesResponse.forClient(value, body.include), 200, RouteHeaders.ofRoute(route, requestId)))
+      })
+      })
 
     const idOf = (request: HttpServerRequest.HttpServerRequest) => decodeURIComponent(request.url.split("?")[0]!.split("/").at(-1) ?? "")
     /** The `include` query of a retrieve (`include[]=…` as the SDKs send it, or `include=…`), as OpenAI's GET takes it. */

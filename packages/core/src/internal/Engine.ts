@@ -153,12 +153,13 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
   // directly): a router routing by something else pays nothing for it.
   const latency = Observed.feed(options.latency ?? LatencyRouting.make(settings.latencyArgs), options.latency !== undefined)
   const configured = options.latency !== undefined ? Strategy.latencyBased : Strategy.named[settings.routingStrategy]
+  const strategyFor = strategies(options.strategy ?? configured, options.strategies)
   const engine: Engine = {
     config,
     settings,
     state,
     retryFor: retryPolicies(config, groups.keys(), options),
-    strategyFor: strategies(options.strategy ?? configured, options.strategies),
+    strategyFor,
     latency,
     budgetLimits,
     ledger,
@@ -174,13 +175,9 @@ export const make = Effect.fnUntraced(function*<E, R, E2 = never, R2 = never>(
     groupKinds,
     // Hidden aliases still route, but are not advertised (LiteLLM's `hidden: true`).
     knownModels: [...groups.keys(), ...[...settings.aliases].filter(([, a]) => !a.hidden).map(([name]) => name)].join(", "),
-    compiled: new Map(),
+    // Each target's strategy, compiled once (what a request routes over is known now).
+    compiled: new Map([...targets].map(([group, members]) => [group, Selection.compile(strategyFor(group), members, settings, budgetLimits)])),
     overBudget: ledger === undefined ? undefined : (d, now) => Budget.exceeded(ledger, budgetLimits.get(d.id), now)
-  }
-  // Each target's strategy, compiled once (what a request routes over is known now).
-  const compiled = engine.compiled as Map<string, Selection.Compiled>
-  for (const [group, members] of targets) {
-    compiled.set(group, Selection.compile(engine.strategyFor(group), members, settings, budgetLimits))
   }
   return engine
 })

@@ -80,6 +80,10 @@ export const compile = (
   }
 }
 
+/** `group`'s compiled strategy: every target's is made with the engine (`Engine.make`); another group's now. */
+const compiledFor = (engine: Engine, group: string, members: ReadonlyArray<Deployment>): Compiled =>
+  engine.compiled.get(group) ?? compile(engine.strategyFor(group), members, engine.settings, engine.budgetLimits)
+
 const builtInOf = (step: Strategy.Step): Strategy.BuiltInName | undefined => (step as Partial<Strategy.Filter>).builtIn
 
 /**
@@ -159,7 +163,7 @@ export const admit = (
   ignoreCooldown: boolean,
   lastError: LlmError.LlmError | undefined
 ): Attempt | LlmError.LlmError => {
-  const compiled = engine.compiled.get(group) ?? compile(engine.strategyFor(group), members, engine.settings, engine.budgetLimits)
+  const compiled = compiledFor(engine, group, members)
   const attempt = new Attempt(engine, run, group, members, snapshot, ignoreCooldown, lastError, compiled)
   const start = begin(attempt, compiled)
   const out = "_tag" in start ? start : runSteps(attempt, compiled, 0, compiled.leading, start)
@@ -265,7 +269,7 @@ export const admitsAny = (
 ): boolean => {
   const members = engine.targets.get(group)
   if (members === undefined || members.length === 0) return false
-  const compiled = engine.compiled.get(group) ?? compile(engine.strategyFor(group), members, engine.settings, engine.budgetLimits)
+  const compiled = compiledFor(engine, group, members)
   let tokens: number | undefined
   const context: Strategy.Context = {
     snapshot,
