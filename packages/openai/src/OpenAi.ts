@@ -207,11 +207,9 @@ export const make = (
       return Result.fail(ProviderError.malformedResponse(deployment.provider, deployment.id, status, "not a Responses API response", scrub(body.text)))
     }
 
+    // Both are offered only where the deployment has a Responses endpoint (see the end of `make`).
     const responses = (body: Readonly<Record<string, unknown>>): Effect.Effect<LlmClient.Answer<Readonly<Record<string, unknown>>>, LlmError.LlmError> => {
-      if (responsesTarget === undefined) {
-        return Effect.fail(ProviderError.connectionFailed(deployment.provider, deployment.id, "this deployment has no Responses API endpoint"))
-      }
-      const post = HttpClientRequest.setBody(responsesTarget, HttpBody.text(JSON.stringify({ ...body, model: deployment.model }), "application/json"))
+      const post = HttpClientRequest.setBody(responsesTarget!, HttpBody.text(JSON.stringify({ ...body, model: deployment.model }), "application/json"))
       return Effect.flatMap(Effect.mapError(http.execute(post), transportFailure), (response) =>
         isOk(response.status)
           ? Effect.flatMap(Transport.readBody(response), (read) => Effect.fromResult(nativeResponse(response.status, read)))

@@ -8,6 +8,7 @@
  */
 import { Context, Duration, Effect } from "effect"
 import { Redis } from "effect/persistence"
+import { Deadline } from "@llm-router/core"
 
 export class SharedConnection extends Context.Service<SharedConnection, {
   /** Sends one command; fails with a `RedisError` while not connected, or after `commandTimeout`. */
@@ -17,11 +18,13 @@ export class SharedConnection extends Context.Service<SharedConnection, {
 /** A command that has not answered in this long counts as a lost connection. */
 export const commandTimeout = Duration.seconds(5)
 
+/** `command`, failing once `commandTimeout` has passed without an answer (the router's own bound, `Deadline`). */
 export const withinCommandTimeout = <A>(command: Effect.Effect<A, Redis.RedisError>) =>
-  Effect.timeoutOrElse(command, {
-    duration: commandTimeout,
-    orElse: () => Effect.fail(new Redis.RedisError({ cause: `no answer from Redis within ${Duration.format(commandTimeout)}` }))
-  })
+  Deadline.timeoutOrElse(
+    command,
+    Duration.toMillis(commandTimeout),
+    () => Effect.fail(new Redis.RedisError({ cause: `no answer from Redis within ${Duration.format(commandTimeout)}` }))
+  )
 
 /**
  * The connection `current` answers: the client while connected, `undefined` while not (the

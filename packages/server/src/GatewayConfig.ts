@@ -298,6 +298,8 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
     /** By model_list index: where the key came from, and the provider when the gateway cannot call it. */
     const keySourceAt = new Map<number, string>()
     const unsupportedAt = new Map<number, string>()
+    /** The model_list indices that become deployments (not a complexity router's), in order. */
+    const deploymentIndices: Array<number> = []
     const modelList = root["model_list"]
     if (Array.isArray(modelList)) {
       input["model_list"] = yield* Effect.forEach(modelList, (entry, index) =>
@@ -308,6 +310,7 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
           if (!isRecord(params)) return entry
           const resolved: Record<string, unknown> = withoutEmpty(params)
           const model = params["model"]
+          if (model !== ComplexityRouter.MODEL) deploymentIndices.push(index)
           const provider = typeof model === "string" && model !== ComplexityRouter.MODEL ? Deployment.parseModel(model).provider : undefined
           if (provider !== undefined && registry?.unsupported.includes(provider)) {
             // Never called: its credentials (AWS keys, a Vertex project…) are not read, so an unset one is no error.
@@ -409,12 +412,15 @@ export const fromUnknown = (document: unknown, options: Options = {}): Effect.Ef
     }
     if (issues.length > 0 || Result.isFailure(decoded) || Result.isFailure(decodedGeneral)) return yield* fail()
     const settings = decodedGeneral.success
-    // One deployment per model_list entry, in order.
-    const deployments = decoded.success.deployments
+    // The router makes one deployment per model_list entry in order, a complexity router's entry excepted.
+    const deploymentAt = new Map(deploymentIndices.map((index, k) => [index, decoded.success.deployments[k]] as const))
     const keySources = new Map<string, string>()
-    for (const [index, source] of keySourceAt) if (deployments[index] !== undefined) keySources.set(deployments[index].id, source)
+    for (const [index, source] of keySourceAt) {
+      const d = deploymentAt.get(index)
+      if (d !== undefined) keySources.set(d.id, source)
+    }
     const unsupportedDeployments = [...unsupportedAt].flatMap(([index, provider]) => {
-      const d = deployments[index]
+      const d = deploymentAt.get(index)
       return d === undefined ? [] : [{ id: d.id, group: d.group, provider }]
     })
     return {

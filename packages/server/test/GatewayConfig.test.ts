@@ -321,3 +321,37 @@ router_settings:
       assert.include(table, "Provider budgets: openai $100/30d")
     }))
 })
+
+describe("GatewayConfig: what is kept per deployment", () => {
+  it.effect("a complexity router's entry (no deployment) does not shift key sources or unsupported providers onto the next deployment", () =>
+    Effect.gen(function*() {
+      const registry: GatewayConfig.ProviderRegistry = {
+        known: ["openai", "anthropic"],
+        unsupported: ["bedrock"],
+        environment: () => undefined
+      }
+      const config = yield* GatewayConfig.parse(
+        `
+model_list:
+  - model_name: auto
+    litellm_params:
+      model: auto_router/complexity_router
+      complexity_router_config:
+        tiers: { SIMPLE: cheap, MEDIUM: cheap, COMPLEX: cheap, REASONING: cheap }
+      complexity_router_default_model: cheap
+  - model_name: aws
+    litellm_params: { model: bedrock/anthropic.claude-x }
+    model_info: { id: aws-1 }
+  - model_name: cheap
+    litellm_params: { model: openai/gpt-4o-mini, api_key: os.environ/OPENAI_API_KEY }
+    model_info: { id: cheap-1 }
+  - model_name: strong
+    litellm_params: { model: anthropic/claude-x, api_key: sk-in-file }
+    model_info: { id: strong-1 }
+`,
+        { registry }
+      ).pipe(Effect.provide(env({ OPENAI_API_KEY: "sk-env" })))
+      assert.deepStrictEqual(config.unsupportedDeployments, [{ id: "aws-1", group: "aws", provider: "bedrock" }])
+      assert.deepStrictEqual([...config.keySources], [["cheap-1", "os.environ/OPENAI_API_KEY"], ["strong-1", "the file"]])
+    }))
+})
