@@ -73,7 +73,9 @@ export const resolve = (
   Effect.flatMap(engine.state.snapshot(idsOf(engine, router)), (snapshot) => {
     // A tier's group is passed by when its compiled strategy's own filters (budgets, rpm/tpm,
     // cooldowns…, as an attempt runs them) would leave none of its deployments.
-    const estimate = () => TokenEstimate.ofRequest(request)
+    // Counted once for all the tier groups tried (each `admitsAny` would count it again).
+    let tokens: number | undefined
+    const estimate = () => (tokens ??= TokenEstimate.ofRequest(request))
     const available = (name: string) => {
       const group = resolveGroup(engine, name)
       return group !== undefined && Selection.admitsAny(engine, group, request, request.stream === true, estimate, snapshot)
