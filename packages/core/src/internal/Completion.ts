@@ -36,7 +36,7 @@ const chatOn = (
   group: string,
   complexity: ComplexityRoute | undefined
 ): Effect.Effect<LlmClient.Completion, LlmError.LlmError> =>
-  withRun(engine, asked, group, complexity, (run, fiber, clock) => routeChat(engine, run, fiber, clock), (span, routed) => engine.spans.completion(span, routed))
+  withRun(engine, asked, group, complexity, false, (run, fiber, clock) => routeChat(engine, run, fiber, clock), (span, routed) => engine.spans.completion(span, routed))
 
 /**
  * The run of `asked` on `group` (its per-request overrides taken off), given to `go`; with
@@ -47,6 +47,7 @@ export const withRun = <A>(
   asked: ChatRequest,
   group: string,
   complexity: ComplexityRoute | undefined,
+  streaming: boolean,
   go: (run: Run<ChatRequest>, fiber: Fiber.Fiber<unknown, unknown>, clock: Clock.Clock) => Effect.Effect<A, LlmError.LlmError>,
   traced?: (span: Tracer.Span, routed: Effect.Effect<A, LlmError.LlmError>) => Effect.Effect<A, LlmError.LlmError>
 ): Effect.Effect<A, LlmError.LlmError> => {
@@ -58,11 +59,11 @@ export const withRun = <A>(
   return Effect.withFiber((fiber) => {
     const clock = fiber.getRef(Clock.Clock)
     if (traced === undefined || !RouterTracing.enabled(fiber)) {
-      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest, overrides, complexity)
+      const run = newRun(engine, fiber, request, group, streaming, clock.currentTimeMillisUnsafe(), undefined, TokenEstimate.ofRequest, overrides, complexity)
       return go(run, fiber, clock)
     }
-    return Effect.flatMap(engine.spans.request(request, false), (span) => {
-      const run = newRun(engine, fiber, request, group, false, clock.currentTimeMillisUnsafe(), span, TokenEstimate.ofRequest, overrides, complexity)
+    return Effect.flatMap(engine.spans.request(request, streaming), (span) => {
+      const run = newRun(engine, fiber, request, group, streaming, clock.currentTimeMillisUnsafe(), span, TokenEstimate.ofRequest, overrides, complexity)
       return traced(span, go(run, fiber, clock))
     })
   })

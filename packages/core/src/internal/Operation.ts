@@ -35,6 +35,7 @@ export const operate = <A>(
       request,
       group,
       complexity,
+      false,
       (run, fiber, clock) => routeOperation(engine, run, fiber, clock, operation),
       (span, routed) => engine.spans.operated(span, routed)
     )).pipe(

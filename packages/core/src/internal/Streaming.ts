@@ -10,7 +10,7 @@
  * stream say): its `StreamOperation` says how an attempt opens, which items are content and what
  * usage they report. Such a stream is never restarted: its items cannot be taken back.
  */
-import { Cause, Channel, Clock, Effect, Exit, Pull, Result, Scope, Stream } from "effect"
+import { Cause, Channel, Clock, Effect, Exit, Pull, Scope, Stream } from "effect"
 import * as Arr from "effect/Array"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { ChatChunk, ChatRequest, Usage } from "../Chat.ts"
@@ -21,12 +21,10 @@ import * as IdleDeadline from "../IdleDeadline.ts"
 import type * as LlmClient from "../LlmClient.ts"
 import * as LlmError from "../LlmError.ts"
 import * as ProviderError from "../ProviderError.ts"
-import type { ComplexityRoute } from "../RouteInfo.ts"
 import * as RouterMetrics from "../RouterMetrics.ts"
 import * as RouterTracing from "../RouterTracing.ts"
-import * as TokenEstimate from "../TokenEstimate.ts"
-import { admit, newRun } from "./Admission.ts"
 import { firstChunkTimeoutMs, type InFlight, idleTimeoutMs, recordFailure, routeInfo, spend } from "./Calls.ts"
+import { withRun } from "./Completion.ts"
 import type { Engine } from "./Engine.ts"
 import * as ComplexityRouting from "./ComplexityRouting.ts"
 import { fallBack, route } from "./Fallbacks.ts"
@@ -116,26 +114,10 @@ const openStream = <A>(engine: Engine, run: Run<ChatRequest>, parent: Scope.Scop
     })
   })
 
+/** The run of a stream: its request span, when tracing is on, is ended by the stream itself (`streamRun`). */
 const start = (engine: Engine, asked: ChatRequest): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> =>
-  ComplexityRouting.onGroup(engine, asked, (group, complexity) => startOn(engine, asked, group, complexity))
-
-const startOn = (
-  engine: Engine,
-  asked: ChatRequest,
-  group: string,
-  complexity: ComplexityRoute | undefined
-): Effect.Effect<Run<ChatRequest>, LlmError.LlmError> => {
-  // A chat group only (an embedding group refuses chats and other operations alike); LiteLLM's
-  // per-request overrides taken off.
-  const admitted = admit(engine, group, "chat", asked)
-  if (Result.isFailure(admitted)) return Effect.fail(admitted.failure)
-  const [request, overrides] = admitted.success
-  return Effect.withFiber((fiber) => {
-    const run = (span: Parameters<typeof newRun>[6]) =>
-      Effect.map(Clock.currentTimeMillis, (startedAt) => newRun(engine, fiber, request, group, true, startedAt, span, TokenEstimate.ofRequest, overrides, complexity))
-    return RouterTracing.enabled(fiber) ? Effect.flatMap(engine.spans.request(request, true), run) : run(undefined)
-  })
-}
+  ComplexityRouting.onGroup(engine, asked, (group, complexity) =>
+    withRun(engine, asked, group, complexity, true, (run) => Effect.succeed(run), (_span, opened) => opened))
 
 export const stream = (engine: Engine, request: ChatRequest): Stream.Stream<LlmClient.StreamPart, LlmError.LlmError> =>
   streamOf(engine, request, chatStream)
