@@ -190,13 +190,6 @@ export class Translator {
     out.push(this.event(response.status === "completed" ? "response.completed" : "response.incomplete", { response }))
     return { events: out, response }
   }
-
-  /** The events that end a stream that failed: `error`, then `response.failed`. */
-  failed(error: FailedWith): Array<Event> {
-    const events = failedEvents(this.inProgress(), this.sequence, this.output, error)
-    this.sequence += events.length
-    return events
-  }
 }
 
 /** The `Response` of an answer under way, before any output: what `response.created` carries. */

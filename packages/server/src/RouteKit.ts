@@ -2,7 +2,8 @@
  * What the gateway hands a route that lives in a file of its own (the Responses API, Anthropic's
  * Messages API): the router, the body reader, the handler wrapper (request id, auth, errors in the
  * route's own shape, the HTTP metric), the scrubber, and streaming of the router's parts as
- * server-sent events, with the status and headers held until the first content, as for chat.
+ * server-sent events, with the status and headers held until the first content (`sse`, which the
+ * chat route uses too).
  */
 import { Cause, Channel, Effect, Pull, Result, Stream } from "effect"
 import type { Scope } from "effect"
