@@ -53,7 +53,7 @@ export const HAND_FEATURES = [
   "technical",
   "math-notation"
 ] as const
-export type HandFeature = typeof HAND_FEATURES[number]
+type HandFeature = typeof HAND_FEATURES[number]
 
 export const FEATURE_COUNT = BUCKETS + HAND_FEATURES.length
 
@@ -61,7 +61,7 @@ export const FEATURE_COUNT = BUCKETS + HAND_FEATURES.length
  * At most this many characters are read: a longer prompt is read at its head and its tail (where
  * the ask usually is), so one classification is bounded however large the request.
  */
-export const MAX_SCANNED_CHARS = 24_000
+const MAX_SCANNED_CHARS = 24_000
 const HEAD_CHARS = 16_000
 
 const F = Object.fromEntries(HAND_FEATURES.map((name, i) => [name, BUCKETS + i])) as Record<HandFeature, number>
@@ -72,7 +72,7 @@ const FNV_OFFSET = 0x811c9dc5
 const FNV_PRIME = 0x01000193
 const NUMBER_HASH = 0x2545f491
 
-export const hashWord = (word: string): number => {
+const hashWord = (word: string): number => {
   let h = FNV_OFFSET
   for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), FNV_PRIME)
   return h >>> 0

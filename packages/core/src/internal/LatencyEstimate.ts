@@ -134,7 +134,7 @@ const fold = (e: Means | undefined, x: number, y: number, now: number, options: 
 }
 
 /** The weight old samples keep against a new one: fading with the time since the last, and with each sample. */
-export const keptWeight = (options: Options, samples = options.samples, decayMs = options.decayMs) => (e: Means, now: number) =>
+const keptWeight = (options: Options, samples = options.samples, decayMs = options.decayMs) => (e: Means, now: number) =>
   Math.min(Math.exp(-Math.max(0, now - e.at) / decayMs), Math.pow(0.05, 1 / Math.max(1, samples)))
 
 /** The line through the means: its slope pulled toward `priorSlope` as much as x has varied little against `scale`. */
@@ -145,7 +145,7 @@ const slopeOf = (m: Means, priorSlope: number, scale: number) => {
 }
 
 /** Predicted latency of a whole answer of `tokens` tokens: overhead plus time per token, fitted. */
-export const predictWhole = (m: Means, tokens: number): number => {
+const predictWhole = (m: Means, tokens: number): number => {
   const perToken = m.x > 0 ? m.y / m.x : 0
   const slope = slopeOf(m, perToken, m.x * m.x)
   return Math.max(0, m.y + slope * (tokens - m.x))
