@@ -351,6 +351,16 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
  * first event ends the stream with `error` and `response.failed`, numbered on from the last
  * event, carrying the response as it stood (`opening` until an event carried one).
  */
+/**
+ * Keeps a finished output item where the upstream's `output_index` puts it, as far as that is
+ * the next place or an earlier one; any other index (a gap, a huge or broken number) appends it,
+ * so an upstream cannot make the array the failure events serialize sparse and huge.
+ */
+export const keepOutput = (output: Array<unknown>, index: unknown, item: unknown): void => {
+  if (typeof index === "number" && Number.isInteger(index) && index >= 0 && index <= output.length) output[index] = item
+  else output.push(item)
+}
+
 const encoder = (
   opening: ReturnType<typeof ResponsesResponse.envelope>,
   remember: (response: ResponsesResponse.ResponseObject) => Effect.Effect<void>,
@@ -378,7 +388,7 @@ const encoder = (
           if (typeof event["sequence_number"] === "number") next = event["sequence_number"] + 1
           const response = event["response"] as ResponsesResponse.ResponseObject | undefined
           if (response !== undefined) latest = response
-          if (event.type === "response.output_item.done" && typeof event["output_index"] === "number") output[event["output_index"]] = event["item"]
+          if (event.type === "response.output_item.done") keepOutput(output, event["output_index"], event["item"])
           if (ResponsesStream.isLast(event) && response !== undefined) last = { response, text: sse(event) }
           else out += sse(event)
         } else if (part._tag === "Restarted") {
