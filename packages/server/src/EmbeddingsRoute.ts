@@ -5,8 +5,8 @@
  * request, or a chat group asked for embeddings, is a 400 in OpenAI's error shape.
  */
 import { Clock, Effect, Result } from "effect"
-import { type HttpRouter, HttpServerResponse } from "effect/http"
-import { type EmbeddingClient, Embeddings, type LlmError, WireJson } from "@llm-router/core"
+import type { HttpRouter } from "effect/http"
+import { type EmbeddingClient, Embeddings, type LlmError } from "@llm-router/core"
 import * as ApiError from "./ApiError.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
@@ -14,8 +14,7 @@ import * as RouteKit from "./RouteKit.ts"
 
 const decode = RequestBody.decoder(Embeddings.EmbeddingRequest, "embeddings request")
 
-const json = (body: object, status: number, headers: Record<string, string>) =>
-  HttpServerResponse.text(WireJson.stringify(body), { status, contentType: "application/json", headers })
+const { json } = RouteKit
 
 /** Registers the route on the gateway's router, over the router's `embeddings`. */
 export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit, embeddings: EmbeddingClient.Service) =>

@@ -33,7 +33,7 @@ import * as ResponsesRoute from "./ResponsesRoute.ts"
 import * as ResponseStore from "./ResponseStore.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
 import * as SharedResponseStore from "./SharedResponseStore.ts"
-import { type Dialect, inSession, openAiDialect, type RouteKit, sse, type SseEncoder } from "./RouteKit.ts"
+import { type Dialect, inSession, json, openAiDialect, type RouteKit, sse, type SseEncoder } from "./RouteKit.ts"
 import { safeUrl } from "./RoutingTable.ts"
 import * as Turn from "./Turn.ts"
 import * as UnsupportedGroups from "./UnsupportedGroups.ts"
@@ -110,9 +110,6 @@ const withForcedTier = (chatRequest: Chat.ChatRequest, request: HttpServerReques
 // Responses
 // ---------------------------------------------------------------------------------------
 
-const jsonResponse = (body: object, status: number, headers: Record<string, string>) =>
-  HttpServerResponse.text(WireJson.stringify(body), { status, contentType: "application/json", headers })
-
 /**
  * Refused bodies close the connection: the rest of a huge or stalled body is not worth reading.
  * So does a refusal while shutting down or overloaded: the client should retry, maybe elsewhere.
@@ -129,7 +126,7 @@ const badFraming = (request: HttpServerRequest.HttpServerRequest): boolean =>
   NodeHttpServerRequest.toIncomingMessage(request).httpVersion === "1.0"
 
 const errorResponse = (error: ApiError.ApiError, headers: Record<string, string>, dialect: Dialect = openAiDialect) =>
-  jsonResponse(dialect.errorBody(error), error.status, closesConnection(error) ? { ...headers, connection: "close" } : headers)
+  json(dialect.errorBody(error), error.status, closesConnection(error) ? { ...headers, connection: "close" } : headers)
 
 /**
  * A chunk for a client that did not ask for usage (`stream_options.include_usage`): as from
@@ -344,7 +341,7 @@ export const routes = (
           if (chatRequest.stream === true) return streamed(chatRequest, requestId, started, session)
           return Effect.matchEffect(inSession(client.chat(chatRequest), session), {
             onSuccess: (completion) =>
-              Effect.succeed(jsonResponse(completion.response, 200, RouteHeaders.ofRoute(completion.route, requestId, apiBases.get(completion.route.deployment)))),
+              Effect.succeed(json(completion.response, 200, RouteHeaders.ofRoute(completion.route, requestId, apiBases.get(completion.route.deployment)))),
             onFailure: (error) => llmFailure(error, chatRequest.model, started, requestId)
           })
         })
@@ -427,7 +424,7 @@ export const routes = (
         )
 
       const liveness = (_request: HttpServerRequest.HttpServerRequest, requestId: string) =>
-        Effect.succeed(jsonResponse({ status: "ok" }, 200, { [RouteHeaders.names.requestId]: requestId }))
+        Effect.succeed(json({ status: "ok" }, 200, { [RouteHeaders.names.requestId]: requestId }))
 
       const readiness = (_request: HttpServerRequest.HttpServerRequest, requestId: string) =>
         Effect.gen(function*() {
@@ -454,7 +451,7 @@ export const routes = (
           const sharedState = Option.isNone(sharing)
             ? { store: "memory" }
             : { store: "redis", connected: yield* sharing.value.connected }
-          return jsonResponse(
+          return json(
             { status, config_loaded: true, groups: report, shared_state: sharedState },
             status === "unavailable" ? 503 : 200,
             { [RouteHeaders.names.requestId]: requestId }
@@ -479,7 +476,7 @@ export const routes = (
             if ((snapshot.stats.get(d.id)?.cooldownUntil ?? 0) > 0) unhealthy.push({ ...endpoint, error: cooldowns.get(d.id)?.reason ?? "cooling down" })
             else healthy.push(endpoint)
           }
-          return jsonResponse(
+          return json(
             { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length },
             200,
             { [RouteHeaders.names.requestId]: requestId }

@@ -10,9 +10,8 @@
  */
 import { Clock, Effect, Result } from "effect"
 import type { HttpRouter } from "effect/http"
-import { HttpServerResponse } from "effect/http"
 import { InboundRequest, InboundResponse, InboundStream } from "@llm-router/anthropic"
-import { type LlmClient, type LlmError, TokenEstimate, WireJson } from "@llm-router/core"
+import { type LlmClient, type LlmError, TokenEstimate } from "@llm-router/core"
 import * as ApiError from "./ApiError.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
@@ -27,8 +26,7 @@ export const dialect: RouteKit.Dialect = {
   }
 }
 
-const json = (body: object, status: number, headers: Record<string, string>) =>
-  HttpServerResponse.text(WireJson.stringify(body), { status, contentType: "application/json", headers })
+const { json } = RouteKit
 
 /** Parses and checks a body; a refusal names the field at fault. */
 const parseMessages = RequestBody.decoder(InboundRequest.MessagesRequest, "Messages API request")

@@ -12,9 +12,8 @@
  */
 import { Clock, Effect, Random, Result, Stream } from "effect"
 import type { HttpRouter } from "effect/http"
-import { HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
-import { type Deployment, type LlmClient, type LlmError, Overrides, ProviderError, WireJson } from "@llm-router/core"
+import { type Deployment, type LlmClient, type LlmError, Overrides, ProviderError } from "@llm-router/core"
 import { ResponsesRequest, ResponsesResponse, ResponsesStream } from "@llm-router/openai"
 import * as ApiError from "./ApiError.ts"
 import * as RequestBody from "./RequestBody.ts"
@@ -25,8 +24,7 @@ import * as RouteKit from "./RouteKit.ts"
 const dialect = RouteKit.openAiDialect
 /** Fields the router takes off a request (LiteLLM's), never sent to a provider. */
 const CONSUMED = Object.keys(Overrides.BodyFields.fields)
-const json = (body: object, status: number, headers: Record<string, string>) =>
-  HttpServerResponse.text(WireJson.stringify(body), { status, contentType: "application/json", headers })
+const { json } = RouteKit
 
 /** Parses and checks a Responses body; a refusal names the field at fault. */
 export const parse = (bytes: Buffer): Result.Result<ResponsesRequest.ResponsesRequest, ApiError.ApiError> => {

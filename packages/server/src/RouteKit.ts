@@ -10,7 +10,7 @@ import type { Scope } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
-import { type Chat, type LlmClient, type LlmError, SessionAffinity } from "@llm-router/core"
+import { type Chat, type LlmClient, type LlmError, SessionAffinity, WireJson } from "@llm-router/core"
 import * as ApiError from "./ApiError.ts"
 import * as RouteHeaders from "./RouteHeaders.ts"
 
@@ -29,6 +29,10 @@ export interface Dialect {
 }
 
 /** OpenAI's: errors as `{"error": {…}}`, the key as `Authorization: Bearer`. */
+/** A JSON answer: the text an upstream answer was read from when that is known (`WireJson`), else serialized. */
+export const json = (body: object, status: number, headers: Record<string, string>) =>
+  HttpServerResponse.text(WireJson.stringify(body), { status, contentType: "application/json", headers })
+
 export const openAiDialect: Dialect = { errorBody: ApiError.body, authorization: (request) => request.headers["authorization"] }
 
 export interface RouteKit {
