@@ -112,6 +112,19 @@ describe("LiteLLM configs as written", () => {
       yield* Effect.promise(async () => {
         for await (const _ of streamed.data) { /* drain */ }
       })
+      // So do the Responses and Messages routes.
+      const responses = yield* Effect.promise(() => client.responses.create({ model: "gpt-4o", input: "hi" }).withResponse())
+      assert.strictEqual(responses.response.headers.get("x-litellm-model-api-base"), openai.baseUrl)
+      const messages = yield* Effect.promise(() =>
+        fetch(new URL("messages", client.baseURL.endsWith("/") ? client.baseURL : `${client.baseURL}/`), {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-api-key": "any" },
+          body: JSON.stringify({ model: "gpt-4o", max_tokens: 16, messages: hi })
+        })
+      )
+      assert.strictEqual(messages.status, 200)
+      assert.strictEqual(messages.headers.get("x-litellm-model-api-base"), openai.baseUrl)
+      yield* Effect.promise(() => messages.text())
 
       const error = yield* failure(() =>
         client.chat.completions.create({ model: "gpt-4o", messages: [{ role: "robot" as "user", content: "beep" }] })

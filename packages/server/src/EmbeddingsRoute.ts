@@ -30,7 +30,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit, 
           })
         return Effect.matchEffect(embeddings.embed(decoded.success), {
           onFailure: failed,
-          onSuccess: ({ response, route }) => Effect.succeed(json(response, 200, RouteHeaders.ofRoute(route, requestId)))
+          onSuccess: ({ response, route }) => Effect.succeed(json(response, 200, RouteHeaders.ofRoute(route, requestId, kit.apiBaseOf(route.deployment))))
         })
       })
     const handler = kit.handle("/v1/embeddings", RouteKit.openAiDialect, embed)

@@ -511,7 +511,14 @@ export const routes = (
       yield* router.add("GET", "/health/readiness", handle("/health/readiness", false, readiness))
       yield* router.add("GET", "/metrics", handle("/metrics", config.requireAuthForMetrics, metrics))
       // Routes in files of their own (the Responses API, Anthropic's Messages API, embeddings).
-      const kit: RouteKit = { client, readBody, scrub, handle: (route, dialect, f) => handle(route, true, f, dialect), sessionOf }
+      const kit: RouteKit = {
+        client,
+        readBody,
+        scrub,
+        handle: (route, dialect, f) => handle(route, true, f, dialect),
+        sessionOf,
+        apiBaseOf: (deployment) => apiBases.get(deployment)
+      }
       yield* ResponsesRoute.register(router, kit)
       yield* MessagesRoute.register(router, kit)
       yield* EmbeddingsRoute.register(router, kit, embeddings)

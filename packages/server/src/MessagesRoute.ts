@@ -59,6 +59,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
         const failed = failedAnswer(model, started, requestId)
         if (parsed.success.stream === true) {
           return RouteKit.sse({
+            apiBaseOf: kit.apiBaseOf,
             stream: kit.client.stream(chat.success),
             session,
             requestId,
@@ -69,7 +70,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
         return Effect.matchEffect(RouteKit.inSession(kit.client.chat(chat.success), session), {
           onFailure: failed,
           onSuccess: (completion) =>
-            Effect.succeed(json(InboundResponse.fromChat(completion.response, names), 200, RouteHeaders.ofRoute(completion.route, requestId)))
+            Effect.succeed(json(InboundResponse.fromChat(completion.response, names), 200, RouteHeaders.ofRoute(completion.route, requestId, kit.apiBaseOf(completion.route.deployment))))
         })
       })
 
@@ -92,7 +93,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
             Effect.succeed(json(
               { input_tokens: inputTokens },
               200,
-              route === undefined ? { [RouteHeaders.names.requestId]: requestId } : RouteHeaders.ofRoute(route, requestId)
+              route === undefined ? { [RouteHeaders.names.requestId]: requestId } : RouteHeaders.ofRoute(route, requestId, kit.apiBaseOf(route.deployment))
             ))
         })
       })

@@ -260,6 +260,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
           })
         const opening = ResponsesResponse.envelope(body, ids, createdAt, body.model)
         return yield* RouteKit.sse({
+          apiBaseOf: kit.apiBaseOf,
           stream,
           session,
           requestId,
@@ -304,7 +305,7 @@ export const register = (router: HttpRouter.HttpRouter, kit: RouteKit.RouteKit) 
         onFailure: failed,
         // Stored whole (encrypted reasoning and all), shown as the client asked (`include`).
         onSuccess: ({ route, value }) =>
-          Effect.as(remember(value), json(ResponsesResponse.forClient(value, body.include), 200, RouteHeaders.ofRoute(route, requestId)))
+          Effect.as(remember(value), json(ResponsesResponse.forClient(value, body.include), 200, RouteHeaders.ofRoute(route, requestId, kit.apiBaseOf(route.deployment))))
       })
       })
 

@@ -48,6 +48,8 @@ export interface RouteKit {
   ) => (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse, never, Scope.Scope>
   /** The caller's session id from its headers, for session affinity. */
   readonly sessionOf: (request: HttpServerRequest.HttpServerRequest) => string | undefined
+  /** A deployment's configured base URL without credentials, for `x-litellm-model-api-base`. */
+  readonly apiBaseOf: (deployment: string) => string | undefined
 }
 
 /**
